@@ -1,0 +1,2 @@
+#include <gtest/gtest.h>
+TEST(Placeholder, Replaced) { EXPECT_TRUE(true); }
