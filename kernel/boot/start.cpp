@@ -1,1 +1,86 @@
-// placeholder
+// The first C++ that runs (chapter 2): boot/entry.S calls kernel_entry() in long mode, in the
+// higher half, on the boot stack. Here the runtime is completed (global constructors), the
+// console comes up, and the bootloader's information becomes one BootInfo for kernel_main().
+#include <cstdint>
+
+#include "boot/boot_info.h"
+#include "boot/start.h"
+#include "console/console.h"
+#include "console/print.h"
+#include "lib/panic.h"
+#include "mm/layout.h"
+
+namespace ferrite::lib {
+void run_global_constructors();
+}
+
+namespace ferrite::boot {
+
+namespace {
+
+constexpr std::uint32_t kMultiboot2BootloaderMagic = 0x36D76289;  // Multiboot2 spec 3.3
+constexpr std::uint32_t kPvhMarker = 0x1;                          // set by entry.S's pvh_entry
+
+constinit BootInfo boot_info;
+
+// Physical memory as the early page tables show it: 0..4 GiB at the physical-memory offset.
+class EarlyPhysicalReader final : public PhysicalReader {
+ public:
+  std::span<const std::byte> read(std::uint64_t phys, std::size_t length) const override {
+    if (phys >= mm::kEarlyPhysicalMapLimit || length > mm::kEarlyPhysicalMapLimit - phys) return {};
+    return {mm::physical_to_virtual<const std::byte>(phys), length};
+  }
+};
+
+void use_framebuffer_console(const Framebuffer& framebuffer) {
+  if (framebuffer.kind != Framebuffer::Kind::rgb) return;  // EGA text: VGA text mode stays
+  if (framebuffer.phys_addr >= mm::kEarlyPhysicalMapLimit) return;
+  const console::PixelFormat format{static_cast<std::uint8_t>(framebuffer.bpp / 8),
+                                    framebuffer.red.position, framebuffer.green.position,
+                                    framebuffer.blue.position};
+  console::use_framebuffer(mm::physical_to_virtual<std::uint8_t>(framebuffer.phys_addr),
+                           framebuffer.width, framebuffer.height, framebuffer.pitch, format);
+}
+
+void report_diagnostics(const BootDiagnostics& d) {
+  if (!d.any()) return;
+  println("boot: warning: the boot information needed fixing:");
+  if (d.overlapping_regions) println("  {} overlapping memory regions (kept the stricter type)", d.overlapping_regions);
+  if (d.empty_regions) println("  {} empty memory regions ignored", d.empty_regions);
+  if (d.unknown_region_types) println("  {} regions of unknown type treated as reserved", d.unknown_region_types);
+  if (d.clamped_regions) println("  {} regions cut at the top of the address space", d.clamped_regions);
+  if (d.dropped_modules) println("  {} boot modules dropped", d.dropped_modules);
+  if (d.command_line_truncated) println("  command line truncated");
+  if (d.bootloader_name_truncated) println("  bootloader name truncated");
+  if (d.memory_map_from_basic_meminfo) println("  no memory map: used basic lower/upper memory");
+}
+
+}  // namespace
+
+const BootInfo& info() { return boot_info; }
+
+}  // namespace ferrite::boot
+
+extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t info_physical) {
+  using namespace ferrite;
+  lib::run_global_constructors();
+  console::init_early(mm::physical_to_virtual<volatile console::ScreenChar>(0xB8000));
+
+  const boot::EarlyPhysicalReader memory;
+  std::expected<boot::BootInfo, boot::ParseError> parsed;
+  if (magic == boot::kMultiboot2BootloaderMagic) {
+    parsed = boot::parse_multiboot2(memory, info_physical);
+  } else if (magic == boot::kPvhMarker) {
+    parsed = boot::parse_pvh(memory, info_physical);
+  } else {
+    panic("unknown boot protocol (neither Multiboot2 nor PVH): magic {:#x}", magic);
+  }
+  if (!parsed) panic("cannot parse the boot information: {}", boot::to_string(parsed.error()));
+  boot::boot_info = *parsed;
+
+  if (const auto& framebuffer = boot::boot_info.framebuffer()) boot::use_framebuffer_console(*framebuffer);
+  boot::report_diagnostics(boot::boot_info.diagnostics());
+
+  kernel_main(boot::boot_info);
+  panic("kernel_main returned");
+}

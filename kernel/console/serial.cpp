@@ -1,1 +1,63 @@
-// placeholder
+// 16550 UART driver (polled output only: tests need reliable ordering, not speed).
+#include "console/serial.h"
+
+#include "arch/x86_64/cpu.h"
+
+namespace ferrite::console {
+
+namespace {
+// Register offsets from the base port (PC16550D datasheet, table 2).
+enum Register : std::uint16_t {
+  kData = 0,          // THR/RBR; with DLAB=1: divisor low byte
+  kInterruptEnable = 1,  // with DLAB=1: divisor high byte
+  kFifoControl = 2,
+  kLineControl = 3,
+  kModemControl = 4,
+  kLineStatus = 5,
+};
+constexpr std::uint8_t kLineControlDlab = 0x80;
+constexpr std::uint8_t kLineControl8N1 = 0x03;
+constexpr std::uint8_t kFifoEnableClear14 = 0xC7;   // enable, clear both, 14-byte threshold
+constexpr std::uint8_t kModemLoopback = 0x1E;       // LOOP + OUT2 + OUT1 + RTS
+constexpr std::uint8_t kModemNormal = 0x0F;         // DTR + RTS + OUT1 + OUT2
+constexpr std::uint8_t kLineStatusTransmitEmpty = 0x20;
+constexpr std::uint16_t kDivisor115200 = 1;         // 115200 / divisor baud
+}  // namespace
+
+bool SerialPort::init() {
+  using arch::inb;
+  using arch::outb;
+  outb(base_ + kInterruptEnable, 0x00);
+  outb(base_ + kLineControl, kLineControlDlab);
+  outb(base_ + kData, kDivisor115200 & 0xFF);
+  outb(base_ + kInterruptEnable, kDivisor115200 >> 8);
+  outb(base_ + kLineControl, kLineControl8N1);
+  outb(base_ + kFifoControl, kFifoEnableClear14);
+
+  // Loopback self-test: what we send must come back unchanged.
+  outb(base_ + kModemControl, kModemLoopback);
+  constexpr std::uint8_t kProbe = 0xAE;
+  outb(base_ + kData, kProbe);
+  if (inb(base_ + kData) != kProbe) return false;
+
+  outb(base_ + kModemControl, kModemNormal);
+  present_ = true;
+  return true;
+}
+
+void SerialPort::write_byte(std::uint8_t byte) {
+  if (!present_) return;
+  while ((arch::inb(base_ + kLineStatus) & kLineStatusTransmitEmpty) == 0) {
+    asm volatile("pause");
+  }
+  arch::outb(base_ + kData, byte);
+}
+
+void SerialPort::write(std::string_view text) {
+  for (char c : text) {
+    if (c == '\n') write_byte('\r');  // terminals expect CR LF
+    write_byte(static_cast<std::uint8_t>(c));
+  }
+}
+
+}  // namespace ferrite::console

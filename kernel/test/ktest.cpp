@@ -1,1 +1,57 @@
-// placeholder
+// The in-kernel test runner: walks the TestCase records the linker gathered and reports each.
+#include "test/ktest.h"
+
+#include "arch/x86_64/qemu_exit.h"
+#include "console/print.h"
+
+extern "C" const ferrite::ktest::TestCase __ktest_start[];
+extern "C" const ferrite::ktest::TestCase __ktest_end[];
+
+namespace ferrite::ktest {
+
+namespace {
+constinit int failures_in_current_test = 0;
+constinit char first_failure[320] = {};
+}  // namespace
+
+void record_failure(std::string_view text, std::source_location where) {
+  if (failures_in_current_test++ == 0) {
+    fmt::format_to_buffer(first_failure, "check failed: {}\n    at {}:{}", text, where.file_name(),
+                          where.line());
+  }
+}
+
+Summary run_all(std::string_view filter) {
+  Summary summary;
+  int selected = 0;
+  for (const TestCase* test = __ktest_start; test != __ktest_end; ++test) {
+    if (std::string_view(test->name).find(filter) != std::string_view::npos) ++selected;
+  }
+  println("running {} tests", selected);
+  for (const TestCase* test = __ktest_start; test != __ktest_end; ++test) {
+    const std::string_view name = test->name;
+    if (name.find(filter) == std::string_view::npos) continue;
+    print("{}... ", name);
+    failures_in_current_test = 0;
+    test->function();
+    if (failures_in_current_test == 0) {
+      println_colored(console::ColorCode(console::Color::light_green, console::Color::black), "[ok]");
+      ++summary.passed;
+    } else {
+      println_colored(console::ColorCode(console::Color::light_red, console::Color::black), "[failed]");
+      println("    {}", static_cast<const char*>(first_failure));
+      ++summary.failed;
+    }
+  }
+  return summary;
+}
+
+void exit_with(const Summary& summary) {
+  println("{} passed, {} failed", summary.passed, summary.failed);
+  arch::exit_qemu(summary.failed == 0 && summary.passed > 0 ? arch::QemuExitCode::success
+                                                            : arch::QemuExitCode::failure);
+}
+
+void run_all_and_exit(std::string_view filter) { exit_with(run_all(filter)); }
+
+}  // namespace ferrite::ktest

@@ -1,0 +1,27 @@
+// The kernel's virtual address space, in one place (chapter 9).
+//
+//   0x0000000000000000 .. 0x00007FFFFFFFFFFF  lower half: identity map of 0..4 GiB during boot
+//                                             only (user space, one day)
+//   0xFFFF800000000000 + phys                 all physical memory ("physical memory offset")
+//   0xFFFFC00000000000 ..                     kernel heap (grows on demand)
+//   0xFFFFFFFF80000000 + phys                 the kernel image (-mcmodel=kernel: top 2 GiB)
+#pragma once
+
+#include <cstdint>
+
+namespace ferrite::mm {
+
+inline constexpr std::uint64_t kPhysicalMemoryOffset = 0xFFFF'8000'0000'0000;
+inline constexpr std::uint64_t kKernelHeapStart = 0xFFFF'C000'0000'0000;
+inline constexpr std::uint64_t kKernelVirtualOffset = 0xFFFF'FFFF'8000'0000;
+
+// The early boot page tables (boot/entry.S) map physical 0..4 GiB at the offset; mm::init
+// extends the map to all physical memory.
+inline constexpr std::uint64_t kEarlyPhysicalMapLimit = 4ull << 30;
+
+template <class T = void>
+T* physical_to_virtual(std::uint64_t physical) {
+  return reinterpret_cast<T*>(physical + kPhysicalMemoryOffset);
+}
+
+}  // namespace ferrite::mm
