@@ -7,6 +7,7 @@ set(FERRITE_KERNEL_COMPILE_OPTIONS
   -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-stack-protector
   -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -mno-sse -mno-sse2 -mno-mmx
   -fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fno-strict-aliasing
+  -ffile-prefix-map=${PROJECT_SOURCE_DIR}/=
   -Wall -Wextra -Wno-unused-parameter)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC may otherwise replace loops in memcpy/memset with calls to themselves.

@@ -54,10 +54,13 @@ class VgaTextScreen {
 
   std::size_t rows() const { return kRows; }
   std::size_t columns() const { return kColumns; }
-  void put(std::size_t row, std::size_t column, ScreenChar c) { cells_[row * kColumns + column] = c; }
+  // One 16-bit store per cell (character in the low byte, attribute in the high byte).
+  void put(std::size_t row, std::size_t column, ScreenChar c) {
+    cell(row, column) = static_cast<std::uint16_t>(c.character | (c.color << 8));
+  }
   ScreenChar get(std::size_t row, std::size_t column) const {
-    volatile const ScreenChar& cell = cells_[row * kColumns + column];
-    return ScreenChar{cell.character, cell.color};
+    const std::uint16_t value = cell(row, column);
+    return ScreenChar{static_cast<std::uint8_t>(value & 0xFF), static_cast<std::uint8_t>(value >> 8)};
   }
   void scroll_up(ScreenChar blank) {
     for (std::size_t row = 1; row < kRows; ++row) {
@@ -71,6 +74,10 @@ class VgaTextScreen {
   void show_cursor(std::size_t, std::size_t) {}
 
  private:
+  volatile std::uint16_t& cell(std::size_t row, std::size_t column) const {
+    return reinterpret_cast<volatile std::uint16_t*>(cells_)[row * kColumns + column];
+  }
+
   volatile ScreenChar* cells_;
 };
 

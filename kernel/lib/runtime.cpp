@@ -20,6 +20,14 @@ std::size_t strlen(const char* s) {
   return n;
 }
 
+void* memchr(const void* s, int c, std::size_t n) {
+  const auto* bytes = static_cast<const unsigned char*>(s);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (bytes[i] == static_cast<unsigned char>(c)) return const_cast<unsigned char*>(bytes + i);
+  }
+  return nullptr;
+}
+
 // A pure virtual function was called (through a half-constructed or destroyed object).
 void __cxa_pure_virtual() { ferrite::panic("pure virtual function called"); }
 

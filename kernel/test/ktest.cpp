@@ -4,8 +4,8 @@
 #include "arch/x86_64/qemu_exit.h"
 #include "console/print.h"
 
-extern "C" const ferrite::ktest::TestCase __ktest_start[];
-extern "C" const ferrite::ktest::TestCase __ktest_end[];
+extern "C" const ferrite::ktest::TestCase* const __ktest_start[];
+extern "C" const ferrite::ktest::TestCase* const __ktest_end[];
 
 namespace ferrite::ktest {
 
@@ -24,11 +24,12 @@ void record_failure(std::string_view text, std::source_location where) {
 Summary run_all(std::string_view filter) {
   Summary summary;
   int selected = 0;
-  for (const TestCase* test = __ktest_start; test != __ktest_end; ++test) {
-    if (std::string_view(test->name).find(filter) != std::string_view::npos) ++selected;
+  for (auto entry = __ktest_start; entry != __ktest_end; ++entry) {
+    if (std::string_view((*entry)->name).find(filter) != std::string_view::npos) ++selected;
   }
   println("running {} tests", selected);
-  for (const TestCase* test = __ktest_start; test != __ktest_end; ++test) {
+  for (auto entry = __ktest_start; entry != __ktest_end; ++entry) {
+    const TestCase* test = *entry;
     const std::string_view name = test->name;
     if (name.find(filter) == std::string_view::npos) continue;
     print("{}... ", name);

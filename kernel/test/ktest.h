@@ -1,5 +1,5 @@
 // The in-kernel test framework (chapter 4). A test is a function registered with KTEST; the
-// registration is a constant TestCase placed in the `.ktest.*` linker sections, which the linker
+// registration is a pointer to a constant TestCase placed in the `.ktest.*` linker sections, which the linker
 // script gathers between __ktest_start and __ktest_end — no list to maintain by hand.
 //
 //   KTEST(trivial_assertion) { KEXPECT_EQ(1, 1); }
@@ -56,10 +56,14 @@ Summary run_all(std::string_view filter = {});
 
 }  // namespace ferrite::ktest
 
-#define KTEST(test_name)                                                                        \
-  static void ktest_body_##test_name();                                                         \
-  [[gnu::used, gnu::section(".ktest." #test_name)]] static constexpr ::ferrite::ktest::TestCase \
-      ktest_case_##test_name{#test_name, &ktest_body_##test_name};                              \
+// The section holds pointers, not the TestCase objects: the compiler may align (and so pad)
+// objects as it likes, but an array of pointers packed by the linker has no gaps.
+#define KTEST(test_name)                                                                     \
+  static void ktest_body_##test_name();                                                      \
+  static constexpr ::ferrite::ktest::TestCase ktest_case_##test_name{#test_name,             \
+                                                                     &ktest_body_##test_name}; \
+  [[gnu::used, gnu::section(".ktest." #test_name)]] static const ::ferrite::ktest::TestCase* \
+      const ktest_entry_##test_name = &ktest_case_##test_name;                                \
   static void ktest_body_##test_name()
 
 // Checks record the failure and let the test go on; the _OR_RETURN forms end the test.

@@ -1,0 +1,49 @@
+# The front door. Everything real happens in CMake (CMakePresets.json) and tools/.
+#   make run       install what is missing, build, boot the GRUB ISO under SeaBIOS in QEMU
+#   make test      install what is missing, build, run every host and in-kernel test (CTest)
+#   make bench     host benchmarks (allocators, executor) and the boot-cost benchmark
+BUILD := build
+KERNEL := $(BUILD)/kernel/ferrite.elf
+ISO := $(BUILD)/ferrite.iso
+
+.PHONY: all setup configure build run run-pvh run-bios run-uefi debug iso test bench format clean
+
+all: build
+
+setup:
+	@tools/setup.sh
+
+configure: setup
+	@cmake --preset default >/dev/null
+
+build: configure
+	@cmake --build --preset default
+
+iso: build
+	@cmake --build --preset default --target ferrite_iso
+
+run: iso
+	@tools/run-qemu.sh --iso $(ISO) --firmware bios
+
+run-bios: run
+
+run-uefi: iso
+	@tools/run-qemu.sh --iso $(ISO) --firmware uefi
+
+run-pvh: build
+	@tools/run-qemu.sh --pvh $(KERNEL)
+
+debug: build
+	@tools/run-qemu.sh --pvh $(KERNEL) --debug
+
+test: build
+	@ctest --preset default
+
+bench: build
+	@tools/bench.sh $(BUILD)
+
+format:
+	@find kernel tests bench -name '*.h' -o -name '*.cpp' | xargs clang-format -i
+
+clean:
+	@rm -rf $(BUILD)

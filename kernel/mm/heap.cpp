@@ -1,0 +1,211 @@
+// The kernel heap: picks the allocator, maps its region, grows it on demand, and provides the
+// global operator new/delete in all their standard forms.
+#include "mm/heap.h"
+
+#include <algorithm>
+#include <new>
+
+#include "boot/command_line.h"
+#include "console/print.h"
+#include "lib/panic.h"
+#include "mm/allocators/bump.h"
+#include "mm/allocators/fixed_block.h"
+#include "mm/allocators/linked_list.h"
+#include "mm/allocators/tlsf.h"
+#include "mm/layout.h"
+#include "mm/memory.h"
+#include "sync/spinlock.h"
+
+namespace ferrite::mm {
+
+namespace {
+
+constinit BumpAllocator bump;
+constinit LinkedListAllocator linked_list;
+constinit FixedBlockAllocator fixed_block;
+constinit TlsfAllocator tlsf;
+
+struct Heap {
+  Allocator* allocator = nullptr;
+  std::size_t mapped_bytes = 0;
+  std::size_t max_bytes = 0;
+  std::size_t grow_count = 0;
+};
+constinit sync::Spinlock heap_lock;
+constinit Heap heap;
+
+constexpr std::size_t kPageBytes = 4096;
+constexpr PageTableFlags kHeapFlags = PageTableFlags::present | PageTableFlags::writable |
+                                      PageTableFlags::global | PageTableFlags::no_execute;
+
+std::byte* heap_start() { return reinterpret_cast<std::byte*>(kKernelHeapStart); }
+
+PageTableFlags heap_flags() {
+  // No-execute only if the CPU has it (EFER.NXE set by mm::init); otherwise the bit is reserved.
+  const bool nx = (arch::cpuid(0x8000'0001).edx & (1u << 20)) != 0;
+  return nx ? kHeapFlags : kHeapFlags.without(PageTableFlags::no_execute);
+}
+
+// Maps at least `bytes` more at the end of the heap (doubling, within max_bytes) and hands the
+// new memory to the allocator. Called with the heap lock held.
+constexpr std::size_t round_up_to_page(std::size_t bytes) { return (bytes + kPageBytes - 1) & ~(kPageBytes - 1); }
+
+bool grow_locked(std::size_t bytes) {
+  const std::size_t room = heap.max_bytes - heap.mapped_bytes;  // both page multiples
+  const std::size_t needed = round_up_to_page(bytes);
+  if (needed > room) return false;
+  // Double the heap if there is room for that: amortised O(1) growth, few page-mapping rounds.
+  const std::size_t wanted = std::max(needed, std::min(heap.mapped_bytes, room));
+  std::byte* end = heap_start() + heap.mapped_bytes;
+  if (!map_fresh_pages(VirtAddr::from_pointer(end), wanted / kPageBytes, heap_flags())) return false;
+  heap.mapped_bytes += wanted;
+  ++heap.grow_count;
+  return heap.allocator->grow({end, wanted}).has_value();
+}
+
+}  // namespace
+
+HeapConfig heap_config_from(const boot::CommandLine& command_line) {
+  HeapConfig config;
+  if (auto name = command_line.get("allocator")) {
+    if (auto kind = allocator_kind_from_name(*name)) {
+      config.kind = *kind;
+    } else {
+      println("heap: unknown allocator \"{}\"; using {}", *name, to_string(config.kind));
+    }
+  }
+  if (auto text = command_line.get("heap")) {
+    if (auto size = boot::parse_size(*text); size && *size >= kPageBytes) {
+      config.initial_bytes = *size;
+    } else {
+      println("heap: bad size heap={}; using {} KiB", *text, config.initial_bytes / 1024);
+    }
+  }
+  if (auto text = command_line.get("heap_max")) {
+    if (auto size = boot::parse_size(*text); size && *size >= config.initial_bytes) {
+      config.max_bytes = *size;
+    } else {
+      println("heap: bad size heap_max={}; using {} MiB", *text, config.max_bytes >> 20);
+    }
+  }
+  config.max_bytes = std::max(config.max_bytes, config.initial_bytes);
+  if (command_line.has("heap_debug")) config.debug = DebugChecks::on;
+  return config;
+}
+
+void init_heap(const HeapConfig& config) {
+  const std::size_t initial = round_up_to_page(config.initial_bytes);
+  if (auto mapped = map_fresh_pages(VirtAddr(kKernelHeapStart), initial / kPageBytes, heap_flags()); !mapped) {
+    panic("heap: cannot map {} KiB: {}", initial / 1024, to_string(mapped.error()));
+  }
+  const std::span<std::byte> region(heap_start(), initial);
+  switch (config.kind) {
+    case AllocatorKind::bump: heap.allocator = &(bump = BumpAllocator(region, config.debug)); break;
+    case AllocatorKind::linked_list:
+      heap.allocator = &(linked_list = LinkedListAllocator(region, config.debug));
+      break;
+    case AllocatorKind::fixed_block:
+      heap.allocator = &(fixed_block = FixedBlockAllocator(region, config.debug));
+      break;
+    case AllocatorKind::tlsf: heap.allocator = &(tlsf = TlsfAllocator(region, config.debug)); break;
+  }
+  heap.mapped_bytes = initial;
+  heap.max_bytes = std::max(initial, config.max_bytes & ~(kPageBytes - 1));
+  println("heap: {} allocator, {} KiB at {:#x}, may grow to {} KiB{}", heap.allocator->name(),
+          initial / 1024, kKernelHeapStart, config.max_bytes / 1024,
+          config.debug == DebugChecks::on ? " (debug checks on)" : "");
+}
+
+void* heap_allocate(std::size_t size, std::size_t align) {
+  sync::SpinlockGuard guard(heap_lock);
+  if (heap.allocator == nullptr) return nullptr;
+  if (void* pointer = heap.allocator->allocate(size, align)) return pointer;
+  // Impossible requests stay impossible however large the heap is.
+  if (!allocator_detail::checked_request_size(size, align)) return nullptr;
+  if (size > heap.max_bytes) return nullptr;
+  // Room for the block, its alignment slack and the allocator's bookkeeping.
+  if (!grow_locked(size + align + 256)) return nullptr;
+  return heap.allocator->allocate(size, align);
+}
+
+void heap_deallocate(void* pointer, std::size_t size, std::size_t align) {
+  if (pointer == nullptr) return;
+  sync::SpinlockGuard guard(heap_lock);
+  heap.allocator->deallocate(pointer, size, align);
+}
+
+HeapStats heap_stats() {
+  sync::SpinlockGuard guard(heap_lock);
+  if (heap.allocator == nullptr) return {};
+  return {heap.allocator->stats(), heap.allocator->name(), heap.mapped_bytes, heap.max_bytes,
+          heap.grow_count};
+}
+
+}  // namespace ferrite::mm
+
+// ---- The global allocation functions (C++ [new.delete]) ----------------------------------
+// Throwing forms cannot throw (-fno-exceptions): failure is a panic naming size and alignment.
+// nothrow forms return nullptr. Deletion must be sized (as in SerenityOS): every allocator
+// here needs the size back, and GCC passes it for single objects and for arrays of types with
+// destructors. An unsized delete is a bug and panics.
+
+namespace {
+
+constexpr std::size_t kDefaultAlign = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+
+void* allocate_or_panic(std::size_t size, std::size_t align) {
+  void* pointer = ferrite::mm::heap_allocate(size, align);
+  if (pointer == nullptr) {
+    ferrite::panic("out of memory: operator new({} bytes, align {}) failed", size, align);
+  }
+  return pointer;
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) { return allocate_or_panic(size, kDefaultAlign); }
+void* operator new[](std::size_t size) { return allocate_or_panic(size, kDefaultAlign); }
+void* operator new(std::size_t size, std::align_val_t align) {
+  return allocate_or_panic(size, static_cast<std::size_t>(align));
+}
+void* operator new[](std::size_t size, std::align_val_t align) {
+  return allocate_or_panic(size, static_cast<std::size_t>(align));
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return ferrite::mm::heap_allocate(size, kDefaultAlign);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return ferrite::mm::heap_allocate(size, kDefaultAlign);
+}
+void* operator new(std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+  return ferrite::mm::heap_allocate(size, static_cast<std::size_t>(align));
+}
+void* operator new[](std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+  return ferrite::mm::heap_allocate(size, static_cast<std::size_t>(align));
+}
+
+void operator delete(void* pointer, std::size_t size) noexcept {
+  ferrite::mm::heap_deallocate(pointer, size, kDefaultAlign);
+}
+void operator delete[](void* pointer, std::size_t size) noexcept {
+  ferrite::mm::heap_deallocate(pointer, size, kDefaultAlign);
+}
+void operator delete(void* pointer, std::size_t size, std::align_val_t align) noexcept {
+  ferrite::mm::heap_deallocate(pointer, size, static_cast<std::size_t>(align));
+}
+void operator delete[](void* pointer, std::size_t size, std::align_val_t align) noexcept {
+  ferrite::mm::heap_deallocate(pointer, size, static_cast<std::size_t>(align));
+}
+
+// Unsized forms: reached by `delete[]` on arrays of trivially destructible types (no size
+// cookie) and by code compiled without -fsized-deallocation. Use std::vector / std::array.
+void operator delete(void* pointer) noexcept {
+  if (pointer != nullptr) ferrite::panic("unsized operator delete({}): ferrite needs the size", pointer);
+}
+void operator delete[](void* pointer) noexcept {
+  if (pointer != nullptr) ferrite::panic("unsized operator delete[]({}): use std::vector or std::array", pointer);
+}
+void operator delete(void* pointer, std::align_val_t) noexcept { operator delete(pointer); }
+void operator delete[](void* pointer, std::align_val_t) noexcept { operator delete[](pointer); }
+void operator delete(void* pointer, const std::nothrow_t&) noexcept { operator delete(pointer); }
+void operator delete[](void* pointer, const std::nothrow_t&) noexcept { operator delete[](pointer); }

@@ -1,0 +1,33 @@
+// The kernel's own address space (chapters 8-9): after mm::init the kernel runs on page tables
+// it built itself — all physical memory at kPhysicalMemoryOffset, the kernel image mapped W^X
+// (text read+execute, rodata read-only, data/bss no-execute), unmapped guard pages below every
+// kernel stack — and owns every physical frame through one FrameAllocator.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+
+#include "boot/boot_info.h"
+#include "mm/frame_allocator.h"
+#include "mm/mapper.h"
+
+namespace ferrite::mm {
+
+void init(const boot::BootInfo& boot_info);
+
+// Both are single-CPU kernel objects: call with interrupts disabled if an interrupt handler might
+// use them too (none does today).
+FrameAllocator& frame_allocator();
+Mapper& kernel_mapper();
+
+// Maps `count` fresh zeroed frames at `start` with `flags` (the heap uses this to grow).
+[[nodiscard]] std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count,
+                                                            PageTableFlags flags);
+
+// The kernel image's sections, for tests and the `mem` command.
+struct KernelSections {
+  VirtAddr text_start, text_end, rodata_start, rodata_end, data_start, data_end;
+};
+KernelSections kernel_sections();
+
+}  // namespace ferrite::mm

@@ -1,0 +1,46 @@
+// Chapter 3 and 4's tests of the console: println works, survives scrolling, and puts the text
+// where the VGA writer says it does.
+#include "console/console.h"
+#include "console/print.h"
+#include "test/ktest.h"
+
+KTEST(trivial_assertion) { KEXPECT_EQ(1, 1); }
+
+KTEST(test_println_simple) { ferrite::println("test_println_simple output"); }
+
+KTEST(test_println_many) {
+  for (int i = 0; i < 200; ++i) ferrite::println("test_println_many output {}", i);
+}
+
+KTEST(test_println_output) {
+  constexpr std::string_view text = "Some test string that fits on a single line";
+  // Hold the console for the whole check, so no interrupt handler prints in between.
+  ferrite::console::Locked console;
+  ferrite::fmt::format_to(console, "\n{}\n", text);
+  const std::size_t row = console.rows() - 2;  // the line above the (new, empty) bottom line
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    KEXPECT_EQ(console.cell(row, i).character, static_cast<std::uint8_t>(text[i]));
+  }
+  KEXPECT_EQ(console.cell(row, text.size()).character, std::uint8_t{' '});
+}
+
+KTEST(println_wraps_long_lines) {
+  ferrite::console::Locked console;
+  const std::size_t columns = console.columns();
+  console.write("\n");
+  for (std::size_t i = 0; i < columns + 5; ++i) console.write("x");
+  // The first `columns` characters filled a row that scrolled up; 5 remain on the bottom row.
+  KEXPECT_EQ(console.cell(console.rows() - 2, columns - 1).character, std::uint8_t{'x'});
+  KEXPECT_EQ(console.cell(console.rows() - 1, 4).character, std::uint8_t{'x'});
+  KEXPECT_EQ(console.cell(console.rows() - 1, 5).character, std::uint8_t{' '});
+  console.write("\n");
+}
+
+KTEST(println_shows_unprintable_bytes_as_blocks) {
+  ferrite::console::Locked console;
+  console.write("\na\x01" "b\n");
+  const std::size_t row = console.rows() - 2;
+  KEXPECT_EQ(console.cell(row, 0).character, std::uint8_t{'a'});
+  KEXPECT_EQ(console.cell(row, 1).character, std::uint8_t{0xFE});
+  KEXPECT_EQ(console.cell(row, 2).character, std::uint8_t{'b'});
+}
