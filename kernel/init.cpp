@@ -1,11 +1,34 @@
 // The kernel's start-up sequence; each step names the chapter that explains it.
 #include "init.h"
 
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/idt.h"
+#include "arch/x86_64/pic8259.h"
+#include "arch/x86_64/pit.h"
+#include "arch/x86_64/ps2.h"
+#include "boot/command_line.h"
+#include "console/print.h"
+#include "mm/heap.h"
+#include "mm/memory.h"
+
 namespace ferrite {
 
 void init(const boot::BootInfo& boot_info) {
-  (void)boot_info;
-  // Chapters 5-7 (GDT/TSS, IDT, PIC, PIT, keyboard) and 8-10 (paging, frames, heap) plug in here.
+  const boot::CommandLine command_line(boot_info.command_line());
+  // Chapters 5-7 (GDT/TSS, IDT, PIC, PIT, keyboard) plug in here.
+  arch::init_gdt();   // GDT + TSS whose IST stacks catch double faults (chapter 6)
+  arch::init_idt();   // 256 gates -> interrupt_stubs.S -> interrupt_dispatch (chapter 5)
+  arch::pic::init();  // the 8259 pair moved to vectors 32-47, lines masked (chapter 7)
+  arch::pit::init();  // IRQ 0 at 1000 Hz: ticks and uptime
+  if (const auto ps2 = arch::ps2::init(); !ps2) {
+    println("keyboard: {}; continuing without it", arch::ps2::to_string(ps2.error()));
+  }
+  arch::enable_interrupts();
+
+  // Chapters 8-9: our own page tables (physical memory map, W^X kernel, stack guard pages)
+  // and the frame allocator. Chapter 10-11: the heap with the chosen allocator.
+  mm::init(boot_info);
+  mm::init_heap(mm::heap_config_from(command_line));
 }
 
 }  // namespace ferrite

@@ -3,6 +3,8 @@
 // objects, and what the few std headers we use call on errors (they would throw; we panic).
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 
 #include "lib/mem.h"
 #include "lib/panic.h"
@@ -37,10 +39,19 @@ void* __dso_handle = nullptr;
 
 [[noreturn]] void abort() { ferrite::panic("abort() called"); }
 
+// libstdc++ asks glibc whether the process is single-threaded to skip atomic reference counts
+// (std::shared_ptr). Interrupt handlers make the kernel "multi-threaded": keep them atomic.
+char __libc_single_threaded = 0;
+
 }  // extern "C"
 
 // libstdc++ calls these where it would throw (e.g. std::expected::value() on an error).
 namespace std {
+const nothrow_t nothrow{};
+
+// std::shared_ptr's control block can answer "which deleter?" only with RTTI; we have none.
+bool _Sp_make_shared_tag::_S_eq(const type_info&) noexcept { return false; }
+
 [[noreturn]] void __throw_bad_alloc() { ferrite::panic("std::bad_alloc"); }
 [[noreturn]] void __throw_bad_array_new_length() { ferrite::panic("std::bad_array_new_length"); }
 [[noreturn]] void __throw_length_error(const char* what) { ferrite::panic(what); }

@@ -20,10 +20,15 @@ namespace ferrite::mm {
 
 namespace {
 
-constinit BumpAllocator bump;
-constinit LinkedListAllocator linked_list;
-constinit FixedBlockAllocator fixed_block;
-constinit TlsfAllocator tlsf;
+// Room for whichever allocator the command line picks; it is constructed in init_heap.
+alignas(BumpAllocator) alignas(LinkedListAllocator) alignas(FixedBlockAllocator) alignas(TlsfAllocator)
+constinit std::byte allocator_storage[std::max({sizeof(BumpAllocator), sizeof(LinkedListAllocator),
+                                                 sizeof(FixedBlockAllocator), sizeof(TlsfAllocator)})];
+
+template <class Design>
+Allocator* construct_allocator(std::span<std::byte> region, DebugChecks debug) {
+  return new (allocator_storage) Design(region, debug);
+}
 
 struct Heap {
   Allocator* allocator = nullptr;
@@ -100,14 +105,14 @@ void init_heap(const HeapConfig& config) {
   }
   const std::span<std::byte> region(heap_start(), initial);
   switch (config.kind) {
-    case AllocatorKind::bump: heap.allocator = &(bump = BumpAllocator(region, config.debug)); break;
+    case AllocatorKind::bump: heap.allocator = construct_allocator<BumpAllocator>(region, config.debug); break;
     case AllocatorKind::linked_list:
-      heap.allocator = &(linked_list = LinkedListAllocator(region, config.debug));
+      heap.allocator = construct_allocator<LinkedListAllocator>(region, config.debug);
       break;
     case AllocatorKind::fixed_block:
-      heap.allocator = &(fixed_block = FixedBlockAllocator(region, config.debug));
+      heap.allocator = construct_allocator<FixedBlockAllocator>(region, config.debug);
       break;
-    case AllocatorKind::tlsf: heap.allocator = &(tlsf = TlsfAllocator(region, config.debug)); break;
+    case AllocatorKind::tlsf: heap.allocator = construct_allocator<TlsfAllocator>(region, config.debug); break;
   }
   heap.mapped_bytes = initial;
   heap.max_bytes = std::max(initial, config.max_bytes & ~(kPageBytes - 1));

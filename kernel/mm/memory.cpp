@@ -41,11 +41,15 @@ void check(std::expected<void, MapError> result, const char* what) {
   if (!result) panic("mm: cannot map {}: {}", what, to_string(result.error()));
 }
 
-// All physical memory at the offset: up to the end of the highest memory-map region, and at
-// least 4 GiB so device memory below 4 GiB (framebuffer, APIC) is reachable too.
+// All physical memory at the offset: up to the end of the highest RAM region (usable or ACPI),
+// and at least 4 GiB so device memory below 4 GiB (framebuffer, APIC) is reachable too.
+// Reserved ranges far above RAM (QEMU reserves one at 1012 GiB) are left out.
 std::uint64_t map_physical_memory(const boot::BootInfo& boot_info, PageTableFlags no_execute) {
   std::uint64_t end = kEarlyPhysicalMapLimit;
-  for (const boot::MemoryRegion& region : boot_info.memory_map()) end = std::max(end, region.base + region.length);
+  for (const boot::MemoryRegion& region : boot_info.memory_map()) {
+    if (region.type == boot::MemoryType::reserved || region.type == boot::MemoryType::bad) continue;
+    end = std::max(end, region.base + region.length);
+  }
   const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
                                PageTableFlags::global | no_execute;
   const bool huge_1gib = cpu_has_1gib_pages();

@@ -35,7 +35,8 @@ bool check_equal(const A& a, const B& b, const char* a_text, const char* b_text,
   if (a == b) return true;
   char text[256];
   if constexpr (std::is_integral_v<A> && std::is_integral_v<B>) {
-    fmt::format_to_buffer(text, "{} == {} (left: {}, right: {})", a_text, b_text, a, b);
+    fmt::format_to_buffer(text, "{} == {} (left: {}, right: {})", a_text, b_text,
+                          std::remove_cv_t<A>(a), std::remove_cv_t<B>(b));
   } else {
     fmt::format_to_buffer(text, "{} == {}", a_text, b_text);
   }

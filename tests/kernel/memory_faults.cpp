@@ -1,0 +1,99 @@
+// Expected-fault scenarios of chapters 8-9, one per boot, chosen on the command line
+// (`fault=<scenario>`). Each passes only if the page fault arrives with the right CR2 and
+// error-code bits; the fault hook then exits QEMU with success.
+#include <cstdint>
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/exceptions.h"
+#include "arch/x86_64/qemu_exit.h"
+#include "boot/command_line.h"
+#include "boot/start.h"
+#include "console/print.h"
+#include "init.h"
+#include "mm/heap.h"
+#include "mm/memory.h"
+
+namespace {
+
+using namespace ferrite;
+
+struct Expected {
+  std::uint64_t address = 0;
+  bool write = false;
+  bool instruction_fetch = false;
+  bool protection_violation = false;
+};
+constinit Expected expected;
+
+bool check_page_fault(const arch::InterruptFrame& frame) {
+  const arch::PageFaultError error(frame.error_code);
+  const std::uint64_t cr2 = arch::read_cr2();
+  const bool ok = frame.vector == arch::kPageFaultVector && cr2 == expected.address &&
+                  error.write() == expected.write &&
+                  error.instruction_fetch() == expected.instruction_fetch &&
+                  error.protection_violation() == expected.protection_violation;
+  println("expected page fault at {:#x} (write {}, fetch {}, protection {}): {}", expected.address,
+          expected.write, expected.instruction_fetch, expected.protection_violation, ok ? "[ok]" : "[failed]");
+  if (ok) {
+    println("1 passed, 0 failed");
+    arch::exit_qemu(arch::QemuExitCode::success);
+  }
+  println("0 passed, 1 failed");
+  arch::exit_qemu(arch::QemuExitCode::failure);
+}
+
+constexpr std::uint64_t kScratch = 0x0000'1000'0000'0000;
+
+// Writing to kernel text must fault: text is mapped read+execute only (W^X, CR0.WP).
+void write_kernel_text() {
+  auto* text = reinterpret_cast<volatile std::uint8_t*>(&write_kernel_text);
+  expected = {reinterpret_cast<std::uint64_t>(text), true, false, true};
+  *text = 0xC3;
+}
+
+// Executing from the heap must fault: heap pages are no-execute.
+void execute_heap() {
+  auto* code = static_cast<std::uint8_t*>(mm::heap_allocate(64, 64));
+  code[0] = 0xC3;  // ret
+  expected = {reinterpret_cast<std::uint64_t>(code), false, true, true};
+  reinterpret_cast<void (*)()>(code)();
+}
+
+// After unmap (and its TLB flush) the page must be gone, even though it was just used.
+void read_after_unmap() {
+  using namespace mm;
+  const Page4KiB page = Page4KiB::containing(VirtAddr(kScratch));
+  auto frame = frame_allocator().allocate();
+  if (!frame || !kernel_mapper().map(page, *frame, PageTableFlags::present | PageTableFlags::writable,
+                                     frame_allocator())) {
+    panic("cannot map the scratch page");
+  }
+  auto* value = reinterpret_cast<volatile std::uint64_t*>(kScratch);
+  *value = 1;  // now cached in the TLB
+  if (!kernel_mapper().unmap(page)) panic("cannot unmap the scratch page");
+  expected = {kScratch, false, false, false};
+  (void)*value;
+}
+
+// Reading an address nothing maps.
+void read_unmapped() {
+  expected = {0x0000'4000'0000'0000, false, false, false};
+  (void)*reinterpret_cast<volatile std::uint64_t*>(expected.address);
+}
+
+}  // namespace
+
+void kernel_main(const boot::BootInfo& boot_info) {
+  init(boot_info);
+  arch::set_fault_hook(check_page_fault);
+  const boot::CommandLine command_line(boot_info.command_line());
+  const std::string_view scenario = command_line.get("fault").value_or("");
+  println("memory fault scenario: {}", scenario);
+  if (scenario == "write_kernel_text") write_kernel_text();
+  else if (scenario == "execute_heap") execute_heap();
+  else if (scenario == "read_after_unmap") read_after_unmap();
+  else if (scenario == "read_unmapped") read_unmapped();
+  println("no page fault happened (scenario \"{}\")", scenario);
+  println("0 passed, 1 failed");
+  arch::exit_qemu(arch::QemuExitCode::failure);
+}

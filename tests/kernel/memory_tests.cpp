@@ -1,0 +1,198 @@
+// Chapters 9-11 in the running kernel: the page tables ferrite built, the mapper, the frame
+// allocator, and the seed's heap tests (run once per allocator design by CTest, see
+// CMakeLists.txt: `allocator=<name> test=heap_`).
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "mm/heap.h"
+#include "mm/layout.h"
+#include "mm/memory.h"
+#include "test/ktest.h"
+
+namespace {
+
+using namespace ferrite::mm;
+
+// A lower-half address nothing else uses: the boot identity map is gone after mm::init.
+constexpr std::uint64_t kScratchAddress = 0x0000'1000'0000'0000;
+
+}  // namespace
+
+// ---- Paging (chapter 9) ----------------------------------------------------------------------
+
+KTEST(paging_kernel_text_translates_to_its_load_address) {
+  const KernelSections sections = kernel_sections();
+  const auto translation = kernel_mapper().translate(sections.text_start);
+  KASSERT(translation.has_value());
+  KEXPECT_EQ(translation->address.value(), sections.text_start.value() - kKernelVirtualOffset);
+  KEXPECT(translation->page_size == PageSize::size_4kib);
+}
+
+KTEST(paging_kernel_sections_are_w_xor_x) {
+  const KernelSections s = kernel_sections();
+  const auto text = kernel_mapper().translate(s.text_start);
+  const auto rodata = kernel_mapper().translate(s.rodata_start);
+  const auto data = kernel_mapper().translate(s.data_start);
+  KASSERT(text && rodata && data);
+  KEXPECT(!text->flags.contains(PageTableFlags::writable));
+  KEXPECT(!text->flags.contains(PageTableFlags::no_execute));
+  KEXPECT(!rodata->flags.contains(PageTableFlags::writable));
+  KEXPECT(rodata->flags.contains(PageTableFlags::no_execute));
+  KEXPECT(data->flags.contains(PageTableFlags::writable));
+  KEXPECT(data->flags.contains(PageTableFlags::no_execute));
+}
+
+KTEST(paging_physical_memory_is_mapped_at_the_offset) {
+  const auto translation = kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0x12345678));
+  KASSERT(translation.has_value());
+  KEXPECT_EQ(translation->address.value(), std::uint64_t{0x12345678});
+  KEXPECT(translation->page_size != PageSize::size_4kib);  // huge pages
+}
+
+KTEST(paging_lower_half_is_unmapped_after_boot) {
+  KEXPECT(!kernel_mapper().translate(VirtAddr(0x100000)).has_value());
+  KEXPECT(!kernel_mapper().translate(VirtAddr(kScratchAddress)).has_value());
+}
+
+// The seed's example: map a fresh page onto the VGA text buffer's frame and write through it.
+KTEST(paging_map_new_page_onto_vga_buffer) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(kScratchAddress));
+  const Frame4KiB vga = Frame4KiB::containing(PhysAddr(0xB8000));
+  auto mapped = kernel_mapper().map(page, vga, PageTableFlags::present | PageTableFlags::writable |
+                                                   PageTableFlags::no_execute, frame_allocator());
+  KASSERT(mapped.has_value());
+  // "New!" in white on grey, written at the 400th cell (as the seed does) through the new page.
+  auto* cells = reinterpret_cast<volatile std::uint64_t*>(kScratchAddress);
+  cells[400 / 4] = 0xf021'f077'f065'f04e;
+  const auto* through_physical_map = physical_to_virtual<volatile std::uint64_t>(0xB8000);
+  KEXPECT_EQ(through_physical_map[400 / 4], std::uint64_t{0xf021'f077'f065'f04e});
+  auto unmapped = kernel_mapper().unmap(page);
+  KASSERT(unmapped.has_value());
+  KEXPECT_EQ(unmapped->start().value(), std::uint64_t{0xB8000});
+}
+
+KTEST(paging_map_twice_and_unmap_twice_are_errors) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(kScratchAddress + 0x1000));
+  const auto frame = frame_allocator().allocate();
+  KASSERT(frame.has_value());
+  const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable;
+  KASSERT(kernel_mapper().map(page, *frame, flags, frame_allocator()).has_value());
+  const auto again = kernel_mapper().map(page, *frame, flags, frame_allocator());
+  KEXPECT(!again.has_value() && again.error() == MapError::already_mapped);
+  KEXPECT(kernel_mapper().unmap(page).has_value());
+  const auto twice = kernel_mapper().unmap(page);
+  KEXPECT(!twice.has_value() && twice.error() == MapError::not_mapped);
+  frame_allocator().free(*frame);
+}
+
+KTEST(paging_update_flags_makes_a_page_read_only) {
+  const VirtAddr address(kScratchAddress + 0x2000);
+  const Page4KiB page = Page4KiB::containing(address);
+  const auto frame = frame_allocator().allocate();
+  KASSERT(frame.has_value());
+  KASSERT(kernel_mapper().map(page, *frame, PageTableFlags::present | PageTableFlags::writable,
+                              frame_allocator()).has_value());
+  *reinterpret_cast<volatile std::uint64_t*>(address.value()) = 42;
+  KASSERT(kernel_mapper().update_flags(page, PageTableFlags::present).has_value());
+  const auto translation = kernel_mapper().translate(address);
+  KASSERT(translation.has_value());
+  KEXPECT(!translation->flags.contains(PageTableFlags::writable));
+  KEXPECT_EQ(*reinterpret_cast<volatile std::uint64_t*>(address.value()), std::uint64_t{42});
+  KEXPECT(kernel_mapper().unmap(page).has_value());
+  frame_allocator().free(*frame);
+}
+
+KTEST(frames_allocate_and_free_keep_the_totals) {
+  FrameAllocator& frames = frame_allocator();
+  const std::uint64_t free_before = frames.free_frames();
+  const auto a = frames.allocate();
+  const auto b = frames.allocate();
+  KASSERT(a && b);
+  KEXPECT(a->start() != b->start());
+  KEXPECT_EQ(frames.free_frames(), free_before - 2);
+  frames.free(*a);
+  frames.free(*b);
+  KEXPECT_EQ(frames.free_frames(), free_before);
+  KEXPECT_EQ(frames.used_frames() + frames.free_frames(), frames.total_frames());
+}
+
+// ---- Heap (chapters 10-11): the seed's tests --------------------------------------------------
+
+KTEST(heap_simple_allocation) {
+  auto heap_value_1 = std::make_unique<std::uint64_t>(41);
+  auto heap_value_2 = std::make_unique<std::uint64_t>(13);
+  KEXPECT_EQ(*heap_value_1, std::uint64_t{41});
+  KEXPECT_EQ(*heap_value_2, std::uint64_t{13});
+}
+
+KTEST(heap_large_vec) {
+  constexpr std::uint64_t n = 1000;
+  std::vector<std::uint64_t> vec;
+  for (std::uint64_t i = 0; i < n; ++i) vec.push_back(i);
+  std::uint64_t sum = 0;
+  for (std::uint64_t value : vec) sum += value;
+  KEXPECT_EQ(sum, (n - 1) * n / 2);
+}
+
+KTEST(heap_many_boxes) {
+  // HEAP_SIZE iterations: more than fit at once, so memory must be reused.
+  const std::size_t iterations = heap_stats().mapped_bytes;
+  for (std::size_t i = 0; i < iterations; ++i) {
+    auto x = std::make_unique<std::size_t>(i);
+    if (*x != i) {
+      KEXPECT_EQ(*x, i);
+      return;
+    }
+  }
+}
+
+KTEST(heap_many_boxes_long_lived) {
+  auto long_lived = std::make_unique<std::size_t>(1);
+  const std::size_t iterations = heap_stats().mapped_bytes;
+  for (std::size_t i = 0; i < iterations; ++i) {
+    auto x = std::make_unique<std::size_t>(i);
+    if (*x != i) {
+      KEXPECT_EQ(*x, i);
+      return;
+    }
+  }
+  KEXPECT_EQ(*long_lived, std::size_t{1});
+}
+
+KTEST(heap_shared_pointer_counts_owners) {  // the seed's Rc
+  auto shared = std::make_shared<std::uint64_t>(7);
+  KEXPECT_EQ(shared.use_count(), 1l);
+  {
+    auto copy = shared;
+    KEXPECT_EQ(shared.use_count(), 2l);
+    KEXPECT_EQ(*copy, std::uint64_t{7});
+  }
+  KEXPECT_EQ(shared.use_count(), 1l);
+}
+
+KTEST(heap_grows_on_demand) {
+  const HeapStats before = heap_stats();
+  // Twice the current heap in one block: only growth can satisfy it.
+  std::vector<std::byte> big(before.mapped_bytes * 2, std::byte{1});
+  const HeapStats after = heap_stats();
+  KEXPECT(after.mapped_bytes > before.mapped_bytes);
+  KEXPECT(after.grow_count > before.grow_count);
+  KEXPECT(big[big.size() - 1] == std::byte{1});
+}
+
+KTEST(heap_impossible_allocations_fail_cleanly) {
+  KEXPECT(heap_allocate(std::size_t{1} << 62, 8) == nullptr);       // beyond heap_max
+  KEXPECT(heap_allocate(64, 3) == nullptr);                         // alignment not a power of two
+  KEXPECT(heap_allocate(~std::size_t{0} - 4, 16) == nullptr);       // size + align overflows
+  void* p = ::operator new(std::size_t{1} << 40, std::nothrow);     // nothrow new: nullptr
+  KEXPECT(p == nullptr);
+}
+
+KTEST(heap_aligned_new_honours_alignment) {
+  struct alignas(256) Aligned {
+    std::uint8_t bytes[256];
+  };
+  auto object = std::make_unique<Aligned>();
+  KEXPECT_EQ(reinterpret_cast<std::uintptr_t>(object.get()) % 256, std::uintptr_t{0});
+}
