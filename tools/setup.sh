@@ -7,7 +7,7 @@ packages=(
   # build
   cmake ninja-build make clang lld g++ python3
   # boot: emulator, bootloader images, UEFI firmware, a console font for the framebuffer
-  qemu-system-x86 grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
+  qemu-system-x86 qemu-system-gui grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
   # host tests and benchmarks
   googletest libgtest-dev libbenchmark-dev libmimalloc-dev libjemalloc-dev libboost-dev valgrind
   # debugging and formatting

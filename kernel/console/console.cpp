@@ -39,6 +39,7 @@ void write_unlocked(std::string_view text) {
 void init_early(volatile ScreenChar* vga_text_buffer) {
   state.serial.init();
   state.vga = TextWriter<VgaTextScreen>(VgaTextScreen(vga_text_buffer));
+  state.vga.clear();  // firmware and bootloader leave their messages behind
   state.active = Screen::vga_text;
 }
 

@@ -30,6 +30,10 @@ constexpr std::uint8_t cp437_from_unicode(char32_t c) {
     case U'²': return 0xFD;
     case U'¬': return 0xAA;
     case U'¦': return 0x7C;
+    case U'░': return 0xB0;
+    case U'▒': return 0xB1;
+    case U'▓': return 0xB2;
+    case U'█': return 0xDB;
     default: return 0xFE;
   }
 }

@@ -1,0 +1,123 @@
+// The console writer (chapter 3) over a plain array standing in for the VGA text buffer:
+// wrapping, scrolling, colours, non-printable bytes, UTF-8 letters, backspace, and the
+// framebuffer screen's glyph drawing.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "console/framebuffer_screen.h"
+#include "console/text_writer.h"
+#include "console/vga_text.h"
+
+namespace {
+
+using namespace ferrite::console;
+
+class TextWriterTest : public ::testing::Test {
+ protected:
+  std::array<ScreenChar, VgaTextScreen::kRows * VgaTextScreen::kColumns> cells{};
+  TextWriter<VgaTextScreen> writer{VgaTextScreen(cells.data())};
+
+  std::string row_text(std::size_t row) {
+    std::string text;
+    for (std::size_t column = 0; column < VgaTextScreen::kColumns; ++column) {
+      text += static_cast<char>(cells[row * VgaTextScreen::kColumns + column].character);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\0')) text.pop_back();
+    return text;
+  }
+  static constexpr std::size_t kBottom = VgaTextScreen::kRows - 1;
+};
+
+TEST_F(TextWriterTest, WritesOnTheBottomRowAndScrollsOnNewline) {
+  writer.write("first\nsecond");
+  EXPECT_EQ(row_text(kBottom - 1), "first");
+  EXPECT_EQ(row_text(kBottom), "second");
+  EXPECT_EQ(writer.column(), 6u);
+}
+
+TEST_F(TextWriterTest, WrapsAFullRow) {
+  writer.write(std::string(VgaTextScreen::kColumns + 3, 'x'));
+  EXPECT_EQ(row_text(kBottom - 1), std::string(VgaTextScreen::kColumns, 'x'));
+  EXPECT_EQ(row_text(kBottom), "xxx");
+}
+
+TEST_F(TextWriterTest, ScrollingDropsTheTopRow) {
+  for (int i = 0; i < 30; ++i) writer.write("line " + std::to_string(i) + "\n");
+  EXPECT_EQ(row_text(0), "line 6");
+  EXPECT_EQ(row_text(kBottom - 1), "line 29");
+  EXPECT_EQ(row_text(kBottom), "");
+}
+
+TEST_F(TextWriterTest, UsesTheCurrentColour) {
+  const ColorCode green(Color::light_green, Color::blue, true);
+  writer.set_color(green);
+  writer.write("g");
+  const ScreenChar cell = cells[kBottom * VgaTextScreen::kColumns];
+  EXPECT_EQ(cell.character, 'g');
+  EXPECT_EQ(cell.color, green.value());
+  EXPECT_EQ(ColorCode::from_byte(cell.color).foreground(), Color::light_green);
+  EXPECT_EQ(ColorCode::from_byte(cell.color).background(), Color::blue);
+  EXPECT_TRUE(ColorCode::from_byte(cell.color).blink());
+}
+
+TEST_F(TextWriterTest, UnprintableBytesBecomeBlocks) {
+  writer.write(std::string("a\x01\x7f\xff" "b", 5));
+  const std::size_t base = kBottom * VgaTextScreen::kColumns;
+  EXPECT_EQ(cells[base + 0].character, 'a');
+  EXPECT_EQ(cells[base + 1].character, 0xFE);
+  EXPECT_EQ(cells[base + 2].character, 0xFE);
+  EXPECT_EQ(cells[base + 3].character, 0xFE);
+  EXPECT_EQ(cells[base + 4].character, 'b');
+}
+
+TEST_F(TextWriterTest, Utf8LettersMapToCodePage437) {
+  writer.write("\xC3\xA4\xC3\x9F\xE2\x82\xAC!");  // ä ß € !
+  const std::size_t base = kBottom * VgaTextScreen::kColumns;
+  EXPECT_EQ(cells[base + 0].character, 0x84);  // ä
+  EXPECT_EQ(cells[base + 1].character, 0xE1);  // ß
+  EXPECT_EQ(cells[base + 2].character, 0xFE);  // € is not in code page 437
+  EXPECT_EQ(cells[base + 3].character, '!');
+}
+
+TEST_F(TextWriterTest, TruncatedUtf8DoesNotSwallowText) {
+  writer.write("\xC3z");
+  const std::size_t base = kBottom * VgaTextScreen::kColumns;
+  EXPECT_EQ(cells[base + 0].character, 0xFE);
+  EXPECT_EQ(cells[base + 1].character, 'z');
+}
+
+TEST_F(TextWriterTest, EraseLastBlanksTheCell) {
+  writer.write("ab");
+  writer.erase_last();
+  EXPECT_EQ(row_text(kBottom), "a");
+  EXPECT_EQ(writer.column(), 1u);
+  writer.erase_last();
+  writer.erase_last();  // at column 0: nothing to erase
+  EXPECT_EQ(writer.column(), 0u);
+}
+
+TEST(FramebufferScreenTest, DrawsGlyphPixelsInTheRightColours) {
+  constexpr std::uint32_t width = 64, height = 32, pitch = width * 4;
+  std::vector<std::uint8_t> pixels(pitch * height, 0xAB);
+  std::vector<ScreenChar> shadow(FramebufferScreen::kMaxCells);
+  const PixelFormat bgrx{4, 16, 8, 0};
+  TextWriter<FramebufferScreen> writer(FramebufferScreen(pixels.data(), width, height, pitch, bgrx, shadow.data()));
+  EXPECT_EQ(writer.screen().columns(), 8u);
+  EXPECT_EQ(writer.screen().rows(), 2u);
+  writer.set_color(ColorCode(Color::white, Color::black));
+  writer.write("\u2588");  // full block (code page 437 0xDB): every pixel is foreground
+  writer.write("\n");    // scrolls the block up to row 0
+  auto pixel = [&](std::uint32_t x, std::uint32_t y) {
+    return *reinterpret_cast<std::uint32_t*>(&pixels[y * pitch + x * 4]);
+  };
+  EXPECT_EQ(writer.screen().get(0, 0).character, 0xDB);
+  EXPECT_EQ(pixel(0, 0), 0xFFFFFFu);
+  EXPECT_EQ(pixel(7, 15), 0xFFFFFFu);
+  EXPECT_EQ(pixel(0, 16), 0x000000u);  // the blank new bottom row
+}
+
+}  // namespace
