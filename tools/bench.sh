@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, each comparing ferrite with its peers in the same run (ratios,
+# not absolute times: these machines are noisy). Google Benchmark JSON lands in <build>/bench/.
+#   host:   allocators (vs glibc, mimalloc, jemalloc), executor (vs a bare coroutine, Boost.Asio)
+#   kernel: boot cost (vs an empty kernel), interrupt round trips (QEMU -icount)
+set -euo pipefail
+build=${1:-build}
+out="$build/bench"
+mkdir -p "$out"
+
+run_host_bench() {
+  local name=$1
+  local binary="$build/bench/$name"
+  if [ ! -x "$binary" ]; then echo "bench: $binary not built, skipped"; return; fi
+  echo "== $name"
+  "$binary" --benchmark_out="$out/$name.json" --benchmark_out_format=json
+}
+
+run_host_bench bench_allocators
+run_host_bench bench_executor
+
+echo "== boot cost (ferrite vs an empty kernel, -kernel/PVH)"
+python3 tools/bench_boot.py --kernel "$build/kernel/ferrite.elf" \
+  --empty "$build/tests/kernel/empty_kernel.elf" --runs 10 --json "$out/boot.json"
+
+if [ -f "$build/tests/kernel/bench_interrupts.elf" ]; then
+  echo "== interrupt round trips (guest time under -icount shift=0,sleep=off)"
+  timeout 60 qemu-system-x86_64 -kernel "$build/tests/kernel/bench_interrupts.elf" -display none \
+    -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -icount shift=0,sleep=off -m 128M | tee "$out/interrupts.txt" || true
+fi
+echo "bench: results in $out/"
