@@ -1,0 +1,186 @@
+// The physical frame allocator: building the usable runs from the memory map, then O(1)
+// allocate/free. See frame_allocator.h for the design.
+#include "mm/frame_allocator.h"
+
+#include <algorithm>
+
+#include "lib/panic.h"
+
+namespace ferrite::mm {
+
+namespace {
+
+constexpr std::uint64_t kFrameBytes = Frame4KiB::kBytes;
+
+// What a free frame holds in its first bytes. The marker makes double frees cheap to catch: a
+// frame being freed that already carries it is probably on the list, and only then is the list
+// searched to be sure (a used frame may contain the same bytes by chance).
+struct FreeFrameHeader {
+  std::uint64_t next;  // physical address of the next free frame, 0 at the end of the list
+  std::uint64_t marker;
+};
+constexpr std::uint64_t kFreeFrameMarker = 0x6672'6565'6672'616d;  // "freefram" in ASCII
+
+// base + length, cut at the end of the physical address space (a broken map may wrap past 2^64).
+constexpr std::uint64_t clamped_end(std::uint64_t base, std::uint64_t length) {
+  if (base >= PhysAddr::kLimit) return PhysAddr::kLimit;
+  return length > PhysAddr::kLimit - base ? PhysAddr::kLimit : base + length;
+}
+
+}  // namespace
+
+FrameAllocator::FrameAllocator(std::span<const boot::MemoryRegion> memory_map,
+                               std::span<const boot::PhysicalRange> reserved,
+                               PhysicalMemoryView memory)
+    : memory_(memory) {
+  for (const boot::MemoryRegion& region : memory_map) {
+    if (region.type == boot::MemoryType::usable) {
+      add_usable(region.base, clamped_end(region.base, region.length));
+    }
+  }
+  // A region the firmware marks otherwise wins over an overlapping usable one: handing out
+  // memory that is in use corrupts it silently, losing a few frames costs nothing.
+  for (const boot::MemoryRegion& region : memory_map) {
+    if (region.type != boot::MemoryType::usable) {
+      remove(region.base, clamped_end(region.base, region.length));
+    }
+  }
+  remove(0, kLowMemoryEnd);
+  for (const boot::PhysicalRange& range : reserved) {
+    remove(range.base, clamped_end(range.base, range.length));
+  }
+  for (const Run& run : runs()) total_frames_ += run.frame_count();
+}
+
+std::optional<Frame4KiB> FrameAllocator::allocate() {
+  if (free_list_head_ != 0) {
+    const PhysAddr frame(free_list_head_);
+    auto* header = memory_.pointer_to<FreeFrameHeader>(frame);
+    free_list_head_ = header->next;
+    header->marker = 0;  // in use again: its later free() needs no search of the list
+    ++used_frames_;
+    return Frame4KiB::containing(frame);
+  }
+  for (; current_run_ < run_count_; ++current_run_) {
+    Run& run = runs_[current_run_];
+    if (run.next_unused < run.end) {
+      const PhysAddr frame(run.next_unused);
+      run.next_unused += kFrameBytes;
+      ++used_frames_;
+      return Frame4KiB::containing(frame);
+    }
+  }
+  return std::nullopt;
+}
+
+void FrameAllocator::free(Frame4KiB frame) {
+  const std::uint64_t address = frame.start().value();
+  const Run* run = run_containing(address);
+  if (run == nullptr) panic("FrameAllocator::free: the frame is not in usable memory");
+  if (address >= run->next_unused) panic("FrameAllocator::free: the frame was never allocated");
+
+  auto* header = memory_.pointer_to<FreeFrameHeader>(frame.start());
+  if (header->marker == kFreeFrameMarker && is_on_free_list(address)) {
+    panic("FrameAllocator::free: double free of a frame");
+  }
+  header->next = free_list_head_;
+  header->marker = kFreeFrameMarker;
+  free_list_head_ = address;
+  --used_frames_;
+}
+
+// Adds [start, end) shrunk to whole frames, merging it with runs it overlaps or touches, so that
+// runs stay sorted and disjoint even if the memory map lists the same memory twice.
+void FrameAllocator::add_usable(std::uint64_t start, std::uint64_t end) {
+  if (start >= end) return;  // checked first: aligning up a start near 2^64 would wrap
+  start = align_up(start, kFrameBytes);
+  end = align_down(end, kFrameBytes);
+  if (start >= end) return;
+
+  std::size_t first = 0;  // the first run that ends at or after `start`
+  while (first < run_count_ && runs_[first].end < start) ++first;
+  std::size_t last = first;  // one past the last run that begins at or before `end`
+  while (last < run_count_ && runs_[last].start <= end) {
+    start = std::min(start, runs_[last].start);
+    end = std::max(end, runs_[last].end);
+    ++last;
+  }
+  if (first == last) {
+    if (!insert_run(first, Run{start, end, start})) ignored_frames_ += (end - start) / kFrameBytes;
+    return;
+  }
+  runs_[first] = Run{start, end, start};
+  while (last > first + 1) erase_run(--last);
+}
+
+// Cuts [start, end), grown to whole frames, out of the runs. Only used while building the runs,
+// before any frame is handed out.
+void FrameAllocator::remove(std::uint64_t start, std::uint64_t end) {
+  if (start >= end) return;  // an empty range reserves nothing, not the frame it points into
+  start = align_down(start, kFrameBytes);
+  end = std::min(align_up(end, kFrameBytes), PhysAddr::kLimit);
+  std::size_t index = 0;
+  while (index < run_count_) {
+    Run& run = runs_[index];
+    if (run.end <= start || end <= run.start) {
+      ++index;
+      continue;
+    }
+    const bool keeps_below = run.start < start;
+    const bool keeps_above = end < run.end;
+    if (keeps_below && keeps_above) {
+      const Run above{end, run.end, end};
+      run.end = start;
+      if (insert_run(index + 1, above)) {
+        index += 2;
+      } else {
+        // No room for a second run: keep the larger piece, count the other as lost.
+        const Run below = run;
+        ignored_frames_ += std::min(below.frame_count(), above.frame_count());
+        if (above.frame_count() > below.frame_count()) runs_[index] = above;
+        ++index;
+      }
+    } else if (keeps_below) {
+      run.end = start;
+      ++index;
+    } else if (keeps_above) {
+      run.start = end;
+      run.next_unused = end;
+      ++index;
+    } else {
+      erase_run(index);
+    }
+  }
+}
+
+bool FrameAllocator::insert_run(std::size_t index, Run run) {
+  if (run_count_ == kMaxRuns) return false;
+  std::copy_backward(runs_.begin() + index, runs_.begin() + run_count_,
+                     runs_.begin() + run_count_ + 1);
+  runs_[index] = run;
+  ++run_count_;
+  return true;
+}
+
+void FrameAllocator::erase_run(std::size_t index) {
+  std::copy(runs_.begin() + index + 1, runs_.begin() + run_count_, runs_.begin() + index);
+  --run_count_;
+}
+
+// Linear: there are only as many runs as memory-map regions, a handful on real machines.
+const FrameAllocator::Run* FrameAllocator::run_containing(std::uint64_t address) const {
+  for (const Run& run : runs()) {
+    if (run.start <= address && address < run.end) return &run;
+  }
+  return nullptr;
+}
+
+bool FrameAllocator::is_on_free_list(std::uint64_t frame_start) const {
+  for (std::uint64_t node = free_list_head_; node != 0;
+       node = memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->next) {
+    if (node == frame_start) return true;
+  }
+  return false;
+}
+
+}  // namespace ferrite::mm

@@ -1,0 +1,100 @@
+// The physical frame allocator (chapter 9): hands out 4 KiB frames of usable RAM, taken from the
+// boot memory map minus everything already in use (kernel image, modules, boot info, low memory).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "boot/boot_info.h"
+#include "mm/address.h"
+#include "mm/page.h"
+#include "mm/physical_memory.h"
+
+namespace ferrite::mm {
+
+// Where the mapper gets frames for new page tables. An interface so the mapper does not care who
+// owns physical memory (the FrameAllocator in the kernel, a scripted source in host tests).
+class FrameSource {
+ public:
+  // A 4 KiB frame nobody else uses, or nothing when physical memory is exhausted.
+  virtual std::optional<Frame4KiB> allocate_frame() = 0;
+
+ protected:
+  ~FrameSource() = default;  // never deleted through this interface: no deleting destructor
+};
+
+// Allocation and free are O(1):
+// - Frames never handed out yet are taken in address order from "runs" (usable ranges after the
+//   reserved ones are cut out), each with a cursor to its first never-used frame. Setup is
+//   proportional to the number of memory-map regions, not to the amount of memory, and
+//   allocating this way touches no memory at all: it works before physical memory is mapped.
+// - Freed frames go on a free list threaded through the frames themselves (the first bytes of a
+//   free frame hold the address of the next), reached through the PhysicalMemoryView. Freed
+//   frames are reused first.
+//
+// Freeing a frame that is outside usable memory, was never handed out, or is already free
+// panics: each is a bug that would otherwise hand one frame to two owners.
+class FrameAllocator final : public FrameSource {
+ public:
+  // Memory below 1 MiB is never handed out, whatever the memory map says: the real-mode
+  // interrupt table, BIOS data area, EBDA, VGA memory and option ROMs live there, and firmware
+  // maps often describe it loosely.
+  static constexpr std::uint64_t kLowMemoryEnd = std::uint64_t{1} << 20;
+  // Usable ranges are kept in a fixed array (no heap exists yet). A memory map so fragmented
+  // that more ranges result loses the smallest pieces; ignored_frames() reports how many.
+  static constexpr std::size_t kMaxRuns = 128;
+
+  // An allocator with no memory: lets the kernel keep one in a constinit global until boot.
+  constexpr FrameAllocator() = default;
+
+  // Usable = regions of type `usable` in `memory_map`, minus any region of another type that
+  // overlaps them, minus `reserved`, minus the first MiB. Usable ranges shrink to whole frames;
+  // reserved ranges grow to whole frames. `memory` must reach every usable frame by the time the
+  // first frame is freed (allocation alone never touches frame contents).
+  FrameAllocator(std::span<const boot::MemoryRegion> memory_map,
+                 std::span<const boot::PhysicalRange> reserved, PhysicalMemoryView memory);
+
+  [[nodiscard]] std::optional<Frame4KiB> allocate();
+  void free(Frame4KiB frame);
+
+  std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
+
+  // Totals, in 4 KiB frames. total = used + free at all times.
+  std::uint64_t total_frames() const { return total_frames_; }
+  std::uint64_t used_frames() const { return used_frames_; }
+  std::uint64_t free_frames() const { return total_frames_ - used_frames_; }
+  std::uint64_t ignored_frames() const { return ignored_frames_; }
+
+  // A contiguous range of usable frames, [start, end), with its allocation cursor.
+  struct Run {
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+    std::uint64_t next_unused = 0;  // frames from here to `end` were never handed out
+
+    constexpr std::uint64_t frame_count() const { return (end - start) / Frame4KiB::kBytes; }
+  };
+  // The usable ranges, sorted by address (for the boot log and for tests).
+  std::span<const Run> runs() const { return {runs_.data(), run_count_}; }
+
+ private:
+  void add_usable(std::uint64_t start, std::uint64_t end);
+  void remove(std::uint64_t start, std::uint64_t end);
+  bool insert_run(std::size_t index, Run run);
+  void erase_run(std::size_t index);
+  const Run* run_containing(std::uint64_t address) const;
+  bool is_on_free_list(std::uint64_t frame_start) const;
+
+  PhysicalMemoryView memory_{};
+  std::array<Run, kMaxRuns> runs_{};
+  std::size_t run_count_ = 0;
+  std::size_t current_run_ = 0;       // runs before this one have no never-used frames left
+  std::uint64_t free_list_head_ = 0;  // 0 = empty: frame 0 is in the first MiB, never usable
+  std::uint64_t total_frames_ = 0;
+  std::uint64_t used_frames_ = 0;
+  std::uint64_t ignored_frames_ = 0;
+};
+
+}  // namespace ferrite::mm

@@ -1,0 +1,138 @@
+// The page-table mapper: the table walk, written once, and map / unmap / update_flags on top.
+#include "mm/mapper.h"
+
+namespace ferrite::mm {
+
+namespace {
+
+// The level whose entries map pages of `size` (4 KiB: the level-1 table, 2 MiB: level 2 with the
+// huge bit, 1 GiB: level 3 with the huge bit; Intel SDM Vol. 3A 4.5).
+constexpr int level_of(PageSize size) {
+  switch (size) {
+    case PageSize::size_4kib:
+      return 1;
+    case PageSize::size_2mib:
+      return 2;
+    case PageSize::size_1gib:
+      return 3;
+  }
+  panic("invalid PageSize");
+}
+
+constexpr PageSize size_at_level(int level) {
+  switch (level) {
+    case 1:
+      return PageSize::size_4kib;
+    case 2:
+      return PageSize::size_2mib;
+    case 3:
+      return PageSize::size_1gib;
+    default:
+      panic("level-4 entries never map a page");
+  }
+}
+
+// The flags of an entry that maps a page of `size` (see Mapper::map).
+constexpr PageTableFlags page_entry_flags(PageTableFlags flags, PageSize size) {
+  flags = flags.without(PageTableFlags::huge) | PageTableFlags::present;
+  return size == PageSize::size_4kib ? flags : flags | PageTableFlags::huge;
+}
+
+// The flags of an entry that points to a table, for tables leading to a page with `page_flags`.
+constexpr PageTableFlags table_entry_flags(PageTableFlags page_flags) {
+  return PageTableFlags::present | PageTableFlags::writable | (page_flags & PageTableFlags::user);
+}
+
+// True if `entry`, at the level of `size`, points to a table of smaller pages instead of mapping
+// one page of `size`.
+constexpr bool holds_smaller_pages(const PageTableEntry& entry, PageSize size) {
+  return size != PageSize::size_4kib && !entry.flags().contains(PageTableFlags::huge);
+}
+
+}  // namespace
+
+std::optional<Translation> Mapper::translate(VirtAddr address) const {
+  const PageTable* table = &table_at(level4_table_.start());
+  for (int level = 4; level >= 1; --level) {
+    const PageTableEntry& entry = (*table)[address.table_index(level)];
+    if (!entry.is_present()) return std::nullopt;
+    const bool is_huge = entry.flags().contains(PageTableFlags::huge);
+    if (level == 4 && is_huge) return std::nullopt;  // reserved bit: the CPU would fault
+    if (level == 1 || is_huge) {
+      const PageSize size = size_at_level(level);
+      // For a huge page the address field's low bits hold PAT, not address: align them away.
+      const PhysAddr frame_start = entry.address().align_down(bytes(size));
+      return Translation{frame_start + (address.value() & (bytes(size) - 1)), size, entry.flags()};
+    }
+    table = &table_at(entry.address());
+  }
+  return std::nullopt;  // not reached: a present level-1 entry always maps a page
+}
+
+std::expected<void, MapError> Mapper::map_entry(VirtAddr page, PhysAddr frame, PageSize size,
+                                                PageTableFlags flags, FrameSource& frames) {
+  const auto entry = walk_to_entry(page, size, &frames, table_entry_flags(flags));
+  if (!entry) return std::unexpected(entry.error());
+  if ((*entry)->is_present()) {
+    return std::unexpected(holds_smaller_pages(**entry, size) ? MapError::mapped_with_smaller_pages
+                                                              : MapError::already_mapped);
+  }
+  (*entry)->set(frame, page_entry_flags(flags, size));
+  return {};
+}
+
+std::expected<PhysAddr, MapError> Mapper::unmap_entry(VirtAddr page, PageSize size) {
+  const auto entry = walk_to_entry(page, size, nullptr, {});
+  if (!entry) return std::unexpected(entry.error());
+  if (!(*entry)->is_present()) return std::unexpected(MapError::not_mapped);
+  if (holds_smaller_pages(**entry, size))
+    return std::unexpected(MapError::mapped_with_smaller_pages);
+  const PhysAddr frame = (*entry)->address().align_down(bytes(size));
+  (*entry)->clear();
+  flush(page);
+  return frame;
+}
+
+std::expected<void, MapError> Mapper::update_entry_flags(VirtAddr page, PageSize size,
+                                                         PageTableFlags flags) {
+  const auto entry = walk_to_entry(page, size, nullptr, {});
+  if (!entry) return std::unexpected(entry.error());
+  if (!(*entry)->is_present()) return std::unexpected(MapError::not_mapped);
+  if (holds_smaller_pages(**entry, size))
+    return std::unexpected(MapError::mapped_with_smaller_pages);
+  (*entry)->set_flags(page_entry_flags(flags, size));
+  flush(page);
+  return {};
+}
+
+std::expected<PageTableEntry*, MapError> Mapper::walk_to_entry(VirtAddr page, PageSize size,
+                                                               FrameSource* frames,
+                                                               PageTableFlags table_flags) {
+  PageTable* table = &table_at(level4_table_.start());
+  for (int level = 4; level > level_of(size); --level) {
+    PageTableEntry& entry = (*table)[page.table_index(level)];
+    if (!entry.is_present()) {
+      if (frames == nullptr) return std::unexpected(MapError::not_mapped);
+      const std::optional<Frame4KiB> new_table = frames->allocate_frame();
+      if (!new_table) return std::unexpected(MapError::frame_allocation_failed);
+      table_at(new_table->start()).clear();
+      entry.set(new_table->start(), table_flags);
+    } else if (entry.flags().contains(PageTableFlags::huge)) {
+      return std::unexpected(MapError::parent_is_huge_page);
+    } else if (frames != nullptr && !entry.flags().contains(table_flags)) {
+      // Widening an entry the CPU may have cached: without a flush, the first access through it
+      // may fault spuriously (Intel SDM Vol. 3A 4.10.4.3); invlpg drops all cached table entries,
+      // not only those for this address (4.10.4.1).
+      entry.set_flags(entry.flags() | table_flags);
+      flush(page);
+    }
+    table = &table_at(entry.address());
+  }
+  return &(*table)[page.table_index(level_of(size))];
+}
+
+void Mapper::flush(VirtAddr page) const {
+  if (flush_tlb_entry_ != nullptr) flush_tlb_entry_(page);
+}
+
+}  // namespace ferrite::mm

@@ -1,0 +1,134 @@
+// The page-table mapper (chapter 9): walks the four levels of an address space to translate,
+// map, unmap and re-flag pages of 4 KiB, 2 MiB and 1 GiB. Portable: it reaches the tables through
+// a PhysicalMemoryView and flushes the TLB through a hook, so host tests run it over a buffer.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string_view>
+
+#include "lib/format.h"
+#include "mm/address.h"
+#include "mm/frame_allocator.h"
+#include "mm/page.h"
+#include "mm/page_table.h"
+#include "mm/physical_memory.h"
+
+namespace ferrite::mm {
+
+// Misaligned or non-canonical addresses are no error case here: Page, Frame and VirtAddr cannot
+// hold them, so such calls do not compile or panic where the bad value is made.
+enum class MapError {
+  already_mapped,             // map: the page is mapped already
+  not_mapped,                 // unmap / update_flags: no mapping for the page
+  parent_is_huge_page,        // a larger page already covers the address
+  mapped_with_smaller_pages,  // a 2 MiB / 1 GiB request where a table of smaller pages sits
+  frame_allocation_failed,    // no frame left for a new page table
+};
+
+constexpr std::string_view to_string(MapError error) {
+  switch (error) {
+    case MapError::already_mapped:
+      return "the page is already mapped";
+    case MapError::not_mapped:
+      return "the page is not mapped";
+    case MapError::parent_is_huge_page:
+      return "the address is covered by a larger (huge) page";
+    case MapError::mapped_with_smaller_pages:
+      return "the address range is managed by a table of smaller pages, not by one huge page";
+    case MapError::frame_allocation_failed:
+      return "no physical frame left for a new page table";
+  }
+  return "unknown mapping error";
+}
+
+// Where an address leads: the physical address, the size of the page that maps it, and the
+// flags of that page's entry.
+struct Translation {
+  PhysAddr address;
+  PageSize page_size;
+  PageTableFlags flags;
+};
+
+class Mapper {
+ public:
+  // Called with a page's address after its entry changed, so the CPU drops a stale cached
+  // translation (the kernel's hook executes `invlpg`). nullptr when the tables are not the active
+  // ones (not in CR3), so the TLB cannot hold their entries.
+  using FlushTlbEntry = void (*)(VirtAddr);
+
+  Mapper(Frame4KiB level4_table, PhysicalMemoryView memory, FlushTlbEntry flush_tlb_entry)
+      : level4_table_(level4_table), memory_(memory), flush_tlb_entry_(flush_tlb_entry) {}
+
+  // The physical address `address` maps to, or nothing if it is not mapped. Follows the tables
+  // the way the CPU does, stopping early at huge pages.
+  std::optional<Translation> translate(VirtAddr address) const;
+
+  // Maps `page` to `frame`. The entry gets `flags` plus `present`; `huge` is the mapper's
+  // business (set for 2 MiB and 1 GiB pages, cleared for 4 KiB pages, where bit 7 means PAT).
+  // Missing intermediate tables come from `frames`, zeroed, as present + writable (+ user if
+  // `flags` has it): ferrite keeps permissions in the entries that map pages, so entries above
+  // are as permissive as the pages below need, and existing ones are widened to that.
+  // The new entry needs no TLB flush: the CPU never caches a not-present entry (Intel SDM
+  // Vol. 3A 4.10.4.3); widening an existing table entry does flush. On error nothing is mapped,
+  // but tables created on the way stay (empty) for the next attempt.
+  template <PageSize Size>
+  [[nodiscard]] std::expected<void, MapError> map(Page<Size> page, Frame<Size> frame,
+                                                  PageTableFlags flags, FrameSource& frames) {
+    return map_entry(page.start(), frame.start(), Size, flags, frames);
+  }
+
+  // Removes the mapping of `page` and returns the frame it mapped to (which the caller may free).
+  // Page tables that become empty are kept.
+  template <PageSize Size>
+  [[nodiscard]] std::expected<Frame<Size>, MapError> unmap(Page<Size> page) {
+    const std::expected<PhysAddr, MapError> frame_start = unmap_entry(page.start(), Size);
+    if (!frame_start) return std::unexpected(frame_start.error());
+    return Frame<Size>::containing(*frame_start);
+  }
+
+  // Replaces the flags of a mapped page (same `present` / `huge` rule as map), keeping its frame.
+  template <PageSize Size>
+  [[nodiscard]] std::expected<void, MapError> update_flags(Page<Size> page, PageTableFlags flags) {
+    return update_entry_flags(page.start(), Size, flags);
+  }
+
+  Frame4KiB level4_table() const { return level4_table_; }
+
+ private:
+  std::expected<void, MapError> map_entry(VirtAddr page, PhysAddr frame, PageSize size,
+                                          PageTableFlags flags, FrameSource& frames);
+  std::expected<PhysAddr, MapError> unmap_entry(VirtAddr page, PageSize size);
+  std::expected<void, MapError> update_entry_flags(VirtAddr page, PageSize size,
+                                                   PageTableFlags flags);
+
+  // The entry for `page` in the table of the level that maps pages of `size`. A missing table on
+  // the way is created from `frames` (linked with `table_flags`), or without `frames` means
+  // not_mapped.
+  std::expected<PageTableEntry*, MapError> walk_to_entry(VirtAddr page, PageSize size,
+                                                         FrameSource* frames,
+                                                         PageTableFlags table_flags);
+  PageTable& table_at(PhysAddr table) const { return *memory_.pointer_to<PageTable>(table); }
+  void flush(VirtAddr page) const;
+
+  Frame4KiB level4_table_;
+  PhysicalMemoryView memory_;
+  FlushTlbEntry flush_tlb_entry_;
+};
+
+}  // namespace ferrite::mm
+
+namespace ferrite::fmt {
+
+template <>
+struct Formatter<mm::MapError> {
+  static constexpr FormatError check_spec(const FormatSpec& spec) {
+    return check_text_spec(spec, "s");
+  }
+  static void format(Sink& sink, const mm::MapError& error, const FormatSpec& spec) {
+    write_padded(sink, to_string(error), spec);
+  }
+};
+
+}  // namespace ferrite::fmt

@@ -1,0 +1,760 @@
+// Host tests for the paging code (chapters 8-9): address types, pages and frames, the entry format,
+// and the mapper walking real page tables that live in a buffer standing in for physical memory.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lib/format.h"
+#include "mm/address.h"
+#include "mm/frame_allocator.h"
+#include "mm/mapper.h"
+#include "mm/page.h"
+#include "mm/page_table.h"
+#include "mm/physical_memory.h"
+
+namespace ferrite::mm {
+
+// Readable gtest failure messages (found by argument-dependent lookup, so not in the anonymous
+// namespace).
+void PrintTo(VirtAddr address, std::ostream* out) {
+  *out << "VirtAddr " << std::hex << address.value();
+}
+void PrintTo(PhysAddr address, std::ostream* out) {
+  *out << "PhysAddr " << std::hex << address.value();
+}
+void PrintTo(PageTableFlags flags, std::ostream* out) {
+  *out << "flags " << std::hex << flags.bits();
+}
+void PrintTo(MapError error, std::ostream* out) {
+  *out << to_string(error);
+}
+
+namespace {
+
+constexpr std::uint64_t KiB = 1024;
+constexpr std::uint64_t MiB = 1024 * KiB;
+constexpr std::uint64_t GiB = 1024 * MiB;
+
+using Flags = PageTableFlags;
+
+// The error of a failed result, or nothing if it succeeded (reading .error() of a success is UB).
+template <class T>
+std::optional<MapError> error_of(const std::expected<T, MapError>& result) {
+  if (result.has_value()) return std::nullopt;
+  return result.error();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses
+
+TEST(VirtAddr, CanonicalFormIsBit47CopiedUpwards) {
+  EXPECT_TRUE(VirtAddr::try_from(0).has_value());
+  EXPECT_TRUE(VirtAddr::try_from(0x0000'7fff'ffff'ffff).has_value());   // top of the lower half
+  EXPECT_FALSE(VirtAddr::try_from(0x0000'8000'0000'0000).has_value());  // first address of the hole
+  EXPECT_FALSE(VirtAddr::try_from(0xffff'7fff'ffff'ffff).has_value());  // last address of the hole
+  EXPECT_TRUE(VirtAddr::try_from(0xffff'8000'0000'0000).has_value());   // bottom of the higher half
+  EXPECT_TRUE(VirtAddr::try_from(0xffff'ffff'ffff'ffff).has_value());
+  EXPECT_FALSE(VirtAddr::try_from(0x0001'0000'0000'0000).has_value());  // one stray high bit
+  EXPECT_FALSE(VirtAddr::try_from(0x8000'0000'0000'0000).has_value());
+  EXPECT_EQ(VirtAddr::try_from(0x1234'5678)->value(), 0x1234'5678u);
+}
+
+TEST(VirtAddr, SignExtensionMakesAnyValueCanonical) {
+  EXPECT_EQ(VirtAddr::sign_extended(0x0000'8000'0000'0000).value(), 0xffff'8000'0000'0000u);
+  EXPECT_EQ(VirtAddr::sign_extended(0x0000'7fff'ffff'f000).value(), 0x0000'7fff'ffff'f000u);
+  EXPECT_EQ(VirtAddr::sign_extended(0x1234'0000'0000'1000).value(), 0x1000u);  // bits 48+ dropped
+}
+
+TEST(VirtAddrDeathTest, UncheckedConstructionOfANonCanonicalValuePanics) {
+  EXPECT_DEATH(VirtAddr(0x0000'8000'0000'0000), "is_canonical");
+}
+
+TEST(VirtAddrDeathTest, ArithmeticIntoTheHolePanics) {
+  const VirtAddr top_of_lower_half(0x0000'7fff'ffff'f000);
+  EXPECT_DEATH((void)(top_of_lower_half + 0x1000), "is_canonical");
+  EXPECT_DEATH((void)(VirtAddr(0x1000) - 0x2000), "assertion failed");
+}
+
+TEST(VirtAddr, SplitsIntoFourTableIndicesAndAnOffset) {
+  // Built from known parts, so each field can be checked separately.
+  const std::uint64_t p4 = 0x1a3, p3 = 0x0f2, p2 = 0x1ff, p1 = 0x001, offset = 0xabc;
+  const VirtAddr address =
+      VirtAddr::sign_extended(p4 << 39 | p3 << 30 | p2 << 21 | p1 << 12 | offset);
+  EXPECT_EQ(address.p4_index(), p4);
+  EXPECT_EQ(address.p3_index(), p3);
+  EXPECT_EQ(address.p2_index(), p2);
+  EXPECT_EQ(address.p1_index(), p1);
+  EXPECT_EQ(address.page_offset(), offset);
+  EXPECT_EQ(address.table_index(4), p4);
+  EXPECT_EQ(address.table_index(1), p1);
+  EXPECT_GE(address.value(), 0xffff'8000'0000'0000u);  // p4 >= 256 is the higher half
+}
+
+TEST(VirtAddr, AlignmentAndTypedArithmetic) {
+  const VirtAddr address(0x12'3456);
+  EXPECT_EQ(address.align_down(4 * KiB).value(), 0x12'3000u);
+  EXPECT_EQ(address.align_up(4 * KiB).value(), 0x12'4000u);
+  EXPECT_EQ(address.align_up(2 * MiB).value(), 0x20'0000u);
+  EXPECT_TRUE(VirtAddr(0x20'0000).is_aligned(2 * MiB));
+  EXPECT_FALSE(address.is_aligned(16));
+  EXPECT_EQ((address + 0x10).value(), 0x12'3466u);
+  EXPECT_EQ(VirtAddr(0x5000) - VirtAddr(0x3000), 0x2000u);
+  EXPECT_LT(VirtAddr(0x1000), VirtAddr(0xffff'8000'0000'0000));
+  EXPECT_EQ(VirtAddr::from_pointer(&address).as_pointer<const VirtAddr>(), &address);
+}
+
+TEST(AddressDeathTest, AlignmentMustBeAPowerOfTwo) {
+  EXPECT_DEATH((void)VirtAddr(0x1000).align_down(3), "is_power_of_two");
+  EXPECT_DEATH((void)PhysAddr(0x1000).align_up(0), "is_power_of_two");
+}
+
+TEST(PhysAddr, HoldsAtMost52Bits) {
+  EXPECT_TRUE(PhysAddr::try_from(0x000f'ffff'ffff'ffff).has_value());
+  EXPECT_FALSE(PhysAddr::try_from(0x0010'0000'0000'0000).has_value());
+  EXPECT_EQ(PhysAddr(0x1234).align_down(0x1000), PhysAddr(0x1000));
+  EXPECT_EQ(PhysAddr(0x1234).align_up(0x1000), PhysAddr(0x2000));
+  EXPECT_EQ(PhysAddr(0x3000) - PhysAddr(0x1000), 0x2000u);
+  EXPECT_EQ(PhysAddr(0x3000) + 0x10, PhysAddr(0x3010));
+}
+
+TEST(PhysAddrDeathTest, ValuesBeyond52BitsPanic) {
+  EXPECT_DEATH(PhysAddr(0x0010'0000'0000'0000), "kLimit");
+  EXPECT_DEATH((void)(PhysAddr(0x000f'ffff'ffff'f000) + 0x1000), "assertion failed");
+}
+
+// Formats with ferrite::fmt into a std::string.
+template <class... Args>
+std::string formatted(fmt::FormatStringFor<Args...> format, const Args&... args) {
+  char buffer[256];
+  const std::size_t length = fmt::format_to_buffer(buffer, format, args...);
+  EXPECT_LT(length, sizeof buffer);
+  return std::string(buffer, length);
+}
+
+TEST(AddressFormatting, HexByDefaultAnyIntegerSpecOnRequest) {
+  EXPECT_EQ(formatted("{}", PhysAddr(0xb8000)), "0xb8000");
+  EXPECT_EQ(formatted("{}", VirtAddr(0xffff'8000'0000'1000)), "0xffff800000001000");
+  EXPECT_EQ(formatted("{:#018x}", PhysAddr(0x1000)), "0x0000000000001000");
+  EXPECT_EQ(formatted("{:d}", VirtAddr(4096)), "4096");
+  EXPECT_FALSE((fmt::is_valid_format<PhysAddr>("{:s}")));  // caught at compile time in real code
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages and frames
+
+TEST(Page, ContainingRoundsDownStartingAtRequiresAlignment) {
+  const VirtAddr address(0x4020'1234);
+  EXPECT_EQ(Page4KiB::containing(address).start().value(), 0x4020'1000u);
+  EXPECT_EQ(Page2MiB::containing(address).start().value(), 0x4020'0000u);
+  EXPECT_EQ(Page1GiB::containing(address).start().value(), 0x4000'0000u);
+  EXPECT_FALSE(Page4KiB::starting_at(address).has_value());
+  EXPECT_FALSE(Page2MiB::starting_at(VirtAddr(0x4020'1000)).has_value());
+  ASSERT_TRUE(Page2MiB::starting_at(VirtAddr(0x4020'0000)).has_value());
+  EXPECT_EQ(Page2MiB::starting_at(VirtAddr(0x4020'0000))->start().value(), 0x4020'0000u);
+  EXPECT_EQ(Frame1GiB::containing(PhysAddr(0x7fff'ffff)).start(), PhysAddr(0x4000'0000));
+  EXPECT_FALSE(Frame2MiB::starting_at(PhysAddr(0x1000)).has_value());
+  EXPECT_EQ(Frame4KiB::starting_at(PhysAddr(0x1000))->start(), PhysAddr(0x1000));
+}
+
+TEST(Page, RangesIterateEveryPageOnce) {
+  const Page4KiB first = Page4KiB::containing(VirtAddr(0x10'0000));
+  const auto range = Page4KiB::range(first, first + 5);
+  EXPECT_EQ(range.size(), 5u);
+  std::vector<std::uint64_t> starts;
+  for (Page4KiB page : range) starts.push_back(page.start().value());
+  EXPECT_EQ(starts,
+            (std::vector<std::uint64_t>{0x10'0000, 0x10'1000, 0x10'2000, 0x10'3000, 0x10'4000}));
+  EXPECT_TRUE(range.contains(first + 4));
+  EXPECT_FALSE(range.contains(first + 5));
+  EXPECT_TRUE(Page4KiB::range(first, first).empty());
+
+  const Frame2MiB frame = Frame2MiB::containing(PhysAddr(0));
+  std::uint64_t count = 0;
+  for (Frame2MiB f : Frame2MiB::range(frame, frame + 3)) {
+    EXPECT_EQ(f.start().value(), count++ * 2 * MiB);
+  }
+  EXPECT_EQ(count, 3u);
+}
+
+TEST(PageDeathTest, MovingPastTheLowerHalfPanics) {
+  const Page4KiB last = Page4KiB::containing(VirtAddr(0x0000'7fff'ffff'f000));
+  EXPECT_DEATH((void)(last + 1), "is_canonical");
+}
+
+TEST(PageSize, BytesAndNames) {
+  EXPECT_EQ(bytes(PageSize::size_4kib), 4 * KiB);
+  EXPECT_EQ(bytes(PageSize::size_2mib), 2 * MiB);
+  EXPECT_EQ(bytes(PageSize::size_1gib), 1 * GiB);
+  EXPECT_EQ(to_string(PageSize::size_2mib), "2 MiB");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry format
+
+TEST(PageTableFlags, BitPositionsFollowTheIntelManual) {
+  // Intel SDM Vol. 3A 4.5, table "Format of a Page-Table Entry that Maps a 4-KByte Page".
+  EXPECT_EQ(Flags::present.bits(), 1u << 0);
+  EXPECT_EQ(Flags::writable.bits(), 1u << 1);
+  EXPECT_EQ(Flags::user.bits(), 1u << 2);
+  EXPECT_EQ(Flags::write_through.bits(), 1u << 3);
+  EXPECT_EQ(Flags::cache_disable.bits(), 1u << 4);
+  EXPECT_EQ(Flags::accessed.bits(), 1u << 5);
+  EXPECT_EQ(Flags::dirty.bits(), 1u << 6);
+  EXPECT_EQ(Flags::huge.bits(), 1u << 7);
+  EXPECT_EQ(Flags::global.bits(), 1u << 8);
+  EXPECT_EQ(Flags::no_execute.bits(), std::uint64_t{1} << 63);
+}
+
+TEST(PageTableFlags, SetOperations) {
+  const Flags kernel_data = Flags::present | Flags::writable | Flags::no_execute;
+  EXPECT_TRUE(kernel_data.contains(Flags::writable));
+  EXPECT_TRUE(kernel_data.contains(Flags::present | Flags::no_execute));
+  EXPECT_FALSE(kernel_data.contains(Flags::writable | Flags::user));
+  EXPECT_EQ(kernel_data.without(Flags::writable), Flags::present | Flags::no_execute);
+  EXPECT_EQ(kernel_data & Flags::writable, Flags::writable);
+  EXPECT_TRUE((kernel_data & Flags::user).empty());
+  EXPECT_TRUE(Flags{}.empty());
+  Flags flags;
+  flags |= Flags::global;
+  EXPECT_EQ(flags, Flags::global);
+}
+
+TEST(PageTableFlags, PrintByName) {
+  EXPECT_EQ(formatted("{}", Flags::present | Flags::writable | Flags::no_execute),
+            "present | writable | no_execute");
+  EXPECT_EQ(formatted("{}", Flags{}), "(none)");
+  EXPECT_EQ(formatted("[{:<12}]", Flags::huge), "[huge        ]");
+  EXPECT_EQ(formatted("{}", Flags::user | Flags::from_bits(std::uint64_t{1} << 9)), "user | 0x200");
+  EXPECT_EQ(formatted("{}", Flags::from_bits(~PageTableEntry::kAddressMask)),
+            "present | writable | user | write_through | cache_disable | accessed | dirty | huge "
+            "| global | no_execute | 0x7ff0000000000e00");
+}
+
+TEST(PageTableEntry, KeepsAddressAndFlagsApart) {
+  PageTableEntry entry;
+  EXPECT_TRUE(entry.is_unused());
+  EXPECT_FALSE(entry.is_present());
+  const PhysAddr address(0x000f'ffff'ffff'f000);  // the highest 52-bit frame
+  const Flags flags = Flags::present | Flags::writable | Flags::no_execute;
+  entry.set(address, flags);
+  EXPECT_EQ(entry.raw(), address.value() | flags.bits());
+  EXPECT_EQ(entry.address(), address);
+  EXPECT_EQ(entry.flags(), flags);
+  EXPECT_TRUE(entry.is_present());
+
+  entry.set_flags(Flags::present | Flags::user);
+  EXPECT_EQ(entry.address(), address);
+  EXPECT_EQ(entry.flags(), Flags::present | Flags::user);
+  entry.clear();
+  EXPECT_TRUE(entry.is_unused());
+}
+
+TEST(PageTableEntry, OsAvailableBitsAreFlagsNotAddress) {
+  PageTableEntry entry;
+  const Flags os_bits = Flags::from_bits(std::uint64_t{1} << 9 | std::uint64_t{1} << 52);
+  entry.set(PhysAddr(0x5000), Flags::present | os_bits);
+  EXPECT_EQ(entry.address(), PhysAddr(0x5000));
+  EXPECT_TRUE(entry.flags().contains(os_bits));
+}
+
+TEST(PageTableEntryDeathTest, UnalignedAddressPanics) {
+  PageTableEntry entry;
+  EXPECT_DEATH(entry.set(PhysAddr(0x1234), Flags::present), "is_aligned");
+}
+
+TEST(PageTable, Is512EntriesInOneAlignedFrame) {
+  EXPECT_EQ(sizeof(PageTable), 4096u);
+  EXPECT_EQ(alignof(PageTable), 4096u);
+  EXPECT_EQ(PageTable::kEntryCount, 512u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mapper, over simulated physical memory
+
+// A zeroed, 4 KiB-aligned buffer that plays the physical addresses [base, base + size).
+class SimulatedPhysicalMemory {
+ public:
+  SimulatedPhysicalMemory(std::uint64_t base, std::uint64_t size)
+      : base_(base), frames_(size / sizeof(PageTable)) {}
+
+  std::uint64_t base() const { return base_; }
+  std::uint64_t end() const { return base_ + frames_.size() * sizeof(PageTable); }
+  PhysicalMemoryView view() const {
+    return PhysicalMemoryView{reinterpret_cast<std::uintptr_t>(frames_.data()) - base_};
+  }
+
+ private:
+  std::uint64_t base_;
+  std::vector<PageTable> frames_;  // PageTable only for its size and alignment
+};
+
+// Hands out the simulated memory's frames in order, filled with garbage so that a mapper which
+// forgets to zero a new table is caught. `budget` limits how many it gives before failing.
+class ScriptedFrameSource final : public FrameSource {
+ public:
+  ScriptedFrameSource(const SimulatedPhysicalMemory& memory, std::uint64_t first)
+      : memory_(memory), next_(first) {}
+
+  std::optional<Frame4KiB> allocate_frame() override {
+    if (budget == 0 || next_ >= memory_.end()) return std::nullopt;
+    --budget;
+    const Frame4KiB frame = *Frame4KiB::starting_at(PhysAddr(next_));
+    next_ += 4096;
+    std::memset(memory_.view().pointer_to(frame.start()), 0xa5, 4096);
+    handed_out.push_back(frame);
+    return frame;
+  }
+
+  std::uint64_t budget = UINT64_MAX;
+  std::vector<Frame4KiB> handed_out;
+
+ private:
+  const SimulatedPhysicalMemory& memory_;
+  std::uint64_t next_;
+};
+
+// The TLB hook: a plain function pointer, so the record is a global. Cleared by each test.
+std::vector<VirtAddr> flushed_pages;
+void record_flush(VirtAddr page) {
+  flushed_pages.push_back(page);
+}
+
+class MapperTest : public ::testing::Test {
+ protected:
+  // A fake physical base that is not 0, so a mapper mixing up "physical" and "buffer offset"
+  // reads the wrong memory (ASan then reports it).
+  static constexpr std::uint64_t kMemoryBase = 0x8000'0000;
+  static constexpr std::uint64_t kMemorySize = 16 * MiB;
+
+  void SetUp() override { flushed_pages.clear(); }
+
+  // The entry the CPU would use at `level` for `address` (the test's own walk, for inspection).
+  const PageTableEntry& entry_at(VirtAddr address, int level) const {
+    const PageTable* table = memory.view().pointer_to<PageTable>(level4.start());
+    for (int current = 4; current > level; --current) {
+      const PageTableEntry& entry = (*table)[address.table_index(current)];
+      EXPECT_TRUE(entry.is_present()) << "no table at level " << current;
+      table = memory.view().pointer_to<PageTable>(entry.address());
+    }
+    return (*table)[address.table_index(level)];
+  }
+  PageTableEntry& mutable_entry_at(VirtAddr address, int level) {
+    return const_cast<PageTableEntry&>(entry_at(address, level));
+  }
+
+  SimulatedPhysicalMemory memory{kMemoryBase, kMemorySize};
+  Frame4KiB level4 = *Frame4KiB::starting_at(PhysAddr(kMemoryBase));  // first frame, zeroed
+  ScriptedFrameSource frames{memory, kMemoryBase + 4096};
+  Mapper mapper{level4, memory.view(), record_flush};
+};
+
+const Flags kData = Flags::present | Flags::writable | Flags::no_execute;
+
+TEST_F(MapperTest, EmptyTablesTranslateNothing) {
+  EXPECT_FALSE(mapper.translate(VirtAddr(0)).has_value());
+  EXPECT_FALSE(mapper.translate(VirtAddr(0xffff'ffff'8000'0000)).has_value());
+}
+
+TEST_F(MapperTest, Map4KiBTranslateUnmapRoundTrip) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0xdead'b000));
+  const Frame4KiB frame = *Frame4KiB::starting_at(PhysAddr(0x1234'5000));
+  ASSERT_TRUE(mapper.map(page, frame, kData, frames).has_value());
+  EXPECT_TRUE(flushed_pages.empty()) << "mapping a not-present entry needs no TLB flush";
+
+  const auto translation = mapper.translate(page.start() + 0xabc);
+  ASSERT_TRUE(translation.has_value());
+  EXPECT_EQ(translation->address, PhysAddr(0x1234'5abc));
+  EXPECT_EQ(translation->page_size, PageSize::size_4kib);
+  EXPECT_EQ(translation->flags, kData);
+  EXPECT_FALSE(mapper.translate(page.start() + 0x1000).has_value());  // the neighbour
+
+  const auto unmapped = mapper.unmap(page);
+  ASSERT_TRUE(unmapped.has_value());
+  EXPECT_EQ(*unmapped, frame);
+  EXPECT_EQ(flushed_pages, std::vector<VirtAddr>{page.start()});
+  EXPECT_FALSE(mapper.translate(page.start()).has_value());
+  EXPECT_EQ(frames.handed_out.size(), 3u);  // level-3, level-2 and level-1 tables
+}
+
+TEST_F(MapperTest, Map2MiBTranslateUnmapRoundTrip) {
+  const Page2MiB page = Page2MiB::containing(VirtAddr(0xffff'c000'0040'0000));
+  const Frame2MiB frame = *Frame2MiB::starting_at(PhysAddr(0x1'0060'0000));
+  ASSERT_TRUE(mapper.map(page, frame, kData, frames).has_value());
+  EXPECT_EQ(frames.handed_out.size(), 2u);  // level-3 and level-2 tables only
+
+  for (std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{0x1234}, 2 * MiB - 1}) {
+    const auto translation = mapper.translate(page.start() + offset);
+    ASSERT_TRUE(translation.has_value()) << offset;
+    EXPECT_EQ(translation->address, frame.start() + offset);
+    EXPECT_EQ(translation->page_size, PageSize::size_2mib);
+    EXPECT_EQ(translation->flags, kData | Flags::huge);
+  }
+  EXPECT_FALSE(mapper.translate(page.start() + 2 * MiB).has_value());
+  EXPECT_TRUE(entry_at(page.start(), 2).flags().contains(Flags::huge));
+
+  const auto unmapped = mapper.unmap(page);
+  ASSERT_TRUE(unmapped.has_value());
+  EXPECT_EQ(*unmapped, frame);
+  EXPECT_EQ(flushed_pages, std::vector<VirtAddr>{page.start()});
+  EXPECT_FALSE(mapper.translate(page.start() + 0x1234).has_value());
+}
+
+TEST_F(MapperTest, Map1GiBTranslateUnmapRoundTrip) {
+  const Page1GiB page = Page1GiB::containing(VirtAddr(0xffff'8000'4000'0000));
+  const Frame1GiB frame = *Frame1GiB::starting_at(PhysAddr(0x3'4000'0000));
+  ASSERT_TRUE(mapper.map(page, frame, Flags::present | Flags::writable, frames).has_value());
+  EXPECT_EQ(frames.handed_out.size(), 1u);  // the level-3 table only
+
+  for (std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{0x2345'6789}, GiB - 1}) {
+    const auto translation = mapper.translate(page.start() + offset);
+    ASSERT_TRUE(translation.has_value()) << offset;
+    EXPECT_EQ(translation->address, frame.start() + offset);
+    EXPECT_EQ(translation->page_size, PageSize::size_1gib);
+  }
+  EXPECT_FALSE(mapper.translate(page.start() + GiB).has_value());
+  EXPECT_FALSE(mapper.translate(page.start() - 1).has_value());
+
+  const auto unmapped = mapper.unmap(page);
+  ASSERT_TRUE(unmapped.has_value());
+  EXPECT_EQ(*unmapped, frame);
+  EXPECT_EQ(flushed_pages, std::vector<VirtAddr>{page.start()});
+  EXPECT_FALSE(mapper.translate(page.start()).has_value());
+}
+
+TEST_F(MapperTest, PhysicalMemoryMapWith1GiBPages) {
+  // What the kernel does at boot: map physical 0..4 GiB at a fixed offset with 1 GiB pages.
+  const VirtAddr offset(0xffff'8000'0000'0000);
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    const Page1GiB page = Page1GiB::containing(offset + i * GiB);
+    const Frame1GiB frame = *Frame1GiB::starting_at(PhysAddr(i * GiB));
+    ASSERT_TRUE(mapper.map(page, frame, kData | Flags::global, frames).has_value());
+  }
+  for (std::uint64_t physical : {std::uint64_t{0}, std::uint64_t{0xb8000}, 3 * GiB + 0x1234}) {
+    EXPECT_EQ(mapper.translate(offset + physical)->address, PhysAddr(physical));
+  }
+  EXPECT_FALSE(mapper.translate(offset + 4 * GiB).has_value());
+  EXPECT_EQ(frames.handed_out.size(), 1u);
+}
+
+TEST_F(MapperTest, NeighbouringPagesShareIntermediateTables) {
+  const Page4KiB first = Page4KiB::containing(VirtAddr(0x40'0000));
+  ASSERT_TRUE(mapper.map(first, *Frame4KiB::starting_at(PhysAddr(0x10'0000)), kData, frames));
+  ASSERT_EQ(frames.handed_out.size(), 3u);
+
+  // Same level-1 table: no new frames.
+  ASSERT_TRUE(mapper.map(first + 1, *Frame4KiB::starting_at(PhysAddr(0x20'0000)), kData, frames));
+  ASSERT_TRUE(mapper.map(first + 511, *Frame4KiB::starting_at(PhysAddr(0x30'0000)), kData, frames));
+  EXPECT_EQ(frames.handed_out.size(), 3u);
+  // The next 2 MiB: a new level-1 table under the same level-2 table.
+  ASSERT_TRUE(mapper.map(first + 512, *Frame4KiB::starting_at(PhysAddr(0x40'0000)), kData, frames));
+  EXPECT_EQ(frames.handed_out.size(), 4u);
+  // The next 1 GiB: new level-2 and level-1 tables under the same level-3 table.
+  ASSERT_TRUE(mapper.map(Page4KiB::containing(first.start() + GiB),
+                         *Frame4KiB::starting_at(PhysAddr(0x50'0000)), kData, frames));
+  EXPECT_EQ(frames.handed_out.size(), 6u);
+
+  EXPECT_EQ(entry_at(first.start(), 2).address(), entry_at((first + 1).start(), 2).address());
+  EXPECT_EQ(mapper.translate((first + 1).start())->address, PhysAddr(0x20'0000));
+  EXPECT_EQ(mapper.translate((first + 511).start())->address, PhysAddr(0x30'0000));
+  EXPECT_EQ(mapper.translate((first + 512).start())->address, PhysAddr(0x40'0000));
+}
+
+TEST_F(MapperTest, NewTablesAreZeroedAndLinkedPermissively) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0x1234'5000));
+  ASSERT_TRUE(mapper.map(page, *Frame4KiB::starting_at(PhysAddr(0x9000)), Flags::present, frames));
+  for (int level = 4; level >= 2; --level) {
+    const PageTableEntry& entry = entry_at(page.start(), level);
+    EXPECT_EQ(entry.flags(), Flags::present | Flags::writable) << "level " << level;
+  }
+  // The scripted source filled each table with 0xa5: all other entries must read as unused.
+  const PageTable& level1 =
+      *memory.view().pointer_to<PageTable>(entry_at(page.start(), 2).address());
+  for (std::size_t i = 0; i < PageTable::kEntryCount; ++i) {
+    if (i != page.start().p1_index()) {
+      EXPECT_TRUE(level1[i].is_unused()) << i;
+    }
+  }
+  EXPECT_EQ(entry_at(page.start(), 1).flags(), Flags::present);
+}
+
+TEST_F(MapperTest, UserPagesGetUserTablesAndWidenExistingOnes) {
+  const Page4KiB kernel_page = Page4KiB::containing(VirtAddr(0x60'0000));
+  ASSERT_TRUE(mapper.map(kernel_page, *Frame4KiB::starting_at(PhysAddr(0x1000)), kData, frames));
+  EXPECT_FALSE(entry_at(kernel_page.start(), 2).flags().contains(Flags::user));
+  EXPECT_TRUE(flushed_pages.empty());
+
+  const Page4KiB user_page = kernel_page + 1;
+  ASSERT_TRUE(mapper.map(user_page, *Frame4KiB::starting_at(PhysAddr(0x2000)),
+                         Flags::present | Flags::user, frames));
+  for (int level = 4; level >= 2; --level) {
+    EXPECT_TRUE(entry_at(user_page.start(), level).flags().contains(Flags::user)) << level;
+  }
+  // Widening entries the CPU may have cached is followed by a flush (one per widened entry).
+  EXPECT_EQ(flushed_pages, std::vector<VirtAddr>(3, user_page.start()));
+  // The kernel page itself stays kernel-only: its own entry decides.
+  EXPECT_FALSE(mapper.translate(kernel_page.start())->flags.contains(Flags::user));
+  EXPECT_TRUE(mapper.translate(user_page.start())->flags.contains(Flags::user));
+}
+
+TEST_F(MapperTest, TheHugeBitIsTheMappersBusiness) {
+  // For a 4 KiB page bit 7 means PAT, so a caller's `huge` is dropped...
+  const Page4KiB small = Page4KiB::containing(VirtAddr(0x1000));
+  ASSERT_TRUE(mapper.map(small, *Frame4KiB::starting_at(PhysAddr(0x1000)),
+                         Flags::present | Flags::huge, frames));
+  EXPECT_FALSE(entry_at(small.start(), 1).flags().contains(Flags::huge));
+  // ...and a large page gets it (and `present`) without asking.
+  const Page2MiB large = Page2MiB::containing(VirtAddr(0x4000'0000));
+  ASSERT_TRUE(mapper.map(large, *Frame2MiB::starting_at(PhysAddr(0)), Flags::writable, frames));
+  EXPECT_EQ(entry_at(large.start(), 2).flags(), Flags::present | Flags::writable | Flags::huge);
+}
+
+TEST_F(MapperTest, UpdateFlagsKeepsTheFrameAndFlushes) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0x7000'0000));
+  const Frame4KiB frame = *Frame4KiB::starting_at(PhysAddr(0xabc'd000));
+  ASSERT_TRUE(mapper.map(page, frame, kData, frames));
+
+  ASSERT_TRUE(mapper.update_flags(page, Flags::present | Flags::no_execute).has_value());
+  const auto translation = mapper.translate(page.start());
+  ASSERT_TRUE(translation.has_value());
+  EXPECT_EQ(translation->address, frame.start());
+  EXPECT_EQ(translation->flags, Flags::present | Flags::no_execute);
+  EXPECT_EQ(flushed_pages, std::vector<VirtAddr>{page.start()});
+
+  const Page2MiB large = Page2MiB::containing(VirtAddr(0x8000'0000));
+  ASSERT_TRUE(mapper.map(large, *Frame2MiB::starting_at(PhysAddr(0x20'0000)), kData, frames));
+  ASSERT_TRUE(mapper.update_flags(large, Flags::present | Flags::global).has_value());
+  EXPECT_EQ(mapper.translate(large.start() + 5)->flags,
+            Flags::present | Flags::global | Flags::huge);
+  EXPECT_EQ(mapper.translate(large.start() + 5)->address, PhysAddr(0x20'0005));
+  EXPECT_EQ(flushed_pages.back(), large.start());
+}
+
+TEST_F(MapperTest, HigherHalfAddressesUseTheUpperLevel4Entries) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0xffff'ffff'8010'0000));
+  ASSERT_TRUE(mapper.map(page, *Frame4KiB::starting_at(PhysAddr(0x10'0000)), kData, frames));
+  EXPECT_EQ(page.start().p4_index(), 511u);
+  EXPECT_TRUE(entry_at(page.start(), 4).is_present());
+  EXPECT_FALSE(mapper.translate(VirtAddr(0x0000'7fff'8010'0000)).has_value());  // same low bits
+  EXPECT_EQ(mapper.translate(page.start() + 42)->address, PhysAddr(0x10'002a));
+}
+
+// --- every error case ---
+
+TEST_F(MapperTest, MappingTwiceIsAlreadyMapped) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0x5000));
+  ASSERT_TRUE(mapper.map(page, *Frame4KiB::starting_at(PhysAddr(0x1000)), kData, frames));
+  const auto again = mapper.map(page, *Frame4KiB::starting_at(PhysAddr(0x2000)), kData, frames);
+  EXPECT_EQ(error_of(again), MapError::already_mapped);
+  EXPECT_EQ(mapper.translate(page.start())->address, PhysAddr(0x1000));  // unchanged
+
+  const Page2MiB large = Page2MiB::containing(VirtAddr(0x4000'0000));
+  ASSERT_TRUE(mapper.map(large, *Frame2MiB::starting_at(PhysAddr(0)), kData, frames));
+  EXPECT_EQ(error_of(mapper.map(large, *Frame2MiB::starting_at(PhysAddr(0)), kData, frames)),
+            MapError::already_mapped);
+  const Page1GiB giant = Page1GiB::containing(VirtAddr(0x80'0000'0000));
+  ASSERT_TRUE(mapper.map(giant, *Frame1GiB::starting_at(PhysAddr(0)), kData, frames));
+  EXPECT_EQ(error_of(mapper.map(giant, *Frame1GiB::starting_at(PhysAddr(0)), kData, frames)),
+            MapError::already_mapped);
+}
+
+TEST_F(MapperTest, UnmapAndUpdateOfUnmappedPagesAreNotMapped) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0x5000));
+  // No tables at all...
+  EXPECT_EQ(error_of(mapper.unmap(page)), MapError::not_mapped);
+  EXPECT_EQ(error_of(mapper.update_flags(page, kData)), MapError::not_mapped);
+  EXPECT_EQ(error_of(mapper.unmap(Page1GiB::containing(page.start()))), MapError::not_mapped);
+  // ...and tables present but the entry empty (a neighbour is mapped).
+  ASSERT_TRUE(mapper.map(page + 1, *Frame4KiB::starting_at(PhysAddr(0x1000)), kData, frames));
+  EXPECT_EQ(error_of(mapper.unmap(page)), MapError::not_mapped);
+  EXPECT_EQ(error_of(mapper.update_flags(page, kData)), MapError::not_mapped);
+  // ...and after an unmap.
+  ASSERT_TRUE(mapper.unmap(page + 1).has_value());
+  EXPECT_EQ(error_of(mapper.unmap(page + 1)), MapError::not_mapped);
+  EXPECT_EQ(flushed_pages, std::vector<VirtAddr>{(page + 1).start()});  // errors flush nothing
+}
+
+TEST_F(MapperTest, SmallPagesInsideAHugePageAreParentIsHugePage) {
+  const Page2MiB large = Page2MiB::containing(VirtAddr(0x4000'0000));
+  ASSERT_TRUE(mapper.map(large, *Frame2MiB::starting_at(PhysAddr(0)), kData, frames));
+  const Page4KiB inside = Page4KiB::containing(large.start() + 0x3000);
+  EXPECT_EQ(error_of(mapper.map(inside, *Frame4KiB::starting_at(PhysAddr(0x1000)), kData, frames)),
+            MapError::parent_is_huge_page);
+  EXPECT_EQ(error_of(mapper.unmap(inside)), MapError::parent_is_huge_page);
+  EXPECT_EQ(error_of(mapper.update_flags(inside, kData)), MapError::parent_is_huge_page);
+
+  const Page1GiB giant = Page1GiB::containing(VirtAddr(0x80'0000'0000));
+  ASSERT_TRUE(mapper.map(giant, *Frame1GiB::starting_at(PhysAddr(0)), kData, frames));
+  EXPECT_EQ(error_of(mapper.map(Page2MiB::containing(giant.start() + 4 * MiB),
+                                *Frame2MiB::starting_at(PhysAddr(0)), kData, frames)),
+            MapError::parent_is_huge_page);
+  EXPECT_EQ(error_of(mapper.unmap(Page4KiB::containing(giant.start() + 5))),
+            MapError::parent_is_huge_page);
+  // The huge pages themselves are untouched.
+  EXPECT_EQ(mapper.translate(inside.start())->page_size, PageSize::size_2mib);
+  EXPECT_EQ(mapper.translate(giant.start() + 4 * MiB)->page_size, PageSize::size_1gib);
+}
+
+TEST_F(MapperTest, HugeRequestsOverSmallPagesAreMappedWithSmallerPages) {
+  const Page4KiB small = Page4KiB::containing(VirtAddr(0x4000'3000));
+  ASSERT_TRUE(mapper.map(small, *Frame4KiB::starting_at(PhysAddr(0x1000)), kData, frames));
+  const Page2MiB large = Page2MiB::containing(small.start());
+  const Page1GiB giant = Page1GiB::containing(small.start());
+  EXPECT_EQ(error_of(mapper.map(large, *Frame2MiB::starting_at(PhysAddr(0)), kData, frames)),
+            MapError::mapped_with_smaller_pages);
+  EXPECT_EQ(error_of(mapper.map(giant, *Frame1GiB::starting_at(PhysAddr(0)), kData, frames)),
+            MapError::mapped_with_smaller_pages);
+  EXPECT_EQ(error_of(mapper.unmap(large)), MapError::mapped_with_smaller_pages);
+  EXPECT_EQ(error_of(mapper.unmap(giant)), MapError::mapped_with_smaller_pages);
+  EXPECT_EQ(error_of(mapper.update_flags(large, kData)), MapError::mapped_with_smaller_pages);
+  EXPECT_EQ(mapper.translate(small.start())->address, PhysAddr(0x1000));  // still there
+  EXPECT_TRUE(flushed_pages.empty());
+}
+
+TEST_F(MapperTest, RunningOutOfFramesAtEachLevelIsFrameAllocationFailed) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0x1234'5000));
+  const Frame4KiB frame = *Frame4KiB::starting_at(PhysAddr(0x6000));
+  // No frame: fails creating the level-3 table. Then one frame per attempt: each attempt gets one
+  // level further (the tables made by failed attempts stay, empty, and are reused) and fails
+  // creating the level-2, then the level-1 table.
+  for (std::uint64_t budget : {0, 1, 1}) {
+    frames.budget = budget;
+    EXPECT_EQ(error_of(mapper.map(page, frame, kData, frames)), MapError::frame_allocation_failed);
+    EXPECT_FALSE(mapper.translate(page.start()).has_value());
+  }
+  EXPECT_EQ(frames.handed_out.size(), 2u);
+  frames.budget = 1;
+  ASSERT_TRUE(mapper.map(page, frame, kData, frames).has_value());
+  EXPECT_EQ(mapper.translate(page.start())->address, frame.start());
+}
+
+TEST_F(MapperTest, TranslateMasksThePatBitOfHugePages) {
+  // Bit 12 of a huge page's entry is PAT, not address (Intel SDM table "PDE that Maps a 2-MByte
+  // Page"). Firmware or a later ferrite may set it; translate must not add it to the address.
+  const Page2MiB large = Page2MiB::containing(VirtAddr(0x4000'0000));
+  ASSERT_TRUE(mapper.map(large, *Frame2MiB::starting_at(PhysAddr(0x60'0000)), kData, frames));
+  PageTableEntry& entry = mutable_entry_at(large.start(), 2);
+  entry.set(PhysAddr(0x60'1000), entry.flags());  // PAT bit set
+  EXPECT_EQ(mapper.translate(large.start() + 0x10)->address, PhysAddr(0x60'0010));
+  EXPECT_EQ(*mapper.unmap(large), *Frame2MiB::starting_at(PhysAddr(0x60'0000)));
+}
+
+TEST_F(MapperTest, Level4EntryWithTheReservedHugeBitTranslatesToNothing) {
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0x1000));
+  ASSERT_TRUE(mapper.map(page, *Frame4KiB::starting_at(PhysAddr(0x1000)), kData, frames));
+  PageTableEntry& entry = mutable_entry_at(page.start(), 4);
+  entry.set_flags(entry.flags() | Flags::huge);
+  EXPECT_FALSE(mapper.translate(page.start()).has_value());
+}
+
+TEST_F(MapperTest, WithoutAFlushHookNothingIsFlushed) {
+  Mapper inactive(level4, memory.view(), nullptr);  // tables being built, not yet in CR3
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0x1000));
+  ASSERT_TRUE(inactive.map(page, *Frame4KiB::starting_at(PhysAddr(0x1000)), kData, frames));
+  ASSERT_TRUE(inactive.update_flags(page, Flags::present));
+  ASSERT_TRUE(inactive.unmap(page).has_value());
+  EXPECT_TRUE(flushed_pages.empty());
+}
+
+TEST(MapError, FormatsAsItsMessage) {
+  EXPECT_EQ(formatted("map: {}", MapError::already_mapped), "map: the page is already mapped");
+  EXPECT_EQ(formatted("{} page", PageSize::size_1gib), "1 GiB page");
+}
+
+TEST(MapError, EveryErrorHasItsOwnMessage) {
+  std::set<std::string_view> messages;
+  for (MapError error :
+       {MapError::already_mapped, MapError::not_mapped, MapError::parent_is_huge_page,
+        MapError::mapped_with_smaller_pages, MapError::frame_allocation_failed}) {
+    EXPECT_FALSE(to_string(error).empty());
+    messages.insert(to_string(error));
+  }
+  EXPECT_EQ(messages.size(), 5u);
+}
+
+// Random map / unmap / update / translate against a std::map model of what should be mapped.
+TEST_F(MapperTest, RandomOperationsAgreeWithAModel) {
+  std::mt19937_64 random(4);
+  // Two 64 MiB windows (lower and higher half) so tables are shared but not all in one.
+  const VirtAddr windows[] = {VirtAddr(0x0000'1234'0000'0000), VirtAddr(0xffff'9000'0000'0000)};
+  std::map<VirtAddr, std::pair<PhysAddr, Flags>> model;
+  const Flags flag_choices[] = {kData, Flags::present, Flags::present | Flags::user,
+                                Flags::present | Flags::writable | Flags::global};
+  for (int step = 0; step < 20000; ++step) {
+    const VirtAddr window = windows[random() % 2];
+    const Page4KiB page = Page4KiB::containing(window + (random() % (16 * 1024)) * 4096);
+    const Frame4KiB frame = Frame4KiB::containing(PhysAddr(random() % (1ull << 40)));
+    const Flags flags = flag_choices[random() % 4];
+    const auto modelled = model.find(page.start());
+    switch (random() % 4) {
+      case 0: {
+        const auto result = mapper.map(page, frame, flags, frames);
+        if (modelled != model.end()) {
+          ASSERT_EQ(error_of(result), MapError::already_mapped);
+        } else {
+          ASSERT_TRUE(result.has_value()) << to_string(result.error());
+          model[page.start()] = {frame.start(), flags | Flags::present};
+        }
+        break;
+      }
+      case 1: {
+        const auto result = mapper.unmap(page);
+        if (modelled == model.end()) {
+          ASSERT_EQ(error_of(result), MapError::not_mapped);
+        } else {
+          ASSERT_EQ(result->start(), modelled->second.first);
+          model.erase(modelled);
+        }
+        break;
+      }
+      case 2: {
+        const auto result = mapper.update_flags(page, flags);
+        if (modelled == model.end()) {
+          ASSERT_EQ(error_of(result), MapError::not_mapped);
+        } else {
+          ASSERT_TRUE(result.has_value());
+          modelled->second.second = flags | Flags::present;
+        }
+        break;
+      }
+      default: {
+        const std::uint64_t offset = random() % 4096;
+        const auto translation = mapper.translate(page.start() + offset);
+        if (modelled == model.end()) {
+          ASSERT_FALSE(translation.has_value());
+        } else {
+          ASSERT_TRUE(translation.has_value());
+          ASSERT_EQ(translation->address, modelled->second.first + offset);
+          ASSERT_EQ(translation->flags, modelled->second.second);
+        }
+      }
+    }
+  }
+  EXPECT_GT(model.size(), 100u);  // the run really built up a populated address space
+  for (const auto& [address, mapping] : model) {
+    ASSERT_EQ(mapper.translate(address)->address, mapping.first);
+  }
+}
+
+// The mapper drawing its tables from the real frame allocator, as in the kernel.
+TEST_F(MapperTest, TablesComeFromTheFrameAllocator) {
+  const boot::MemoryRegion map[] = {
+      {.base = kMemoryBase + 4096, .length = kMemorySize - 4096, .type = boot::MemoryType::usable}};
+  FrameAllocator allocator(map, {}, memory.view());
+  const std::uint64_t free_before = allocator.free_frames();
+  const Page4KiB page = Page4KiB::containing(VirtAddr(0xffff'c000'0000'0000));
+  ASSERT_TRUE(mapper.map(page, *Frame4KiB::starting_at(PhysAddr(0x1000)), kData, allocator));
+  EXPECT_EQ(allocator.free_frames(), free_before - 3);
+  EXPECT_EQ(mapper.translate(page.start())->address, PhysAddr(0x1000));
+  // The level-1 table sits in a frame the allocator handed out.
+  const PhysAddr level1 = entry_at(page.start(), 2).address();
+  EXPECT_GE(level1.value(), kMemoryBase + 4096);
+  EXPECT_LT(level1.value(), kMemoryBase + kMemorySize);
+}
+
+}  // namespace
+}  // namespace ferrite::mm
