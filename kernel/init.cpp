@@ -20,10 +20,16 @@ void init(const boot::BootInfo& boot_info) {
   arch::init_idt();   // 256 gates -> interrupt_stubs.S -> interrupt_dispatch (chapter 5)
   arch::pic::init();  // the 8259 pair moved to vectors 32-47, lines masked (chapter 7)
   arch::pit::init();  // IRQ 0 at 1000 Hz: ticks and uptime
-  if (const auto ps2 = arch::ps2::init(); !ps2) {
-    println("keyboard: {}; continuing without it", arch::ps2::to_string(ps2.error()));
-  }
+  const auto ps2 = arch::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
+  if (ps2) {
+    println("interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
+            arch::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
+            ps2->keyboard_acknowledged ? "" : ", keyboard did not answer");
+  } else {
+    println("interrupts: on; timer {} Hz; no keyboard: {}", arch::pit::frequency_hz(),
+            arch::ps2::to_string(ps2.error()));
+  }
 
   // Chapters 8-9: our own page tables (physical memory map, W^X kernel, stack guard pages)
   // and the frame allocator. Chapter 10-11: the heap with the chosen allocator.

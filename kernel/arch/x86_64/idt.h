@@ -1,0 +1,45 @@
+// The Interrupt Descriptor Table and the one C++ entry point of every interrupt (chapters 5 and 7).
+// All 256 vectors lead through interrupt_stubs.S to interrupt_dispatch(), which routes them:
+//   0..31   CPU exceptions          -> exceptions.cpp (named reports; a registered handler wins)
+//   32..47  the two 8259 PICs' IRQs -> pic8259.cpp (spurious check, handler, EOI)
+//   48..255 free (software `int N`) -> the registered handler, else "unexpected interrupt N"
+#pragma once
+
+#include <cstdint>
+
+#include "arch/x86_64/interrupt_frame.h"
+#include "arch/x86_64/tss.h"
+
+namespace ferrite::arch {
+
+inline constexpr unsigned kVectorCount = 256;
+inline constexpr unsigned kExceptionVectorCount = 32;  // reserved for the CPU (SDM Vol. 3A 7.2)
+
+// Runs with interrupts disabled (all gates are interrupt gates) on the interrupted stack, or on
+// the IST stack for #DF, NMI and #MC. It may modify the frame.
+using InterruptHandler = void (*)(InterruptFrame& frame);
+
+// Builds all 256 gates and loads the IDT with lidt. Call after init_gdt() (the gates name the
+// kernel code selector and IST entries of the TSS).
+void init_idt();
+
+// Registers (or with nullptr removes) the handler of one vector. For IRQ lines use
+// pic::set_irq_handler, which also unmasks the line.
+void set_handler(std::uint8_t vector, InterruptHandler handler);
+[[nodiscard]] InterruptHandler handler(std::uint8_t vector);
+
+// Marks a gate not present (or present again). Delivering an interrupt through a not-present
+// gate raises #NP — the test of the seed's "missing handler becomes a double fault" uses this.
+void set_gate_present(std::uint8_t vector, bool present);
+
+// The IST entry a vector's gate selects (none for most).
+[[nodiscard]] InterruptStack interrupt_stack_of(std::uint8_t vector);
+
+// Prints "unexpected interrupt N" with the interrupted RIP and counts it.
+void report_unexpected_interrupt(const InterruptFrame& frame);
+[[nodiscard]] std::uint64_t unexpected_interrupt_count();
+
+}  // namespace ferrite::arch
+
+// Called by interrupt_stubs.S for every vector.
+extern "C" void interrupt_dispatch(ferrite::arch::InterruptFrame* frame);

@@ -1,0 +1,102 @@
+/* kernel/arch/x86_64/interrupt_stubs.S: the first instructions of every interrupt (chapter 5).
+ *
+ * The IDT points each of the 256 vectors at its own small stub, because the CPU does not tell
+ * the handler which vector it came through. A stub makes every vector look the same:
+ *   1. push a 0 where the CPU pushes no error code, so the frame has one layout;
+ *   2. push the vector number;
+ *   3. jump to interrupt_common, which saves the general registers, calls the C++ dispatcher
+ *      interrupt_dispatch(InterruptFrame*), restores the registers, drops vector and error code
+ *      and returns with iretq.
+ * The resulting layout is struct InterruptFrame (interrupt_frame.h, checked by static_assert).
+ *
+ * Vectors with a CPU error code: 8 #DF, 10 #TS, 11 #NP, 12 #SS, 13 #GP, 14 #PF, 17 #AC,
+ * 21 #CP, 29 #VC, 30 #SX (Intel SDM Vol. 3A table 7-1 "Protected-Mode Exceptions and
+ * Interrupts"; AMD APM Vol. 2 8.2 for #VC and #SX). A software `int N` never pushes one, even
+ * for those vectors (SDM Vol. 3A 7.13 "Error Code").
+ *
+ * All gates are interrupt gates, so the CPU has already cleared RFLAGS.IF: no second interrupt
+ * can arrive before the registers are saved. There is no user mode yet, hence no swapgs.
+ */
+
+        .altmacro
+
+/* One stub. Every stub starts on a 16-byte boundary; the table below holds their addresses. */
+.macro interrupt_stub vector
+        .balign 16
+        .global interrupt_stub_\vector
+interrupt_stub_\vector:
+        .if !((\vector == 8) || (\vector >= 10 && \vector <= 14) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30))
+        pushq $0                                        /* dummy error code */
+        .endif
+        pushq $\vector
+        jmp interrupt_common
+.endm
+
+.macro stub_address vector
+        .quad interrupt_stub_\vector
+.endm
+
+        .text
+        .code64
+
+        .balign 16
+interrupt_common:
+        /* RSP is 16-byte aligned here plus 7 words (5 from the CPU, 2 from the stub); 15 more
+         * pushes make 22 words, so RSP is 16-byte aligned at the call below. */
+        pushq %rax
+        pushq %rbx
+        pushq %rcx
+        pushq %rdx
+        pushq %rsi
+        pushq %rdi
+        pushq %rbp
+        pushq %r8
+        pushq %r9
+        pushq %r10
+        pushq %r11
+        pushq %r12
+        pushq %r13
+        pushq %r14
+        pushq %r15
+        cld                                             /* the ABI expects DF = 0 at calls */
+        movq %rsp, %rdi                                 /* InterruptFrame* */
+        call interrupt_dispatch
+        popq %r15
+        popq %r14
+        popq %r13
+        popq %r12
+        popq %r11
+        popq %r10
+        popq %r9
+        popq %r8
+        popq %rbp
+        popq %rdi
+        popq %rsi
+        popq %rdx
+        popq %rcx
+        popq %rbx
+        popq %rax
+        addq $16, %rsp                                  /* vector and error code */
+        iretq
+
+        .balign 16
+        .global interrupt_stubs_start
+interrupt_stubs_start:
+        .set vector, 0
+        .rept 256
+        interrupt_stub %vector
+        .set vector, vector + 1
+        .endr
+
+/* The address of each stub, indexed by vector: idt.cpp builds the gates from it. */
+        .section .rodata
+        .balign 8
+        .global interrupt_stub_table
+interrupt_stub_table:
+        .set vector, 0
+        .rept 256
+        stub_address %vector
+        .set vector, vector + 1
+        .endr
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,54 @@
+// The two cascaded Intel 8259A interrupt controllers of the PC (chapter 7 "Hardware Interrupts").
+// The master takes IRQ 0-7, the slave IRQ 8-15 and reports to the master's line 2. After a reset
+// they deliver IRQs on vectors 8-15, which collide with CPU exceptions, so init() moves them to
+// 32-47. A line is unmasked only while it has a handler.
+#pragma once
+
+#include <cstdint>
+
+#include "arch/x86_64/idt.h"
+#include "arch/x86_64/interrupt_frame.h"
+
+namespace ferrite::arch::pic {
+
+inline constexpr std::uint8_t kMasterVectorOffset = 32;
+inline constexpr std::uint8_t kSlaveVectorOffset = kMasterVectorOffset + 8;
+inline constexpr unsigned kLineCount = 16;
+
+// The lines of a PC (IBM PC AT Technical Reference, "System Interrupts").
+inline constexpr std::uint8_t kTimerLine = 0;     // PIT channel 0
+inline constexpr std::uint8_t kKeyboardLine = 1;  // 8042 port 1
+inline constexpr std::uint8_t kCascadeLine = 2;   // the slave's output
+
+constexpr bool is_irq_vector(std::uint8_t vector) {
+  return vector >= kMasterVectorOffset && vector < kMasterVectorOffset + kLineCount;
+}
+constexpr std::uint8_t vector_of(std::uint8_t line) {
+  return static_cast<std::uint8_t>(kMasterVectorOffset + line);
+}
+
+// Remaps both controllers to 32-47 and masks every line except the cascade.
+void init();
+
+// Registers the handler of an IRQ line and unmasks it; nullptr masks the line and removes it.
+// The handler runs with interrupts disabled; handle_irq sends the EOI after it returns.
+void set_irq_handler(std::uint8_t line, InterruptHandler handler);
+
+void mask(std::uint8_t line);
+void unmask(std::uint8_t line);
+[[nodiscard]] bool is_masked(std::uint8_t line);
+
+// Called by interrupt_dispatch for vectors 32-47: filters spurious IRQs, runs the line's
+// handler (or reports an unexpected interrupt) and acknowledges the IRQ with an EOI.
+void handle_irq(InterruptFrame& frame);
+
+// Interrupts a controller raised and then withdrew before the CPU acknowledged them (noise on a
+// line, or a line masked at the wrong moment). The 8259A then answers with its lowest-priority
+// line, 7, without setting its in-service bit.
+struct SpuriousCounts {
+  std::uint64_t master_irq7 = 0;
+  std::uint64_t slave_irq15 = 0;
+};
+[[nodiscard]] SpuriousCounts spurious_counts();
+
+}  // namespace ferrite::arch::pic

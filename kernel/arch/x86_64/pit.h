@@ -1,0 +1,36 @@
+// The Programmable Interval Timer, an Intel 8253/8254 (chapter 7 "Hardware Interrupts"). Its
+// channel 0 drives IRQ 0; we program it as a rate generator so IRQ 0 fires at a fixed frequency,
+// and count the ticks: the kernel's monotonic clock, uptime, and later the async timer queue.
+#pragma once
+
+#include <cstdint>
+
+namespace ferrite::arch::pit {
+
+// The PC feeds the PIT with 1.193182 MHz (a third of the 3.579545 MHz NTSC colour-burst crystal;
+// IBM PC AT Technical Reference, "System Timers").
+inline constexpr std::uint32_t kInputFrequencyHz = 1'193'182;
+// 1000 Hz: a millisecond clock. Divisor 1193, so one tick is really 0.99985 ms; uptime_ms()
+// corrects for that.
+inline constexpr std::uint32_t kDefaultFrequencyHz = 1000;
+
+// Programs channel 0 to `frequency_hz` (19 .. 596591 Hz) and installs the IRQ 0 handler
+// (which unmasks the line). Call after pic::init(); ticks start once interrupts are enabled.
+void init(std::uint32_t frequency_hz = kDefaultFrequencyHz);
+
+// IRQ 0 interrupts since init(). Monotonic; stops while interrupts are disabled.
+[[nodiscard]] std::uint64_t ticks();
+// Milliseconds since init(), from ticks() and the exact divisor.
+[[nodiscard]] std::uint64_t uptime_ms();
+// The frequency asked for in init() and the divisor programmed for it.
+[[nodiscard]] std::uint32_t frequency_hz();
+[[nodiscard]] std::uint32_t divisor();
+
+// Functions the timer interrupt calls on every tick, with the new tick count (interrupts are
+// disabled while they run: keep them short). A small fixed set; add returns false when full.
+using TickCallback = void (*)(std::uint64_t tick);
+inline constexpr unsigned kMaxTickCallbacks = 4;
+bool add_tick_callback(TickCallback callback);
+void remove_tick_callback(TickCallback callback);
+
+}  // namespace ferrite::arch::pit
