@@ -71,9 +71,8 @@ ColorCode Locked::color() const {
   return state.active == Screen::framebuffer ? state.framebuffer.color() : state.vga.color();
 }
 
-void Locked::erase_last() {
-  with_writer([](auto& writer) { writer.erase_last(); });
-  state.serial.write("\b \b");
+void Locked::show_input_line(std::string_view text, std::size_t cursor_column) {
+  with_writer([&](auto& writer) { writer.replace_bottom_row(text, cursor_column); });
 }
 
 void Locked::clear() {

@@ -35,7 +35,8 @@ class Locked final : public fmt::Sink {
   void write(std::string_view text) override;
   void set_color(ColorCode color);
   ColorCode color() const;
-  void erase_last();
+  // The shell's input line, on the screen only (serial sees the line once, when it is submitted).
+  void show_input_line(std::string_view text, std::size_t cursor_column);
   void clear();
   Screen screen() const;
   // The character cell at (row, column) of the screen as the writer sees it (tests read this).

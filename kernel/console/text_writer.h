@@ -53,12 +53,20 @@ class TextWriter {
     screen_.show_cursor(screen_.rows() - 1, column_);
   }
 
-  // Moves the cursor back one cell and blanks it (the shell's Backspace).
-  void erase_last() {
-    if (column_ == 0) return;
-    --column_;
-    screen_.put(screen_.rows() - 1, column_, blank());
-    screen_.show_cursor(screen_.rows() - 1, column_);
+  // Redraws the bottom row as `text` with the cell at `cursor` (a column) shown in inverted
+  // colours: the shell's line editor. The writer's column ends after the text.
+  void replace_bottom_row(std::string_view text, std::size_t cursor) {
+    clear_row(screen_.rows() - 1);
+    column_ = 0;
+    pending_ = 0;
+    for (char c : text) write_byte(static_cast<std::uint8_t>(c));
+    if (cursor < screen_.columns()) {
+      const std::size_t row = screen_.rows() - 1;
+      const ScreenChar cell = screen_.get(row, cursor);
+      const ColorCode normal = ColorCode::from_byte(cell.color);
+      const ColorCode inverted(normal.background(), normal.foreground());
+      screen_.put(row, cursor, ScreenChar{cell.character, inverted.value()});
+    }
   }
 
   void clear() {

@@ -90,14 +90,18 @@ TEST_F(TextWriterTest, TruncatedUtf8DoesNotSwallowText) {
   EXPECT_EQ(cells[base + 1].character, 'z');
 }
 
-TEST_F(TextWriterTest, EraseLastBlanksTheCell) {
-  writer.write("ab");
-  writer.erase_last();
-  EXPECT_EQ(row_text(kBottom), "a");
-  EXPECT_EQ(writer.column(), 1u);
-  writer.erase_last();
-  writer.erase_last();  // at column 0: nothing to erase
-  EXPECT_EQ(writer.column(), 0u);
+TEST_F(TextWriterTest, ReplaceBottomRowRedrawsTheInputLineWithAnInvertedCursor) {
+  writer.write("> old text that is longer");
+  writer.replace_bottom_row("> new", 3);
+  EXPECT_EQ(row_text(kBottom), "> new");
+  EXPECT_EQ(writer.column(), 5u);
+  const std::size_t base = kBottom * VgaTextScreen::kColumns;
+  EXPECT_EQ(cells[base + 3].color, ColorCode(Color::black, Color::light_gray).value());
+  EXPECT_EQ(cells[base + 2].color, kDefaultColor.value());
+  writer.replace_bottom_row("> new", 5);  // cursor after the text: a highlighted blank
+  EXPECT_EQ(cells[base + 5].character, ' ');
+  EXPECT_EQ(cells[base + 5].color, ColorCode(Color::black, Color::light_gray).value());
+  EXPECT_EQ(cells[base + 3].color, kDefaultColor.value());
 }
 
 TEST(FramebufferScreenTest, DrawsGlyphPixelsInTheRightColours) {

@@ -1,0 +1,170 @@
+// Line editing for the shell: a UTF-8 buffer with a cursor counted in characters.
+#include "shell/line_editor.h"
+
+namespace ferrite::shell {
+
+namespace {
+
+using drivers::keyboard::KeyCode;
+using drivers::keyboard::KeyEvent;
+
+bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// UTF-8 encoding of one code point into `out`; returns the byte count (1-4).
+std::size_t encode_utf8(char32_t c, char* out) {
+  if (c < 0x80) {
+    out[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (c >> 6));
+    out[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (c >> 12));
+    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (c >> 18));
+  out[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (c & 0x3F));
+  return 4;
+}
+
+}  // namespace
+
+LineEditor::Action LineEditor::feed(const KeyEvent& event) {
+  if (!event.pressed) return Action::none;
+  switch (event.key) {
+    case KeyCode::Enter:
+    case KeyCode::KeypadEnter: submit(); return Action::submit;
+    case KeyCode::Backspace: erase_before_cursor(); return Action::redraw;
+    case KeyCode::Delete: erase_at_cursor(); return Action::redraw;
+    case KeyCode::ArrowLeft: move_left(); return Action::redraw;
+    case KeyCode::ArrowRight: move_right(); return Action::redraw;
+    case KeyCode::Home: cursor_chars_ = 0; return Action::redraw;
+    case KeyCode::End: cursor_chars_ = char_count(); return Action::redraw;
+    case KeyCode::ArrowUp: recall(+1); return Action::redraw;
+    case KeyCode::ArrowDown: recall(-1); return Action::redraw;
+    default: break;
+  }
+  const char32_t c = event.character;
+  if (c == 0x03) {  // Ctrl+C
+    set_line({});
+    browsing_ = 0;
+    return Action::cancel;
+  }
+  if (c == 0x0C) return Action::clear_screen;  // Ctrl+L
+  if (c < 0x20 || c == 0x7F) return Action::none;  // other control characters type nothing
+  return insert(c) ? Action::redraw : Action::full;
+}
+
+std::size_t LineEditor::char_count() const {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < length_; ++i) count += is_continuation_byte(text_[i]) ? 0 : 1;
+  return count;
+}
+
+std::size_t LineEditor::byte_offset_of_cursor() const {
+  std::size_t chars = 0;
+  std::size_t i = 0;
+  while (i < length_ && chars < cursor_chars_) {
+    ++i;
+    while (i < length_ && is_continuation_byte(text_[i])) ++i;
+    ++chars;
+  }
+  return i;
+}
+
+bool LineEditor::insert(char32_t character) {
+  if (char_count() >= kMaxLine) return false;
+  char encoded[4];
+  const std::size_t size = encode_utf8(character, encoded);
+  const std::size_t at = byte_offset_of_cursor();
+  for (std::size_t i = length_; i > at; --i) text_[i - 1 + size] = text_[i - 1];
+  for (std::size_t i = 0; i < size; ++i) text_[at + i] = encoded[i];
+  length_ += size;
+  ++cursor_chars_;
+  return true;
+}
+
+void LineEditor::erase_before_cursor() {
+  if (cursor_chars_ == 0) return;
+  --cursor_chars_;
+  erase_at_cursor();
+}
+
+void LineEditor::erase_at_cursor() {
+  const std::size_t start = byte_offset_of_cursor();
+  if (start >= length_) return;
+  std::size_t end = start + 1;
+  while (end < length_ && is_continuation_byte(text_[end])) ++end;
+  for (std::size_t i = end; i < length_; ++i) text_[i - (end - start)] = text_[i];
+  length_ -= end - start;
+}
+
+void LineEditor::move_left() {
+  if (cursor_chars_ > 0) --cursor_chars_;
+}
+
+void LineEditor::move_right() {
+  if (cursor_chars_ < char_count()) ++cursor_chars_;
+}
+
+void LineEditor::set_line(std::string_view text) {
+  length_ = text.size() < text_.size() ? text.size() : text_.size();
+  for (std::size_t i = 0; i < length_; ++i) text_[i] = text[i];
+  cursor_chars_ = char_count();
+}
+
+// direction +1 = older (Up), -1 = newer (Down). Past the newest entry the line is empty.
+void LineEditor::recall(int direction) {
+  if (direction > 0 && browsing_ < history_count_) {
+    ++browsing_;
+  } else if (direction < 0 && browsing_ > 0) {
+    --browsing_;
+  } else {
+    return;
+  }
+  if (browsing_ == 0) {
+    set_line({});
+    return;
+  }
+  const std::size_t slot = (history_next_ + kHistoryLines - browsing_) % kHistoryLines;
+  set_line({history_[slot].bytes.data(), history_[slot].length});
+}
+
+void LineEditor::submit() {
+  for (std::size_t i = 0; i < length_; ++i) submitted_[i] = text_[i];
+  submitted_length_ = length_;
+  // Keep non-empty lines that differ from the newest entry (like most shells).
+  const Line& newest = history_[(history_next_ + kHistoryLines - 1) % kHistoryLines];
+  const bool repeat = history_count_ > 0 && std::string_view(newest.bytes.data(), newest.length) == text();
+  if (length_ > 0 && !repeat) {
+    Line& line = history_[history_next_];
+    for (std::size_t i = 0; i < length_; ++i) line.bytes[i] = text_[i];
+    line.length = length_;
+    history_next_ = (history_next_ + 1) % kHistoryLines;
+    if (history_count_ < kHistoryLines) ++history_count_;
+  }
+  length_ = 0;
+  cursor_chars_ = 0;
+  browsing_ = 0;
+}
+
+std::size_t split_words(std::string_view line, std::span<std::string_view> words) {
+  std::size_t count = 0;
+  std::size_t i = 0;
+  while (i < line.size() && count < words.size()) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ') ++i;
+    if (i > start) words[count++] = line.substr(start, i - start);
+  }
+  return count;
+}
+
+}  // namespace ferrite::shell
