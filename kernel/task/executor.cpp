@@ -1,0 +1,147 @@
+// The task table and the two executors (chapter 12). See executor.h for the interrupt rules.
+#include "task/executor.h"
+
+#include <utility>
+
+#include "lib/panic.h"
+
+namespace ferrite::task {
+
+TaskTable::TaskTable(std::span<detail::TaskSlot> slots, std::span<std::uint32_t> ready_queue,
+                     InterruptControl* interrupts) noexcept
+    : slots_(slots), ready_queue_(ready_queue), interrupts_(interrupts) {
+  FERRITE_ASSERT(!slots.empty());
+  // A power of two (the ring index is a mask; written out, as std::has_single_bit would call a
+  // popcount helper in the kernel build) with room for every slot.
+  const std::size_t ring_size = ready_queue.size();
+  FERRITE_ASSERT(ring_size == 0 ||
+                 ((ring_size & (ring_size - 1)) == 0 && ring_size >= slots.size()));
+  // Build the free list so that slot 0 is handed out first. (The storage may have served an
+  // earlier executor: every slot starts over as free.)
+  for (std::uint32_t slot = static_cast<std::uint32_t>(slots.size()); slot-- > 0;) {
+    detail::TaskSlot& task = slots_[slot];
+    task.context.owner = this;
+    task.context.slot = slot;
+    task.context.resume_point = {};
+    task.root = {};
+    task.queued.store(false, std::memory_order_relaxed);
+    task.live = false;
+    release(slot);
+  }
+}
+
+TaskTable::~TaskTable() {
+  for (detail::TaskSlot& slot : slots_) {
+    if (!slot.live) continue;
+    slot.live = false;
+    std::exchange(slot.root, {}).destroy();
+  }
+}
+
+std::expected<TaskId, SpawnError> TaskTable::spawn(Task<void> task) noexcept {
+  if (task.allocation_failed()) return std::unexpected(SpawnError::frame_allocation_failed);
+  if (!task.has_frame()) return std::unexpected(SpawnError::empty_task);
+  if (free_head_ == no_slot) return std::unexpected(SpawnError::task_table_full);
+
+  const std::uint32_t index = free_head_;
+  detail::TaskSlot& slot = slots_[index];
+  free_head_ = slot.next_free;
+
+  const Task<void>::Handle root = task.release();
+  root.promise().set_context(slot.context);
+  slot.root = root;
+  slot.context.resume_point = root;
+  slot.live = true;
+  ++stats_.spawned;
+  mark_ready(index);
+  return TaskId{index, slot.generation};
+}
+
+void TaskTable::poll(std::uint32_t index) noexcept {
+  detail::TaskSlot& slot = slots_[index];
+  if (!slot.live) {  // it ended while still in the ready queue; the queue has let go of it now
+    slot.queued.store(false, std::memory_order_relaxed);
+    release(index);
+    return;
+  }
+  // New stamp first, then clear `queued`: a wake-up for the wait that just ended, arriving in
+  // between, must neither be lost nor resume the task a second time later.
+  std::atomic<std::uint32_t>& stamp = slot.context.wait_stamp;
+  stamp.store(stamp.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  slot.queued.store(false, std::memory_order_release);
+  ++stats_.polls;
+  slot.context.resume_point.resume();
+  if (slot.root.done()) complete(index);
+}
+
+void TaskTable::complete(std::uint32_t index) noexcept {
+  detail::TaskSlot& slot = slots_[index];
+  std::atomic<std::uint32_t>& stamp = slot.context.wait_stamp;
+  stamp.store(stamp.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  slot.live = false;
+  ++slot.generation;
+  ++stats_.completed;
+  std::exchange(slot.root, {}).destroy();
+  if (ready_queue_.empty()) slot.queued.store(false, std::memory_order_relaxed);
+  // Still queued (woken after its last suspension): poll() releases it when the queue does.
+  if (!slot.queued.load(std::memory_order_acquire)) release(index);
+}
+
+void TaskTable::release(std::uint32_t index) noexcept {
+  slots_[index].next_free = free_head_;
+  free_head_ = index;
+}
+
+bool TaskTable::is_live(TaskId id) const noexcept {
+  return id.slot < slots_.size() && slots_[id.slot].live &&
+         slots_[id.slot].generation == id.generation;
+}
+
+std::uint64_t SimpleExecutor::run_until_idle() noexcept {
+  std::uint64_t resumed = 0;
+  bool found_work = true;
+  while (found_work) {
+    found_work = false;
+    for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
+      if (!slot_is_woken(slot)) continue;
+      found_work = true;
+      ++resumed;
+      poll(slot);
+    }
+  }
+  return resumed;
+}
+
+bool Executor::run_next() noexcept {
+  const std::uint32_t head = ready_head_.load(std::memory_order_relaxed);
+  if (head == ready_tail_.load(std::memory_order_acquire)) return false;
+  const std::uint32_t slot = ready_queue_[head & (ready_queue_.size() - 1)];
+  ready_head_.store(head + 1, std::memory_order_release);
+  poll(slot);
+  return true;
+}
+
+std::uint64_t Executor::run_until_idle() noexcept {
+  const std::uint64_t polls_before = stats().polls;
+  while (run_next()) {
+  }
+  return stats().polls - polls_before;
+}
+
+bool Executor::sleep_until_interrupt() noexcept {
+  if (interrupts_ == nullptr) return false;  // nothing could ever wake us
+  interrupts_->disable_interrupts();
+  if (has_ready_tasks()) {
+    interrupts_->enable_interrupts();  // an interrupt woke a task just before we disabled them
+  } else {
+    interrupts_->enable_interrupts_and_halt();  // the next interrupt ends the halt
+  }
+  return true;
+}
+
+void Executor::run() noexcept {
+  run_until([] { return false; });
+  panic("Executor::run: idle with no interrupts to wait for");
+}
+
+}  // namespace ferrite::task

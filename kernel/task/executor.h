@@ -1,0 +1,271 @@
+// Executors (chapter 12): they own the top-level tasks and decide which one runs next.
+// SimpleExecutor is the seed's first step: check every task, over and over. Executor is the real
+// one: a ready queue of task slots filled by wakers, and `sti; hlt` when nothing is ready.
+//
+// Interrupt safety (one CPU): an interrupt handler may call Waker::wake() at any instruction of
+// task code. wake() never resumes a coroutine; it sets the slot's "queued" flag and appends the
+// slot to the ready queue. Task code that wakes runs that step with interrupts disabled (through
+// InterruptControl), so an interrupt handler never finds the queue half-written. Spawning,
+// polling and completing tasks happen in task context only, never in an interrupt handler.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <concepts>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <span>
+#include <string_view>
+
+#include "lib/panic.h"
+#include "task/task.h"
+
+namespace ferrite::task {
+
+// Names one wait of one task: {executor, task slot, wait stamp}. Cheap to copy (16 bytes) and
+// safe to call from an interrupt handler. The stamp changes every time the executor resumes the
+// task, so a waker left behind by an earlier wait is a harmless no-op: a C++ coroutine cannot be
+// "polled" again like a Rust future, so resuming it for the wrong event would be a bug.
+// Rule for awaitables: once an await_suspend has handed out the task's Waker, it must suspend
+// (if the event already happened, it wakes the task itself and suspends anyway).
+class Waker {
+ public:
+  constexpr Waker() = default;  // wakes nothing
+  constexpr Waker(TaskTable* owner, std::uint32_t slot, std::uint32_t stamp) noexcept
+      : owner_(owner), slot_(slot), stamp_(stamp) {}
+
+  // Marks the task ready. A task woken twice before it runs is queued once.
+  inline void wake() const noexcept;
+
+  [[nodiscard]] constexpr bool wakes_nothing() const noexcept { return owner_ == nullptr; }
+  friend constexpr bool operator==(const Waker&, const Waker&) = default;
+
+ private:
+  TaskTable* owner_ = nullptr;
+  std::uint32_t slot_ = 0;
+  std::uint32_t stamp_ = 0;
+};
+
+// The waker for the wait that `task` is about to begin: for awaitables, in await_suspend.
+template <TaskPromise Promise>
+[[nodiscard]] Waker waker_for(std::coroutine_handle<Promise> task) noexcept {
+  const detail::TaskContext* context = task.promise().context();
+  FERRITE_ASSERT(context != nullptr);  // the task is not running on an executor
+  return Waker{context->owner, context->slot, context->wait_stamp.load(std::memory_order_relaxed)};
+}
+
+// Names a spawned task for as long as it lives; a slot reused by a later task has a new
+// generation.
+struct TaskId {
+  std::uint32_t slot = 0;
+  std::uint32_t generation = 0;
+  friend constexpr bool operator==(const TaskId&, const TaskId&) = default;
+};
+
+enum class SpawnError : std::uint8_t {
+  frame_allocation_failed,
+  empty_task,
+  task_table_full,
+};
+
+constexpr std::string_view to_string(SpawnError error) {
+  switch (error) {
+    case SpawnError::frame_allocation_failed:
+      return "out of memory: the task's coroutine frame could not be allocated";
+    case SpawnError::empty_task:
+      return "the task is empty (moved from, or already spawned)";
+    case SpawnError::task_table_full:
+      return "the executor's task table is full";
+  }
+  return "unknown spawn error";
+}
+
+struct ExecutorStats {
+  std::uint64_t spawned = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t polls = 0;  // times a task was resumed
+  [[nodiscard]] constexpr std::uint64_t live() const noexcept { return spawned - completed; }
+};
+
+// What the executor needs from the CPU. The kernel implements it with cli / sti / `sti; hlt` /
+// pushfq; host tests with a fake that can deliver a simulated interrupt at any of these points.
+class InterruptControl {
+ public:
+  // The idle protocol: disable, re-check the ready queue, then either enable again (work
+  // appeared) or enable-and-halt in one step. On x86 `sti; hlt` is that step: STI delays
+  // interrupt delivery until after the next instruction (Intel SDM Vol. 2B, "STI"), so an
+  // interrupt that became pending after the check ends the HLT instead of being missed.
+  virtual void disable_interrupts() noexcept = 0;
+  virtual void enable_interrupts() noexcept = 0;
+  virtual void enable_interrupts_and_halt() noexcept = 0;
+
+  // A short critical section that may also run inside an interrupt handler, where interrupts
+  // are already off: returns whether they were on, for restore_interrupts.
+  [[nodiscard]] virtual bool save_and_disable_interrupts() noexcept = 0;
+  virtual void restore_interrupts(bool were_enabled) noexcept = 0;
+
+ protected:
+  ~InterruptControl() = default;
+};
+
+namespace detail {
+struct TaskSlot {
+  TaskContext context;
+  std::coroutine_handle<> root{};   // the top-level coroutine; null when the slot is free
+  std::atomic<bool> queued{false};  // in the ready queue (Executor) or woken (SimpleExecutor)
+  bool live = false;
+  std::uint32_t generation = 0;
+  std::uint32_t next_free = 0;
+};
+}  // namespace detail
+
+// The memory an executor works in, sized at compile time (no allocation after boot).
+template <std::size_t MaxTasks>
+struct ExecutorStorage {
+  static_assert(MaxTasks > 0 && MaxTasks <= (std::size_t{1} << 30), "unreasonable task count");
+  std::array<detail::TaskSlot, MaxTasks> slots{};
+  // A slot is in the ready queue at most once, so the queue never holds more than MaxTasks.
+  std::array<std::uint32_t, std::bit_ceil(MaxTasks)> ready_queue{};
+};
+
+// What both executors share: the task slots, spawning, waking and ending tasks.
+class TaskTable {
+ public:
+  TaskTable(const TaskTable&) = delete;
+  TaskTable& operator=(const TaskTable&) = delete;
+
+  // Adopts a detached top-level task and marks it ready. Task context only (it is not for
+  // interrupt handlers: creating the Task already allocated). On error the Task is destroyed.
+  [[nodiscard]] std::expected<TaskId, SpawnError> spawn(Task<void> task) noexcept;
+
+  // Where Waker::wake() lands; safe in an interrupt handler.
+  void wake(std::uint32_t slot, std::uint32_t stamp) noexcept {
+    FERRITE_ASSERT(slot < slots_.size());
+    // A waker from a wait that is already over (or from a task that has ended) does nothing.
+    if (slots_[slot].context.wait_stamp.load(std::memory_order_relaxed) != stamp) return;
+    mark_ready(slot);
+  }
+
+  [[nodiscard]] bool is_live(TaskId id) const noexcept;
+  [[nodiscard]] const ExecutorStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return slots_.size(); }
+
+ protected:
+  // An empty `ready_queue` means "no queue": wake() only sets the slot's flag.
+  TaskTable(std::span<detail::TaskSlot> slots, std::span<std::uint32_t> ready_queue,
+            InterruptControl* interrupts) noexcept;
+  ~TaskTable();  // destroys the frames of tasks that have not ended
+
+  // Resumes the task in `slot` once and cleans up if it ended.
+  void poll(std::uint32_t slot) noexcept;
+  [[nodiscard]] bool slot_is_woken(std::uint32_t slot) const noexcept {
+    return slots_[slot].live && slots_[slot].queued.load(std::memory_order_relaxed);
+  }
+
+  std::span<detail::TaskSlot> slots_;
+  std::span<std::uint32_t> ready_queue_;
+  // The ready queue is a ring: the executor consumes at `ready_head_`; wakers append at
+  // `ready_tail_` (in task context with interrupts disabled, so one producer at a time).
+  std::atomic<std::uint32_t> ready_head_{0};
+  std::atomic<std::uint32_t> ready_tail_{0};
+  InterruptControl* interrupts_;
+
+ private:
+  static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+
+  void mark_ready(std::uint32_t slot) noexcept {
+    detail::TaskSlot& task = slots_[slot];
+    if (ready_queue_.empty()) {  // SimpleExecutor: the flag is all there is
+      task.queued.store(true, std::memory_order_relaxed);
+      return;
+    }
+    // Test-and-set of `queued` plus the append must not be split by an interrupt handler doing
+    // the same, so task code does them with interrupts off (a no-op inside a handler).
+    const bool were_enabled =
+        interrupts_ != nullptr ? interrupts_->save_and_disable_interrupts() : false;
+    if (!task.queued.load(std::memory_order_relaxed)) {
+      task.queued.store(true, std::memory_order_relaxed);
+      const std::uint32_t tail = ready_tail_.load(std::memory_order_relaxed);
+      // Each slot is queued at most once and the queue has room for every slot.
+      FERRITE_ASSERT(tail - ready_head_.load(std::memory_order_relaxed) < ready_queue_.size());
+      ready_queue_[tail & (ready_queue_.size() - 1)] = slot;
+      ready_tail_.store(tail + 1, std::memory_order_release);
+    }
+    if (interrupts_ != nullptr) interrupts_->restore_interrupts(were_enabled);
+  }
+  void complete(std::uint32_t slot) noexcept;
+  void release(std::uint32_t slot) noexcept;
+
+  std::uint32_t free_head_ = no_slot;  // free slots, linked through next_free (task context only)
+  ExecutorStats stats_{};
+};
+
+// The seed's SimpleExecutor: no ready queue, no sleeping. Each round it looks at every task and
+// resumes those that were woken; it stops when a whole round finds none. Shown for contrast.
+class SimpleExecutor : public TaskTable {
+ public:
+  template <std::size_t N>
+  explicit SimpleExecutor(ExecutorStorage<N>& storage) noexcept
+      : TaskTable(storage.slots, {}, nullptr) {}
+
+  // Returns the number of tasks resumed.
+  std::uint64_t run_until_idle() noexcept;
+};
+
+// The kernel's executor: resumes ready tasks in the order they became ready (fair: a task that
+// yields goes behind everyone already waiting), and halts the CPU when none is ready.
+class Executor : public TaskTable {
+ public:
+  // `interrupts` may be null where no interrupts exist (host tests, benchmarks): then nothing
+  // can wake a task while the executor waits, so the run functions return when idle.
+  template <std::size_t N>
+  explicit Executor(ExecutorStorage<N>& storage, InterruptControl* interrupts = nullptr) noexcept
+      : TaskTable(storage.slots, storage.ready_queue, interrupts) {}
+
+  // Resumes ready tasks until none is ready; returns the number of tasks resumed.
+  std::uint64_t run_until_idle() noexcept;
+
+  // Runs tasks, sleeping when none is ready, until `done()` is true (checked between tasks and
+  // after every wake-up). Without InterruptControl it also returns when idle.
+  template <std::predicate Done>
+  void run_until(Done&& done) noexcept {
+    while (!done()) {
+      if (run_next()) continue;
+      if (!sleep_until_interrupt()) return;
+    }
+  }
+
+  // The kernel's main loop.
+  [[noreturn]] void run() noexcept;
+
+  [[nodiscard]] bool has_ready_tasks() const noexcept {
+    return ready_head_.load(std::memory_order_relaxed) !=
+           ready_tail_.load(std::memory_order_acquire);
+  }
+
+ private:
+  bool run_next() noexcept;
+  bool sleep_until_interrupt() noexcept;
+};
+
+inline void Waker::wake() const noexcept {
+  if (owner_ != nullptr) owner_->wake(slot_, stamp_);
+}
+
+// `co_await yield_now();` lets every task that is ready run once before this one continues.
+struct YieldNow {
+  bool await_ready() const noexcept { return false; }
+  template <TaskPromise Promise>
+  void await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+    waker_for(self).wake();
+  }
+  void await_resume() const noexcept {}
+};
+[[nodiscard]] inline YieldNow yield_now() noexcept {
+  return {};
+}
+
+}  // namespace ferrite::task

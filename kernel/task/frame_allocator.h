@@ -1,0 +1,161 @@
+// Where coroutine frames come from (chapter 12): the heap, through a small cache of recently
+// freed frames so that spawning a short task rarely reaches the general allocator.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace ferrite::task {
+
+// A free list per frame size (rounded up to 16 bytes). Every coroutine call allocates a frame and
+// frees it when the coroutine ends; most frames have one of a handful of sizes, so a freed frame
+// is very likely to fit the next one. Sized delete tells us the size, so no header is needed.
+//
+// Not thread-safe: the kernel creates and destroys coroutines only in task context (never in an
+// interrupt handler) on one CPU; the host gives each thread its own cache.
+class FrameCache {
+ public:
+  static constexpr std::size_t granule = 16;
+  static constexpr std::size_t largest_cached_frame = 512;  // bigger frames go straight to the heap
+#if FERRITE_HOST
+  static constexpr std::size_t max_cached_bytes = 1024 * 1024;
+#else
+  static constexpr std::size_t max_cached_bytes = 16 * 1024;  // the kernel heap is small
+#endif
+
+  constexpr FrameCache() = default;
+  FrameCache(const FrameCache&) = delete;
+  FrameCache& operator=(const FrameCache&) = delete;
+#if FERRITE_HOST
+  ~FrameCache() {
+    trim();
+  }  // a host thread that ends gives its frames back
+#endif
+
+  [[nodiscard]] void* allocate(std::size_t size) noexcept {
+    if (size > largest_cached_frame) return heap_allocate(size);
+    const std::size_t size_class = class_of(size);
+    if (FreeFrame* frame = free_[size_class]) {
+      unpoison(frame, size_of_class(size_class));
+      free_[size_class] = frame->next;
+      cached_bytes_ -= size_of_class(size_class);
+      return frame;
+    }
+    return heap_allocate(size_of_class(size_class));
+  }
+
+  void release(void* frame, std::size_t size) noexcept {
+    if (size > largest_cached_frame) return heap_release(frame, size);
+    const std::size_t size_class = class_of(size);
+    const std::size_t bytes = size_of_class(size_class);
+    if (cached_bytes_ + bytes > max_cached_bytes) return heap_release(frame, bytes);
+    free_[size_class] = ::new (frame) FreeFrame{free_[size_class]};
+    cached_bytes_ += bytes;
+    poison(frame, bytes);  // under ASan a cached frame is still "freed memory"
+  }
+
+  // Gives every cached frame back to the heap (e.g. before reporting heap use).
+  void trim() noexcept {
+    for (std::size_t size_class = 0; size_class < free_.size(); ++size_class) {
+      while (FreeFrame* frame = free_[size_class]) {
+        unpoison(frame, size_of_class(size_class));
+        free_[size_class] = frame->next;
+        heap_release(frame, size_of_class(size_class));
+      }
+    }
+    cached_bytes_ = 0;
+  }
+
+  [[nodiscard]] std::size_t cached_bytes() const noexcept {
+    return cached_bytes_;
+  }
+
+ private:
+  struct FreeFrame {
+    FreeFrame* next;
+  };
+  static constexpr std::size_t class_count = largest_cached_frame / granule;
+
+  static constexpr std::size_t class_of(std::size_t size) noexcept {
+    return size == 0 ? 0 : (size - 1) / granule;
+  }
+  static constexpr std::size_t size_of_class(std::size_t size_class) noexcept {
+    return (size_class + 1) * granule;
+  }
+  // `std::nothrow_t{}` rather than the `std::nothrow` object: the kernel need not define it.
+  static void* heap_allocate(std::size_t size) noexcept {
+    return ::operator new (size, std::nothrow_t{});
+  }
+  static void heap_release(void* frame, std::size_t size) noexcept {
+    ::operator delete(frame, size);
+  }
+
+  static void poison([[maybe_unused]] void* frame, [[maybe_unused]] std::size_t bytes) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+    ASAN_POISON_MEMORY_REGION(frame, bytes);
+#endif
+  }
+  static void unpoison([[maybe_unused]] void* frame, [[maybe_unused]] std::size_t bytes) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+    ASAN_UNPOISON_MEMORY_REGION(frame, bytes);
+#endif
+  }
+
+  std::array<FreeFrame*, class_count> free_{};
+  std::size_t cached_bytes_ = 0;
+};
+
+namespace detail {
+#if FERRITE_HOST
+inline thread_local constinit FrameCache frame_cache;
+#else
+inline constinit FrameCache frame_cache;
+#endif
+}  // namespace detail
+
+#if FERRITE_HOST
+// Host tests only: lets a test make frame allocation fail, to exercise the out-of-memory path.
+namespace testing {
+// How many more frame allocations succeed; negative means "never fail".
+inline thread_local constinit std::int64_t frame_allocations_before_failure = -1;
+
+// For its lifetime, the first `successes` frame allocations succeed and every later one fails.
+class FailFrameAllocationsAfter {
+ public:
+  explicit FailFrameAllocationsAfter(std::int64_t successes) noexcept {
+    frame_allocations_before_failure = successes;
+  }
+  ~FailFrameAllocationsAfter() { frame_allocations_before_failure = -1; }
+  FailFrameAllocationsAfter(const FailFrameAllocationsAfter&) = delete;
+  FailFrameAllocationsAfter& operator=(const FailFrameAllocationsAfter&) = delete;
+};
+}  // namespace testing
+#endif
+
+// Returns nullptr when the heap is exhausted; the promise turns that into a failed Task.
+[[nodiscard]] inline void* allocate_frame(std::size_t size) noexcept {
+#if FERRITE_HOST
+  if (testing::frame_allocations_before_failure == 0) return nullptr;
+  if (testing::frame_allocations_before_failure > 0) --testing::frame_allocations_before_failure;
+#endif
+  return detail::frame_cache.allocate(size);
+}
+
+inline void release_frame(void* frame, std::size_t size) noexcept {
+  detail::frame_cache.release(frame, size);
+}
+
+inline void trim_frame_cache() noexcept {
+  detail::frame_cache.trim();
+}
+[[nodiscard]] inline std::size_t frame_cache_bytes() noexcept {
+  return detail::frame_cache.cached_bytes();
+}
+
+}  // namespace ferrite::task

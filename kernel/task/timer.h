@@ -1,0 +1,184 @@
+// Sleeping (chapter 12, beyond the seed): `co_await timers.sleep_for(ticks)` suspends a task until
+// the timer interrupt has counted that many ticks. The timer interrupt calls on_tick(now), which
+// wakes every expired sleeper in deadline order (equal deadlines: in the order they went to
+// sleep). Waking only marks tasks ready; they run later on the executor.
+//
+// The queue is a list sorted by deadline whose nodes live inside the sleeping coroutines' frames
+// (the awaiter object), so neither sleeping nor waking allocates. Sleepers are few, so a sorted
+// list (insert O(n), expire O(1)) is the simple and sufficient choice.
+//
+// Locking (one CPU): on_tick runs in the timer interrupt, while task code inserts and removes
+// nodes. Every list operation therefore runs under `Lock`, which in the kernel must disable
+// interrupts for its lifetime (e.g. an InterruptGuard-based lock); on_tick takes it too, which
+// costs nothing inside a handler and keeps the code honest if it is ever called elsewhere.
+// Host tests that call everything from one thread can use NoLock.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+#include "lib/panic.h"
+#include "task/executor.h"
+
+namespace ferrite::task {
+
+// For single-threaded use (host tests): nothing to exclude.
+struct NoLock {
+  void lock() noexcept {}
+  void unlock() noexcept {}
+};
+
+template <typename Lock>
+concept BasicLockable = requires(Lock& lock) {
+  lock.lock();
+  lock.unlock();
+};
+
+template <BasicLockable Lock = NoLock>
+class TimerQueue {
+  class LockGuard {
+   public:
+    explicit LockGuard(Lock& lock) noexcept : lock_(lock) { lock_.lock(); }
+    ~LockGuard() { lock_.unlock(); }
+    LockGuard(const LockGuard&) = delete;
+    LockGuard& operator=(const LockGuard&) = delete;
+
+   private:
+    Lock& lock_;
+  };
+
+ public:
+  // The awaiter returned by sleep_until/sleep_for; `co_await` gives the tick at which the sleep
+  // ended (>= the deadline; the difference is the timer's lateness). It is the list node, so it
+  // must not move while linked: it lives in the awaiting coroutine's frame.
+  class [[nodiscard]] Sleep {
+   public:
+    Sleep(const Sleep&) = delete;
+    Sleep& operator=(const Sleep&) = delete;
+    ~Sleep() {  // a task destroyed while asleep leaves the queue
+      LockGuard guard(queue_.lock_);
+      if (linked_) queue_.unlink_locked(*this);
+    }
+
+    bool await_ready() noexcept { return expired(queue_.now()); }
+
+    template <TaskPromise Promise>
+    bool await_suspend(std::coroutine_handle<Promise> self) noexcept {
+      LockGuard guard(queue_.lock_);
+      // The deadline may have passed since await_ready; decide again under the lock. Not
+      // suspending is fine here: the waker has not been handed out yet.
+      if (expired(queue_.now())) return false;
+      waker_ = waker_for(self);
+      queue_.insert_locked(*this);
+      return true;
+    }
+
+    std::uint64_t await_resume() noexcept {
+      return woken_at_.has_value() ? *woken_at_ : queue_.now();
+    }
+
+    [[nodiscard]] std::uint64_t deadline() const noexcept { return deadline_; }
+
+   private:
+    friend class TimerQueue;
+    Sleep(TimerQueue& queue, std::uint64_t deadline) noexcept
+        : queue_(queue), deadline_(deadline) {}
+
+    bool expired(std::uint64_t now) noexcept {
+      if (deadline_ > now) return false;
+      woken_at_ = now;
+      return true;
+    }
+
+    TimerQueue& queue_;
+    std::uint64_t deadline_;
+    Waker waker_{};
+    Sleep* previous_ = nullptr;
+    Sleep* next_ = nullptr;
+    bool linked_ = false;
+    std::optional<std::uint64_t> woken_at_;
+  };
+
+  constexpr TimerQueue() = default;
+  TimerQueue(const TimerQueue&) = delete;
+  TimerQueue& operator=(const TimerQueue&) = delete;
+#if FERRITE_HOST
+  // Sleepers point at the queue: it must outlive them (declare it before the executor). The
+  // kernel's queue is never destroyed, so only the host checks (and keeps it a trivial type).
+  ~TimerQueue() {
+    FERRITE_ASSERT(head_ == nullptr);
+  }
+#endif
+
+  [[nodiscard]] Sleep sleep_until(std::uint64_t deadline) noexcept {
+    return Sleep{*this, deadline};
+  }
+  [[nodiscard]] Sleep sleep_for(std::uint64_t ticks) noexcept {
+    const std::uint64_t now = this->now();
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    return Sleep{*this, ticks > max - now ? max : now + ticks};
+  }
+
+  // Timer interrupt side: the clock now reads `now` ticks; wake every sleeper whose deadline has
+  // come, earliest first.
+  void on_tick(std::uint64_t now) noexcept {
+    LockGuard guard(lock_);
+    FERRITE_ASSERT(now >= now_.load(std::memory_order_relaxed));  // the clock never goes back
+    now_.store(now, std::memory_order_release);
+    while (head_ != nullptr && head_->deadline_ <= now) {
+      Sleep& expired = *head_;
+      unlink_locked(expired);
+      expired.woken_at_ = now;
+      expired.waker_.wake();
+    }
+  }
+
+  [[nodiscard]] std::uint64_t now() const noexcept {
+    return now_.load(std::memory_order_acquire);
+  }
+
+  [[nodiscard]] std::size_t sleepers() const noexcept {
+    LockGuard guard(lock_);
+    return count_;
+  }
+  // When the next sleeper is due (for a tickless timer), if any.
+  [[nodiscard]] std::optional<std::uint64_t> next_deadline() const noexcept {
+    LockGuard guard(lock_);
+    if (head_ == nullptr) return std::nullopt;
+    return head_->deadline_;
+  }
+
+ private:
+  // After the last node whose deadline is <= the new one, so equal deadlines keep their order.
+  // Searching from the tail makes the common case (a later deadline) O(1).
+  void insert_locked(Sleep& node) noexcept {
+    Sleep* before = tail_;
+    while (before != nullptr && before->deadline_ > node.deadline_) before = before->previous_;
+    node.previous_ = before;
+    node.next_ = before != nullptr ? before->next_ : head_;
+    (node.next_ != nullptr ? node.next_->previous_ : tail_) = &node;
+    (before != nullptr ? before->next_ : head_) = &node;
+    node.linked_ = true;
+    ++count_;
+  }
+
+  void unlink_locked(Sleep& node) noexcept {
+    (node.previous_ != nullptr ? node.previous_->next_ : head_) = node.next_;
+    (node.next_ != nullptr ? node.next_->previous_ : tail_) = node.previous_;
+    node.previous_ = node.next_ = nullptr;
+    node.linked_ = false;
+    --count_;
+  }
+
+  mutable Lock lock_{};
+  std::atomic<std::uint64_t> now_{0};
+  Sleep* head_ = nullptr;
+  Sleep* tail_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+}  // namespace ferrite::task
