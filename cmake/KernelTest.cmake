@@ -2,7 +2,7 @@
 # (chapter 2: the same ELF boots via QEMU -kernel/PVH, GRUB under SeaBIOS, and GRUB under OVMF).
 #
 # ferrite_qemu_test(NAME <name> KERNEL <image target> [ISO <iso target>] [FIRMWARE bios|uefi]
-#                   [APPEND <cmdline>] [EXPECT_EXIT success|failure|any]
+#                   [APPEND <cmdline>] [EXPECT_EXIT success|failure|shutdown|any]
 #                   [EXPECT_SERIAL <regex>...] [ORDERED] [FORBID_SERIAL <regex>...]
 #                   [KEYS_AFTER <marker> KEYS <spec>]
 #                   [SCREEN_AFTER <marker> SCREEN_EXPECT <regex>...]

@@ -1,10 +1,13 @@
-// The kernel users boot with `make run`: a banner, "Hello World!", then the machine comes up.
-#include "boot/start.h"
-#include "arch/x86_64/cpu.h"
+// The kernel users boot with `make run`: a banner, "Hello World!", the machine comes up, and the
+// shell runs as a task on the executor (chapter 12) until the machine is switched off.
 #include "arch/x86_64/qemu_exit.h"
 #include "boot/command_line.h"
+#include "boot/start.h"
 #include "console/print.h"
+#include "drivers/keyboard/layout.h"
 #include "init.h"
+#include "shell/shell.h"
+#include "task/kernel_runtime.h"
 
 namespace {
 
@@ -21,15 +24,27 @@ void print_banner(const ferrite::boot::BootInfo& boot_info) {
                    boot_info.command_line());
 }
 
+const ferrite::drivers::keyboard::Layout& keyboard_layout(const ferrite::boot::CommandLine& command_line) {
+  const std::string_view name = command_line.get("layout").value_or("us");
+  if (const auto* layout = ferrite::drivers::keyboard::layout_by_name(name)) return *layout;
+  ferrite::println("keyboard: unknown layout \"{}\" (us, uk, de); using us", name);
+  return ferrite::drivers::keyboard::kUsLayout;
+}
+
 }  // namespace
 
 void kernel_main(const ferrite::boot::BootInfo& boot_info) {
+  using namespace ferrite;
   print_banner(boot_info);
-  ferrite::init(boot_info);
-  ferrite::println("ferrite: ready");
+  init(boot_info);
+  println("ferrite: ready");
 
-  const ferrite::boot::CommandLine command_line(boot_info.command_line());
-  if (command_line.has("exit_when_ready")) ferrite::arch::exit_qemu(ferrite::arch::QemuExitCode::success);
+  const boot::CommandLine command_line(boot_info.command_line());
+  if (command_line.has("exit_when_ready")) arch::exit_qemu(arch::QemuExitCode::success);
 
-  for (;;) ferrite::arch::enable_interrupts_and_halt();
+  task::init_runtime();
+  if (auto spawned = task::executor().spawn(shell::run(keyboard_layout(command_line))); !spawned) {
+    panic("cannot start the shell: {}", task::to_string(spawned.error()));
+  }
+  task::executor().run();
 }

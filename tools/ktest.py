@@ -354,6 +354,8 @@ def describe_exit(status, qmp_events):
         return "failure", "failure (debug-exit 0x11)"
     if status == 0:
         reasons = [e["data"].get("reason") for e in qmp_events if e.get("event") == "SHUTDOWN"]
+        if reasons and reasons[-1] == "guest-shutdown":
+            return "shutdown", "ACPI power-off by the guest (QEMU exited with 0)"
         detail = f", QMP shutdown reason: {reasons[-1]}" if reasons else ""
         return "reset", f"reset/triple fault (QEMU exited with 0 and no debug-exit{detail})"
     if status < 0:
@@ -453,7 +455,7 @@ def run(args):
     else:
         outcome, description = describe_exit(qemu.returncode, qmp.events if qmp else [])
         details["exit"] = description
-        accepted = {"success": ["success"], "failure": ["failure"],
+        accepted = {"success": ["success"], "failure": ["failure"], "shutdown": ["shutdown"],
                     "any": ["success", "failure"]}[args.expect_exit]
         if outcome not in accepted:
             problems.insert(0, f"expected exit '{args.expect_exit}', got {description}")
@@ -537,9 +539,11 @@ def parse_arguments(argv):
     judge = parser.add_argument_group("judging")
     judge.add_argument("--timeout", type=float, default=30, metavar="SECONDS",
                        help="a run taking longer is a failure (default: 30)")
-    judge.add_argument("--expect-exit", choices=["success", "failure", "any"], default="success",
+    judge.add_argument("--expect-exit", choices=["success", "failure", "shutdown", "any"],
+                       default="success",
                        help="expected debug-exit value; 'any' accepts 0x10 or 0x11, never a "
-                            "reset/triple fault (default: success)")
+                            "reset/triple fault; 'shutdown' is an ACPI power-off seen over QMP "
+                            "(needs --keys or --screen-after, which connect QMP) (default: success)")
     judge.add_argument("--expect-serial", action="append", default=[], metavar="REGEX",
                        help="must match the serial output (repeatable)")
     judge.add_argument("--ordered", action="store_true",

@@ -25,6 +25,25 @@ class InterruptGuard {
   bool were_enabled_;
 };
 
+// A lock for one CPU whose only other "thread" is interrupt handlers: holding it means interrupts
+// are off. It has the lock()/unlock() shape generic code expects (task/timer.h's TimerQueue).
+// Not for nesting with different interrupt states: each lock() must be paired with its unlock().
+class InterruptLock {
+ public:
+  constexpr InterruptLock() = default;
+  void lock() {
+    const bool were_enabled = arch::interrupts_enabled();
+    arch::disable_interrupts();
+    were_enabled_ = were_enabled;
+  }
+  void unlock() {
+    if (were_enabled_) arch::enable_interrupts();
+  }
+
+ private:
+  bool were_enabled_ = false;
+};
+
 // Runs `f` with interrupts disabled and returns its result.
 template <class F>
 decltype(auto) without_interrupts(F&& f) {

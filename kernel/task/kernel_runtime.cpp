@@ -1,0 +1,71 @@
+// Wiring the executor, the scancode queue and the timer queue to the CPU and its interrupts.
+#include "task/kernel_runtime.h"
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/pit.h"
+#include "arch/x86_64/ps2.h"
+#include "console/console.h"
+
+namespace ferrite::task {
+
+namespace {
+
+// The executor's view of the CPU: cli, sti, and the atomic `sti; hlt` the idle loop needs.
+class CpuInterruptControl final : public InterruptControl {
+ public:
+  void disable_interrupts() noexcept override { arch::disable_interrupts(); }
+  void enable_interrupts() noexcept override { arch::enable_interrupts(); }
+  void enable_interrupts_and_halt() noexcept override { arch::enable_interrupts_and_halt(); }
+  bool save_and_disable_interrupts() noexcept override {
+    const bool were_enabled = arch::interrupts_enabled();
+    arch::disable_interrupts();
+    return were_enabled;
+  }
+  void restore_interrupts(bool were_enabled) noexcept override {
+    if (were_enabled) arch::enable_interrupts();
+  }
+};
+
+constinit CpuInterruptControl cpu;
+constinit ExecutorStorage<kMaxTasks> storage;
+// Declared before the executor: sleepers point into the timer queue (see task/timer.h).
+constinit KernelTimerQueue timer_queue;
+constinit KernelScancodeQueue scancodes;
+
+// IRQ 1: only move the byte and wake the keyboard task; decoding happens in the task.
+void on_scancode(std::uint8_t scancode) {
+  if (scancodes.push(scancode) == ScancodePush::dropped_first_of_burst) {
+    console::write("\nWARNING: ");
+    console::write(scancode_queue_full_warning);
+    console::write("\n");
+  }
+}
+
+// IRQ 0: wake the sleepers whose time has come.
+void on_tick(std::uint64_t tick) { timer_queue.on_tick(tick); }
+
+}  // namespace
+
+void init_runtime() {
+  arch::ps2::set_keyboard_consumer(on_scancode);
+  if (!arch::pit::add_tick_callback(on_tick)) panic("task: no free timer callback slot");
+}
+
+Executor& executor() {
+  // Built on first use (from task context, before any task exists to be woken).
+  static Executor kernel_executor{storage, &cpu};
+  return kernel_executor;
+}
+KernelScancodeQueue& scancode_queue() { return scancodes; }
+KernelTimerQueue& timers() { return timer_queue; }
+
+KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds) {
+  const std::uint64_t hz = arch::pit::frequency_hz();
+  return timer_queue.sleep_for((milliseconds * hz + 999) / 1000);
+}
+
+KeyboardStats keyboard_stats() {
+  return {arch::ps2::bytes_received(), scancodes.dropped()};
+}
+
+}  // namespace ferrite::task
