@@ -40,6 +40,7 @@ test: build
 	@ctest --preset default
 
 bench: build
+	@cmake --build --preset default --target benchmarks
 	@tools/bench.sh $(BUILD)
 
 format:

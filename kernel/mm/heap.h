@@ -41,7 +41,7 @@ struct HeapStats {
   std::string_view allocator_name;
   std::size_t mapped_bytes = 0;  // the heap region's current size
   std::size_t max_bytes = 0;
-  std::size_t grow_count = 0;    // how often the heap mapped more pages
+  std::size_t grow_count = 0;  // how often the heap mapped more pages
 };
 HeapStats heap_stats();
 
