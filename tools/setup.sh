@@ -5,8 +5,8 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake ninja-build make clang lld g++ python3
-  # boot: emulator, bootloader images, UEFI firmware, a console font for the framebuffer
+  cmake ninja-build make g++ python3
+  # boot: emulator (and its window), bootloader images, UEFI firmware
   qemu-system-x86 qemu-system-gui grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
   # host tests and benchmarks
   googletest libgtest-dev libbenchmark-dev libmimalloc-dev libjemalloc-dev libboost-dev valgrind
