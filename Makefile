@@ -19,7 +19,8 @@ configure: setup
 build: configure
 	@cmake --build --preset default
 
-iso: build
+# run/iso/debug build only what they boot; `make build` and `make test` build everything.
+iso: configure
 	@cmake --build --preset default --target ferrite_iso
 
 run: iso
@@ -30,10 +31,12 @@ run-bios: run
 run-uefi: iso
 	@tools/run-qemu.sh --iso $(ISO) --firmware uefi
 
-run-pvh: build
+run-pvh: configure
+	@cmake --build --preset default --target ferrite
 	@tools/run-qemu.sh --pvh $(KERNEL)
 
-debug: build
+debug: configure
+	@cmake --build --preset default --target ferrite
 	@tools/run-qemu.sh --pvh $(KERNEL) --debug
 
 test: build

@@ -130,8 +130,9 @@ set default=0
 menuentry "ferrite" {
   # BIOS: keep the VGA text mode the kernel writes to (chapter 3). UEFI has no text mode; the
   # kernel gets the framebuffer its Multiboot2 header asks for.
-  if [ "$grub_platform" = pc ]; then set gfxpayload=text; fi
   multiboot2 /boot/ferrite.elf @cmdline@
+  # Only after `multiboot2`: set before it, GRUB 2.06 still picks a graphics mode.
+  if [ "$grub_platform" = pc ]; then set gfxpayload=text; fi
   boot
 }
 ]])

@@ -427,6 +427,12 @@ def run(args):
                 problems.append(f"marker '{args.screen_after}' (--screen-after) never appeared")
             else:
                 problems += check_screen(qmp, qemu, args, workdir, details)
+                if args.keys_after_screen:  # e.g. `shutdown` to end an interactive image
+                    try:
+                        type_keys(qmp, args.after_screen_actions, args.key_hold, args.key_delay,
+                                  deadline)
+                    except QmpError as error:
+                        problems.append(f"typing keys failed: {error}")
         # Let the image finish on its own.
         remaining = deadline - time.monotonic()
         try:
@@ -570,6 +576,8 @@ def parse_arguments(argv):
     screen.add_argument("--screen-expect", action="append", default=[], metavar="REGEX",
                         help="must match the dumped 80x25 text (repeatable)")
     screen.add_argument("--screen-dump", metavar="FILE", help="save the dumped text here")
+    screen.add_argument("--keys-after-screen", metavar="SPEC",
+                        help="keys to type once the screen is checked (same syntax as --keys)")
 
     machine = parser.add_argument_group("machine")
     machine.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"),
@@ -601,6 +609,7 @@ def parse_arguments(argv):
             parser.error(f"bad regular expression /{pattern}/: {error}")
     try:
         args.key_actions = parse_key_spec(args.keys or "") * args.keys_repeat
+        args.after_screen_actions = parse_key_spec(args.keys_after_screen or "")
     except KeySpecError as error:
         parser.error(str(error))
     if args.print_keys:

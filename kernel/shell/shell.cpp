@@ -140,10 +140,14 @@ void alloc(std::uint64_t count) {
 
 [[noreturn]] void shutdown() {
   println("shutting down");
-  // QEMU's ACPI PM1a control register (i440fx and q35): SLP_EN with sleep type 0 = S5 (off).
-  arch::outw(0x604, 0x2000);
-  // Older QEMU/Bochs, then give up: halt.
-  arch::outw(0xB004, 0x2000);
+  // QEMU's ACPI PM1a control register (i440fx and q35): SLP_EN with sleep type 0 = S5 (off);
+  // then the port older QEMU and Bochs use. The machine stops a moment after the write, so give
+  // it 100 timer ticks before concluding nobody answered.
+  for (const std::uint16_t port : {std::uint16_t{0x604}, std::uint16_t{0xB004}}) {
+    arch::outw(port, 0x2000);
+    const std::uint64_t until = arch::pit::ticks() + 100;
+    while (arch::pit::ticks() < until) arch::halt();
+  }
   println("shutdown: no ACPI power-off device answered; halting");
   arch::halt_forever();
 }
