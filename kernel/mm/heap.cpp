@@ -116,9 +116,9 @@ void init_heap(const HeapConfig& config) {
   }
   heap.mapped_bytes = initial;
   heap.max_bytes = std::max(initial, config.max_bytes & ~(kPageBytes - 1));
-  println("heap: {} allocator, {} KiB at {:#x}, may grow to {} KiB{}", heap.allocator->name(),
-          initial / 1024, kKernelHeapStart, config.max_bytes / 1024,
-          config.debug == DebugChecks::on ? " (debug checks on)" : "");
+  println("heap: {} allocator, {} KiB at {:#x}, grows to {} KiB{}", heap.allocator->name(),
+          initial / 1024, kKernelHeapStart, heap.max_bytes / 1024,
+          config.debug == DebugChecks::on ? ", debug checks" : "");
 }
 
 void* heap_allocate(std::size_t size, std::size_t align) {
