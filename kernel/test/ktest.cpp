@@ -2,7 +2,9 @@
 #include "test/ktest.h"
 
 #include "arch/x86_64/qemu_exit.h"
+#include "console/console.h"
 #include "console/print.h"
+#include "lib/panic_hook.h"
 
 extern "C" const ferrite::ktest::TestCase* const __ktest_start[];
 extern "C" const ferrite::ktest::TestCase* const __ktest_end[];
@@ -21,7 +23,15 @@ void record_failure(std::string_view text, std::source_location where) {
   }
 }
 
+void exit_qemu_on_panic() {
+  set_panic_hook([](std::source_location, std::string_view) {
+    console::write_serial("[failed] (kernel panic)\n0 passed, 1 failed\n");
+    arch::exit_qemu(arch::QemuExitCode::failure);
+  });
+}
+
 Summary run_all(std::string_view filter) {
+  exit_qemu_on_panic();
   Summary summary;
   int selected = 0;
   for (auto entry = __ktest_start; entry != __ktest_end; ++entry) {

@@ -44,6 +44,11 @@ bool check_equal(const A& a, const B& b, const char* a_text, const char* b_text,
   return false;
 }
 
+// In a test image a panic is a failed run: print the verdict line and exit QEMU with failure
+// at once, instead of halting until the runner's timeout. run_all() installs this itself;
+// scenario images call it first thing. (A should-panic image installs its own hook instead.)
+void exit_qemu_on_panic();
+
 // Runs every registered test whose name contains `filter` (all if empty); exits QEMU.
 [[noreturn]] void run_all_and_exit(std::string_view filter = {});
 

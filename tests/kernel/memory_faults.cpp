@@ -12,6 +12,8 @@
 #include "init.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
+#include "lib/panic_hook.h"
+#include "test/ktest.h"
 
 namespace {
 
@@ -75,6 +77,21 @@ void read_after_unmap() {
   (void)*value;
 }
 
+// Throwing operator new cannot throw here: running out of memory is a panic that names the
+// request. (Not a page fault, but the same kind of "this must stop the kernel" scenario.)
+void new_out_of_memory() {
+  set_panic_hook([](std::source_location, std::string_view message) {
+    constexpr std::string_view expected = "out of memory: operator new(1099511627776 bytes, align 16) failed";
+    const bool ok = message == expected;
+    println("panic message \"{}\": {}", message, ok ? "[ok]" : "[failed]");
+    println("{} passed, {} failed", ok ? 1 : 0, ok ? 0 : 1);
+    arch::exit_qemu(ok ? arch::QemuExitCode::success : arch::QemuExitCode::failure);
+  });
+  volatile std::size_t one_tebibyte = std::size_t{1} << 40;
+  void* pointer = ::operator new(one_tebibyte);
+  println("operator new returned {} instead of panicking", pointer);
+}
+
 // Reading an address nothing maps.
 void read_unmapped() {
   expected = {0x0000'4000'0000'0000, false, false, false};
@@ -84,6 +101,7 @@ void read_unmapped() {
 }  // namespace
 
 void kernel_main(const boot::BootInfo& boot_info) {
+  ktest::exit_qemu_on_panic();
   init(boot_info);
   arch::set_fault_hook(check_page_fault);
   const boot::CommandLine command_line(boot_info.command_line());
@@ -93,6 +111,7 @@ void kernel_main(const boot::BootInfo& boot_info) {
   else if (scenario == "execute_heap") execute_heap();
   else if (scenario == "read_after_unmap") read_after_unmap();
   else if (scenario == "read_unmapped") read_unmapped();
+  else if (scenario == "new_out_of_memory") new_out_of_memory();
   println("no page fault happened (scenario \"{}\")", scenario);
   println("0 passed, 1 failed");
   arch::exit_qemu(arch::QemuExitCode::failure);
