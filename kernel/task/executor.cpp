@@ -7,7 +7,7 @@
 
 namespace ferrite::task {
 
-TaskTable::TaskTable(std::span<detail::TaskSlot> slots, std::span<std::uint32_t> ready_queue,
+TaskTable::TaskTable(std::span<detail::TaskSlot> slots, std::span<detail::TaskSlot*> ready_queue,
                      InterruptControl* interrupts) noexcept
     : slots_(slots), ready_queue_(ready_queue), interrupts_(interrupts) {
   FERRITE_ASSERT(!slots.empty());
@@ -53,25 +53,8 @@ std::expected<TaskId, SpawnError> TaskTable::spawn(Task<void> task) noexcept {
   slot.context.resume_point = root;
   slot.live = true;
   ++stats_.spawned;
-  mark_ready(index);
+  mark_ready(slot);
   return TaskId{index, slot.generation};
-}
-
-void TaskTable::poll(std::uint32_t index) noexcept {
-  detail::TaskSlot& slot = slots_[index];
-  if (!slot.live) {  // it ended while still in the ready queue; the queue has let go of it now
-    slot.queued.store(false, std::memory_order_relaxed);
-    release(index);
-    return;
-  }
-  // New stamp first, then clear `queued`: a wake-up for the wait that just ended, arriving in
-  // between, must neither be lost nor resume the task a second time later.
-  std::atomic<std::uint32_t>& stamp = slot.context.wait_stamp;
-  stamp.store(stamp.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  slot.queued.store(false, std::memory_order_release);
-  ++stats_.polls;
-  slot.context.resume_point.resume();
-  if (slot.root.done()) complete(index);
 }
 
 void TaskTable::complete(std::uint32_t index) noexcept {
@@ -106,19 +89,10 @@ std::uint64_t SimpleExecutor::run_until_idle() noexcept {
       if (!slot_is_woken(slot)) continue;
       found_work = true;
       ++resumed;
-      poll(slot);
+      poll(slots_[slot]);
     }
   }
   return resumed;
-}
-
-bool Executor::run_next() noexcept {
-  const std::uint32_t head = ready_head_.load(std::memory_order_relaxed);
-  if (head == ready_tail_.load(std::memory_order_acquire)) return false;
-  const std::uint32_t slot = ready_queue_[head & (ready_queue_.size() - 1)];
-  ready_head_.store(head + 1, std::memory_order_release);
-  poll(slot);
-  return true;
 }
 
 std::uint64_t Executor::run_until_idle() noexcept {

@@ -5,8 +5,9 @@
 // Interrupt safety (one CPU): an interrupt handler may call Waker::wake() at any instruction of
 // task code. wake() never resumes a coroutine; it sets the slot's "queued" flag and appends the
 // slot to the ready queue. Task code that wakes runs that step with interrupts disabled (through
-// InterruptControl), so an interrupt handler never finds the queue half-written. Spawning,
-// polling and completing tasks happen in task context only, never in an interrupt handler.
+// InterruptControl), so an interrupt handler never finds the queue half-written; code that runs
+// with interrupts off already (handlers) says so with wake_with_interrupts_off() and skips that.
+// Spawning, polling and completing tasks happen in task context only, never in a handler.
 #pragma once
 
 #include <array>
@@ -39,6 +40,11 @@ class Waker {
 
   // Marks the task ready. A task woken twice before it runs is queued once.
   inline void wake() const noexcept;
+
+  // The same, for code that already runs with interrupts disabled: an interrupt handler, or a
+  // section under an interrupt-disabling lock. It skips saving, clearing and restoring the
+  // interrupt flag, which wake() must do because it may be called with interrupts on.
+  inline void wake_with_interrupts_off() const noexcept;
 
   [[nodiscard]] constexpr bool wakes_nothing() const noexcept { return owner_ == nullptr; }
   friend constexpr bool operator==(const Waker&, const Waker&) = default;
@@ -128,7 +134,7 @@ struct ExecutorStorage {
   static_assert(MaxTasks > 0 && MaxTasks <= (std::size_t{1} << 30), "unreasonable task count");
   std::array<detail::TaskSlot, MaxTasks> slots{};
   // A slot is in the ready queue at most once, so the queue never holds more than MaxTasks.
-  std::array<std::uint32_t, std::bit_ceil(MaxTasks)> ready_queue{};
+  std::array<detail::TaskSlot*, std::bit_ceil(MaxTasks)> ready_queue{};
 };
 
 // What both executors share: the task slots, spawning, waking and ending tasks.
@@ -143,10 +149,11 @@ class TaskTable {
 
   // Where Waker::wake() lands; safe in an interrupt handler.
   void wake(std::uint32_t slot, std::uint32_t stamp) noexcept {
-    FERRITE_ASSERT(slot < slots_.size());
-    // A waker from a wait that is already over (or from a task that has ended) does nothing.
-    if (slots_[slot].context.wait_stamp.load(std::memory_order_relaxed) != stamp) return;
-    mark_ready(slot);
+    if (detail::TaskSlot* task = waiting_task(slot, stamp)) mark_ready(*task);
+  }
+  // Where Waker::wake_with_interrupts_off() lands.
+  void wake_with_interrupts_off(std::uint32_t slot, std::uint32_t stamp) noexcept {
+    if (detail::TaskSlot* task = waiting_task(slot, stamp)) mark_ready_with_interrupts_off(*task);
   }
 
   [[nodiscard]] bool is_live(TaskId id) const noexcept;
@@ -155,18 +162,36 @@ class TaskTable {
 
  protected:
   // An empty `ready_queue` means "no queue": wake() only sets the slot's flag.
-  TaskTable(std::span<detail::TaskSlot> slots, std::span<std::uint32_t> ready_queue,
+  TaskTable(std::span<detail::TaskSlot> slots, std::span<detail::TaskSlot*> ready_queue,
             InterruptControl* interrupts) noexcept;
   ~TaskTable();  // destroys the frames of tasks that have not ended
 
-  // Resumes the task in `slot` once and cleans up if it ended.
-  void poll(std::uint32_t slot) noexcept;
+  // Resumes `task` once and cleans up if it ended. In the header, so that the executor's loop
+  // inlines it: from the ready queue to the coroutine there is no call but the resume itself.
+  void poll(detail::TaskSlot& task) noexcept {
+    if (!task.live) {  // it ended while still in the ready queue; the queue has let go of it now
+      task.queued.store(false, std::memory_order_relaxed);
+      release(task.context.slot);
+      return;
+    }
+    // New stamp first, then clear `queued`: a wake-up for the wait that just ended, arriving in
+    // between, must neither be lost nor resume the task a second time later.
+    std::atomic<std::uint32_t>& stamp = task.context.wait_stamp;
+    stamp.store(stamp.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    task.queued.store(false, std::memory_order_release);
+    ++stats_.polls;
+    task.context.resume_point.resume();
+    if (task.root.done()) complete(task.context.slot);
+  }
   [[nodiscard]] bool slot_is_woken(std::uint32_t slot) const noexcept {
     return slots_[slot].live && slots_[slot].queued.load(std::memory_order_relaxed);
   }
 
   std::span<detail::TaskSlot> slots_;
-  std::span<std::uint32_t> ready_queue_;
+  // The ready queue holds the slots themselves, not their indices: the executor goes straight
+  // from the queue entry to the coroutine to resume (the wake -> resume path is a chain of
+  // dependent memory loads, so every load taken out of it shortens it).
+  std::span<detail::TaskSlot*> ready_queue_;
   // The ready queue is a ring: the executor consumes at `ready_head_`; wakers append at
   // `ready_tail_` (in task context with interrupts disabled, so one producer at a time).
   std::atomic<std::uint32_t> ready_head_{0};
@@ -176,25 +201,31 @@ class TaskTable {
  private:
   static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
 
-  void mark_ready(std::uint32_t slot) noexcept {
+  // The task in `slot`, if `stamp` names the wait it is in now. A waker from a wait that is
+  // already over (or from a task that has ended) names none.
+  detail::TaskSlot* waiting_task(std::uint32_t slot, std::uint32_t stamp) noexcept {
+    FERRITE_ASSERT(slot < slots_.size());
     detail::TaskSlot& task = slots_[slot];
-    if (ready_queue_.empty()) {  // SimpleExecutor: the flag is all there is
-      task.queued.store(true, std::memory_order_relaxed);
-      return;
-    }
-    // Test-and-set of `queued` plus the append must not be split by an interrupt handler doing
-    // the same, so task code does them with interrupts off (a no-op inside a handler).
-    const bool were_enabled =
-        interrupts_ != nullptr ? interrupts_->save_and_disable_interrupts() : false;
-    if (!task.queued.load(std::memory_order_relaxed)) {
-      task.queued.store(true, std::memory_order_relaxed);
-      const std::uint32_t tail = ready_tail_.load(std::memory_order_relaxed);
-      // Each slot is queued at most once and the queue has room for every slot.
-      FERRITE_ASSERT(tail - ready_head_.load(std::memory_order_relaxed) < ready_queue_.size());
-      ready_queue_[tail & (ready_queue_.size() - 1)] = slot;
-      ready_tail_.store(tail + 1, std::memory_order_release);
-    }
-    if (interrupts_ != nullptr) interrupts_->restore_interrupts(were_enabled);
+    return task.context.wait_stamp.load(std::memory_order_relaxed) == stamp ? &task : nullptr;
+  }
+
+  // The test-and-set of `queued` plus the append must not be split by an interrupt handler doing
+  // the same, so code that may run with interrupts on does them with interrupts off.
+  void mark_ready(detail::TaskSlot& task) noexcept {
+    if (interrupts_ == nullptr) return mark_ready_with_interrupts_off(task);
+    const bool were_enabled = interrupts_->save_and_disable_interrupts();
+    mark_ready_with_interrupts_off(task);
+    interrupts_->restore_interrupts(were_enabled);
+  }
+  void mark_ready_with_interrupts_off(detail::TaskSlot& task) noexcept {
+    if (task.queued.load(std::memory_order_relaxed)) return;  // queued once, however often woken
+    task.queued.store(true, std::memory_order_relaxed);
+    if (ready_queue_.empty()) return;  // SimpleExecutor: the flag is all there is
+    const std::uint32_t tail = ready_tail_.load(std::memory_order_relaxed);
+    // Each slot is queued at most once and the queue has room for every slot.
+    FERRITE_ASSERT(tail - ready_head_.load(std::memory_order_relaxed) < ready_queue_.size());
+    ready_queue_[tail & (ready_queue_.size() - 1)] = &task;
+    ready_tail_.store(tail + 1, std::memory_order_release);
   }
   void complete(std::uint32_t slot) noexcept;
   void release(std::uint32_t slot) noexcept;
@@ -247,12 +278,23 @@ class Executor : public TaskTable {
   }
 
  private:
-  bool run_next() noexcept;
+  // Resumes the task at the head of the ready queue, if there is one.
+  bool run_next() noexcept {
+    const std::uint32_t head = ready_head_.load(std::memory_order_relaxed);
+    if (head == ready_tail_.load(std::memory_order_acquire)) return false;
+    detail::TaskSlot& task = *ready_queue_[head & (ready_queue_.size() - 1)];
+    ready_head_.store(head + 1, std::memory_order_release);
+    poll(task);
+    return true;
+  }
   bool sleep_until_interrupt() noexcept;
 };
 
 inline void Waker::wake() const noexcept {
   if (owner_ != nullptr) owner_->wake(slot_, stamp_);
+}
+inline void Waker::wake_with_interrupts_off() const noexcept {
+  if (owner_ != nullptr) owner_->wake_with_interrupts_off(slot_, stamp_);
 }
 
 // `co_await yield_now();` lets every task that is ready run once before this one continues.

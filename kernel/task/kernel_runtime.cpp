@@ -47,7 +47,16 @@ void on_tick(std::uint64_t tick) { timer_queue.on_tick(tick); }
 }  // namespace
 
 void init_runtime() {
+  // A second call must not hook on_tick twice (each tick would be counted twice).
+  static constinit bool hooked_up = false;
+  if (hooked_up) return;
+  hooked_up = true;
   arch::ps2::set_keyboard_consumer(on_scancode);
+  // The PIT has been ticking since arch init: start the timer queue's clock at the current tick
+  // (else the first sleeps would measure from tick 0 and end at once). Interrupts stay off until
+  // the callback is in, so no tick can slip in between reading the count and hooking up.
+  sync::InterruptGuard no_interrupts;
+  timer_queue.on_tick(arch::pit::ticks());
   if (!arch::pit::add_tick_callback(on_tick)) panic("task: no free timer callback slot");
 }
 

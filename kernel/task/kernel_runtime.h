@@ -18,7 +18,8 @@ inline constexpr std::size_t kScancodeQueueCapacity = 100;  // the seed's capaci
 using KernelTimerQueue = TimerQueue<sync::InterruptLock>;
 using KernelScancodeQueue = ScancodeQueue<kScancodeQueueCapacity>;
 
-// Hooks the keyboard and timer interrupts up to the queues. Call after arch init.
+// Hooks the keyboard and timer interrupts up to the queues. Call after arch init; calling it
+// again does nothing.
 void init_runtime();
 
 Executor& executor();

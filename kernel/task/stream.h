@@ -38,11 +38,13 @@ class ScancodeQueue {
 
   static constexpr std::size_t capacity() noexcept { return Capacity; }
 
-  // Interrupt side (the only producer). A burst ends when a scancode fits again.
+  // Interrupt side (the only producer): called with interrupts disabled, as in any interrupt
+  // handler, so its wake-up skips saving and restoring the flag. A burst ends when a scancode
+  // fits again.
   ScancodePush push(std::uint8_t scancode) noexcept {
     if (ring_.try_push(scancode)) {
       dropping_.store(false, std::memory_order_relaxed);
-      waker_.wake();
+      waker_.take().wake_with_interrupts_off();
       return ScancodePush::queued;
     }
     // Only this side writes the counter, so a load and a store suffice (no locked instruction).

@@ -133,7 +133,7 @@ class TimerQueue {
       Sleep& expired = *head_;
       unlink_locked(expired);
       expired.woken_at_ = now;
-      expired.waker_.wake();
+      expired.waker_.wake_with_interrupts_off();  // `Lock` keeps interrupts off (see above)
     }
   }
 

@@ -824,6 +824,49 @@ TEST(ExecutorIdle, AnInterruptDuringATaskContextWakeIsDeferredAndBothTasksRun) {
   EXPECT_EQ(executor.stats().live(), 0u);
 }
 
+// A handler already runs with interrupts off, so wake_with_interrupts_off() takes no critical
+// section of its own (wake() does); otherwise it is the same wake-up: queued once however often
+// it is called, and a waker from a wait that is over does nothing.
+TEST(ExecutorIdle, AWakeWithInterruptsOffTakesNoCriticalSectionAndIsOtherwiseTheSame) {
+  FakeCpu cpu;
+  ExecutorStorage<2> storage;
+  Executor executor{storage, &cpu};
+  cpu.executor = &executor;
+  Event event;
+  int resumes = 0;
+  ASSERT_TRUE(executor
+                  .spawn([](Event& e, int* n) -> Task<> {
+                    for (;;) {
+                      co_await e.wait();
+                      ++*n;
+                    }
+                  }(event, &resumes))
+                  .has_value());
+  executor.run_until_idle();
+  const Waker waker = event.last_waker();
+  ASSERT_FALSE(waker.wakes_nothing());
+
+  int sections_before = cpu.critical_sections;
+  cpu.raise([&] { waker.wake(); });
+  EXPECT_EQ(cpu.critical_sections - sections_before, 1) << "wake() cannot know IF is off";
+  EXPECT_EQ(executor.run_until_idle(), 1u);
+  EXPECT_EQ(resumes, 1);
+
+  const Waker second_wait = event.last_waker();
+  ASSERT_NE(second_wait, waker);
+  sections_before = cpu.critical_sections;
+  cpu.raise([&] {
+    waker.wake_with_interrupts_off();  // stale: from the first wait
+    EXPECT_FALSE(executor.has_ready_tasks());
+    second_wait.wake_with_interrupts_off();
+    second_wait.wake_with_interrupts_off();
+  });
+  EXPECT_EQ(cpu.critical_sections, sections_before);
+  EXPECT_EQ(executor.run_until_idle(), 1u) << "woken twice, queued once";
+  EXPECT_EQ(resumes, 2);
+  EXPECT_TRUE(cpu.interrupts_enabled());
+}
+
 TEST(ExecutorIdle, WithoutInterruptControlRunUntilReturnsWhenIdle) {
   ExecutorStorage<2> storage;
   Executor executor{storage};

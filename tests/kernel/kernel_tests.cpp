@@ -4,10 +4,12 @@
 #include "boot/command_line.h"
 #include "boot/start.h"
 #include "init.h"
+#include "task/kernel_runtime.h"
 #include "test/ktest.h"
 
 void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   ferrite::init(boot_info);
+  ferrite::task::init_runtime();  // the executor, timer and keyboard hookup the async tests use
   const ferrite::boot::CommandLine command_line(boot_info.command_line());
   ferrite::ktest::run_all_and_exit(command_line.get("test").value_or(""));
 }
