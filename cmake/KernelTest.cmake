@@ -132,7 +132,10 @@ menuentry "ferrite" {
   # kernel gets the framebuffer its Multiboot2 header asks for.
   multiboot2 /boot/ferrite.elf @cmdline@
   # Only after `multiboot2`: set before it, GRUB 2.06 still picks a graphics mode.
-  if [ "$grub_platform" = pc ]; then set gfxpayload=text; fi
+  # UEFI: GRUB's console there is the firmware's text output, so no video driver is loaded
+  # unless we load the GOP one; without it GRUB says "no suitable video mode found" and passes
+  # no framebuffer. (gfxpayload=keep would not help: with no video mode set, it keeps text.)
+  if [ "$grub_platform" = pc ]; then set gfxpayload=text; else insmod efi_gop; fi
   boot
 }
 ]])

@@ -1,5 +1,6 @@
 // The kernel users boot with `make run`: a banner, "Hello World!", the machine comes up, and the
 // shell runs as a task on the executor (chapter 12) until the machine is switched off.
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/qemu_exit.h"
 #include "boot/command_line.h"
 #include "boot/start.h"
@@ -40,7 +41,11 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   println("ferrite: ready");
 
   const boot::CommandLine command_line(boot_info.command_line());
-  if (command_line.has("exit_when_ready")) arch::exit_qemu(arch::QemuExitCode::success);
+  if (command_line.has("exit_when_ready")) {
+    // For tools/bench_boot.py --icount: under -icount the TSC counts guest instructions.
+    serial_println("boot tsc: {}", arch::read_tsc());
+    arch::exit_qemu(arch::QemuExitCode::success);
+  }
 
   task::init_runtime();
   if (auto spawned = task::executor().spawn(shell::run(keyboard_layout(command_line))); !spawned) {

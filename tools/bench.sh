@@ -2,7 +2,8 @@
 # `make bench`: every benchmark, each comparing ferrite with its peers in the same run (ratios,
 # not absolute times: these machines are noisy). Google Benchmark JSON lands in <build>/bench/.
 #   host:   allocators (vs glibc, mimalloc, jemalloc), executor (vs a bare coroutine, Boost.Asio)
-#   kernel: boot cost (vs an empty kernel), interrupt round trips (QEMU -icount)
+#   kernel: boot cost (vs an empty kernel), interrupt round trips and keyboard IRQ -> task
+#           (QEMU -icount)
 set -euo pipefail
 build=${1:-build}
 out="$build/bench"
@@ -28,5 +29,13 @@ if [ -f "$build/tests/kernel/bench_interrupts.elf" ]; then
   timeout 60 qemu-system-x86_64 -kernel "$build/tests/kernel/bench_interrupts.elf" -display none \
     -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -icount shift=0,sleep=off -m 128M | tee "$out/interrupts.txt" || true
+fi
+if [ -f "$build/tests/kernel/bench_keyboard.elf" ]; then
+  echo "== keyboard IRQ -> decoded key in the waiting task (guest instructions under -icount shift=0,sleep=off)"
+  # 32 keys typed through QMP (real 8042 interrupts); the image prints min/median/max and exits.
+  python3 tools/ktest.py --kernel "$build/tests/kernel/bench_keyboard.elf" --icount --append "keys=32" \
+    --keys-after "bench_keyboard: ready" --keys 'abcdefghijklmnopqrstuvwxyz012345' \
+    --expect-exit success --timeout 60 --serial-log "$out/keyboard.txt" || true
+  grep '^bench_keyboard:' "$out/keyboard.txt" || true
 fi
 echo "bench: results in $out/"

@@ -12,6 +12,24 @@ Reports the median wall time of each (spawn to QEMU exit), the ratio A/B (issue 
 read-only data). This is a benchmark, not a test: it never fails on a slow ratio, only on
 runs that did not boot properly.
 
+Wall time is what a user waits for, but it moves with the machine's load. --icount adds two
+deterministic counts, identical from run to run, for each image and for A - B (ferrite's own
+boot):
+  guest instructions  QEMU runs with `-icount shift=0,sleep=off`: its virtual clock advances
+                      exactly 1 ns per guest instruction (2^shift) and the guest's TSC follows
+                      it. Both images print `boot tsc: N` on serial just before they exit (A
+                      right after its ready marker): N instructions since reset, firmware
+                      included.
+  device accesses     every port I/O and memory-mapped device access (VGA memory, 8042, UART,
+                      ...), counted from QEMU's `memory_region_ops_read/write` trace events.
+                      Under TCG each costs far more than an instruction (it leaves translated
+                      code for an emulated device), so this count explains most of the
+                      difference in wall time; the instruction count alone would miss it.
+What neither sees: translating code that runs once costs more than running it (TCG translates
+each piece of code on its first run). Use the counts to compare builds exactly, the wall-clock
+ratio for the cost. (With --icount the wall times include the tracing: compare them only with
+other --icount runs.)
+
 Example:
   tools/bench_boot.py --kernel build/kernel/ferrite.elf \\
       --empty build/tests/kernel/empty_kernel.elf --runs 20 --json build/bench_boot.json
@@ -20,23 +38,40 @@ Example:
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from typing import NamedTuple, Optional
 
 EXIT_SUCCESS = (0x10 << 1) | 1  # isa-debug-exit 0x10, see tools/ktest.py
 RATIO_TARGET = 1.2
+GUEST_TSC = re.compile(rb"boot tsc: (\d+)")  # printed by both images before they exit
+DEVICE_ACCESS_EVENT = b"memory_region_ops_"  # QEMU trace events: memory_region_ops_read/write
+
+
+class Boot(NamedTuple):
+    seconds: float                      # spawn to QEMU exit
+    marker_at: Optional[float]          # spawn to the marker on serial
+    guest_tsc: Optional[int]            # --icount: guest instructions since reset
+    device_accesses: Optional[int]      # --icount: port I/O and MMIO accesses
+    problem: Optional[str]
 
 
 def boot_once(args, image, marker):
-    """Boots `image` once. Returns (seconds to exit, seconds to marker or None, problem or None)."""
+    """Boots `image` once."""
     command = [args.qemu, "-kernel", image, "-append", args.append, "-display", "none",
                "-monitor", "none", "-serial", "stdio", "-no-reboot",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-m", args.memory]
+    trace_log = None
     if args.icount:
-        command += ["-icount", "shift=0,sleep=off"]
+        # The trace goes to a file (-D): through a pipe, ~100k lines would fill it and stall QEMU.
+        trace_log = tempfile.NamedTemporaryFile(prefix="bench_boot-", suffix=".trace")
+        command += ["-icount", "shift=0,sleep=off", "-trace", "memory_region_ops_*",
+                    "-D", trace_log.name]
     started = time.monotonic()
     qemu = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -66,7 +101,16 @@ def boot_once(args, image, marker):
             problem += f": {stderr.splitlines()[-1]}"
     elif needle and marker_at is None:
         problem = f"exited without printing '{marker}'"
-    return seconds, marker_at, problem
+    tsc = GUEST_TSC.search(output)
+    device_accesses = None
+    if trace_log:
+        device_accesses = trace_log.read().count(DEVICE_ACCESS_EVENT)
+        trace_log.close()
+        if not problem and not tsc:
+            problem = "exited without printing 'boot tsc: N' (needed by --icount)"
+        elif not problem and not device_accesses:
+            problem = "QEMU wrote no memory_region_ops trace (built without the log trace backend?)"
+    return Boot(seconds, marker_at, int(tsc.group(1)) if tsc else None, device_accesses, problem)
 
 
 def elf_sizes(path):
@@ -75,6 +119,26 @@ def elf_sizes(path):
     header, values = result.stdout.splitlines()[:2]
     fields = dict(zip(header.split(), values.split()))
     return {name: int(fields[name]) for name in ("text", "data", "bss")}
+
+
+def report_counts(args, counts, name_width):
+    """Prints (and returns) the --icount counts: guest instructions and device accesses."""
+    repeatable = all(len(set(values)) == 1 for values in counts.values())
+    print(f"deterministic counts (-icount shift=0,sleep=off; QEMU memory_region_ops trace), "
+          f"{'identical in every run' if repeatable else 'NOT identical in every run (medians)'}:")
+    print(f"  {'image':<{name_width}} {'instructions':>13} {'device accesses':>16}")
+    result = {"repeatable": repeatable}
+    for label, path in (("A", args.kernel), ("B", args.empty)):
+        instructions = statistics.median(c[0] for c in counts[label])
+        accesses = statistics.median(c[1] for c in counts[label])
+        result[label.lower()] = {"instructions": instructions, "device_accesses": accesses}
+        print(f"  {label + ' ' + os.path.basename(path):<{name_width}} {instructions:>13} "
+              f"{accesses:>16}")
+    a, b = result["a"], result["b"]
+    result["a_minus_b"] = {key: a[key] - b[key] for key in a}
+    print(f"  {'A - B (ferrite)':<{name_width}} {a['instructions'] - b['instructions']:>13} "
+          f"{a['device_accesses'] - b['device_accesses']:>16}")
+    return result
 
 
 def summarize(times):
@@ -97,7 +161,9 @@ def parse_arguments(argv):
     parser.add_argument("--append", default="exit_when_ready",
                         help="command line for both images (default: exit_when_ready)")
     parser.add_argument("--icount", action="store_true",
-                        help="run with -icount shift=0,sleep=off (deterministic guest time)")
+                        help="run with -icount shift=0,sleep=off and a device-access trace, and "
+                             "also report guest instructions and device accesses (deterministic; "
+                             "see below)")
     parser.add_argument("--timeout", type=float, default=30, help="per boot (default: 30 s)")
     parser.add_argument("--memory", "-m", default="128M", help="guest RAM (default: 128M)")
     parser.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"))
@@ -115,18 +181,22 @@ def main(argv):
     args = parse_arguments(argv)
     images = {"A": (args.kernel, args.marker), "B": (args.empty, None)}
     times = {"A": [], "B": []}
+    counts = {"A": [], "B": []}  # (guest instructions, device accesses) per boot, with --icount
     marker_times = []
     problems = []
     for run in range(args.warmup + args.runs):
         for label in ("A", "B"):
             image, marker = images[label]
-            seconds, marker_at, problem = boot_once(args, image, marker)
-            if problem:
-                problems.append(f"{label} ({os.path.basename(image)}) run {run + 1}: {problem}")
+            boot = boot_once(args, image, marker)
+            if boot.problem:
+                problems.append(f"{label} ({os.path.basename(image)}) run {run + 1}: "
+                                f"{boot.problem}")
             elif run >= args.warmup:
-                times[label].append(seconds)
-                if marker_at is not None:
-                    marker_times.append(marker_at)
+                times[label].append(boot.seconds)
+                if args.icount:
+                    counts[label].append((boot.guest_tsc, boot.device_accesses))
+                if boot.marker_at is not None:
+                    marker_times.append(boot.marker_at)
     for problem in problems:
         print(f"bench_boot: {problem}", file=sys.stderr)
     if not times["A"] or not times["B"]:
@@ -151,6 +221,9 @@ def main(argv):
         print(f"  A printed '{args.marker}' after {statistics.median(marker_times):.3f} s (median)")
     print(f"  A sizes (size, Berkeley): text {sizes['text']} B, data {sizes['data']} B, "
           f"bss {sizes['bss']} B")
+    deterministic = None
+    if args.icount:
+        deterministic = report_counts(args, counts, name_width)
 
     if args.json:
         report = {"mode": mode, "runs": args.runs, "warmup": args.warmup,
@@ -158,6 +231,7 @@ def main(argv):
                         "marker_median": statistics.median(marker_times) if marker_times else None},
                   "b": {"image": args.empty, **b},
                   "ratio": ratio, "ratio_target": RATIO_TARGET, "sizes": sizes,
+                  "deterministic": deterministic,
                   "problems": problems}
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(report, out, indent=2)

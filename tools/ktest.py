@@ -8,8 +8,9 @@ matches against regular expressions. A run fails when the exit status is not the
 when the serial output does not match, or when the image does not finish within the timeout.
 
 Optionally the script acts like a user: once a marker appears on serial it types keys through
-QEMU's QMP monitor (the keys travel through the emulated 8042 as real scancodes), or dumps the
-VGA text buffer and checks what is on screen.
+QEMU's QMP monitor (the keys travel through the emulated 8042 as real scancodes), dumps the
+VGA text buffer and checks what is on screen, or takes a screenshot of the display (what a
+framebuffer console under UEFI shows) and checks its colours.
 
 Only the Python standard library is used. Exit status: 0 pass, 1 fail, 2 bad usage.
 """
@@ -62,8 +63,19 @@ screen checks:
   after printing MARKER until the dump is taken; when it is, ktest sends one byte ('\\n') to
   the guest's COM1 input, so the image can poll COM1 for it and then exit.
 
-markers (--keys-after, --screen-after) are plain text, not regular expressions. Serial text
-is matched with ANSI escape sequences and carriage returns removed.
+screenshots:
+  --screenshot-after MARKER waits for MARKER on serial (after the text-screen check, if any),
+  then saves what the display shows with QMP screendump (a PPM image; --screenshot FILE keeps
+  it). This works whatever draws the screen: VGA text mode or a framebuffer. Each
+  --screenshot-expect-band RRGGBB[:ROWS[:COVERAGE]] requires ROWS (default 16, one glyph)
+  consecutive pixel rows in each of which the colour RRGGBB covers at least COVERAGE (default
+  0.25) of the pixels: a full-width coloured line of text, such as the banner (white on VGA
+  blue: 0000AA in a framebuffer; in VGA text mode 0000A8, as the VGA's DAC has 6 bits per
+  channel). Like --screen-after, one byte goes to COM1 once the image is saved.
+  --keys-after-screen types its keys after the screenshot too.
+
+markers (--keys-after, --screen-after, --screenshot-after) are plain text, not regular
+expressions. Serial text is matched with ANSI escape sequences and carriage returns removed.
 """
 
 
@@ -383,11 +395,23 @@ def judge_serial(text, args):
     return problems
 
 
+def exited_meanwhile(qemu):
+    """After a QMP failure while typing: did QEMU exit? An image that ends on its last key (Esc,
+    `shutdown`) can exit before QEMU has answered that key's send-key. That is no failure by
+    itself: the exit status and the serial output still decide, and a key that was lost shows
+    there as a missing line."""
+    try:
+        qemu.wait(timeout=2)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
 def run(args):
     """Boots the image once. Returns (problems, details) where problems is a list of reasons
     for failure (empty on pass) and details holds what the verdict prints."""
     workdir = tempfile.mkdtemp(prefix="ktest-")
-    needs_qmp = bool(args.keys_after or args.screen_after)
+    needs_qmp = bool(args.keys_after or args.screen_after or args.screenshot_after)
     qmp_path = os.path.join(workdir, "qmp.sock") if needs_qmp else None
     problems = []
     details = {"screen": None}
@@ -420,19 +444,25 @@ def run(args):
                 try:
                     type_keys(qmp, args.key_actions, args.key_hold, args.key_delay, deadline)
                 except QmpError as error:
-                    problems.append(f"typing keys failed: {error}")
-        if qmp and args.screen_after and position is not None:
-            position = serial.wait_for(args.screen_after, position, deadline)
-            if position is None:
-                problems.append(f"marker '{args.screen_after}' (--screen-after) never appeared")
-            else:
-                problems += check_screen(qmp, qemu, args, workdir, details)
-                if args.keys_after_screen:  # e.g. `shutdown` to end an interactive image
-                    try:
-                        type_keys(qmp, args.after_screen_actions, args.key_hold, args.key_delay,
-                                  deadline)
-                    except QmpError as error:
+                    if not exited_meanwhile(qemu):
                         problems.append(f"typing keys failed: {error}")
+        screen_steps = [(option, marker, check) for option, marker, check in (
+            ("--screen-after", args.screen_after, check_screen),
+            ("--screenshot-after", args.screenshot_after, check_screenshot)) if marker]
+        for option, marker, check in screen_steps:
+            if not qmp or position is None:
+                break
+            position = serial.wait_for(marker, position, deadline)
+            if position is None:
+                problems.append(f"marker '{marker}' ({option}) never appeared")
+            else:
+                problems += check(qmp, qemu, args, workdir, details)
+        if qmp and screen_steps and position is not None and args.keys_after_screen:
+            try:  # e.g. `shutdown` to end an interactive image
+                type_keys(qmp, args.after_screen_actions, args.key_hold, args.key_delay, deadline)
+            except QmpError as error:
+                if not exited_meanwhile(qemu):
+                    problems.append(f"typing keys failed: {error}")
         # Let the image finish on its own.
         remaining = deadline - time.monotonic()
         try:
@@ -495,6 +525,87 @@ def check_screen(qmp, qemu, args, workdir, details):
     return problems
 
 
+def read_ppm(path):
+    """A binary PPM (P6, what QEMU's screendump writes): (width, height, RGB bytes)."""
+    with open(path, "rb") as image:
+        data = image.read()
+    fields, position = [], 0
+    while len(fields) < 4:  # magic, width, height, maximum value; '#' starts a comment
+        while data[position:position + 1].isspace():
+            position += 1
+        if data[position:position + 1] == b"#":
+            position = data.index(b"\n", position)
+            continue
+        end = position
+        while end < len(data) and not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[position:end])
+        position = end
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise ValueError(f"not an 8-bit binary PPM: {fields[0]!r}, maximum {fields[3]!r}")
+    width, height = int(fields[1]), int(fields[2])
+    pixels = data[position + 1:position + 1 + width * height * 3]
+    if len(pixels) != width * height * 3:
+        raise ValueError(f"truncated PPM: {len(pixels)} bytes for {width}x{height} pixels")
+    return width, height, pixels
+
+
+def parse_band_spec(spec):
+    """RRGGBB[:ROWS[:COVERAGE]] -> (rgb bytes, rows, coverage)."""
+    parts = spec.split(":")
+    if len(parts) > 3 or not re.fullmatch(r"[0-9A-Fa-f]{6}", parts[0]):
+        raise ValueError(f"bad band {spec!r}: expected RRGGBB[:ROWS[:COVERAGE]], "
+                         "e.g. 0000AA:16:0.25")
+    rows = int(parts[1]) if len(parts) > 1 else 16
+    coverage = float(parts[2]) if len(parts) > 2 else 0.25
+    if rows < 1 or not 0 < coverage <= 1:
+        raise ValueError(f"bad band {spec!r}: ROWS must be >= 1 and 0 < COVERAGE <= 1")
+    return bytes.fromhex(parts[0]), rows, coverage
+
+
+def find_band(width, height, pixels, rgb, coverage):
+    """The longest run of pixel rows in which `rgb` covers at least `coverage` of the row:
+    (first row, number of rows)."""
+    needed = coverage * width
+    best, run_start, run = (0, 0), 0, 0
+    stride = width * 3
+    for y in range(height):
+        row = pixels[y * stride:(y + 1) * stride]
+        # Count whole pixels: a match must start on a pixel boundary.
+        hits = sum(1 for x in range(0, stride, 3) if row[x:x + 3] == rgb) if rgb in row else 0
+        if hits >= needed:
+            run_start, run = (run_start, run + 1) if run else (y, 1)
+            best = max(best, (run_start, run), key=lambda b: b[1])
+        else:
+            run = 0
+    return best
+
+
+def check_screenshot(qmp, qemu, args, workdir, details):
+    path = args.screenshot or os.path.join(workdir, "screen.ppm")
+    try:
+        qmp.execute("screendump", filename=os.path.abspath(path))
+        width, height, pixels = read_ppm(path)
+    except (QmpError, OSError, ValueError) as error:
+        return [f"could not take a screenshot: {error}"]
+    details["screenshot"] = f"{width}x{height}" + (f", saved in {args.screenshot}"
+                                                   if args.screenshot else "")
+    try:  # tell the image the screen is saved (one byte on its COM1 input)
+        qemu.stdin.write(b"\n")
+        qemu.stdin.flush()
+    except OSError:
+        pass
+    problems = []
+    for spec in args.screenshot_expect_band:
+        rgb, rows, coverage = parse_band_spec(spec)
+        first, found = find_band(width, height, pixels, rgb, coverage)
+        if found < rows:
+            problems.append(f"screenshot ({details['screenshot']}) has no band of {rows} pixel "
+                            f"rows that are at least {coverage:.0%} #{rgb.hex()}; the longest "
+                            f"has {found} rows" + (f" from row {first}" if found else ""))
+    return problems
+
+
 def print_verdict(args, problems, details):
     image = args.kernel or f"{args.iso} ({args.firmware})"
     name = f"{args.name} [{image}]" if args.name else image
@@ -549,7 +660,8 @@ def parse_arguments(argv):
                        default="success",
                        help="expected debug-exit value; 'any' accepts 0x10 or 0x11, never a "
                             "reset/triple fault; 'shutdown' is an ACPI power-off seen over QMP "
-                            "(needs --keys or --screen-after, which connect QMP) (default: success)")
+                            "(needs --keys, --screen-after or --screenshot-after, which connect "
+                            "QMP) (default: success)")
     judge.add_argument("--expect-serial", action="append", default=[], metavar="REGEX",
                        help="must match the serial output (repeatable)")
     judge.add_argument("--ordered", action="store_true",
@@ -577,7 +689,17 @@ def parse_arguments(argv):
                         help="must match the dumped 80x25 text (repeatable)")
     screen.add_argument("--screen-dump", metavar="FILE", help="save the dumped text here")
     screen.add_argument("--keys-after-screen", metavar="SPEC",
-                        help="keys to type once the screen is checked (same syntax as --keys)")
+                        help="keys to type once the screen (or screenshot) is checked (same "
+                             "syntax as --keys)")
+
+    shot = parser.add_argument_group("screenshot (what the display shows, any mode)")
+    shot.add_argument("--screenshot-after", metavar="MARKER",
+                      help="take a screenshot (QMP screendump) once MARKER is on serial")
+    shot.add_argument("--screenshot", metavar="FILE.ppm", help="keep the screenshot here")
+    shot.add_argument("--screenshot-expect-band", action="append", default=[],
+                      metavar="RRGGBB[:ROWS[:COVERAGE]]",
+                      help="the screenshot must have ROWS (16) consecutive pixel rows that are "
+                           "each at least COVERAGE (0.25) this colour (repeatable)")
 
     machine = parser.add_argument_group("machine")
     machine.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"),
@@ -597,6 +719,13 @@ def parse_arguments(argv):
         parser.error("--keys-after needs --keys")
     if args.keys is not None and not (args.keys_after or args.print_keys):
         parser.error("--keys needs --keys-after MARKER (when to start typing)")
+    if args.screenshot_expect_band and not args.screenshot_after:
+        parser.error("--screenshot-expect-band needs --screenshot-after MARKER")
+    for spec in args.screenshot_expect_band:
+        try:
+            parse_band_spec(spec)
+        except ValueError as error:
+            parser.error(str(error))
     if args.screen_expect and not args.screen_after:
         parser.error("--screen-expect needs --screen-after MARKER: the screen is read while "
                      "the image waits, not after it has exited")

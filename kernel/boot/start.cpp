@@ -32,14 +32,28 @@ class EarlyPhysicalReader final : public PhysicalReader {
   }
 };
 
+// Says on serial which screen the console uses: under UEFI, text that went to the VGA text
+// buffer instead would be invisible, and serial is then the only place to learn why.
 void use_framebuffer_console(const Framebuffer& framebuffer) {
   if (framebuffer.kind != Framebuffer::Kind::rgb) return;  // EGA text: VGA text mode stays
-  if (framebuffer.phys_addr >= mm::kEarlyPhysicalMapLimit) return;
+  const std::uint64_t bytes = std::uint64_t{framebuffer.pitch} * framebuffer.height;
+  if (framebuffer.phys_addr >= mm::kEarlyPhysicalMapLimit ||
+      bytes > mm::kEarlyPhysicalMapLimit - framebuffer.phys_addr) {
+    println("console: framebuffer at {:#x} lies beyond the early physical map; keeping VGA text",
+            framebuffer.phys_addr);
+    return;
+  }
   const console::PixelFormat format{static_cast<std::uint8_t>(framebuffer.bpp / 8),
                                     framebuffer.red.position, framebuffer.green.position,
                                     framebuffer.blue.position};
-  console::use_framebuffer(mm::physical_to_virtual<std::uint8_t>(framebuffer.phys_addr),
-                           framebuffer.width, framebuffer.height, framebuffer.pitch, format);
+  if (console::use_framebuffer(mm::physical_to_virtual<std::uint8_t>(framebuffer.phys_addr),
+                               framebuffer.width, framebuffer.height, framebuffer.pitch, format)) {
+    println("console: framebuffer {}x{}, {} bits per pixel, at {:#x}", framebuffer.width,
+            framebuffer.height, framebuffer.bpp, framebuffer.phys_addr);
+  } else {
+    println("console: cannot draw on a {}x{} framebuffer with {} bits per pixel; keeping VGA text",
+            framebuffer.width, framebuffer.height, framebuffer.bpp);
+  }
 }
 
 void report_diagnostics(const BootDiagnostics& d) {

