@@ -59,11 +59,11 @@ void use_framebuffer_console(const Framebuffer& framebuffer) {
 void report_diagnostics(const BootDiagnostics& d) {
   if (!d.any()) return;
   println("boot: warning: the boot information needed fixing:");
-  if (d.overlapping_regions) println("  {} overlapping memory regions (kept the stricter type)", d.overlapping_regions);
-  if (d.empty_regions) println("  {} empty memory regions ignored", d.empty_regions);
-  if (d.unknown_region_types) println("  {} regions of unknown type treated as reserved", d.unknown_region_types);
-  if (d.clamped_regions) println("  {} regions cut at the top of the address space", d.clamped_regions);
-  if (d.dropped_modules) println("  {} boot modules dropped", d.dropped_modules);
+  if (d.overlapping_regions) println("  overlapping memory regions (kept the stricter type): {}", d.overlapping_regions);
+  if (d.empty_regions) println("  empty memory regions ignored: {}", d.empty_regions);
+  if (d.unknown_region_types) println("  memory regions of unknown type, treated as reserved: {}", d.unknown_region_types);
+  if (d.clamped_regions) println("  memory regions cut at the top of the address space: {}", d.clamped_regions);
+  if (d.dropped_modules) println("  boot modules dropped (more than BootInfo holds): {}", d.dropped_modules);
   if (d.command_line_truncated) println("  command line truncated");
   if (d.bootloader_name_truncated) println("  bootloader name truncated");
   if (d.memory_map_from_basic_meminfo) println("  no memory map: used basic lower/upper memory");
