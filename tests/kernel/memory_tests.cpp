@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "arch/x86_64/gdt.h"
 #include "mm/heap.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
@@ -54,6 +55,16 @@ KTEST(paging_physical_memory_is_mapped_at_the_offset) {
 KTEST(paging_lower_half_is_unmapped_after_boot) {
   KEXPECT(!kernel_mapper().translate(VirtAddr(0x100000)).has_value());
   KEXPECT(!kernel_mapper().translate(VirtAddr(kScratchAddress)).has_value());
+}
+
+KTEST(paging_every_kernel_stack_has_an_unmapped_guard_page) {
+  const auto guards = ferrite::arch::stack_guard_pages();
+  KEXPECT(guards.size() >= 4);  // the boot stack and the #DF, NMI and #MC stacks
+  for (const std::uintptr_t guard : guards) {
+    KEXPECT(!kernel_mapper().translate(VirtAddr(guard)).has_value());
+    // ...while the stack right above it is mapped.
+    KEXPECT(kernel_mapper().translate(VirtAddr(guard + 4096)).has_value());
+  }
 }
 
 // The seed's example: map a fresh page onto the VGA text buffer's frame and write through it.
