@@ -41,23 +41,18 @@ constinit Heap heap;
 
 constexpr std::size_t kPageBytes = 4096;
 constexpr PageTableFlags kHeapFlags = PageTableFlags::present | PageTableFlags::writable |
-                                      PageTableFlags::global | PageTableFlags::no_execute;
+                                      PageTableFlags::global;
 
 std::byte* heap_start() { return reinterpret_cast<std::byte*>(kKernelHeapStart); }
 
-PageTableFlags heap_flags() {
-  // No-execute only if the CPU has it (EFER.NXE set by mm::init); otherwise the bit is reserved.
-  const bool nx = (arch::cpuid(0x8000'0001).edx & (1u << 20)) != 0;
-  return nx ? kHeapFlags : kHeapFlags.without(PageTableFlags::no_execute);
-}
+// Heap pages are data: never executable (when the CPU can enforce it).
+PageTableFlags heap_flags() { return kHeapFlags | no_execute_flag(); }
 
 // Maps at least `bytes` more at the end of the heap (doubling, within max_bytes) and hands the
 // new memory to the allocator. Called with the heap lock held.
-constexpr std::size_t round_up_to_page(std::size_t bytes) { return (bytes + kPageBytes - 1) & ~(kPageBytes - 1); }
-
 bool grow_locked(std::size_t bytes) {
   const std::size_t room = heap.max_bytes - heap.mapped_bytes;  // both page multiples
-  const std::size_t needed = round_up_to_page(bytes);
+  const std::size_t needed = align_up(bytes, kPageBytes);
   if (needed > room) return false;
   // Double the heap if there is room for that: amortised O(1) growth, few page-mapping rounds.
   const std::size_t wanted = std::max(needed, std::min(heap.mapped_bytes, room));
@@ -99,7 +94,7 @@ HeapConfig heap_config_from(const boot::CommandLine& command_line) {
 }
 
 void init_heap(const HeapConfig& config) {
-  const std::size_t initial = round_up_to_page(config.initial_bytes);
+  const std::size_t initial = align_up(config.initial_bytes, kPageBytes);
   if (auto mapped = map_fresh_pages(VirtAddr(kKernelHeapStart), initial / kPageBytes, heap_flags()); !mapped) {
     panic("heap: cannot map {} KiB: {}", initial / 1024, to_string(mapped.error()));
   }

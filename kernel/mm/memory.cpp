@@ -25,6 +25,7 @@ constinit FrameAllocator frames;
 // The Mapper has no default constructor; it is built in init() into this storage.
 alignas(Mapper) constinit std::byte mapper_storage[sizeof(Mapper)];
 constinit Mapper* mapper = nullptr;
+constinit PageTableFlags no_execute{};  // set by init once it knows whether the CPU has NX
 
 // Model-specific register and control-register bits (Intel SDM Vol. 3A 2.2.1 IA32_EFER, 2.5).
 constexpr std::uint32_t kMsrEfer = 0xC000'0080;
@@ -44,7 +45,7 @@ void check(std::expected<void, MapError> result, const char* what) {
 // All physical memory at the offset: up to the end of the highest RAM region (usable or ACPI),
 // and at least 4 GiB so device memory below 4 GiB (framebuffer, APIC) is reachable too.
 // Reserved ranges far above RAM (QEMU reserves one at 1012 GiB) are left out.
-std::uint64_t map_physical_memory(const boot::BootInfo& boot_info, PageTableFlags no_execute) {
+std::uint64_t map_physical_memory(const boot::BootInfo& boot_info) {
   std::uint64_t end = kEarlyPhysicalMapLimit;
   for (const boot::MemoryRegion& region : boot_info.memory_map()) {
     if (region.type == boot::MemoryType::reserved || region.type == boot::MemoryType::bad) continue;
@@ -107,8 +108,8 @@ void init(const boot::BootInfo& boot_info) {
   mapper = new (mapper_storage) Mapper(*level4, kPhysicalMemory, nullptr);
 
   const bool nx = cpu_has_no_execute();
-  const PageTableFlags no_execute = nx ? PageTableFlags::no_execute : PageTableFlags{};
-  const std::uint64_t mapped_end = map_physical_memory(boot_info, no_execute);
+  no_execute = nx ? PageTableFlags::no_execute : PageTableFlags{};
+  const std::uint64_t mapped_end = map_physical_memory(boot_info);
 
   // W^X: code is never writable, data is never executable.
   const PageTableFlags kernel = PageTableFlags::present | PageTableFlags::global;
@@ -129,6 +130,7 @@ void init(const boot::BootInfo& boot_info) {
 }
 
 FrameAllocator& frame_allocator() { return frames; }
+PageTableFlags no_execute_flag() { return no_execute; }
 Mapper& kernel_mapper() {
   FERRITE_ASSERT(mapper != nullptr);
   return *mapper;

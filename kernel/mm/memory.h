@@ -20,6 +20,10 @@ void init(const boot::BootInfo& boot_info);
 FrameAllocator& frame_allocator();
 Mapper& kernel_mapper();
 
+// The no-execute flag if mm::init enabled it (EFER.NXE), else no flag: without NXE, bit 63 of
+// an entry is reserved and setting it would fault. Data mappings add this to their flags.
+PageTableFlags no_execute_flag();
+
 // Maps `count` fresh zeroed frames at `start` with `flags` (the heap uses this to grow).
 [[nodiscard]] std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count,
                                                             PageTableFlags flags);
