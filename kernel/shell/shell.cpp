@@ -182,7 +182,7 @@ task::Task<void> execute(std::string_view line) {
     if (auto ms = count > 1 ? parse_number(words[1]) : std::nullopt) {
       const std::uint64_t before = arch::pit::ticks();
       const std::uint64_t woke = co_await task::sleep_ms(*ms);
-      println("slept {} ms: {} ticks requested, {} elapsed", *ms, (*ms * arch::pit::frequency_hz() + 999) / 1000,
+      println("slept {} ms: {} ticks requested, {} elapsed", *ms, task::ms_to_ticks(*ms),
               woke - before);
     } else {
       println("usage: sleep MS");

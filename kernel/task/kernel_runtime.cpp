@@ -68,9 +68,12 @@ Executor& executor() {
 KernelScancodeQueue& scancode_queue() { return scancodes; }
 KernelTimerQueue& timers() { return timer_queue; }
 
+std::uint64_t ms_to_ticks(std::uint64_t milliseconds) {
+  return (milliseconds * arch::pit::frequency_hz() + 999) / 1000;
+}
+
 KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds) {
-  const std::uint64_t hz = arch::pit::frequency_hz();
-  return timer_queue.sleep_for((milliseconds * hz + 999) / 1000);
+  return timer_queue.sleep_for(ms_to_ticks(milliseconds));
 }
 
 KeyboardStats keyboard_stats() {

@@ -26,6 +26,9 @@ Executor& executor();
 KernelScancodeQueue& scancode_queue();
 KernelTimerQueue& timers();
 
+// Whole timer ticks covering `milliseconds` (rounded up, so a sleep is never shorter).
+[[nodiscard]] std::uint64_t ms_to_ticks(std::uint64_t milliseconds);
+
 // `co_await sleep_ms(100)`: suspends the task for at least that long (rounded up to whole
 // timer ticks); gives the tick it woke at.
 [[nodiscard]] KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds);
