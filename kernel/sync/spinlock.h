@@ -14,10 +14,8 @@ namespace ferrite::sync {
 
 class InterruptGuard {
  public:
-  InterruptGuard() : were_enabled_(arch::interrupts_enabled()) { arch::disable_interrupts(); }
-  ~InterruptGuard() {
-    if (were_enabled_) arch::enable_interrupts();
-  }
+  InterruptGuard() : were_enabled_(arch::save_and_disable_interrupts()) {}
+  ~InterruptGuard() { arch::restore_interrupts(were_enabled_); }
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
 
@@ -31,14 +29,8 @@ class InterruptGuard {
 class InterruptLock {
  public:
   constexpr InterruptLock() = default;
-  void lock() {
-    const bool were_enabled = arch::interrupts_enabled();
-    arch::disable_interrupts();
-    were_enabled_ = were_enabled;
-  }
-  void unlock() {
-    if (were_enabled_) arch::enable_interrupts();
-  }
+  void lock() { were_enabled_ = arch::save_and_disable_interrupts(); }
+  void unlock() { arch::restore_interrupts(were_enabled_); }
 
  private:
   bool were_enabled_ = false;

@@ -16,14 +16,8 @@ class CpuInterruptControl final : public InterruptControl {
   void disable_interrupts() noexcept override { arch::disable_interrupts(); }
   void enable_interrupts() noexcept override { arch::enable_interrupts(); }
   void enable_interrupts_and_halt() noexcept override { arch::enable_interrupts_and_halt(); }
-  bool save_and_disable_interrupts() noexcept override {
-    const bool were_enabled = arch::interrupts_enabled();
-    arch::disable_interrupts();
-    return were_enabled;
-  }
-  void restore_interrupts(bool were_enabled) noexcept override {
-    if (were_enabled) arch::enable_interrupts();
-  }
+  bool save_and_disable_interrupts() noexcept override { return arch::save_and_disable_interrupts(); }
+  void restore_interrupts(bool were_enabled) noexcept override { arch::restore_interrupts(were_enabled); }
 };
 
 constinit CpuInterruptControl cpu;

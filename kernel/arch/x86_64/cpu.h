@@ -49,6 +49,18 @@ inline std::uint64_t read_rflags() {
 }
 inline bool interrupts_enabled() { return (read_rflags() & kRflagsInterruptFlag) != 0; }
 
+// The pair behind every "interrupts off for a moment" section: returns whether they were on, so
+// restore_interrupts puts back exactly that (sections nest; an interrupt handler, which runs
+// with interrupts off, leaves them off).
+inline bool save_and_disable_interrupts() {
+  const bool were_enabled = interrupts_enabled();
+  disable_interrupts();
+  return were_enabled;
+}
+inline void restore_interrupts(bool were_enabled) {
+  if (were_enabled) enable_interrupts();
+}
+
 inline std::uint64_t read_cr0() {
   std::uint64_t value;
   asm volatile("mov %%cr0, %0" : "=r"(value));
