@@ -7,24 +7,20 @@
 
 namespace ferrite::task {
 
-TaskTable::TaskTable(std::span<detail::TaskSlot> slots, std::span<detail::TaskSlot*> ready_queue,
+TaskTable::TaskTable(std::span<detail::TaskSlot> slots, ReadyQueue ready_queue,
                      InterruptControl* interrupts) noexcept
     : slots_(slots), ready_queue_(ready_queue), interrupts_(interrupts) {
   FERRITE_ASSERT(!slots.empty());
-  // A power of two (the ring index is a mask; written out, as std::has_single_bit would call a
-  // popcount helper in the kernel build) with room for every slot.
-  const std::size_t ring_size = ready_queue.size();
-  FERRITE_ASSERT(ring_size == 0 ||
-                 ((ring_size & (ring_size - 1)) == 0 && ring_size >= slots.size()));
   // Build the free list so that slot 0 is handed out first. (The storage may have served an
   // earlier executor: every slot starts over as free.)
   for (std::uint32_t slot = static_cast<std::uint32_t>(slots.size()); slot-- > 0;) {
     detail::TaskSlot& task = slots_[slot];
-    task.context.owner = this;
-    task.context.slot = slot;
-    task.context.resume_point = {};
+    task.owner = this;
+    task.slot = slot;
+    task.resume_point = {};
     task.root = {};
     task.queued.store(false, std::memory_order_relaxed);
+    task.next_ready = nullptr;
     task.live = false;
     release(slot);
   }
@@ -48,9 +44,9 @@ std::expected<TaskId, SpawnError> TaskTable::spawn(Task<void> task) noexcept {
   free_head_ = slot.next_free;
 
   const Task<void>::Handle root = task.release();
-  root.promise().set_context(slot.context);
+  root.promise().set_context(slot);
   slot.root = root;
-  slot.context.resume_point = root;
+  slot.resume_point = root;
   slot.live = true;
   ++stats_.spawned;
   mark_ready(slot);
@@ -59,13 +55,13 @@ std::expected<TaskId, SpawnError> TaskTable::spawn(Task<void> task) noexcept {
 
 void TaskTable::complete(std::uint32_t index) noexcept {
   detail::TaskSlot& slot = slots_[index];
-  std::atomic<std::uint32_t>& stamp = slot.context.wait_stamp;
+  std::atomic<std::uint32_t>& stamp = slot.wait_stamp;
   stamp.store(stamp.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   slot.live = false;
   ++slot.generation;
   ++stats_.completed;
   std::exchange(slot.root, {}).destroy();
-  if (ready_queue_.empty()) slot.queued.store(false, std::memory_order_relaxed);
+  if (ready_queue_ == ReadyQueue::none) slot.queued.store(false, std::memory_order_relaxed);
   // Still queued (woken after its last suspension): poll() releases it when the queue does.
   if (!slot.queued.load(std::memory_order_acquire)) release(index);
 }
@@ -97,7 +93,10 @@ std::uint64_t SimpleExecutor::run_until_idle() noexcept {
 
 std::uint64_t Executor::run_until_idle() noexcept {
   const std::uint64_t polls_before = stats().polls;
-  while (run_next()) {
+  if (interrupts_ == nullptr) {  // no interrupts to keep out (host): decide that once, not per task
+    while (detail::TaskSlot* task = take_ready_with_interrupts_off()) poll(*task);
+  } else {
+    while (detail::TaskSlot* task = take_ready()) poll(*task);
   }
   return stats().polls - polls_before;
 }

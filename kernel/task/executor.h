@@ -4,15 +4,14 @@
 //
 // Interrupt safety (one CPU): an interrupt handler may call Waker::wake() at any instruction of
 // task code. wake() never resumes a coroutine; it sets the slot's "queued" flag and appends the
-// slot to the ready queue. Task code that wakes runs that step with interrupts disabled (through
-// InterruptControl), so an interrupt handler never finds the queue half-written; code that runs
-// with interrupts off already (handlers) says so with wake_with_interrupts_off() and skips that.
-// Spawning, polling and completing tasks happen in task context only, never in a handler.
+// slot to the ready queue. Everything that changes the queue runs with interrupts disabled
+// (through InterruptControl), so an interrupt handler never finds the queue half-written; code
+// that runs with interrupts off already (handlers) says so with wake_with_interrupts_off() and
+// skips that. Spawning, polling and completing tasks happen in task context only.
 #pragma once
 
 #include <array>
 #include <atomic>
-#include <bit>
 #include <concepts>
 #include <coroutine>
 #include <cstddef>
@@ -26,7 +25,19 @@
 
 namespace ferrite::task {
 
-// Names one wait of one task: {executor, task slot, wait stamp}. Cheap to copy (16 bytes) and
+namespace detail {
+// One entry of an executor's task table. The TaskContext part is what the task's coroutines see.
+struct TaskSlot : TaskContext {
+  std::coroutine_handle<> root{};   // the top-level coroutine; null when the slot is free
+  std::atomic<bool> queued{false};  // in the ready queue (Executor) or woken (SimpleExecutor)
+  TaskSlot* next_ready = nullptr;   // the ready queue's link (Executor)
+  bool live = false;
+  std::uint32_t generation = 0;
+  std::uint32_t next_free = 0;
+};
+}  // namespace detail
+
+// Names one wait of one task: {task slot, wait stamp, executor}. Cheap to copy (24 bytes) and
 // safe to call from an interrupt handler. The stamp changes every time the executor resumes the
 // task, so a waker left behind by an earlier wait is a harmless no-op: a C++ coroutine cannot be
 // "polled" again like a Rust future, so resuming it for the wrong event would be a bug.
@@ -35,8 +46,8 @@ namespace ferrite::task {
 class Waker {
  public:
   constexpr Waker() = default;  // wakes nothing
-  constexpr Waker(TaskTable* owner, std::uint32_t slot, std::uint32_t stamp) noexcept
-      : owner_(owner), slot_(slot), stamp_(stamp) {}
+  constexpr Waker(TaskTable* owner, detail::TaskSlot* task, std::uint32_t stamp) noexcept
+      : task_(task), stamp_(stamp), owner_(owner) {}
 
   // Marks the task ready. A task woken twice before it runs is queued once.
   inline void wake() const noexcept;
@@ -46,21 +57,28 @@ class Waker {
   // interrupt flag, which wake() must do because it may be called with interrupts on.
   inline void wake_with_interrupts_off() const noexcept;
 
-  [[nodiscard]] constexpr bool wakes_nothing() const noexcept { return owner_ == nullptr; }
+  [[nodiscard]] constexpr bool wakes_nothing() const noexcept { return task_ == nullptr; }
   friend constexpr bool operator==(const Waker&, const Waker&) = default;
 
  private:
-  TaskTable* owner_ = nullptr;
-  std::uint32_t slot_ = 0;
+  // Pointers, not an index into the executor's table: waking goes from the Waker straight to the
+  // slot it queues and to the executor's queue, without loading anything first.
+  detail::TaskSlot* task_ = nullptr;
   std::uint32_t stamp_ = 0;
+  TaskTable* owner_ = nullptr;
 };
 
 // The waker for the wait that `task` is about to begin: for awaitables, in await_suspend.
 template <TaskPromise Promise>
 [[nodiscard]] Waker waker_for(std::coroutine_handle<Promise> task) noexcept {
-  const detail::TaskContext* context = task.promise().context();
+  const Promise& promise = task.promise();
+  detail::TaskContext* context = promise.context();
   FERRITE_ASSERT(context != nullptr);  // the task is not running on an executor
-  return Waker{context->owner, context->slot, context->wait_stamp.load(std::memory_order_relaxed)};
+  // Every TaskContext an executor hands out is a part of one of its slots. The executor comes
+  // from the promise, not from the context: one memory load fewer between this task suspending
+  // and another task waking it.
+  return Waker{promise.owner(), static_cast<detail::TaskSlot*>(context),
+               context->wait_stamp.load(std::memory_order_relaxed)};
 }
 
 // Names a spawned task for as long as it lives; a slot reused by a later task has a new
@@ -117,24 +135,13 @@ class InterruptControl {
   ~InterruptControl() = default;
 };
 
-namespace detail {
-struct TaskSlot {
-  TaskContext context;
-  std::coroutine_handle<> root{};   // the top-level coroutine; null when the slot is free
-  std::atomic<bool> queued{false};  // in the ready queue (Executor) or woken (SimpleExecutor)
-  bool live = false;
-  std::uint32_t generation = 0;
-  std::uint32_t next_free = 0;
-};
-}  // namespace detail
-
-// The memory an executor works in, sized at compile time (no allocation after boot).
+// The memory an executor works in, sized at compile time (no allocation after boot). The ready
+// queue needs none of its own: it is linked through the slots, each of which is in it at most
+// once, so it can never overflow.
 template <std::size_t MaxTasks>
 struct ExecutorStorage {
   static_assert(MaxTasks > 0 && MaxTasks <= (std::size_t{1} << 30), "unreasonable task count");
   std::array<detail::TaskSlot, MaxTasks> slots{};
-  // A slot is in the ready queue at most once, so the queue never holds more than MaxTasks.
-  std::array<detail::TaskSlot*, std::bit_ceil(MaxTasks)> ready_queue{};
 };
 
 // What both executors share: the task slots, spawning, waking and ending tasks.
@@ -148,12 +155,12 @@ class TaskTable {
   [[nodiscard]] std::expected<TaskId, SpawnError> spawn(Task<void> task) noexcept;
 
   // Where Waker::wake() lands; safe in an interrupt handler.
-  void wake(std::uint32_t slot, std::uint32_t stamp) noexcept {
-    if (detail::TaskSlot* task = waiting_task(slot, stamp)) mark_ready(*task);
+  void wake(detail::TaskSlot& task, std::uint32_t stamp) noexcept {
+    if (is_waiting(task, stamp)) mark_ready(task);
   }
   // Where Waker::wake_with_interrupts_off() lands.
-  void wake_with_interrupts_off(std::uint32_t slot, std::uint32_t stamp) noexcept {
-    if (detail::TaskSlot* task = waiting_task(slot, stamp)) mark_ready_with_interrupts_off(*task);
+  void wake_with_interrupts_off(detail::TaskSlot& task, std::uint32_t stamp) noexcept {
+    if (is_waiting(task, stamp)) mark_ready_with_interrupts_off(task);
   }
 
   [[nodiscard]] bool is_live(TaskId id) const noexcept;
@@ -161,8 +168,9 @@ class TaskTable {
   [[nodiscard]] std::size_t capacity() const noexcept { return slots_.size(); }
 
  protected:
-  // An empty `ready_queue` means "no queue": wake() only sets the slot's flag.
-  TaskTable(std::span<detail::TaskSlot> slots, std::span<detail::TaskSlot*> ready_queue,
+  // Without a ready queue (SimpleExecutor), wake() only sets the slot's flag.
+  enum class ReadyQueue : bool { none, fifo };
+  TaskTable(std::span<detail::TaskSlot> slots, ReadyQueue ready_queue,
             InterruptControl* interrupts) noexcept;
   ~TaskTable();  // destroys the frames of tasks that have not ended
 
@@ -171,42 +179,60 @@ class TaskTable {
   void poll(detail::TaskSlot& task) noexcept {
     if (!task.live) {  // it ended while still in the ready queue; the queue has let go of it now
       task.queued.store(false, std::memory_order_relaxed);
-      release(task.context.slot);
+      release(task.slot);
       return;
     }
     // New stamp first, then clear `queued`: a wake-up for the wait that just ended, arriving in
     // between, must neither be lost nor resume the task a second time later.
-    std::atomic<std::uint32_t>& stamp = task.context.wait_stamp;
+    std::atomic<std::uint32_t>& stamp = task.wait_stamp;
     stamp.store(stamp.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     task.queued.store(false, std::memory_order_release);
     ++stats_.polls;
-    task.context.resume_point.resume();
-    if (task.root.done()) complete(task.context.slot);
+    task.resume_point.resume();
+    if (task.root.done()) complete(task.slot);
   }
   [[nodiscard]] bool slot_is_woken(std::uint32_t slot) const noexcept {
     return slots_[slot].live && slots_[slot].queued.load(std::memory_order_relaxed);
   }
 
+  // Takes the task at the head of the ready queue, if there is one. With interrupts disabled: a
+  // handler appending to the queue must not find it half-emptied.
+  detail::TaskSlot* take_ready() noexcept {
+    if (interrupts_ == nullptr) return take_ready_with_interrupts_off();
+    const bool were_enabled = interrupts_->save_and_disable_interrupts();
+    detail::TaskSlot* task = take_ready_with_interrupts_off();
+    interrupts_->restore_interrupts(were_enabled);
+    return task;
+  }
+  detail::TaskSlot* take_ready_with_interrupts_off() noexcept {
+    detail::TaskSlot* task = ready_head_.load(std::memory_order_relaxed);
+    if (task == nullptr) return nullptr;
+    ready_head_.store(task->next_ready, std::memory_order_relaxed);
+    return task;
+  }
+
   std::span<detail::TaskSlot> slots_;
-  // The ready queue holds the slots themselves, not their indices: the executor goes straight
-  // from the queue entry to the coroutine to resume (the wake -> resume path is a chain of
-  // dependent memory loads, so every load taken out of it shortens it).
-  std::span<detail::TaskSlot*> ready_queue_;
-  // The ready queue is a ring: the executor consumes at `ready_head_`; wakers append at
-  // `ready_tail_` (in task context with interrupts disabled, so one producer at a time).
-  std::atomic<std::uint32_t> ready_head_{0};
-  std::atomic<std::uint32_t> ready_tail_{0};
+  const ReadyQueue ready_queue_;
+  // The ready queue: slots linked through `next_ready`, oldest first (`ready_tail_` is meaningful
+  // only while `ready_head_` is not null). The executor takes from the head, wakers append at the
+  // tail. Both ends live here, in the executor, so that waking a task while the queue is empty
+  // (the common case: one task wakes another, then waits) stores straight into the executor.
+  // Why that matters: wake -> resume is a chain of dependent memory accesses (waiting task's
+  // frame -> Waker -> queue -> slot -> frame), and it, not the instruction count, sets the cost
+  // of a wake-up. A ring of slot pointers needed two more loads (its base and its tail index)
+  // before that store (bench/executor_bench.cpp measures the difference).
+  std::atomic<detail::TaskSlot*> ready_head_{nullptr};
+  std::atomic<detail::TaskSlot*> ready_tail_{nullptr};
   InterruptControl* interrupts_;
 
  private:
   static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
 
-  // The task in `slot`, if `stamp` names the wait it is in now. A waker from a wait that is
-  // already over (or from a task that has ended) names none.
-  detail::TaskSlot* waiting_task(std::uint32_t slot, std::uint32_t stamp) noexcept {
-    FERRITE_ASSERT(slot < slots_.size());
-    detail::TaskSlot& task = slots_[slot];
-    return task.context.wait_stamp.load(std::memory_order_relaxed) == stamp ? &task : nullptr;
+  // Whether `stamp` names the wait `task` is in now. A waker from a wait that is already over
+  // (or from a task that has ended) wakes nothing.
+  bool is_waiting(const detail::TaskSlot& task, std::uint32_t stamp) const noexcept {
+    FERRITE_ASSERT(task.owner == this);
+    return task.wait_stamp.load(std::memory_order_relaxed) == stamp;
   }
 
   // The test-and-set of `queued` plus the append must not be split by an interrupt handler doing
@@ -220,12 +246,14 @@ class TaskTable {
   void mark_ready_with_interrupts_off(detail::TaskSlot& task) noexcept {
     if (task.queued.load(std::memory_order_relaxed)) return;  // queued once, however often woken
     task.queued.store(true, std::memory_order_relaxed);
-    if (ready_queue_.empty()) return;  // SimpleExecutor: the flag is all there is
-    const std::uint32_t tail = ready_tail_.load(std::memory_order_relaxed);
-    // Each slot is queued at most once and the queue has room for every slot.
-    FERRITE_ASSERT(tail - ready_head_.load(std::memory_order_relaxed) < ready_queue_.size());
-    ready_queue_[tail & (ready_queue_.size() - 1)] = &task;
-    ready_tail_.store(tail + 1, std::memory_order_release);
+    if (ready_queue_ == ReadyQueue::none) return;  // SimpleExecutor: the flag is all there is
+    task.next_ready = nullptr;
+    if (ready_head_.load(std::memory_order_relaxed) != nullptr) {
+      ready_tail_.load(std::memory_order_relaxed)->next_ready = &task;
+    } else {
+      ready_head_.store(&task, std::memory_order_relaxed);
+    }
+    ready_tail_.store(&task, std::memory_order_relaxed);
   }
   void complete(std::uint32_t slot) noexcept;
   void release(std::uint32_t slot) noexcept;
@@ -240,7 +268,7 @@ class SimpleExecutor : public TaskTable {
  public:
   template <std::size_t N>
   explicit SimpleExecutor(ExecutorStorage<N>& storage) noexcept
-      : TaskTable(storage.slots, {}, nullptr) {}
+      : TaskTable(storage.slots, ReadyQueue::none, nullptr) {}
 
   // Returns the number of tasks resumed.
   std::uint64_t run_until_idle() noexcept;
@@ -254,7 +282,7 @@ class Executor : public TaskTable {
   // can wake a task while the executor waits, so the run functions return when idle.
   template <std::size_t N>
   explicit Executor(ExecutorStorage<N>& storage, InterruptControl* interrupts = nullptr) noexcept
-      : TaskTable(storage.slots, storage.ready_queue, interrupts) {}
+      : TaskTable(storage.slots, ReadyQueue::fifo, interrupts) {}
 
   // Resumes ready tasks until none is ready; returns the number of tasks resumed.
   std::uint64_t run_until_idle() noexcept;
@@ -273,28 +301,25 @@ class Executor : public TaskTable {
   [[noreturn]] void run() noexcept;
 
   [[nodiscard]] bool has_ready_tasks() const noexcept {
-    return ready_head_.load(std::memory_order_relaxed) !=
-           ready_tail_.load(std::memory_order_acquire);
+    return ready_head_.load(std::memory_order_relaxed) != nullptr;
   }
 
  private:
   // Resumes the task at the head of the ready queue, if there is one.
   bool run_next() noexcept {
-    const std::uint32_t head = ready_head_.load(std::memory_order_relaxed);
-    if (head == ready_tail_.load(std::memory_order_acquire)) return false;
-    detail::TaskSlot& task = *ready_queue_[head & (ready_queue_.size() - 1)];
-    ready_head_.store(head + 1, std::memory_order_release);
-    poll(task);
+    detail::TaskSlot* task = take_ready();
+    if (task == nullptr) return false;
+    poll(*task);
     return true;
   }
   bool sleep_until_interrupt() noexcept;
 };
 
 inline void Waker::wake() const noexcept {
-  if (owner_ != nullptr) owner_->wake(slot_, stamp_);
+  if (task_ != nullptr) owner_->wake(*task_, stamp_);
 }
 inline void Waker::wake_with_interrupts_off() const noexcept {
-  if (owner_ != nullptr) owner_->wake_with_interrupts_off(slot_, stamp_);
+  if (task_ != nullptr) owner_->wake_with_interrupts_off(*task_, stamp_);
 }
 
 // `co_await yield_now();` lets every task that is ready run once before this one continues.

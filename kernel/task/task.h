@@ -93,8 +93,15 @@ class PromiseBase {
   // reach the task's Waker through it (waker_for, executor.h).
   [[nodiscard]] TaskContext* context() const noexcept { return context_; }
 
+  // The executor that runs the task; kept next to the context so that waker_for reads it from
+  // the coroutine's own frame (see waker_for, executor.h).
+  [[nodiscard]] TaskTable* owner() const noexcept { return owner_; }
+
   // The executor adopts a top-level task.
-  void set_context(TaskContext& context) noexcept { context_ = &context; }
+  void set_context(TaskContext& context) noexcept {
+    context_ = &context;
+    owner_ = context.owner;
+  }
 
   // Called when `parent` awaits this (not yet started) coroutine, `self`.
   void start_as_child(PromiseBase& parent_promise, std::coroutine_handle<> parent,
@@ -102,11 +109,13 @@ class PromiseBase {
     FERRITE_ASSERT(!continuation_);  // a Task is awaited once
     continuation_ = parent;
     context_ = parent_promise.context_;
+    owner_ = parent_promise.owner_;
     if (context_ != nullptr) context_->resume_point = self;
   }
 
  private:
   TaskContext* context_ = nullptr;
+  TaskTable* owner_ = nullptr;
   std::coroutine_handle<> continuation_{};
 };
 
