@@ -29,8 +29,8 @@ namespace detail {
 // One entry of an executor's task table. The TaskContext part is what the task's coroutines see.
 struct TaskSlot : TaskContext {
   std::coroutine_handle<> root{};   // the top-level coroutine; null when the slot is free
-  std::atomic<bool> queued{false};  // in the ready queue (Executor) or woken (SimpleExecutor)
   TaskSlot* next_ready = nullptr;   // the ready queue's link (Executor)
+  std::atomic<bool> queued{false};  // in the ready queue (Executor) or woken (SimpleExecutor)
   bool live = false;
   std::uint32_t generation = 0;
   std::uint32_t next_free = 0;
