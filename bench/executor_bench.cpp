@@ -1,5 +1,6 @@
 // What does ferrite's executor cost on top of the language (chapter 12)? In one run:
-//  (a) the floor: a bare C++20 coroutine created, resumed and destroyed; and a bare resume,
+//  (a) the floor: a bare C++20 coroutine created, resumed and destroyed (one at a time, and a
+//      million alive at once); and a bare resume,
 //  (b) spawn + run to completion of 1,000,000 trivial tasks on our Executor,
 //  (c) ping-pong between two tasks through wakers (one hop = wake, suspend, resume),
 //  (d) Boost.Asio's io_context doing the same work: post + run, and co_spawn of coroutines.
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+#include <vector>
 
 #include "task/executor.h"
 
@@ -22,6 +24,12 @@ namespace {
 using namespace ferrite::task;
 
 constexpr std::int64_t million = 1'000'000;
+
+void set_per_item(benchmark::State& state, const char* name, std::int64_t items_per_iteration) {
+  state.counters[name] =
+      benchmark::Counter(static_cast<double>(items_per_iteration * state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
 
 // ---------------------------------------------------------------------------------------------
 // (a) The floor: the smallest coroutine type there is, with the default operator new.
@@ -71,18 +79,33 @@ void bare_coroutine_resume(benchmark::State& state) {
 }
 BENCHMARK(bare_coroutine_resume)->Name("bare_coroutine/resume");
 
+// The floor for spawning a million tasks before running any: a million bare coroutines alive at
+// once (their frames no longer fit in any cache), then each resumed and destroyed.
+void bare_coroutine_million_alive(benchmark::State& state) {
+  std::vector<BareCoroutine> coroutines;
+  coroutines.reserve(million);
+  int counter = 0;
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < million; ++i) coroutines.push_back(bare_trivial(&counter));
+    for (BareCoroutine& coroutine : coroutines) {
+      coroutine.handle.resume();
+      coroutine.handle.destroy();
+    }
+    coroutines.clear();
+  }
+  if (counter != million * state.iterations()) state.SkipWithError("coroutines lost");
+  set_per_item(state, "per_task", million);
+}
+BENCHMARK(bare_coroutine_million_alive)
+    ->Name("bare_coroutine/create_1M_then_resume_destroy")
+    ->Unit(benchmark::kMillisecond);
+
 // ---------------------------------------------------------------------------------------------
 // (b) Spawn + run to completion on ferrite's Executor.
 
 Task<> trivial_task(int* counter) {
   ++*counter;
   co_return;
-}
-
-void set_per_item(benchmark::State& state, const char* name, std::int64_t items_per_iteration) {
-  state.counters[name] =
-      benchmark::Counter(static_cast<double>(items_per_iteration * state.iterations()),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 using MillionTaskStorage = ExecutorStorage<million>;

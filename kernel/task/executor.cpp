@@ -15,7 +15,6 @@ TaskTable::TaskTable(std::span<detail::TaskSlot> slots, ReadyQueue ready_queue,
   // earlier executor: every slot starts over as free.)
   for (std::uint32_t slot = static_cast<std::uint32_t>(slots.size()); slot-- > 0;) {
     detail::TaskSlot& task = slots_[slot];
-    task.owner = this;
     task.slot = slot;
     task.resume_point = {};
     task.root = {};
@@ -44,7 +43,7 @@ std::expected<TaskId, SpawnError> TaskTable::spawn(Task<void> task) noexcept {
   free_head_ = slot.next_free;
 
   const Task<void>::Handle root = task.release();
-  root.promise().set_context(slot);
+  root.promise().set_context(slot, *this);
   slot.root = root;
   slot.resume_point = root;
   slot.live = true;

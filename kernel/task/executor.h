@@ -231,7 +231,7 @@ class TaskTable {
   // Whether `stamp` names the wait `task` is in now. A waker from a wait that is already over
   // (or from a task that has ended) wakes nothing.
   bool is_waiting(const detail::TaskSlot& task, std::uint32_t stamp) const noexcept {
-    FERRITE_ASSERT(task.owner == this);
+    FERRITE_ASSERT(&task >= slots_.data() && &task < slots_.data() + slots_.size());
     return task.wait_stamp.load(std::memory_order_relaxed) == stamp;
   }
 

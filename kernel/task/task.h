@@ -47,9 +47,8 @@ constexpr std::string_view to_string(TaskError error) {
 namespace detail {
 
 // The part of an executor's task slot that the task's coroutines see. Every coroutine in a chain
-// of `co_await`s points at its top-level task's context.
+// of `co_await`s points at its top-level task's context (and, in its promise, at the executor).
 struct TaskContext {
-  TaskTable* owner = nullptr;
   std::uint32_t slot = 0;
   // Bumped by the executor each time it resumes the task (see Waker in executor.h).
   std::atomic<std::uint32_t> wait_stamp{0};
@@ -97,10 +96,10 @@ class PromiseBase {
   // the coroutine's own frame (see waker_for, executor.h).
   [[nodiscard]] TaskTable* owner() const noexcept { return owner_; }
 
-  // The executor adopts a top-level task.
-  void set_context(TaskContext& context) noexcept {
+  // The executor `owner` adopts a top-level task.
+  void set_context(TaskContext& context, TaskTable& owner) noexcept {
     context_ = &context;
-    owner_ = context.owner;
+    owner_ = &owner;
   }
 
   // Called when `parent` awaits this (not yet started) coroutine, `self`.
