@@ -75,7 +75,8 @@ class FakeCpu final : public InterruptControl {
   Handler interrupt_before_next_disable;
   // Raised just after the executor's cli (so it stays pending until interrupts are enabled).
   Handler interrupt_after_next_disable;
-  // Raised while the next short critical section (a task-context wake) has interrupts off.
+  // Raised while the next short critical section (a task-context wake, or the executor taking a
+  // task off the ready queue) has interrupts off.
   Handler interrupt_during_next_critical_section;
   // Device interrupts that will end successive halts, one per halt.
   std::deque<Handler> interrupts_while_halted;
@@ -821,6 +822,39 @@ TEST(ExecutorIdle, AnInterruptDuringATaskContextWakeIsDeferredAndBothTasksRun) {
   EXPECT_TRUE(cpu.interrupts_enabled());
   executor.run_until_idle();
   EXPECT_EQ(log, "BC");
+  EXPECT_EQ(executor.stats().live(), 0u);
+}
+
+// The executor takes each task off the ready queue with interrupts off, so a handler appending to
+// the queue never finds it half-emptied: an interrupt raised meanwhile waits until the task has
+// been taken, and the task it wakes runs after it.
+TEST(ExecutorIdle, TakingATaskOffTheQueueDefersAnInterruptAndLosesNothing) {
+  FakeCpu cpu;
+  ExecutorStorage<4> storage;
+  Executor executor{storage, &cpu};
+  cpu.executor = &executor;
+  Event for_b;
+  std::string log;
+  ASSERT_TRUE(executor
+                  .spawn([](Event& e, std::string* log) -> Task<> {
+                    co_await e.wait();
+                    *log += "B";
+                  }(for_b, &log))
+                  .has_value());
+  executor.run_until_idle();  // B now waits
+  ASSERT_TRUE(executor
+                  .spawn([](std::string* log) -> Task<> {
+                    *log += "A";
+                    co_return;
+                  }(&log))
+                  .has_value());
+  const int sections_before = cpu.critical_sections;
+  // A wakes nobody: the only critical sections in this run are the executor's own.
+  cpu.interrupt_during_next_critical_section = [&] { for_b.fire(); };
+  executor.run_until_idle();
+  EXPECT_EQ(log, "AB") << "the interrupt raised while A was taken off the queue was lost";
+  EXPECT_GE(cpu.critical_sections - sections_before, 2) << "one per task taken: A, then B";
+  EXPECT_TRUE(cpu.interrupts_enabled());
   EXPECT_EQ(executor.stats().live(), 0u);
 }
 
