@@ -14,11 +14,17 @@ run_host_bench() {
   local binary="$build/bench/$name"
   if [ ! -x "$binary" ]; then echo "bench: $binary not built, skipped"; return; fi
   echo "== $name"
-  "$binary" --benchmark_out="$out/$name.json" --benchmark_out_format=json
+  # Repetitions interleaved at random with the other benchmarks' (Google Benchmark's answer to
+  # noisy machines); the console shows their aggregates, the JSON keeps every repetition.
+  "$binary" --benchmark_out="$out/$name.json" --benchmark_out_format=json \
+    --benchmark_repetitions="${BENCH_REPETITIONS:-5}" --benchmark_min_time=0.1 \
+    --benchmark_enable_random_interleaving=true --benchmark_display_aggregates_only=true
 }
 
 run_host_bench bench_allocators
 run_host_bench bench_executor
+echo "== host ratios (medians of the repetitions, each pair from the same run)"
+python3 tools/bench_summary.py "$out"
 
 echo "== boot cost (ferrite vs an empty kernel, -kernel/PVH)"
 python3 tools/bench_boot.py --kernel "$build/kernel/ferrite.elf" \

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Prints the ratios the benchmarks exist for, from the Google Benchmark JSON of one run.
+
+`make bench` runs each host benchmark program once, with repetitions; every ratio below compares
+two benchmarks of the same program run (medians of its repetitions), never numbers from different
+runs: these machines are noisy, ratios within a run much less so.
+
+    python3 tools/bench_summary.py build/bench
+"""
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+
+
+def load(path):
+    """name -> median of the benchmark's per-item figure over its repetitions (seconds)."""
+    runs = {}
+    for bench in json.loads(path.read_text())["benchmarks"]:
+        if bench.get("run_type") != "iteration":
+            continue  # aggregates are recomputed here from the repetitions themselves
+        for counter in ("time_per_op", "per_task", "per_hop"):
+            if counter in bench:
+                value = bench[counter]
+                break
+        else:  # a bare loop: the time of one iteration
+            scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[bench["time_unit"]]
+            value = bench["real_time"] * scale
+        runs.setdefault(bench["run_name"], []).append(value)
+    return {name: (statistics.median(values), len(values)) for name, values in runs.items()}
+
+
+class Report:
+    def __init__(self):
+        self.missed = 0
+
+    def ratio(self, figures, ours, theirs, label, target=None, below=False):
+        if ours not in figures or theirs not in figures:
+            print(f"  {label}: not measured ({ours} or {theirs} missing)")
+            return
+        (a, n), (b, _) = figures[ours], figures[theirs]
+        r = a / b
+        text = f"  {label}: {a * 1e9:.2f} / {b * 1e9:.2f} ns = {r:.2f}x"
+        if target is not None:
+            met = r < target if below else r <= target
+            self.missed += not met
+            text += f"  (target {'<' if below else '<='} {target}: {'met' if met else 'MISSED'})"
+        print(text + (f"  [median of {n}]" if n > 1 else ""))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=pathlib.Path, help="where the *.json files are")
+    args = parser.parse_args()
+    report = Report()
+
+    allocators = args.directory / "bench_allocators.json"
+    if allocators.exists():
+        f = load(allocators)
+        print("allocators (ns per operation, same run):")
+        report.ratio(f, "fixed_block/many_boxes", "mimalloc/many_boxes",
+                     "fixed-size block vs mimalloc, many_boxes", 0.6)
+        report.ratio(f, "fixed_block/random", "mimalloc/random",
+                     "fixed-size block vs mimalloc, random", 1.0)
+        report.ratio(f, "tlsf/random", "glibc/random", "TLSF vs glibc, random", 1.0)
+        report.ratio(f, "linked_list/random", "glibc/random",
+                     "readable first-fit list vs glibc, random (no target)")
+
+    executor = args.directory / "bench_executor.json"
+    if executor.exists():
+        f = load(executor)
+        print("executor (same run):")
+        for batch, floor, target in (("1", "bare_coroutine/create_resume_destroy", 1.5),
+                                     ("1000", "bare_coroutine/create_resume_destroy", 1.5),
+                                     ("1000000", "bare_coroutine/create_1M_then_resume_destroy",
+                                      None)):
+            label = f"spawn+run, batch {batch}, vs bare coroutine"
+            if target is None:
+                label += " with as many alive (memory-bound; no target)"
+            report.ratio(f, f"ferrite_executor/spawn_run_1M/batch/{batch}", floor, label, target)
+        for batch in ("1", "1000", "1000000"):
+            report.ratio(f, f"ferrite_executor/spawn_run_1M/batch/{batch}",
+                         f"asio/post_run_1M/batch/{batch}",
+                         f"spawn+run vs Boost.Asio post+run, batch {batch}", 1.0, below=True)
+        report.ratio(f, "ferrite_executor/ping_pong_1M_hops", "bare_coroutine/resume",
+                     "wake-to-resume (ping-pong hop) vs bare resume", 3.0)
+        report.ratio(f, "ferrite_executor/yield_now_1M", "bare_coroutine/resume",
+                     "wake-to-resume (yield_now) vs bare resume", 3.0)
+
+    if report.missed:
+        print(f"{report.missed} target(s) missed in this run")
+    return 0  # a benchmark informs; it does not fail the build
+
+
+if __name__ == "__main__":
+    sys.exit(main())
