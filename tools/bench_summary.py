@@ -86,7 +86,7 @@ def main():
         report.ratio(f, "ferrite_executor/ping_pong_1M_hops", "bare_coroutine/resume",
                      "wake-to-resume (ping-pong hop) vs bare resume", 3.0)
         report.ratio(f, "ferrite_executor/yield_now_1M", "bare_coroutine/resume",
-                     "wake-to-resume (yield_now) vs bare resume", 3.0)
+                     "a task waking itself (yield_now) vs bare resume (no target)")
 
     if report.missed:
         print(f"{report.missed} target(s) missed in this run")
