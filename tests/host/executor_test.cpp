@@ -49,6 +49,16 @@ class Event {
   Waker last_waker_{};
 };
 
+// Tasks that wait for one event, then note that they ran.
+Task<> wait_then_set(Event& event, bool* done) {
+  co_await event.wait();
+  *done = true;
+}
+Task<> wait_then_log(Event& event, std::string* log, char name) {
+  co_await event.wait();
+  *log += name;
+}
+
 // Counts live copies, to observe when a coroutine frame (which holds a copy) is destroyed.
 struct FrameWitness {
   explicit FrameWitness(int* live) : live(live) { ++*live; }
@@ -526,12 +536,7 @@ TEST(Executor, AYieldingTaskDoesNotStarveAWokenOne) {
   Event event;
   int spins = 0;
   bool event_seen = false;
-  ASSERT_TRUE(executor
-                  .spawn([](Event& e, bool* seen) -> Task<> {
-                    co_await e.wait();
-                    *seen = true;
-                  }(event, &event_seen))
-                  .has_value());
+  ASSERT_TRUE(executor.spawn(wait_then_set(event, &event_seen)).has_value());
   ASSERT_TRUE(executor.spawn(spins_with_yield(&spins, 1000)).has_value());
   // Let the spinner run a few turns, then fire the event: the waiter must run on the next turn.
   int turns = 0;
@@ -679,12 +684,8 @@ TEST(Waker, ATaskQueuedWhenItEndsGivesItsSlotBackExactlyOnce) {
   Event first;
   Event second;
   std::string log;
-  auto waiter = [](Event& e, std::string* log, char name) -> Task<> {
-    co_await e.wait();
-    *log += name;
-  };
-  const auto a = executor.spawn(waiter(first, &log, 'a'));
-  const auto b = executor.spawn(waiter(second, &log, 'b'));
+  const auto a = executor.spawn(wait_then_log(first, &log, 'a'));
+  const auto b = executor.spawn(wait_then_log(second, &log, 'b'));
   ASSERT_TRUE(a.has_value());
   ASSERT_TRUE(b.has_value());
   EXPECT_NE(a->slot, b->slot);
@@ -712,12 +713,7 @@ TEST(ExecutorIdle, HaltsWhenIdleAndRunsTheTaskAnInterruptWakes) {
   cpu.executor = &executor;
   Event event;
   bool done = false;
-  ASSERT_TRUE(executor
-                  .spawn([](Event& e, bool* d) -> Task<> {
-                    co_await e.wait();
-                    *d = true;
-                  }(event, &done))
-                  .has_value());
+  ASSERT_TRUE(executor.spawn(wait_then_set(event, &done)).has_value());
   cpu.interrupts_while_halted.push_back([&] { event.fire(); });
   executor.run_until([&] { return done || cpu.slept_forever; });
   EXPECT_TRUE(done);
@@ -733,12 +729,7 @@ TEST(ExecutorIdle, AWakeUpBetweenTheEmptyCheckAndTheHaltIsNotLost) {
   cpu.executor = &executor;
   Event event;
   bool done = false;
-  ASSERT_TRUE(executor
-                  .spawn([](Event& e, bool* d) -> Task<> {
-                    co_await e.wait();
-                    *d = true;
-                  }(event, &done))
-                  .has_value());
+  ASSERT_TRUE(executor.spawn(wait_then_set(event, &done)).has_value());
   // The executor finds the queue empty; before its cli, the keyboard interrupt fires.
   cpu.interrupt_before_next_disable = [&] { event.fire(); };
   executor.run_until([&] { return done || cpu.slept_forever; });
@@ -755,12 +746,7 @@ TEST(ExecutorIdle, AnInterruptRaisedAfterTheCliEndsTheHalt) {
   cpu.executor = &executor;
   Event event;
   bool done = false;
-  ASSERT_TRUE(executor
-                  .spawn([](Event& e, bool* d) -> Task<> {
-                    co_await e.wait();
-                    *d = true;
-                  }(event, &done))
-                  .has_value());
+  ASSERT_TRUE(executor.spawn(wait_then_set(event, &done)).has_value());
   // Raised once interrupts are off: the re-check still finds nothing, so the executor halts; the
   // pending interrupt is taken at the `sti` of `sti; hlt` and ends the halt.
   cpu.interrupt_after_next_disable = [&] { event.fire(); };
@@ -778,12 +764,7 @@ TEST(ExecutorIdle, TaskContextWakesDisableInterruptsAroundTheQueueUpdate) {
   cpu.executor = &executor;
   Event for_b;
   std::string log;
-  ASSERT_TRUE(executor
-                  .spawn([](Event& e, std::string* log) -> Task<> {
-                    co_await e.wait();
-                    *log += "B";
-                  }(for_b, &log))
-                  .has_value());
+  ASSERT_TRUE(executor.spawn(wait_then_log(for_b, &log, 'B')).has_value());
   executor.run_until_idle();
   ASSERT_TRUE(executor
                   .spawn([](Event& b, std::string* log) -> Task<> {
@@ -807,12 +788,8 @@ TEST(ExecutorIdle, AnInterruptDuringATaskContextWakeIsDeferredAndBothTasksRun) {
   Event for_b;
   Event for_c;
   std::string log;
-  auto waiter = [](Event& e, std::string* log, char name) -> Task<> {
-    co_await e.wait();
-    *log += name;
-  };
-  ASSERT_TRUE(executor.spawn(waiter(for_b, &log, 'B')).has_value());
-  ASSERT_TRUE(executor.spawn(waiter(for_c, &log, 'C')).has_value());
+  ASSERT_TRUE(executor.spawn(wait_then_log(for_b, &log, 'B')).has_value());
+  ASSERT_TRUE(executor.spawn(wait_then_log(for_c, &log, 'C')).has_value());
   executor.run_until_idle();
   ASSERT_EQ(log, "");
   // While the task-context wake of B has interrupts off, the interrupt that wakes C is raised:
@@ -835,12 +812,7 @@ TEST(ExecutorIdle, TakingATaskOffTheQueueDefersAnInterruptAndLosesNothing) {
   cpu.executor = &executor;
   Event for_b;
   std::string log;
-  ASSERT_TRUE(executor
-                  .spawn([](Event& e, std::string* log) -> Task<> {
-                    co_await e.wait();
-                    *log += "B";
-                  }(for_b, &log))
-                  .has_value());
+  ASSERT_TRUE(executor.spawn(wait_then_log(for_b, &log, 'B')).has_value());
   executor.run_until_idle();  // B now waits
   ASSERT_TRUE(executor
                   .spawn([](std::string* log) -> Task<> {
