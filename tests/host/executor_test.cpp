@@ -706,11 +706,17 @@ TEST(Waker, ADefaultWakerWakesNothing) {
 // ---------------------------------------------------------------------------------------------
 // Interrupts: the idle protocol and wake-ups from handlers.
 
-TEST(ExecutorIdle, HaltsWhenIdleAndRunsTheTaskAnInterruptWakes) {
+// An executor on the simulated CPU.
+class ExecutorIdle : public ::testing::Test {
+ protected:
+  ExecutorIdle() { cpu.executor = &executor; }
+
   FakeCpu cpu;
-  ExecutorStorage<2> storage;
+  ExecutorStorage<4> storage;
   Executor executor{storage, &cpu};
-  cpu.executor = &executor;
+};
+
+TEST_F(ExecutorIdle, HaltsWhenIdleAndRunsTheTaskAnInterruptWakes) {
   Event event;
   bool done = false;
   ASSERT_TRUE(executor.spawn(wait_then_set(event, &done)).has_value());
@@ -722,11 +728,7 @@ TEST(ExecutorIdle, HaltsWhenIdleAndRunsTheTaskAnInterruptWakes) {
   EXPECT_TRUE(cpu.interrupts_enabled());
 }
 
-TEST(ExecutorIdle, AWakeUpBetweenTheEmptyCheckAndTheHaltIsNotLost) {
-  FakeCpu cpu;
-  ExecutorStorage<2> storage;
-  Executor executor{storage, &cpu};
-  cpu.executor = &executor;
+TEST_F(ExecutorIdle, AWakeUpBetweenTheEmptyCheckAndTheHaltIsNotLost) {
   Event event;
   bool done = false;
   ASSERT_TRUE(executor.spawn(wait_then_set(event, &done)).has_value());
@@ -739,11 +741,7 @@ TEST(ExecutorIdle, AWakeUpBetweenTheEmptyCheckAndTheHaltIsNotLost) {
   EXPECT_EQ(cpu.halts, 0) << "work appeared after the check: enable, do not halt";
 }
 
-TEST(ExecutorIdle, AnInterruptRaisedAfterTheCliEndsTheHalt) {
-  FakeCpu cpu;
-  ExecutorStorage<2> storage;
-  Executor executor{storage, &cpu};
-  cpu.executor = &executor;
+TEST_F(ExecutorIdle, AnInterruptRaisedAfterTheCliEndsTheHalt) {
   Event event;
   bool done = false;
   ASSERT_TRUE(executor.spawn(wait_then_set(event, &done)).has_value());
@@ -757,11 +755,7 @@ TEST(ExecutorIdle, AnInterruptRaisedAfterTheCliEndsTheHalt) {
   EXPECT_FALSE(cpu.halted_with_ready_task);
 }
 
-TEST(ExecutorIdle, TaskContextWakesDisableInterruptsAroundTheQueueUpdate) {
-  FakeCpu cpu;
-  ExecutorStorage<4> storage;
-  Executor executor{storage, &cpu};
-  cpu.executor = &executor;
+TEST_F(ExecutorIdle, TaskContextWakesDisableInterruptsAroundTheQueueUpdate) {
   Event for_b;
   std::string log;
   ASSERT_TRUE(executor.spawn(wait_then_log(for_b, &log, 'B')).has_value());
@@ -780,11 +774,7 @@ TEST(ExecutorIdle, TaskContextWakesDisableInterruptsAroundTheQueueUpdate) {
   EXPECT_TRUE(cpu.interrupts_enabled());
 }
 
-TEST(ExecutorIdle, AnInterruptDuringATaskContextWakeIsDeferredAndBothTasksRun) {
-  FakeCpu cpu;
-  ExecutorStorage<4> storage;
-  Executor executor{storage, &cpu};
-  cpu.executor = &executor;
+TEST_F(ExecutorIdle, AnInterruptDuringATaskContextWakeIsDeferredAndBothTasksRun) {
   Event for_b;
   Event for_c;
   std::string log;
@@ -805,11 +795,7 @@ TEST(ExecutorIdle, AnInterruptDuringATaskContextWakeIsDeferredAndBothTasksRun) {
 // The executor takes each task off the ready queue with interrupts off, so a handler appending to
 // the queue never finds it half-emptied: an interrupt raised meanwhile waits until the task has
 // been taken, and the task it wakes runs after it.
-TEST(ExecutorIdle, TakingATaskOffTheQueueDefersAnInterruptAndLosesNothing) {
-  FakeCpu cpu;
-  ExecutorStorage<4> storage;
-  Executor executor{storage, &cpu};
-  cpu.executor = &executor;
+TEST_F(ExecutorIdle, TakingATaskOffTheQueueDefersAnInterruptAndLosesNothing) {
   Event for_b;
   std::string log;
   ASSERT_TRUE(executor.spawn(wait_then_log(for_b, &log, 'B')).has_value());
@@ -833,11 +819,7 @@ TEST(ExecutorIdle, TakingATaskOffTheQueueDefersAnInterruptAndLosesNothing) {
 // A handler already runs with interrupts off, so wake_with_interrupts_off() takes no critical
 // section of its own (wake() does); otherwise it is the same wake-up: queued once however often
 // it is called, and a waker from a wait that is over does nothing.
-TEST(ExecutorIdle, AWakeWithInterruptsOffTakesNoCriticalSectionAndIsOtherwiseTheSame) {
-  FakeCpu cpu;
-  ExecutorStorage<2> storage;
-  Executor executor{storage, &cpu};
-  cpu.executor = &executor;
+TEST_F(ExecutorIdle, AWakeWithInterruptsOffTakesNoCriticalSectionAndIsOtherwiseTheSame) {
   Event event;
   int resumes = 0;
   ASSERT_TRUE(executor
@@ -873,7 +855,7 @@ TEST(ExecutorIdle, AWakeWithInterruptsOffTakesNoCriticalSectionAndIsOtherwiseThe
   EXPECT_TRUE(cpu.interrupts_enabled());
 }
 
-TEST(ExecutorIdle, WithoutInterruptControlRunUntilReturnsWhenIdle) {
+TEST(ExecutorWithoutInterruptControl, RunUntilReturnsWhenIdle) {
   ExecutorStorage<2> storage;
   Executor executor{storage};
   Event event;
