@@ -3,9 +3,9 @@
 
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
-#include "arch/x86_64/pic8259.h"
-#include "arch/x86_64/pit.h"
-#include "arch/x86_64/ps2.h"
+#include "platform/pc/pic8259.h"
+#include "platform/pc/pit.h"
+#include "platform/pc/ps2.h"
 #include "boot/command_line.h"
 #include "console/print.h"
 #include "mm/heap.h"
@@ -18,17 +18,17 @@ void init(const boot::BootInfo& boot_info) {
   // Chapters 5-7 (GDT/TSS, IDT, PIC, PIT, keyboard) plug in here.
   arch::init_gdt();   // GDT + TSS whose IST stacks catch double faults (chapter 6)
   arch::init_idt();   // 256 gates -> interrupt_stubs.S -> interrupt_dispatch (chapter 5)
-  arch::pic::init();  // the 8259 pair moved to vectors 32-47, lines masked (chapter 7)
-  arch::pit::init();  // IRQ 0 at 1000 Hz: ticks and uptime
-  const auto ps2 = arch::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
+  pc::pic::init();  // the 8259 pair moved to vectors 32-47, lines masked (chapter 7)
+  pc::pit::init();  // IRQ 0 at 1000 Hz: ticks and uptime
+  const auto ps2 = pc::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
   if (ps2) {
     println("interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
-            arch::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
+            pc::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
             ps2->keyboard_acknowledged ? "" : ", keyboard did not answer");
   } else {
-    println("interrupts: on; timer {} Hz; no keyboard: {}", arch::pit::frequency_hz(),
-            arch::ps2::to_string(ps2.error()));
+    println("interrupts: on; timer {} Hz; no keyboard: {}", pc::pit::frequency_hz(),
+            pc::ps2::to_string(ps2.error()));
   }
 
   // Chapters 8-9: our own page tables (physical memory map, W^X kernel, stack guard pages)

@@ -1,7 +1,7 @@
 // The kernel users boot with `make run`: a banner, "Hello World!", the machine comes up, and the
 // shell runs as a task on the executor (chapter 12) until the machine is switched off.
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/qemu_exit.h"
 #include "boot/command_line.h"
 #include "boot/start.h"
 #include "console/print.h"
@@ -44,7 +44,7 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   if (command_line.has("exit_when_ready")) {
     // For tools/bench_boot.py --icount: under -icount the TSC counts guest instructions.
     serial_println("boot tsc: {}", arch::read_tsc());
-    arch::exit_qemu(arch::QemuExitCode::success);
+    pc::exit_qemu(pc::QemuExitCode::success);
   }
 
   task::init_runtime();

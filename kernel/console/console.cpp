@@ -2,7 +2,7 @@
 #include "console/console.h"
 
 #include "arch/x86_64/cpu.h"
-#include "console/serial.h"
+#include "platform/pc/serial.h"
 #include "console/text_writer.h"
 
 namespace ferrite::console {
@@ -10,15 +10,15 @@ namespace ferrite::console {
 namespace {
 
 struct State {
-  SerialPort serial{0x3F8};  // COM1
+  pc::SerialPort serial{0x3F8};  // COM1
   Screen active = Screen::none;
-  TextWriter<VgaTextScreen> vga;
+  TextWriter<pc::VgaTextScreen> vga;
   TextWriter<FramebufferScreen> framebuffer;
 };
 
 constinit sync::Spinlock console_lock;
 constinit State state;
-constinit ScreenChar vga_shadow[VgaTextScreen::kCells];
+constinit ScreenChar vga_shadow[pc::VgaTextScreen::kCells];
 constinit ScreenChar framebuffer_shadow[FramebufferScreen::kMaxCells];
 
 // Calls f with the active writer (whatever its screen type).
@@ -51,7 +51,7 @@ void write_unlocked(std::string_view text) {
 
 void init_early(volatile ScreenChar* vga_text_buffer) {
   state.serial.init();
-  state.vga = TextWriter<VgaTextScreen>(VgaTextScreen(vga_text_buffer, vga_shadow));
+  state.vga = TextWriter<pc::VgaTextScreen>(pc::VgaTextScreen(vga_text_buffer, vga_shadow));
   state.vga.clear();  // firmware and bootloader leave their messages behind
   hide_vga_hardware_cursor();
   state.active = Screen::vga_text;

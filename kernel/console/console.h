@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "console/framebuffer_screen.h"
-#include "console/vga_text.h"
+#include "platform/pc/vga_text.h"
 #include "lib/format.h"
 #include "sync/spinlock.h"
 

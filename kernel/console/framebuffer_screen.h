@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "console/font.h"
-#include "console/vga_text.h"
+#include "console/cell.h"
 
 namespace ferrite::console {
 
@@ -55,7 +55,6 @@ class FramebufferScreen {
     }
     for (std::size_t column = 0; column < columns_; ++column) put(rows_ - 1, column, blank);
   }
-  void show_cursor(std::size_t, std::size_t) {}
 
  private:
   std::uint32_t rgb(Color color) const {

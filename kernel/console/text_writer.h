@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "console/vga_text.h"
+#include "console/cell.h"
 
 namespace ferrite::console {
 
@@ -50,7 +50,6 @@ class TextWriter {
 
   void write(std::string_view text) {
     for (char c : text) write_byte(static_cast<std::uint8_t>(c));
-    screen_.show_cursor(screen_.rows() - 1, column_);
   }
 
   // Redraws the bottom row as `text` with the cell at `cursor` (a column) shown in inverted

@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/pit.h"
-#include "arch/x86_64/ps2.h"
+#include "platform/pc/pit.h"
+#include "platform/pc/ps2.h"
 #include "console/print.h"
 #include "drivers/keyboard/keyboard.h"
 #include "mm/heap.h"
@@ -54,9 +54,9 @@ void help() {
 }
 
 void uptime() {
-  const std::uint64_t ms = arch::pit::uptime_ms();
-  println("uptime: {}.{:03} s ({} ticks at {} Hz)", ms / 1000, ms % 1000, arch::pit::ticks(),
-          arch::pit::frequency_hz());
+  const std::uint64_t ms = pc::pit::uptime_ms();
+  println("uptime: {}.{:03} s ({} ticks at {} Hz)", ms / 1000, ms % 1000, pc::pit::ticks(),
+          pc::pit::frequency_hz());
 }
 
 void mem() {
@@ -109,7 +109,7 @@ void alloc(std::uint64_t count) {
     return;
   }
   std::uint64_t random = 0x9E3779B97F4A7C15 ^ arch::read_tsc();
-  const std::uint64_t start = arch::pit::ticks();
+  const std::uint64_t start = pc::pit::ticks();
   std::uint64_t bytes = 0, allocated = 0, bad = 0;
   for (std::uint64_t i = 0; i < count; ++i) {
     random ^= random << 13, random ^= random >> 7, random ^= random << 17;  // xorshift64
@@ -133,7 +133,7 @@ void alloc(std::uint64_t count) {
     mm::heap_deallocate(blocks[i].data, blocks[i].size, 8);
   }
   mm::heap_deallocate(blocks, sizeof(Block) * count, alignof(Block));
-  const std::uint64_t ms = (arch::pit::ticks() - start) * 1000 / arch::pit::frequency_hz();
+  const std::uint64_t ms = (pc::pit::ticks() - start) * 1000 / pc::pit::frequency_hz();
   println("alloc: {} of {} blocks, {} KiB, {} corrupted, {} ms ({})", allocated, count, bytes / 1024, bad, ms,
           bad == 0 && allocated == count ? "ok" : "FAILED");
 }
@@ -145,8 +145,8 @@ void alloc(std::uint64_t count) {
   // it 100 timer ticks before concluding nobody answered.
   for (const std::uint16_t port : {std::uint16_t{0x604}, std::uint16_t{0xB004}}) {
     arch::outw(port, 0x2000);
-    const std::uint64_t until = arch::pit::ticks() + 100;
-    while (arch::pit::ticks() < until) arch::halt();
+    const std::uint64_t until = pc::pit::ticks() + 100;
+    while (pc::pit::ticks() < until) arch::halt();
   }
   println("shutdown: no ACPI power-off device answered; halting");
   arch::halt_forever();
@@ -180,7 +180,7 @@ task::Task<void> execute(std::string_view line) {
     }
   } else if (command == "sleep") {
     if (auto ms = count > 1 ? parse_number(words[1]) : std::nullopt) {
-      const std::uint64_t before = arch::pit::ticks();
+      const std::uint64_t before = pc::pit::ticks();
       const std::uint64_t woke = co_await task::sleep_ms(*ms);
       println("slept {} ms: {} ticks requested, {} elapsed", *ms, task::ms_to_ticks(*ms),
               woke - before);
@@ -191,8 +191,8 @@ task::Task<void> execute(std::string_view line) {
     // Cooperative multitasking's weak spot: a task that does not yield starves the others.
     // Interrupts still run, so typed keys land in the scancode queue until it is full.
     if (auto ms = count > 1 ? parse_number(words[1]) : std::nullopt) {
-      const std::uint64_t end = arch::pit::uptime_ms() + *ms;
-      while (arch::pit::uptime_ms() < end) arch::halt();
+      const std::uint64_t end = pc::pit::uptime_ms() + *ms;
+      while (pc::pit::uptime_ms() < end) arch::halt();
       println("busy for {} ms", *ms);
     } else {
       println("usage: busy MS");
@@ -209,7 +209,7 @@ task::Task<void> execute(std::string_view line) {
     panic("panic requested from the shell");
   } else if (command == "reboot") {
     println("rebooting");
-    arch::ps2::reboot();
+    pc::ps2::reboot();
   } else if (command == "shutdown") {
     shutdown();
   } else {

@@ -2,8 +2,8 @@
 #include "task/kernel_runtime.h"
 
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/pit.h"
-#include "arch/x86_64/ps2.h"
+#include "platform/pc/pit.h"
+#include "platform/pc/ps2.h"
 #include "console/console.h"
 
 namespace ferrite::task {
@@ -45,13 +45,13 @@ void init_runtime() {
   static constinit bool hooked_up = false;
   if (hooked_up) return;
   hooked_up = true;
-  arch::ps2::set_keyboard_consumer(on_scancode);
+  pc::ps2::set_keyboard_consumer(on_scancode);
   // The PIT has been ticking since arch init: start the timer queue's clock at the current tick
   // (else the first sleeps would measure from tick 0 and end at once). Interrupts stay off until
   // the callback is in, so no tick can slip in between reading the count and hooking up.
   sync::InterruptGuard no_interrupts;
-  timer_queue.on_tick(arch::pit::ticks());
-  if (!arch::pit::add_tick_callback(on_tick)) panic("task: no free timer callback slot");
+  timer_queue.on_tick(pc::pit::ticks());
+  if (!pc::pit::add_tick_callback(on_tick)) panic("task: no free timer callback slot");
 }
 
 Executor& executor() {
@@ -63,7 +63,7 @@ KernelScancodeQueue& scancode_queue() { return scancodes; }
 KernelTimerQueue& timers() { return timer_queue; }
 
 std::uint64_t ms_to_ticks(std::uint64_t milliseconds) {
-  return (milliseconds * arch::pit::frequency_hz() + 999) / 1000;
+  return (milliseconds * pc::pit::frequency_hz() + 999) / 1000;
 }
 
 KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds) {
@@ -71,7 +71,7 @@ KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds) {
 }
 
 KeyboardStats keyboard_stats() {
-  return {arch::ps2::bytes_received(), scancodes.dropped()};
+  return {pc::ps2::bytes_received(), scancodes.dropped()};
 }
 
 }  // namespace ferrite::task

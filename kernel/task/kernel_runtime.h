@@ -7,7 +7,7 @@
 
 #include "sync/spinlock.h"
 #include "task/executor.h"
-#include "task/stream.h"
+#include "task/scancode_queue.h"
 #include "task/timer.h"
 
 namespace ferrite::task {

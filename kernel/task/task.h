@@ -22,7 +22,7 @@
 #include <utility>
 
 #include "lib/panic.h"
-#include "task/frame_allocator.h"
+#include "task/frame_cache.h"
 
 namespace ferrite::task {
 

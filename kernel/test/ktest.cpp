@@ -1,7 +1,7 @@
 // The in-kernel test runner: walks the TestCase records the linker gathered and reports each.
 #include "test/ktest.h"
 
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/qemu_exit.h"
 #include "console/console.h"
 #include "console/print.h"
 #include "lib/panic_hook.h"
@@ -26,7 +26,7 @@ void record_failure(std::string_view text, std::source_location where) {
 void exit_qemu_on_panic() {
   set_panic_hook([](std::source_location, std::string_view) {
     console::write_serial("[failed] (kernel panic)\n0 passed, 1 failed\n");
-    arch::exit_qemu(arch::QemuExitCode::failure);
+    pc::exit_qemu(pc::QemuExitCode::failure);
   });
 }
 
@@ -59,8 +59,8 @@ Summary run_all(std::string_view filter) {
 
 void exit_with(const Summary& summary) {
   println("{} passed, {} failed", summary.passed, summary.failed);
-  arch::exit_qemu(summary.failed == 0 && summary.passed > 0 ? arch::QemuExitCode::success
-                                                            : arch::QemuExitCode::failure);
+  pc::exit_qemu(summary.failed == 0 && summary.passed > 0 ? pc::QemuExitCode::success
+                                                            : pc::QemuExitCode::failure);
 }
 
 void run_all_and_exit(std::string_view filter) { exit_with(run_all(filter)); }

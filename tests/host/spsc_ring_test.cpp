@@ -11,7 +11,7 @@
 
 #include "task/atomic_waker.h"
 #include "task/executor.h"
-#include "task/stream.h"
+#include "task/scancode_queue.h"
 
 namespace ferrite::task {
 namespace {

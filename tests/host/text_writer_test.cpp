@@ -10,11 +10,12 @@
 
 #include "console/framebuffer_screen.h"
 #include "console/text_writer.h"
-#include "console/vga_text.h"
+#include "platform/pc/vga_text.h"
 
 namespace {
 
 using namespace ferrite::console;
+using ferrite::pc::VgaTextScreen;
 
 class TextWriterTest : public ::testing::Test {
  protected:

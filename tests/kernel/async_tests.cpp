@@ -11,13 +11,14 @@
 #include <string_view>
 #include <utility>
 
-#include "arch/x86_64/pit.h"
+#include "platform/pc/pit.h"
 #include "console/print.h"
 #include "sync/spinlock.h"
 #include "task/kernel_runtime.h"
 #include "test/ktest.h"
 
 namespace arch = ferrite::arch;
+namespace pc = ferrite::pc;
 namespace task = ferrite::task;
 
 namespace {
@@ -27,8 +28,8 @@ namespace {
 // halts between interrupts, and every timer tick wakes it to check again.
 template <class Done>
 bool run_executor_until(Done done, std::uint64_t timeout_ticks = 2000) {
-  const std::uint64_t give_up_at = arch::pit::ticks() + timeout_ticks;
-  task::executor().run_until([&] { return done() || arch::pit::ticks() >= give_up_at; });
+  const std::uint64_t give_up_at = pc::pit::ticks() + timeout_ticks;
+  task::executor().run_until([&] { return done() || pc::pit::ticks() >= give_up_at; });
   return done();
 }
 
@@ -112,25 +113,25 @@ task::Task<> take_turns(char name, int turns) {
 struct SleepRecord {
   std::uint64_t milliseconds = 0;
   std::uint64_t requested_ticks = 0;
-  std::uint64_t started = 0;   // arch::pit::ticks() before the sleep
+  std::uint64_t started = 0;   // pc::pit::ticks() before the sleep
   std::uint64_t deadline = 0;  // the timer queue's deadline for it
   std::uint64_t woke = 0;      // the tick the timer interrupt woke it at (co_await's result)
-  std::uint64_t resumed = 0;   // arch::pit::ticks() once the task ran again
+  std::uint64_t resumed = 0;   // pc::pit::ticks() once the task ran again
   bool finished = false;
 };
 
 std::uint64_t ticks_for_ms(std::uint64_t milliseconds) {
-  return (milliseconds * arch::pit::frequency_hz() + 999) / 1000;  // rounded up, as sleep_ms does
+  return (milliseconds * pc::pit::frequency_hz() + 999) / 1000;  // rounded up, as sleep_ms does
 }
 
 task::Task<> sleep_and_record(SleepRecord& record, std::size_t* wake_log, std::size_t* logged,
                               std::size_t my_index) {
   record.requested_ticks = ticks_for_ms(record.milliseconds);
-  record.started = arch::pit::ticks();
+  record.started = pc::pit::ticks();
   auto sleep = task::sleep_ms(record.milliseconds);
   record.deadline = sleep.deadline();
   record.woke = co_await sleep;
-  record.resumed = arch::pit::ticks();
+  record.resumed = pc::pit::ticks();
   if (wake_log != nullptr) wake_log[(*logged)++] = my_index;
   record.finished = true;
 }
@@ -217,7 +218,7 @@ KTEST(async_sleep_wakes_after_at_least_the_requested_ticks) {
     // The timer queue's clock is the PIT's tick count (init_runtime starts it there). Read both
     // with interrupts off, so that no tick falls between the two reads.
     ferrite::sync::InterruptGuard no_ticks;
-    KEXPECT_EQ(task::timers().now(), arch::pit::ticks());
+    KEXPECT_EQ(task::timers().now(), pc::pit::ticks());
   }
   single_sleep = {.milliseconds = 20};
   KASSERT(task::executor().spawn(sleep_and_record(single_sleep, nullptr, nullptr, 0)).has_value());

@@ -9,8 +9,8 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/idt.h"
-#include "arch/x86_64/pit.h"
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/pit.h"
+#include "platform/pc/qemu_exit.h"
 #include "boot/start.h"
 #include "console/print.h"
 #include "init.h"
@@ -19,6 +19,7 @@
 namespace {
 
 namespace arch = ferrite::arch;
+namespace pc = ferrite::pc;
 using ferrite::println;
 
 constexpr std::uint8_t kBenchVector = 0x81;
@@ -64,9 +65,9 @@ Result measure() {
     ferrite::sync::InterruptGuard no_interrupts;
     quiet = spin_loop(kSpinRounds);
   }
-  const std::uint64_t ticks_before = arch::pit::ticks();
+  const std::uint64_t ticks_before = pc::pit::ticks();
   const std::uint64_t interrupted = spin_loop(kSpinRounds);
-  result.ticks = arch::pit::ticks() - ticks_before;
+  result.ticks = pc::pit::ticks() - ticks_before;
   result.timer_interrupt = result.ticks == 0 ? 0 : (interrupted - quiet) / result.ticks;
   return result;
 }
@@ -90,5 +91,5 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
         ratio_x100 % 100);
   }
   arch::set_handler(kBenchVector, nullptr);
-  arch::exit_qemu(arch::QemuExitCode::success);
+  pc::exit_qemu(pc::QemuExitCode::success);
 }

@@ -25,9 +25,9 @@
 #include <span>
 
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/pic8259.h"
-#include "arch/x86_64/ps2.h"
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/pic8259.h"
+#include "platform/pc/ps2.h"
+#include "platform/pc/qemu_exit.h"
 #include "boot/command_line.h"
 #include "boot/start.h"
 #include "console/print.h"
@@ -40,6 +40,7 @@
 namespace {
 
 namespace arch = ferrite::arch;
+namespace pc = ferrite::pc;
 namespace keyboard = ferrite::drivers::keyboard;
 namespace task = ferrite::task;
 using ferrite::println;
@@ -104,7 +105,7 @@ constexpr std::uint64_t kLoopInstructions = 1 + 2 * kLoopRounds;
 // reading port 0x60) up to the consumer. Interrupts are off, so no real interrupt interferes;
 // the EOI the PIC dispatch sends finds nothing in service and does nothing. Returns the median.
 std::uint64_t entry_to_consumer(std::uint64_t overhead) {
-  constexpr std::uint8_t kKeyboardVector = arch::pic::vector_of(arch::pic::kKeyboardLine);
+  constexpr std::uint8_t kKeyboardVector = pc::pic::vector_of(pc::pic::kKeyboardLine);
   static constinit std::array<std::uint64_t, kEntryProbes> probes{};
   ferrite::sync::InterruptGuard no_interrupts;
   probing_entry.store(true, std::memory_order_relaxed);
@@ -171,14 +172,14 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
                                     : " (not 1 per instruction: run under -icount shift=0)");
   println("bench_keyboard: timestamp overhead {} units, subtracted below", overhead);
 
-  arch::ps2::set_keyboard_consumer(timed_consumer);
+  pc::ps2::set_keyboard_consumer(timed_consumer);
   const std::uint64_t entry = entry_to_consumer(overhead);
   println("bench_keyboard: IRQ 1 entry (int $0x21: stub, dispatch, PIC, port 0x60) -> consumer: {}",
           entry);
 
   if (auto spawned = task::executor().spawn(wait_for_keys(wanted, overhead)); !spawned) {
     println("bench_keyboard: cannot spawn the task: {}", task::to_string(spawned.error()));
-    arch::exit_qemu(arch::QemuExitCode::failure);
+    pc::exit_qemu(pc::QemuExitCode::failure);
   }
   println("bench_keyboard: ready for {} keys ({} samples: presses and releases)", keys, wanted);
   task::executor().run_until([] { return finished; });
@@ -194,5 +195,5 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
           entry + decoded.median);
   const std::uint64_t dropped = scancodes_dropped.load();
   println("bench_keyboard: {} scancodes, {} dropped", scancodes_pushed.load(), dropped);
-  arch::exit_qemu(dropped == 0 ? arch::QemuExitCode::success : arch::QemuExitCode::failure);
+  pc::exit_qemu(dropped == 0 ? pc::QemuExitCode::success : pc::QemuExitCode::failure);
 }

@@ -10,7 +10,7 @@
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/qemu_exit.h"
 #include "boot/command_line.h"
 #include "boot/start.h"
 #include "console/print.h"
@@ -65,6 +65,7 @@ extern const char general_protection_instruction[], page_fault_instruction[];
 namespace {
 
 namespace arch = ferrite::arch;
+namespace pc = ferrite::pc;
 using ferrite::println;
 
 constexpr std::uint64_t kUnmappedAddress = 0x0000'4000'0000'0000;
@@ -144,7 +145,7 @@ void trigger_stack_overflow() {
   const std::uintptr_t guard = arch::stack_guard_pages()[0];
   if (ferrite::mm::kernel_mapper().translate(ferrite::mm::VirtAddr(guard))) {
     println("the boot stack's guard page {:#x} is mapped: an overflow would not fault", guard);
-    arch::exit_qemu(arch::QemuExitCode::failure);
+    pc::exit_qemu(pc::QemuExitCode::failure);
   }
   println("boot stack guard page {:#x} is unmapped; recursing", guard);
   (void)recurse_forever(0);
@@ -198,7 +199,7 @@ constinit const Scenario* current = nullptr;
 void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   ferrite::set_panic_hook([](std::source_location, std::string_view) {
     ferrite::console::write_serial("expected_faults: panic: FAILED\n");
-    arch::exit_qemu(arch::QemuExitCode::failure);
+    pc::exit_qemu(pc::QemuExitCode::failure);
   });
   ferrite::init(boot_info);
 
@@ -216,9 +217,9 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
     println("expected_faults: triggering {}", scenario.name);
     scenario.trigger();
     println("expected_faults: {} returned without a fault: FAILED", scenario.name);
-    arch::exit_qemu(arch::QemuExitCode::failure);
+    pc::exit_qemu(pc::QemuExitCode::failure);
   }
   println("expected_faults: unknown scenario \"{}\"; use fault=<name> with one of:", wanted);
   for (const Scenario& scenario : kScenarios) println("  {}", scenario.name);
-  arch::exit_qemu(arch::QemuExitCode::failure);
+  pc::exit_qemu(pc::QemuExitCode::failure);
 }

@@ -7,19 +7,20 @@
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
-#include "arch/x86_64/pic8259.h"
-#include "arch/x86_64/pit.h"
+#include "platform/pc/pic8259.h"
+#include "platform/pc/pit.h"
 #include "console/print.h"
 #include "sync/spinlock.h"
 #include "test/ktest.h"
 
 namespace arch = ferrite::arch;
+namespace pc = ferrite::pc;
 
 namespace {
 
 // Sleeps with `hlt` until the tick count reaches `target` (each timer interrupt wakes the CPU).
 void wait_for_tick(std::uint64_t target) {
-  while (arch::pit::ticks() < target) arch::halt();
+  while (pc::pit::ticks() < target) arch::halt();
 }
 
 }  // namespace
@@ -78,50 +79,50 @@ KTEST(vector_without_handler_is_reported_as_unexpected) {
 // spurious IRQ 7 looks like. It must be counted and must not be acknowledged (the timer, whose
 // EOIs a stray EOI would disturb, keeps ticking).
 KTEST(spurious_master_irq7_is_counted_without_eoi) {
-  const auto before = arch::pic::spurious_counts();
+  const auto before = pc::pic::spurious_counts();
   asm volatile("int $39");
-  const auto after = arch::pic::spurious_counts();
+  const auto after = pc::pic::spurious_counts();
   KEXPECT_EQ(after.master_irq7, before.master_irq7 + 1);
   KEXPECT_EQ(after.slave_irq15, before.slave_irq15);
-  const std::uint64_t ticks = arch::pit::ticks();
+  const std::uint64_t ticks = pc::pit::ticks();
   wait_for_tick(ticks + 3);
-  KEXPECT(arch::pit::ticks() >= ticks + 3);
+  KEXPECT(pc::pit::ticks() >= ticks + 3);
 }
 
 KTEST(spurious_slave_irq15_is_counted) {
-  const auto before = arch::pic::spurious_counts();
+  const auto before = pc::pic::spurious_counts();
   asm volatile("int $47");
-  const auto after = arch::pic::spurious_counts();
+  const auto after = pc::pic::spurious_counts();
   KEXPECT_EQ(after.slave_irq15, before.slave_irq15 + 1);
   KEXPECT_EQ(after.master_irq7, before.master_irq7);
-  const std::uint64_t ticks = arch::pit::ticks();
+  const std::uint64_t ticks = pc::pit::ticks();
   wait_for_tick(ticks + 3);
-  KEXPECT(arch::pit::ticks() >= ticks + 3);
+  KEXPECT(pc::pit::ticks() >= ticks + 3);
 }
 
 KTEST(pic_masks_every_line_without_a_handler) {
-  KEXPECT(!arch::pic::is_masked(arch::pic::kTimerLine));
-  KEXPECT(!arch::pic::is_masked(arch::pic::kCascadeLine));
-  for (std::uint8_t line = 3; line < arch::pic::kLineCount; ++line) {
-    if (arch::handler(arch::pic::vector_of(line)) == nullptr) KEXPECT(arch::pic::is_masked(line));
+  KEXPECT(!pc::pic::is_masked(pc::pic::kTimerLine));
+  KEXPECT(!pc::pic::is_masked(pc::pic::kCascadeLine));
+  for (std::uint8_t line = 3; line < pc::pic::kLineCount; ++line) {
+    if (arch::handler(pc::pic::vector_of(line)) == nullptr) KEXPECT(pc::pic::is_masked(line));
   }
 }
 
 KTEST(timer_ticks_advance_with_interrupts_on) {
   KASSERT(arch::interrupts_enabled());
-  const std::uint64_t ticks = arch::pit::ticks();
-  const std::uint64_t uptime = arch::pit::uptime_ms();
+  const std::uint64_t ticks = pc::pit::ticks();
+  const std::uint64_t uptime = pc::pit::uptime_ms();
   wait_for_tick(ticks + 50);
-  KEXPECT(arch::pit::ticks() >= ticks + 50);
+  KEXPECT(pc::pit::ticks() >= ticks + 50);
   // 50 ticks at 1000 Hz are 50 ms (49.99 with the real divisor, and rounding can lose one).
-  KEXPECT(arch::pit::uptime_ms() >= uptime + 48);
-  KEXPECT_EQ(arch::pit::frequency_hz(), arch::pit::kDefaultFrequencyHz);
+  KEXPECT(pc::pit::uptime_ms() >= uptime + 48);
+  KEXPECT_EQ(pc::pit::frequency_hz(), pc::pit::kDefaultFrequencyHz);
 }
 
 KTEST(timer_ticks_stop_while_interrupts_are_masked) {
   // Measure how far the TSC moves in 10 ticks, then keep interrupts off for three times as long.
-  wait_for_tick(arch::pit::ticks() + 1);
-  const std::uint64_t start_tick = arch::pit::ticks();
+  wait_for_tick(pc::pit::ticks() + 1);
+  const std::uint64_t start_tick = pc::pit::ticks();
   const std::uint64_t start_tsc = arch::read_tsc();
   wait_for_tick(start_tick + 10);
   const std::uint64_t tsc_per_10_ticks = arch::read_tsc() - start_tsc;
@@ -129,15 +130,15 @@ KTEST(timer_ticks_stop_while_interrupts_are_masked) {
   std::uint64_t frozen = 0, after_spin = 0;
   {
     ferrite::sync::InterruptGuard no_interrupts;
-    frozen = arch::pit::ticks();
+    frozen = pc::pit::ticks();
     const std::uint64_t spin_start = arch::read_tsc();
     while (arch::read_tsc() - spin_start < 3 * tsc_per_10_ticks) asm volatile("pause");
-    after_spin = arch::pit::ticks();
+    after_spin = pc::pit::ticks();
   }
   KEXPECT_EQ(after_spin, frozen);
   // With interrupts back on, the IRQ 0 the PIC kept pending arrives, and ticking resumes.
   wait_for_tick(frozen + 2);
-  KEXPECT(arch::pit::ticks() >= frozen + 2);
+  KEXPECT(pc::pit::ticks() >= frozen + 2);
 }
 
 // The console lock disables interrupts while held, so a timer handler that prints can never spin
@@ -150,11 +151,11 @@ KTEST(println_from_timer_handler_while_main_loop_prints) {
     handler_lines.fetch_add(1, std::memory_order_relaxed);
   };
   handler_lines = 0;
-  KASSERT(arch::pit::add_tick_callback(kPrintingTickCallback));
-  const std::uint64_t end = arch::pit::uptime_ms() + 2000;
+  KASSERT(pc::pit::add_tick_callback(kPrintingTickCallback));
+  const std::uint64_t end = pc::pit::uptime_ms() + 2000;
   int main_lines = 0;
-  while (arch::pit::uptime_ms() < end) ferrite::println("  main loop: line {}", main_lines++);
-  arch::pit::remove_tick_callback(kPrintingTickCallback);
+  while (pc::pit::uptime_ms() < end) ferrite::println("  main loop: line {}", main_lines++);
+  pc::pit::remove_tick_callback(kPrintingTickCallback);
   const int printed_by_handler = handler_lines.load();
   ferrite::println("  {} lines from the main loop, {} from the timer handler", main_lines,
                    printed_by_handler);
@@ -162,7 +163,7 @@ KTEST(println_from_timer_handler_while_main_loop_prints) {
   KEXPECT(main_lines > 100);
   // Removed means removed: no more handler lines.
   const int final_count = handler_lines.load();
-  wait_for_tick(arch::pit::ticks() + 250);
+  wait_for_tick(pc::pit::ticks() + 250);
   KEXPECT_EQ(handler_lines.load(), final_count);
 }
 

@@ -15,9 +15,9 @@
 #include <string_view>
 
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/pit.h"
-#include "arch/x86_64/ps2.h"
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/pit.h"
+#include "platform/pc/ps2.h"
+#include "platform/pc/qemu_exit.h"
 #include "boot/command_line.h"
 #include "boot/start.h"
 #include "console/print.h"
@@ -29,6 +29,7 @@
 namespace {
 
 namespace arch = ferrite::arch;
+namespace pc = ferrite::pc;
 namespace keyboard = ferrite::drivers::keyboard;
 using ferrite::println;
 
@@ -69,8 +70,8 @@ void wait_for_interrupt_unless_bytes_waiting() {
 }
 
 void sleep_ms(std::uint64_t ms) {
-  const std::uint64_t end = arch::pit::uptime_ms() + ms;
-  while (arch::pit::uptime_ms() < end) arch::halt();
+  const std::uint64_t end = pc::pit::uptime_ms() + ms;
+  while (pc::pit::uptime_ms() < end) arch::halt();
 }
 
 // A line of text as the keys type it: printable characters append, Backspace removes one.
@@ -100,7 +101,7 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   if (layout == nullptr) {
     println("keyboard_echo: unknown layout \"{}\"; known layouts:", layout_name);
     for (const keyboard::Layout* known : keyboard::all_layouts()) println("  {}", known->name);
-    arch::exit_qemu(arch::QemuExitCode::failure);
+    pc::exit_qemu(pc::QemuExitCode::failure);
   }
   const std::uint64_t expected_keys =
       ferrite::boot::parse_size(command_line.get("expect_keys").value_or("0")).value_or(0);
@@ -111,11 +112,11 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   keyboard::Keyboard decoder(*layout);
   TypedText line;
   std::uint64_t bytes_decoded = 0, presses = 0, releases = 0;
-  arch::ps2::set_keyboard_consumer(on_scancode);
+  pc::ps2::set_keyboard_consumer(on_scancode);
   println("keyboard_echo: ready, layout {} ({})", layout->name, layout->description);
 
-  std::uint64_t last_received = arch::ps2::bytes_received();
-  std::uint64_t last_activity_ms = arch::pit::uptime_ms();
+  std::uint64_t last_received = pc::ps2::bytes_received();
+  std::uint64_t last_activity_ms = pc::pit::uptime_ms();
   bool escape = false;
   while (!escape) {
     if (const std::optional<std::uint8_t> byte = scancodes.try_pop()) {
@@ -133,15 +134,15 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
       if (consumer_delay_ms != 0) sleep_ms(consumer_delay_ms);
       continue;
     }
-    if (const std::uint64_t received = arch::ps2::bytes_received(); received != last_received) {
+    if (const std::uint64_t received = pc::ps2::bytes_received(); received != last_received) {
       last_received = received;
-      last_activity_ms = arch::pit::uptime_ms();
+      last_activity_ms = pc::pit::uptime_ms();
     }
-    if (last_received != 0 && arch::pit::uptime_ms() - last_activity_ms >= kIdleMs) break;
+    if (last_received != 0 && pc::pit::uptime_ms() - last_activity_ms >= kIdleMs) break;
     wait_for_interrupt_unless_bytes_waiting();
   }
 
-  const std::uint64_t received = arch::ps2::bytes_received();
+  const std::uint64_t received = pc::ps2::bytes_received();
   const std::uint64_t dropped = ring_drops.load();
   println("keyboard_echo: {} bytes from IRQ 1, {} decoded, {} dropped (the {}-byte ring was full)",
           received, bytes_decoded, dropped, kRingCapacity);
@@ -156,5 +157,5 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
     if (dropped == 0) ok &= presses == expected_keys;
   }
   println("keyboard_echo: {}", ok ? "[ok]" : "[failed]");
-  arch::exit_qemu(ok ? arch::QemuExitCode::success : arch::QemuExitCode::failure);
+  pc::exit_qemu(ok ? pc::QemuExitCode::success : pc::QemuExitCode::failure);
 }

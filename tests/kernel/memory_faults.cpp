@@ -5,7 +5,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/qemu_exit.h"
 #include "boot/command_line.h"
 #include "boot/start.h"
 #include "console/print.h"
@@ -38,10 +38,10 @@ bool check_page_fault(const arch::InterruptFrame& frame) {
           expected.write, expected.instruction_fetch, expected.protection_violation, ok ? "[ok]" : "[failed]");
   if (ok) {
     println("1 passed, 0 failed");
-    arch::exit_qemu(arch::QemuExitCode::success);
+    pc::exit_qemu(pc::QemuExitCode::success);
   }
   println("0 passed, 1 failed");
-  arch::exit_qemu(arch::QemuExitCode::failure);
+  pc::exit_qemu(pc::QemuExitCode::failure);
 }
 
 constexpr std::uint64_t kScratch = 0x0000'1000'0000'0000;
@@ -85,7 +85,7 @@ void new_out_of_memory() {
     const bool ok = message == expected;
     println("panic message \"{}\": {}", message, ok ? "[ok]" : "[failed]");
     println("{} passed, {} failed", ok ? 1 : 0, ok ? 0 : 1);
-    arch::exit_qemu(ok ? arch::QemuExitCode::success : arch::QemuExitCode::failure);
+    pc::exit_qemu(ok ? pc::QemuExitCode::success : pc::QemuExitCode::failure);
   });
   volatile std::size_t one_tebibyte = std::size_t{1} << 40;
   void* pointer = ::operator new(one_tebibyte);
@@ -114,5 +114,5 @@ void kernel_main(const boot::BootInfo& boot_info) {
   else if (scenario == "new_out_of_memory") new_out_of_memory();
   println("no page fault happened (scenario \"{}\")", scenario);
   println("0 passed, 1 failed");
-  arch::exit_qemu(arch::QemuExitCode::failure);
+  pc::exit_qemu(pc::QemuExitCode::failure);
 }

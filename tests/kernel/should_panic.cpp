@@ -1,5 +1,5 @@
 // The seed's should_panic test: a failing assertion must panic, and the panic is the success.
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/qemu_exit.h"
 #include "boot/start.h"
 #include "console/console.h"
 #include "console/print.h"
@@ -18,10 +18,10 @@ void should_fail() {
 void kernel_main(const ferrite::boot::BootInfo&) {
   ferrite::set_panic_hook([](std::source_location, std::string_view) {
     ferrite::console::write_serial("[ok]\n1 passed, 0 failed\n");
-    ferrite::arch::exit_qemu(ferrite::arch::QemuExitCode::success);
+    ferrite::pc::exit_qemu(ferrite::pc::QemuExitCode::success);
   });
   should_fail();
   ferrite::println("[test did not panic]");
   ferrite::println("0 passed, 1 failed");
-  ferrite::arch::exit_qemu(ferrite::arch::QemuExitCode::failure);
+  ferrite::pc::exit_qemu(ferrite::pc::QemuExitCode::failure);
 }

@@ -6,7 +6,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
-#include "arch/x86_64/qemu_exit.h"
+#include "platform/pc/qemu_exit.h"
 #include "console/console.h"
 #include "lib/format.h"
 #include "lib/panic.h"
@@ -155,7 +155,7 @@ void handle_exception(InterruptFrame& frame) {
     console::write_for_panic(
         "the test's fault hook accepted this exception\n",
         console::ColorCode(console::Color::light_green, console::Color::black));
-    exit_qemu(QemuExitCode::success);
+    pc::exit_qemu(pc::QemuExitCode::success);
   }
   const ExceptionInfo& info = kExceptions[vector];
   panic("unrecoverable CPU exception: {} ({}) at rip {:#x}", info.name, info.mnemonic, frame.rip);

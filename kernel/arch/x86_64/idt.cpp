@@ -6,7 +6,7 @@
 
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
-#include "arch/x86_64/pic8259.h"
+#include "platform/pc/pic8259.h"
 #include "console/print.h"
 
 // interrupt_stubs.S: the entry address of each vector's stub.
@@ -108,8 +108,8 @@ std::uint64_t unexpected_interrupt_count() {
 extern "C" void interrupt_dispatch(ferrite::arch::InterruptFrame* frame) {
   using namespace ferrite::arch;
   const auto vector = static_cast<std::uint8_t>(frame->vector);
-  if (pic::is_irq_vector(vector)) {
-    pic::handle_irq(*frame);
+  if (ferrite::pc::pic::is_irq_vector(vector)) {
+    ferrite::pc::pic::handle_irq(*frame);
   } else if (const InterruptHandler registered = handler(vector)) {
     registered(*frame);
   } else if (vector < kExceptionVectorCount) {

@@ -1,17 +1,17 @@
 // Programming PIT channel 0 and counting its interrupts (chapter 7). The reference is Intel's
 // "8254 Programmable Interval Timer" datasheet (order number 231164-005): "Control Word Format"
 // (figure 7), "Mode 2 - Rate Generator", and "Write Operations" for the count's byte order.
-#include "arch/x86_64/pit.h"
+#include "platform/pc/pit.h"
 
 #include <array>
 #include <atomic>
 
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/pic8259.h"
+#include "platform/pc/pic8259.h"
 #include "lib/panic.h"
 #include "sync/spinlock.h"
 
-namespace ferrite::arch::pit {
+namespace ferrite::pc::pit {
 
 namespace {
 
@@ -34,7 +34,7 @@ constinit std::uint32_t requested_frequency_hz = 0;
 constinit std::uint32_t programmed_divisor = 0;
 constinit std::array<std::atomic<TickCallback>, kMaxTickCallbacks> callbacks{};
 
-void on_timer_interrupt(InterruptFrame&) {
+void on_timer_interrupt(arch::InterruptFrame&) {
   const std::uint64_t tick = tick_count.fetch_add(1, std::memory_order_relaxed) + 1;
   for (auto& slot : callbacks) {
     if (const TickCallback callback = slot.load(std::memory_order_acquire)) callback(tick);
@@ -49,10 +49,10 @@ void init(std::uint32_t frequency_hz) {
   FERRITE_ASSERT(divisor >= kMinDivisor && divisor <= kMaxDivisor);
   {
     sync::InterruptGuard no_interrupts;
-    outb(kControlWordPort,
+    arch::outb(kControlWordPort,
          kSelectCounter0 | kAccessLowThenHighByte | kMode2RateGenerator | kBinaryCount);
-    outb(kChannel0DataPort, static_cast<std::uint8_t>(divisor));  // 65536 is written as 0, 0
-    outb(kChannel0DataPort, static_cast<std::uint8_t>(divisor >> 8));
+    arch::outb(kChannel0DataPort, static_cast<std::uint8_t>(divisor));  // 65536 is written as 0, 0
+    arch::outb(kChannel0DataPort, static_cast<std::uint8_t>(divisor >> 8));
     requested_frequency_hz = frequency_hz;
     programmed_divisor = divisor;
   }
@@ -85,7 +85,7 @@ bool add_tick_callback(TickCallback callback) {
 }
 
 void remove_tick_callback(TickCallback callback) {
-  // On this single CPU the timer handler either ran before this store or runs after it; it is
+  // On this single CPU the timer arch::handler either ran before this store or runs after it; it is
   // never half-way through a callback that is being removed.
   for (auto& slot : callbacks) {
     TickCallback expected = callback;
@@ -93,4 +93,4 @@ void remove_tick_callback(TickCallback callback) {
   }
 }
 
-}  // namespace ferrite::arch::pit
+}  // namespace ferrite::pc::pit

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace ferrite::arch {
+namespace ferrite::pc {
 
 enum class QemuExitCode : std::uint32_t {
   success = 0x10,  // QEMU exits with 33
@@ -15,4 +15,4 @@ enum class QemuExitCode : std::uint32_t {
 
 [[noreturn]] void exit_qemu(QemuExitCode code);
 
-}  // namespace ferrite::arch
+}  // namespace ferrite::pc

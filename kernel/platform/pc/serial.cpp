@@ -2,11 +2,11 @@
 // still kept cheap: the transmit FIFO takes 16 bytes at a time, so the line status register is
 // read once per 16 bytes rather than once per byte (each port read is an emulated device access
 // under QEMU, and a slow bus cycle on real hardware).
-#include "console/serial.h"
+#include "platform/pc/serial.h"
 
 #include "arch/x86_64/cpu.h"
 
-namespace ferrite::console {
+namespace ferrite::pc {
 
 namespace {
 // Register offsets from the base port (PC16550D datasheet, table 2).
@@ -37,22 +37,22 @@ constexpr std::uint16_t kDivisor115200 = 1;  // 115200 / divisor baud
 bool SerialPort::init() {
   using arch::inb;
   using arch::outb;
-  outb(base_ + kInterruptEnable, 0x00);
-  outb(base_ + kLineControl, kLineControlDlab);
-  outb(base_ + kData, kDivisor115200 & 0xFF);
-  outb(base_ + kInterruptEnable, kDivisor115200 >> 8);
-  outb(base_ + kLineControl, kLineControl8N1);
-  outb(base_ + kFifoControl, kFifoEnableClear14);
+  arch::outb(base_ + kInterruptEnable, 0x00);
+  arch::outb(base_ + kLineControl, kLineControlDlab);
+  arch::outb(base_ + kData, kDivisor115200 & 0xFF);
+  arch::outb(base_ + kInterruptEnable, kDivisor115200 >> 8);
+  arch::outb(base_ + kLineControl, kLineControl8N1);
+  arch::outb(base_ + kFifoControl, kFifoEnableClear14);
   fifo_bytes_ =
-      (inb(base_ + kFifoControl) & kFifoEnabledMask) == kFifoEnabledMask ? kTransmitFifoBytes : 1;
+      (arch::inb(base_ + kFifoControl) & kFifoEnabledMask) == kFifoEnabledMask ? kTransmitFifoBytes : 1;
 
   // Loopback self-test: what we send must come back unchanged.
-  outb(base_ + kModemControl, kModemLoopback);
+  arch::outb(base_ + kModemControl, kModemLoopback);
   constexpr std::uint8_t kProbe = 0xAE;
-  outb(base_ + kData, kProbe);
-  if (inb(base_ + kData) != kProbe) return false;
+  arch::outb(base_ + kData, kProbe);
+  if (arch::inb(base_ + kData) != kProbe) return false;
 
-  outb(base_ + kModemControl, kModemNormal);
+  arch::outb(base_ + kModemControl, kModemNormal);
   present_ = true;
   return true;
 }
@@ -79,4 +79,4 @@ void SerialPort::write(std::string_view text) {
   }
 }
 
-}  // namespace ferrite::console
+}  // namespace ferrite::pc

@@ -9,7 +9,7 @@
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/interrupt_frame.h"
 
-namespace ferrite::arch::pic {
+namespace ferrite::pc::pic {
 
 inline constexpr std::uint8_t kMasterVectorOffset = 32;
 inline constexpr std::uint8_t kSlaveVectorOffset = kMasterVectorOffset + 8;
@@ -32,7 +32,7 @@ void init();
 
 // Registers the handler of an IRQ line and unmasks it; nullptr masks the line and removes it.
 // The handler runs with interrupts disabled; handle_irq sends the EOI after it returns.
-void set_irq_handler(std::uint8_t line, InterruptHandler handler);
+void set_irq_handler(std::uint8_t line, arch::InterruptHandler handler);
 
 void mask(std::uint8_t line);
 void unmask(std::uint8_t line);
@@ -40,7 +40,7 @@ void unmask(std::uint8_t line);
 
 // Called by interrupt_dispatch for vectors 32-47: filters spurious IRQs, runs the line's
 // handler (or reports an unexpected interrupt) and acknowledges the IRQ with an EOI.
-void handle_irq(InterruptFrame& frame);
+void handle_irq(arch::InterruptFrame& frame);
 
 // Interrupts a controller raised and then withdrew before the CPU acknowledged them (noise on a
 // line, or a line masked at the wrong moment). The 8259A then answers with its lowest-priority
@@ -51,4 +51,4 @@ struct SpuriousCounts {
 };
 [[nodiscard]] SpuriousCounts spurious_counts();
 
-}  // namespace ferrite::arch::pic
+}  // namespace ferrite::pc::pic

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace ferrite::console {
+namespace ferrite::pc {
 
 class SerialPort {
  public:
@@ -26,4 +26,4 @@ class SerialPort {
   std::uint8_t room_ = 0;        // bytes we may still write before polling the line status
 };
 
-}  // namespace ferrite::console
+}  // namespace ferrite::pc

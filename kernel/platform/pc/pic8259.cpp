@@ -3,14 +3,14 @@
 // 231468-003): "Initialization Command Words" with figure 6 (initialisation sequence) and
 // figure 7 (ICW formats), "Operation Command Words" with figure 8 (OCW formats), and
 // "Interrupt Sequence" for what a too-short request looks like.
-#include "arch/x86_64/pic8259.h"
+#include "platform/pc/pic8259.h"
 
 #include <atomic>
 
 #include "arch/x86_64/cpu.h"
 #include "sync/spinlock.h"
 
-namespace ferrite::arch::pic {
+namespace ferrite::pc::pic {
 
 namespace {
 
@@ -45,19 +45,19 @@ constinit std::atomic<std::uint64_t> spurious_master{0};
 constinit std::atomic<std::uint64_t> spurious_slave{0};
 
 void write_masks() {
-  outb(kMaster.data, static_cast<std::uint8_t>(masks));
-  outb(kSlave.data, static_cast<std::uint8_t>(masks >> 8));
+  arch::outb(kMaster.data, static_cast<std::uint8_t>(masks));
+  arch::outb(kSlave.data, static_cast<std::uint8_t>(masks >> 8));
 }
 
 std::uint8_t read_in_service(Controller controller) {
-  outb(controller.command, kOcw3ReadInService);
-  return inb(controller.command);
+  arch::outb(controller.command, kOcw3ReadInService);
+  return arch::inb(controller.command);
 }
 
 void send_eoi(std::uint8_t line) {
   // A slave IRQ is in service on both: on the slave, and on the master's cascade line.
-  if (line >= 8) outb(kSlave.command, kOcw2NonSpecificEoi);
-  outb(kMaster.command, kOcw2NonSpecificEoi);
+  if (line >= 8) arch::outb(kSlave.command, kOcw2NonSpecificEoi);
+  arch::outb(kMaster.command, kOcw2NonSpecificEoi);
 }
 
 }  // namespace
@@ -65,24 +65,24 @@ void send_eoi(std::uint8_t line) {
 void init() {
   sync::InterruptGuard no_interrupts;
   // ICW1 starts the sequence on each controller; the ICW2-4 that follow go to the data port. The
-  // old parts need a moment between writes, hence io_wait (figure 6: ICW1, ICW2, ICW3 if
+  // old parts need a moment between writes, hence arch::io_wait (figure 6: ICW1, ICW2, ICW3 if
   // cascaded, ICW4 if requested).
-  outb(kMaster.command, kIcw1Init | kIcw1NeedIcw4);
-  io_wait();
-  outb(kSlave.command, kIcw1Init | kIcw1NeedIcw4);
-  io_wait();
-  outb(kMaster.data, kMasterVectorOffset);  // ICW2: vector of line 0 (bits 2..0 must be 0)
-  io_wait();
-  outb(kSlave.data, kSlaveVectorOffset);
-  io_wait();
-  outb(kMaster.data, kIcw3MasterHasSlaveOnLine2);
-  io_wait();
-  outb(kSlave.data, kIcw3SlaveIdentity);
-  io_wait();
-  outb(kMaster.data, kIcw4Mode8086);
-  io_wait();
-  outb(kSlave.data, kIcw4Mode8086);
-  io_wait();
+  arch::outb(kMaster.command, kIcw1Init | kIcw1NeedIcw4);
+  arch::io_wait();
+  arch::outb(kSlave.command, kIcw1Init | kIcw1NeedIcw4);
+  arch::io_wait();
+  arch::outb(kMaster.data, kMasterVectorOffset);  // ICW2: vector of line 0 (bits 2..0 must be 0)
+  arch::io_wait();
+  arch::outb(kSlave.data, kSlaveVectorOffset);
+  arch::io_wait();
+  arch::outb(kMaster.data, kIcw3MasterHasSlaveOnLine2);
+  arch::io_wait();
+  arch::outb(kSlave.data, kIcw3SlaveIdentity);
+  arch::io_wait();
+  arch::outb(kMaster.data, kIcw4Mode8086);
+  arch::io_wait();
+  arch::outb(kSlave.data, kIcw4Mode8086);
+  arch::io_wait();
   // ICW1 cleared the masks (every line enabled); set ours: all masked but the cascade, which
   // must be open for any slave line to get through.
   masks = static_cast<std::uint16_t>(0xFFFF & ~(1u << kCascadeLine));
@@ -105,14 +105,14 @@ bool is_masked(std::uint8_t line) {
   return (masks >> line & 1) != 0;
 }
 
-void set_irq_handler(std::uint8_t line, InterruptHandler handler) {
+void set_irq_handler(std::uint8_t line, arch::InterruptHandler handler) {
   if (line >= kLineCount) return;
   if (handler == nullptr) mask(line);
-  set_handler(vector_of(line), handler);
+  arch::set_handler(vector_of(line), handler);
   if (handler != nullptr) unmask(line);
 }
 
-void handle_irq(InterruptFrame& frame) {
+void handle_irq(arch::InterruptFrame& frame) {
   const auto line = static_cast<std::uint8_t>(frame.vector - kMasterVectorOffset);
   // A spurious IRQ arrives as line 7 of the controller that raised it, with its in-service bit
   // clear ("Interrupt Sequence": a request gone before the acknowledge is reported as level 7).
@@ -123,10 +123,10 @@ void handle_irq(InterruptFrame& frame) {
   if (line == 8 + kLowestPriorityLine && (read_in_service(kSlave) & 0x80) == 0) {
     spurious_slave.fetch_add(1, std::memory_order_relaxed);
     // The master did see a real request on its cascade line and has it in service.
-    outb(kMaster.command, kOcw2NonSpecificEoi);
+    arch::outb(kMaster.command, kOcw2NonSpecificEoi);
     return;
   }
-  if (const InterruptHandler registered = handler(vector_of(line))) {
+  if (const arch::InterruptHandler registered = arch::handler(vector_of(line))) {
     registered(frame);
   } else {
     report_unexpected_interrupt(frame);
@@ -139,4 +139,4 @@ SpuriousCounts spurious_counts() {
           spurious_slave.load(std::memory_order_relaxed)};
 }
 
-}  // namespace ferrite::arch::pic
+}  // namespace ferrite::pc::pic

@@ -8,7 +8,7 @@
 #include <expected>
 #include <string_view>
 
-namespace ferrite::arch::ps2 {
+namespace ferrite::pc::ps2 {
 
 enum class Ps2Error : std::uint8_t {
   controller_timeout,           // the controller never took a command or never answered
@@ -53,4 +53,4 @@ void set_keyboard_consumer(ByteConsumer consumer);
 // by a triple fault.
 [[noreturn]] void reboot();
 
-}  // namespace ferrite::arch::ps2
+}  // namespace ferrite::pc::ps2

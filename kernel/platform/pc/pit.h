@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-namespace ferrite::arch::pit {
+namespace ferrite::pc::pit {
 
 // The PC feeds the PIT with 1.193182 MHz (a third of the 3.579545 MHz NTSC colour-burst crystal;
 // IBM PC AT Technical Reference, "System Timers").
@@ -33,4 +33,4 @@ inline constexpr unsigned kMaxTickCallbacks = 4;
 bool add_tick_callback(TickCallback callback);
 void remove_tick_callback(TickCallback callback);
 
-}  // namespace ferrite::arch::pit
+}  // namespace ferrite::pc::pit

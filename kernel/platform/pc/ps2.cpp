@@ -2,15 +2,15 @@
 // References: IBM "Personal System/2 Hardware Interface Technical Reference" (1988), section
 // "Keyboard/Auxiliary Device Controller" (status register, command byte, controller commands),
 // and its "Keyboard" section for the commands sent to the keyboard itself (0xF0, 0xF4, ACK 0xFA).
-#include "arch/x86_64/ps2.h"
+#include "platform/pc/ps2.h"
 
 #include <atomic>
 #include <optional>
 
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/pic8259.h"
+#include "platform/pc/pic8259.h"
 
-namespace ferrite::arch::ps2 {
+namespace ferrite::pc::ps2 {
 
 namespace {
 
@@ -59,27 +59,27 @@ constinit std::atomic<std::uint64_t> dropped{0};
 
 bool wait_until_input_empty() {
   for (int i = 0; i < kPollLimit; ++i) {
-    if ((inb(kStatusPort) & kStatusInputFull) == 0) return true;
+    if ((arch::inb(kStatusPort) & kStatusInputFull) == 0) return true;
   }
   return false;
 }
 
 std::optional<std::uint8_t> read_data() {
   for (int i = 0; i < kPollLimit; ++i) {
-    if ((inb(kStatusPort) & kStatusOutputFull) != 0) return inb(kDataPort);
+    if ((arch::inb(kStatusPort) & kStatusOutputFull) != 0) return arch::inb(kDataPort);
   }
   return std::nullopt;
 }
 
 bool send_command(std::uint8_t command) {
   if (!wait_until_input_empty()) return false;
-  outb(kCommandPort, command);
+  arch::outb(kCommandPort, command);
   return true;
 }
 
 bool write_data(std::uint8_t byte) {
   if (!wait_until_input_empty()) return false;
-  outb(kDataPort, byte);
+  arch::outb(kDataPort, byte);
   return true;
 }
 
@@ -93,7 +93,7 @@ bool write_configuration(std::uint8_t configuration) {
 }
 
 void flush_output_buffer() {
-  for (int i = 0; i < 16 && (inb(kStatusPort) & kStatusOutputFull) != 0; ++i) (void)inb(kDataPort);
+  for (int i = 0; i < 16 && (arch::inb(kStatusPort) & kStatusOutputFull) != 0; ++i) (void)arch::inb(kDataPort);
 }
 
 // Sends a byte to the keyboard and waits for its ACK, skipping bytes that were already queued.
@@ -107,8 +107,8 @@ bool keyboard_command(std::uint8_t byte) {
   return false;
 }
 
-void on_keyboard_interrupt(InterruptFrame&) {
-  const std::uint8_t byte = inb(kDataPort);
+void on_keyboard_interrupt(arch::InterruptFrame&) {
+  const std::uint8_t byte = arch::inb(kDataPort);
   received.fetch_add(1, std::memory_order_relaxed);
   if (const ByteConsumer take = consumer.load(std::memory_order_acquire)) {
     take(byte);
@@ -191,16 +191,16 @@ std::uint64_t bytes_dropped() {
 }
 
 void reboot() {
-  disable_interrupts();
-  if (wait_until_input_empty()) outb(kCommandPort, kPulseResetLine);
-  for (int i = 0; i < kPollLimit; ++i) io_wait();  // give the reset a moment to happen
+  arch::disable_interrupts();
+  if (wait_until_input_empty()) arch::outb(kCommandPort, kPulseResetLine);
+  for (int i = 0; i < kPollLimit; ++i) arch::io_wait();  // give the reset a moment to happen
   // No reset line: an empty IDT turns the next exception into a triple fault, which resets.
   const struct [[gnu::packed]] {
     std::uint16_t limit;
     std::uint64_t base;
   } empty_idt{0, 0};
   asm volatile("lidt %0; int3" : : "m"(empty_idt) : "memory");
-  halt_forever();
+  arch::halt_forever();
 }
 
-}  // namespace ferrite::arch::ps2
+}  // namespace ferrite::pc::ps2
