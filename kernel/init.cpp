@@ -10,6 +10,7 @@
 #include "console/print.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
+#include "time/clock.h"
 
 namespace ferrite {
 
@@ -19,7 +20,8 @@ void init(const boot::BootInfo& boot_info) {
   arch::init_gdt();   // GDT + TSS whose IST stacks catch double faults (chapter 6)
   arch::init_idt();   // 256 gates -> interrupt_stubs.S -> interrupt_dispatch (chapter 5)
   pc::pic::init();  // the 8259 pair moved to vectors 32-47, lines masked (chapter 7)
-  pc::pit::init();  // IRQ 0 at 1000 Hz: ticks and uptime
+  pc::pit::init();  // IRQ 0 at 1000 Hz: ticks
+  time::init_clock();  // the TSC clock, calibrated against PIT channel 2 (chapter 13)
   const auto ps2 = pc::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
   if (ps2) {

@@ -14,6 +14,7 @@
 #include "mm/memory.h"
 #include "shell/line_editor.h"
 #include "task/kernel_runtime.h"
+#include "time/clock.h"
 
 namespace ferrite::shell {
 
@@ -53,10 +54,12 @@ void help() {
   println("keys: Left/Right/Home/End move, Up/Down history, Ctrl+C drops the line");
 }
 
+// From the TSC clock (chapter 13); the PIT's tick count beside it falls behind whenever
+// interrupts were off for longer than a tick.
 void uptime() {
-  const std::uint64_t ms = pc::pit::uptime_ms();
-  println("uptime: {}.{:03} s ({} ticks at {} Hz)", ms / 1000, ms % 1000, pc::pit::ticks(),
-          pc::pit::frequency_hz());
+  const std::uint64_t ms = time::now_ns() / 1'000'000;
+  println("uptime: {}.{:03} s (TSC clock; {} PIT ticks at {} Hz)", ms / 1000, ms % 1000,
+          pc::pit::ticks(), pc::pit::frequency_hz());
 }
 
 void mem() {
@@ -180,10 +183,10 @@ task::Task<void> execute(std::string_view line) {
     }
   } else if (command == "sleep") {
     if (auto ms = count > 1 ? parse_number(words[1]) : std::nullopt) {
-      const std::uint64_t before = pc::pit::ticks();
-      const std::uint64_t woke = co_await task::sleep_ms(*ms);
-      println("slept {} ms: {} ticks requested, {} elapsed", *ms, task::ms_to_ticks(*ms),
-              woke - before);
+      const std::uint64_t before = time::now_ns();
+      co_await task::sleep_ms(*ms);
+      const std::uint64_t slept_us = (time::now_ns() - before) / 1000;
+      println("slept {} ms: {}.{:03} ms elapsed", *ms, slept_us / 1000, slept_us % 1000);
     } else {
       println("usage: sleep MS");
     }

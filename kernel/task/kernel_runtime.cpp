@@ -5,6 +5,7 @@
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
 #include "console/console.h"
+#include "time/clock.h"
 
 namespace ferrite::task {
 
@@ -35,8 +36,9 @@ void on_scancode(std::uint8_t scancode) {
   }
 }
 
-// IRQ 0: wake the sleepers whose time has come.
-void on_tick(std::uint64_t tick) { timer_queue.on_tick(tick); }
+// The timer interrupt: wake the sleepers whose time has come, by the TSC clock (chapter 13), so
+// ticks lost while interrupts were off delay a wake-up but never stretch time.
+void on_tick(std::uint64_t) { timer_queue.on_tick(time::now_ns()); }
 
 }  // namespace
 
@@ -50,7 +52,7 @@ void init_runtime() {
   // (else the first sleeps would measure from tick 0 and end at once). Interrupts stay off until
   // the callback is in, so no tick can slip in between reading the count and hooking up.
   sync::InterruptGuard no_interrupts;
-  timer_queue.on_tick(pc::pit::ticks());
+  timer_queue.on_tick(time::now_ns());
   if (!pc::pit::add_tick_callback(on_tick)) panic("task: no free timer callback slot");
 }
 
@@ -62,12 +64,8 @@ Executor& executor() {
 KernelScancodeQueue& scancode_queue() { return scancodes; }
 KernelTimerQueue& timers() { return timer_queue; }
 
-std::uint64_t ms_to_ticks(std::uint64_t milliseconds) {
-  return (milliseconds * pc::pit::frequency_hz() + 999) / 1000;
-}
-
 KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds) {
-  return timer_queue.sleep_for(ms_to_ticks(milliseconds));
+  return timer_queue.sleep_for(milliseconds * 1'000'000);
 }
 
 KeyboardStats keyboard_stats() {

@@ -26,11 +26,8 @@ Executor& executor();
 KernelScancodeQueue& scancode_queue();
 KernelTimerQueue& timers();
 
-// Whole timer ticks covering `milliseconds` (rounded up, so a sleep is never shorter).
-[[nodiscard]] std::uint64_t ms_to_ticks(std::uint64_t milliseconds);
-
-// `co_await sleep_ms(100)`: suspends the task for at least that long (rounded up to whole
-// timer ticks); gives the tick it woke at.
+// `co_await sleep_ms(100)`: suspends the task for at least that long; gives the time it woke
+// at, in nanoseconds of the TSC clock (time/clock.h). The timer queue counts in those units.
 [[nodiscard]] KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds);
 
 // Keyboard bytes that reached the queue and bytes dropped because it was full.

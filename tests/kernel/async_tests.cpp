@@ -16,6 +16,7 @@
 #include "sync/spinlock.h"
 #include "task/kernel_runtime.h"
 #include "test/ktest.h"
+#include "time/clock.h"
 
 namespace arch = ferrite::arch;
 namespace pc = ferrite::pc;
@@ -113,25 +114,24 @@ task::Task<> take_turns(char name, int turns) {
 struct SleepRecord {
   std::uint64_t milliseconds = 0;
   std::uint64_t requested_ticks = 0;
-  std::uint64_t started = 0;   // pc::pit::ticks() before the sleep
+  std::uint64_t started = 0;   // the timer queue's clock (ns) before the sleep
   std::uint64_t deadline = 0;  // the timer queue's deadline for it
-  std::uint64_t woke = 0;      // the tick the timer interrupt woke it at (co_await's result)
-  std::uint64_t resumed = 0;   // pc::pit::ticks() once the task ran again
+  std::uint64_t woke = 0;      // the time the timer interrupt woke it at (co_await's result)
+  std::uint64_t resumed = 0;   // the clock once the task ran again
   bool finished = false;
 };
 
-std::uint64_t ticks_for_ms(std::uint64_t milliseconds) {
-  return (milliseconds * pc::pit::frequency_hz() + 999) / 1000;  // rounded up, as sleep_ms does
-}
+// The timer queue counts nanoseconds of the TSC clock (chapter 13).
+std::uint64_t ticks_for_ms(std::uint64_t milliseconds) { return milliseconds * 1'000'000; }
 
 task::Task<> sleep_and_record(SleepRecord& record, std::size_t* wake_log, std::size_t* logged,
                               std::size_t my_index) {
   record.requested_ticks = ticks_for_ms(record.milliseconds);
-  record.started = pc::pit::ticks();
+  record.started = task::timers().now();
   auto sleep = task::sleep_ms(record.milliseconds);
   record.deadline = sleep.deadline();
   record.woke = co_await sleep;
-  record.resumed = pc::pit::ticks();
+  record.resumed = ferrite::time::now_ns();
   if (wake_log != nullptr) wake_log[(*logged)++] = my_index;
   record.finished = true;
 }
@@ -144,10 +144,10 @@ void check_and_report(const SleepRecord& r) {
   KEXPECT(r.woke - r.started >= r.requested_ticks);  // at least the requested ticks
   KEXPECT(r.resumed >= r.woke);
   ferrite::println(
-      "  sleep_ms({}): {} ticks requested, woken at +{} (timer lateness {} ticks), task resumed "
-      "at +{} ({} ticks after the deadline)",
-      r.milliseconds, r.requested_ticks, r.woke - r.started, r.woke - r.deadline,
-      r.resumed - r.started, r.resumed - r.deadline);
+      "  sleep_ms({}): {} us requested, woken at +{} us (timer lateness {} us), task resumed "
+      "at +{} us ({} us after the deadline)",
+      r.milliseconds, r.requested_ticks / 1000, (r.woke - r.started) / 1000,
+      (r.woke - r.deadline) / 1000, (r.resumed - r.started) / 1000, (r.resumed - r.deadline) / 1000);
 }
 
 constinit SleepRecord single_sleep{};
@@ -215,10 +215,12 @@ KTEST(async_yield_now_interleaves_tasks_in_order) {
 
 KTEST(async_sleep_wakes_after_at_least_the_requested_ticks) {
   {
-    // The timer queue's clock is the PIT's tick count (init_runtime starts it there). Read both
-    // with interrupts off, so that no tick falls between the two reads.
+    // The timer queue's clock is the TSC clock as of the last timer tick. Read both with
+    // interrupts off, so that no tick falls between the two reads.
     ferrite::sync::InterruptGuard no_ticks;
-    KEXPECT_EQ(task::timers().now(), pc::pit::ticks());
+    const std::uint64_t queue_now = task::timers().now(), clock_now = ferrite::time::now_ns();
+    KEXPECT(queue_now <= clock_now);
+    KEXPECT(clock_now - queue_now < 20'000'000);  // ticks come every few ms at most
   }
   single_sleep = {.milliseconds = 20};
   KASSERT(task::executor().spawn(sleep_and_record(single_sleep, nullptr, nullptr, 0)).has_value());

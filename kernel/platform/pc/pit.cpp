@@ -16,12 +16,21 @@ namespace ferrite::pc::pit {
 namespace {
 
 constexpr std::uint16_t kChannel0DataPort = 0x40;
+constexpr std::uint16_t kChannel2DataPort = 0x42;
 constexpr std::uint16_t kControlWordPort = 0x43;
+// The PC's "port B" (IBM PC AT Technical Reference, "System Timers" / 8255 port B): bit 0 gates
+// channel 2, bit 1 connects its output to the speaker, bit 5 reads its output back.
+constexpr std::uint16_t kPortB = 0x61;
+constexpr std::uint8_t kChannel2Gate = 1u << 0;
+constexpr std::uint8_t kSpeakerData = 1u << 1;
+constexpr std::uint8_t kChannel2Output = 1u << 5;
 
 // Control word (figure 7): bits 7..6 select the counter, 5..4 the access mode, 3..1 the mode,
 // bit 0 BCD (0 = a 16-bit binary count).
 constexpr std::uint8_t kSelectCounter0 = 0b00 << 6;
 constexpr std::uint8_t kAccessLowThenHighByte = 0b11 << 4;
+constexpr std::uint8_t kSelectCounter2 = 0b10 << 6;
+constexpr std::uint8_t kMode0InterruptOnTerminalCount = 0b000 << 1;
 constexpr std::uint8_t kMode2RateGenerator = 0b010 << 1;
 constexpr std::uint8_t kBinaryCount = 0;
 
@@ -74,6 +83,32 @@ std::uint32_t frequency_hz() {
 }
 std::uint32_t divisor() {
   return programmed_divisor;
+}
+
+Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter)()) {
+  FERRITE_ASSERT(input_clocks > 0);
+  // Gate high, speaker off; mode 0 drives the output low at once and high at terminal count
+  // ("Mode 0 - Interrupt on Terminal Count"). Counting starts on the clock after the count's
+  // high byte is written: up to one input clock (0.84 us) later.
+  arch::outb(kPortB, static_cast<std::uint8_t>((arch::inb(kPortB) & ~kSpeakerData) | kChannel2Gate));
+  arch::outb(kControlWordPort,
+             kSelectCounter2 | kAccessLowThenHighByte | kMode0InterruptOnTerminalCount | kBinaryCount);
+  arch::outb(kChannel2DataPort, static_cast<std::uint8_t>(input_clocks));
+  Stopwatch result{};
+  result.start_before = read_counter();
+  arch::outb(kChannel2DataPort, static_cast<std::uint8_t>(input_clocks >> 8));
+  result.start_after = read_counter();
+  std::uint64_t last_low = result.start_after;
+  for (;;) {
+    const bool high = (arch::inb(kPortB) & kChannel2Output) != 0;
+    const std::uint64_t now = read_counter();
+    if (high) {
+      result.end_before = last_low;
+      result.end_after = now;
+      return result;
+    }
+    last_low = now;
+  }
 }
 
 bool add_tick_callback(TickCallback callback) {

@@ -33,4 +33,17 @@ inline constexpr unsigned kMaxTickCallbacks = 4;
 bool add_tick_callback(TickCallback callback);
 void remove_tick_callback(TickCallback callback);
 
+// Channel 2 as a stopwatch (its gate is port 0x61 bit 0, its output readable at bit 5; the
+// speaker stays off): counts `input_clocks` (1..65535) of the 1.193182 MHz input in mode 0
+// ("interrupt on terminal count") and busy-waits until the output goes high. Independent of
+// interrupts, so it measures time even with them off: the TSC clock is calibrated against it.
+// `read_counter` (e.g. rdtsc) is read around the start and around the end, and the result
+// brackets both moments: the start lies in [start_before, start_after], the end in
+// [end_before, end_after]. A wide bracket means the CPU was away (an emulator's thread
+// descheduled, an SMI): the caller should measure again.
+struct Stopwatch {
+  std::uint64_t start_before, start_after, end_before, end_after;
+};
+Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter)());
+
 }  // namespace ferrite::pc::pit
