@@ -3,6 +3,8 @@
 
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
+#include "arch/x86_64/lapic.h"
+#include "lib/panic.h"
 #include "platform/pc/pic8259.h"
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
@@ -11,8 +13,28 @@
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "time/clock.h"
+#include "time/tick.h"
 
 namespace ferrite {
+
+namespace {
+
+void init_local_apic() {
+  if (!arch::lapic::supported()) {
+    println("lapic: none (the PIT drives the tick)");
+    return;
+  }
+  const auto registers = mm::map_device_memory(mm::PhysAddr(arch::lapic::physical_base()), 4096);
+  if (!registers) panic("lapic: cannot map its registers: {}", mm::to_string(registers.error()));
+  arch::lapic::init(registers->value());
+  const std::uint64_t hz = arch::lapic::calibrate_timer(time::now_ns, 10'000'000);
+  println("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
+          arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
+          arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
+          arch::lapic::has_tsc_deadline() ? "yes" : "no");
+}
+
+}  // namespace
 
 void init(const boot::BootInfo& boot_info) {
   const boot::CommandLine command_line(boot_info.command_line());
@@ -37,6 +59,11 @@ void init(const boot::BootInfo& boot_info) {
   // and the frame allocator. Chapter 10-11: the heap with the chosen allocator.
   mm::init(boot_info);
   mm::init_heap(mm::heap_config_from(command_line));
+
+  // Chapter 13: this CPU's local APIC (its timer drives the tick; the 8259 keeps the device
+  // IRQs, which reach the CPU through the APIC's LINT0 in virtual-wire mode).
+  init_local_apic();
+  time::start_tick();
 }
 
 }  // namespace ferrite

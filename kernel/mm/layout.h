@@ -4,6 +4,9 @@
 //                                             only (user space, one day)
 //   0xFFFF800000000000 + phys                 all physical memory ("physical memory offset")
 //   0xFFFFC00000000000 ..                     kernel heap (grows on demand)
+//   0xFFFFD00000000000 ..                     device registers, mapped uncached (local APIC)
+//   0xFFFFE00000000000 ..                     kernel thread stacks, one slot each with an
+//                                             unmapped guard page below (sched/)
 //   0xFFFFFFFF80000000 + phys                 the kernel image (-mcmodel=kernel: top 2 GiB)
 #pragma once
 
@@ -13,6 +16,8 @@ namespace ferrite::mm {
 
 inline constexpr std::uint64_t kPhysicalMemoryOffset = 0xFFFF'8000'0000'0000;
 inline constexpr std::uint64_t kKernelHeapStart = 0xFFFF'C000'0000'0000;
+inline constexpr std::uint64_t kDeviceMemoryStart = 0xFFFF'D000'0000'0000;
+inline constexpr std::uint64_t kThreadStacksStart = 0xFFFF'E000'0000'0000;
 inline constexpr std::uint64_t kKernelVirtualOffset = 0xFFFF'FFFF'8000'0000;
 
 // The early boot page tables (boot/entry.S) map physical 0..4 GiB at the offset; mm::init

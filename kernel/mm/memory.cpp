@@ -150,6 +150,24 @@ std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t coun
   return {};
 }
 
+std::expected<VirtAddr, MapError> map_device_memory(PhysAddr start, std::uint64_t bytes) {
+  static constinit std::uint64_t next_free = kDeviceMemoryStart;  // device windows are never freed
+  const VirtAddr base(next_free);
+  const std::uint64_t pages = (bytes + Page4KiB::kBytes - 1) / Page4KiB::kBytes;
+  const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
+                               PageTableFlags::cache_disable | PageTableFlags::write_through |
+                               PageTableFlags::global | no_execute;
+  for (std::uint64_t i = 0; i < pages; ++i) {
+    const Page4KiB page = Page4KiB::containing(base + i * Page4KiB::kBytes);
+    const Frame4KiB frame = Frame4KiB::containing(start + i * Page4KiB::kBytes);
+    if (auto mapped = kernel_mapper().map(page, frame, flags, frames); !mapped) {
+      return std::unexpected(mapped.error());
+    }
+  }
+  next_free += pages * Page4KiB::kBytes;
+  return base;
+}
+
 KernelSections kernel_sections() {
   return {VirtAddr(address_of(__kernel_text_start)),   VirtAddr(address_of(__kernel_text_end)),
           VirtAddr(address_of(__kernel_rodata_start)), VirtAddr(address_of(__kernel_rodata_end)),

@@ -28,6 +28,10 @@ PageTableFlags no_execute_flag();
 [[nodiscard]] std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count,
                                                             PageTableFlags flags);
 
+// Maps `bytes` of device registers at physical `start` (page-aligned) uncached (PCD | PWT: a
+// read must reach the device, not a cache line) into the device window, and returns where.
+[[nodiscard]] std::expected<VirtAddr, MapError> map_device_memory(PhysAddr start, std::uint64_t bytes);
+
 // The kernel image's sections, for tests and the `mem` command.
 struct KernelSections {
   VirtAddr text_start, text_end, rodata_start, rodata_end, data_start, data_end;

@@ -6,6 +6,7 @@
 #include "platform/pc/ps2.h"
 #include "console/console.h"
 #include "time/clock.h"
+#include "time/tick.h"
 
 namespace ferrite::task {
 
@@ -36,9 +37,9 @@ void on_scancode(std::uint8_t scancode) {
   }
 }
 
-// The timer interrupt: wake the sleepers whose time has come, by the TSC clock (chapter 13), so
-// ticks lost while interrupts were off delay a wake-up but never stretch time.
-void on_tick(std::uint64_t) { timer_queue.on_tick(time::now_ns()); }
+// The tick: wake the sleepers whose time has come, by the TSC clock (chapter 13), so ticks lost
+// while interrupts were off delay a wake-up but never stretch time.
+void on_tick(std::uint64_t now_ns) { timer_queue.on_tick(now_ns); }
 
 }  // namespace
 
@@ -53,7 +54,7 @@ void init_runtime() {
   // the callback is in, so no tick can slip in between reading the count and hooking up.
   sync::InterruptGuard no_interrupts;
   timer_queue.on_tick(time::now_ns());
-  if (!pc::pit::add_tick_callback(on_tick)) panic("task: no free timer callback slot");
+  if (!time::add_tick_handler(on_tick)) panic("task: no free tick handler slot");
 }
 
 Executor& executor() {

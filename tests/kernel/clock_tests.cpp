@@ -9,6 +9,8 @@
 #include "sync/spinlock.h"
 #include "test/ktest.h"
 #include "time/clock.h"
+#include "time/tick.h"
+#include "arch/x86_64/lapic.h"
 
 namespace pc = ferrite::pc;
 namespace ktime = ferrite::time;
@@ -54,4 +56,18 @@ KTEST(clock_keeps_time_with_interrupts_off) {
   KEXPECT(elapsed_us + tolerance_us >= kExpectedUs);
   KEXPECT(elapsed_us <= kExpectedUs + tolerance_us);
   KEXPECT(ticks <= 2);  // the interrupt-counting clock would have lost ~48 ms
+}
+
+// The local APIC timer drives the tick at kTickHz, measured by the TSC clock.
+KTEST(lapic_timer_drives_the_tick) {
+  KEXPECT(ferrite::time::tick_source() == ferrite::time::TickSource::lapic);
+  KEXPECT(ferrite::arch::lapic::timer_hz() > 1'000'000);
+  const std::uint64_t ticks = ferrite::time::tick_count();
+  const std::uint64_t start = ktime::now_ns();
+  while (ktime::now_ns() - start < 20'000'000) ferrite::arch::halt();
+  const std::uint64_t counted = ferrite::time::tick_count() - ticks;
+  ferrite::println("  20 ms of the clock: {} ticks of the {}", counted,
+                   ferrite::time::to_string(ferrite::time::tick_source()));
+  KEXPECT(counted >= 15 && counted <= 25);  // 1000 Hz, with room for a busy host
+  KEXPECT_EQ(ferrite::arch::lapic::spurious_count(), 0u);
 }

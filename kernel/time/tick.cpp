@@ -1,0 +1,59 @@
+// The periodic tick on the local APIC timer or the PIT.
+#include "time/tick.h"
+
+#include <array>
+#include <atomic>
+
+#include "arch/x86_64/idt.h"
+#include "arch/x86_64/lapic.h"
+#include "platform/pc/pit.h"
+#include "time/clock.h"
+
+namespace ferrite::time {
+
+namespace {
+
+constexpr unsigned kMaxHandlers = 4;
+constinit std::array<std::atomic<TickHandler>, kMaxHandlers> handlers{};
+constinit std::atomic<std::uint64_t> ticks{0};
+constinit TickSource source = TickSource::none;
+
+void run_handlers() {
+  ticks.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t now = now_ns();
+  for (auto& slot : handlers) {
+    if (const TickHandler handler = slot.load(std::memory_order_acquire)) handler(now);
+  }
+}
+
+}  // namespace
+
+void start_tick() {
+  if (source != TickSource::none) return;
+  if (arch::lapic::enabled() && arch::lapic::timer_hz() != 0) {
+    arch::set_handler(arch::lapic::kTimerVector, [](arch::InterruptFrame&) {
+      // EOI first: a handler may switch to another thread (sched/), and the APIC must not wait
+      // for this one to come back before it delivers the next tick.
+      arch::lapic::eoi();
+      run_handlers();
+    });
+    source = TickSource::lapic;
+    arch::lapic::start_periodic(1'000'000'000 / kTickHz);
+  } else {
+    source = TickSource::pit;
+    pc::pit::add_tick_callback([](std::uint64_t) { run_handlers(); });
+  }
+}
+
+TickSource tick_source() { return source; }
+std::uint64_t tick_count() { return ticks.load(std::memory_order_relaxed); }
+
+bool add_tick_handler(TickHandler handler) {
+  for (auto& slot : handlers) {
+    TickHandler empty = nullptr;
+    if (slot.compare_exchange_strong(empty, handler, std::memory_order_acq_rel)) return true;
+  }
+  return false;
+}
+
+}  // namespace ferrite::time
