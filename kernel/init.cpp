@@ -12,6 +12,7 @@
 #include "console/print.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
+#include "sched/scheduler.h"
 #include "time/clock.h"
 #include "time/tick.h"
 
@@ -64,6 +65,9 @@ void init(const boot::BootInfo& boot_info) {
   // IRQs, which reach the CPU through the APIC's LINT0 in virtual-wire mode).
   init_local_apic();
   time::start_tick();
+  // Chapter 13: from here on the kernel has threads; this code goes on as thread 1 "main".
+  const std::uint64_t slice_ms = boot::parse_size(command_line.get("timeslice").value_or("10")).value_or(10);
+  sched::init((slice_ms == 0 ? 10 : slice_ms) * 1'000'000);
 }
 
 }  // namespace ferrite

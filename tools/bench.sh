@@ -44,4 +44,21 @@ if [ -f "$build/tests/kernel/bench_keyboard.elf" ]; then
     --expect-exit success --timeout 60 --serial-log "$out/keyboard.txt" || true
   grep '^bench_keyboard:' "$out/keyboard.txt" || true
 fi
+if [ -f "$build/tests/kernel/bench_threads.elf" ]; then
+  echo "== thread switches and mutex handoff (guest instructions under -icount shift=0,sleep=off)"
+  timeout 120 qemu-system-x86_64 -kernel "$build/tests/kernel/bench_threads.elf" -display none \
+    -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -icount shift=0,sleep=off -m 128M | tee "$out/threads.txt" || true
+  # `bench_threads: <name> <value>` lines -> kernel.json (name -> value), merged with what is there.
+  python3 - "$out/threads.txt" "$out/kernel.json" <<'PY'
+import json, pathlib, re, sys
+text, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+figures = json.loads(target.read_text()) if target.exists() else {}
+for name, value in re.findall(r"^bench_threads: (\w+) (\d+)\s*$", text.read_text(), re.M):
+    figures[name] = int(value)
+target.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+PY
+  echo "== kernel figures (guest instructions per operation)"
+  python3 tools/bench_summary.py --kernel-only "$out"
+fi
 echo "bench: results in $out/"

@@ -49,11 +49,48 @@ class Report:
         print(text + (f"  [median of {n}]" if n > 1 else ""))
 
 
+def kernel_summary(path, report):
+    """The in-kernel figures (guest instructions under -icount), from tools/bench.sh."""
+    if not path.exists():
+        return
+    figures = json.loads(path.read_text())
+    print("kernel threads (guest instructions under -icount shift=0, chapter 13):")
+
+    def show(name, label, target=None, relative_to=None):
+        if name not in figures:
+            print(f"  {label}: not measured")
+            return
+        value = figures[name]
+        text = f"  {label}: {value}"
+        if relative_to is not None and figures.get(relative_to):
+            ratio = value / figures[relative_to]
+            text += f" = {ratio:.2f}x {relative_to}"
+            if target is not None:
+                met = ratio <= target
+                report.missed += not met
+                text += f"  (target <= {target}x: {'met' if met else 'MISSED'})"
+        elif target is not None:
+            met = value <= target
+            report.missed += not met
+            text += f"  (target <= {target}: {'met' if met else 'MISSED'})"
+        print(text)
+
+    show("yield_switch", "thread-to-thread switch via yield", 300)
+    show("timer_preempt_switch", "timer interrupt that preempts and switches", 2.0, "yield_switch")
+    show("timer_tick_no_switch", "timer interrupt with nothing to switch to (no target)")
+    show("mutex_handoff", "mutex handoff, unlock to the waiter's return from lock (no target)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=pathlib.Path, help="where the *.json files are")
+    parser.add_argument("--kernel-only", action="store_true",
+                        help="only the in-kernel figures of kernel.json")
     args = parser.parse_args()
     report = Report()
+    if args.kernel_only:
+        kernel_summary(args.directory / "kernel.json", report)
+        return 0
 
     allocators = args.directory / "bench_allocators.json"
     if allocators.exists():
@@ -87,6 +124,8 @@ def main():
                      "wake-to-resume (ping-pong hop) vs bare resume", 3.0)
         report.ratio(f, "ferrite_executor/yield_now_1M", "bare_coroutine/resume",
                      "a task waking itself (yield_now) vs bare resume (no target)")
+
+    kernel_summary(args.directory / "kernel.json", report)
 
     if report.missed:
         print(f"{report.missed} target(s) missed in this run")

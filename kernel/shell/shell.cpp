@@ -1,6 +1,7 @@
 // The shell task and its commands.
 #include "shell/shell.h"
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "shell/line_editor.h"
+#include "sched/scheduler.h"
 #include "task/kernel_runtime.h"
 #include "time/clock.h"
 
@@ -46,6 +48,9 @@ void help() {
   println("  keys            keyboard bytes received and dropped");
   println("  alloc N         allocate, check and free N blocks of 8..4096 bytes");
   println("  sleep MS        sleep MS milliseconds (other tasks keep running)");
+  println("  threads         kernel threads: state, priority, CPU time, stack use");
+  println("  spin N          start N threads that busy-loop forever (preempted)");
+  println("  kill ID         end thread ID");
   println("  busy MS         spin MS milliseconds without yielding (keys pile up, may drop)");
   println("  fault [bp]      a page fault (halts), or `fault bp`: a breakpoint (returns)");
   println("  panic           a kernel panic");
@@ -141,6 +146,47 @@ void alloc(std::uint64_t count) {
           bad == 0 && allocated == count ? "ok" : "FAILED");
 }
 
+// ---- Chapter 13: kernel threads. Each command is one function, easy to move into a table. ----
+
+void threads_command() {
+  std::array<sched::ThreadInfo, sched::kMaxThreads> info{};
+  const std::size_t count = sched::snapshot(info);
+  println("  ID NAME                    STATE    PRIO     CPU ms  STACK used/size");
+  for (std::size_t i = 0; i < count; ++i) {
+    const sched::ThreadInfo& t = info[i];
+    std::size_t length = 0;
+    while (length < sched::kThreadNameLength && t.name[length] != '\0') ++length;
+    println("{:>4} {:<23} {:<8} {:<6} {:>8}  {}/{}", t.id, std::string_view(t.name, length),
+            sched::to_string(t.state), sched::to_string(t.priority), t.cpu_ns / 1'000'000,
+            t.stack_used, t.stack_size);
+  }
+  println("{} threads, {} context switches", count, sched::context_switches());
+}
+
+void spin(std::uint64_t count) {
+  for (std::uint64_t i = 0; i < count; ++i) {
+    auto thread = sched::spawn("spin", [](void*) -> std::int64_t {
+      volatile std::uint64_t spins = 0;
+      for (;;) spins = spins + 1;  // never yields, never blocks: only preemption stops it
+    }, nullptr);
+    if (!thread) {
+      println("spin: {}", sched::to_string(thread.error()));
+      return;
+    }
+    sched::detach(**thread);
+    println("spin: started thread {}", (*thread)->id);
+  }
+}
+
+void kill_thread(std::uint64_t id) {
+  switch (sched::kill(static_cast<sched::ThreadId>(id))) {
+    case sched::KillResult::killed: println("kill: thread {} ended", id); break;
+    case sched::KillResult::pending: println("kill: thread {} ends when it next runs", id); break;
+    case sched::KillResult::no_such_thread: println("kill: no thread {}", id); break;
+    case sched::KillResult::refused: println("kill: thread {} cannot be killed", id); break;
+  }
+}
+
 [[noreturn]] void shutdown() {
   println("shutting down");
   // QEMU's ACPI PM1a control register (i440fx and q35): SLP_EN with sleep type 0 = S5 (off);
@@ -199,6 +245,14 @@ task::Task<void> execute(std::string_view line) {
       println("busy for {} ms", *ms);
     } else {
       println("usage: busy MS");
+    }
+  } else if (command == "threads") {
+    threads_command();
+  } else if (command == "spin" || command == "kill") {
+    if (auto n = count > 1 ? parse_number(words[1]) : std::nullopt) {
+      command == "spin" ? spin(*n) : kill_thread(*n);
+    } else {
+      println("usage: {} N", command);
     }
   } else if (command == "fault") {
     if (count > 1 && words[1] == "bp") {

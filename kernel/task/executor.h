@@ -131,6 +131,11 @@ class InterruptControl {
   [[nodiscard]] virtual bool save_and_disable_interrupts() noexcept = 0;
   virtual void restore_interrupts(bool were_enabled) noexcept = 0;
 
+  // The ready queue went from empty to not empty (interrupts are off). An executor that runs on
+  // a kernel thread blocks that thread instead of halting the CPU; this is where it is woken
+  // (chapter 13). Halting executors need nothing here.
+  virtual void task_became_ready() noexcept {}
+
  protected:
   ~InterruptControl() = default;
 };
@@ -250,10 +255,12 @@ class TaskTable {
     task.next_ready = nullptr;
     if (ready_head_.load(std::memory_order_relaxed) != nullptr) {
       ready_tail_.load(std::memory_order_relaxed)->next_ready = &task;
+      ready_tail_.store(&task, std::memory_order_relaxed);
     } else {
       ready_head_.store(&task, std::memory_order_relaxed);
+      ready_tail_.store(&task, std::memory_order_relaxed);
+      if (interrupts_ != nullptr) interrupts_->task_became_ready();  // an idle executor wakes
     }
-    ready_tail_.store(&task, std::memory_order_relaxed);
   }
   void complete(std::uint32_t slot) noexcept;
   void release(std::uint32_t slot) noexcept;

@@ -5,6 +5,7 @@
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
 #include "console/console.h"
+#include "sched/scheduler.h"
 #include "time/clock.h"
 #include "time/tick.h"
 
@@ -13,13 +14,30 @@ namespace ferrite::task {
 namespace {
 
 // The executor's view of the CPU: cli, sti, and the atomic `sti; hlt` the idle loop needs.
+// Once there are threads (chapter 13), an idle executor does not halt the CPU — other threads may
+// want it — but blocks its own thread; the wake-up of a task (from an interrupt handler or
+// another thread) makes that thread ready again.
 class CpuInterruptControl final : public InterruptControl {
  public:
   void disable_interrupts() noexcept override { arch::disable_interrupts(); }
   void enable_interrupts() noexcept override { arch::enable_interrupts(); }
-  void enable_interrupts_and_halt() noexcept override { arch::enable_interrupts_and_halt(); }
+  void enable_interrupts_and_halt() noexcept override {
+    if (!sched::running()) return arch::enable_interrupts_and_halt();
+    // Interrupts are off since the executor found its ready queue empty: no wake-up can slip in
+    // before we are in the parking queue.
+    sched::block_on_locked(parked_);
+    arch::enable_interrupts();
+  }
+  void task_became_ready() noexcept override {
+    if (sched::SchedNode* executor_thread = parked_.pop_front()) {
+      sched::wake_locked(static_cast<sched::Thread&>(*executor_thread));
+    }
+  }
   bool save_and_disable_interrupts() noexcept override { return arch::save_and_disable_interrupts(); }
   void restore_interrupts(bool were_enabled) noexcept override { arch::restore_interrupts(were_enabled); }
+
+ private:
+  sched::NodeList parked_;  // the executor's thread while it has nothing to do
 };
 
 constinit CpuInterruptControl cpu;

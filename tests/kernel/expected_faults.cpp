@@ -17,6 +17,7 @@
 #include "init.h"
 #include "lib/panic_hook.h"
 #include "mm/memory.h"
+#include "sched/scheduler.h"
 
 // The faulting instructions, in assembly so the test knows their exact addresses: a fault's
 // saved RIP must point at the instruction that faulted (Intel SDM Vol. 3A 7.5 "Exception
@@ -160,6 +161,31 @@ bool stack_overflow_expected(const arch::InterruptFrame& frame) {
   return ok;
 }
 
+// ---- a kernel thread's stack overflow (chapter 13): the #DF report names the thread ----------
+// The thread's stack has its own unmapped guard page; the fault describer the scheduler installs
+// says whose guard page CR2 is in, and which thread was running.
+void trigger_thread_stack_overflow() {
+  const auto thread = ferrite::sched::spawn("overflow", [](void*) -> std::int64_t {
+    return recurse_forever(0);
+  }, nullptr, ferrite::sched::Priority::high);
+  if (!thread) {
+    println("cannot spawn the thread: {}", ferrite::sched::to_string(thread.error()));
+    return;
+  }
+  println("spawned thread {} \"overflow\"; waiting for it", (*thread)->id);
+  (void)ferrite::sched::join(**thread);
+}
+
+bool thread_stack_overflow_expected(const arch::InterruptFrame& frame) {
+  bool ok = check(frame.vector == arch::kDoubleFaultVector, "vector 8 (#DF)");
+  ok &= check(running_on_double_fault_stack(frame), "the handler runs on the IST1 stack");
+  const ferrite::sched::Thread& running = ferrite::sched::current();
+  ok &= check(running.name_view() == "overflow", "the running thread is \"overflow\"");
+  ok &= check(arch::read_cr2() >= running.guard_page && arch::read_cr2() < running.guard_page + 4096,
+              "CR2 is in that thread's guard page");
+  return ok;
+}
+
 // ---- the seed's scenario: a fault whose handler is missing becomes a double fault -----------
 // With the #PF gate marked not present, delivering the page fault itself faults (#NP, a
 // "contributory" exception); a contributory exception while delivering a #PF is a double fault
@@ -190,6 +216,7 @@ constexpr std::array kScenarios = {
     Scenario{"page_fault", trigger_page_fault, page_fault_expected},
     Scenario{"stack_overflow", trigger_stack_overflow, stack_overflow_expected},
     Scenario{"missing_handler", trigger_missing_handler, missing_handler_expected},
+    Scenario{"thread_stack_overflow", trigger_thread_stack_overflow, thread_stack_overflow_expected},
 };
 
 constinit const Scenario* current = nullptr;

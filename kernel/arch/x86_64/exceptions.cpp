@@ -24,6 +24,7 @@ static_assert(SelectorError(0x2C).table() == SelectorError::Table::ldt);
 static_assert(SelectorError(0x28).table() == SelectorError::Table::gdt);
 
 constinit FaultHook fault_hook = nullptr;
+constinit FaultDescriber fault_describer = nullptr;
 constinit std::array<std::atomic<std::uint64_t>, kExceptionVectorCount> counts{};
 
 // #DB, NMI and #BP leave the interrupted code intact: report and return to it.
@@ -121,10 +122,16 @@ void write_report(fmt::Sink& out, const InterruptFrame& frame) {
     }
     describe_guard_page_hit(out, frame.rsp, "interrupted RSP");
   }
+  if (fault_describer != nullptr) {
+    fault_describer(out, vector == kPageFaultVector || vector == kDoubleFaultVector ? read_cr2() : 0,
+                    frame.rsp);
+  }
   write_registers(out, frame);
 }
 
 }  // namespace
+
+void set_fault_describer(FaultDescriber describer) { fault_describer = describer; }
 
 void set_fault_hook(FaultHook hook) {
   fault_hook = hook;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "arch/x86_64/interrupt_frame.h"
+#include "lib/format.h"
 
 namespace ferrite::arch {
 
@@ -142,6 +143,12 @@ void handle_exception(InterruptFrame& frame);
 // exits QEMU with success. Returning false, or no hook, ends in a panic.
 using FaultHook = bool (*)(const InterruptFrame& frame);
 void set_fault_hook(FaultHook hook);
+
+// The kernel above the CPU may know more about an address than "some stack": the scheduler names
+// the thread whose stack guard page it is in, and the thread that was running (chapter 13). The
+// describer adds lines to every exception report; it must not take locks.
+using FaultDescriber = void (*)(fmt::Sink& out, std::uintptr_t cr2, std::uintptr_t rsp);
+void set_fault_describer(FaultDescriber describer);
 
 // How often each exception has been taken (for tests: "did #BP really run?").
 [[nodiscard]] std::uint64_t exception_count(std::uint8_t vector);

@@ -54,6 +54,7 @@ constexpr GateDescriptor interrupt_gate(std::uint64_t handler, InterruptStack st
 alignas(16) constinit std::array<GateDescriptor, kVectorCount> idt{};
 constinit std::array<std::atomic<InterruptHandler>, kVectorCount> handlers{};
 constinit std::atomic<std::uint64_t> unexpected_interrupts{0};
+constinit std::atomic<InterruptReturnHook> return_hook{nullptr};
 
 }  // namespace
 
@@ -94,6 +95,10 @@ void set_gate_present(std::uint8_t vector, bool present) {
   attributes = present ? (attributes | kGatePresent) : (attributes & ~kGatePresent);
 }
 
+void set_interrupt_return_hook(InterruptReturnHook hook) {
+  return_hook.store(hook, std::memory_order_release);
+}
+
 void report_unexpected_interrupt(const InterruptFrame& frame) {
   unexpected_interrupts.fetch_add(1, std::memory_order_relaxed);
   println("unexpected interrupt {} (rip {:#x})", frame.vector, frame.rip);
@@ -116,5 +121,8 @@ extern "C" void interrupt_dispatch(ferrite::arch::InterruptFrame* frame) {
     handle_exception(*frame);
   } else {
     report_unexpected_interrupt(*frame);
+  }
+  if (vector >= kExceptionVectorCount) {
+    if (const InterruptReturnHook hook = return_hook.load(std::memory_order_acquire)) hook();
   }
 }

@@ -35,6 +35,13 @@ void set_gate_present(std::uint8_t vector, bool present);
 // The IST entry a vector's gate selects (none for most).
 [[nodiscard]] InterruptStack interrupt_stack_of(std::uint8_t vector);
 
+// Called at the end of every interrupt that is not a CPU exception (IRQs, APIC timer, `int N`
+// >= 32), after the handler and its EOI, still with interrupts off and on the interrupted
+// thread's stack: the scheduler switches threads here when an interrupt made that necessary
+// (chapter 13). Never for exceptions: #DF, NMI and #MC run on IST stacks no thread owns.
+using InterruptReturnHook = void (*)();
+void set_interrupt_return_hook(InterruptReturnHook hook);
+
 // Prints "unexpected interrupt N" with the interrupted RIP and counts it.
 void report_unexpected_interrupt(const InterruptFrame& frame);
 [[nodiscard]] std::uint64_t unexpected_interrupt_count();

@@ -1,0 +1,104 @@
+// Kernel threads and the preemptive scheduler (chapter 13). Each CPU has a PerCpu block reached
+// through GS (arch/x86_64/context.h): its running thread, its idle thread and its run queue —
+// there is no global "current thread" variable. Only CPU 0 schedules for now.
+//
+// Rules: everything that touches a run queue or a wait queue runs with interrupts off (the tick
+// and interrupt handlers wake threads too). A switch happens only in schedule(), with interrupts
+// off, called by a thread that yields, blocks, sleeps or exits, or from the interrupt-return
+// hook when the tick (or a wake-up) decided that the running thread must make way.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <span>
+#include <string_view>
+
+#include "sched/run_queue.h"
+#include "sched/thread.h"
+
+namespace ferrite::sched {
+
+inline constexpr std::size_t kMaxThreads = 64;
+inline constexpr std::size_t kThreadStackBytes = 16 * 1024;
+inline constexpr std::uint64_t kDefaultTimeSliceNs = 10'000'000;
+
+struct PerCpu {
+  PerCpu* self = nullptr;     // offset 0: `mov %gs:0` gives the block
+  Thread* current = nullptr;  // offset 8: the running thread
+  Thread* idle = nullptr;
+  Thread* previous = nullptr;  // the thread switched away from, for finish_switch()
+  RunQueue run_queue;
+  std::uint64_t slice_start_ns = 0;
+  std::uint64_t switches = 0;
+  std::uint32_t cpu_id = 0;
+  bool need_resched = false;
+};
+
+enum class SpawnError : std::uint8_t { not_running, table_full, out_of_memory };
+constexpr std::string_view to_string(SpawnError error) {
+  switch (error) {
+    case SpawnError::not_running: return "the scheduler is not running";
+    case SpawnError::table_full: return "the thread table is full";
+    case SpawnError::out_of_memory: return "no memory for the thread's stack";
+  }
+  return "?";
+}
+
+// Adopts the running boot context as thread 1 "main" (on the boot stack), creates this CPU's idle
+// thread, points GS at CPU 0's block and hooks the tick and the interrupt return. Call once,
+// after the heap and the tick are up.
+void init(std::uint64_t time_slice_ns = kDefaultTimeSliceNs);
+[[nodiscard]] bool running();
+// Changes this CPU's time slice (benchmarks; the command line's `timeslice=MS` sets it at boot).
+void set_time_slice(std::uint64_t ns);
+
+[[nodiscard]] PerCpu& this_cpu();
+[[nodiscard]] Thread& current();
+
+// A new thread, ready to run. Not detached: someone must join() it (or call detach()).
+[[nodiscard]] std::expected<Thread*, SpawnError> spawn(std::string_view name, ThreadEntry entry,
+                                                       void* argument,
+                                                       Priority priority = Priority::normal);
+// Waits until `thread` has exited, frees it, and returns its exit value. One joiner per thread.
+std::int64_t join(Thread& thread);
+// Nobody will join: the thread is freed as soon as it exits (at once if it already has).
+void detach(Thread& thread);
+// Ends the calling thread with `value` (returning from the entry function does the same).
+[[noreturn]] void exit(std::int64_t value);
+
+// Gives the CPU to the next ready thread of the same or higher priority, if any.
+void yield();
+// Sleeps until the clock (time/clock.h) reads at least `deadline_ns`; never wakes early.
+void sleep_until_ns(std::uint64_t deadline_ns);
+void sleep_for_ns(std::uint64_t ns);
+
+// Asks the thread with this ID to end: a ready or sleeping thread ends at once, a running or
+// blocked one the next time it passes through the scheduler. The main and idle threads refuse.
+enum class KillResult : std::uint8_t { killed, pending, no_such_thread, refused };
+KillResult kill(ThreadId id);
+
+// ---- For blocking primitives (sched/sync.h). Interrupts must be off. ----
+// Puts the running thread at the back of `queue`, blocked, and runs another thread; returns when
+// something woke it.
+void block_on_locked(NodeList& queue);
+// Makes a blocked thread ready (on its CPU's run queue); a higher-priority thread asks for a
+// switch at the next opportunity (interrupt return, or preempt_if_needed_locked()).
+void wake_locked(Thread& thread);
+// Switches now if a wake-up asked for it (for thread context; interrupts use the return hook).
+void preempt_if_needed_locked();
+
+// A snapshot of one thread, for the `threads` command.
+struct ThreadInfo {
+  ThreadId id;
+  char name[kThreadNameLength];
+  State state;
+  Priority priority;
+  std::uint64_t cpu_ns;
+  std::uint64_t stack_used;  // high-water mark, bytes
+  std::uint64_t stack_size;
+};
+// Fills `out` with the live threads (by ID); returns how many.
+std::size_t snapshot(std::span<ThreadInfo> out);
+[[nodiscard]] std::uint64_t context_switches();
+
+}  // namespace ferrite::sched

@@ -1,0 +1,46 @@
+// A kernel thread (chapter 13): its own stack, with an unmapped guard page below it, and the
+// scheduler's bookkeeping. Threads live in a fixed table (sched/scheduler.cpp); the stack of a
+// table slot is mapped the first time the slot is used and kept for the next thread in it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "sched/run_queue.h"
+
+namespace ferrite::sched {
+
+using ThreadId = std::uint32_t;
+// What a thread runs; its return value is the thread's exit value, which join() returns.
+using ThreadEntry = std::int64_t (*)(void* argument);
+
+inline constexpr std::size_t kThreadNameLength = 24;
+// The value a killed thread exits with.
+inline constexpr std::int64_t kKilledExitValue = -9;
+
+struct Thread : SchedNode {
+  std::uint64_t saved_rsp = 0;  // while not running: its stack pointer (arch/x86_64/switch.S)
+  ThreadId id = 0;
+  char name[kThreadNameLength] = {};
+  std::uintptr_t stack_bottom = 0;  // [stack_bottom, stack_top): the stack
+  std::uintptr_t stack_top = 0;
+  std::uintptr_t guard_page = 0;    // the unmapped page just below stack_bottom
+  std::int64_t exit_value = 0;
+  bool in_use = false;
+  bool detached = false;        // freed when it exits; nobody joins it
+  bool kill_requested = false;  // `kill`: ends at its next trip through the scheduler
+  bool stack_mapped = false;
+  NodeList joiners;             // threads blocked in join() on this one
+  std::uint64_t cpu_tsc = 0;         // TSC ticks spent running, up to the last switch
+  std::uint64_t switched_in_tsc = 0; // TSC when it last started running
+  std::uint32_t cpu = 0;
+
+  [[nodiscard]] std::string_view name_view() const {
+    std::size_t length = 0;
+    while (length < kThreadNameLength && name[length] != '\0') ++length;
+    return {name, length};
+  }
+};
+
+}  // namespace ferrite::sched
