@@ -1,4 +1,5 @@
 // The shell task and its commands.
+#include "time/tick.h"
 #include "shell/shell.h"
 
 #include <array>
@@ -63,8 +64,8 @@ void help() {
 // interrupts were off for longer than a tick.
 void uptime() {
   const std::uint64_t ms = time::now_ns() / 1'000'000;
-  println("uptime: {}.{:03} s (TSC clock; {} PIT ticks at {} Hz)", ms / 1000, ms % 1000,
-          pc::pit::ticks(), pc::pit::frequency_hz());
+  println("uptime: {}.{:03} s (TSC clock; {} ticks of the {})", ms / 1000, ms % 1000,
+          time::tick_count(), time::to_string(time::tick_source()));
 }
 
 void mem() {
@@ -117,7 +118,7 @@ void alloc(std::uint64_t count) {
     return;
   }
   std::uint64_t random = 0x9E3779B97F4A7C15 ^ arch::read_tsc();
-  const std::uint64_t start = pc::pit::ticks();
+  const std::uint64_t start = time::now_ns();
   std::uint64_t bytes = 0, allocated = 0, bad = 0;
   for (std::uint64_t i = 0; i < count; ++i) {
     random ^= random << 13, random ^= random >> 7, random ^= random << 17;  // xorshift64
@@ -141,7 +142,7 @@ void alloc(std::uint64_t count) {
     mm::heap_deallocate(blocks[i].data, blocks[i].size, 8);
   }
   mm::heap_deallocate(blocks, sizeof(Block) * count, alignof(Block));
-  const std::uint64_t ms = (pc::pit::ticks() - start) * 1000 / pc::pit::frequency_hz();
+  const std::uint64_t ms = (time::now_ns() - start) / 1'000'000;
   println("alloc: {} of {} blocks, {} KiB, {} corrupted, {} ms ({})", allocated, count, bytes / 1024, bad, ms,
           bad == 0 && allocated == count ? "ok" : "FAILED");
 }
@@ -191,11 +192,11 @@ void kill_thread(std::uint64_t id) {
   println("shutting down");
   // QEMU's ACPI PM1a control register (i440fx and q35): SLP_EN with sleep type 0 = S5 (off);
   // then the port older QEMU and Bochs use. The machine stops a moment after the write, so give
-  // it 100 timer ticks before concluding nobody answered.
+  // it 100 ms before concluding nobody answered.
   for (const std::uint16_t port : {std::uint16_t{0x604}, std::uint16_t{0xB004}}) {
     arch::outw(port, 0x2000);
-    const std::uint64_t until = pc::pit::ticks() + 100;
-    while (pc::pit::ticks() < until) arch::halt();
+    const std::uint64_t until = time::now_ns() + 100'000'000;
+    while (time::now_ns() < until) arch::halt();
   }
   println("shutdown: no ACPI power-off device answered; halting");
   arch::halt_forever();
@@ -240,8 +241,8 @@ task::Task<void> execute(std::string_view line) {
     // Cooperative multitasking's weak spot: a task that does not yield starves the others.
     // Interrupts still run, so typed keys land in the scancode queue until it is full.
     if (auto ms = count > 1 ? parse_number(words[1]) : std::nullopt) {
-      const std::uint64_t end = pc::pit::uptime_ms() + *ms;
-      while (pc::pit::uptime_ms() < end) arch::halt();
+      const std::uint64_t end = time::now_ns() + *ms * 1'000'000;
+      while (time::now_ns() < end) arch::halt();
       println("busy for {} ms", *ms);
     } else {
       println("usage: busy MS");

@@ -28,7 +28,10 @@ class CpuInterruptControl final : public InterruptControl {
     sched::block_on_locked(parked_);
     arch::enable_interrupts();
   }
-  void task_became_ready() noexcept override {
+  void task_became_ready() noexcept override { unpark(); }
+  // Interrupts off. Also called on every tick: like `hlt`, which any interrupt ended, a parked
+  // executor looks at its `done()` condition again (run_until's timeouts rely on that).
+  void unpark() noexcept {
     if (sched::SchedNode* executor_thread = parked_.pop_front()) {
       sched::wake_locked(static_cast<sched::Thread&>(*executor_thread));
     }
@@ -57,7 +60,10 @@ void on_scancode(std::uint8_t scancode) {
 
 // The tick: wake the sleepers whose time has come, by the TSC clock (chapter 13), so ticks lost
 // while interrupts were off delay a wake-up but never stretch time.
-void on_tick(std::uint64_t now_ns) { timer_queue.on_tick(now_ns); }
+void on_tick(std::uint64_t now_ns) {
+  timer_queue.on_tick(now_ns);
+  cpu.unpark();
+}
 
 }  // namespace
 

@@ -24,13 +24,13 @@ namespace task = ferrite::task;
 
 namespace {
 
-// Runs the kernel executor until `done()`, or gives up after `timeout_ticks` timer ticks so
-// that a task that never finishes fails its test instead of hanging the image. The executor
-// halts between interrupts, and every timer tick wakes it to check again.
+// Runs the kernel executor until `done()`, or gives up after `timeout_ms` so that a task that
+// never finishes fails its test instead of hanging the image. The executor waits between
+// interrupts, and every timer tick wakes it to check again.
 template <class Done>
-bool run_executor_until(Done done, std::uint64_t timeout_ticks = 2000) {
-  const std::uint64_t give_up_at = pc::pit::ticks() + timeout_ticks;
-  task::executor().run_until([&] { return done() || pc::pit::ticks() >= give_up_at; });
+bool run_executor_until(Done done, std::uint64_t timeout_ms = 2000) {
+  const std::uint64_t give_up_at = ferrite::time::now_ns() + timeout_ms * 1'000'000;
+  task::executor().run_until([&] { return done() || ferrite::time::now_ns() >= give_up_at; });
   return done();
 }
 

@@ -57,8 +57,22 @@ std::uint64_t measure_yield() {
 [[gnu::noinline]] void spin(std::uint64_t rounds) {
   for (std::uint64_t i = 0; i < rounds; ++i) asm volatile("" ::: "memory");
 }
+// The measurement runs from the first spinner's start to the last one's end, so that spawning
+// and joining (stack zeroing, ...) stay out of it.
+constinit std::uint64_t spin_first_start = 0, spin_last_end = 0;
+constinit std::uint64_t ticks_at_start = 0, ticks_at_end = 0;
+constinit std::uint64_t switches_at_start = 0, switches_at_end = 0;
+
 std::int64_t spinner(void*) {
+  if (spin_first_start == 0) {
+    spin_first_start = arch::read_tsc();
+    ticks_at_start = ferrite::time::tick_count();
+    switches_at_start = sched::context_switches();
+  }
   spin(kSpinRounds);
+  spin_last_end = arch::read_tsc();
+  ticks_at_end = ferrite::time::tick_count();
+  switches_at_end = sched::context_switches();
   return 0;
 }
 
@@ -72,16 +86,15 @@ struct TickCost {
 // switches between takes `quiet + ticks * cost`.
 TickCost measure_preempt(std::uint64_t quiet) {
   sched::set_time_slice(1);  // every tick finds the slice used up
-  const std::uint64_t ticks0 = ferrite::time::tick_count(), switches0 = sched::context_switches();
-  const std::uint64_t start = arch::read_tsc();
+  spin_first_start = 0;
   sched::Thread* a = spawn_bench(spinner);
   sched::Thread* b = spawn_bench(spinner);
   (void)sched::join(*a);
   (void)sched::join(*b);
-  const std::uint64_t elapsed = arch::read_tsc() - start;
-  const std::uint64_t ticks = ferrite::time::tick_count() - ticks0;
   sched::set_time_slice(sched::kDefaultTimeSliceNs);
-  return {ticks == 0 ? 0 : (elapsed - quiet) / ticks, ticks, sched::context_switches() - switches0};
+  const std::uint64_t elapsed = spin_last_end - spin_first_start;
+  const std::uint64_t ticks = ticks_at_end - ticks_at_start;
+  return {ticks == 0 ? 0 : (elapsed - quiet) / ticks, ticks, switches_at_end - switches_at_start};
 }
 
 TickCost measure_tick_alone(std::uint64_t quiet) {

@@ -18,6 +18,21 @@ namespace pc = ferrite::pc;
 
 namespace {
 
+// Since chapter 13 the local APIC timer drives the tick and the PIT's IRQ 0 is masked; these
+// chapter-7 tests turn IRQ 0 back on while they run.
+class PitInterruptsOn {
+ public:
+  PitInterruptsOn() : was_masked_(pc::pic::is_masked(pc::pic::kTimerLine)) {
+    pc::pic::unmask(pc::pic::kTimerLine);
+  }
+  ~PitInterruptsOn() {
+    if (was_masked_) pc::pic::mask(pc::pic::kTimerLine);
+  }
+
+ private:
+  bool was_masked_;
+};
+
 // Sleeps with `hlt` until the tick count reaches `target` (each timer interrupt wakes the CPU).
 void wait_for_tick(std::uint64_t target) {
   while (pc::pit::ticks() < target) arch::halt();
@@ -79,6 +94,7 @@ KTEST(vector_without_handler_is_reported_as_unexpected) {
 // spurious IRQ 7 looks like. It must be counted and must not be acknowledged (the timer, whose
 // EOIs a stray EOI would disturb, keeps ticking).
 KTEST(spurious_master_irq7_is_counted_without_eoi) {
+  PitInterruptsOn pit;
   const auto before = pc::pic::spurious_counts();
   asm volatile("int $39");
   const auto after = pc::pic::spurious_counts();
@@ -90,6 +106,7 @@ KTEST(spurious_master_irq7_is_counted_without_eoi) {
 }
 
 KTEST(spurious_slave_irq15_is_counted) {
+  PitInterruptsOn pit;
   const auto before = pc::pic::spurious_counts();
   asm volatile("int $47");
   const auto after = pc::pic::spurious_counts();
@@ -101,6 +118,7 @@ KTEST(spurious_slave_irq15_is_counted) {
 }
 
 KTEST(pic_masks_every_line_without_a_handler) {
+  PitInterruptsOn pit;
   KEXPECT(!pc::pic::is_masked(pc::pic::kTimerLine));
   KEXPECT(!pc::pic::is_masked(pc::pic::kCascadeLine));
   for (std::uint8_t line = 3; line < pc::pic::kLineCount; ++line) {
@@ -109,6 +127,7 @@ KTEST(pic_masks_every_line_without_a_handler) {
 }
 
 KTEST(timer_ticks_advance_with_interrupts_on) {
+  PitInterruptsOn pit;
   KASSERT(arch::interrupts_enabled());
   const std::uint64_t ticks = pc::pit::ticks();
   const std::uint64_t uptime = pc::pit::uptime_ms();
@@ -120,6 +139,7 @@ KTEST(timer_ticks_advance_with_interrupts_on) {
 }
 
 KTEST(timer_ticks_stop_while_interrupts_are_masked) {
+  PitInterruptsOn pit;
   // Measure how far the TSC moves in 10 ticks, then keep interrupts off for three times as long.
   wait_for_tick(pc::pit::ticks() + 1);
   const std::uint64_t start_tick = pc::pit::ticks();
@@ -144,6 +164,7 @@ KTEST(timer_ticks_stop_while_interrupts_are_masked) {
 // The console lock disables interrupts while held, so a timer handler that prints can never spin
 // on a lock the code it interrupted holds. Both print for two seconds; the test must finish.
 KTEST(println_from_timer_handler_while_main_loop_prints) {
+  PitInterruptsOn pit;
   static constinit std::atomic<int> handler_lines{0};
   constexpr auto kPrintingTickCallback = [](std::uint64_t tick) {
     if (tick % 100 != 0) return;

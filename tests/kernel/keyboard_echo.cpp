@@ -14,6 +14,7 @@
 #include <optional>
 #include <string_view>
 
+#include "time/clock.h"
 #include "arch/x86_64/cpu.h"
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
@@ -69,9 +70,11 @@ void wait_for_interrupt_unless_bytes_waiting() {
   }
 }
 
+std::uint64_t uptime_ms() { return ferrite::time::now_ns() / 1'000'000; }
+
 void sleep_ms(std::uint64_t ms) {
-  const std::uint64_t end = pc::pit::uptime_ms() + ms;
-  while (pc::pit::uptime_ms() < end) arch::halt();
+  const std::uint64_t end = uptime_ms() + ms;
+  while (uptime_ms() < end) arch::halt();
 }
 
 // A line of text as the keys type it: printable characters append, Backspace removes one.
@@ -116,7 +119,7 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   println("keyboard_echo: ready, layout {} ({})", layout->name, layout->description);
 
   std::uint64_t last_received = pc::ps2::bytes_received();
-  std::uint64_t last_activity_ms = pc::pit::uptime_ms();
+  std::uint64_t last_activity_ms = uptime_ms();
   bool escape = false;
   while (!escape) {
     if (const std::optional<std::uint8_t> byte = scancodes.try_pop()) {
@@ -136,9 +139,9 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
     }
     if (const std::uint64_t received = pc::ps2::bytes_received(); received != last_received) {
       last_received = received;
-      last_activity_ms = pc::pit::uptime_ms();
+      last_activity_ms = uptime_ms();
     }
-    if (last_received != 0 && pc::pit::uptime_ms() - last_activity_ms >= kIdleMs) break;
+    if (last_received != 0 && uptime_ms() - last_activity_ms >= kIdleMs) break;
     wait_for_interrupt_unless_bytes_waiting();
   }
 

@@ -98,16 +98,19 @@ Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter
   result.start_before = read_counter();
   arch::outb(kChannel2DataPort, static_cast<std::uint8_t>(input_clocks >> 8));
   result.start_after = read_counter();
-  std::uint64_t last_low = result.start_after;
+  // The output is sampled at some moment inside each `inb`: the end lies after the counter read
+  // *before* the last `inb` that saw it low, and before the read *after* the one that saw it high.
+  std::uint64_t before_last_low = result.start_before;
   for (;;) {
+    const std::uint64_t before = read_counter();
     const bool high = (arch::inb(kPortB) & kChannel2Output) != 0;
-    const std::uint64_t now = read_counter();
+    const std::uint64_t after = read_counter();
     if (high) {
-      result.end_before = last_low;
-      result.end_after = now;
+      result.end_before = before_last_low;
+      result.end_after = after;
       return result;
     }
-    last_low = now;
+    before_last_low = before;
   }
 }
 
