@@ -177,8 +177,8 @@ std::expected<Thread*, SpawnError> create(std::string_view name, ThreadEntry ent
 }
 
 // The tick: wake sleepers, and decide whether the running thread's time is up.
+// (Installed by init(), after the scheduler runs: no "is it running?" check needed.)
 void on_tick(std::uint64_t now) {
-  if (!is_running) return;
   PerCpu& cpu = this_cpu();
   cpu.run_queue.wake_expired(now);
   Thread* const running = cpu.current;
@@ -189,7 +189,7 @@ void on_tick(std::uint64_t now) {
 }
 
 void on_interrupt_return() {
-  if (is_running && this_cpu().need_resched) schedule();
+  if (this_cpu().need_resched) schedule();
 }
 
 std::uint64_t stack_high_water(const Thread& thread) {

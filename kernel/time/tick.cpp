@@ -22,8 +22,11 @@ constinit TickSource source = TickSource::none;
 void run_handlers() {
   ticks.fetch_add(1, std::memory_order_relaxed);
   const std::uint64_t now = now_ns();
+  // Handlers are only ever added, in slot order: the first empty slot ends the list.
   for (auto& slot : handlers) {
-    if (const TickHandler handler = slot.load(std::memory_order_acquire)) handler(now);
+    const TickHandler handler = slot.load(std::memory_order_acquire);
+    if (handler == nullptr) break;
+    handler(now);
   }
 }
 
