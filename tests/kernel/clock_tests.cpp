@@ -73,3 +73,20 @@ KTEST(lapic_timer_drives_the_tick) {
   KEXPECT(counted >= 5 && counted <= 25);
   KEXPECT_EQ(ferrite::arch::lapic::spurious_count(), 0u);
 }
+
+// One-shot mode: the periodic tick is swapped for a single interrupt 2 ms ahead. It fires, and
+// then nothing more (the PIT's IRQ 0 is masked too) until the periodic tick is restarted.
+KTEST(lapic_one_shot_timer_fires_once) {
+  const std::uint64_t before = ferrite::time::tick_count();
+  const std::uint64_t start = ktime::now_ns();
+  ferrite::arch::lapic::start_one_shot(2'000'000);
+  ktime::spin_until_ns(start + 10'000'000);  // no `hlt`: after the one shot nothing would wake us
+  const std::uint64_t at_10ms = ferrite::time::tick_count();
+  ktime::spin_until_ns(start + 20'000'000);
+  const std::uint64_t at_20ms = ferrite::time::tick_count();
+  ferrite::arch::lapic::start_periodic(1'000'000'000 / ferrite::time::kTickHz);
+  ferrite::println("  one-shot: {} interrupt(s) by 10 ms, {} more by 20 ms", at_10ms - before,
+                   at_20ms - at_10ms);
+  KEXPECT(at_10ms - before >= 1 && at_10ms - before <= 2);  // a periodic tick may have been due
+  KEXPECT_EQ(at_20ms, at_10ms);
+}
