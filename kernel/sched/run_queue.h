@@ -54,7 +54,8 @@ struct SchedNode {
   SchedNode* next = nullptr;
   Priority priority = Priority::normal;
   State state = State::ready;
-  std::uint64_t wake_at = 0;  // sleeping: the deadline (ns)
+  std::uint64_t wake_at = 0;     // sleeping: the deadline (ns)
+  std::uint64_t slice_used = 0;  // ns of its current time slice used before it was preempted
 };
 
 // A FIFO of nodes linked through SchedNode::next. Also the body of a wait queue.
@@ -72,6 +73,12 @@ class NodeList {
     node.next = nullptr;
     (tail_ != nullptr ? tail_->next : head_) = &node;
     tail_ = &node;
+    ++size_;
+  }
+  void push_front(SchedNode& node) {
+    node.next = head_;
+    head_ = &node;
+    if (tail_ == nullptr) tail_ = &node;
     ++size_;
   }
   SchedNode* pop_front() {
@@ -123,11 +130,24 @@ class RunQueue {
   void set_time_slice(std::uint64_t ns) { time_slice_ns_ = ns; }
   [[nodiscard]] std::uint64_t time_slice() const { return time_slice_ns_; }
 
-  // To the back of its priority's queue.
+  // To the back of its priority's queue, for a fresh time slice: a thread that was woken, that
+  // yielded, or that used up its slice.
   void make_ready(SchedNode& node) {
     FERRITE_ASSERT(node.state != State::ready && node.state != State::dead);
     node.state = State::ready;
+    node.slice_used = 0;
     ready_[level(node.priority)].push_back(node);
+  }
+
+  // A running thread that must make way before its slice is over (a higher priority woke) goes
+  // back to the *front* of its queue and keeps what is left of its slice: being interrupted by
+  // more urgent work must not cost it its turn. `used` is how much of the slice it had used.
+  void preempted(SchedNode& node, std::uint64_t used) {
+    if (used >= time_slice_ns_) return make_ready(node);
+    FERRITE_ASSERT(node.state != State::ready && node.state != State::dead);
+    node.state = State::ready;
+    node.slice_used = used;
+    ready_[level(node.priority)].push_front(node);
   }
 
   // The next thread to run: the oldest ready one of the highest priority; null if none.
@@ -151,7 +171,8 @@ class RunQueue {
     return count;
   }
 
-  // The running thread `current` has run `ran_ns` of its slice: must it give the CPU away?
+  // The running thread `current` has used `ran_ns` of its slice (slice_used plus the time since
+  // it last started running): must it give the CPU away?
   // Yes if a higher priority is ready, or its slice is used up and its own priority is ready
   // too. (A lower priority never preempts; an idle CPU has current == nullptr.)
   [[nodiscard]] bool should_preempt(const SchedNode* current, std::uint64_t ran_ns) const {

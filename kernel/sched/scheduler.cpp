@@ -68,15 +68,20 @@ void finish_switch() {
 }
 
 // The heart of it. Interrupts off. The running thread has set its state already: still
-// `running` (it yields or is preempted: back into the run queue), or blocked / sleeping / dead
-// (it is in a wait queue, the sleep list, or gone).
-void schedule() {
+// `running` (it yields, or is `preempting`: back into the run queue), or blocked / sleeping /
+// dead (it is in a wait queue, the sleep list, or gone).
+void schedule(bool preempting) {
   PerCpu& cpu = this_cpu();
   Thread* const previous = cpu.current;
+  const std::uint64_t now_ns = time::now_ns();
   if (previous->state == State::running) {
     if (previous->kill_requested) {
       mark_dead_locked(*previous, kKilledExitValue);
-    } else if (previous != cpu.idle) {
+    } else if (previous == cpu.idle) {
+      // never queued: schedule() falls back on it
+    } else if (preempting) {  // front of the queue if its slice is not used up (run_queue.h)
+      cpu.run_queue.preempted(*previous, previous->slice_used + (now_ns - cpu.slice_start_ns));
+    } else {
       cpu.run_queue.make_ready(*previous);
     }
   }
@@ -93,7 +98,7 @@ void schedule() {
   }
   if (next == nullptr) next = cpu.idle;
   cpu.need_resched = false;
-  cpu.slice_start_ns = time::now_ns();
+  cpu.slice_start_ns = now_ns;
   if (next == previous) {
     previous->state = State::running;
     return;
@@ -117,7 +122,7 @@ std::int64_t idle_loop(void*) {
   for (;;) {
     arch::disable_interrupts();
     if (this_cpu().run_queue.has_ready()) {
-      schedule();
+      schedule(false);
       arch::enable_interrupts();
     } else {
       arch::enable_interrupts_and_halt();
@@ -183,13 +188,14 @@ void on_tick(std::uint64_t now) {
   cpu.run_queue.wake_expired(now);
   Thread* const running = cpu.current;
   const SchedNode* as_node = running == cpu.idle ? nullptr : running;
-  if (running->kill_requested || cpu.run_queue.should_preempt(as_node, now - cpu.slice_start_ns)) {
+  const std::uint64_t ran = running->slice_used + (now - cpu.slice_start_ns);
+  if (running->kill_requested || cpu.run_queue.should_preempt(as_node, ran)) {
     cpu.need_resched = true;
   }
 }
 
 void on_interrupt_return() {
-  if (this_cpu().need_resched) schedule();
+  if (this_cpu().need_resched) schedule(true);
 }
 
 std::uint64_t stack_high_water(const Thread& thread) {
@@ -298,20 +304,20 @@ void exit(std::int64_t value) {
   Thread& self = current();
   if (&self == main_thread || &self == this_cpu().idle) panic("sched: thread \"{}\" cannot exit", self.name_view());
   mark_dead_locked(self, value);
-  schedule();
+  schedule(false);
   panic("sched: a dead thread was scheduled");
 }
 
 void yield() {
   sync::InterruptGuard no_interrupts;
-  schedule();
+  schedule(false);
 }
 
 void sleep_until_ns(std::uint64_t deadline_ns) {
   sync::InterruptGuard no_interrupts;
   if (time::now_ns() >= deadline_ns) return;  // nothing to wait for
   this_cpu().run_queue.sleep_until(current(), deadline_ns);
-  schedule();
+  schedule(false);
 }
 
 void sleep_for_ns(std::uint64_t ns) { sleep_until_ns(time::now_ns() + ns); }
@@ -340,7 +346,7 @@ void block_on_locked(NodeList& queue) {
   FERRITE_ASSERT(&self != this_cpu().idle);
   self.state = State::blocked;
   queue.push_back(self);
-  schedule();
+  schedule(false);
 }
 
 void wake_locked(Thread& thread) {
@@ -351,7 +357,7 @@ void wake_locked(Thread& thread) {
 }
 
 void preempt_if_needed_locked() {
-  if (this_cpu().need_resched) schedule();
+  if (this_cpu().need_resched) schedule(true);
 }
 
 std::size_t snapshot(std::span<ThreadInfo> out) {

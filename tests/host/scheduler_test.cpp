@@ -37,8 +37,16 @@ struct SimCpu {
 
   explicit SimCpu(std::uint64_t slice_ns = 10 * kMs) { queue.set_time_slice(slice_ns); }
 
-  void schedule() {
-    if (current != nullptr && current->state == State::running) queue.make_ready(*current);
+  // `preempting`: the kernel's interrupt-return path (the tick or a wake-up decided); otherwise
+  // the thread gives the CPU away itself (yield).
+  void schedule(bool preempting = false) {
+    if (current != nullptr && current->state == State::running) {
+      if (preempting) {
+        queue.preempted(*current, current->slice_used + (now - slice_start));
+      } else {
+        queue.make_ready(*current);
+      }
+    }
     current = static_cast<SimThread*>(queue.pick_next());
     if (current != nullptr) {
       current->state = State::running;
@@ -51,7 +59,10 @@ struct SimCpu {
     now += dt;
     last_tick = now;
     queue.wake_expired(now);
-    if (queue.should_preempt(current, now - slice_start)) schedule();
+    if (queue.should_preempt(current, ran())) schedule(true);
+  }
+  std::uint64_t ran() const {
+    return current == nullptr ? 0 : current->slice_used + (now - slice_start);
   }
   void start(SimThread& t) {
     t.state = State::blocked;  // new: not in any queue yet
@@ -70,9 +81,9 @@ struct SimCpu {
   void wake(SimThread& t) {
     if (t.state != State::blocked) return;
     queue.make_ready(t);
-    if (queue.should_preempt(current, now - slice_start) && current != nullptr &&
+    if (queue.should_preempt(current, ran()) && current != nullptr &&
         current->priority != Priority::high && t.priority == Priority::high) {
-      schedule();  // a higher priority preempts at once (the kernel: at interrupt return)
+      schedule(true);  // a higher priority preempts at once (the kernel: at interrupt return)
     }
     if (current == nullptr) schedule();  // the idle CPU picks it up at once
   }
@@ -157,6 +168,35 @@ TEST(Scheduler, HighPriorityRunsFirstAndPreempts) {
   EXPECT_EQ(cpu.current, &high[0]) << "waking a high-priority thread preempts a normal one";
 }
 
+// A high-priority thread that wakes every tick and blocks again at once (the kernel's executor
+// thread does this) must not rob the busy normal threads of their slices: the one it preempts
+// resumes first, with the rest of its slice.
+TEST(Scheduler, PreemptionByAHigherPriorityKeepsTheTurnAndTheSlice) {
+  SimCpu cpu(10 * kMs);
+  auto normal = make_threads("ab");
+  auto high = make_threads("H", Priority::high);
+  for (auto& thread : normal) cpu.start(thread);
+  cpu.start(high[0]);
+  cpu.schedule();
+  ASSERT_EQ(cpu.current, &high[0]);
+  cpu.block();  // H waits; a runs
+  for (int ms = 0; ms < 100; ++ms) {
+    cpu.tick();
+    cpu.wake(high[0]);  // H preempts whoever runs...
+    ASSERT_EQ(cpu.current, &high[0]);
+    cpu.block();        // ...and is done at once
+  }
+  // Slices of 10 ms: the normal threads switched about 10 times, not 100.
+  std::string normal_turns;
+  for (char c : cpu.trace) {
+    if (c != 'H' && (normal_turns.empty() || normal_turns.back() != c)) normal_turns += c;
+  }
+  EXPECT_LE(normal_turns.size(), 12u) << cpu.trace;
+  EXPECT_GE(normal_turns.size(), 9u) << cpu.trace;
+  EXPECT_NEAR(static_cast<double>(normal[0].ran_ns), static_cast<double>(normal[1].ran_ns),
+              10.0 * kMs);
+}
+
 TEST(Scheduler, SleepersWakeAtTheFirstTickAfterTheirDeadlineNeverBefore) {
   SimCpu cpu;
   auto t = make_threads("ABCDEF");
@@ -227,7 +267,9 @@ TEST(Scheduler, RandomWakeUpsAtEveryStepKeepTheInvariants) {
       ASSERT_EQ(ready, cpu.queue.ready_count()) << "seed " << seed << " step " << step;
       ASSERT_EQ(sleeping, cpu.queue.sleeper_count()) << "seed " << seed << " step " << step;
       ASSERT_EQ(running + ready + sleeping + blocked, t.size());
-      if (cpu.current == nullptr) ASSERT_FALSE(cpu.queue.has_ready()) << "idle with work ready";
+      if (cpu.current == nullptr) {
+        ASSERT_FALSE(cpu.queue.has_ready()) << "idle with work ready";
+      }
       if (cpu.current != nullptr && cpu.current->priority == Priority::normal) {
         // A normal thread runs only while no high one is ready, except until the next tick.
         if (cpu.queue.has_ready(Priority::high)) {
