@@ -74,7 +74,13 @@ bool Mutex::try_lock() {
 void Mutex::unlock_locked() {
   if (owner_ == nullptr) return report(name_, MutexMisuse::unlock_when_free);
   if (owner_ != &current()) return report(name_, MutexMisuse::unlock_by_non_owner);
+  // A waiter that `kill` ended will never run again: wake it (so it dies) but do not hand it the
+  // mutex, or nobody could ever lock it again.
   SchedNode* next = waiters_.pop_front();
+  while (next != nullptr && static_cast<Thread*>(next)->kill_requested) {
+    wake_locked(static_cast<Thread&>(*next));
+    next = waiters_.pop_front();
+  }
   owner_ = static_cast<Thread*>(next);
   if (next != nullptr) wake_locked(static_cast<Thread&>(*next));
 }

@@ -264,3 +264,23 @@ KTEST(thread_sleep_is_never_early) {
   println("  worst lateness {} us", worst_late / 1000);
   KEXPECT(worst_late < 30'000'000);  // ticks are 1 ms; a busy host may delay a few
 }
+
+// A thread killed while it waits for a mutex ends when the mutex is released, and the mutex is
+// not handed to it (else it would stay locked forever).
+KTEST(killing_a_mutex_waiter_does_not_leave_the_mutex_locked) {
+  static constinit sched::Mutex mutex{"contended"};
+  mutex.lock();
+  sched::Thread* waiter = start("waiter", [](void*) -> std::int64_t {
+    mutex.lock();
+    mutex.unlock();
+    return 1;
+  });
+  KASSERT(waiter != nullptr);
+  sched::sleep_for_ns(5'000'000);  // the waiter runs and blocks on the mutex
+  KEXPECT(waiter->state == sched::State::blocked);
+  KEXPECT(sched::kill(waiter->id) == sched::KillResult::pending);
+  mutex.unlock();
+  KEXPECT_EQ(sched::join(*waiter), sched::kKilledExitValue);
+  KEXPECT(mutex.try_lock());
+  mutex.unlock();
+}
