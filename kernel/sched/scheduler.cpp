@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstddef>
+#include <utility>
 
 #include "arch/x86_64/context.h"
 #include "arch/x86_64/cpu.h"
@@ -56,6 +57,7 @@ void mark_dead_locked(Thread& thread, std::int64_t value) {
   thread.exit_value = value;
   thread.state = State::dead;
   while (SchedNode* joiner = thread.joiners.pop_front()) wake_locked(static_cast<Thread&>(*joiner));
+  if (thread.exit_notify != nullptr) std::exchange(thread.exit_notify, nullptr)(thread.exit_notify_context);
 }
 
 // Runs on the new thread right after every switch: frees the thread we left if it was a
@@ -176,6 +178,8 @@ std::expected<Thread*, SpawnError> create(std::string_view name, ThreadEntry ent
   thread->kill_requested = false;
   thread->cpu_tsc = 0;
   thread->cpu = 0;
+  thread->exit_notify = nullptr;
+  thread->exit_notify_context = nullptr;
   thread->saved_rsp = arch::prepare_thread_stack(thread->stack_top, reinterpret_cast<std::uint64_t>(entry),
                                                  reinterpret_cast<std::uint64_t>(argument));
   return thread;

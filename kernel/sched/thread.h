@@ -32,6 +32,10 @@ struct Thread : SchedNode {
   bool kill_requested = false;  // `kill`: ends at its next trip through the scheduler
   bool stack_mapped = false;
   NodeList joiners;             // threads blocked in join() on this one
+  // Called (interrupts off) when the thread ends: how a task awaits a thread without blocking
+  // the executor's thread (task/thread_exit.h). One waiter, like join().
+  void (*exit_notify)(void* context) = nullptr;
+  void* exit_notify_context = nullptr;
   std::uint64_t cpu_tsc = 0;         // TSC ticks spent running, up to the last switch
   std::uint64_t switched_in_tsc = 0; // TSC when it last started running
   std::uint32_t cpu = 0;

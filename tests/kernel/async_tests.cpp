@@ -15,6 +15,8 @@
 #include "console/print.h"
 #include "sync/spinlock.h"
 #include "task/kernel_runtime.h"
+#include "sched/scheduler.h"
+#include "task/thread_exit.h"
 #include "test/ktest.h"
 #include "time/clock.h"
 
@@ -247,4 +249,37 @@ KTEST(async_sleepers_wake_in_deadline_order) {
     if (i > 0) KEXPECT(record.woke >= sleepers[wake_order[i - 1]].woke);
   }
   KEXPECT_EQ(task::timers().sleepers(), std::size_t{0});
+}
+
+// Chapter 13: a task awaits a kernel thread's end without blocking the executor's thread — a
+// second task keeps running (and counting) meanwhile.
+KTEST(async_task_awaits_a_thread_and_other_tasks_keep_running) {
+  static constinit std::int64_t exit_value = 0;
+  static constinit bool awaited = false;
+  static constinit int other_task_turns = 0;
+  exit_value = 0;
+  awaited = false;
+  other_task_turns = 0;
+  auto thread = ferrite::sched::spawn("sleeper", [](void*) -> std::int64_t {
+    ferrite::sched::sleep_for_ns(20'000'000);
+    return 42;
+  }, nullptr);
+  KASSERT(thread.has_value());
+  ferrite::sched::Thread& sleeper = **thread;
+  KASSERT(task::executor().spawn([](ferrite::sched::Thread& t) -> task::Task<void> {
+    exit_value = co_await task::thread_exit(t);
+    awaited = true;
+  }(sleeper)).has_value());
+  KASSERT(task::executor().spawn([]() -> task::Task<void> {
+    while (!awaited) {
+      ++other_task_turns;
+      co_await task::sleep_ms(1);
+    }
+  }()).has_value());
+  KEXPECT(run_executor_until([] { return awaited; }));
+  ferrite::println("  thread exited with {}; the other task ran {} times meanwhile", exit_value,
+                   other_task_turns);
+  KEXPECT_EQ(exit_value, 42);
+  KEXPECT(other_task_turns >= 5);
+  KEXPECT(run_executor_until([] { return task::executor().stats().live() == 0; }));
 }
