@@ -120,8 +120,9 @@ def defined_names(root):
                 ktests.update(re.findall(r"\bKTEST\(\s*([A-Za-z0-9_]+)\s*\)", text))
     for file in (root / "tests/host").rglob("*.cpp"):
         text = file.read_text(errors="replace")
-        for suite, name in re.findall(r"\bTEST(?:_F|_P)?\(\s*(\w+)\s*,\s*(\w+)\s*\)", text):
-            gtests.add(f"{suite}.{name}")
+        for typed, suite, name in re.findall(r"\b(TYPED_)?TEST(?:_F|_P)?\(\s*(\w+)\s*,\s*(\w+)\s*\)", text):
+            # A typed test runs as Suite/0.Name, Suite/1.Name, ... for each type.
+            gtests.add(f"{suite}/*.{name}" if typed else f"{suite}.{name}")
     return identifiers, ktests, gtests
 
 
