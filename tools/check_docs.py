@@ -181,7 +181,7 @@ def check_page(page, root, tests, identifiers, ktests, gtests, targets):
         for substring in re.findall(r"\btest=([A-Za-z0-9_]+)", joined):
             if not any(substring in name for name in ktests):
                 report(number, f"test={substring} selects no KTEST")
-        for pattern in re.findall(r"--gtest_filter=([^\s'\"]+)", joined):
+        for pattern in re.findall(r"--gtest_filter=['\"]?([^\s'\"]+)", joined):
             positive = pattern.split("-")[0]
             if not any(fnmatch.fnmatch(name, p) for p in positive.split(":") for name in gtests):
                 report(number, f"--gtest_filter={pattern} selects no GoogleTest test")
