@@ -126,6 +126,14 @@ def defined_names(root):
     return identifiers, ktests, gtests
 
 
+def gtest_matches(name, pattern):
+    """Whether a --gtest_filter pattern selects `name`. A typed test is stored as Suite/*.Name
+    and runs once per type under a name we do not know (Suite/bump.Name): any type matches."""
+    if fnmatch.fnmatch(name, pattern):
+        return True
+    return "/*." in name and fnmatch.fnmatch(name, re.sub(r"/[^./]*\.", "/*.", pattern))
+
+
 def make_targets(root):
     text = (root / "Makefile").read_text()
     return set(re.findall(r"^([A-Za-z0-9_-]+):", text, re.MULTILINE))
@@ -183,7 +191,7 @@ def check_page(page, root, tests, identifiers, ktests, gtests, targets):
                 report(number, f"test={substring} selects no KTEST")
         for pattern in re.findall(r"--gtest_filter=['\"]?([^\s'\"]+)", joined):
             positive = pattern.split("-")[0]
-            if not any(fnmatch.fnmatch(name, p) for p in positive.split(":") for name in gtests):
+            if not any(gtest_matches(name, p) for p in positive.split(":") for name in gtests):
                 report(number, f"--gtest_filter={pattern} selects no GoogleTest test")
         if language == "gdb":
             for target in re.findall(r"^\s*(?:hbreak|tbreak|break|b)\s+(\S+)", joined, re.MULTILINE):
