@@ -23,7 +23,9 @@ page under docs/ it checks:
     must select at least one KTEST, and `--gtest_filter=Suite.Name` patterns at least one
     GoogleTest TEST.
 
-Usage:  tools/check_docs.py [--root .] [--ctest-dir build] [--ctest ctest] [pages...]
+Usage:  tools/check_docs.py [--root .] [--ctest-dir build] [--ctest ctest] [--self-test] [pages...]
+(--self-test runs the checker on a generated page with one mistake of each kind and fails unless
+every mistake is reported: `host.docs_checker_self_test`.)
 Exit status 0 when every page checks out; otherwise one line per problem and status 1.
 """
 import argparse
@@ -139,13 +141,13 @@ def make_targets(root):
     return set(re.findall(r"^([A-Za-z0-9_-]+):", text, re.MULTILINE))
 
 
-def check_page(page, root, tests, identifiers, ktests, gtests, targets):
+def check_page(page, root, tests, identifiers, ktests, gtests, targets, relative=True):
     problems = []
     text = page.read_text()
     prose, blocks = parse_page(text)
 
     def report(line, message):
-        problems.append(f"{page.relative_to(root)}:{line}: {message}")
+        problems.append(f"{page.relative_to(root) if relative else page.name}:{line}: {message}")
 
     for number, line in prose:
         for span in INLINE_CODE.findall(line):
@@ -201,11 +203,63 @@ def check_page(page, root, tests, identifiers, ktests, gtests, targets):
     return problems
 
 
+def self_test(root, tests, identifiers, ktests, gtests, targets):
+    """Checks the checker: a page with one mistake of each kind must get one report per mistake,
+    and the same page with the mistakes fixed must get none."""
+    import tempfile
+    good = [
+        "See `kernel/mm/page_table.h` and `host.test_paging`.",
+        "```cpp kernel/mm/page_table.h",
+        "struct alignas(4096) PageTable {",
+        "...",
+        "static_assert(sizeof(PageTable) == 4096);",
+        "```",
+        "```sh",
+        "ctest --test-dir build -R host.test_paging",
+        "tools/ktest.py --kernel build/tests/kernel/kernel_tests.elf --append test=paging_",
+        "build/tests/host/test_paging --gtest_filter=MapperTest.*",
+        "make run",
+        "```",
+        "```gdb",
+        "break ferrite::arch::handle_exception",
+        "```",
+    ]
+    mistakes = {  # line to replace -> its stale version
+        0: "See `kernel/mm/page_tables.h` and `host.test_pagin`.",  # two reports
+        4: "static_assert(sizeof(PageTable) == 8192);",
+        7: "ctest --test-dir build -R host.test_pages",  # two reports: the regex and the name
+        8: "tools/ktest.py --kernel build/tests/kernel/kernel_tests.elf --append test=pagin_",
+        9: "build/tests/host/test_paging --gtest_filter=MapperTests.*",
+        10: "make running",
+        13: "break ferrite::arch::handle_exceptions",
+    }
+    expected_reports = 9
+    with tempfile.TemporaryDirectory() as folder:
+        page = pathlib.Path(folder) / "page.md"
+        page.write_text("\n".join(good) + "\n")
+        clean = check_page(page, root, tests, identifiers, ktests, gtests, targets, relative=False)
+        bad = list(good)
+        for index, line in mistakes.items():
+            bad[index] = line
+        page.write_text("\n".join(bad) + "\n")
+        stale = check_page(page, root, tests, identifiers, ktests, gtests, targets, relative=False)
+    for problem in stale:
+        print("  found (as it should):", problem)
+    if clean or len(stale) != expected_reports:
+        print(f"check_docs self-test FAILED: {len(clean)} reports on the good page (want 0): {clean}; "
+              f"{len(stale)} on the stale page (want {expected_reports})")
+        return 1
+    print(f"check_docs self-test: the good page passes, the stale page gets all {expected_reports} reports")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=pathlib.Path(__file__).resolve().parent.parent, type=pathlib.Path)
     parser.add_argument("--ctest-dir", type=pathlib.Path, help="build directory for `ctest -N`")
     parser.add_argument("--ctest", default="ctest")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check the checker on a page with known mistakes (needs --ctest-dir)")
     parser.add_argument("pages", nargs="*", type=pathlib.Path)
     args = parser.parse_args()
     root = args.root.resolve()
@@ -216,6 +270,8 @@ def main():
         return 1
     identifiers, ktests, gtests = defined_names(root)
     targets = make_targets(root)
+    if args.self_test:
+        return self_test(root, tests or set(), identifiers, ktests, gtests, targets)
     pages = [p.resolve() for p in args.pages] or [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
 
     problems = []
