@@ -9,15 +9,16 @@ page under docs/ it checks:
     (kernel/, tests/, tools/, cmake/, bench/, docs/) or names a top-level file (Makefile,
     README.md, CMakeLists.txt, CMakePresets.json) exists; a `*` in it must match some file
     (`kernel/mm/mapper.*`). Relative Markdown links [text](target) must resolve too.
-  - test names: every `host.<name>` and `kernel.<name>` span is a test in `ctest -N`, and every
+  - test names: every `host.<name>` and `kernel.<name>` span is a test in `ctest -N`, every
+    `Suite.Name` or `Suite.*` span names GoogleTest tests in tests/host/, and every
     `ctest ... -R <regex>` command in a code block selects at least one test.
   - excerpts: a fenced code block whose info string names a file (```cpp kernel/mm/page.h) is an
     excerpt of that file: each of its lines, whitespace-normalised, must appear in the file, in
     the same order. A line that is only `...` or `// ...` marks an omission. A C++ or assembly
     block with no file is an error unless its info string says `sketch` (code the reader is to
     write, not ours).
-  - gdb: in ```gdb blocks, `break`/`hbreak`/`b`/`tbreak` targets must name a function that is
-    defined somewhere under kernel/ or tests/kernel/, and `make <target>` in shell blocks must be
+  - gdb: in ```gdb blocks, `break`/`hbreak`/`b`/`tbreak` targets must name a function whose
+    name appears in the sources under kernel/ or tests/kernel/, and `make <target>` in shell blocks must be
     a target of the Makefile.
   - in-kernel test names: `--append test=<substring>` (or APPEND "test=...") in a code block
     must select at least one KTEST, and `--gtest_filter=Suite.Name` patterns at least one
@@ -42,6 +43,7 @@ FENCE = re.compile(r"^(\s*)(```+|~~~+)(.*)$")
 INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 TEST_NAME = re.compile(r"^(host|kernel)\.[A-Za-z0-9_]+$")
+GTEST_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]*\.([A-Z][A-Za-z0-9_]*|\*)$")  # MapperTest.Map4KiB..., Waker.*
 
 
 def normalise(line):
@@ -156,6 +158,8 @@ def check_page(page, root, tests, identifiers, ktests, gtests, targets, relative
                 report(number, f"cited path does not exist: {span}")
             if TEST_NAME.match(span) and tests is not None and span not in tests:
                 report(number, f"cited test is not in `ctest -N`: {span}")
+            if GTEST_NAME.match(span) and not any(gtest_matches(n, span) for n in gtests):
+                report(number, f"cited GoogleTest test does not exist: {span}")
         for target in LINK.findall(line):
             if re.match(r"^[a-z]+:", target) or target.startswith("#"):
                 continue  # a URL or an anchor on the same page
@@ -208,7 +212,7 @@ def self_test(root, tests, identifiers, ktests, gtests, targets):
     and the same page with the mistakes fixed must get none."""
     import tempfile
     good = [
-        "See `kernel/mm/page_table.h` and `host.test_paging`.",
+        "See `kernel/mm/page_table.h` and `host.test_paging` (`MapperTest.Map4KiBTranslateUnmapRoundTrip`).",
         "```cpp kernel/mm/page_table.h",
         "struct alignas(4096) PageTable {",
         "...",
@@ -225,7 +229,7 @@ def self_test(root, tests, identifiers, ktests, gtests, targets):
         "```",
     ]
     mistakes = {  # line to replace -> its stale version
-        0: "See `kernel/mm/page_tables.h` and `host.test_pagin`.",  # two reports
+        0: "See `kernel/mm/page_tables.h` and `host.test_pagin` (`MapperTest.Map4KiBRoundTrip`).",  # three
         4: "static_assert(sizeof(PageTable) == 8192);",
         7: "ctest --test-dir build -R host.test_pages",  # two reports: the regex and the name
         8: "tools/ktest.py --kernel build/tests/kernel/kernel_tests.elf --append test=pagin_",
@@ -233,7 +237,7 @@ def self_test(root, tests, identifiers, ktests, gtests, targets):
         10: "make running",
         13: "break ferrite::arch::handle_exceptions",
     }
-    expected_reports = 9
+    expected_reports = 10
     with tempfile.TemporaryDirectory() as folder:
         page = pathlib.Path(folder) / "page.md"
         page.write_text("\n".join(good) + "\n")
