@@ -494,6 +494,98 @@ TEST(AcpiBiosScan, NothingReadableMeansNotFound) {
   EXPECT_EQ(find_rsdp_in_bios_area(memory), std::unexpected(AcpiError::not_found_in_bios_area));
 }
 
+// --- From the boot protocol's RSDP to the tables: the path the kernel takes. ----------
+
+template <class T>
+void put(Bytes& out, T value) {
+  append_struct(out, value);
+}
+
+// Under OVMF, GRUB copies both RSDPs into Multiboot2 tags 14 (ACPI 1.0) and 15 (ACPI 2.0+);
+// the copies are only 8-byte aligned. BootInfo must pick the 2.0 copy, and it must parse.
+TEST(AcpiBootInfo, Multiboot2RsdpTagLeadsToTheTables) {
+  auto fixture = load_fixture("ovmf-q35-smp2.bin");
+  const auto rsdp_v2 = fixture->memory.read(fixture->rsdp, 36);
+  ASSERT_FALSE(rsdp_v2.empty());
+  // The ACPI 1.0 copy: the first 20 bytes, revision 0, its own checksum (OVMF has one like it).
+  Bytes rsdp_v1(rsdp_v2.begin(), rsdp_v2.begin() + 20);
+  rsdp_v1[15] = std::byte{0};
+  rsdp_v1[8] = std::byte{0};
+  std::uint8_t sum = 0;
+  for (std::byte b : rsdp_v1)
+    sum = static_cast<std::uint8_t>(sum + std::to_integer<std::uint8_t>(b));
+  rsdp_v1[8] = std::byte(static_cast<std::uint8_t>(-sum));
+  Bytes block;
+  put(block, std::uint32_t{0});  // total_size, set below
+  put(block, std::uint32_t{0});
+  put(block, std::uint32_t{6});  // memory map: one usable region
+  put(block, std::uint32_t{16 + 24});
+  put(block, std::uint32_t{24});
+  put(block, std::uint32_t{0});
+  put(block, std::uint64_t{0x100000});
+  put(block, std::uint64_t{0x7000000});
+  put(block, std::uint32_t{1});
+  put(block, std::uint32_t{0});
+  const auto rsdp_tag = [&](std::uint32_t type, std::span<const std::byte> copy) {
+    put(block, type);
+    put(block, static_cast<std::uint32_t>(8 + copy.size()));
+    block.insert(block.end(), copy.begin(), copy.end());
+    block.resize((block.size() + 7) / 8 * 8);
+  };
+  rsdp_tag(14, rsdp_v1);
+  const std::size_t v2_copy = block.size() + 8;
+  rsdp_tag(15, rsdp_v2);
+  put(block, std::uint32_t{0});  // end tag
+  put(block, std::uint32_t{8});
+  const auto total = static_cast<std::uint32_t>(block.size());
+  std::memcpy(block.data(), &total, 4);
+  constexpr std::uint64_t block_phys = 0x89770;  // where GRUB put it in this very boot
+  fixture->memory.place(block_phys, block);
+
+  const auto boot = boot::parse_multiboot2(fixture->memory, block_phys);
+  ASSERT_TRUE(boot) << boot::to_string(boot.error());
+  ASSERT_TRUE(boot->rsdp());
+  EXPECT_EQ(*boot->rsdp(), block_phys + v2_copy);
+  EXPECT_NE(*boot->rsdp() % 16, 0u);
+  const auto info = parse(fixture->memory, *boot->rsdp());
+  ASSERT_TRUE(info) << to_string(info.error());
+  EXPECT_EQ(info->revision, 2);
+  EXPECT_TRUE(info->uses_xsdt);
+  ASSERT_TRUE(info->madt);
+  EXPECT_EQ(info->madt->cpus().size(), 2u);
+}
+
+// QEMU's PVH boot (-kernel) passes the RSDP's address in the start info.
+TEST(AcpiBootInfo, PvhRsdpAddressLeadsToTheTables) {
+  auto fixture = load_fixture("seabios-q35-smp4.bin");
+  Bytes start_info;
+  put(start_info, std::uint32_t{boot::pvh_start_info_magic});
+  put(start_info, std::uint32_t{1});       // version
+  put(start_info, std::uint32_t{0});       // flags
+  put(start_info, std::uint32_t{0});       // nr_modules
+  put(start_info, std::uint64_t{0});       // modlist_paddr
+  put(start_info, std::uint64_t{0});       // cmdline_paddr
+  put(start_info, fixture->rsdp);          // rsdp_paddr
+  put(start_info, std::uint64_t{0x6000});  // memmap_paddr
+  put(start_info, std::uint32_t{1});
+  put(start_info, std::uint32_t{0});
+  Bytes memory_map;
+  put(memory_map, std::uint64_t{0x100000});
+  put(memory_map, std::uint64_t{0x7000000});
+  put(memory_map, std::uint32_t{1});
+  put(memory_map, std::uint32_t{0});
+  fixture->memory.place(0x5000, start_info);
+  fixture->memory.place(0x6000, memory_map);
+
+  const auto boot = boot::parse_pvh(fixture->memory, 0x5000);
+  ASSERT_TRUE(boot) << boot::to_string(boot.error());
+  ASSERT_EQ(boot->rsdp(), fixture->rsdp);
+  const auto info = parse(fixture->memory, *boot->rsdp());
+  ASSERT_TRUE(info) << to_string(info.error());
+  ASSERT_TRUE(info->madt);
+  EXPECT_EQ(info->madt->cpus().size(), 4u);
+}
+
 // --- Damaged RSDPs and root tables: parse() fails with a clear error. -------------------
 
 TEST(AcpiDamage, RsdpSignatureAndChecksum) {
