@@ -773,11 +773,19 @@ std::expected<Madt, AcpiError> madt_after(Fixture& fixture,
 }
 
 TEST(AcpiDamage, MadtEntryLengths) {
-  for (std::uint8_t length : {0, 1}) {  // would never advance: must not loop forever
-    auto fixture = load_fixture("ovmf-pc.bin");
-    EXPECT_EQ(madt_after(*fixture, [&](SimulatedMemory& m) { m.poke(madt_nmi_entry + 1, length); }),
-              std::unexpected(AcpiError::madt_entry_too_short))
-        << int{length};
+  // Length 0 would never advance, length 1 would split the next header: both are refused,
+  // for a known type (LAPIC NMI) and for one the parser would otherwise just skip.
+  for (std::uint8_t type : {4, 0x7F}) {
+    for (std::uint8_t length : {0, 1}) {
+      auto fixture = load_fixture("ovmf-pc.bin");
+      EXPECT_EQ(madt_after(*fixture,
+                           [&](SimulatedMemory& m) {
+                             m.poke(madt_nmi_entry, type);
+                             m.poke(madt_nmi_entry + 1, length);
+                           }),
+                std::unexpected(AcpiError::madt_entry_too_short))
+          << int{type} << " " << int{length};
+    }
   }
   {
     auto fixture = load_fixture("ovmf-pc.bin");  // a LAPIC entry too short for its fields
