@@ -70,7 +70,7 @@ constexpr std::string_view to_string(AcpiError error) {
     case AcpiError::table_missing:
       return "table not present";
     case AcpiError::madt_entry_too_short:
-      return "MADT entry is shorter than its type's fields (or than 2 bytes)";
+      return "MADT entry shorter than its type's fields (or 2 bytes)";
     case AcpiError::madt_entry_past_end:
       return "MADT entry runs past the end of the table";
     case AcpiError::fadt_no_dsdt:

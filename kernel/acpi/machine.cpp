@@ -1,8 +1,8 @@
-// Finding this machine's ACPI tables at boot and saying what they hold, in one or two lines.
+// Finding this machine's ACPI tables at boot and saying what they hold (acpi/summary.h).
 #include "acpi/machine.h"
 
+#include "acpi/summary.h"
 #include "console/print.h"
-#include "lib/format.h"
 #include "mm/layout.h"
 
 namespace ferrite::acpi {
@@ -22,46 +22,6 @@ class KernelPhysicalReader final : public PhysicalReader {
 // A few KiB: a global, not a stack object, and constant-initialised (nothing runs before init).
 constinit AcpiInfo tables;
 constinit bool tables_usable = false;
-
-// Each line is put together in small buffers and printed with one println, so it stays one
-// line whatever else prints. Every piece has a bounded width: both lines stay within 80 columns
-// ("acpi: rev 2 BOCHS, 4 CPUs, IOAPIC 0xfec00000, PM timer 0x608" is 61).
-void print_summary(const AcpiInfo& info) {
-  char cpus[64] = "";
-  if (info.madt) {
-    const std::size_t count = info.madt->enabled_cpus();
-    if (info.madt->ioapics().empty()) {
-      fmt::format_to_buffer(cpus, "{} CPU{}, no IOAPIC", count, count == 1 ? "" : "s");
-    } else {
-      fmt::format_to_buffer(cpus, "{} CPU{}, IOAPIC {:#x}", count, count == 1 ? "" : "s",
-                            info.madt->ioapics()[0].address);
-    }
-  } else {
-    fmt::format_to_buffer(cpus, "MADT: {}", to_string(info.madt.error()));
-  }
-  char timer[32] = "";
-  if (info.fadt && info.fadt->pm_timer) {
-    fmt::format_to_buffer(timer, ", PM timer {:#x}", info.fadt->pm_timer->address);
-  }
-  println("acpi: rev {} {}, {}{}", info.revision, info.oem(), static_cast<const char*>(cpus),
-          static_cast<const char*>(timer));
-
-  if (!info.fadt) {
-    println("acpi: FADT: {}", to_string(info.fadt.error()));
-    return;
-  }
-  char hpet[32] = "";
-  if (info.hpet) fmt::format_to_buffer(hpet, "HPET {:#x}, ", info.hpet->address);
-  char reset[48] = "";
-  if (info.fadt->reset_register) {
-    fmt::format_to_buffer(reset, "reset {:#x}={:#x}, ", info.fadt->reset_register->address,
-                          info.fadt->reset_value);
-  }
-  char s5[32] = "no S5";
-  if (info.s5) fmt::format_to_buffer(s5, "S5 {}/{}", info.s5->a, info.s5->b);
-  println("acpi: {}{}{}", static_cast<const char*>(hpet), static_cast<const char*>(reset),
-          static_cast<const char*>(s5));
-}
 
 }  // namespace
 
@@ -83,7 +43,8 @@ void init(const boot::BootInfo& boot_info) {
   }
   tables = *parsed;
   tables_usable = true;
-  print_summary(tables);
+  const Summary summary = summarize(tables);
+  for (std::size_t i = 0; i < summary.count; ++i) println("{}", summary.line(i));
 }
 
 const AcpiInfo* machine_tables() {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "acpi/summary.h"
 #include "acpi/tables.h"
 
 namespace ferrite::acpi {
@@ -1044,6 +1045,8 @@ TEST(AcpiS5, TheFixturesDsdtHasIt) {
   EXPECT_EQ(parse(fixture->memory, fixture->rsdp)->s5, std::unexpected(AcpiError::s5_not_found));
 }
 
+std::vector<std::string> summary_lines(const AcpiInfo& info);
+
 // --- Random damage: whatever the bytes, parse() returns; ASan/UBSan watch every read. ---
 
 TEST(AcpiFuzz, RandomDamageNeverCrashes) {
@@ -1092,7 +1095,8 @@ TEST(AcpiFuzz, RandomDamageNeverCrashes) {
         EXPECT_LE(info->madt->cpus().size(), Madt::max_local_apics);
         EXPECT_LE(info->madt->isos().size(), Madt::max_overrides);
       }
-      (void)describe(*info);  // reads every field the parser filled in
+      (void)describe(*info);       // reads every field the parser filled in
+      (void)summary_lines(*info);  // within 80 columns whatever the damage
     }
   }
   std::printf("random damage: %zu parsed, %zu refused\n", parsed, failed);
@@ -1106,7 +1110,90 @@ TEST(AcpiErrors, EveryErrorHasAMessage) {
     const std::string_view text = to_string(static_cast<AcpiError>(e));
     EXPECT_FALSE(text.empty());
     EXPECT_NE(text, "unknown ACPI error") << e;
+    // "acpi: tables unusable: " (23 columns) + the message fits in 80 columns.
+    EXPECT_LE(text.size(), 57u) << text;
   }
+}
+
+// --- The boot summary (acpi/summary.h). ------------------------------------------------
+
+std::vector<std::string> summary_lines(const AcpiInfo& info) {
+  const Summary summary = summarize(info);
+  EXPECT_FALSE(summary.truncated);
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < summary.count; ++i) {
+    EXPECT_LE(summary.line(i).size(), 80u);
+    lines.emplace_back(summary.line(i));
+  }
+  return lines;
+}
+
+TEST(AcpiSummary, WhatTheKernelPrintsForEachFixture) {
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"seabios-pc.bin",
+       {"acpi: rev 0 BOCHS, 1 CPU, IOAPIC 0xfec00000, PM timer 0x608",
+        "acpi: HPET 0xfed00000, S5 0/0"}},
+      {"seabios-q35-smp4.bin",
+       {"acpi: rev 0 BOCHS, 4 CPUs, IOAPIC 0xfec00000, PM timer 0x608",
+        "acpi: HPET 0xfed00000, reset 0xcf9=0xf, S5 0/0"}},
+      {"ovmf-q35-smp2.bin",
+       {"acpi: rev 2 BOCHS, 2 CPUs, IOAPIC 0xfec00000, PM timer 0x608",
+        "acpi: HPET 0xfed00000, reset 0xcf9=0xf, S5 0/0"}},
+      {"ovmf-pc.bin",
+       {"acpi: rev 2 BOCHS, 1 CPU, IOAPIC 0xfec00000, PM timer 0xb008",
+        "acpi: HPET 0xfed00000, S5 0/0"}},
+  };
+  for (const auto& [name, lines] : expected) {
+    const auto fixture = load_fixture(name);
+    const auto info = parse(fixture->memory, fixture->rsdp);
+    ASSERT_TRUE(info) << name;
+    EXPECT_EQ(summary_lines(*info), lines) << name;
+  }
+}
+
+TEST(AcpiSummary, NamesTheBrokenTables) {
+  auto fixture = load_fixture("ovmf-pc.bin");
+  fixture->memory.poke<std::uint8_t>(ovmf_pc_madt + 50, 0x55);
+  fixture->memory.poke<std::uint8_t>(ovmf_pc_dsdt + 50, 0x55);
+  const auto info = parse(fixture->memory, fixture->rsdp);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(summary_lines(*info), (std::vector<std::string>{
+                                      "acpi: rev 2 BOCHS, MADT unusable, PM timer 0xb008",
+                                      "acpi: MADT: table checksum does not add up to 0",
+                                      "acpi: HPET 0xfed00000, no S5",
+                                      "acpi: DSDT: table checksum does not add up to 0",
+                                  }));
+  fixture->memory.poke<std::uint8_t>(ovmf_pc_fadt + 50, 0x55);
+  const auto no_fadt = parse(fixture->memory, fixture->rsdp);
+  ASSERT_TRUE(no_fadt);
+  EXPECT_EQ(summary_lines(*no_fadt), (std::vector<std::string>{
+                                         "acpi: rev 2 BOCHS, MADT unusable",
+                                         "acpi: MADT: table checksum does not add up to 0",
+                                         "acpi: FADT: table checksum does not add up to 0",
+                                     }));
+}
+
+TEST(AcpiSummary, WidestValuesStayWithin80Columns) {
+  AcpiInfo info;
+  info.revision = 255;
+  std::memcpy(info.oem_id.data(), "WWWWWW", 6);
+  Madt madt;
+  madt.local_apic_count = Madt::max_local_apics;
+  for (auto& cpu : madt.local_apics) cpu.enabled = true;
+  madt.io_apic_count = 1;
+  madt.io_apics[0].address = 0xFFFFFFFF;
+  info.madt = madt;
+  Fadt fadt;
+  fadt.pm_timer = Register{Register::Space::memory, 0, 32, ~std::uint64_t{0}};
+  fadt.reset_register = Register{Register::Space::memory, 0, 8, ~std::uint64_t{0}};
+  fadt.reset_value = 0xFF;
+  info.fadt = fadt;
+  info.hpet = Hpet{~std::uint64_t{0}, 0, 0, 0};
+  info.s5 = SleepType{255, 255};
+  const auto lines = summary_lines(info);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0],
+            "acpi: rev 255 WWWWWW, 64 CPUs, IOAPIC 0xffffffff, PM timer 0xffffffffffffffff");
 }
 
 }  // namespace
