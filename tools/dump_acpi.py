@@ -100,7 +100,7 @@ def dump_ram(args, workdir):
         qmp.execute("pmemsave", val=0, size=RAM_BYTES, filename=ram)
         qmp.execute("quit")
         qemu.wait(timeout=10)
-        version = qmp_version(args.qemu)
+        version = qemu_version(args.qemu)
     finally:
         if qemu.poll() is None:
             qemu.kill()
@@ -108,7 +108,7 @@ def dump_ram(args, workdir):
         return f.read(), version
 
 
-def qmp_version(qemu):
+def qemu_version(qemu):
     out = subprocess.run([qemu, "--version"], capture_output=True, text=True).stdout
     return out.splitlines()[0] if out else "QEMU"
 
