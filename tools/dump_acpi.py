@@ -19,7 +19,7 @@ The 2-byte EBDA segment pointer at 0x40E is stored too, for the BIOS area scan t
 
 Usage:
   tools/dump_acpi.py --firmware bios --machine pc --smp 1 -o tests/host/fixtures/acpi/seabios-pc.bin
-  tools/dump_acpi.py --firmware uefi --machine q35 --smp 4 -o tests/host/fixtures/acpi/ovmf-q35-smp4.bin
+  tools/dump_acpi.py --firmware uefi --machine q35 --smp 2 -o tests/host/fixtures/acpi/ovmf-q35-smp2.bin
   tools/dump_acpi.py --show FILE      (list the records and tables of a fixture)
 Needs build/ferrite.iso (cmake --build build --target ferrite_iso). Python standard library only.
 """

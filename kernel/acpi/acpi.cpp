@@ -100,74 +100,81 @@ void append(std::array<T, N>& items, std::size_t& count, const T& item, std::siz
   }
 }
 
-// One MADT entry of a known type, `entry` being exactly its declared bytes.
+// A known MADT entry must hold its type's fields; a longer one (a later revision's) is fine.
+template <class Entry>
+std::optional<Entry> entry_as(Bytes entry) {
+  if (entry.size() < sizeof(Entry)) return std::nullopt;
+  return load<Entry>(entry, 0);
+}
+
+// One MADT entry, `entry` being exactly its declared bytes.
 std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes entry,
                                                Madt& madt) {
   using Type = layout::MadtEntryType;
-  // Every known entry must hold its type's fields; longer ones (later revisions) are fine.
-  const auto fits = [&]<class T>(T*) { return entry.size() >= sizeof(T); };
   switch (type) {
     case Type::local_apic: {
-      if (!fits(static_cast<layout::MadtLocalApic*>(nullptr))) break;
-      const auto e = load<layout::MadtLocalApic>(entry, 0);
+      const auto e = entry_as<layout::MadtLocalApic>(entry);
+      if (!e) break;
       append(madt.local_apics, madt.local_apic_count,
-             LocalApic{e.processor_uid, e.apic_id, (e.flags & layout::local_apic_enabled) != 0,
-                       (e.flags & layout::local_apic_online_capable) != 0, false},
+             LocalApic{e->processor_uid, e->apic_id, (e->flags & layout::local_apic_enabled) != 0,
+                       (e->flags & layout::local_apic_online_capable) != 0, false},
              madt.dropped_entries);
       return {};
     }
     case Type::local_x2apic: {
-      if (!fits(static_cast<layout::MadtLocalX2Apic*>(nullptr))) break;
-      const auto e = load<layout::MadtLocalX2Apic>(entry, 0);
+      const auto e = entry_as<layout::MadtLocalX2Apic>(entry);
+      if (!e) break;
       append(madt.local_apics, madt.local_apic_count,
-             LocalApic{e.processor_uid, e.x2apic_id, (e.flags & layout::local_apic_enabled) != 0,
-                       (e.flags & layout::local_apic_online_capable) != 0, true},
+             LocalApic{e->processor_uid, e->x2apic_id, (e->flags & layout::local_apic_enabled) != 0,
+                       (e->flags & layout::local_apic_online_capable) != 0, true},
              madt.dropped_entries);
       return {};
     }
     case Type::io_apic: {
-      if (!fits(static_cast<layout::MadtIoApic*>(nullptr))) break;
-      const auto e = load<layout::MadtIoApic>(entry, 0);
-      append(madt.io_apics, madt.io_apic_count, IoApic{e.io_apic_id, e.address, e.gsi_base},
+      const auto e = entry_as<layout::MadtIoApic>(entry);
+      if (!e) break;
+      append(madt.io_apics, madt.io_apic_count, IoApic{e->io_apic_id, e->address, e->gsi_base},
              madt.dropped_entries);
       return {};
     }
     case Type::interrupt_source_override: {
-      if (!fits(static_cast<layout::MadtInterruptSourceOverride*>(nullptr))) break;
-      const auto e = load<layout::MadtInterruptSourceOverride>(entry, 0);
-      append(madt.overrides, madt.override_count,
-             InterruptOverride{e.bus, e.source, e.gsi, polarity_of(e.flags), trigger_of(e.flags)},
-             madt.dropped_entries);
+      const auto e = entry_as<layout::MadtInterruptSourceOverride>(entry);
+      if (!e) break;
+      append(
+          madt.overrides, madt.override_count,
+          InterruptOverride{e->bus, e->source, e->gsi, polarity_of(e->flags), trigger_of(e->flags)},
+          madt.dropped_entries);
       return {};
     }
     case Type::nmi_source: {
-      if (!fits(static_cast<layout::MadtNmiSource*>(nullptr))) break;
-      const auto e = load<layout::MadtNmiSource>(entry, 0);
+      const auto e = entry_as<layout::MadtNmiSource>(entry);
+      if (!e) break;
       append(madt.nmi_sources, madt.nmi_source_count,
-             NmiSource{e.gsi, polarity_of(e.flags), trigger_of(e.flags)}, madt.dropped_entries);
+             NmiSource{e->gsi, polarity_of(e->flags), trigger_of(e->flags)}, madt.dropped_entries);
       return {};
     }
     case Type::local_apic_nmi: {
-      if (!fits(static_cast<layout::MadtLocalApicNmi*>(nullptr))) break;
-      const auto e = load<layout::MadtLocalApicNmi>(entry, 0);
+      const auto e = entry_as<layout::MadtLocalApicNmi>(entry);
+      if (!e) break;
       const std::uint32_t uid =
-          e.processor_uid == 0xFF ? LocalApicNmi::all_processors : e.processor_uid;
+          e->processor_uid == 0xFF ? LocalApicNmi::all_processors : e->processor_uid;
       append(madt.local_apic_nmis, madt.local_apic_nmi_count,
-             LocalApicNmi{uid, e.lint, polarity_of(e.flags), trigger_of(e.flags)},
+             LocalApicNmi{uid, e->lint, polarity_of(e->flags), trigger_of(e->flags)},
              madt.dropped_entries);
       return {};
     }
     case Type::local_x2apic_nmi: {
-      if (!fits(static_cast<layout::MadtLocalX2ApicNmi*>(nullptr))) break;
-      const auto e = load<layout::MadtLocalX2ApicNmi>(entry, 0);
+      const auto e = entry_as<layout::MadtLocalX2ApicNmi>(entry);
+      if (!e) break;
       append(madt.local_apic_nmis, madt.local_apic_nmi_count,
-             LocalApicNmi{e.processor_uid, e.lint, polarity_of(e.flags), trigger_of(e.flags)},
+             LocalApicNmi{e->processor_uid, e->lint, polarity_of(e->flags), trigger_of(e->flags)},
              madt.dropped_entries);
       return {};
     }
     case Type::local_apic_address_override: {
-      if (!fits(static_cast<layout::MadtLocalApicAddressOverride*>(nullptr))) break;
-      madt.local_apic_address = load<layout::MadtLocalApicAddressOverride>(entry, 0).address;
+      const auto e = entry_as<layout::MadtLocalApicAddressOverride>(entry);
+      if (!e) break;
+      madt.local_apic_address = e->address;
       madt.local_apic_address_overridden = true;
       return {};
     }
