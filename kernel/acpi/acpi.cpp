@@ -243,7 +243,7 @@ std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
   fadt.pm1a_control_port = f.pm1a_control_block;
   fadt.pm1b_control_port = f.pm1b_control_block;
 
-  // The 64-bit X_PM_TMR_BLK wins when present (ACPI 6.5 5.2.9: "X_PM_TMR_BLK ... supersedes").
+  // ACPI 6.5 5.2.9: when the 64-bit X_PM_TMR_BLK is set, PM_TMR_BLK is to be ignored.
   if (has(offsetof(layout::Fadt, x_pm_timer_block), sizeof(layout::GenericAddress)) &&
       f.x_pm_timer_block.address != 0) {
     fadt.pm_timer = register_from(f.x_pm_timer_block);
