@@ -1,6 +1,7 @@
 // The kernel's start-up sequence; each step names the chapter that explains it.
 #include "init.h"
 
+#include "acpi/machine.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "platform/pc/pic8259.h"
@@ -35,6 +36,9 @@ void init(const boot::BootInfo& boot_info) {
   // and the frame allocator. Chapter 10-11: the heap with the chosen allocator.
   mm::init(boot_info);
   mm::init_heap(mm::heap_config_from(command_line));
+
+  // Chapter 13: the firmware's ACPI tables (CPUs, I/O APICs, timers), read-only.
+  acpi::init(boot_info);
 }
 
 }  // namespace ferrite
