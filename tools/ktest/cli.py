@@ -337,6 +337,10 @@ def main(argv):
         for action in args.key_actions:
             print(*action)
         return 0
-    problems, details = run(args)
+    try:
+        problems, details = run(args)
+    except OSError as error:  # QEMU itself could not be started
+        print(f"FAIL {args.name or args.kernel or args.iso}: cannot run {args.qemu}: {error}")
+        return 1
     print_verdict(args, problems, details)
     return 1 if problems else 0

@@ -79,8 +79,12 @@ class Machine:
         self.command = qemu_command(qmp_path=qmp_path, **command_args)
         if verbose:
             print("ktest: " + " ".join(self.command), file=sys.stderr)
-        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         self.serial = SerialCapture(self.process.stdout, serial_log)
         self._stderr_chunks = []
         self._stderr_thread = threading.Thread(
