@@ -9,8 +9,9 @@ appears at least once, plus combinations that stress each other (8G with 4 CPUs,
 
 In each configuration the soak waits for the prompt, types `mem` and `alloc 100` through QMP
 send-key (real scancodes through the emulated 8042) and checks the answers. The configurations
-marked `stress` then get STRESS seconds of random keys (modifiers, F-keys, keypad, media keys)
-and bursts of NMIs (QMP inject-nmi and HMP `nmi`, alternately) fired while the shell prints.
+marked `stress` then get --stress-seconds of random keys (modifiers, F-keys, keypad, media
+keys), each echoed, and printing commands, while a second monitor connection fires NMIs (QMP
+inject-nmi and HMP `nmi`, alternately; single ones and bursts) so that they land during output.
 Every configuration ends with `echo ok`, which must still answer: a kernel that stops answering
 is reported as a hang (a timeout), as are a panic, an unexpected exception or a reset.
 
@@ -25,7 +26,10 @@ import argparse
 import os
 import random
 import re
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -33,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from ktest import keys, machine  # noqa: E402
 from ktest.cli import serial_tail  # noqa: E402
-from ktest.qmp import QmpError  # noqa: E402
+from ktest.qmp import Qmp, QmpError  # noqa: E402
 
 PROMPT = "ferrite> "
 # A clear refusal of too little memory: the kernel names memory and says it is not enough.
@@ -130,49 +134,115 @@ class Session:
             raise SoakFailure(f"no answer /{answer}/ to `{line}` within {seconds} s "
                               f"({self.gone()})")
 
+    def answers_with_prompt(self, spec, what):
+        """Types `spec` (Ctrl+C, a command, Enter) and waits for the two prompts that follow:
+        one after ^C, one after the command's answer. Random Caps Lock or Num Lock presses may
+        have changed what the command reads like, but any answer ends with a prompt."""
+        start = self.vm.serial.size()
+        self.type(spec)
+        deadline = time.monotonic() + ANSWER_SECONDS
+        after_ctrl_c = self.vm.serial.wait_for(PROMPT, start, deadline)
+        if after_ctrl_c is None or self.vm.serial.wait_for(PROMPT, after_ctrl_c, deadline) is None:
+            raise SoakFailure(f"no prompt after {what} within {ANSWER_SECONDS} s ({self.gone()})")
+
+    def echo_ok(self):
+        """`echo ok` must answer `ok`. Random keys may have left Caps Lock on: then the shell
+        reads ECHO OK, answers that it does not know ECHO, and one more Caps Lock fixes it."""
+        start = self.vm.serial.size()
+        self.command("{ctrl+c}echo ok", r"(?i)^ok$|^echo: unknown command")
+        if not re.search(r"(?m)^ok$", self.vm.serial.text(start)):
+            self.command("{caps}{ctrl+c}echo ok", r"^ok$")
+
     def gone(self):
         if self.vm.running():
             return "QEMU still running: the kernel hangs"
         return "QEMU exited: " + machine.describe_exit(self.vm.process.returncode,
                                                          self.vm.events())[1]
 
-    def nmi_burst(self, count, use_hmp):
-        for _ in range(count):
-            try:
-                if use_hmp:
-                    self.vm.qmp.human_command("nmi")
-                else:
-                    self.vm.qmp.execute("inject-nmi")
-            except QmpError as error:
-                raise SoakFailure(f"NMI injection failed: {error} ({self.gone()})")
-            time.sleep(0.002)
-
-    def stress(self, seconds, rng):
-        """Random keys, and every ~2 s a printing command with an NMI burst during its output.
-        Returns (keys pressed, NMIs injected)."""
-        end = time.monotonic() + seconds
-        pressed = nmis = 0
+    def stress(self, seconds, rng, nmi_socket):
+        """Random keys (each echoed: console output) and every 1-3 s a printing command, while
+        a second thread fires NMIs through its own QMP connection. Returns (keys, NMIs)."""
+        storm = NmiStorm(nmi_socket, random.Random(rng.random()))
+        started = time.monotonic()
+        end = started + seconds
+        pressed = 0
         next_noise = time.monotonic() + 1
-        use_hmp = False
-        while time.monotonic() < end:
-            if not self.vm.running():
-                raise SoakFailure(f"during random keys: {self.gone()}")
-            if time.monotonic() >= next_noise:
-                self.type("{ctrl+c}" + rng.choice(NOISY_COMMANDS) + "{ret}")
-                time.sleep(0.05)  # the command is running and printing now
-                count = rng.randint(5, 30)
-                self.nmi_burst(count, use_hmp)
-                nmis += count
-                use_hmp = not use_hmp
-                next_noise = time.monotonic() + rng.uniform(1.0, 3.0)
-            else:
+        try:
+            while time.monotonic() < end:
+                if not self.vm.running():
+                    raise SoakFailure(f"during random keys: {self.gone()}")
+                if storm.error:
+                    raise SoakFailure(f"NMI injection failed: {storm.error} ({self.gone()})")
+                if time.monotonic() >= next_noise:
+                    line = rng.choice(NOISY_COMMANDS)
+                    self.answers_with_prompt("{ctrl+c}" + line + "{ret}",
+                                             f"`{line}` {time.monotonic() - started:.0f} s into "
+                                             "the stress")
+                    next_noise = time.monotonic() + rng.uniform(1.0, 3.0)
+                    continue
                 try:
                     keys.type_keys(self.vm.qmp, [random_chord(rng)], self.hold_ms, 5,
                                    time.monotonic() + ANSWER_SECONDS)
                 except QmpError as error:
                     raise SoakFailure(f"random key failed: {error} ({self.gone()})")
                 pressed += 1
-        return pressed, nmis
+        finally:
+            storm.stop()
+        return pressed, storm.sent
+
+
+class NmiStorm:
+    """A thread that injects NMIs until stopped: single ones 1-20 ms apart and bursts of 5-30,
+    alternating QMP inject-nmi and the HMP `nmi` command (both reach every CPU's LAPIC)."""
+
+    def __init__(self, socket_path, rng):
+        self.sent = 0
+        self.error = None
+        self._rng = rng
+        self._stopping = threading.Event()
+        self._qmp = Qmp(socket_path, time.monotonic() + 10)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        use_hmp = False
+        try:
+            while not self._stopping.is_set():
+                for _ in range(self._rng.randint(5, 30) if self._rng.random() < 0.1 else 1):
+                    self._qmp.deadline = time.monotonic() + ANSWER_SECONDS
+                    if use_hmp:
+                        self._qmp.human_command("nmi")
+                    else:
+                        self._qmp.execute("inject-nmi")
+                    self.sent += 1
+                    use_hmp = not use_hmp
+                self._stopping.wait(self._rng.uniform(0.001, 0.02))
+        except QmpError as error:
+            self.error = error
+
+    def stop(self):
+        self._stopping.set()
+        self._thread.join(ANSWER_SECONDS + 5)
+        self._qmp.close()
+
+
+def where_it_hangs(vm, build):
+    """For a hang: where CPU 0 is (HMP `info registers`: RIP, and the function there)."""
+    try:
+        registers = vm.qmp.human_command("info registers")
+    except (QmpError, AttributeError):
+        return ""
+    rip = re.search(r"RIP=([0-9a-f]+)", registers)
+    if not rip:
+        return ""
+    elf = os.path.join(build, "kernel", "ferrite.elf")
+    try:
+        function, line = subprocess.run(["addr2line", "-f", "-C", "-e", elf, "0x" + rip[1]],
+                                        capture_output=True, text=True,
+                                        timeout=10).stdout.split("\n")[:2]
+    except (OSError, subprocess.SubprocessError, ValueError):
+        function, line = "?", "?"
+    return f"; CPU 0 at RIP {rip[1]} in {function} ({os.path.basename(line)})"
 
 
 def image_arguments(config, build, ovmf):
@@ -185,10 +255,13 @@ def run_config(config, args, rng):
     """Returns (result, note, serial text): result is ok, refused (a clear refusal of too
     little RAM, expected) or FAIL."""
     log = os.path.join(args.log_dir, re.sub(r"[^A-Za-z0-9.-]+", "_", config.name) + ".serial.log")
+    sockets = tempfile.TemporaryDirectory(prefix="soak-")
+    nmi_socket = os.path.join(sockets.name, "nmi.sock")  # a second monitor for the NMI thread
     command = dict(qemu=args.qemu, memory=config.memory,
-                   extra=["-smp", str(config.smp), "-cpu", config.cpu],
+                   extra=["-smp", str(config.smp), "-cpu", config.cpu,
+                          "-qmp", f"unix:{nmi_socket},server=on,wait=off"],
                    **image_arguments(config, args.build, args.ovmf))
-    with machine.Machine(command, with_qmp=True, serial_log=log) as vm:
+    with sockets, machine.Machine(command, with_qmp=True, serial_log=log) as vm:
         session = Session(vm)
         try:
             boot_deadline = time.monotonic() + BOOT_SECONDS[config.boot]
@@ -205,13 +278,14 @@ def run_config(config, args, rng):
             session.command("alloc 100", r"^alloc: 100 of 100 blocks, .* 0 corrupted, .*\(ok\)")
             note = ""
             if config.stress:
-                pressed, nmis = session.stress(args.stress_seconds, rng)
+                pressed, nmis = session.stress(args.stress_seconds, rng, nmi_socket)
                 reported = len(NMI_REPORT.findall(vm.serial.text()))
                 note = f"{pressed} random keys, {nmis} NMIs injected, {reported} reported"
-            session.command("{ctrl+c}echo ok", r"^ok$")
+            session.echo_ok()
         except (SoakFailure, QmpError) as error:
+            where = where_it_hangs(vm, args.build) if vm.running() else ""
             vm.kill()
-            return "FAIL", str(error), vm.serial.text()
+            return "FAIL", str(error) + where, vm.serial.text()
         vm.kill()
     text = vm.serial.text()
     forbidden = FORBIDDEN.search(text)
