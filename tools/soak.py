@@ -162,7 +162,7 @@ class Session:
     def stress(self, seconds, rng, nmi_socket):
         """Random keys (each echoed: console output) and every 1-3 s a printing command, while
         a second thread fires NMIs through its own QMP connection. Returns (keys, NMIs)."""
-        storm = NmiStorm(nmi_socket, random.Random(rng.random()))
+        storm = NmiStorm(nmi_socket, random.Random(rng.random())) if nmi_socket else None
         started = time.monotonic()
         end = started + seconds
         pressed = 0
@@ -171,7 +171,7 @@ class Session:
             while time.monotonic() < end:
                 if not self.vm.running():
                     raise SoakFailure(f"during random keys: {self.gone()}")
-                if storm.error:
+                if storm and storm.error:
                     raise SoakFailure(f"NMI injection failed: {storm.error} ({self.gone()})")
                 if time.monotonic() >= next_noise:
                     line = rng.choice(NOISY_COMMANDS)
@@ -187,8 +187,9 @@ class Session:
                     raise SoakFailure(f"random key failed: {error} ({self.gone()})")
                 pressed += 1
         finally:
-            storm.stop()
-        return pressed, storm.sent
+            if storm:
+                storm.stop()
+        return pressed, storm.sent if storm else 0
 
 
 class NmiStorm:
@@ -278,7 +279,8 @@ def run_config(config, args, rng):
             session.command("alloc 100", r"^alloc: 100 of 100 blocks, .* 0 corrupted, .*\(ok\)")
             note = ""
             if config.stress:
-                pressed, nmis = session.stress(args.stress_seconds, rng, nmi_socket)
+                pressed, nmis = session.stress(args.stress_seconds, rng,
+                                               None if args.no_nmi else nmi_socket)
                 reported = len(NMI_REPORT.findall(vm.serial.text()))
                 note = f"{pressed} random keys, {nmis} NMIs injected, {reported} reported"
             session.echo_ok()
@@ -307,6 +309,8 @@ def parse_arguments(argv):
     parser.add_argument("--build", default="build", help="the CMake build directory (build)")
     parser.add_argument("--stress-seconds", type=float, default=60,
                         help="random keys + NMIs per stress configuration (default: 60)")
+    parser.add_argument("--no-nmi", action="store_true",
+                        help="random keys and commands only, no NMIs (to tell a hang's cause)")
     parser.add_argument("--only", metavar="REGEX",
                         help="run only the configurations whose name matches")
     parser.add_argument("--list", action="store_true", help="list the configurations and exit")
