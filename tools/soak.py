@@ -237,13 +237,14 @@ def where_it_hangs(vm, build):
     if not rip:
         return ""
     elf = os.path.join(build, "kernel", "ferrite.elf")
-    try:
-        function, line = subprocess.run(["addr2line", "-f", "-C", "-e", elf, "0x" + rip[1]],
-                                        capture_output=True, text=True,
-                                        timeout=10).stdout.split("\n")[:2]
-    except (OSError, subprocess.SubprocessError, ValueError):
-        function, line = "?", "?"
-    return f"; CPU 0 at RIP {rip[1]} in {function} ({os.path.basename(line)})"
+    try:  # -i: the chain of inlined functions, innermost first
+        lines = subprocess.run(["addr2line", "-f", "-C", "-i", "-e", elf, "0x" + rip[1]],
+                               capture_output=True, text=True, timeout=10).stdout.splitlines()
+        where = " inlined in ".join(f"{function} ({os.path.basename(line)})"
+                                    for function, line in zip(lines[0::2], lines[1::2]))
+    except (OSError, subprocess.SubprocessError):
+        where = "?"
+    return f"; CPU 0 at RIP {rip[1]} in {where}"
 
 
 def image_arguments(config, build, ovmf):
