@@ -112,6 +112,12 @@ class SoakFailure(Exception):
     pass
 
 
+class NoAnswer(Exception):
+    def __init__(self, start, message):
+        super().__init__(message)
+        self.start = start  # serial offset before the unanswered command
+
+
 class Session:
     """One configuration's QEMU and the shell in it."""
 
@@ -140,10 +146,26 @@ class Session:
         have changed what the command reads like, but any answer ends with a prompt."""
         start = self.vm.serial.size()
         self.type(spec)
-        deadline = time.monotonic() + ANSWER_SECONDS
+        if not self.two_prompts_after(start, ANSWER_SECONDS):
+            raise NoAnswer(start, f"no prompt after {what} within {ANSWER_SECONDS} s")
+
+    def two_prompts_after(self, start, seconds):
+        deadline = time.monotonic() + seconds
         after_ctrl_c = self.vm.serial.wait_for(PROMPT, start, deadline)
-        if after_ctrl_c is None or self.vm.serial.wait_for(PROMPT, after_ctrl_c, deadline) is None:
-            raise SoakFailure(f"no prompt after {what} within {ANSWER_SECONDS} s ({self.gone()})")
+        return (after_ctrl_c is not None
+                and self.vm.serial.wait_for(PROMPT, after_ctrl_c, deadline) is not None)
+
+    def after_silence(self, silence, storm):
+        """The shell stopped answering while NMIs came: a hang, or starved by the NMIs (each
+        one's report takes longer to print than the next NMI takes to arrive)? Stop them and
+        give the kernel another ANSWER_SECONDS."""
+        if storm:
+            storm.stop()
+        stopped = time.monotonic()
+        if self.vm.running() and self.two_prompts_after(silence.start, ANSWER_SECONDS):
+            return (f"{silence}: starved, not hung: it answered "
+                    f"{time.monotonic() - stopped:.1f} s after the NMIs stopped")
+        return (f"{silence}, nor {ANSWER_SECONDS} s after the NMIs stopped ({self.gone()})")
 
     def echo_ok(self):
         """`echo ok` must answer `ok`. Random keys may have left Caps Lock on: then the shell
@@ -175,9 +197,12 @@ class Session:
                     raise SoakFailure(f"NMI injection failed: {storm.error} ({self.gone()})")
                 if time.monotonic() >= next_noise:
                     line = rng.choice(NOISY_COMMANDS)
-                    self.answers_with_prompt("{ctrl+c}" + line + "{ret}",
-                                             f"`{line}` {time.monotonic() - started:.0f} s into "
-                                             "the stress")
+                    try:
+                        self.answers_with_prompt("{ctrl+c}" + line + "{ret}",
+                                                 f"`{line}` {time.monotonic() - started:.0f} s "
+                                                 "into the stress")
+                    except NoAnswer as silence:
+                        raise SoakFailure(self.after_silence(silence, storm))
                     next_noise = time.monotonic() + rng.uniform(1.0, 3.0)
                     continue
                 try:
@@ -222,6 +247,8 @@ class NmiStorm:
             self.error = error
 
     def stop(self):
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         self._thread.join(ANSWER_SECONDS + 5)
         self._qmp.close()
@@ -245,6 +272,17 @@ def where_it_hangs(vm, build):
     except (OSError, subprocess.SubprocessError):
         where = "?"
     return f"; CPU 0 at RIP {rip[1]} in {where}"
+
+
+def machine_state(vm):
+    """For a hang: the interrupt controllers as QEMU sees them (HMP `info pic`: IRR, ISR and
+    IMR of both 8259s; an ISR bit stuck on means an interrupt that never got its EOI)."""
+    try:
+        pic = vm.qmp.human_command("info pic")
+    except QmpError:
+        return ""
+    lines = [line for line in pic.replace("\r", "").split("\n") if line.startswith("pic")]
+    return "\n[soak] QEMU `info pic` at the hang:\n" + "\n".join(lines) + "\n"
 
 
 def image_arguments(config, build, ovmf):
@@ -286,9 +324,10 @@ def run_config(config, args, rng):
                 note = f"{pressed} random keys, {nmis} NMIs injected, {reported} reported"
             session.echo_ok()
         except (SoakFailure, QmpError) as error:
-            where = where_it_hangs(vm, args.build) if vm.running() else ""
+            where, state = (where_it_hangs(vm, args.build), machine_state(vm)) \
+                if vm.running() else ("", "")
             vm.kill()
-            return "FAIL", str(error) + where, vm.serial.text()
+            return "FAIL", str(error) + where, vm.serial.text() + state
         vm.kill()
     text = vm.serial.text()
     forbidden = FORBIDDEN.search(text)
