@@ -1,15 +1,19 @@
-"""Unit tests of tools/soak.py's pure parts: the matrix covers every axis, failures and refusals
-are told apart, random keys are valid QMP key codes."""
+"""Unit tests of tools/soak.py without QEMU: the matrix covers every axis, refusals are told
+from failures, random keys are valid QMP key codes, the NMI storm against a fake monitor."""
 
 import os
 import random
 import sys
+import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import soak  # noqa: E402
 from ktest import keys  # noqa: E402
+from test_qmp import FakeQmpServer  # noqa: E402
 
 
 class Matrix(unittest.TestCase):
@@ -63,3 +67,20 @@ class RandomKeys(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NmiStormAgainstAFakeMonitor(unittest.TestCase):
+    def test_alternates_inject_nmi_and_hmp_nmi_until_stopped(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "nmi.sock")
+            server = FakeQmpServer(path, lambda request: [{"return": {}}])
+            storm = soak.NmiStorm(path, random.Random(7))
+            time.sleep(0.3)
+            storm.stop()
+            storm.stop()  # stopping twice is harmless
+            commands = [r["execute"] for r in server.requests[1:]]
+            self.assertGreater(storm.sent, 5)
+            self.assertEqual(len(commands), storm.sent)
+            self.assertEqual(commands[:4], ["inject-nmi", "human-monitor-command"] * 2)
+            self.assertEqual(server.requests[2]["arguments"], {"command-line": "nmi"})
+            self.assertIsNone(storm.error)
