@@ -24,8 +24,8 @@ std::string_view take_word(std::string_view& rest) {
 std::optional<std::uint64_t> digit_value(char c, std::uint64_t base) {
   std::uint64_t value = base;  // "not a digit" unless matched below
   if (c >= '0' && c <= '9') value = static_cast<std::uint64_t>(c - '0');
-  if (c >= 'a' && c <= 'f') value = static_cast<std::uint64_t>(c - 'a' + 10);
-  if (c >= 'A' && c <= 'F') value = static_cast<std::uint64_t>(c - 'A' + 10);
+  if (c >= 'a' && c <= 'f') value = static_cast<std::uint64_t>(c - 'a') + 10;
+  if (c >= 'A' && c <= 'F') value = static_cast<std::uint64_t>(c - 'A') + 10;
   if (value >= base) return std::nullopt;
   return value;
 }
