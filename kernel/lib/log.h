@@ -172,14 +172,21 @@ using Clock = std::uint64_t (*)();
 void set_clock(Clock clock);
 std::uint64_t now_ns();
 
-// Appends `text` (any length) at `level`.
+// Appends `text` (any length, newlines as given) at `level`; does not drain.
 void write(Level level, std::string_view text);
 
+void drain();
+
+// Appends one message (a line: the newline is added) and lets the console show it if it can
+// without waiting (in task context; an interrupt handler's message waits in the ring).
 template <class... Args>
 void message(Level level, fmt::FormatString<std::type_identity_t<Args>...> format, const Args&... args) {
-  RecordWriter writer(ring(), level, now_ns());
-  fmt::format_to(writer, format, args...);
-  writer.write("\n");
+  {
+    RecordWriter writer(ring(), level, now_ns());
+    fmt::format_to(writer, format, args...);
+    writer.write("\n");
+  }
+  drain();
 }
 template <class... Args>
 void debug(fmt::FormatString<std::type_identity_t<Args>...> format, const Args&... args) {
@@ -198,8 +205,9 @@ void error(fmt::FormatString<std::type_identity_t<Args>...> format, const Args&.
   message<Args...>(Level::error, format, args...);
 }
 
-// Who reads the log: the console registers itself here at boot (console/console.cpp), so lib/
-// and arch/ reach the screen and serial port through these calls and never include console/.
+// Who reads the log: the console registers itself here at boot (console::init_early), so lib,
+// arch and mm reach the screen and serial port through these calls and never include the
+// console's headers: the lower layers write, the console reads.
 // Until a consumer is set they do nothing (records wait in the ring).
 struct Consumer {
   void (*drain)();                              // task context: show new records if the console is free
