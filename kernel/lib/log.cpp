@@ -49,7 +49,9 @@ bool Ring::append(Level level, std::uint64_t timestamp_ns, std::string_view text
                                               std::memory_order_acq_rel)) {
       continue;  // another writer took it (step 4)
     }
-    head_.compare_exchange_strong(sequence, sequence + 1, std::memory_order_acq_rel);  // step 5
+    // Step 5, on a copy: a failed CAS writes the current head into its first argument.
+    std::uint64_t expected_head = sequence;
+    head_.compare_exchange_strong(expected_head, sequence + 1, std::memory_order_acq_rel);
 
     std::atomic_thread_fence(std::memory_order_release);  // step 6
     target.timestamp_ns.store(timestamp_ns, std::memory_order_relaxed);
