@@ -2,13 +2,15 @@
 #include "init.h"
 
 #include "acpi/machine.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "platform/pc/pic8259.h"
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
 #include "boot/command_line.h"
-#include "console/print.h"
+#include "console/console.h"
+#include "lib/log.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 
@@ -16,19 +18,25 @@ namespace ferrite {
 
 void init(const boot::BootInfo& boot_info) {
   const boot::CommandLine command_line(boot_info.command_line());
+  if (const auto level = boot::log_level(command_line)) {
+    console::set_level(*level);
+  } else {
+    log::warn("log: unknown level \"{}\" (debug, info, warn, error); using info", level.error());
+  }
   // Chapters 5-7 (GDT/TSS, IDT, PIC, PIT, keyboard) plug in here.
   arch::init_gdt();   // GDT + TSS whose IST stacks catch double faults (chapter 6)
   arch::init_idt();   // 256 gates -> interrupt_stubs.S -> interrupt_dispatch (chapter 5)
   pc::pic::init();  // the 8259 pair moved to vectors 32-47, lines masked (chapter 7)
+  console::use_serial_interrupts();  // serial output sent by IRQ 4 from now on
   pc::pit::init();  // IRQ 0 at 1000 Hz: ticks and uptime
   const auto ps2 = pc::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
   if (ps2) {
-    println("interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
+    log::info("interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
             pc::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
             ps2->keyboard_acknowledged ? "" : ", keyboard did not answer");
   } else {
-    println("interrupts: on; timer {} Hz; no keyboard: {}", pc::pit::frequency_hz(),
+    log::info("interrupts: on; timer {} Hz; no keyboard: {}", pc::pit::frequency_hz(),
             pc::ps2::to_string(ps2.error()));
   }
 

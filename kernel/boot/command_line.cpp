@@ -93,4 +93,11 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   return value << shift;
 }
 
+std::expected<log::Level, std::string_view> log_level(const CommandLine& command_line) {
+  const std::optional<std::string_view> value = command_line.get("log");
+  if (!value) return log::Level::info;
+  if (const std::optional<log::Level> level = log::level_from_string(*value)) return *level;
+  return std::unexpected(*value);
+}
+
 }  // namespace ferrite::boot

@@ -43,6 +43,7 @@ void help() {
   println("  mem             physical frames and heap use");
   println("  tasks           executor statistics");
   println("  keys            keyboard bytes received and dropped");
+  println("  dmesg           the kernel log (boot messages, warnings), with timestamps");
   println("  alloc N         allocate, check and free N blocks of 8..4096 bytes");
   println("  sleep MS        sleep MS milliseconds (other tasks keep running)");
   println("  busy MS         spin MS milliseconds without yielding (keys pile up, may drop)");
@@ -172,6 +173,8 @@ task::Task<void> execute(std::string_view line) {
     tasks();
   } else if (command == "keys") {
     keys();
+  } else if (command == "dmesg") {
+    console::show_log();
   } else if (command == "alloc") {
     if (auto n = count > 1 ? parse_number(words[1]) : std::nullopt) {
       alloc(*n);

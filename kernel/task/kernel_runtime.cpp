@@ -4,7 +4,7 @@
 #include "arch/x86_64/cpu.h"
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
-#include "console/console.h"
+#include "lib/log.h"
 
 namespace ferrite::task {
 
@@ -13,7 +13,12 @@ namespace {
 // The executor's view of the CPU: cli, sti, and the atomic `sti; hlt` the idle loop needs.
 class CpuInterruptControl final : public InterruptControl {
  public:
-  void disable_interrupts() noexcept override { arch::disable_interrupts(); }
+  // The idle protocol starts here, with nothing left to run: a good moment for the console to
+  // show what interrupt handlers logged meanwhile (they only append to the log).
+  void disable_interrupts() noexcept override {
+    log::drain();
+    arch::disable_interrupts();
+  }
   void enable_interrupts() noexcept override { arch::enable_interrupts(); }
   void enable_interrupts_and_halt() noexcept override { arch::enable_interrupts_and_halt(); }
   bool save_and_disable_interrupts() noexcept override { return arch::save_and_disable_interrupts(); }
@@ -29,9 +34,7 @@ constinit KernelScancodeQueue scancodes;
 // IRQ 1: only move the byte and wake the keyboard task; decoding happens in the task.
 void on_scancode(std::uint8_t scancode) {
   if (scancodes.push(scancode) == ScancodePush::dropped_first_of_burst) {
-    console::write("\nWARNING: ");
-    console::write(scancode_queue_full_warning);
-    console::write("\n");
+    log::warn("{}", scancode_queue_full_warning);
   }
 }
 

@@ -15,7 +15,7 @@ namespace ferrite::task {
 inline constexpr std::size_t kMaxTasks = 64;
 inline constexpr std::size_t kScancodeQueueCapacity = 100;  // the seed's capacity
 
-using KernelTimerQueue = TimerQueue<sync::InterruptLock>;
+using KernelTimerQueue = TimerQueue<sync::InterruptGuard>;
 using KernelScancodeQueue = ScancodeQueue<kScancodeQueueCapacity>;
 
 // Hooks the keyboard and timer interrupts up to the queues. Call after arch init; calling it

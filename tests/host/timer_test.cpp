@@ -20,8 +20,8 @@ struct Wake {
   std::uint64_t woken_at;
 };
 
-template <typename Lock>
-Task<> sleeper(TimerQueue<Lock>& timers, int who, std::uint64_t deadline, std::vector<Wake>* log) {
+template <typename Guard>
+Task<> sleeper(TimerQueue<Guard>& timers, int who, std::uint64_t deadline, std::vector<Wake>* log) {
   const std::uint64_t woken_at = co_await timers.sleep_until(deadline);
   log->push_back({who, deadline, woken_at});
 }
