@@ -2,7 +2,7 @@
 #include "acpi/machine.h"
 
 #include "acpi/summary.h"
-#include "console/print.h"
+#include "lib/log.h"
 #include "mm/layout.h"
 
 namespace ferrite::acpi {
@@ -33,18 +33,18 @@ void init(const boot::BootInfo& boot_info) {
   } else if (const auto found = find_rsdp_in_bios_area(memory)) {
     rsdp = *found;
   } else {
-    println("acpi: no tables: no RSDP from the bootloader, none in the BIOS area");
+    log::warn("acpi: no tables: no RSDP from the bootloader, none in the BIOS area");
     return;
   }
   auto parsed = parse(memory, rsdp);
   if (!parsed) {
-    println("acpi: tables unusable: {}", to_string(parsed.error()));
+    log::warn("acpi: tables unusable: {}", to_string(parsed.error()));
     return;
   }
   tables = *parsed;
   tables_usable = true;
   const Summary summary = summarize(tables);
-  for (std::size_t i = 0; i < summary.count; ++i) println("{}", summary.line(i));
+  for (std::size_t i = 0; i < summary.count; ++i) log::info("{}", summary.line(i));
 }
 
 const AcpiInfo* machine_tables() {
