@@ -85,8 +85,8 @@ ColorCode Locked::color() const {
   return state.active == Screen::framebuffer ? state.framebuffer.color() : state.vga.color();
 }
 
-void Locked::show_input_line(std::string_view text, std::size_t cursor_column) {
-  with_writer([&](auto& writer) { writer.replace_bottom_row(text, cursor_column); });
+void Locked::show_input_line(std::string_view text, std::optional<std::size_t> cursor) {
+  with_writer([&](auto& writer) { writer.show_input_line(text, cursor); });
 }
 
 void Locked::clear() {

@@ -221,9 +221,8 @@ task::Task<void> execute(std::string_view line) {
 void show_line(std::string_view text, std::optional<std::size_t> cursor) {
   char line[kPrompt.size() + LineEditor::kMaxLine * 4 + 1];
   const std::size_t length = fmt::format_to_buffer(line, "{}{}", kPrompt, text);
-  console::Locked console;
-  console.show_input_line({line, std::min(length, sizeof(line) - 1)},
-                          cursor ? kPrompt.size() + *cursor : console.columns());
+  console::Locked().show_input_line({line, std::min(length, sizeof(line) - 1)},
+                                    cursor ? std::optional(kPrompt.size() + *cursor) : std::nullopt);
 }
 
 void show_line(const LineEditor& editor) { show_line(editor.text(), editor.cursor()); }

@@ -40,7 +40,7 @@ struct KeyEvent {
   KeyCode key;
   bool pressed;  // false: released (held keys repeat as further presses)
   Modifiers modifiers;
-  char32_t character;  // what a press types; 0 if none (and always 0 on release)
+  char32_t character;  // what a press types; 0 if none (always 0 on release, and under Alt)
 };
 
 class Keyboard {
