@@ -28,10 +28,12 @@ namespace ferrite::task {
 
 class TaskTable;
 
-// Why awaiting a Task gave no value (see Task::checked()).
+// Why a Task could not run: awaiting it gave no value (Task::checked()), or spawning it failed
+// (TaskTable::spawn, executor.h).
 enum class TaskError : std::uint8_t {
   frame_allocation_failed,
   empty_task,
+  task_table_full,  // spawning only
 };
 
 constexpr std::string_view to_string(TaskError error) {
@@ -40,6 +42,8 @@ constexpr std::string_view to_string(TaskError error) {
       return "out of memory: the task's coroutine frame could not be allocated";
     case TaskError::empty_task:
       return "the task is empty (moved from, or already spawned)";
+    case TaskError::task_table_full:
+      return "the executor's task table is full";
   }
   return "unknown task error";
 }

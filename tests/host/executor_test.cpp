@@ -282,7 +282,7 @@ TEST(TaskAllocation, FailedAllocationGivesAFailedTaskAndSpawnReportsIt) {
   EXPECT_EQ(task.error(), TaskError::frame_allocation_failed);
   const auto spawned = executor.spawn(std::move(task));
   ASSERT_FALSE(spawned.has_value());
-  EXPECT_EQ(spawned.error(), SpawnError::frame_allocation_failed);
+  EXPECT_EQ(spawned.error(), TaskError::frame_allocation_failed);
   EXPECT_EQ(to_string(spawned.error()),
             "out of memory: the task's coroutine frame could not be allocated");
   EXPECT_EQ(executor.stats().spawned, 0u);
@@ -400,7 +400,7 @@ TEST(Executor, SpawnReportsAnEmptyTaskAndAFullTable) {
   ExecutorStorage<2> storage;
   Executor executor{storage};
   int runs = 0;
-  EXPECT_EQ(executor.spawn(Task<>{}).error(), SpawnError::empty_task);
+  EXPECT_EQ(executor.spawn(Task<>{}).error(), TaskError::empty_task);
   ASSERT_TRUE(executor.spawn(trivial_task(&runs)).has_value());
   ASSERT_TRUE(executor.spawn(trivial_task(&runs)).has_value());
 
@@ -408,7 +408,7 @@ TEST(Executor, SpawnReportsAnEmptyTaskAndAFullTable) {
   auto refused =
       executor.spawn([](FrameWitness) -> Task<> { co_return; }(FrameWitness{&live_witnesses}));
   ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error(), SpawnError::task_table_full);
+  EXPECT_EQ(refused.error(), TaskError::task_table_full);
   EXPECT_EQ(live_witnesses, 0) << "a refused task's frame is freed";
 
   executor.run_until_idle();

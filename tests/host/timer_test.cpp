@@ -32,6 +32,22 @@ std::vector<int> order(const std::vector<Wake>& log) {
   return who;
 }
 
+TEST(TicksForMs, RoundsUpAndNeverWraps) {
+  EXPECT_EQ(ticks_for_ms(0, 1000), 0u);
+  EXPECT_EQ(ticks_for_ms(100, 1000), 100u);
+  EXPECT_EQ(ticks_for_ms(1, 18), 1u);  // 0.018 ticks: a whole one, never none
+  EXPECT_EQ(ticks_for_ms(1000, 18), 18u);
+  EXPECT_EQ(ticks_for_ms(1001, 18), 19u);
+  // The shell's `sleep 18446744073709552` once asked for 1 tick: ms * hz wrapped.
+  EXPECT_EQ(ticks_for_ms(18446744073709552, 1000), 18446744073709552u);
+  constexpr std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+  EXPECT_EQ(ticks_for_ms(max, 1000), max);
+  EXPECT_EQ(ticks_for_ms(max, 1001), std::nullopt);
+  EXPECT_EQ(ticks_for_ms(max / 2, 2000), max - 1);  // (2^63 - 1) * 2
+  EXPECT_EQ(ticks_for_ms(max / 2 + 1, 2000), std::nullopt);
+  EXPECT_EQ(ticks_for_ms(max, 1), max / 1000 + 1);
+}
+
 TEST(TimerQueue, WakesSleepersInDeadlineOrderNotSleepOrder) {
   TimerQueue<> timers;
   ExecutorStorage<8> storage;
