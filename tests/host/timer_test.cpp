@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "task/cancel_signal.h"
 #include "task/executor.h"
 
 namespace ferrite::task {
@@ -46,6 +48,74 @@ TEST(TicksForMs, RoundsUpAndNeverWraps) {
   EXPECT_EQ(ticks_for_ms(max / 2, 2000), max - 1);  // (2^63 - 1) * 2
   EXPECT_EQ(ticks_for_ms(max / 2 + 1, 2000), std::nullopt);
   EXPECT_EQ(ticks_for_ms(max, 1), max / 1000 + 1);
+}
+
+// CancelSignal (task/cancel_signal.h): the shell's Ctrl+C. A sleeping command waits for its
+// deadline or a cancel request, whichever comes first.
+using SleepResult = std::optional<std::uint64_t>;  // the tick it woke at; nullopt: cancelled
+
+Task<> sleep_unless_cancelled(TimerQueue<>& timers, CancelSignal& signal, std::uint64_t deadline,
+                              std::optional<SleepResult>* result) {
+  auto sleep = timers.sleep_until(deadline);
+  *result = co_await signal.unless_cancelled(sleep);
+}
+
+TEST(CancelSignal, ARequestWakesTheSleeperWhichLeavesTheTimerQueue) {
+  TimerQueue<> timers;
+  ExecutorStorage<4> storage;
+  Executor executor{storage};
+  CancelSignal signal;
+  signal.arm();
+  std::optional<SleepResult> result;
+  ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
+  executor.run_until_idle();
+  EXPECT_EQ(timers.sleepers(), 1u);
+  EXPECT_FALSE(result.has_value());
+  EXPECT_TRUE(signal.request());   // the keyboard interrupt saw Ctrl+C
+  EXPECT_FALSE(signal.request());  // a second Ctrl+C asks nothing new
+  EXPECT_EQ(executor.run_until_idle(), 1u);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(*result, std::nullopt);
+  EXPECT_EQ(timers.sleepers(), 0u);
+  EXPECT_TRUE(signal.disarm());
+  timers.on_tick(100);  // the deadline passes: nobody is left to wake
+  EXPECT_EQ(executor.run_until_idle(), 0u);
+}
+
+TEST(CancelSignal, WithoutARequestTheSleepEndsAtItsDeadline) {
+  TimerQueue<> timers;
+  ExecutorStorage<4> storage;
+  Executor executor{storage};
+  CancelSignal signal;
+  signal.arm();
+  std::optional<SleepResult> result;
+  ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
+  executor.run_until_idle();
+  timers.on_tick(100);
+  executor.run_until_idle();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(*result, 100u);
+  EXPECT_FALSE(signal.disarm());
+  EXPECT_FALSE(signal.request()) << "no command runs: a Ctrl+C is an ordinary key";
+  EXPECT_FALSE(signal.cancelled());
+}
+
+TEST(CancelSignal, ARequestBeforeTheWaitEndsItAtOnce) {
+  TimerQueue<> timers;
+  ExecutorStorage<4> storage;
+  Executor executor{storage};
+  CancelSignal signal;
+  signal.arm();
+  EXPECT_TRUE(signal.request());
+  EXPECT_TRUE(signal.cancelled());
+  std::optional<SleepResult> result;
+  ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
+  executor.run_until_idle();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(*result, std::nullopt);
+  EXPECT_EQ(timers.sleepers(), 0u);
+  signal.arm();  // the next command starts with no request
+  EXPECT_FALSE(signal.cancelled());
 }
 
 TEST(TimerQueue, WakesSleepersInDeadlineOrderNotSleepOrder) {
