@@ -121,23 +121,20 @@ class TextWriter {
     const std::size_t before = std::max<std::size_t>(input_rows_, 1);  // the prompt's row at first
     for (std::size_t grow = before; grow < shown; ++grow) screen_.scroll_up(blank());
     if (shown < before) move_rows_down(rows - before, before - shown);
-    const std::size_t top = rows - shown;
-    for (std::size_t row = top; row < rows; ++row) clear_row(row);
+    // Each cell of the shown rows is stored once, in order: a glyph of the line, or a blank
+    // after its end (a framebuffer draws every cell that changes, so no clearing first).
+    const std::size_t top = rows - shown, first = skipped * columns, end = (skipped + shown) * columns;
+    const ColorCode inverted(color_.background(), color_.foreground());
+    const auto put = [&](std::size_t index, std::uint8_t glyph) {
+      const ColorCode color = cursor && *cursor == index ? inverted : color_;
+      screen_.put(top + index / columns - skipped, index % columns, ScreenChar{glyph, color.value()});
+    };
     std::size_t index = 0;
     for_each_glyph(text, [&](std::uint8_t glyph) {
-      const std::size_t row = index / columns;
-      if (row >= skipped && row < skipped + shown) {
-        screen_.put(top + row - skipped, index % columns, ScreenChar{glyph, color_.value()});
-      }
+      if (index >= first && index < end) put(index, glyph);
       ++index;
     });
-    if (cursor && cursor_row >= skipped && cursor_row < skipped + shown) {
-      const std::size_t row = top + cursor_row - skipped, column = *cursor % columns;
-      const ScreenChar cell = screen_.get(row, column);
-      const ColorCode normal = ColorCode::from_byte(cell.color);
-      const ColorCode inverted(normal.background(), normal.foreground());
-      screen_.put(row, column, ScreenChar{cell.character, inverted.value()});
-    }
+    for (index = std::max(index, first); index < end; ++index) put(index, ' ');
     input_rows_ = shown;
     const std::size_t last_row_start = (skipped + shown - 1) * columns;
     column_ = glyphs > last_row_start ? std::min(glyphs - last_row_start, columns) : 0;

@@ -198,43 +198,27 @@ void alloc(std::uint64_t count) {
 // compiler-generated frame function.
 [[noreturn]] void panic_on_request() { panic("panic requested from the shell"); }
 
+void reboot() {
+  println("rebooting");
+  pc::ps2::reboot();
+}
+
+void clear() { console::Locked().clear(); }
+
 // ---------------------------------------------------------------------------------------------
 // The handlers. Coroutines all, so that one signature fits the commands that wait (sleep).
 
-void help();
+void help();  // reads the table below
 
-task::Task<Outcome> run_help(Arguments) {
-  help();
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_clear(Arguments) {
-  console::Locked().clear();
+// A command without arguments that does not wait: a plain function.
+template <void (*command)()>
+task::Task<Outcome> run_plain(Arguments) {
+  command();
   co_return Outcome::done;
 }
 
 task::Task<Outcome> run_echo(Arguments arguments) {
   println("{}", arguments.text);
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_uptime(Arguments) {
-  uptime();
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_mem(Arguments) {
-  mem();
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_tasks(Arguments) {
-  tasks();
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_keys(Arguments) {
-  keys();
   co_return Outcome::done;
 }
 
@@ -294,37 +278,21 @@ task::Task<Outcome> run_fault(Arguments arguments) {
   co_return Outcome::done;
 }
 
-task::Task<Outcome> run_panic(Arguments) {
-  panic_on_request();
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_reboot(Arguments) {
-  println("rebooting");
-  pc::ps2::reboot();
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_shutdown(Arguments) {
-  shutdown();
-  co_return Outcome::done;
-}
-
 constexpr Command kCommands[] = {
-    {"help", "help", "this list", run_help},
-    {"clear", "clear", "clear the screen (also Ctrl+L)", run_clear},
+    {"help", "help", "this list", run_plain<help>},
+    {"clear", "clear", "clear the screen (also Ctrl+L)", run_plain<clear>},
     {"echo", "echo [TEXT...]", "print TEXT", run_echo},
-    {"uptime", "uptime", "time since boot", run_uptime},
-    {"mem", "mem", "physical frames and heap use", run_mem},
-    {"tasks", "tasks", "executor statistics", run_tasks},
-    {"keys", "keys", "keyboard bytes received and dropped", run_keys},
+    {"uptime", "uptime", "time since boot", run_plain<uptime>},
+    {"mem", "mem", "physical frames and heap use", run_plain<mem>},
+    {"tasks", "tasks", "executor statistics", run_plain<tasks>},
+    {"keys", "keys", "keyboard bytes received and dropped", run_plain<keys>},
     {"alloc", "alloc N", "allocate, check and free N blocks of 8..4096 bytes", run_alloc},
     {"sleep", "sleep MS", "sleep MS milliseconds (other tasks keep running)", run_sleep},
     {"busy", "busy MS", "spin MS milliseconds without yielding (keys pile up, may drop)", run_busy},
     {"fault", "fault [bp]", "a page fault (halts), or `fault bp`: a breakpoint (returns)", run_fault},
-    {"panic", "panic", "a kernel panic", run_panic},
-    {"reboot", "reboot", "reset through the keyboard controller", run_reboot},
-    {"shutdown", "shutdown", "power off (QEMU's ACPI)", run_shutdown},
+    {"panic", "panic", "a kernel panic", run_plain<panic_on_request>},
+    {"reboot", "reboot", "reset through the keyboard controller", run_plain<reboot>},
+    {"shutdown", "shutdown", "power off (QEMU's ACPI)", run_plain<shutdown>},
 };
 
 constexpr bool usages_start_with_names() {

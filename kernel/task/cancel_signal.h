@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <optional>
 #include <type_traits>
-#include <utility>
 
 #include "task/atomic_waker.h"
 #include "task/executor.h"

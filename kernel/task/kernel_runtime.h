@@ -1,6 +1,6 @@
 // The running kernel's async runtime (chapter 12): one executor that halts the CPU when idle,
-// the keyboard stream fed by IRQ 1, and sleeping driven by the timer's IRQ 0. The portable
-// pieces live beside this file; this is where they meet the hardware.
+// the scancode queue (the seed's keyboard stream) fed by IRQ 1, and sleeping driven by the
+// timer's IRQ 0. The portable pieces live beside this file; this is where they meet the hardware.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +16,10 @@
 namespace ferrite::task {
 
 inline constexpr std::size_t kMaxTasks = 64;
-inline constexpr std::size_t kScancodeQueueCapacity = 100;  // the seed's capacity
 
 using KernelTimerQueue = TimerQueue<sync::InterruptLock>;
-using KernelScancodeQueue = ScancodeQueue<kScancodeQueueCapacity>;
+using KernelScancodeQueue = ScancodeQueue<>;  // the seed's capacity
+inline constexpr std::size_t kScancodeQueueCapacity = KernelScancodeQueue::capacity();
 
 // Hooks the keyboard and timer interrupts up to the queues. Call after arch init; calling it
 // again does nothing.

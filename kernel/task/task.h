@@ -65,9 +65,9 @@ class PromiseBase {
  public:
   // Frames come from the kernel heap. Returning nullptr (never throwing) makes the compiler call
   // get_return_object_on_allocation_failure() instead of running the coroutine.
-  static void* operator new(std::size_t size) noexcept { return allocate_frame(size); }
+  static void* operator new(std::size_t size) noexcept { return allocate_coroutine_frame(size); }
   static void operator delete(void* frame, std::size_t size) noexcept {
-    release_frame(frame, size);
+    release_coroutine_frame(frame, size);
   }
 
   std::suspend_always initial_suspend() const noexcept { return {}; }  // lazy

@@ -274,7 +274,7 @@ TEST(TaskAllocation, FailedAllocationGivesAFailedTaskAndSpawnReportsIt) {
   int runs = 0;
   Task<> task;
   {
-    testing::FailFrameAllocationsAfter fail{0};
+    testing::FailCoroutineFramesAfter fail{0};
     task = trivial_task(&runs);
   }
   EXPECT_TRUE(task.allocation_failed());
@@ -297,7 +297,7 @@ TEST(TaskAllocation, FailedAllocationGivesAFailedTaskAndSpawnReportsIt) {
 
 TEST(TaskAllocation, OnlyTheNthAllocationFails) {
   int runs = 0;
-  testing::FailFrameAllocationsAfter fail{2};
+  testing::FailCoroutineFramesAfter fail{2};
   Task<> first = trivial_task(&runs);
   Task<> second = trivial_task(&runs);
   Task<> third = trivial_task(&runs);
@@ -309,7 +309,7 @@ TEST(TaskAllocation, OnlyTheNthAllocationFails) {
 Task<> awaits_child_checked(std::expected<int, TaskError>* out) {
   Task<int> child;
   {
-    testing::FailFrameAllocationsAfter fail{0};
+    testing::FailCoroutineFramesAfter fail{0};
     child = leaf(1);
   }
   *out = co_await std::move(child).checked();
@@ -343,7 +343,7 @@ TEST(TaskAllocation, CheckedAwaitOfAHealthyChildGivesTheValue) {
 Task<> awaits_failed_child() {
   Task<int> child;
   {
-    testing::FailFrameAllocationsAfter fail{0};
+    testing::FailCoroutineFramesAfter fail{0};
     child = leaf(1);
   }
   co_await std::move(child);

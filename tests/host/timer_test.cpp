@@ -60,15 +60,24 @@ Task<> sleep_unless_cancelled(TimerQueue<>& timers, CancelSignal& signal, std::u
   *result = co_await signal.unless_cancelled(sleep);
 }
 
-TEST(CancelSignal, ARequestWakesTheSleeperWhichLeavesTheTimerQueue) {
-  TimerQueue<> timers;
+// A command that sleeps until tick 100 with the signal armed, as the shell runs one.
+class CancelSignalTest : public ::testing::Test {
+ protected:
+  void start_sleeping() {
+    signal.arm();
+    ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
+    executor.run_until_idle();
+  }
+
+  TimerQueue<> timers;  // before the executor: sleepers point into it
   ExecutorStorage<4> storage;
   Executor executor{storage};
   CancelSignal signal;
-  signal.arm();
-  std::optional<SleepResult> result;
-  ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
-  executor.run_until_idle();
+  std::optional<SleepResult> result;  // set when the sleeper resumes
+};
+
+TEST_F(CancelSignalTest, ARequestWakesTheSleeperWhichLeavesTheTimerQueue) {
+  start_sleeping();
   EXPECT_EQ(timers.sleepers(), 1u);
   EXPECT_FALSE(result.has_value());
   EXPECT_TRUE(signal.request());   // the keyboard interrupt saw Ctrl+C
@@ -82,15 +91,8 @@ TEST(CancelSignal, ARequestWakesTheSleeperWhichLeavesTheTimerQueue) {
   EXPECT_EQ(executor.run_until_idle(), 0u);
 }
 
-TEST(CancelSignal, WithoutARequestTheSleepEndsAtItsDeadline) {
-  TimerQueue<> timers;
-  ExecutorStorage<4> storage;
-  Executor executor{storage};
-  CancelSignal signal;
-  signal.arm();
-  std::optional<SleepResult> result;
-  ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
-  executor.run_until_idle();
+TEST_F(CancelSignalTest, WithoutARequestTheSleepEndsAtItsDeadline) {
+  start_sleeping();
   timers.on_tick(100);
   executor.run_until_idle();
   ASSERT_TRUE(result.has_value());
@@ -100,15 +102,10 @@ TEST(CancelSignal, WithoutARequestTheSleepEndsAtItsDeadline) {
   EXPECT_FALSE(signal.cancelled());
 }
 
-TEST(CancelSignal, ARequestBeforeTheWaitEndsItAtOnce) {
-  TimerQueue<> timers;
-  ExecutorStorage<4> storage;
-  Executor executor{storage};
-  CancelSignal signal;
+TEST_F(CancelSignalTest, ARequestBeforeTheWaitEndsItAtOnce) {
   signal.arm();
   EXPECT_TRUE(signal.request());
   EXPECT_TRUE(signal.cancelled());
-  std::optional<SleepResult> result;
   ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
   executor.run_until_idle();
   ASSERT_TRUE(result.has_value());
