@@ -70,7 +70,18 @@ class LineEditor {
   Line draft_{};              // the line being edited when Up started browsing
 };
 
-// Splits a command line at spaces: "alloc 100" -> {"alloc", "100"}. Returns the word count.
-std::size_t split_words(std::string_view line, std::span<std::string_view> words);
+// Splits a command line at spaces: "alloc 100" -> {"alloc", "100"}. Returns the word count
+// (words beyond the span's size are not counted).
+constexpr std::size_t split_words(std::string_view line, std::span<std::string_view> words) {
+  std::size_t count = 0;
+  std::size_t i = 0;
+  while (i < line.size() && count < words.size()) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ') ++i;
+    if (i > start) words[count++] = line.substr(start, i - start);
+  }
+  return count;
+}
 
 }  // namespace ferrite::shell

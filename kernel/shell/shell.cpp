@@ -68,18 +68,13 @@ struct Arity {
 };
 
 constexpr Arity arity_of(std::string_view usage) {
+  std::array<std::string_view, 8> words{};
+  const std::size_t count = split_words(usage, words);
   Arity arity;
-  std::size_t i = usage.find(' ');
-  while (i < usage.size()) {
-    while (i < usage.size() && usage[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < usage.size() && usage[i] != ' ') ++i;
-    const std::string_view word = usage.substr(start, i - start);
-    if (word.empty()) break;
-    const bool optional = word.front() == '[';
-    if (!optional) ++arity.min;
-    arity.max = word.find("...") != std::string_view::npos ? std::numeric_limits<std::size_t>::max()
-                                                           : arity.max + 1;
+  for (std::size_t i = 1; i < count; ++i) {  // words[0] is the name
+    if (words[i].front() != '[') ++arity.min;
+    arity.max = words[i].find("...") != std::string_view::npos ? std::numeric_limits<std::size_t>::max()
+                                                               : arity.max + 1;
   }
   return arity;
 }
@@ -91,7 +86,6 @@ static_assert(arity_of("echo [TEXT...]").min == 0 &&
 
 // Set while a command runs; the keyboard interrupt requests it on Ctrl+C (task/kernel_runtime.h).
 task::CancelSignal& cancel() { return task::command_cancel_signal(); }
-
 
 void uptime() {
   const std::uint64_t ms = pc::pit::uptime_ms();
