@@ -116,18 +116,21 @@ class TextWriter {
     const std::size_t needed = (cells + columns - 1) / columns;
     const std::size_t shown = std::min(needed, rows);
     const std::size_t cursor_row = (cursor ? *cursor : glyphs) / columns;
-    const std::size_t skipped = std::min(needed - shown, cursor_row >= shown ? cursor_row - shown + 1 : 0);
+    const std::size_t skipped =
+        std::min(needed - shown, cursor_row >= shown ? cursor_row - shown + 1 : 0);
 
     const std::size_t before = std::max<std::size_t>(input_rows_, 1);  // the prompt's row at first
     for (std::size_t grow = before; grow < shown; ++grow) screen_.scroll_up(blank());
     if (shown < before) move_rows_down(rows - before, before - shown);
     // Each cell of the shown rows is stored once, in order: a glyph of the line, or a blank
     // after its end (a framebuffer draws every cell that changes, so no clearing first).
-    const std::size_t top = rows - shown, first = skipped * columns, end = (skipped + shown) * columns;
+    const std::size_t top = rows - shown, first = skipped * columns,
+                      end = (skipped + shown) * columns;
     const ColorCode inverted(color_.background(), color_.foreground());
     const auto put = [&](std::size_t index, std::uint8_t glyph) {
       const ColorCode color = cursor && *cursor == index ? inverted : color_;
-      screen_.put(top + index / columns - skipped, index % columns, ScreenChar{glyph, color.value()});
+      screen_.put(top + index / columns - skipped, index % columns,
+                  ScreenChar{glyph, color.value()});
     };
     std::size_t index = 0;
     for_each_glyph(text, [&](std::uint8_t glyph) {

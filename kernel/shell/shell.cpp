@@ -73,8 +73,9 @@ constexpr Arity arity_of(std::string_view usage) {
   Arity arity;
   for (std::size_t i = 1; i < count; ++i) {  // words[0] is the name
     if (words[i].front() != '[') ++arity.min;
-    arity.max = words[i].find("...") != std::string_view::npos ? std::numeric_limits<std::size_t>::max()
-                                                               : arity.max + 1;
+    arity.max = words[i].find("...") != std::string_view::npos
+                    ? std::numeric_limits<std::size_t>::max()
+                    : arity.max + 1;
   }
   return arity;
 }
@@ -85,7 +86,9 @@ static_assert(arity_of("echo [TEXT...]").min == 0 &&
               arity_of("echo [TEXT...]").max == std::numeric_limits<std::size_t>::max());
 
 // Set while a command runs; the keyboard interrupt requests it on Ctrl+C (task/kernel_runtime.h).
-task::CancelSignal& cancel() { return task::command_cancel_signal(); }
+task::CancelSignal& cancel() {
+  return task::command_cancel_signal();
+}
 
 void uptime() {
   const std::uint64_t ms = pc::pit::uptime_ms();
@@ -170,8 +173,8 @@ void alloc(std::uint64_t count) {
   mm::heap_deallocate(blocks, sizeof(Block) * count, alignof(Block));
   const std::uint64_t ms = (pc::pit::ticks() - start) * 1000 / pc::pit::frequency_hz();
   if (tried < count) println("^C\nalloc: cancelled after {} of {} blocks; all freed", tried, count);
-  println("alloc: {} of {} blocks, {} KiB, {} corrupted, {} ms ({})", allocated, tried, bytes / 1024, bad, ms,
-          bad == 0 && allocated == tried ? "ok" : "FAILED");
+  println("alloc: {} of {} blocks, {} KiB, {} corrupted, {} ms ({})", allocated, tried,
+          bytes / 1024, bad, ms, bad == 0 && allocated == tried ? "ok" : "FAILED");
 }
 
 [[noreturn]] void shutdown() {
@@ -190,14 +193,18 @@ void alloc(std::uint64_t count) {
 
 // Not a coroutine: a panic names the function it was called in, and a coroutine's name is its
 // compiler-generated frame function.
-[[noreturn]] void panic_on_request() { panic("panic requested from the shell"); }
+[[noreturn]] void panic_on_request() {
+  panic("panic requested from the shell");
+}
 
 void reboot() {
   println("rebooting");
   pc::ps2::reboot();
 }
 
-void clear() { console::Locked().clear(); }
+void clear() {
+  console::Locked().clear();
+}
 
 // ---------------------------------------------------------------------------------------------
 // The handlers. Coroutines all, so that one signature fits the commands that wait (sleep).
@@ -228,7 +235,8 @@ task::Task<Outcome> run_sleep(Arguments arguments) {
   if (!ms) co_return Outcome::bad_arguments;
   const std::optional<std::uint64_t> ticks = task::ms_to_ticks(*ms);
   if (!ticks) {
-    println("sleep: {} ms is more timer ticks than 64 bits hold at {} Hz", *ms, pc::pit::frequency_hz());
+    println("sleep: {} ms is more timer ticks than 64 bits hold at {} Hz", *ms,
+            pc::pit::frequency_hz());
     co_return Outcome::done;
   }
   const std::uint64_t before = pc::pit::ticks();
@@ -249,7 +257,8 @@ task::Task<Outcome> run_busy(Arguments arguments) {
   const std::optional<std::uint64_t> ms = parse_number(arguments.words[0]);
   if (!ms) co_return Outcome::bad_arguments;
   const std::uint64_t start = pc::pit::uptime_ms();
-  const std::uint64_t end = start + std::min(*ms, std::numeric_limits<std::uint64_t>::max() - start);
+  const std::uint64_t end =
+      start + std::min(*ms, std::numeric_limits<std::uint64_t>::max() - start);
   while (pc::pit::uptime_ms() < end && !cancel().cancelled()) arch::halt();
   if (cancel().cancelled()) {
     println("^C\nbusy: cancelled after {} ms", pc::pit::uptime_ms() - start);
@@ -283,7 +292,8 @@ constexpr Command kCommands[] = {
     {"alloc", "alloc N", "allocate, check and free N blocks of 8..4096 bytes", run_alloc},
     {"sleep", "sleep MS", "sleep MS milliseconds (other tasks keep running)", run_sleep},
     {"busy", "busy MS", "spin MS milliseconds without yielding (keys pile up, may drop)", run_busy},
-    {"fault", "fault [bp]", "a page fault (halts), or `fault bp`: a breakpoint (returns)", run_fault},
+    {"fault", "fault [bp]", "a page fault (halts), or `fault bp`: a breakpoint (returns)",
+     run_fault},
     {"panic", "panic", "a kernel panic", run_plain<panic_on_request>},
     {"reboot", "reboot", "reset through the keyboard controller", run_plain<reboot>},
     {"shutdown", "shutdown", "power off (QEMU's ACPI)", run_plain<shutdown>},
@@ -292,7 +302,8 @@ constexpr Command kCommands[] = {
 constexpr bool usages_start_with_names() {
   for (const Command& command : kCommands) {
     if (command.usage.substr(0, command.name.size()) != command.name) return false;
-    if (command.usage.size() > command.name.size() && command.usage[command.name.size()] != ' ') return false;
+    if (command.usage.size() > command.name.size() && command.usage[command.name.size()] != ' ')
+      return false;
   }
   return true;
 }
@@ -324,7 +335,8 @@ task::Task<void> execute(std::string_view line) {
     println("usage: {}", command->usage);
     co_return;
   }
-  std::string_view text = line.substr(static_cast<std::size_t>(words[0].data() - line.data()) + words[0].size());
+  std::string_view text =
+      line.substr(static_cast<std::size_t>(words[0].data() - line.data()) + words[0].size());
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   cancel().arm();
   const std::expected<Outcome, task::TaskError> outcome =
@@ -341,8 +353,9 @@ task::Task<void> execute(std::string_view line) {
 void show_line(std::string_view text, std::optional<std::size_t> cursor) {
   char line[kPrompt.size() + LineEditor::kMaxLine * 4 + 1];
   const std::size_t length = fmt::format_to_buffer(line, "{}{}", kPrompt, text);
-  console::Locked().show_input_line({line, std::min(length, sizeof(line) - 1)},
-                                    cursor ? std::optional(kPrompt.size() + *cursor) : std::nullopt);
+  console::Locked().show_input_line(
+      {line, std::min(length, sizeof(line) - 1)},
+      cursor ? std::optional(kPrompt.size() + *cursor) : std::nullopt);
 }
 
 void show_line(const LineEditor& editor) { show_line(editor.text(), editor.cursor()); }

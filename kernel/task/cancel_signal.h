@@ -40,7 +40,8 @@ class CancelSignal {
   // it was already asked.
   bool request() noexcept {
     std::uint8_t expected = armed;
-    if (!state_.compare_exchange_strong(expected, requested, std::memory_order_acq_rel)) return false;
+    if (!state_.compare_exchange_strong(expected, requested, std::memory_order_acq_rel))
+      return false;
     waker_.wake();
     return true;
   }

@@ -92,7 +92,8 @@ std::optional<std::uint64_t> ms_to_ticks(std::uint64_t milliseconds) {
 }
 
 KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds) {
-  return timer_queue.sleep_for(ms_to_ticks(milliseconds).value_or(std::numeric_limits<std::uint64_t>::max()));
+  return timer_queue.sleep_for(
+      ms_to_ticks(milliseconds).value_or(std::numeric_limits<std::uint64_t>::max()));
 }
 
 void watch_for_ctrl_c(const drivers::keyboard::Layout& layout) {
@@ -100,11 +101,14 @@ void watch_for_ctrl_c(const drivers::keyboard::Layout& layout) {
   ctrl_c_watcher.emplace(layout);
 }
 
-CancelSignal& command_cancel_signal() { return command_cancel; }
+CancelSignal& command_cancel_signal() {
+  return command_cancel;
+}
 
 bool cancelled_a_command(std::uint64_t index) {
   std::uint64_t expected = index;
-  return cancelling_scancode.compare_exchange_strong(expected, kNoScancode, std::memory_order_relaxed);
+  return cancelling_scancode.compare_exchange_strong(expected, kNoScancode,
+                                                     std::memory_order_relaxed);
 }
 
 KeyboardStats keyboard_stats() {

@@ -1,4 +1,6 @@
 // The shell's line editor: typing, cursor movement, erasing, history, Ctrl+C / Ctrl+L, limits.
+#include "shell/line_editor.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include "console/framebuffer_screen.h"
 #include "console/text_writer.h"
 #include "platform/pc/vga_text.h"
-#include "shell/line_editor.h"
 
 namespace {
 
@@ -187,8 +188,8 @@ struct FramebufferScreenUnderTest {
   static constexpr std::uint32_t kWidth = 800, kHeight = 600, kPitch = kWidth * 4;
   std::vector<std::uint8_t> pixels = std::vector<std::uint8_t>(kPitch * kHeight);
   std::vector<ScreenChar> shadow = std::vector<ScreenChar>(FramebufferScreen::kMaxCells);
-  TextWriter<FramebufferScreen> writer{
-      FramebufferScreen(pixels.data(), kWidth, kHeight, kPitch, PixelFormat{4, 16, 8, 0}, shadow.data())};
+  TextWriter<FramebufferScreen> writer{FramebufferScreen(pixels.data(), kWidth, kHeight, kPitch,
+                                                         PixelFormat{4, 16, 8, 0}, shadow.data())};
 };
 
 template <class ScreenUnderTest>
@@ -206,7 +207,10 @@ class InputLineOnScreen : public ::testing::Test {
   std::size_t columns() { return writer().screen().columns(); }
 
   // What the shell does after each key.
-  void show() { writer().show_input_line(std::string(kPrompt) + std::string(editor.text()), kPrompt.size() + editor.cursor()); }
+  void show() {
+    writer().show_input_line(std::string(kPrompt) + std::string(editor.text()),
+                             kPrompt.size() + editor.cursor());
+  }
 
   void key(KeyCode code, char32_t character = 0) {
     editor.feed(press(code, character));
@@ -297,7 +301,8 @@ TYPED_TEST(InputLineOnScreen, ASubmittedLongLineStaysWholeAboveItsOutput) {
   for (char c : typed) this->key(KeyCode::X, static_cast<char32_t>(c));
   ASSERT_EQ(this->editor.feed(press(KeyCode::Enter, U'\n')), Action::submit);
   // The shell shows the submitted line without a cursor, then prints the command's output.
-  this->writer().show_input_line(std::string(kPrompt) + std::string(this->editor.submitted()), std::nullopt);
+  this->writer().show_input_line(std::string(kPrompt) + std::string(this->editor.submitted()),
+                                 std::nullopt);
   this->writer().write("\nx: unknown command\n");
   this->writer().write(kPrompt);
   this->show();
@@ -307,7 +312,8 @@ TYPED_TEST(InputLineOnScreen, ASubmittedLongLineStaysWholeAboveItsOutput) {
   EXPECT_EQ(this->row_text(bottom), kPrompt.substr(0, kPrompt.size() - 1));
   EXPECT_EQ(this->row_text(bottom - 1), "x: unknown command");
   for (std::size_t i = 0; i < line_rows; ++i) {
-    EXPECT_EQ(this->row_text(bottom - 1 - line_rows + i), line.substr(i * this->columns(), this->columns()));
+    EXPECT_EQ(this->row_text(bottom - 1 - line_rows + i),
+              line.substr(i * this->columns(), this->columns()));
   }
   EXPECT_EQ(this->row_text(bottom - 2 - line_rows), "output above the prompt");
 }

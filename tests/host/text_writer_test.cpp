@@ -113,7 +113,8 @@ TEST_F(TextWriterTest, AnInputLineOfExactlyOneRowPutsTheCursorOnTheNextRow) {
   EXPECT_EQ(row_text(kBottom - 2), "above");
   EXPECT_EQ(row_text(kBottom - 1), full);
   EXPECT_EQ(row_text(kBottom), "");
-  EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns].color, ColorCode(Color::black, Color::light_gray).value());
+  EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns].color,
+            ColorCode(Color::black, Color::light_gray).value());
   EXPECT_EQ(writer.column(), 0u);
   writer.show_input_line(full, std::nullopt);  // no cursor: the line fits its one row
   EXPECT_EQ(row_text(kBottom - 1), "above");
@@ -133,7 +134,8 @@ TEST_F(TextWriterTest, AnInputLineTallerThanTheScreenShowsTheRowsAroundTheCursor
   EXPECT_EQ(row_text(kBottom), std::string(VgaTextScreen::kColumns, 'Y'));
   writer.show_input_line(line, line.size() - 1);  // cursor in the last row: the last 25
   EXPECT_EQ(row_text(0), std::string(VgaTextScreen::kColumns, 'F'));
-  EXPECT_EQ(row_text(kBottom), std::string(VgaTextScreen::kColumns, 'A' + VgaTextScreen::kRows + 4));
+  EXPECT_EQ(row_text(kBottom),
+            std::string(VgaTextScreen::kColumns, 'A' + VgaTextScreen::kRows + 4));
   writer.show_input_line("short", 5);  // back to one row: blank rows above
   EXPECT_EQ(row_text(kBottom), "short");
   EXPECT_EQ(row_text(kBottom - 1), "");
