@@ -52,12 +52,12 @@ LineEditor::Action LineEditor::feed(const KeyEvent& event) {
     default: break;
   }
   const char32_t c = event.character;
-  if (c == 0x03) {  // Ctrl+C
+  if (c == drivers::keyboard::kCtrlC) {
     set_line({});
     browsing_ = 0;
     return Action::cancel;
   }
-  if (c == 0x0C) return Action::clear_screen;  // Ctrl+L
+  if (c == drivers::keyboard::control_character(U'l')) return Action::clear_screen;
   if (c < 0x20 || c == 0x7F) return Action::none;  // other control characters type nothing
   return insert(c) ? Action::redraw : Action::full;
 }

@@ -375,7 +375,9 @@ task::Task<void> run(const drivers::keyboard::Layout& layout) {
     const std::optional<drivers::keyboard::KeyEvent> event = keyboard.feed(scancode);
     if (!event) continue;
     // The Ctrl+C that stopped a command has done its job; it does not also drop the next line.
-    if (event->pressed && event->character == 0x03 && task::cancelled_a_command(index)) continue;
+    if (event->pressed && event->character == drivers::keyboard::kCtrlC &&
+        task::cancelled_a_command(index))
+      continue;
     switch (editor.feed(*event)) {
       case LineEditor::Action::none:
       case LineEditor::Action::full: break;

@@ -51,9 +51,8 @@ void on_scancode(std::uint8_t scancode) {
   }
   if (ctrl_c_watcher) {
     const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
-    constexpr char32_t kCtrlC = 0x03;
-    if (event && event->pressed && event->character == kCtrlC && command_cancel.request() &&
-        pushed == ScancodePush::queued) {
+    if (event && event->pressed && event->character == drivers::keyboard::kCtrlC &&
+        command_cancel.request() && pushed == ScancodePush::queued) {
       cancelling_scancode.store(scancodes_queued, std::memory_order_relaxed);
     }
   }

@@ -81,4 +81,7 @@ class Keyboard {
   return 0;
 }
 
+// Ctrl+C (ETX, 0x03): drops the line being typed, or stops a running command.
+inline constexpr char32_t kCtrlC = control_character(U'c');
+
 }  // namespace ferrite::drivers::keyboard
