@@ -224,8 +224,8 @@ void Locked::write(std::string_view text) { write_unlocked(text); }
 void Locked::set_color(ColorCode color) { set_current_color(color); }
 ColorCode Locked::color() const { return current_color(); }
 
-void Locked::show_input_line(std::string_view text, std::size_t cursor_column) {
-  with_writer([&](auto& writer) { writer.replace_bottom_row(text, cursor_column); });
+void Locked::show_input_line(std::string_view text, std::optional<std::size_t> cursor) {
+  with_writer([&](auto& writer) { writer.show_input_line(text, cursor); });
 }
 
 void Locked::clear() {

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "console/framebuffer_screen.h"
@@ -52,8 +53,9 @@ class Locked final : public fmt::Sink {
   void write(std::string_view text) override;
   void set_color(ColorCode color);
   ColorCode color() const;
-  // The shell's input line, on the screen only (serial sees the line once, when it is submitted).
-  void show_input_line(std::string_view text, std::size_t cursor_column);
+  // The shell's input line, on the screen only (serial sees the line once, when it is submitted):
+  // `text` wrapped over the bottom rows, the cursor on character `cursor` (TextWriter).
+  void show_input_line(std::string_view text, std::optional<std::size_t> cursor);
   void clear();
   Screen screen() const;
   // The character cell at (row, column) of the screen as the writer sees it (tests read this).

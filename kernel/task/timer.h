@@ -27,6 +27,20 @@
 
 namespace ferrite::task {
 
+// Whole ticks of a `hz` clock that cover `milliseconds`, rounded up so that a sleep is never
+// shorter than asked; std::nullopt when the count does not fit in 64 bits.
+[[nodiscard]] constexpr std::optional<std::uint64_t> ticks_for_ms(std::uint64_t milliseconds,
+                                                                  std::uint64_t hz) noexcept {
+  // ceil(ms * hz / 1000) without a product larger than the result: with ms = 1000 s + m and
+  // hz = 1000 q + r, it is s * hz + m * q + ceil(m * r / 1000), where m, r < 1000.
+  const std::uint64_t seconds = milliseconds / 1000, rest = milliseconds % 1000;
+  std::uint64_t ticks = 0;
+  if (__builtin_mul_overflow(seconds, hz, &ticks)) return std::nullopt;
+  const std::uint64_t rest_ticks = rest * (hz / 1000) + (rest * (hz % 1000) + 999) / 1000;
+  if (__builtin_add_overflow(ticks, rest_ticks, &ticks)) return std::nullopt;
+  return ticks;
+}
+
 // For single-threaded use (host tests): nothing to exclude.
 struct NoGuard {};
 
