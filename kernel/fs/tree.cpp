@@ -163,6 +163,9 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
     }
     if (node == nullptr) node = tree.make_node(parent, base, type);
     // A later entry for the same name replaces the earlier one, as Linux's unpacker does.
+    node->type = type;
+    node->device = Device::none;
+    node->data = {};
     node->mode = e.permissions();
     node->uid = e.uid;
     node->gid = e.gid;

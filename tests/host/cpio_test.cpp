@@ -234,12 +234,13 @@ TEST(FileTree, DamagedArchiveBuildsNoTree) {
 
 TEST(FileTree, LaterEntriesReplaceEarlierOnesAndOddTypesAreSkipped) {
   CpioWriter w;
-  w.file("f", "old").file("f", "new").add("fifo", 0010644).add("disk", 0060644, {}, 8, 0).trailer();
+  w.symlink("f", "old-target").file("f", "new").add("fifo", 0010644).add("disk", 0060644, {}, 8, 0).trailer();
   const auto bytes = w.bytes();
   ferrite::fs::BuildReport report;
   auto tree = Tree::from_archive(bytes, &report);
   ASSERT_TRUE(tree.has_value());
   EXPECT_EQ(text_of((*tree->lookup("/f", tree->root()))->data), "new");
+  EXPECT_EQ((*tree->lookup("/f", tree->root()))->type, NodeType::regular);
   EXPECT_EQ(report.skipped, 2u);
   EXPECT_EQ(tree->lookup("/fifo", tree->root()).error(), Errno::enoent);
 }
