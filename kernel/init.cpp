@@ -8,6 +8,7 @@
 #include "platform/pc/ps2.h"
 #include "boot/command_line.h"
 #include "console/print.h"
+#include "fs/initramfs.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 
@@ -35,6 +36,9 @@ void init(const boot::BootInfo& boot_info) {
   // and the frame allocator. Chapter 10-11: the heap with the chosen allocator.
   mm::init(boot_info);
   mm::init_heap(mm::heap_config_from(command_line));
+
+  // Chapter 14: the initramfs (the first boot module) becomes the file tree programs see.
+  fs::mount_initramfs(boot_info);
 }
 
 }  // namespace ferrite
