@@ -11,6 +11,7 @@
 #include "boot/command_line.h"
 #include "console/console.h"
 #include "lib/log.h"
+#include "fs/initramfs.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 
@@ -47,6 +48,8 @@ void init(const boot::BootInfo& boot_info) {
 
   // Chapter 13: the firmware's ACPI tables (CPUs, I/O APICs, timers), read-only.
   acpi::init(boot_info);
+  // Chapter 14: the initramfs (the first boot module) becomes the file tree programs see.
+  fs::mount_initramfs(boot_info);
 }
 
 }  // namespace ferrite
