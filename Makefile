@@ -2,11 +2,14 @@
 #   make run       install what is missing, build, boot the GRUB ISO under SeaBIOS in QEMU
 #   make test      install what is missing, build, run every host and in-kernel test (CTest)
 #   make bench     host benchmarks (allocators, executor) and the boot-cost benchmark
+#   make lint      clang-tidy (.clang-tidy) over kernel/; exits non-zero on any finding
+#   make soak      boots the kernel across firmware/RAM/CPU configurations, types into its shell,
+#                  floods it with random keys and NMIs (minutes; not part of make test)
 BUILD := build
 KERNEL := $(BUILD)/kernel/ferrite.elf
 ISO := $(BUILD)/ferrite.iso
 
-.PHONY: all setup configure build run run-pvh run-bios run-uefi debug iso test bench format clean
+.PHONY: all setup configure build run run-pvh run-bios run-uefi debug iso test bench lint soak format clean
 
 all: build
 
@@ -45,6 +48,14 @@ test: build
 bench: build
 	@cmake --build --preset default --target benchmarks
 	@tools/bench.sh $(BUILD)
+
+# compile_commands.json comes from configuring; tools/lint.py adapts it for clang-tidy 14.
+lint: configure
+	@python3 tools/lint.py --build $(BUILD)
+
+soak: iso
+	@cmake --build --preset default --target ferrite
+	@python3 tools/soak.py --build $(BUILD)
 
 format:
 	@find kernel tests bench -name '*.h' -o -name '*.cpp' | xargs clang-format -i

@@ -1,6 +1,8 @@
 // The kernel's start-up sequence; each step names the chapter that explains it.
 #include "init.h"
 
+#include "acpi/machine.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/lapic.h"
@@ -9,7 +11,9 @@
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
 #include "boot/command_line.h"
-#include "console/print.h"
+#include "console/console.h"
+#include "lib/log.h"
+#include "fs/initramfs.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "sched/scheduler.h"
@@ -22,14 +26,14 @@ namespace {
 
 void init_local_apic() {
   if (!arch::lapic::supported()) {
-    println("lapic: none (the PIT drives the tick)");
+    log::info("lapic: none (the PIT drives the tick)");
     return;
   }
   const auto registers = mm::map_device_memory(mm::PhysAddr(arch::lapic::physical_base()), 4096);
   if (!registers) panic("lapic: cannot map its registers: {}", mm::to_string(registers.error()));
   arch::lapic::init(registers->value());
   const std::uint64_t hz = arch::lapic::calibrate_timer(time::now_ns, 10'000'000);
-  println("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
+  log::info("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
           arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
           arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
           arch::lapic::has_tsc_deadline() ? "yes" : "no");
@@ -39,20 +43,26 @@ void init_local_apic() {
 
 void init(const boot::BootInfo& boot_info) {
   const boot::CommandLine command_line(boot_info.command_line());
+  if (const auto level = boot::log_level(command_line)) {
+    console::set_level(*level);
+  } else {
+    log::warn("log: unknown level \"{}\" (debug, info, warn, error); using info", level.error());
+  }
   // Chapters 5-7 (GDT/TSS, IDT, PIC, PIT, keyboard) plug in here.
   arch::init_gdt();   // GDT + TSS whose IST stacks catch double faults (chapter 6)
   arch::init_idt();   // 256 gates -> interrupt_stubs.S -> interrupt_dispatch (chapter 5)
   pc::pic::init();  // the 8259 pair moved to vectors 32-47, lines masked (chapter 7)
+  console::use_serial_interrupts();  // serial output sent by IRQ 4 from now on
   pc::pit::init();  // IRQ 0 at 1000 Hz: ticks
   time::init_clock();  // the TSC clock, calibrated against PIT channel 2 (chapter 13)
   const auto ps2 = pc::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
   if (ps2) {
-    println("interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
+    log::info("interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
             pc::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
             ps2->keyboard_acknowledged ? "" : ", keyboard did not answer");
   } else {
-    println("interrupts: on; timer {} Hz; no keyboard: {}", pc::pit::frequency_hz(),
+    log::info("interrupts: on; timer {} Hz; no keyboard: {}", pc::pit::frequency_hz(),
             pc::ps2::to_string(ps2.error()));
   }
 
@@ -61,6 +71,10 @@ void init(const boot::BootInfo& boot_info) {
   mm::init(boot_info);
   mm::init_heap(mm::heap_config_from(command_line));
 
+  // Chapter 13: the firmware's ACPI tables (CPUs, I/O APICs, timers), read-only.
+  acpi::init(boot_info);
+  // Chapter 14: the initramfs (the first boot module) becomes the file tree programs see.
+  fs::mount_initramfs(boot_info);
   // Chapter 13: this CPU's local APIC (its timer drives the tick; the 8259 keeps the device
   // IRQs, which reach the CPU through the APIC's LINT0 in virtual-wire mode).
   init_local_apic();

@@ -7,6 +7,7 @@
 #include "console/print.h"
 #include "drivers/keyboard/layout.h"
 #include "init.h"
+#include "lib/log.h"
 #include "shell/shell.h"
 #include "task/kernel_runtime.h"
 
@@ -19,16 +20,16 @@ void print_banner(const ferrite::boot::BootInfo& boot_info) {
   ferrite::println_colored(ColorCode(Color::white, Color::blue),
                            " ferrite - a small x86_64 kernel in C++                                         ");
   ferrite::println_colored(ColorCode(Color::yellow, Color::black), "Hello World{}", "!");
-  ferrite::println("booted by {} via {}", boot_info.bootloader_name().empty() ? "QEMU" : boot_info.bootloader_name(),
+  ferrite::log::info("booted by {} via {}", boot_info.bootloader_name().empty() ? "QEMU" : boot_info.bootloader_name(),
                    boot_info.protocol() == ferrite::boot::Protocol::pvh ? "PVH" : "Multiboot2");
-  ferrite::println("{} MiB of usable memory; command line: \"{}\"", boot_info.usable_bytes() >> 20,
+  ferrite::log::info("{} MiB of usable memory; command line: \"{}\"", boot_info.usable_bytes() >> 20,
                    boot_info.command_line());
 }
 
 const ferrite::drivers::keyboard::Layout& keyboard_layout(const ferrite::boot::CommandLine& command_line) {
   const std::string_view name = command_line.get("layout").value_or("us");
   if (const auto* layout = ferrite::drivers::keyboard::layout_by_name(name)) return *layout;
-  ferrite::println("keyboard: unknown layout \"{}\" (us, uk, de); using us", name);
+  ferrite::log::warn("keyboard: unknown layout \"{}\" (us, uk, de); using us", name);
   return ferrite::drivers::keyboard::kUsLayout;
 }
 

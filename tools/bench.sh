@@ -3,7 +3,7 @@
 # not absolute times: these machines are noisy). Google Benchmark JSON lands in <build>/bench/.
 #   host:   allocators (vs glibc, mimalloc, jemalloc), executor (vs a bare coroutine, Boost.Asio)
 #   kernel: boot cost (vs an empty kernel), interrupt round trips and keyboard IRQ -> task
-#           (QEMU -icount)
+#           (QEMU -icount); system calls from user space beside Linux 6.1 (tools/bench_syscalls.py)
 set -euo pipefail
 build=${1:-build}
 out="$build/bench"
@@ -61,4 +61,6 @@ PY
   echo "== kernel figures (guest instructions per operation)"
   python3 tools/bench_summary.py --kernel-only "$out"
 fi
+echo "== system calls: the same static binary as /init under ferrite and under Linux 6.1 (-icount)"
+python3 tools/bench_syscalls.py --build "$build" || true
 echo "bench: results in $out/"

@@ -8,6 +8,7 @@
 #   --iso ISO     boot a GRUB ISO from a CD-ROM, under SeaBIOS (bios) or OVMF (uefi)
 #   --debug       start paused with a gdb server on localhost:1234 (-s -S); see tools/gdbinit
 #   --append      kernel command line (only for --pvh; an ISO has its own in grub.cfg)
+#   --initrd FILE the initramfs for --pvh (default build/initramfs.cpio; the ISO carries its own)
 # Environment: QEMU (binary), FERRITE_DISPLAY (force a -display backend, e.g. gtk, curses,
 # none), FERRITE_SERIAL_LOG (default build/serial.log), FERRITE_OVMF, FERRITE_MEMORY (128M).
 set -euo pipefail
@@ -23,7 +24,7 @@ usage() {
   exit 2
 }
 
-pvh="" iso="" firmware="bios" debug=0 append="" extra=()
+pvh="" iso="" firmware="bios" debug=0 append="" initrd="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --pvh) pvh=${2:?--pvh needs an ELF}; shift 2 ;;
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
     --firmware) firmware=${2:?--firmware needs bios or uefi}; shift 2 ;;
     --debug) debug=1; shift ;;
     --append) append=${2?--append needs a command line}; shift 2 ;;
+    --initrd) initrd=${2:?--initrd needs a file}; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     -h|--help) usage ;;
     *) echo "run-qemu.sh: unknown argument '$1'" >&2; usage ;;
@@ -50,6 +52,9 @@ args=(-m "$memory" -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 if [ -n "$pvh" ]; then
   args+=(-kernel "$pvh")
   [ -n "$append" ] && args+=(-append "$append")
+  # The initramfs (chapter 14) next to the kernel, as `qemu -kernel ... -initrd ...` takes it.
+  initrd=${initrd:-$repo/build/initramfs.cpio}
+  if [ -f "$initrd" ]; then args+=(-initrd "$initrd"); fi
 else
   if [ -n "$append" ]; then
     echo "run-qemu.sh: --append is ignored for ISOs (their command line is in grub.cfg)" >&2

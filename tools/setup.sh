@@ -12,6 +12,8 @@ packages=(
   googletest libgtest-dev libbenchmark-dev libmimalloc-dev libjemalloc-dev libboost-dev valgrind
   # debugging and formatting
   gdb clang-format
+  # user programs (chapter 14): the static libc, the first real program, and a cpio lister
+  musl-tools busybox-static cpio
 )
 
 missing=()

@@ -24,8 +24,8 @@ std::string_view take_word(std::string_view& rest) {
 std::optional<std::uint64_t> digit_value(char c, std::uint64_t base) {
   std::uint64_t value = base;  // "not a digit" unless matched below
   if (c >= '0' && c <= '9') value = static_cast<std::uint64_t>(c - '0');
-  if (c >= 'a' && c <= 'f') value = static_cast<std::uint64_t>(c - 'a' + 10);
-  if (c >= 'A' && c <= 'F') value = static_cast<std::uint64_t>(c - 'A' + 10);
+  if (c >= 'a' && c <= 'f') value = static_cast<std::uint64_t>(c - 'a') + 10;
+  if (c >= 'A' && c <= 'F') value = static_cast<std::uint64_t>(c - 'A') + 10;
   if (value >= base) return std::nullopt;
   return value;
 }
@@ -91,6 +91,13 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   }
   if (value > (max >> shift)) return std::nullopt;
   return value << shift;
+}
+
+std::expected<log::Level, std::string_view> log_level(const CommandLine& command_line) {
+  const std::optional<std::string_view> value = command_line.get("log");
+  if (!value) return log::Level::info;
+  if (const std::optional<log::Level> level = log::level_from_string(*value)) return *level;
+  return std::unexpected(*value);
 }
 
 }  // namespace ferrite::boot

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <string_view>
+
+#include "lib/log.h"
 
 namespace ferrite::boot {
 
@@ -30,5 +33,9 @@ class CommandLine {
 // A byte count as written on command lines: decimal or 0x-hex digits, then an optional K, M or
 // G (either case; powers of 1024). "256K" -> 262144. Empty, malformed or past 2^64: nullopt.
 [[nodiscard]] std::optional<std::uint64_t> parse_size(std::string_view text);
+
+// The console's log level from `log=debug|info|warn|error`: info when the option is absent; the
+// value itself as the error when it names no level (the caller says so and keeps info).
+[[nodiscard]] std::expected<log::Level, std::string_view> log_level(const CommandLine& command_line);
 
 }  // namespace ferrite::boot

@@ -6,7 +6,7 @@
 #include "boot/boot_info.h"
 #include "boot/start.h"
 #include "console/console.h"
-#include "console/print.h"
+#include "lib/log.h"
 #include "lib/panic.h"
 #include "mm/layout.h"
 
@@ -39,7 +39,7 @@ void use_framebuffer_console(const Framebuffer& framebuffer) {
   const std::uint64_t bytes = std::uint64_t{framebuffer.pitch} * framebuffer.height;
   if (framebuffer.phys_addr >= mm::kEarlyPhysicalMapLimit ||
       bytes > mm::kEarlyPhysicalMapLimit - framebuffer.phys_addr) {
-    println("console: framebuffer at {:#x} lies beyond the early physical map; keeping VGA text",
+    log::warn("console: framebuffer at {:#x} lies beyond the early physical map; keeping VGA text",
             framebuffer.phys_addr);
     return;
   }
@@ -48,25 +48,25 @@ void use_framebuffer_console(const Framebuffer& framebuffer) {
                                     framebuffer.blue.position};
   if (console::use_framebuffer(mm::physical_to_virtual<std::uint8_t>(framebuffer.phys_addr),
                                framebuffer.width, framebuffer.height, framebuffer.pitch, format)) {
-    println("console: framebuffer {}x{}, {} bits per pixel, at {:#x}", framebuffer.width,
+    log::info("console: framebuffer {}x{}, {} bits per pixel, at {:#x}", framebuffer.width,
             framebuffer.height, framebuffer.bpp, framebuffer.phys_addr);
   } else {
-    println("console: cannot draw on a {}x{} framebuffer with {} bits per pixel; keeping VGA text",
+    log::warn("console: cannot draw on a {}x{} framebuffer with {} bits per pixel; keeping VGA text",
             framebuffer.width, framebuffer.height, framebuffer.bpp);
   }
 }
 
 void report_diagnostics(const BootDiagnostics& d) {
   if (!d.any()) return;
-  println("boot: warning: the boot information needed fixing:");
-  if (d.overlapping_regions) println("  overlapping memory regions (kept the stricter type): {}", d.overlapping_regions);
-  if (d.empty_regions) println("  empty memory regions ignored: {}", d.empty_regions);
-  if (d.unknown_region_types) println("  memory regions of unknown type, treated as reserved: {}", d.unknown_region_types);
-  if (d.clamped_regions) println("  memory regions cut at the top of the address space: {}", d.clamped_regions);
-  if (d.dropped_modules) println("  boot modules dropped (more than BootInfo holds): {}", d.dropped_modules);
-  if (d.command_line_truncated) println("  command line truncated");
-  if (d.bootloader_name_truncated) println("  bootloader name truncated");
-  if (d.memory_map_from_basic_meminfo) println("  no memory map: used basic lower/upper memory");
+  log::warn("boot: warning: the boot information needed fixing:");
+  if (d.overlapping_regions) log::warn("  overlapping memory regions (kept the stricter type): {}", d.overlapping_regions);
+  if (d.empty_regions) log::warn("  empty memory regions ignored: {}", d.empty_regions);
+  if (d.unknown_region_types) log::warn("  memory regions of unknown type, treated as reserved: {}", d.unknown_region_types);
+  if (d.clamped_regions) log::warn("  memory regions cut at the top of the address space: {}", d.clamped_regions);
+  if (d.dropped_modules) log::warn("  boot modules dropped (more than BootInfo holds): {}", d.dropped_modules);
+  if (d.command_line_truncated) log::warn("  command line truncated");
+  if (d.bootloader_name_truncated) log::warn("  bootloader name truncated");
+  if (d.memory_map_from_basic_meminfo) log::warn("  no memory map: used basic lower/upper memory");
 }
 
 }  // namespace

@@ -1,23 +1,32 @@
-// The global console: which screen is active, the serial mirror, and the lock around both.
+// The global console: which screen is active, the serial mirror, the console's place in the log,
+// and the lock around all of it (task context only; see console.h).
 #include "console/console.h"
 
 #include "arch/x86_64/cpu.h"
-#include "platform/pc/serial.h"
 #include "console/text_writer.h"
+#include "platform/pc/serial.h"
+#include "sync/spinlock.h"
 
 namespace ferrite::console {
 
 namespace {
+
+constexpr std::uint8_t kCom1Irq = 4;
 
 struct State {
   pc::SerialPort serial{0x3F8};  // COM1
   Screen active = Screen::none;
   TextWriter<pc::VgaTextScreen> vga;
   TextWriter<FramebufferScreen> framebuffer;
+  log::Reader reader{log::ring()};  // from the first record on
+  std::uint64_t drops_reported = 0;
+  log::Level level = log::Level::info;
+  bool interrupts_in_use = false;  // after use_serial_interrupts()
+  bool emergency = false;          // a panic took the console: no lock, polled serial, for good
 };
 
 constinit sync::Spinlock console_lock;
-constinit State state;
+State state;  // not constinit: the reader points at the log's ring (set up before any constructor runs)
 constinit ScreenChar vga_shadow[pc::VgaTextScreen::kCells];
 constinit ScreenChar framebuffer_shadow[FramebufferScreen::kMaxCells];
 
@@ -31,6 +40,15 @@ void with_writer(F&& f) {
   }
 }
 
+ColorCode current_color() {
+  return state.active == Screen::framebuffer ? state.framebuffer.color() : state.vga.color();
+}
+
+void set_current_color(ColorCode color) {
+  state.vga.set_color(color);
+  state.framebuffer.set_color(color);
+}
+
 // The writer's position is the cursor (the shell draws its own), so the VGA's blinking hardware
 // cursor would only blink wherever the BIOS left it. CRT controller register 0x0A ("cursor
 // start"), bit 5 switches it off; 0x3D4/0x3D5 are the CRTC's index and data ports in colour mode
@@ -42,10 +60,122 @@ void hide_vga_hardware_cursor() {
   arch::outb(kCrtcData, kCursorOff);
 }
 
+// Task context: may wait for the console and for room in the serial buffer. Before the serial
+// interrupt is in use (early boot) nothing runs in interrupt context, so every context counts.
+bool in_task_context() { return !state.interrupts_in_use || arch::interrupts_enabled(); }
+
+// Hands text to the UART. When the buffer is full, waits for the transmit interrupt to make room
+// (`sti; hlt` after a check with interrupts off, so the wake-up cannot be missed), or, with
+// interrupts off, pushes the buffer out by polling.
+void serial_write(std::string_view text) {
+  while (!text.empty()) {
+    text.remove_prefix(state.serial.queue(text));
+    if (text.empty()) break;
+    if (arch::interrupts_enabled() && state.serial.interrupt_driven()) {
+      arch::disable_interrupts();
+      if (state.serial.room() < 2) {
+        arch::enable_interrupts_and_halt();
+      } else {
+        arch::enable_interrupts();
+      }
+    } else {
+      state.serial.flush_polled();
+    }
+  }
+}
+
 void write_unlocked(std::string_view text) {
   with_writer([&](auto& writer) { writer.write(text); });
-  state.serial.write(text);
+  serial_write(text);
 }
+
+ColorCode color_of(log::Level level) {
+  switch (level) {
+    case log::Level::debug: return ColorCode(Color::dark_gray, Color::black);
+    case log::Level::info: return current_color();
+    case log::Level::warn: return ColorCode(Color::yellow, Color::black);
+    case log::Level::error: return ColorCode(Color::light_red, Color::black);
+  }
+  return current_color();
+}
+
+// Shows new log records (console held, or the panic path). Returns whether it read any.
+bool drain_unlocked(bool skip_in_flight = false) {
+  bool progress = false;
+  log::Record record;
+  while (state.reader.next(record, skip_in_flight)) {
+    progress = true;
+    if (state.reader.dropped() != state.drops_reported) {
+      char note[64];
+      const std::size_t length = fmt::format_to_buffer(
+          note, "[log: {} records lost]\n", state.reader.dropped() - state.drops_reported);
+      state.drops_reported = state.reader.dropped();
+      write_unlocked({note, length < sizeof(note) ? length : sizeof(note) - 1});
+    }
+    if (record.level < state.level) continue;
+    const ColorCode previous = current_color();
+    set_current_color(color_of(record.level));
+    write_unlocked(record.view());
+    set_current_color(previous);
+  }
+  return progress;
+}
+
+// Takes the console if it is free and we are in task context (never waits).
+bool try_acquire() {
+  if (state.emergency || !in_task_context()) return false;
+  if (!console_lock.try_lock()) return false;
+  drain_unlocked();
+  return true;
+}
+
+void release() {
+  drain_unlocked();
+  console_lock.unlock();
+}
+
+// --- The log's consumer interface (lib/log.h).
+
+void drain() {
+  // A record that lands after our last look but before the unlock would wait for the next
+  // printer: look again after letting go (printk's console_unlock does the same).
+  while (state.reader.pending() && try_acquire()) {
+    const bool progress = drain_unlocked();
+    console_lock.unlock();
+    if (!progress) break;  // the next record is still being written
+  }
+}
+
+void emergency_flush() {
+  // The panicking code may hold the console, or have been interrupted inside it: take it as it
+  // is, for good. The serial buffer goes out first (it is older than any unread record).
+  state.emergency = true;
+  state.serial.stop_interrupts();
+  drain_unlocked(/*skip_in_flight=*/true);  // a writer the panic interrupted will never finish
+}
+
+void flush() {
+  if (!try_acquire()) {
+    emergency_flush();  // an interrupt handler or a panic hook: nothing will run after this
+    return;
+  }
+  while (drain_unlocked()) {
+  }
+  // Wait until the transmit interrupt has handed everything to the UART.
+  while (state.serial.interrupt_driven() && !state.serial.idle()) {
+    arch::disable_interrupts();
+    if (!state.serial.idle()) {
+      arch::enable_interrupts_and_halt();
+    } else {
+      arch::enable_interrupts();
+    }
+  }
+  console_lock.unlock();
+}
+
+void emergency_write(std::string_view text) { state.serial.write_polled(text); }
+
+constexpr log::Consumer kConsumer{drain, flush, emergency_flush, emergency_write};
 
 }  // namespace
 
@@ -55,13 +185,19 @@ void init_early(volatile ScreenChar* vga_text_buffer) {
   state.vga.clear();  // firmware and bootloader leave their messages behind
   hide_vga_hardware_cursor();
   state.active = Screen::vga_text;
+  log::set_consumer(&kConsumer);
+}
+
+void use_serial_interrupts() {
+  state.serial.use_interrupts(kCom1Irq);
+  state.interrupts_in_use = true;
 }
 
 bool use_framebuffer(std::uint8_t* pixels, std::uint32_t width, std::uint32_t height,
                      std::uint32_t pitch, PixelFormat format) {
   if (format.bytes_per_pixel != 3 && format.bytes_per_pixel != 4) return false;
   if (width < 8 * kGlyphWidth || height < 2 * kGlyphHeight) return false;
-  sync::SpinlockGuard guard(console_lock);
+  Locked console;
   const ColorCode color = state.vga.color();
   state.framebuffer = TextWriter<FramebufferScreen>(
       FramebufferScreen(pixels, width, height, pitch, format, framebuffer_shadow));
@@ -71,22 +207,25 @@ bool use_framebuffer(std::uint8_t* pixels, std::uint32_t width, std::uint32_t he
   return true;
 }
 
-Locked::Locked() : guard_(console_lock) {}
-Locked::~Locked() = default;
+void set_level(log::Level level) { state.level = level; }
+log::Level level() { return state.level; }
+
+Locked::Locked() {
+  console_lock.lock();
+  drain_unlocked();
+}
+
+Locked::~Locked() {
+  release();
+  drain();
+}
 
 void Locked::write(std::string_view text) { write_unlocked(text); }
+void Locked::set_color(ColorCode color) { set_current_color(color); }
+ColorCode Locked::color() const { return current_color(); }
 
-void Locked::set_color(ColorCode color) {
-  state.vga.set_color(color);
-  state.framebuffer.set_color(color);
-}
-
-ColorCode Locked::color() const {
-  return state.active == Screen::framebuffer ? state.framebuffer.color() : state.vga.color();
-}
-
-void Locked::show_input_line(std::string_view text, std::size_t cursor_column) {
-  with_writer([&](auto& writer) { writer.replace_bottom_row(text, cursor_column); });
+void Locked::show_input_line(std::string_view text, std::optional<std::size_t> cursor) {
+  with_writer([&](auto& writer) { writer.show_input_line(text, cursor); });
 }
 
 void Locked::clear() {
@@ -117,25 +256,73 @@ std::size_t Locked::columns() const {
   return columns;
 }
 
-void write(std::string_view text) {
-  Locked console;
-  console.write(text);
+Printer::Printer() : direct_(try_acquire()), record_(log::ring(), log::Level::info, log::now_ns()) {}
+
+Printer::~Printer() {
+  if (direct_) {
+    release();
+    drain();
+  } else {
+    record_.finish();
+  }
 }
 
-void write_for_panic(std::string_view text, ColorCode color) {
-  // Whoever held the lock will never run again: take the console as it is.
-  arch::disable_interrupts();
-  console_lock.force_unlock();
-  Locked console;
-  const ColorCode previous = console.color();
-  console.set_color(color);
-  console.write(text);
-  console.set_color(previous);
+void Printer::write(std::string_view text) {
+  if (direct_) {
+    write_unlocked(text);
+  } else {
+    record_.write(text);
+  }
+}
+
+void Printer::set_color(ColorCode color) {
+  if (direct_) set_current_color(color);
+}
+ColorCode Printer::color() const { return current_color(); }
+
+void write(std::string_view text) {
+  Printer printer;
+  printer.write(text);
 }
 
 void write_serial(std::string_view text) {
-  sync::SpinlockGuard guard(console_lock);
-  state.serial.write(text);
+  if (state.emergency) {
+    state.serial.write_polled(text);
+  } else if (try_acquire()) {
+    serial_write(text);
+    release();
+  } else {
+    log::write(log::Level::info, text);  // an interrupt handler: shown (on screen too) later
+  }
+}
+
+void show_log() {
+  Locked console;
+  const log::Ring& ring = log::ring();
+  log::Reader reader(ring, ring.oldest());
+  log::Record record;
+  bool line_start = true;
+  const ColorCode normal = current_color();
+  while (reader.next(record)) {
+    set_current_color(record.level == log::Level::info ? normal : color_of(record.level));
+    std::string_view text = record.view();
+    while (!text.empty()) {
+      if (line_start) {
+        const std::uint64_t us = record.timestamp_ns / 1000;
+        fmt::format_to(console, "[{:>5}.{:06}] ", us / 1'000'000, us % 1'000'000);
+      }
+      const std::size_t end = text.find('\n');
+      const std::size_t take = end == std::string_view::npos ? text.size() : end + 1;
+      console.write(text.substr(0, take));
+      line_start = end != std::string_view::npos;
+      text.remove_prefix(take);
+    }
+  }
+  set_current_color(normal);
+  if (!line_start) console.write("\n");
+  if (reader.dropped() > 0) {
+    fmt::format_to(console, "({} older records were overwritten)\n", reader.dropped());
+  }
 }
 
 }  // namespace ferrite::console

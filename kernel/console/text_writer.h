@@ -2,10 +2,13 @@
 // framebuffer console under UEFI. Text is written on the bottom row; a newline (or a full row)
 // scrolls everything up by one. Bytes outside printable ASCII are shown as a block (0xFE),
 // except a few UTF-8 letters that code page 437 has (so a German layout's umlauts are visible).
+// The shell's input line is drawn over the bottom rows, wrapped over as many as it needs.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "console/cell.h"
@@ -38,57 +41,24 @@ constexpr std::uint8_t cp437_from_unicode(char32_t c) {
   }
 }
 
-template <class Screen>
-class TextWriter {
+// Turns UTF-8 bytes into code page 437 glyphs one byte at a time: a sequence may be split
+// between two writes. A sequence cut short shows as a block, and the byte that cut it still counts.
+class Utf8ToGlyphs {
  public:
-  constexpr explicit TextWriter(Screen screen = Screen{}) : screen_(screen) {}
-
-  Screen& screen() { return screen_; }
-  void set_color(ColorCode color) { color_ = color; }
-  ColorCode color() const { return color_; }
-  std::size_t column() const { return column_; }
-
-  void write(std::string_view text) {
-    for (char c : text) write_byte(static_cast<std::uint8_t>(c));
-  }
-
-  // Redraws the bottom row as `text` with the cell at `cursor` (a column) shown in inverted
-  // colours: the shell's line editor. The writer's column ends after the text.
-  void replace_bottom_row(std::string_view text, std::size_t cursor) {
-    clear_row(screen_.rows() - 1);
-    column_ = 0;
-    pending_ = 0;
-    for (char c : text) write_byte(static_cast<std::uint8_t>(c));
-    if (cursor < screen_.columns()) {
-      const std::size_t row = screen_.rows() - 1;
-      const ScreenChar cell = screen_.get(row, cursor);
-      const ColorCode normal = ColorCode::from_byte(cell.color);
-      const ColorCode inverted(normal.background(), normal.foreground());
-      screen_.put(row, cursor, ScreenChar{cell.character, inverted.value()});
-    }
-  }
-
-  void clear() {
-    for (std::size_t row = 0; row < screen_.rows(); ++row) clear_row(row);
-    column_ = 0;
-    pending_ = 0;
-  }
-
- private:
-  void write_byte(std::uint8_t byte) {
-    if (pending_ > 0) {  // inside a UTF-8 sequence
+  // Calls emit(glyph) for each glyph `byte` completes: none (inside a sequence), one, or two.
+  template <class Emit>
+  void feed(std::uint8_t byte, Emit&& emit) {
+    if (pending_ > 0) {
       if ((byte & 0xC0) == 0x80) {
         code_point_ = (code_point_ << 6) | (byte & 0x3F);
-        if (--pending_ == 0) put_glyph(cp437_from_unicode(code_point_));
+        if (--pending_ == 0) emit(cp437_from_unicode(code_point_));
         return;
       }
       pending_ = 0;
-      put_glyph(0xFE);  // truncated sequence
+      emit(std::uint8_t{0xFE});  // truncated sequence
     }
-    if (byte == '\n') {
-      new_line();
-    } else if (byte >= 0x20 && byte <= 0x7E) {
-      put_glyph(byte);
+    if (byte >= 0x20 && byte <= 0x7E) {
+      emit(byte);
     } else if ((byte & 0xE0) == 0xC0) {
       code_point_ = byte & 0x1F;
       pending_ = 1;
@@ -99,8 +69,103 @@ class TextWriter {
       code_point_ = byte & 0x07;
       pending_ = 3;
     } else {
-      put_glyph(0xFE);
+      emit(std::uint8_t{0xFE});
     }
+  }
+
+  // Ends a sequence in progress (a newline came): it shows as a block.
+  template <class Emit>
+  void finish(Emit&& emit) {
+    if (pending_ > 0) emit(std::uint8_t{0xFE});
+    pending_ = 0;
+  }
+
+ private:
+  char32_t code_point_ = 0;
+  int pending_ = 0;
+};
+
+template <class Screen>
+class TextWriter {
+ public:
+  constexpr explicit TextWriter(Screen screen = Screen{}) : screen_(screen) {}
+
+  Screen& screen() { return screen_; }
+  void set_color(ColorCode color) { color_ = color; }
+  ColorCode color() const { return color_; }
+  std::size_t column() const { return column_; }
+
+  // Output after an input line starts below it: the next input line is drawn afresh.
+  void write(std::string_view text) {
+    input_rows_ = 0;
+    for (char c : text) write_byte(static_cast<std::uint8_t>(c));
+  }
+
+  // Draws the shell's input line (prompt included) over the bottom rows of the screen, wrapped
+  // over as many rows as it needs, with the character at index `cursor` (the cell after the text
+  // if the cursor is at the end) in inverted colours; std::nullopt draws no cursor. Each call
+  // replaces what the previous one drew: the line grows by scrolling the output above it up one
+  // row, and shrinks by moving that output back down, so no part of the line is ever shown twice
+  // (output that scrolled off the top is gone: blank rows come back in its place). A line taller
+  // than the screen shows the rows around the cursor. The writer's column ends after the text.
+  void show_input_line(std::string_view text, std::optional<std::size_t> cursor) {
+    const std::size_t rows = screen_.rows(), columns = screen_.columns();
+    std::size_t glyphs = 0;
+    for_each_glyph(text, [&](std::uint8_t) { ++glyphs; });
+    const std::size_t cells = std::max(glyphs, cursor ? *cursor + 1 : std::size_t{1});
+    const std::size_t needed = (cells + columns - 1) / columns;
+    const std::size_t shown = std::min(needed, rows);
+    const std::size_t cursor_row = (cursor ? *cursor : glyphs) / columns;
+    const std::size_t skipped =
+        std::min(needed - shown, cursor_row >= shown ? cursor_row - shown + 1 : 0);
+
+    const std::size_t before = std::max<std::size_t>(input_rows_, 1);  // the prompt's row at first
+    for (std::size_t grow = before; grow < shown; ++grow) screen_.scroll_up(blank());
+    if (shown < before) move_rows_down(rows - before, before - shown);
+    // Each cell of the shown rows is stored once, in order: a glyph of the line, or a blank
+    // after its end (a framebuffer draws every cell that changes, so no clearing first).
+    const std::size_t top = rows - shown, first = skipped * columns,
+                      end = (skipped + shown) * columns;
+    const ColorCode inverted(color_.background(), color_.foreground());
+    const auto put = [&](std::size_t index, std::uint8_t glyph) {
+      const ColorCode color = cursor && *cursor == index ? inverted : color_;
+      screen_.put(top + index / columns - skipped, index % columns,
+                  ScreenChar{glyph, color.value()});
+    };
+    std::size_t index = 0;
+    for_each_glyph(text, [&](std::uint8_t glyph) {
+      if (index >= first && index < end) put(index, glyph);
+      ++index;
+    });
+    for (index = std::max(index, first); index < end; ++index) put(index, ' ');
+    input_rows_ = shown;
+    const std::size_t last_row_start = (skipped + shown - 1) * columns;
+    column_ = glyphs > last_row_start ? std::min(glyphs - last_row_start, columns) : 0;
+    decoder_ = Utf8ToGlyphs{};
+  }
+
+  void clear() {
+    for (std::size_t row = 0; row < screen_.rows(); ++row) clear_row(row);
+    column_ = 0;
+    input_rows_ = 0;
+    decoder_ = Utf8ToGlyphs{};
+  }
+
+ private:
+  void write_byte(std::uint8_t byte) {
+    const auto put = [this](std::uint8_t glyph) { put_glyph(glyph); };
+    if (byte == '\n') {
+      decoder_.finish(put);
+      new_line();
+    } else {
+      decoder_.feed(byte, put);
+    }
+  }
+
+  template <class F>
+  static void for_each_glyph(std::string_view text, F&& f) {
+    Utf8ToGlyphs decoder;
+    for (char c : text) decoder.feed(static_cast<std::uint8_t>(c), f);
   }
 
   void put_glyph(std::uint8_t glyph) {
@@ -114,6 +179,16 @@ class TextWriter {
     column_ = 0;
   }
 
+  // Moves rows [0, end) down by `by` rows; blank rows come in at the top.
+  void move_rows_down(std::size_t end, std::size_t by) {
+    for (std::size_t row = end; row-- > 0;) {
+      for (std::size_t column = 0; column < screen_.columns(); ++column) {
+        screen_.put(row + by, column, screen_.get(row, column));
+      }
+    }
+    for (std::size_t row = 0; row < by; ++row) clear_row(row);
+  }
+
   void clear_row(std::size_t row) {
     for (std::size_t column = 0; column < screen_.columns(); ++column) screen_.put(row, column, blank());
   }
@@ -123,8 +198,8 @@ class TextWriter {
   Screen screen_;
   ColorCode color_ = kDefaultColor;
   std::size_t column_ = 0;
-  char32_t code_point_ = 0;
-  int pending_ = 0;
+  std::size_t input_rows_ = 0;  // rows the input line takes at the bottom; 0 after other output
+  Utf8ToGlyphs decoder_;
 };
 
 }  // namespace ferrite::console

@@ -1,5 +1,5 @@
 // Kernel-only: lets test images decide what a panic means (for a should-panic test it is
-// success). The hook runs after the panic message is printed; if it returns, the CPU halts.
+// success). The hook runs after the panic message is shown; if it returns, the CPU halts.
 #pragma once
 
 #include <source_location>
@@ -9,5 +9,10 @@ namespace ferrite {
 
 using PanicHook = void (*)(std::source_location where, std::string_view message);
 void set_panic_hook(PanicHook hook);
+
+// Runs after a nested panic (a panic while panicking) has printed its line, before the halt:
+// lets a test image see that the nested path got there without waiting for anything.
+using NestedPanicHook = void (*)();
+void set_nested_panic_hook(NestedPanicHook hook);
 
 }  // namespace ferrite

@@ -6,7 +6,7 @@
 #include <new>
 
 #include "boot/command_line.h"
-#include "console/print.h"
+#include "lib/log.h"
 #include "lib/panic.h"
 #include "mm/allocators/bump.h"
 #include "mm/allocators/fixed_block.h"
@@ -71,21 +71,21 @@ HeapConfig heap_config_from(const boot::CommandLine& command_line) {
     if (auto kind = allocator_kind_from_name(*name)) {
       config.kind = *kind;
     } else {
-      println("heap: unknown allocator \"{}\"; using {}", *name, to_string(config.kind));
+      log::warn("heap: unknown allocator \"{}\"; using {}", *name, to_string(config.kind));
     }
   }
   if (auto text = command_line.get("heap")) {
     if (auto size = boot::parse_size(*text); size && *size >= kPageBytes) {
       config.initial_bytes = *size;
     } else {
-      println("heap: bad size heap={}; using {} KiB", *text, config.initial_bytes / 1024);
+      log::warn("heap: bad size heap={}; using {} KiB", *text, config.initial_bytes / 1024);
     }
   }
   if (auto text = command_line.get("heap_max")) {
     if (auto size = boot::parse_size(*text); size && *size >= config.initial_bytes) {
       config.max_bytes = *size;
     } else {
-      println("heap: bad size heap_max={}; using {} MiB", *text, config.max_bytes >> 20);
+      log::warn("heap: bad size heap_max={}; using {} MiB", *text, config.max_bytes >> 20);
     }
   }
   config.max_bytes = std::max(config.max_bytes, config.initial_bytes);
@@ -111,7 +111,7 @@ void init_heap(const HeapConfig& config) {
   }
   heap.mapped_bytes = initial;
   heap.max_bytes = std::max(initial, config.max_bytes & ~(kPageBytes - 1));
-  println("heap: {} allocator, {} KiB at {:#x}, grows to {} KiB{}", heap.allocator->name(),
+  log::info("heap: {} allocator, {} KiB at {:#x}, grows to {} KiB{}", heap.allocator->name(),
           initial / 1024, kKernelHeapStart, heap.max_bytes / 1024,
           config.debug == DebugChecks::on ? ", debug checks" : "");
 }

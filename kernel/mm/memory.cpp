@@ -6,7 +6,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
-#include "console/print.h"
+#include "lib/log.h"
 #include "lib/panic.h"
 #include "mm/layout.h"
 
@@ -125,7 +125,7 @@ void init(const boot::BootInfo& boot_info) {
   // From here on the tables are live: changes must flush the TLB.
   mapper = new (mapper_storage) Mapper(*level4, kPhysicalMemory, [](VirtAddr page) { arch::invlpg(page.value()); });
 
-  println("mm: {} MiB in {} frames free, physical memory mapped to {} MiB, NX {}",
+  log::info("mm: {} MiB in {} frames free, physical memory mapped to {} MiB, NX {}",
           frames.free_frames() * 4096 >> 20, frames.free_frames(), mapped_end >> 20, nx ? "on" : "off");
 }
 

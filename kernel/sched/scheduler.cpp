@@ -1,4 +1,5 @@
 // Kernel threads and the scheduler: creating, switching, blocking, sleeping, ending (chapter 13).
+#include "lib/log.h"
 #include "sched/scheduler.h"
 
 #include <array>
@@ -9,7 +10,6 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/idt.h"
-#include "console/print.h"
 #include "lib/panic.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
@@ -274,7 +274,7 @@ void init(std::uint64_t time_slice_ns) {
   arch::set_fault_describer(describe_fault);
   arch::set_interrupt_return_hook(on_interrupt_return);
   if (!time::add_tick_handler(on_tick)) panic("sched: no free tick handler slot");
-  println("sched: threads on CPU 0 (per-CPU data at GS), time slice {} ms, tick {}",
+  log::info("sched: threads on CPU 0 (per-CPU data at GS), time slice {} ms, tick {}",
           time_slice_ns / 1'000'000, time::to_string(time::tick_source()));
 }
 

@@ -1,9 +1,9 @@
 // WaitQueue, Mutex, Semaphore and ConditionVariable on top of the scheduler (chapter 13).
+#include "lib/log.h"
 #include "sched/sync.h"
 
 #include <atomic>
 
-#include "console/print.h"
 #include "sched/scheduler.h"
 #include "sync/spinlock.h"
 
@@ -16,7 +16,7 @@ constinit std::atomic<std::uint64_t> misuses{0};
 void report(std::string_view mutex, MutexMisuse misuse) {
   misuses.fetch_add(1, std::memory_order_relaxed);
   const Thread& self = current();
-  println("mutex \"{}\": {} (thread {} \"{}\")", mutex, to_string(misuse), self.id, self.name_view());
+  log::error("mutex \"{}\": {} (thread {} \"{}\")", mutex, to_string(misuse), self.id, self.name_view());
 }
 
 }  // namespace

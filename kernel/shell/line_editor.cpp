@@ -52,12 +52,12 @@ LineEditor::Action LineEditor::feed(const KeyEvent& event) {
     default: break;
   }
   const char32_t c = event.character;
-  if (c == 0x03) {  // Ctrl+C
+  if (c == drivers::keyboard::kCtrlC) {
     set_line({});
     browsing_ = 0;
     return Action::cancel;
   }
-  if (c == 0x0C) return Action::clear_screen;  // Ctrl+L
+  if (c == drivers::keyboard::control_character(U'l')) return Action::clear_screen;
   if (c < 0x20 || c == 0x7F) return Action::none;  // other control characters type nothing
   return insert(c) ? Action::redraw : Action::full;
 }
@@ -120,9 +120,14 @@ void LineEditor::set_line(std::string_view text) {
   cursor_chars_ = char_count();
 }
 
-// direction +1 = older (Up), -1 = newer (Down). Past the newest entry the line is empty.
+// direction +1 = older (Up), -1 = newer (Down). Below the newest entry is the line that was
+// being typed when browsing began.
 void LineEditor::recall(int direction) {
   if (direction > 0 && browsing_ < history_count_) {
+    if (browsing_ == 0) {
+      for (std::size_t i = 0; i < length_; ++i) draft_.bytes[i] = text_[i];
+      draft_.length = length_;
+    }
     ++browsing_;
   } else if (direction < 0 && browsing_ > 0) {
     --browsing_;
@@ -130,11 +135,10 @@ void LineEditor::recall(int direction) {
     return;
   }
   if (browsing_ == 0) {
-    set_line({});
+    set_line(draft_.text());
     return;
   }
-  const std::size_t slot = (history_next_ + kHistoryLines - browsing_) % kHistoryLines;
-  set_line({history_[slot].bytes.data(), history_[slot].length});
+  set_line(history_[(history_next_ + kHistoryLines - browsing_) % kHistoryLines].text());
 }
 
 void LineEditor::submit() {
@@ -142,7 +146,7 @@ void LineEditor::submit() {
   submitted_length_ = length_;
   // Keep non-empty lines that differ from the newest entry (like most shells).
   const Line& newest = history_[(history_next_ + kHistoryLines - 1) % kHistoryLines];
-  const bool repeat = history_count_ > 0 && std::string_view(newest.bytes.data(), newest.length) == text();
+  const bool repeat = history_count_ > 0 && newest.text() == text();
   if (length_ > 0 && !repeat) {
     Line& line = history_[history_next_];
     for (std::size_t i = 0; i < length_; ++i) line.bytes[i] = text_[i];
@@ -153,18 +157,6 @@ void LineEditor::submit() {
   length_ = 0;
   cursor_chars_ = 0;
   browsing_ = 0;
-}
-
-std::size_t split_words(std::string_view line, std::span<std::string_view> words) {
-  std::size_t count = 0;
-  std::size_t i = 0;
-  while (i < line.size() && count < words.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) words[count++] = line.substr(start, i - start);
-  }
-  return count;
 }
 
 }  // namespace ferrite::shell

@@ -1,7 +1,8 @@
 // The shell's line editor (beyond the seed): turns key events into a command line, with
-// Backspace/Delete, Left/Right/Home/End, history on Up/Down, Ctrl+C to drop the line and Ctrl+L
-// to clear the screen. Portable and host-tested; it knows nothing about screens — after each
-// key the shell redraws `text()` with the cursor at `cursor()`.
+// Backspace/Delete, Left/Right/Home/End, history on Up/Down (the line being typed comes back
+// below the newest entry, as in readline), Ctrl+C to drop the line and Ctrl+L to clear the
+// screen. Portable and host-tested; it knows nothing about screens — after each key the shell
+// redraws `text()` with the cursor at `cursor()` (console/text_writer.h wraps long lines).
 #pragma once
 
 #include <array>
@@ -17,7 +18,7 @@ namespace ferrite::shell {
 
 class LineEditor {
  public:
-  static constexpr std::size_t kMaxLine = 76;    // fits one 80-column row after the prompt
+  static constexpr std::size_t kMaxLine = 255;  // characters; the screen wraps a long line
   static constexpr std::size_t kHistoryLines = 16;
 
   enum class Action : std::uint8_t {
@@ -41,8 +42,9 @@ class LineEditor {
 
  private:
   struct Line {
-    std::array<char, kMaxLine * 4> bytes{};
+    std::array<char, kMaxLine * 4> bytes{};  // UTF-8: up to 4 bytes a character
     std::size_t length = 0;
+    std::string_view text() const { return {bytes.data(), length}; }
   };
 
   bool insert(char32_t character);
@@ -65,9 +67,21 @@ class LineEditor {
   std::size_t history_next_ = 0;
   std::size_t history_count_ = 0;
   std::size_t browsing_ = 0;  // 0 = editing a new line; k = showing the k-th most recent entry
+  Line draft_{};              // the line being edited when Up started browsing
 };
 
-// Splits a command line at spaces: "alloc 100" -> {"alloc", "100"}. Returns the word count.
-std::size_t split_words(std::string_view line, std::span<std::string_view> words);
+// Splits a command line at spaces: "alloc 100" -> {"alloc", "100"}. Returns the word count
+// (words beyond the span's size are not counted).
+constexpr std::size_t split_words(std::string_view line, std::span<std::string_view> words) {
+  std::size_t count = 0;
+  std::size_t i = 0;
+  while (i < line.size() && count < words.size()) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ') ++i;
+    if (i > start) words[count++] = line.substr(start, i - start);
+  }
+  return count;
+}
 
 }  // namespace ferrite::shell

@@ -1,23 +1,27 @@
-// The shell task and its commands.
-#include "time/tick.h"
+// The shell task and its commands. One table (kCommands) holds each command's name, usage, help
+// and handler: `help` is generated from it, and the usage line says how many arguments the
+// command takes, which is checked before the handler runs.
 #include "shell/shell.h"
 
 #include <array>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <span>
 #include <string_view>
 
 #include "arch/x86_64/cpu.h"
-#include "platform/pc/pit.h"
-#include "platform/pc/ps2.h"
 #include "console/print.h"
 #include "drivers/keyboard/keyboard.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
+#include "platform/pc/pit.h"
+#include "platform/pc/ps2.h"
 #include "shell/line_editor.h"
 #include "sched/scheduler.h"
 #include "task/kernel_runtime.h"
 #include "time/clock.h"
+#include "time/tick.h"
 
 namespace ferrite::shell {
 
@@ -28,36 +32,65 @@ constexpr std::string_view kPrompt = "ferrite> ";
 // Scancodes this task took from the queue (for `keys`: every byte is consumed, queued or dropped).
 constinit std::uint64_t scancodes_consumed = 0;
 
+// A decimal number that fits in 64 bits, or nothing.
 std::optional<std::uint64_t> parse_number(std::string_view text) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
+  if (text.empty()) return std::nullopt;
   std::uint64_t value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    if (__builtin_mul_overflow(value, 10, &value) ||
+        __builtin_add_overflow(value, static_cast<std::uint64_t>(c - '0'), &value)) {
+      return std::nullopt;
+    }
   }
   return value;
 }
 
-void help() {
-  println("commands:");
-  println("  help            this list");
-  println("  clear           clear the screen (also Ctrl+L)");
-  println("  echo TEXT       print TEXT");
-  println("  uptime          time since boot");
-  println("  mem             physical frames and heap use");
-  println("  tasks           executor statistics");
-  println("  keys            keyboard bytes received and dropped");
-  println("  alloc N         allocate, check and free N blocks of 8..4096 bytes");
-  println("  sleep MS        sleep MS milliseconds (other tasks keep running)");
-  println("  threads         kernel threads: state, priority, CPU time, stack use");
-  println("  spin N          start N threads that busy-loop forever (preempted)");
-  println("  kill ID         end thread ID");
-  println("  busy MS         spin MS milliseconds without yielding (keys pile up, may drop)");
-  println("  fault [bp]      a page fault (halts), or `fault bp`: a breakpoint (returns)");
-  println("  panic           a kernel panic");
-  println("  reboot          reset through the keyboard controller");
-  println("  shutdown        power off (QEMU's ACPI)");
-  println("keys: Left/Right/Home/End move, Up/Down history, Ctrl+C drops the line");
+// What a handler gets: the words after the command's name, and the rest of the line as typed.
+struct Arguments {
+  std::span<const std::string_view> words;
+  std::string_view text;
+};
+
+// A handler that finds its arguments wrong says so; the shell then prints the usage line.
+enum class Outcome : std::uint8_t { done, bad_arguments };
+
+struct Command {
+  std::string_view name;
+  // The name, then its arguments: WORD is required, [WORD] optional, and a word with "..."
+  // stands for any number of words.
+  std::string_view usage;
+  std::string_view help;
+  task::Task<Outcome> (*handler)(Arguments);
+};
+
+// How many words may follow a command's name, read from its usage line.
+struct Arity {
+  std::size_t min = 0;
+  std::size_t max = 0;
+};
+
+constexpr Arity arity_of(std::string_view usage) {
+  std::array<std::string_view, 8> words{};
+  const std::size_t count = split_words(usage, words);
+  Arity arity;
+  for (std::size_t i = 1; i < count; ++i) {  // words[0] is the name
+    if (words[i].front() != '[') ++arity.min;
+    arity.max = words[i].find("...") != std::string_view::npos
+                    ? std::numeric_limits<std::size_t>::max()
+                    : arity.max + 1;
+  }
+  return arity;
+}
+static_assert(arity_of("help").max == 0);
+static_assert(arity_of("alloc N").min == 1 && arity_of("alloc N").max == 1);
+static_assert(arity_of("fault [bp]").min == 0 && arity_of("fault [bp]").max == 1);
+static_assert(arity_of("echo [TEXT...]").min == 0 &&
+              arity_of("echo [TEXT...]").max == std::numeric_limits<std::size_t>::max());
+
+// Set while a command runs; the keyboard interrupt requests it on Ctrl+C (task/kernel_runtime.h).
+task::CancelSignal& cancel() {
+  return task::command_cancel_signal();
 }
 
 // From the TSC clock (chapter 13); the PIT's tick count beside it falls behind whenever
@@ -102,6 +135,7 @@ void keys() {
 
 // Allocates `count` blocks of pseudo-random sizes (8..4096, log-uniform), fills each with a
 // pattern, checks every pattern, frees everything, and reports. A small heap stress test.
+// Ctrl+C stops the allocating; what was allocated is still checked and freed.
 void alloc(std::uint64_t count) {
   struct Block {
     std::uint8_t* data;
@@ -119,19 +153,19 @@ void alloc(std::uint64_t count) {
   }
   std::uint64_t random = 0x9E3779B97F4A7C15 ^ arch::read_tsc();
   const std::uint64_t start = time::now_ns();
-  std::uint64_t bytes = 0, allocated = 0, bad = 0;
-  for (std::uint64_t i = 0; i < count; ++i) {
+  std::uint64_t tried = 0, bytes = 0, allocated = 0, bad = 0;
+  for (; tried < count && !cancel().cancelled(); ++tried) {
     random ^= random << 13, random ^= random >> 7, random ^= random << 17;  // xorshift64
     const std::uint32_t base = 8u << (random % 9);                          // 8..2048
     const std::uint32_t size = base + static_cast<std::uint32_t>((random >> 8) % base);  // ..4095
     auto* data = static_cast<std::uint8_t*>(mm::heap_allocate(size, 8));
-    blocks[i] = {data, size};
+    blocks[tried] = {data, size};
     if (data == nullptr) continue;
     ++allocated;
     bytes += size;
-    for (std::uint32_t b = 0; b < size; ++b) data[b] = static_cast<std::uint8_t>(i + b);
+    for (std::uint32_t b = 0; b < size; ++b) data[b] = static_cast<std::uint8_t>(tried + b);
   }
-  for (std::uint64_t i = 0; i < count; ++i) {
+  for (std::uint64_t i = 0; i < tried; ++i) {
     if (blocks[i].data == nullptr) continue;
     for (std::uint32_t b = 0; b < blocks[i].size; ++b) {
       if (blocks[i].data[b] != static_cast<std::uint8_t>(i + b)) {
@@ -143,8 +177,9 @@ void alloc(std::uint64_t count) {
   }
   mm::heap_deallocate(blocks, sizeof(Block) * count, alignof(Block));
   const std::uint64_t ms = (time::now_ns() - start) / 1'000'000;
-  println("alloc: {} of {} blocks, {} KiB, {} corrupted, {} ms ({})", allocated, count, bytes / 1024, bad, ms,
-          bad == 0 && allocated == count ? "ok" : "FAILED");
+  if (tried < count) println("^C\nalloc: cancelled after {} of {} blocks; all freed", tried, count);
+  println("alloc: {} of {} blocks, {} KiB, {} corrupted, {} ms ({})", allocated, tried,
+          bytes / 1024, bad, ms, bad == 0 && allocated == tried ? "ok" : "FAILED");
 }
 
 // ---- Chapter 13: kernel threads. Each command is one function, easy to move into a table. ----
@@ -202,76 +237,182 @@ void kill_thread(std::uint64_t id) {
   arch::halt_forever();
 }
 
+// Not a coroutine: a panic names the function it was called in, and a coroutine's name is its
+// compiler-generated frame function.
+[[noreturn]] void panic_on_request() {
+  panic("panic requested from the shell");
+}
+
+void reboot() {
+  println("rebooting");
+  pc::ps2::reboot();
+}
+
+void clear() {
+  console::Locked().clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The handlers. Coroutines all, so that one signature fits the commands that wait (sleep).
+
+void help();  // reads the table below
+
+// A command without arguments that does not wait: a plain function.
+template <void (*command)()>
+task::Task<Outcome> run_plain(Arguments) {
+  command();
+  co_return Outcome::done;
+}
+
+task::Task<Outcome> run_echo(Arguments arguments) {
+  println("{}", arguments.text);
+  co_return Outcome::done;
+}
+
+task::Task<Outcome> run_alloc(Arguments arguments) {
+  const std::optional<std::uint64_t> count = parse_number(arguments.words[0]);
+  if (!count) co_return Outcome::bad_arguments;
+  alloc(*count);
+  co_return Outcome::done;
+}
+
+task::Task<Outcome> run_sleep(Arguments arguments) {
+  const std::optional<std::uint64_t> ms = parse_number(arguments.words[0]);
+  if (!ms) co_return Outcome::bad_arguments;
+  const std::uint64_t before = time::now_ns();
+  // More than 64 bits of nanoseconds (584 years) sleeps until the end of time; Ctrl+C ends it.
+  auto sleep = task::sleep_ms(*ms);
+  const std::optional<std::uint64_t> woke = co_await cancel().unless_cancelled(sleep);
+  const std::uint64_t slept_us = (time::now_ns() - before) / 1000;
+  if (!woke) {
+    println("^C\nsleep: cancelled after {}.{:03} of {} ms", slept_us / 1000, slept_us % 1000, *ms);
+  } else {
+    println("slept {} ms: {}.{:03} ms elapsed", *ms, slept_us / 1000, slept_us % 1000);
+  }
+  co_return Outcome::done;
+}
+
+// Cooperative multitasking's weak spot: a task that does not yield starves the others (here the
+// executor's own tasks; other threads still get the CPU by preemption). Interrupts still run, so
+// typed keys land in the scancode queue until it is full, and Ctrl+C, which the keyboard
+// interrupt recognises itself, ends the spinning.
+task::Task<Outcome> run_busy(Arguments arguments) {
+  const std::optional<std::uint64_t> ms = parse_number(arguments.words[0]);
+  if (!ms) co_return Outcome::bad_arguments;
+  const std::uint64_t start = time::now_ns();
+  const std::uint64_t end = start + task::ms_to_ns(*ms).value_or(
+                                        std::numeric_limits<std::uint64_t>::max() - start);
+  while (time::now_ns() < end && !cancel().cancelled()) arch::halt();
+  if (cancel().cancelled()) {
+    println("^C\nbusy: cancelled after {} ms", (time::now_ns() - start) / 1'000'000);
+  } else {
+    println("busy for {} ms", *ms);
+  }
+  co_return Outcome::done;
+}
+
+task::Task<Outcome> run_threads(Arguments) {
+  threads_command();
+  co_return Outcome::done;
+}
+
+task::Task<Outcome> run_spin(Arguments arguments) {
+  const std::optional<std::uint64_t> n = parse_number(arguments.words[0]);
+  if (!n) co_return Outcome::bad_arguments;
+  spin(*n);
+  co_return Outcome::done;
+}
+
+task::Task<Outcome> run_kill(Arguments arguments) {
+  const std::optional<std::uint64_t> id = parse_number(arguments.words[0]);
+  if (!id) co_return Outcome::bad_arguments;
+  kill_thread(*id);
+  co_return Outcome::done;
+}
+
+task::Task<Outcome> run_fault(Arguments arguments) {
+  if (arguments.words.empty()) {
+    println("reading unmapped address 0xdeadbeef000...");
+    (void)*reinterpret_cast<volatile std::uint64_t*>(0xdeadbeef000);
+  } else if (arguments.words[0] == "bp") {
+    arch::breakpoint();
+    println("back from the breakpoint handler");
+  } else {
+    co_return Outcome::bad_arguments;
+  }
+  co_return Outcome::done;
+}
+
+constexpr Command kCommands[] = {
+    {"help", "help", "this list", run_plain<help>},
+    {"clear", "clear", "clear the screen (also Ctrl+L)", run_plain<clear>},
+    {"echo", "echo [TEXT...]", "print TEXT", run_echo},
+    {"uptime", "uptime", "time since boot", run_plain<uptime>},
+    {"mem", "mem", "physical frames and heap use", run_plain<mem>},
+    {"tasks", "tasks", "executor statistics", run_plain<tasks>},
+    {"keys", "keys", "keyboard bytes received and dropped", run_plain<keys>},
+    {"dmesg", "dmesg", "the kernel log (boot messages, warnings), with timestamps",
+     run_plain<console::show_log>},
+    {"alloc", "alloc N", "allocate, check and free N blocks of 8..4096 bytes", run_alloc},
+    {"sleep", "sleep MS", "sleep MS milliseconds (other tasks keep running)", run_sleep},
+    {"busy", "busy MS", "spin MS milliseconds without yielding (keys pile up, may drop)", run_busy},
+    {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_threads},
+    {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_spin},
+    {"kill", "kill ID", "end thread ID", run_kill},
+    {"fault", "fault [bp]", "a page fault (halts), or `fault bp`: a breakpoint (returns)",
+     run_fault},
+    {"panic", "panic", "a kernel panic", run_plain<panic_on_request>},
+    {"reboot", "reboot", "reset through the keyboard controller", run_plain<reboot>},
+    {"shutdown", "shutdown", "power off (QEMU's ACPI)", run_plain<shutdown>},
+};
+
+constexpr bool usages_start_with_names() {
+  for (const Command& command : kCommands) {
+    if (command.usage.substr(0, command.name.size()) != command.name) return false;
+    if (command.usage.size() > command.name.size() && command.usage[command.name.size()] != ' ')
+      return false;
+  }
+  return true;
+}
+static_assert(usages_start_with_names(), "each usage line begins with its command's name");
+
+void help() {
+  println("commands:");
+  for (const Command& command : kCommands) println("  {:<16}{}", command.usage, command.help);
+  println("keys: Left/Right/Home/End move, Up/Down history, Ctrl+C drops the line or stops a");
+  println("      command, Ctrl+L clears the screen");
+}
+
+// Runs one command line: finds the command, checks the number of arguments against its usage,
+// and runs the handler with Ctrl+C armed to cancel it.
 task::Task<void> execute(std::string_view line) {
-  std::string_view words[4];
+  std::array<std::string_view, 8> words;
   const std::size_t count = split_words(line, words);
   if (count == 0) co_return;
-  const std::string_view command = words[0];
-  if (command == "help") {
-    help();
-  } else if (command == "clear") {
-    console::Locked().clear();
-  } else if (command == "echo") {
-    const std::size_t start = line.find("echo") + 4;
-    println("{}", line.substr(start < line.size() ? start + 1 : line.size()));
-  } else if (command == "uptime") {
-    uptime();
-  } else if (command == "mem") {
-    mem();
-  } else if (command == "tasks") {
-    tasks();
-  } else if (command == "keys") {
-    keys();
-  } else if (command == "alloc") {
-    if (auto n = count > 1 ? parse_number(words[1]) : std::nullopt) {
-      alloc(*n);
-    } else {
-      println("usage: alloc N");
-    }
-  } else if (command == "sleep") {
-    if (auto ms = count > 1 ? parse_number(words[1]) : std::nullopt) {
-      const std::uint64_t before = time::now_ns();
-      co_await task::sleep_ms(*ms);
-      const std::uint64_t slept_us = (time::now_ns() - before) / 1000;
-      println("slept {} ms: {}.{:03} ms elapsed", *ms, slept_us / 1000, slept_us % 1000);
-    } else {
-      println("usage: sleep MS");
-    }
-  } else if (command == "busy") {
-    // Cooperative multitasking's weak spot: a task that does not yield starves the others.
-    // Interrupts still run, so typed keys land in the scancode queue until it is full.
-    if (auto ms = count > 1 ? parse_number(words[1]) : std::nullopt) {
-      const std::uint64_t end = time::now_ns() + *ms * 1'000'000;
-      while (time::now_ns() < end) arch::halt();
-      println("busy for {} ms", *ms);
-    } else {
-      println("usage: busy MS");
-    }
-  } else if (command == "threads") {
-    threads_command();
-  } else if (command == "spin" || command == "kill") {
-    if (auto n = count > 1 ? parse_number(words[1]) : std::nullopt) {
-      command == "spin" ? spin(*n) : kill_thread(*n);
-    } else {
-      println("usage: {} N", command);
-    }
-  } else if (command == "fault") {
-    if (count > 1 && words[1] == "bp") {
-      arch::breakpoint();
-      println("back from the breakpoint handler");
-    } else {
-      println("reading unmapped address 0xdeadbeef000...");
-      (void)*reinterpret_cast<volatile std::uint64_t*>(0xdeadbeef000);
-    }
-  } else if (command == "panic") {
-    panic("panic requested from the shell");
-  } else if (command == "reboot") {
-    println("rebooting");
-    pc::ps2::reboot();
-  } else if (command == "shutdown") {
-    shutdown();
-  } else {
-    println("{}: unknown command (try help)", command);
+  const Command* command = nullptr;
+  for (const Command& candidate : kCommands) {
+    if (candidate.name == words[0]) command = &candidate;
+  }
+  if (command == nullptr) {
+    println("{}: unknown command (try help)", words[0]);
+    co_return;
+  }
+  const Arity arity = arity_of(command->usage);
+  if (count - 1 < arity.min || count - 1 > arity.max) {
+    println("usage: {}", command->usage);
+    co_return;
+  }
+  std::string_view text =
+      line.substr(static_cast<std::size_t>(words[0].data() - line.data()) + words[0].size());
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  cancel().arm();
+  const std::expected<Outcome, task::TaskError> outcome =
+      co_await command->handler({std::span(words).subspan(1, count - 1), text}).checked();
+  cancel().disarm();
+  if (!outcome) {
+    println("{}: {}", command->name, task::to_string(outcome.error()));
+  } else if (*outcome == Outcome::bad_arguments) {
+    println("usage: {}", command->usage);
   }
 }
 
@@ -279,9 +420,9 @@ task::Task<void> execute(std::string_view line) {
 void show_line(std::string_view text, std::optional<std::size_t> cursor) {
   char line[kPrompt.size() + LineEditor::kMaxLine * 4 + 1];
   const std::size_t length = fmt::format_to_buffer(line, "{}{}", kPrompt, text);
-  console::Locked console;
-  console.show_input_line({line, std::min(length, sizeof(line) - 1)},
-                          cursor ? kPrompt.size() + *cursor : console.columns());
+  console::Locked().show_input_line(
+      {line, std::min(length, sizeof(line) - 1)},
+      cursor ? std::optional(kPrompt.size() + *cursor) : std::nullopt);
 }
 
 void show_line(const LineEditor& editor) { show_line(editor.text(), editor.cursor()); }
@@ -291,14 +432,19 @@ void show_line(const LineEditor& editor) { show_line(editor.text(), editor.curso
 task::Task<void> run(const drivers::keyboard::Layout& layout) {
   drivers::keyboard::Keyboard keyboard(layout);
   LineEditor editor;
+  task::watch_for_ctrl_c(layout);
   println("type `help` for commands");
   print("{}", kPrompt);
   show_line(editor);
   for (;;) {
     const std::uint8_t scancode = co_await task::scancode_queue().next();
-    ++scancodes_consumed;
+    const std::uint64_t index = scancodes_consumed++;
     const std::optional<drivers::keyboard::KeyEvent> event = keyboard.feed(scancode);
     if (!event) continue;
+    // The Ctrl+C that stopped a command has done its job; it does not also drop the next line.
+    if (event->pressed && event->character == drivers::keyboard::kCtrlC &&
+        task::cancelled_a_command(index))
+      continue;
     switch (editor.feed(*event)) {
       case LineEditor::Action::none:
       case LineEditor::Action::full: break;
@@ -308,16 +454,17 @@ task::Task<void> run(const drivers::keyboard::Layout& layout) {
         print("{}", kPrompt);
         show_line(editor);
         break;
-      case LineEditor::Action::clear_screen:
+      case LineEditor::Action::clear_screen:  // the screen only: serial has the prompt already
         console::Locked().clear();
-        print("{}", kPrompt);
         show_line(editor);
         break;
       case LineEditor::Action::submit: {
         show_line(editor.submitted(), std::nullopt);  // the line stays, without the cursor
         console::write_serial(editor.submitted());
         println();
-        co_await execute(editor.submitted());
+        if (auto ran = co_await execute(editor.submitted()).checked(); !ran) {
+          println("{}", task::to_string(ran.error()));
+        }
         print("{}", kPrompt);
         show_line(editor);
         break;

@@ -1,7 +1,6 @@
 // The kernel console shell (beyond the seed): a task on top of the keyboard stream. It reads
 // scancodes as they arrive, decodes them (drivers/keyboard), edits the line (shell/line_editor)
-// and runs commands: help, clear, echo, uptime, mem, tasks, keys, alloc N, sleep MS, threads,
-// spin N, kill ID, fault, panic, reboot, shutdown.
+// and runs commands (the table in shell.cpp; `help` lists them). Ctrl+C stops a running command.
 #pragma once
 
 #include "drivers/keyboard/layout.h"

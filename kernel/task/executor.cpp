@@ -33,10 +33,10 @@ TaskTable::~TaskTable() {
   }
 }
 
-std::expected<TaskId, SpawnError> TaskTable::spawn(Task<void> task) noexcept {
-  if (task.allocation_failed()) return std::unexpected(SpawnError::frame_allocation_failed);
-  if (!task.has_frame()) return std::unexpected(SpawnError::empty_task);
-  if (free_head_ == no_slot) return std::unexpected(SpawnError::task_table_full);
+std::expected<TaskId, TaskError> TaskTable::spawn(Task<void> task) noexcept {
+  if (task.allocation_failed()) return std::unexpected(TaskError::frame_allocation_failed);
+  if (!task.has_frame()) return std::unexpected(TaskError::empty_task);
+  if (free_head_ == no_slot) return std::unexpected(TaskError::task_table_full);
 
   const std::uint32_t index = free_head_;
   detail::TaskSlot& slot = slots_[index];

@@ -89,24 +89,6 @@ struct TaskId {
   friend constexpr bool operator==(const TaskId&, const TaskId&) = default;
 };
 
-enum class SpawnError : std::uint8_t {
-  frame_allocation_failed,
-  empty_task,
-  task_table_full,
-};
-
-constexpr std::string_view to_string(SpawnError error) {
-  switch (error) {
-    case SpawnError::frame_allocation_failed:
-      return "out of memory: the task's coroutine frame could not be allocated";
-    case SpawnError::empty_task:
-      return "the task is empty (moved from, or already spawned)";
-    case SpawnError::task_table_full:
-      return "the executor's task table is full";
-  }
-  return "unknown spawn error";
-}
-
 struct ExecutorStats {
   std::uint64_t spawned = 0;
   std::uint64_t completed = 0;
@@ -157,7 +139,7 @@ class TaskTable {
 
   // Adopts a detached top-level task and marks it ready. Task context only (it is not for
   // interrupt handlers: creating the Task already allocated). On error the Task is destroyed.
-  [[nodiscard]] std::expected<TaskId, SpawnError> spawn(Task<void> task) noexcept;
+  [[nodiscard]] std::expected<TaskId, TaskError> spawn(Task<void> task) noexcept;
 
   // Where Waker::wake() lands; safe in an interrupt handler.
   void wake(detail::TaskSlot& task, std::uint32_t stamp) noexcept {

@@ -120,34 +120,34 @@ inline constinit FrameCache frame_cache;
 }  // namespace detail
 
 #if FERRITE_HOST
-// Host tests only: lets a test make frame allocation fail, to exercise the out-of-memory path.
+// Host tests only: lets a test make coroutine frame allocation fail (the out-of-memory path).
 namespace testing {
-// How many more frame allocations succeed; negative means "never fail".
-inline thread_local constinit std::int64_t frame_allocations_before_failure = -1;
+// How many more coroutine frames can be allocated; negative means "never fail".
+inline thread_local constinit std::int64_t coroutine_frames_before_failure = -1;
 
-// For its lifetime, the first `successes` frame allocations succeed and every later one fails.
-class FailFrameAllocationsAfter {
+// For its lifetime, the first `successes` coroutine frames are allocated and every later one fails.
+class FailCoroutineFramesAfter {
  public:
-  explicit FailFrameAllocationsAfter(std::int64_t successes) noexcept {
-    frame_allocations_before_failure = successes;
+  explicit FailCoroutineFramesAfter(std::int64_t successes) noexcept {
+    coroutine_frames_before_failure = successes;
   }
-  ~FailFrameAllocationsAfter() { frame_allocations_before_failure = -1; }
-  FailFrameAllocationsAfter(const FailFrameAllocationsAfter&) = delete;
-  FailFrameAllocationsAfter& operator=(const FailFrameAllocationsAfter&) = delete;
+  ~FailCoroutineFramesAfter() { coroutine_frames_before_failure = -1; }
+  FailCoroutineFramesAfter(const FailCoroutineFramesAfter&) = delete;
+  FailCoroutineFramesAfter& operator=(const FailCoroutineFramesAfter&) = delete;
 };
 }  // namespace testing
 #endif
 
 // Returns nullptr when the heap is exhausted; the promise turns that into a failed Task.
-[[nodiscard]] inline void* allocate_frame(std::size_t size) noexcept {
+[[nodiscard]] inline void* allocate_coroutine_frame(std::size_t size) noexcept {
 #if FERRITE_HOST
-  if (testing::frame_allocations_before_failure == 0) return nullptr;
-  if (testing::frame_allocations_before_failure > 0) --testing::frame_allocations_before_failure;
+  if (testing::coroutine_frames_before_failure == 0) return nullptr;
+  if (testing::coroutine_frames_before_failure > 0) --testing::coroutine_frames_before_failure;
 #endif
   return detail::frame_cache.allocate(size);
 }
 
-inline void release_frame(void* frame, std::size_t size) noexcept {
+inline void release_coroutine_frame(void* frame, std::size_t size) noexcept {
   detail::frame_cache.release(frame, size);
 }
 

@@ -1,13 +1,20 @@
 // Wiring the executor, the scancode queue and the timer queue to the CPU and its interrupts.
 #include "task/kernel_runtime.h"
 
+#include <atomic>
+#include <limits>
+#include <optional>
+
 #include "arch/x86_64/cpu.h"
+#include "console/console.h"
+#include "drivers/keyboard/keyboard.h"
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
 #include "console/console.h"
 #include "sched/scheduler.h"
 #include "time/clock.h"
 #include "time/tick.h"
+#include "lib/log.h"
 
 namespace ferrite::task {
 
@@ -19,7 +26,12 @@ namespace {
 // another thread) makes that thread ready again.
 class CpuInterruptControl final : public InterruptControl {
  public:
-  void disable_interrupts() noexcept override { arch::disable_interrupts(); }
+  // The idle protocol starts here, with nothing left to run: a good moment for the console to
+  // show what interrupt handlers logged meanwhile (they only append to the log).
+  void disable_interrupts() noexcept override {
+    log::drain();
+    arch::disable_interrupts();
+  }
   void enable_interrupts() noexcept override { arch::enable_interrupts(); }
   void enable_interrupts_and_halt() noexcept override {
     if (!sched::running()) return arch::enable_interrupts_and_halt();
@@ -49,13 +61,30 @@ constinit ExecutorStorage<kMaxTasks> storage;
 constinit KernelTimerQueue timer_queue;
 constinit KernelScancodeQueue scancodes;
 
-// IRQ 1: only move the byte and wake the keyboard task; decoding happens in the task.
+// Ctrl+C while a command runs (watch_for_ctrl_c). The watcher and the count of queued bytes are
+// touched only by IRQ 1 once the watcher is in place.
+constinit CancelSignal command_cancel;
+constinit std::optional<drivers::keyboard::Keyboard> ctrl_c_watcher;
+constinit std::uint64_t scancodes_queued = 0;
+constexpr std::uint64_t kNoScancode = std::numeric_limits<std::uint64_t>::max();
+constinit std::atomic<std::uint64_t> cancelling_scancode{kNoScancode};
+
+// IRQ 1: move the byte and wake the keyboard task; decoding happens in the task — except that,
+// once watch_for_ctrl_c is on, a Ctrl+C is also recognised here, to stop a command that keeps
+// the task from reading keys.
 void on_scancode(std::uint8_t scancode) {
-  if (scancodes.push(scancode) == ScancodePush::dropped_first_of_burst) {
-    console::write("\nWARNING: ");
-    console::write(scancode_queue_full_warning);
-    console::write("\n");
+  const ScancodePush pushed = scancodes.push(scancode);
+  if (pushed == ScancodePush::dropped_first_of_burst) {
+    log::warn("{}", scancode_queue_full_warning);
   }
+  if (ctrl_c_watcher) {
+    const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
+    if (event && event->pressed && event->character == drivers::keyboard::kCtrlC &&
+        command_cancel.request() && pushed == ScancodePush::queued) {
+      cancelling_scancode.store(scancodes_queued, std::memory_order_relaxed);
+    }
+  }
+  if (pushed == ScancodePush::queued) ++scancodes_queued;
 }
 
 // The tick: wake the sleepers whose time has come, by the TSC clock (chapter 13), so ticks lost
@@ -89,8 +118,28 @@ Executor& executor() {
 KernelScancodeQueue& scancode_queue() { return scancodes; }
 KernelTimerQueue& timers() { return timer_queue; }
 
+std::optional<std::uint64_t> ms_to_ns(std::uint64_t milliseconds) {
+  return ticks_for_ms(milliseconds, 1'000'000'000);  // nanoseconds: ticks of a 1 GHz clock
+}
+
 KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds) {
-  return timer_queue.sleep_for(milliseconds * 1'000'000);
+  return timer_queue.sleep_for(
+      ms_to_ns(milliseconds).value_or(std::numeric_limits<std::uint64_t>::max()));
+}
+
+void watch_for_ctrl_c(const drivers::keyboard::Layout& layout) {
+  sync::InterruptGuard no_interrupts;  // IRQ 1 reads the watcher
+  ctrl_c_watcher.emplace(layout);
+}
+
+CancelSignal& command_cancel_signal() {
+  return command_cancel;
+}
+
+bool cancelled_a_command(std::uint64_t index) {
+  std::uint64_t expected = index;
+  return cancelling_scancode.compare_exchange_strong(expected, kNoScancode,
+                                                     std::memory_order_relaxed);
 }
 
 KeyboardStats keyboard_stats() {

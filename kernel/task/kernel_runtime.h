@@ -1,11 +1,14 @@
 // The running kernel's async runtime (chapter 12): one executor that halts the CPU when idle,
-// the keyboard stream fed by IRQ 1, and sleeping driven by the timer's IRQ 0. The portable
-// pieces live beside this file; this is where they meet the hardware.
+// the scancode queue (the seed's keyboard stream) fed by IRQ 1, and sleeping driven by the
+// timer's IRQ 0. The portable pieces live beside this file; this is where they meet the hardware.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
+#include "drivers/keyboard/layout.h"
 #include "sync/spinlock.h"
+#include "task/cancel_signal.h"
 #include "task/executor.h"
 #include "task/scancode_queue.h"
 #include "task/timer.h"
@@ -13,10 +16,10 @@
 namespace ferrite::task {
 
 inline constexpr std::size_t kMaxTasks = 64;
-inline constexpr std::size_t kScancodeQueueCapacity = 100;  // the seed's capacity
 
-using KernelTimerQueue = TimerQueue<sync::InterruptLock>;
-using KernelScancodeQueue = ScancodeQueue<kScancodeQueueCapacity>;
+using KernelTimerQueue = TimerQueue<sync::InterruptGuard>;
+using KernelScancodeQueue = ScancodeQueue<>;  // the seed's capacity
+inline constexpr std::size_t kScancodeQueueCapacity = KernelScancodeQueue::capacity();
 
 // Hooks the keyboard and timer interrupts up to the queues. Call after arch init; calling it
 // again does nothing.
@@ -26,9 +29,25 @@ Executor& executor();
 KernelScancodeQueue& scancode_queue();
 KernelTimerQueue& timers();
 
-// `co_await sleep_ms(100)`: suspends the task for at least that long; gives the time it woke
-// at, in nanoseconds of the TSC clock (time/clock.h). The timer queue counts in those units.
+// Nanoseconds covering `milliseconds`, or std::nullopt if the count does not fit in 64 bits
+// (task/timer.h, ticks_for_ms).
+[[nodiscard]] std::optional<std::uint64_t> ms_to_ns(std::uint64_t milliseconds);
+
+// `co_await sleep_ms(100)`: suspends the task for at least that long (a count too large for
+// 64 bits of nanoseconds sleeps until the end of time); gives the time it woke at, in
+// nanoseconds of the TSC clock (time/clock.h). The timer queue counts in those units.
 [[nodiscard]] KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds);
+
+// Ctrl+C while a shell command runs. The shell's task is busy with the command and reads no
+// keys until it ends, so the keyboard interrupt watches for Ctrl+C itself (decoding the bytes
+// with its own Keyboard for `layout`) and requests the command's cancellation through this
+// signal, which the shell arms while a command runs. Call watch_for_ctrl_c once, from the task
+// that reads the scancode queue.
+void watch_for_ctrl_c(const drivers::keyboard::Layout& layout);
+CancelSignal& command_cancel_signal();
+// Whether the `index`-th byte taken from the scancode queue (counting from 0) is the Ctrl+C that
+// cancelled a command. It did its job; the reader should not act on that key again.
+[[nodiscard]] bool cancelled_a_command(std::uint64_t index);
 
 // Keyboard bytes that reached the queue and bytes dropped because it was full.
 struct KeyboardStats {

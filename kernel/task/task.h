@@ -28,10 +28,12 @@ namespace ferrite::task {
 
 class TaskTable;
 
-// Why awaiting a Task gave no value (see Task::checked()).
+// Why a Task could not run: awaiting it gave no value (Task::checked()), or spawning it failed
+// (TaskTable::spawn, executor.h).
 enum class TaskError : std::uint8_t {
   frame_allocation_failed,
   empty_task,
+  task_table_full,  // spawning only
 };
 
 constexpr std::string_view to_string(TaskError error) {
@@ -40,6 +42,8 @@ constexpr std::string_view to_string(TaskError error) {
       return "out of memory: the task's coroutine frame could not be allocated";
     case TaskError::empty_task:
       return "the task is empty (moved from, or already spawned)";
+    case TaskError::task_table_full:
+      return "the executor's task table is full";
   }
   return "unknown task error";
 }
@@ -61,9 +65,9 @@ class PromiseBase {
  public:
   // Frames come from the kernel heap. Returning nullptr (never throwing) makes the compiler call
   // get_return_object_on_allocation_failure() instead of running the coroutine.
-  static void* operator new(std::size_t size) noexcept { return allocate_frame(size); }
+  static void* operator new(std::size_t size) noexcept { return allocate_coroutine_frame(size); }
   static void operator delete(void* frame, std::size_t size) noexcept {
-    release_frame(frame, size);
+    release_coroutine_frame(frame, size);
   }
 
   std::suspend_always initial_suspend() const noexcept { return {}; }  // lazy

@@ -8,13 +8,14 @@
 // list (insert O(n), expire O(1)) is the simple and sufficient choice.
 //
 // Locking (one CPU): on_tick runs in the timer interrupt, while task code inserts and removes
-// nodes. Every list operation therefore runs under `Lock`, which in the kernel must disable
-// interrupts for its lifetime (e.g. an InterruptGuard-based lock); on_tick takes it too, which
+// nodes. Every list operation therefore runs with a `Guard` object alive, which in the kernel
+// must disable interrupts for its lifetime (sync::InterruptGuard); on_tick makes one too, which
 // costs nothing inside a handler and keeps the code honest if it is ever called elsewhere.
-// Host tests that call everything from one thread can use NoLock.
+// Host tests that call everything from one thread can use NoGuard.
 #pragma once
 
 #include <atomic>
+#include <concepts>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -26,31 +27,25 @@
 
 namespace ferrite::task {
 
+// Whole ticks of a `hz` clock that cover `milliseconds`, rounded up so that a sleep is never
+// shorter than asked; std::nullopt when the count does not fit in 64 bits.
+[[nodiscard]] constexpr std::optional<std::uint64_t> ticks_for_ms(std::uint64_t milliseconds,
+                                                                  std::uint64_t hz) noexcept {
+  // ceil(ms * hz / 1000) without a product larger than the result: with ms = 1000 s + m and
+  // hz = 1000 q + r, it is s * hz + m * q + ceil(m * r / 1000), where m, r < 1000.
+  const std::uint64_t seconds = milliseconds / 1000, rest = milliseconds % 1000;
+  std::uint64_t ticks = 0;
+  if (__builtin_mul_overflow(seconds, hz, &ticks)) return std::nullopt;
+  const std::uint64_t rest_ticks = rest * (hz / 1000) + (rest * (hz % 1000) + 999) / 1000;
+  if (__builtin_add_overflow(ticks, rest_ticks, &ticks)) return std::nullopt;
+  return ticks;
+}
+
 // For single-threaded use (host tests): nothing to exclude.
-struct NoLock {
-  void lock() noexcept {}
-  void unlock() noexcept {}
-};
+struct NoGuard {};
 
-template <typename Lock>
-concept BasicLockable = requires(Lock& lock) {
-  lock.lock();
-  lock.unlock();
-};
-
-template <BasicLockable Lock = NoLock>
+template <std::default_initializable Guard = NoGuard>
 class TimerQueue {
-  class LockGuard {
-   public:
-    explicit LockGuard(Lock& lock) noexcept : lock_(lock) { lock_.lock(); }
-    ~LockGuard() { lock_.unlock(); }
-    LockGuard(const LockGuard&) = delete;
-    LockGuard& operator=(const LockGuard&) = delete;
-
-   private:
-    Lock& lock_;
-  };
-
  public:
   // The awaiter returned by sleep_until/sleep_for; `co_await` gives the tick at which the sleep
   // ended (>= the deadline; the difference is the timer's lateness). It is the list node, so it
@@ -60,7 +55,7 @@ class TimerQueue {
     Sleep(const Sleep&) = delete;
     Sleep& operator=(const Sleep&) = delete;
     ~Sleep() {  // a task destroyed while asleep leaves the queue
-      LockGuard guard(queue_.lock_);
+      [[maybe_unused]] Guard guard;
       if (linked_) queue_.unlink_locked(*this);
     }
 
@@ -68,7 +63,7 @@ class TimerQueue {
 
     template <TaskPromise Promise>
     bool await_suspend(std::coroutine_handle<Promise> self) noexcept {
-      LockGuard guard(queue_.lock_);
+      [[maybe_unused]] Guard guard;
       // The deadline may have passed since await_ready; decide again under the lock. Not
       // suspending is fine here: the waker has not been handed out yet.
       if (expired(queue_.now())) return false;
@@ -126,14 +121,14 @@ class TimerQueue {
   // Timer interrupt side: the clock now reads `now` ticks; wake every sleeper whose deadline has
   // come, earliest first.
   void on_tick(std::uint64_t now) noexcept {
-    LockGuard guard(lock_);
+    [[maybe_unused]] Guard guard;
     FERRITE_ASSERT(now >= now_.load(std::memory_order_relaxed));  // the clock never goes back
     now_.store(now, std::memory_order_release);
     while (head_ != nullptr && head_->deadline_ <= now) {
       Sleep& expired = *head_;
       unlink_locked(expired);
       expired.woken_at_ = now;
-      expired.waker_.wake_with_interrupts_off();  // `Lock` keeps interrupts off (see above)
+      expired.waker_.wake_with_interrupts_off();  // `Guard` keeps interrupts off (see above)
     }
   }
 
@@ -142,12 +137,12 @@ class TimerQueue {
   }
 
   [[nodiscard]] std::size_t sleepers() const noexcept {
-    LockGuard guard(lock_);
+    [[maybe_unused]] Guard guard;
     return count_;
   }
   // When the next sleeper is due (for a tickless timer), if any.
   [[nodiscard]] std::optional<std::uint64_t> next_deadline() const noexcept {
-    LockGuard guard(lock_);
+    [[maybe_unused]] Guard guard;
     if (head_ == nullptr) return std::nullopt;
     return head_->deadline_;
   }
@@ -174,7 +169,6 @@ class TimerQueue {
     --count_;
   }
 
-  mutable Lock lock_{};
   std::atomic<std::uint64_t> now_{0};
   Sleep* head_ = nullptr;
   Sleep* tail_ = nullptr;

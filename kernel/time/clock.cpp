@@ -1,11 +1,11 @@
 // The TSC clock: calibration against PIT channel 2, and reading it (chapter 13).
+#include "lib/log.h"
 #include "time/clock.h"
 
 #include <algorithm>
 #include <array>
 
 #include "arch/x86_64/cpu.h"
-#include "console/print.h"
 #include "platform/pc/pit.h"
 #include "sync/spinlock.h"
 
@@ -87,7 +87,7 @@ void init_clock() {
       std::max(deviation * 1'000'000 / median, worst_edges_ppm) + 1'000'000 / kWindowInputClocks);
   tsc_at_boot = arch::read_tsc();
   ready = true;
-  println("clock: TSC {}.{:03} MHz{}, PIT-calibrated {}x{} ms, error +-{} ppm", median / 1'000'000,
+  log::info("clock: TSC {}.{:03} MHz{}, PIT-calibrated {}x{} ms, error +-{} ppm", median / 1'000'000,
           median / 1000 % 1000, info.invariant ? " invariant" : " (not invariant)", kWindows,
           info.window_us / 1000, info.error_ppm);
 }

@@ -129,5 +129,27 @@ TEST(ParseSize, WorksOnCommandLineValues) {
   EXPECT_EQ(parse_size(*options.get("layout")), std::nullopt);
 }
 
+TEST(LogLevel, AbsentMeansInfo) {
+  EXPECT_EQ(log_level(CommandLine("")), log::Level::info);
+  EXPECT_EQ(log_level(CommandLine("layout=de quiet")), log::Level::info);
+}
+
+TEST(LogLevel, NamesEachLevel) {
+  EXPECT_EQ(log_level(CommandLine("log=debug")), log::Level::debug);
+  EXPECT_EQ(log_level(CommandLine("log=info")), log::Level::info);
+  EXPECT_EQ(log_level(CommandLine("heap=1M log=warn layout=de")), log::Level::warn);
+  EXPECT_EQ(log_level(CommandLine("log=error")), log::Level::error);
+  EXPECT_EQ(log_level(CommandLine("log=debug log=warn")), log::Level::warn) << "the last one wins";
+}
+
+TEST(LogLevel, UnknownValueIsReturnedAsTheError) {
+  for (const std::string_view text : {"log=loud", "log=", "log=WARN", "log=warning", "log=info2"}) {
+    const auto level = log_level(CommandLine(text));
+    ASSERT_FALSE(level.has_value()) << text;
+    EXPECT_EQ(level.error(), text.substr(4)) << text;
+  }
+  EXPECT_EQ(log_level(CommandLine("log")), log::Level::info) << "a bare flag is not the option";
+}
+
 }  // namespace
 }  // namespace ferrite::boot

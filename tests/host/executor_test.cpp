@@ -274,7 +274,7 @@ TEST(TaskAllocation, FailedAllocationGivesAFailedTaskAndSpawnReportsIt) {
   int runs = 0;
   Task<> task;
   {
-    testing::FailFrameAllocationsAfter fail{0};
+    testing::FailCoroutineFramesAfter fail{0};
     task = trivial_task(&runs);
   }
   EXPECT_TRUE(task.allocation_failed());
@@ -282,7 +282,7 @@ TEST(TaskAllocation, FailedAllocationGivesAFailedTaskAndSpawnReportsIt) {
   EXPECT_EQ(task.error(), TaskError::frame_allocation_failed);
   const auto spawned = executor.spawn(std::move(task));
   ASSERT_FALSE(spawned.has_value());
-  EXPECT_EQ(spawned.error(), SpawnError::frame_allocation_failed);
+  EXPECT_EQ(spawned.error(), TaskError::frame_allocation_failed);
   EXPECT_EQ(to_string(spawned.error()),
             "out of memory: the task's coroutine frame could not be allocated");
   EXPECT_EQ(executor.stats().spawned, 0u);
@@ -297,7 +297,7 @@ TEST(TaskAllocation, FailedAllocationGivesAFailedTaskAndSpawnReportsIt) {
 
 TEST(TaskAllocation, OnlyTheNthAllocationFails) {
   int runs = 0;
-  testing::FailFrameAllocationsAfter fail{2};
+  testing::FailCoroutineFramesAfter fail{2};
   Task<> first = trivial_task(&runs);
   Task<> second = trivial_task(&runs);
   Task<> third = trivial_task(&runs);
@@ -309,7 +309,7 @@ TEST(TaskAllocation, OnlyTheNthAllocationFails) {
 Task<> awaits_child_checked(std::expected<int, TaskError>* out) {
   Task<int> child;
   {
-    testing::FailFrameAllocationsAfter fail{0};
+    testing::FailCoroutineFramesAfter fail{0};
     child = leaf(1);
   }
   *out = co_await std::move(child).checked();
@@ -343,7 +343,7 @@ TEST(TaskAllocation, CheckedAwaitOfAHealthyChildGivesTheValue) {
 Task<> awaits_failed_child() {
   Task<int> child;
   {
-    testing::FailFrameAllocationsAfter fail{0};
+    testing::FailCoroutineFramesAfter fail{0};
     child = leaf(1);
   }
   co_await std::move(child);
@@ -400,7 +400,7 @@ TEST(Executor, SpawnReportsAnEmptyTaskAndAFullTable) {
   ExecutorStorage<2> storage;
   Executor executor{storage};
   int runs = 0;
-  EXPECT_EQ(executor.spawn(Task<>{}).error(), SpawnError::empty_task);
+  EXPECT_EQ(executor.spawn(Task<>{}).error(), TaskError::empty_task);
   ASSERT_TRUE(executor.spawn(trivial_task(&runs)).has_value());
   ASSERT_TRUE(executor.spawn(trivial_task(&runs)).has_value());
 
@@ -408,7 +408,7 @@ TEST(Executor, SpawnReportsAnEmptyTaskAndAFullTable) {
   auto refused =
       executor.spawn([](FrameWitness) -> Task<> { co_return; }(FrameWitness{&live_witnesses}));
   ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error(), SpawnError::task_table_full);
+  EXPECT_EQ(refused.error(), TaskError::task_table_full);
   EXPECT_EQ(live_witnesses, 0) << "a refused task's frame is freed";
 
   executor.run_until_idle();

@@ -377,6 +377,7 @@ struct Combination {
   bool ctrl;
   bool altgr;  // right Alt
   bool num_lock;
+  bool alt;  // left Alt
 };
 
 std::string describe(const Combination& combination) {
@@ -386,6 +387,7 @@ std::string describe(const Combination& combination) {
   if (combination.ctrl) text += "Ctrl+";
   if (combination.altgr) text += "RightAlt+";
   if (combination.num_lock) text += "NumLock+";
+  if (combination.alt) text += "LeftAlt+";
   return text.empty() ? "(no modifiers)" : text;
 }
 
@@ -394,6 +396,8 @@ char32_t expected_character(const LayoutExpectation& layout, KeyCode key,
   using Kind = ExpectedKey::Kind;
   const ExpectedKey expected = expected_key(layout, key);
   const bool altgr = combination.altgr && layout.right_alt_is_altgr;
+  // Alt+key is a shortcut, not text: left Alt, and right Alt where it is not AltGr (US).
+  if (combination.alt || (combination.altgr && !altgr)) return 0;
   char32_t c = 0;
   switch (expected.kind) {
     case Kind::Nothing:
@@ -425,6 +429,7 @@ KeyEvent type_key(Keyboard& keyboard, const PhysicalKey& key, const Combination&
   if (combination.shift) feed_all(keyboard, {0x2A});
   if (combination.ctrl) feed_all(keyboard, {0x1D});
   if (combination.altgr) feed_all(keyboard, {0xE0, 0x38});
+  if (combination.alt) feed_all(keyboard, {0x38});
 
   const KeyEvent press = feed_one(keyboard, key.make);
   EXPECT_EQ(press.key, key.key);
@@ -434,6 +439,7 @@ KeyEvent type_key(Keyboard& keyboard, const PhysicalKey& key, const Combination&
   EXPECT_FALSE(release.pressed);
   EXPECT_EQ(release.character, 0u);
 
+  if (combination.alt) feed_all(keyboard, {0xB8});
   if (combination.altgr) feed_all(keyboard, {0xE0, 0xB8});
   if (combination.ctrl) feed_all(keyboard, {0x9D});
   if (combination.shift) feed_all(keyboard, {0xAA});
@@ -742,9 +748,9 @@ TEST(Layout, EveryKeyUnderEveryModifierCombination) {
   for (const LayoutExpectation& expectation : layout_expectations()) {
     const Layout* layout = layout_by_name(expectation.name);
     ASSERT_NE(layout, nullptr);
-    for (int bits = 0; bits < 32; ++bits) {
-      const Combination combination{(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0,
-                                    (bits & 8) != 0, (bits & 16) != 0};
+    for (int bits = 0; bits < 64; ++bits) {
+      const Combination combination{(bits & 1) != 0, (bits & 2) != 0,  (bits & 4) != 0,
+                                    (bits & 8) != 0, (bits & 16) != 0, (bits & 32) != 0};
       for (const PhysicalKey& key : all_physical_keys()) {
         Keyboard keyboard(*layout);
         const KeyEvent press = type_key(keyboard, key, combination);
@@ -755,7 +761,7 @@ TEST(Layout, EveryKeyUnderEveryModifierCombination) {
       }
     }
   }
-  EXPECT_EQ(checked, 3 * 32 * 105);
+  EXPECT_EQ(checked, 3 * 64 * 105);
 }
 
 TEST(Layout, HandPickedCharacters) {
@@ -785,7 +791,9 @@ TEST(Layout, HandPickedCharacters) {
       {&kGermanLayout, {0x3A, 0xBA, 0x02}, U'1'},              // and digits
       {&kGermanLayout, {0x3A, 0xBA, 0xE0, 0x38, 0x10}, U'@'},  // Caps + AltGr+Q
       {&kGermanLayout, {0x1D, 0xE0, 0x38, 0x10}, U'@'},        // Ctrl + AltGr+Q
-      {&kUsLayout, {0xE0, 0x38, 0x10}, U'q'},                  // US: right Alt is just Alt
+      {&kUsLayout, {0xE0, 0x38, 0x10}, 0},                     // US: right Alt is Alt: no 'q'
+      {&kUsLayout, {0x38, 0x2D}, 0},                           // Alt+X types nothing
+      {&kGermanLayout, {0x38, 0x10}, 0},                       // left Alt+Q: nothing, not '@'
       {&kUsLayout, {0x45, 0xC5, 0x48}, U'8'},                  // Num Lock on: keypad 8
       {&kUsLayout, {0x48}, 0},                                 // Num Lock off: keypad Up
       {&kGermanLayout, {0x45, 0xC5, 0x53}, U','},              // German keypad decimal
@@ -861,7 +869,7 @@ TEST(Modifiers, SwitchingLayoutKeepsStateAndReevaluatesAltGr) {
   EXPECT_EQ(feed_one(keyboard, {0x10}).character, U'@');
   keyboard.set_layout(kUsLayout);
   EXPECT_FALSE(keyboard.modifiers().altgr);
-  EXPECT_EQ(feed_one(keyboard, {0x10}).character, U'Q');  // Alt+q with Caps Lock
+  EXPECT_EQ(feed_one(keyboard, {0x10}).character, 0u);  // Alt+q (right Alt is Alt again): no text
 }
 
 TEST(Modifiers, ControlCharacterRule) {
@@ -943,6 +951,7 @@ bool character_is_consistent(const Layout& layout, const KeyEvent& event) {
   if (!event.pressed) return false;
   const KeyCharacters& characters = layout[event.key];
   if (characters.kind == KeyKind::NoCharacter) return false;
+  if (event.modifiers.alt()) return false;  // Alt+key is a shortcut, not text
   for (char32_t level :
        {characters.plain, characters.shifted, characters.altgr, characters.shifted_altgr}) {
     if (level == 0) continue;

@@ -1,9 +1,17 @@
 // The shell's line editor: typing, cursor movement, erasing, history, Ctrl+C / Ctrl+L, limits.
+#include "shell/line_editor.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
-#include "shell/line_editor.h"
+#include "console/framebuffer_screen.h"
+#include "console/text_writer.h"
+#include "platform/pc/vga_text.h"
 
 namespace {
 
@@ -11,6 +19,8 @@ using ferrite::drivers::keyboard::KeyCode;
 using ferrite::drivers::keyboard::KeyEvent;
 using ferrite::shell::LineEditor;
 using Action = LineEditor::Action;
+using namespace ferrite::console;
+using ferrite::pc::VgaTextScreen;
 
 KeyEvent press(KeyCode key, char32_t character = 0) { return KeyEvent{key, true, {}, character}; }
 KeyEvent release(KeyCode key) { return KeyEvent{key, false, {}, 0}; }
@@ -96,6 +106,25 @@ TEST(LineEditor, HistoryRecallsOlderAndNewerLines) {
   EXPECT_EQ(editor.text(), "");
 }
 
+TEST(LineEditor, UpThenDownKeepsTheLineBeingEdited) {
+  LineEditor editor;
+  type(editor, U"one");
+  editor.feed(press(KeyCode::Enter, U'\n'));
+  type(editor, U"half a line");
+  editor.feed(press(KeyCode::ArrowLeft));
+  editor.feed(press(KeyCode::ArrowUp));
+  EXPECT_EQ(editor.text(), "one");
+  editor.feed(press(KeyCode::ArrowDown));  // back to the line being typed, as readline does
+  EXPECT_EQ(editor.text(), "half a line");
+  EXPECT_EQ(editor.cursor(), 11u);
+  editor.feed(press(KeyCode::ArrowDown));  // nothing newer: the line stays
+  EXPECT_EQ(editor.text(), "half a line");
+  editor.feed(press(KeyCode::Enter, U'\n'));
+  editor.feed(press(KeyCode::ArrowUp));
+  editor.feed(press(KeyCode::ArrowDown));  // a new line was empty, and is again
+  EXPECT_EQ(editor.text(), "");
+}
+
 TEST(LineEditor, HistorySkipsEmptyAndRepeatedLinesAndForgetsTheOldest) {
   LineEditor editor;
   editor.feed(press(KeyCode::Enter, U'\n'));
@@ -124,6 +153,7 @@ TEST(LineEditor, CtrlCDropsTheLineAndCtrlLAsksForAClearScreen) {
 }
 
 TEST(LineEditor, AFullLineRefusesMoreCharacters) {
+  static_assert(LineEditor::kMaxLine >= 255, "lines as long as a user needs");
   LineEditor editor;
   type(editor, std::u32string(LineEditor::kMaxLine, U'x'));
   EXPECT_EQ(editor.feed(press(KeyCode::Y, U'y')), Action::full);
@@ -140,3 +170,150 @@ TEST(SplitWords, SplitsAtRunsOfSpaces) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The line editor and the screen together, as the shell uses them: after every key the input
+// line (prompt + text) is redrawn, and every row of the screen is checked. Two screen sizes:
+// VGA text (80x25) and a framebuffer console of 100x37 cells (800x600 pixels).
+
+constexpr std::string_view kPrompt = "ferrite> ";
+
+struct VgaScreenUnderTest {
+  std::vector<ScreenChar> cells = std::vector<ScreenChar>(VgaTextScreen::kCells);
+  std::vector<ScreenChar> shadow = std::vector<ScreenChar>(VgaTextScreen::kCells);
+  TextWriter<VgaTextScreen> writer{VgaTextScreen(cells.data(), shadow.data())};
+};
+
+struct FramebufferScreenUnderTest {
+  static constexpr std::uint32_t kWidth = 800, kHeight = 600, kPitch = kWidth * 4;
+  std::vector<std::uint8_t> pixels = std::vector<std::uint8_t>(kPitch * kHeight);
+  std::vector<ScreenChar> shadow = std::vector<ScreenChar>(FramebufferScreen::kMaxCells);
+  TextWriter<FramebufferScreen> writer{FramebufferScreen(pixels.data(), kWidth, kHeight, kPitch,
+                                                         PixelFormat{4, 16, 8, 0}, shadow.data())};
+};
+
+template <class ScreenUnderTest>
+class InputLineOnScreen : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    writer().clear();
+    writer().write("output above the prompt\n");
+    writer().write(kPrompt);  // as the shell prints it (serial sees this once)
+    show();
+  }
+
+  auto& writer() { return screen_.writer; }
+  std::size_t rows() { return writer().screen().rows(); }
+  std::size_t columns() { return writer().screen().columns(); }
+
+  // What the shell does after each key.
+  void show() {
+    writer().show_input_line(std::string(kPrompt) + std::string(editor.text()),
+                             kPrompt.size() + editor.cursor());
+  }
+
+  void key(KeyCode code, char32_t character = 0) {
+    editor.feed(press(code, character));
+    show();
+  }
+
+  std::string row_text(std::size_t row) {
+    std::string text;
+    for (std::size_t column = 0; column < columns(); ++column) {
+      text += static_cast<char>(writer().screen().get(row, column).character);
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text;
+  }
+
+  // Every row: blank rows, then the line written above the prompt, then the input line (ASCII
+  // here) cut into rows of the screen's width, with exactly one inverted cell: the cursor's.
+  void expect_screen(const std::string& input, std::size_t cursor) {
+    SCOPED_TRACE("input of " + std::to_string(input.size()) + " characters, cursor at " +
+                 std::to_string(cursor) + ", screen " + std::to_string(columns()) + "x" +
+                 std::to_string(rows()));
+    const std::size_t cells = std::max(input.size(), cursor + 1);
+    const std::size_t input_rows = (cells + columns() - 1) / columns();
+    ASSERT_LT(input_rows + 1, rows());
+    const std::size_t first = rows() - input_rows;
+    for (std::size_t row = 0; row < rows(); ++row) {
+      std::string expected;
+      if (row >= first) {
+        const std::size_t start = (row - first) * columns();
+        if (start < input.size()) expected = input.substr(start, columns());
+      } else if (row == first - 1) {
+        expected = "output above the prompt";
+      }
+      while (!expected.empty() && expected.back() == ' ') expected.pop_back();
+      EXPECT_EQ(row_text(row), expected) << "row " << row;
+    }
+    const ColorCode inverted(kDefaultColor.background(), kDefaultColor.foreground());
+    for (std::size_t row = 0; row < rows(); ++row) {
+      for (std::size_t column = 0; column < columns(); ++column) {
+        const bool is_cursor = row == first + cursor / columns() && column == cursor % columns();
+        EXPECT_EQ(writer().screen().get(row, column).color,
+                  (is_cursor ? inverted : kDefaultColor).value())
+            << "row " << row << " column " << column;
+      }
+    }
+  }
+
+  ScreenUnderTest screen_;
+  LineEditor editor;
+};
+
+using Screens = ::testing::Types<VgaScreenUnderTest, FramebufferScreenUnderTest>;
+TYPED_TEST_SUITE(InputLineOnScreen, Screens);
+
+TYPED_TEST(InputLineOnScreen, ThreeHundredKeysWrapWithoutRepeatingThePrompt) {
+  std::string typed;
+  this->expect_screen(std::string(kPrompt), kPrompt.size());
+  for (std::size_t i = 0; i < 300; ++i) {  // the last 45 do not fit: the line stays as it is
+    const char c = static_cast<char>('a' + i % 26);
+    const Action action = this->editor.feed(press(KeyCode::A, static_cast<char32_t>(c)));
+    this->show();
+    if (typed.size() < LineEditor::kMaxLine) typed += c;
+    EXPECT_EQ(action, typed.size() == i + 1 ? Action::redraw : Action::full);
+    ASSERT_EQ(this->editor.text(), typed);
+    this->expect_screen(std::string(kPrompt) + typed, kPrompt.size() + typed.size());
+    if (this->HasFailure()) return;  // one broken step is enough to read
+  }
+  // The cursor moves back over the row boundaries and stays on the right character.
+  for (std::size_t i = 1; i <= 150; ++i) {
+    this->key(KeyCode::ArrowLeft);
+    this->expect_screen(std::string(kPrompt) + typed, kPrompt.size() + typed.size() - i);
+    if (this->HasFailure()) return;
+  }
+  this->key(KeyCode::Home);
+  this->expect_screen(std::string(kPrompt) + typed, kPrompt.size());
+  // Erasing shrinks the line again, row by row; the output above follows it down.
+  this->key(KeyCode::End);
+  while (!typed.empty()) {
+    this->key(KeyCode::Backspace, U'\b');
+    typed.pop_back();
+    this->expect_screen(std::string(kPrompt) + typed, kPrompt.size() + typed.size());
+    if (this->HasFailure()) return;
+  }
+}
+
+TYPED_TEST(InputLineOnScreen, ASubmittedLongLineStaysWholeAboveItsOutput) {
+  const std::string typed(200, 'x');
+  for (char c : typed) this->key(KeyCode::X, static_cast<char32_t>(c));
+  ASSERT_EQ(this->editor.feed(press(KeyCode::Enter, U'\n')), Action::submit);
+  // The shell shows the submitted line without a cursor, then prints the command's output.
+  this->writer().show_input_line(std::string(kPrompt) + std::string(this->editor.submitted()),
+                                 std::nullopt);
+  this->writer().write("\nx: unknown command\n");
+  this->writer().write(kPrompt);
+  this->show();
+  const std::string line = std::string(kPrompt) + typed;
+  const std::size_t line_rows = (line.size() + this->columns() - 1) / this->columns();
+  const std::size_t bottom = this->rows() - 1;
+  EXPECT_EQ(this->row_text(bottom), kPrompt.substr(0, kPrompt.size() - 1));
+  EXPECT_EQ(this->row_text(bottom - 1), "x: unknown command");
+  for (std::size_t i = 0; i < line_rows; ++i) {
+    EXPECT_EQ(this->row_text(bottom - 1 - line_rows + i),
+              line.substr(i * this->columns(), this->columns()));
+  }
+  EXPECT_EQ(this->row_text(bottom - 2 - line_rows), "output above the prompt");
+}

@@ -92,18 +92,53 @@ TEST_F(TextWriterTest, TruncatedUtf8DoesNotSwallowText) {
   EXPECT_EQ(cells[base + 1].character, 'z');
 }
 
-TEST_F(TextWriterTest, ReplaceBottomRowRedrawsTheInputLineWithAnInvertedCursor) {
+TEST_F(TextWriterTest, ShowInputLineRedrawsTheBottomRowWithAnInvertedCursor) {
   writer.write("> old text that is longer");
-  writer.replace_bottom_row("> new", 3);
+  writer.show_input_line("> new", 3);
   EXPECT_EQ(row_text(kBottom), "> new");
   EXPECT_EQ(writer.column(), 5u);
   const std::size_t base = kBottom * VgaTextScreen::kColumns;
   EXPECT_EQ(cells[base + 3].color, ColorCode(Color::black, Color::light_gray).value());
   EXPECT_EQ(cells[base + 2].color, kDefaultColor.value());
-  writer.replace_bottom_row("> new", 5);  // cursor after the text: a highlighted blank
+  writer.show_input_line("> new", 5);  // cursor after the text: a highlighted blank
   EXPECT_EQ(cells[base + 5].character, ' ');
   EXPECT_EQ(cells[base + 5].color, ColorCode(Color::black, Color::light_gray).value());
   EXPECT_EQ(cells[base + 3].color, kDefaultColor.value());
+}
+
+TEST_F(TextWriterTest, AnInputLineOfExactlyOneRowPutsTheCursorOnTheNextRow) {
+  writer.write("above\n");
+  const std::string full(VgaTextScreen::kColumns, 'x');
+  writer.show_input_line(full, full.size());
+  EXPECT_EQ(row_text(kBottom - 2), "above");
+  EXPECT_EQ(row_text(kBottom - 1), full);
+  EXPECT_EQ(row_text(kBottom), "");
+  EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns].color,
+            ColorCode(Color::black, Color::light_gray).value());
+  EXPECT_EQ(writer.column(), 0u);
+  writer.show_input_line(full, std::nullopt);  // no cursor: the line fits its one row
+  EXPECT_EQ(row_text(kBottom - 1), "above");
+  EXPECT_EQ(row_text(kBottom), full);
+  writer.write("\nok");  // output goes below it, with no blank row between
+  EXPECT_EQ(row_text(kBottom - 1), full);
+  EXPECT_EQ(row_text(kBottom), "ok");
+}
+
+TEST_F(TextWriterTest, AnInputLineTallerThanTheScreenShowsTheRowsAroundTheCursor) {
+  std::string line;
+  for (std::size_t row = 0; row < VgaTextScreen::kRows + 5; ++row) {
+    line += std::string(VgaTextScreen::kColumns, static_cast<char>('A' + row));
+  }
+  writer.show_input_line(line, 3);  // cursor in the first row: the first 25 rows
+  EXPECT_EQ(row_text(0), std::string(VgaTextScreen::kColumns, 'A'));
+  EXPECT_EQ(row_text(kBottom), std::string(VgaTextScreen::kColumns, 'Y'));
+  writer.show_input_line(line, line.size() - 1);  // cursor in the last row: the last 25
+  EXPECT_EQ(row_text(0), std::string(VgaTextScreen::kColumns, 'F'));
+  EXPECT_EQ(row_text(kBottom),
+            std::string(VgaTextScreen::kColumns, 'A' + VgaTextScreen::kRows + 4));
+  writer.show_input_line("short", 5);  // back to one row: blank rows above
+  EXPECT_EQ(row_text(kBottom), "short");
+  EXPECT_EQ(row_text(kBottom - 1), "");
 }
 
 TEST_F(TextWriterTest, ClearReachesEveryCellWhateverTheFirmwareLeft) {

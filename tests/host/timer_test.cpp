@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "task/cancel_signal.h"
 #include "task/executor.h"
 
 namespace ferrite::task {
@@ -20,8 +22,8 @@ struct Wake {
   std::uint64_t woken_at;
 };
 
-template <typename Lock>
-Task<> sleeper(TimerQueue<Lock>& timers, int who, std::uint64_t deadline, std::vector<Wake>* log) {
+template <typename Guard>
+Task<> sleeper(TimerQueue<Guard>& timers, int who, std::uint64_t deadline, std::vector<Wake>* log) {
   const std::uint64_t woken_at = co_await timers.sleep_until(deadline);
   log->push_back({who, deadline, woken_at});
 }
@@ -30,6 +32,87 @@ std::vector<int> order(const std::vector<Wake>& log) {
   std::vector<int> who;
   for (const Wake& wake : log) who.push_back(wake.who);
   return who;
+}
+
+TEST(TicksForMs, RoundsUpAndNeverWraps) {
+  EXPECT_EQ(ticks_for_ms(0, 1000), 0u);
+  EXPECT_EQ(ticks_for_ms(100, 1000), 100u);
+  EXPECT_EQ(ticks_for_ms(1, 18), 1u);  // 0.018 ticks: a whole one, never none
+  EXPECT_EQ(ticks_for_ms(1000, 18), 18u);
+  EXPECT_EQ(ticks_for_ms(1001, 18), 19u);
+  // The shell's `sleep 18446744073709552` once asked for 1 tick: ms * hz wrapped.
+  EXPECT_EQ(ticks_for_ms(18446744073709552, 1000), 18446744073709552u);
+  constexpr std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+  EXPECT_EQ(ticks_for_ms(max, 1000), max);
+  EXPECT_EQ(ticks_for_ms(max, 1001), std::nullopt);
+  EXPECT_EQ(ticks_for_ms(max / 2, 2000), max - 1);  // (2^63 - 1) * 2
+  EXPECT_EQ(ticks_for_ms(max / 2 + 1, 2000), std::nullopt);
+  EXPECT_EQ(ticks_for_ms(max, 1), max / 1000 + 1);
+}
+
+// CancelSignal (task/cancel_signal.h): the shell's Ctrl+C. A sleeping command waits for its
+// deadline or a cancel request, whichever comes first.
+using SleepResult = std::optional<std::uint64_t>;  // the tick it woke at; nullopt: cancelled
+
+Task<> sleep_unless_cancelled(TimerQueue<>& timers, CancelSignal& signal, std::uint64_t deadline,
+                              std::optional<SleepResult>* result) {
+  auto sleep = timers.sleep_until(deadline);
+  *result = co_await signal.unless_cancelled(sleep);
+}
+
+// A command that sleeps until tick 100 with the signal armed, as the shell runs one.
+class CancelSignalTest : public ::testing::Test {
+ protected:
+  void start_sleeping() {
+    signal.arm();
+    ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
+    executor.run_until_idle();
+  }
+
+  TimerQueue<> timers;  // before the executor: sleepers point into it
+  ExecutorStorage<4> storage;
+  Executor executor{storage};
+  CancelSignal signal;
+  std::optional<SleepResult> result;  // set when the sleeper resumes
+};
+
+TEST_F(CancelSignalTest, ARequestWakesTheSleeperWhichLeavesTheTimerQueue) {
+  start_sleeping();
+  EXPECT_EQ(timers.sleepers(), 1u);
+  EXPECT_FALSE(result.has_value());
+  EXPECT_TRUE(signal.request());   // the keyboard interrupt saw Ctrl+C
+  EXPECT_FALSE(signal.request());  // a second Ctrl+C asks nothing new
+  EXPECT_EQ(executor.run_until_idle(), 1u);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(*result, std::nullopt);
+  EXPECT_EQ(timers.sleepers(), 0u);
+  EXPECT_TRUE(signal.disarm());
+  timers.on_tick(100);  // the deadline passes: nobody is left to wake
+  EXPECT_EQ(executor.run_until_idle(), 0u);
+}
+
+TEST_F(CancelSignalTest, WithoutARequestTheSleepEndsAtItsDeadline) {
+  start_sleeping();
+  timers.on_tick(100);
+  executor.run_until_idle();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(*result, 100u);
+  EXPECT_FALSE(signal.disarm());
+  EXPECT_FALSE(signal.request()) << "no command runs: a Ctrl+C is an ordinary key";
+  EXPECT_FALSE(signal.cancelled());
+}
+
+TEST_F(CancelSignalTest, ARequestBeforeTheWaitEndsItAtOnce) {
+  signal.arm();
+  EXPECT_TRUE(signal.request());
+  EXPECT_TRUE(signal.cancelled());
+  ASSERT_TRUE(executor.spawn(sleep_unless_cancelled(timers, signal, 100, &result)).has_value());
+  executor.run_until_idle();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(*result, std::nullopt);
+  EXPECT_EQ(timers.sleepers(), 0u);
+  signal.arm();  // the next command starts with no request
+  EXPECT_FALSE(signal.cancelled());
 }
 
 TEST(TimerQueue, WakesSleepersInDeadlineOrderNotSleepOrder) {

@@ -2,6 +2,9 @@
 // where the VGA writer says it does.
 #include "console/console.h"
 #include "console/print.h"
+#include "arch/x86_64/cpu.h"
+#include "platform/pc/pit.h"
+#include "time/tick.h"
 #include "test/ktest.h"
 
 KTEST(trivial_assertion) { KEXPECT_EQ(1, 1); }
@@ -43,4 +46,24 @@ KTEST(println_shows_unprintable_bytes_as_blocks) {
   KEXPECT_EQ(console.cell(row, 0).character, std::uint8_t{'a'});
   KEXPECT_EQ(console.cell(row, 1).character, std::uint8_t{0xFE});
   KEXPECT_EQ(console.cell(row, 2).character, std::uint8_t{'b'});
+}
+
+// Issue 9, bug 3: holding the console (and printing a lot, more than the serial buffer holds)
+// must not hold interrupts off, or the PIT's ticks are lost and the clock runs slow. The serial
+// port is fed by its transmit interrupt; the writer waits for it with interrupts on.
+KTEST(timer_keeps_ticking_while_the_console_prints) {
+  std::uint64_t ticks_before = 0, ticks_after = 0;
+  bool interrupts_on = false;
+  {
+    ferrite::console::Locked console;
+    interrupts_on = ferrite::arch::interrupts_enabled();
+    ticks_before = ferrite::time::tick_count();  // the APIC timer tick (chapter 13)
+    console.write("\n");
+    for (int line = 0; line < 100; ++line) {
+      ferrite::fmt::format_to(console, "timer_keeps_ticking line {:>3}: {:-<80}\n", line, "");
+    }
+    ticks_after = ferrite::time::tick_count();
+  }
+  KEXPECT(interrupts_on);
+  KEXPECT(ticks_after > ticks_before);
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"

@@ -7,8 +7,8 @@
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "platform/pc/qemu_exit.h"
-#include "console/console.h"
 #include "lib/format.h"
+#include "lib/log.h"
 #include "lib/panic.h"
 
 namespace ferrite::arch {
@@ -150,19 +150,17 @@ void handle_exception(InterruptFrame& frame) {
   fmt::BufferSink report(text);
   write_report(report, frame);
 
+  // Into the log, never to the console directly: the interrupted code may hold the console (an
+  // NMI can arrive anywhere), and a handler must not wait for it. The console shows the report
+  // once task code runs again, or the panic below shows it at once.
   if (is_resumable(vector)) {
-    console::write(report.view());
+    log::write(log::Level::warn, report.view());
     return;
   }
-
-  // The interrupted code may have held the console lock: take the console by force.
-  console::write_for_panic(report.view(),
-                           console::ColorCode(console::Color::light_red, console::Color::black));
+  log::write(log::Level::error, report.view());
   if (fault_hook != nullptr && fault_hook(frame)) {
-    console::write_for_panic(
-        "the test's fault hook accepted this exception\n",
-        console::ColorCode(console::Color::light_green, console::Color::black));
-    pc::exit_qemu(pc::QemuExitCode::success);
+    log::info("the test's fault hook accepted this exception");
+    pc::exit_qemu(pc::QemuExitCode::success);  // shows the log first
   }
   const ExceptionInfo& info = kExceptions[vector];
   panic("unrecoverable CPU exception: {} ({}) at rip {:#x}", info.name, info.mnemonic, frame.rip);

@@ -7,7 +7,7 @@
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
 #include "platform/pc/pic8259.h"
-#include "console/print.h"
+#include "lib/log.h"
 
 // interrupt_stubs.S: the entry address of each vector's stub.
 extern "C" const std::uint64_t interrupt_stub_table[ferrite::arch::kVectorCount];
@@ -101,7 +101,7 @@ void set_interrupt_return_hook(InterruptReturnHook hook) {
 
 void report_unexpected_interrupt(const InterruptFrame& frame) {
   unexpected_interrupts.fetch_add(1, std::memory_order_relaxed);
-  println("unexpected interrupt {} (rip {:#x})", frame.vector, frame.rip);
+  log::warn("unexpected interrupt {} (rip {:#x})", frame.vector, frame.rip);
 }
 
 std::uint64_t unexpected_interrupt_count() {

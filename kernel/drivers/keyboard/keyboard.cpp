@@ -68,6 +68,9 @@ void Keyboard::update_modifiers(KeyCode key, bool pressed) {
 }
 
 char32_t Keyboard::character_for(KeyCode key) const {
+  // Alt+key is a shortcut, not text: left Alt, and right Alt on layouts without AltGr (US),
+  // where "AltGr+Q" is Alt+Q. Under AltGr itself the layout's AltGr level applies.
+  if (modifiers_.alt()) return 0;
   const KeyCharacters& characters = (*layout_)[key];
   const bool shift = modifiers_.shift();
   char32_t character = 0;

@@ -40,7 +40,7 @@ struct KeyEvent {
   KeyCode key;
   bool pressed;  // false: released (held keys repeat as further presses)
   Modifiers modifiers;
-  char32_t character;  // what a press types; 0 if none (and always 0 on release)
+  char32_t character;  // what a press types; 0 if none (always 0 on release, and under Alt)
 };
 
 class Keyboard {
@@ -80,5 +80,8 @@ class Keyboard {
   if (character < U' ' || character == U'\x7F') return character;
   return 0;
 }
+
+// Ctrl+C (ETX, 0x03): drops the line being typed, or stops a running command.
+inline constexpr char32_t kCtrlC = control_character(U'c');
 
 }  // namespace ferrite::drivers::keyboard

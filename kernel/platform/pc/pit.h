@@ -22,6 +22,8 @@ void init(std::uint32_t frequency_hz = kDefaultFrequencyHz);
 [[nodiscard]] std::uint64_t ticks();
 // Milliseconds since init(), from ticks() and the exact divisor.
 [[nodiscard]] std::uint64_t uptime_ms();
+// Nanoseconds since init() (with a tick's resolution): the log's timestamps.
+[[nodiscard]] std::uint64_t uptime_ns();
 // The frequency asked for in init() and the divisor programmed for it.
 [[nodiscard]] std::uint32_t frequency_hz();
 [[nodiscard]] std::uint32_t divisor();

@@ -1,10 +1,13 @@
-// 16550 UART driver (polled output only: tests need reliable ordering, not speed). Polling is
-// still kept cheap: the transmit FIFO takes 16 bytes at a time, so the line status register is
-// read once per 16 bytes rather than once per byte (each port read is an emulated device access
-// under QEMU, and a slow bus cycle on real hardware).
+// 16550 UART driver: interrupt-driven transmit from a buffer, and a polled path for panics and
+// for the time before interrupts run (see serial.h). Polling stays cheap: the transmit FIFO
+// takes 16 bytes at a time, so the line status register is read once per 16 bytes rather than
+// once per byte (each port read is an emulated device access under QEMU, and a slow bus cycle
+// on real hardware).
 #include "platform/pc/serial.h"
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/interrupt_frame.h"
+#include "platform/pc/pic8259.h"
 
 namespace ferrite::pc {
 
@@ -22,7 +25,15 @@ constexpr std::uint8_t kLineControlDlab = 0x80;
 constexpr std::uint8_t kLineControl8N1 = 0x03;
 constexpr std::uint8_t kFifoEnableClear14 = 0xC7;  // enable, clear both, 14-byte threshold
 constexpr std::uint8_t kModemLoopback = 0x1E;      // LOOP + OUT2 + OUT1 + RTS
-constexpr std::uint8_t kModemNormal = 0x0F;        // DTR + RTS + OUT1 + OUT2
+// DTR + RTS + OUT1 + OUT2. On the PC, OUT2 gates the UART's interrupt line onto the bus.
+constexpr std::uint8_t kModemNormal = 0x0F;
+// IER bit 1, ETBEI: "Enable Transmitter Holding Register Empty Interrupt". The THRE interrupt
+// is raised when the transmitter holding register (the FIFO in FIFO mode) is empty, and cleared
+// by reading the IIR (when it is the interrupt named there) or by writing the THR (datasheet,
+// table 4).
+constexpr std::uint8_t kEnableTransmitEmpty = 0x02;
+// IIR bit 0 is 1 when no interrupt is pending (datasheet, table 4).
+constexpr std::uint8_t kNoInterruptPending = 0x01;
 // THRE: the transmit holding register is empty, or in FIFO mode "the XMIT FIFO is empty"
 // (PC16550D datasheet, LSR bit 5).
 constexpr std::uint8_t kLineStatusTransmitEmpty = 0x20;
@@ -32,11 +43,15 @@ constexpr std::uint8_t kFifoEnabledMask = 0xC0;
 constexpr std::uint8_t kTransmitFifoBytes = 16;
 constexpr int kDrainPollLimit = 1'000'000;
 constexpr std::uint16_t kDivisor115200 = 1;  // 115200 / divisor baud
+
+constinit SerialPort* interrupt_port = nullptr;
+
+void on_irq(arch::InterruptFrame&) {
+  if (interrupt_port != nullptr) interrupt_port->on_transmit_interrupt();
+}
 }  // namespace
 
 bool SerialPort::init() {
-  using arch::inb;
-  using arch::outb;
   arch::outb(base_ + kInterruptEnable, 0x00);
   arch::outb(base_ + kLineControl, kLineControlDlab);
   arch::outb(base_ + kData, kDivisor115200 & 0xFF);
@@ -57,8 +72,89 @@ bool SerialPort::init() {
   return true;
 }
 
-void SerialPort::write_byte(std::uint8_t byte) {
+void SerialPort::use_interrupts(std::uint8_t irq_line) {
   if (!present_) return;
+  const bool were_enabled = arch::save_and_disable_interrupts();
+  flush_polled();
+  interrupt_port = this;
+  interrupt_driven_ = true;
+  pic::set_irq_handler(irq_line, on_irq);
+  arch::restore_interrupts(were_enabled);
+}
+
+void SerialPort::stop_interrupts() {
+  const bool were_enabled = arch::save_and_disable_interrupts();
+  if (interrupt_driven_) arch::outb(base_ + kInterruptEnable, 0x00);
+  interrupt_driven_ = false;
+  transmitting_ = false;
+  flush_polled();
+  arch::restore_interrupts(were_enabled);
+}
+
+std::size_t SerialPort::room() const {
+  return kBufferBytes - (head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_acquire));
+}
+
+bool SerialPort::idle() const {
+  return head_.load(std::memory_order_relaxed) == tail_.load(std::memory_order_acquire);
+}
+
+bool SerialPort::push(std::uint8_t byte) {
+  const std::size_t head = head_.load(std::memory_order_relaxed);
+  if (head - tail_.load(std::memory_order_acquire) == kBufferBytes) return false;
+  buffer_[head % kBufferBytes] = byte;
+  head_.store(head + 1, std::memory_order_release);
+  return true;
+}
+
+std::size_t SerialPort::queue(std::string_view text) {
+  if (!present_) return text.size();
+  if (!interrupt_driven_) {
+    write_polled(text);
+    return text.size();
+  }
+  std::size_t taken = 0;
+  for (char c : text) {
+    if (c == '\n' && room() < 2) break;  // CR LF go together
+    if (c == '\n') push('\r');
+    if (!push(static_cast<std::uint8_t>(c))) break;
+    ++taken;
+  }
+  // Start the transmitter unless its interrupt is already armed (it re-arms itself while there
+  // is data). Interrupts off: the handler must not run between the check and the arming.
+  const bool were_enabled = arch::save_and_disable_interrupts();
+  if (!transmitting_ && !idle()) {
+    transmitting_ = true;
+    // Prime the FIFO ourselves when it is empty (as Linux's 8250 driver does): not every UART
+    // raises THRE on the arming alone.
+    if ((arch::inb(base_ + kLineStatus) & kLineStatusTransmitEmpty) != 0) fill_fifo();
+    arch::outb(base_ + kInterruptEnable, kEnableTransmitEmpty);
+  }
+  arch::restore_interrupts(were_enabled);
+  return taken;
+}
+
+void SerialPort::fill_fifo() {
+  std::size_t tail = tail_.load(std::memory_order_relaxed);
+  const std::size_t head = head_.load(std::memory_order_acquire);
+  for (std::uint8_t n = 0; n < fifo_bytes_ && tail != head; ++n, ++tail) {
+    arch::outb(base_ + kData, buffer_[tail % kBufferBytes]);
+  }
+  tail_.store(tail, std::memory_order_release);
+}
+
+void SerialPort::on_transmit_interrupt() {
+  if ((arch::inb(base_ + kFifoControl) & kNoInterruptPending) != 0) return;  // not ours (shared line)
+  if (!interrupt_driven_) return;
+  // The IIR read acknowledged THRE: the FIFO is empty.
+  fill_fifo();
+  if (idle()) {
+    arch::outb(base_ + kInterruptEnable, 0x00);
+    transmitting_ = false;
+  }
+}
+
+void SerialPort::write_byte_polled(std::uint8_t byte) {
   if (room_ == 0) {  // what we handed over may still be queued: wait until the FIFO drains
     // Bounded, so a wedged UART loses bytes instead of hanging the kernel (a panic prints here
     // too). 16 bytes at 115200 baud take 1.4 ms; the bound is far above that.
@@ -72,10 +168,21 @@ void SerialPort::write_byte(std::uint8_t byte) {
   --room_;
 }
 
-void SerialPort::write(std::string_view text) {
+void SerialPort::flush_polled() {
+  if (!present_) return;
+  std::size_t tail = tail_.load(std::memory_order_relaxed);
+  const std::size_t head = head_.load(std::memory_order_acquire);
+  room_ = 0;  // the interrupt path may have filled the FIFO: poll before the first byte
+  for (; tail != head; ++tail) write_byte_polled(buffer_[tail % kBufferBytes]);
+  tail_.store(tail, std::memory_order_release);
+}
+
+void SerialPort::write_polled(std::string_view text) {
+  if (!present_) return;
+  flush_polled();
   for (char c : text) {
-    if (c == '\n') write_byte('\r');  // terminals expect CR LF
-    write_byte(static_cast<std::uint8_t>(c));
+    if (c == '\n') write_byte_polled('\r');  // terminals expect CR LF
+    write_byte_polled(static_cast<std::uint8_t>(c));
   }
 }
 

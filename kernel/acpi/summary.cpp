@@ -1,0 +1,85 @@
+// The boot summary of the ACPI tables, put together piece by piece into fixed buffers.
+#include "acpi/summary.h"
+
+#include "lib/format.h"
+
+namespace ferrite::acpi {
+namespace {
+
+class LineWriter {
+ public:
+  explicit LineWriter(Summary& summary) : summary_(summary) {}
+
+  template <class... Args>
+  void add(fmt::FormatStringFor<Args...> format, const Args&... args) {
+    if (summary_.count == Summary::max_lines) return;
+    auto& text = summary_.text[summary_.count];
+    std::size_t& used = summary_.length[summary_.count];
+    const std::size_t wanted = fmt::format_to_buffer(
+        std::span<char>(text.data() + used, text.size() - used), format, args...);
+    if (wanted > Summary::columns - used) summary_.truncated = true;
+    used += wanted < Summary::columns - used ? wanted : Summary::columns - used;
+  }
+  void end_line() {
+    if (summary_.count < Summary::max_lines) ++summary_.count;
+  }
+
+ private:
+  Summary& summary_;
+};
+
+const char* plural(std::size_t n) {
+  return n == 1 ? "" : "s";
+}
+
+}  // namespace
+
+Summary summarize(const AcpiInfo& info) {
+  Summary summary;
+  LineWriter out(summary);
+
+  out.add("acpi: rev {} {}, ", info.revision, info.oem());
+  if (info.madt) {
+    const std::size_t cpus = info.madt->enabled_cpus();
+    out.add("{} CPU{}, ", cpus, plural(cpus));
+    if (info.madt->ioapics().empty()) {
+      out.add("no IOAPIC");
+    } else {
+      out.add("IOAPIC {:#x}", info.madt->ioapics()[0].address);
+    }
+  } else {
+    out.add("MADT unusable");
+  }
+  if (info.fadt && info.fadt->pm_timer) out.add(", PM timer {:#x}", info.fadt->pm_timer->address);
+  out.end_line();
+
+  if (!info.madt) {
+    out.add("acpi: MADT: {}", to_string(info.madt.error()));
+    out.end_line();
+  }
+
+  if (!info.fadt) {
+    out.add("acpi: FADT: {}", to_string(info.fadt.error()));
+    out.end_line();
+    return summary;
+  }
+  out.add("acpi: ");
+  if (info.hpet) out.add("HPET {:#x}, ", info.hpet->address);
+  if (info.fadt->reset_register) {
+    out.add("reset {:#x}={:#x}, ", info.fadt->reset_register->address, info.fadt->reset_value);
+  }
+  if (info.s5) {
+    out.add("S5 {}/{}", info.s5->a, info.s5->b);
+  } else {
+    out.add("no S5");
+  }
+  out.end_line();
+  // "Not found" is a fact about the firmware's AML; anything else is a damaged DSDT.
+  if (!info.s5 && info.s5.error() != AcpiError::s5_not_found) {
+    out.add("acpi: DSDT: {}", to_string(info.s5.error()));
+    out.end_line();
+  }
+  return summary;
+}
+
+}  // namespace ferrite::acpi

@@ -1,0 +1,31 @@
+// What the kernel says about the ACPI tables at boot: two lines, up to four when tables are
+// damaged, each within 80 columns. Portable, so the host tests check the text for every fixture and
+// every damage.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "acpi/acpi.h"
+
+namespace ferrite::acpi {
+
+struct Summary {
+  static constexpr std::size_t max_lines = 4;
+  static constexpr std::size_t columns = 80;
+
+  std::array<std::array<char, columns + 1>, max_lines> text{};
+  std::array<std::size_t, max_lines> length{};
+  std::size_t count = 0;
+  bool truncated = false;  // a line was longer than `columns` and was cut (a bug in summarize)
+
+  std::string_view line(std::size_t i) const { return {text[i].data(), length[i]}; }
+};
+
+// Line 1: "acpi: rev 2 BOCHS, 4 CPUs, IOAPIC 0xfec00000, PM timer 0x608" (what chapter 13 needs
+// first); then the MADT's error if it is unusable; then "acpi: HPET 0xfed00000, reset
+// 0xcf9=0xf, S5 0/0" or the FADT's error; then the DSDT's error if the S5 scan met one.
+Summary summarize(const AcpiInfo& info);
+
+}  // namespace ferrite::acpi

@@ -1,0 +1,257 @@
+// The initramfs file tree and path lookup: see tree.h.
+#include "fs/tree.h"
+
+namespace ferrite::fs {
+
+namespace {
+
+// Splits off the first component of `path` (which has no leading '/').
+std::string_view first_component(std::string_view path) {
+  const std::size_t slash = path.find('/');
+  return slash == std::string_view::npos ? path : path.substr(0, slash);
+}
+
+std::string_view skip_slashes(std::string_view path) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  return path;
+}
+
+// Archive names look like "bin/sh", "./bin/sh" or "/bin/sh"; "." alone is the root.
+std::string_view normalise_archive_name(std::string_view name) {
+  for (;;) {
+    name = skip_slashes(name);
+    if (name.starts_with("./")) {
+      name.remove_prefix(2);
+    } else if (name == ".") {
+      return {};
+    } else {
+      break;
+    }
+  }
+  while (!name.empty() && name.back() == '/') name.remove_suffix(1);
+  return name;
+}
+
+constexpr std::uint32_t kDirectoryMode = 0755;
+
+}  // namespace
+
+Device device_from_numbers(std::uint32_t major, std::uint32_t minor) {
+  if (major == 5 && minor == 1) return Device::console;
+  if (major == 5 && minor == 0) return Device::tty;
+  if (major == 1 && minor == 3) return Device::null;
+  if (major == 1 && minor == 5) return Device::zero;
+  return Device::none;
+}
+
+DeviceNumbers numbers_of(Device device) {
+  switch (device) {
+    case Device::console:
+      return {5, 1};
+    case Device::tty:
+      return {5, 0};
+    case Device::null:
+      return {1, 3};
+    case Device::zero:
+      return {1, 5};
+    case Device::none:
+      break;
+  }
+  return {0, 0};
+}
+
+Node* Node::child(std::string_view child_name) const {
+  for (Node* c : children) {
+    if (c->name == child_name) return c;
+  }
+  return nullptr;
+}
+
+Tree::Tree() {
+  root_ = make_node(nullptr, {}, NodeType::directory);
+  root_->mode = kDirectoryMode;
+}
+
+Node* Tree::make_node(Node* parent, std::string_view name, NodeType type) {
+  nodes_.push_back(std::make_unique<Node>());
+  Node* node = nodes_.back().get();
+  node->name = name;
+  node->type = type;
+  node->inode = nodes_.size();
+  node->parent = parent != nullptr ? parent : node;
+  if (parent != nullptr) parent->children.push_back(node);
+  return node;
+}
+
+// Finds or creates the directory at `path` (relative to the root, already normalised).
+Node* Tree::ensure_directory(std::string_view path, BuildReport& report) {
+  Node* current = root_;
+  while (!path.empty()) {
+    const std::string_view name = first_component(path);
+    path = skip_slashes(path.substr(name.size()));
+    if (name.empty() || name == ".") continue;
+    if (name == "..") {
+      current = current->parent;
+      continue;
+    }
+    Node* next = current->child(name);
+    if (next == nullptr) {
+      next = make_node(current, name, NodeType::directory);
+      next->mode = kDirectoryMode;
+      ++report.implicit_directories;
+    } else if (next->type != NodeType::directory) {
+      return nullptr;  // a file where the archive wants a directory: the entry is skipped
+    }
+    current = next;
+  }
+  return current;
+}
+
+std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte> archive,
+                                                      BuildReport* report_out) {
+  // Validate first, so a damaged archive leaves no half-built tree behind.
+  if (auto valid = cpio::validate(archive); !valid) return std::unexpected(valid.error());
+
+  Tree tree;
+  BuildReport report;
+  cpio::Reader reader(archive);
+  while (auto entry = reader.next()) {
+    if (!*entry) break;
+    const cpio::Entry& e = **entry;
+    ++report.entries;
+    const std::string_view name = normalise_archive_name(e.name);
+    if (name.empty()) {  // "." describes the root itself
+      tree.root_->mode = e.permissions();
+      continue;
+    }
+    const std::size_t slash = name.rfind('/');
+    const std::string_view dir = slash == std::string_view::npos ? std::string_view{} : name.substr(0, slash);
+    const std::string_view base = slash == std::string_view::npos ? name : name.substr(slash + 1);
+    if (base == "." || base == ".." || base.size() > kMaxNameLength) {
+      ++report.skipped;
+      continue;
+    }
+    Node* parent = tree.ensure_directory(dir, report);
+    if (parent == nullptr) {
+      ++report.skipped;
+      continue;
+    }
+
+    NodeType type;
+    switch (e.type()) {
+      case cpio::FileType::directory:
+        type = NodeType::directory;
+        break;
+      case cpio::FileType::regular:
+        type = NodeType::regular;
+        break;
+      case cpio::FileType::symlink:
+        type = NodeType::symlink;
+        break;
+      case cpio::FileType::char_device:
+        type = NodeType::char_device;
+        break;
+      default:
+        ++report.skipped;
+        continue;
+    }
+
+    Node* node = parent->child(base);
+    if (node != nullptr && (node->type == NodeType::directory) != (type == NodeType::directory)) {
+      ++report.skipped;  // a directory and a file of the same name: keep the first
+      continue;
+    }
+    if (node == nullptr) node = tree.make_node(parent, base, type);
+    // A later entry for the same name replaces the earlier one, as Linux's unpacker does.
+    node->type = type;
+    node->device = Device::none;
+    node->data = {};
+    node->mode = e.permissions();
+    node->uid = e.uid;
+    node->gid = e.gid;
+    node->mtime = e.mtime;
+    if (type != NodeType::directory) node->data = e.data;
+    if (type == NodeType::char_device) {
+      node->device = device_from_numbers(e.rdev_major, e.rdev_minor);
+      if (node->device == Device::none) node->data = {};  // a device ferrite does not have
+    }
+  }
+
+  // The devices every program expects, unless the archive brought its own.
+  Node* dev = tree.ensure_directory("dev", report);
+  if (dev != nullptr) {
+    constexpr struct {
+      std::string_view name;
+      Device device;
+    } kDevices[] = {{"console", Device::console}, {"tty", Device::tty}, {"null", Device::null},
+                    {"zero", Device::zero}};
+    for (const auto& d : kDevices) {
+      if (dev->child(d.name) != nullptr) continue;
+      Node* node = tree.make_node(dev, d.name, NodeType::char_device);
+      node->mode = 0666;
+      node->device = d.device;
+    }
+  }
+  if (report_out != nullptr) *report_out = report;
+  return tree;
+}
+
+std::expected<Node*, abi::Errno> Tree::lookup(std::string_view path, Node* cwd,
+                                              FollowLast follow) const {
+  if (path.empty()) return std::unexpected(abi::Errno::enoent);
+  if (path.size() > kMaxPathLength) return std::unexpected(abi::Errno::enametoolong);
+  int hops = 0;
+  return walk(path, cwd != nullptr ? cwd : root_, follow, hops);
+}
+
+std::expected<Node*, abi::Errno> Tree::walk(std::string_view path, Node* start, FollowLast follow,
+                                            int& hops) const {
+  Node* current = path.starts_with('/') ? root_ : start;
+  const bool wants_directory = path.ends_with('/');
+  path = skip_slashes(path);
+  while (!path.empty()) {
+    const std::string_view name = first_component(path);
+    path = skip_slashes(path.substr(name.size()));
+    const bool last = path.empty();
+    if (current->type != NodeType::directory) return std::unexpected(abi::Errno::enotdir);
+    if (name.size() > kMaxNameLength) return std::unexpected(abi::Errno::enametoolong);
+    if (name == ".") continue;
+    if (name == "..") {
+      current = current->parent;
+      continue;
+    }
+    Node* next = current->child(name);
+    if (next == nullptr) return std::unexpected(abi::Errno::enoent);
+    if (next->type == NodeType::symlink && (!last || follow == FollowLast::yes || wants_directory)) {
+      if (++hops > kMaxSymlinkHops) return std::unexpected(abi::Errno::eloop);
+      const std::string_view target(reinterpret_cast<const char*>(next->data.data()), next->data.size());
+      if (target.empty()) return std::unexpected(abi::Errno::enoent);
+      auto resolved = walk(target, current, FollowLast::yes, hops);
+      if (!resolved) return resolved;
+      next = *resolved;
+    }
+    current = next;
+  }
+  if (wants_directory && current->type != NodeType::directory) {
+    return std::unexpected(abi::Errno::enotdir);
+  }
+  return current;
+}
+
+std::expected<std::size_t, abi::Errno> Tree::path_of(const Node* node, std::span<char> out) const {
+  // Two passes up the parent chain: the length first, then the names written from the end.
+  std::size_t length = 0;
+  for (const Node* n = node; n != root_; n = n->parent) length += 1 + n->name.size();
+  if (length == 0) length = 1;  // the root is "/"
+  if (length > out.size()) return std::unexpected(abi::Errno::erange);
+  std::size_t end = length;
+  out[0] = '/';
+  for (const Node* n = node; n != root_; n = n->parent) {
+    end -= n->name.size();
+    for (std::size_t i = 0; i < n->name.size(); ++i) out[end + i] = n->name[i];
+    out[--end] = '/';
+  }
+  return length;
+}
+
+}  // namespace ferrite::fs

@@ -1,0 +1,248 @@
+// Host tests of the cpio newc reader and the initramfs file tree (kernel/fs/).
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "fs/cpio.h"
+#include "fs/tree.h"
+#include "support/cpio_writer.h"
+
+namespace {
+
+using ferrite::abi::Errno;
+using ferrite::fs::Device;
+using ferrite::fs::FollowLast;
+using ferrite::fs::Node;
+using ferrite::fs::NodeType;
+using ferrite::fs::Tree;
+using ferrite::testing::CpioWriter;
+namespace cpio = ferrite::fs::cpio;
+
+std::string text_of(std::span<const std::byte> data) {
+  return std::string(reinterpret_cast<const char*>(data.data()), data.size());
+}
+
+std::vector<std::byte> sample_archive() {
+  CpioWriter w;
+  w.directory(".")
+      .directory("bin")
+      .file("bin/hello", "hello binary")
+      .symlink("bin/sh", "busybox")
+      .file("bin/busybox", "busybox binary")
+      .directory("etc")
+      .file("etc/motd", "welcome\n")
+      .symlink("etc/loop1", "loop2")
+      .symlink("etc/loop2", "loop1")
+      .symlink("etc/up", "../bin")
+      .add("dev/console", 0020600, {}, 5, 1)
+      .file("deep/er/file", "implicit parents")
+      .trailer();
+  return w.bytes();
+}
+
+TEST(CpioReader, ReadsEveryEntryWithItsFields) {
+  const auto archive = sample_archive();
+  cpio::Reader reader(archive);
+  std::vector<std::string> names;
+  while (auto entry = reader.next()) {
+    ASSERT_TRUE(entry.has_value());
+    if (!*entry) break;
+    names.emplace_back((*entry)->name);
+    if ((*entry)->name == "etc/motd") {
+      EXPECT_EQ(text_of((*entry)->data), "welcome\n");
+      EXPECT_EQ((*entry)->type(), cpio::FileType::regular);
+      EXPECT_EQ((*entry)->permissions(), 0644u);
+    }
+    if ((*entry)->name == "dev/console") {
+      EXPECT_EQ((*entry)->type(), cpio::FileType::char_device);
+      EXPECT_EQ((*entry)->rdev_major, 5u);
+      EXPECT_EQ((*entry)->rdev_minor, 1u);
+    }
+  }
+  EXPECT_EQ(names.size(), 12u);
+  EXPECT_EQ(names.front(), ".");
+  EXPECT_EQ(names.back(), "deep/er/file");
+  EXPECT_EQ(cpio::validate(archive).value(), 12u);
+}
+
+TEST(CpioReader, AcceptsConcatenatedArchivesWithNulPadding) {
+  CpioWriter a;
+  a.file("one", "1").trailer();
+  CpioWriter b;
+  b.file("two", "22").trailer();
+  std::string joined = a.raw() + std::string(512, '\0') + b.raw() + std::string(3, '\0');
+  const auto bytes = ferrite::testing::to_bytes(joined);
+  EXPECT_EQ(cpio::validate(bytes).value(), 2u);
+}
+
+TEST(CpioReader, EmptyInputHasNoTrailer) {
+  const std::vector<std::byte> empty;
+  ASSERT_FALSE(cpio::validate(empty).has_value());
+  EXPECT_EQ(cpio::validate(empty).error().error, cpio::Error::missing_trailer);
+}
+
+struct Damage {
+  const char* what;
+  cpio::Error expected;
+  void (*apply)(std::string&);
+};
+
+TEST(CpioReader, EveryKindOfDamageGivesItsError) {
+  const Damage cases[] = {
+      {"truncated header", cpio::Error::truncated_header, [](std::string& s) { s.resize(50); }},
+      {"bad magic", cpio::Error::bad_magic, [](std::string& s) { s[5] = '9'; }},
+      {"gzip", cpio::Error::compressed, [](std::string& s) { s[0] = '\x1f'; s[1] = '\x8b'; }},
+      {"bad hex digit", cpio::Error::bad_number, [](std::string& s) { s[6 + 8 * 6 + 3] = 'g'; }},
+      {"name size past end", cpio::Error::name_past_end,
+       [](std::string& s) { s.replace(6 + 8 * 11, 8, "7FFFFFFF"); }},
+      {"name not terminated", cpio::Error::name_not_terminated,
+       [](std::string& s) { s[110 + 4] = 'x'; }},  // "file" + NUL: overwrite the NUL
+      {"empty name", cpio::Error::name_not_terminated,
+       [](std::string& s) { s.replace(6 + 8 * 11, 8, "00000001"); }},
+      {"data size past end", cpio::Error::data_past_end,
+       [](std::string& s) { s.replace(6 + 8 * 6, 8, "0FFFFFFF"); }},
+      {"no trailer", cpio::Error::missing_trailer, [](std::string& s) { s.resize(s.find("070701", 1)); }},
+  };
+  for (const Damage& d : cases) {
+    CpioWriter w;
+    w.file("file", "contents").trailer();
+    std::string raw = w.raw();
+    d.apply(raw);
+    const auto bytes = ferrite::testing::to_bytes(raw);
+    const auto result = cpio::validate(bytes);
+    ASSERT_FALSE(result.has_value()) << d.what;
+    EXPECT_EQ(result.error().error, d.expected) << d.what << ": " << cpio::to_string(result.error().error);
+    EXPECT_EQ(result.error().offset, d.expected == cpio::Error::missing_trailer ? bytes.size() : 0u)
+        << d.what;
+    EXPECT_FALSE(cpio::to_string(result.error().error).empty());
+    // A failed reader stays failed.
+    cpio::Reader reader(bytes);
+    while (auto e = reader.next()) {
+      if (!*e) break;
+    }
+    EXPECT_FALSE(reader.next().has_value()) << d.what;
+  }
+}
+
+TEST(CpioReader, ReportsTheOffsetOfTheDamagedEntry) {
+  CpioWriter w;
+  w.file("a", "x").file("b", "y").trailer();
+  std::string raw = w.raw();
+  const std::size_t second = raw.find("070701", 1);
+  raw[second + 2] = 'Z';
+  const auto bytes = ferrite::testing::to_bytes(raw);
+  const auto result = cpio::validate(bytes);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().error, cpio::Error::bad_magic);
+  EXPECT_EQ(result.error().offset, second);
+}
+
+TEST(CpioReader, RandomDamageNeverReadsOutOfBounds) {
+  const auto good = sample_archive();
+  std::mt19937 rng(1234);
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::byte> damaged = good;
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int i = 0; i < flips; ++i) {
+      damaged[rng() % damaged.size()] = static_cast<std::byte>(rng());
+    }
+    if (rng() % 3 == 0) damaged.resize(rng() % damaged.size());
+    // Exactly-sized heap copy, so ASan sees any read past the end.
+    std::vector<std::byte> exact(damaged.begin(), damaged.end());
+    (void)cpio::validate(exact);
+    (void)Tree::from_archive(exact);
+  }
+}
+
+TEST(FileTree, BuildsDirectoriesFilesLinksAndDevices) {
+  const auto archive = sample_archive();
+  ferrite::fs::BuildReport report;
+  auto tree = Tree::from_archive(archive, &report);
+  ASSERT_TRUE(tree.has_value());
+  EXPECT_EQ(report.entries, 12u);
+  EXPECT_EQ(report.implicit_directories, 3u);  // dev, deep, deep/er
+  Node* root = tree->root();
+  ASSERT_NE(root, nullptr);
+  auto hello = tree->lookup("/bin/hello", root);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ((*hello)->type, NodeType::regular);
+  EXPECT_EQ(text_of((*hello)->data), "hello binary");
+  EXPECT_EQ(text_of((*tree->lookup("deep/er/file", root))->data), "implicit parents");
+
+  auto console = tree->lookup("/dev/console", root);
+  ASSERT_TRUE(console.has_value());
+  EXPECT_EQ((*console)->device, Device::console);
+  // The devices the archive did not bring are added.
+  EXPECT_EQ((*tree->lookup("/dev/null", root))->device, Device::null);
+  EXPECT_EQ((*tree->lookup("/dev/zero", root))->device, Device::zero);
+  EXPECT_EQ((*tree->lookup("/dev/tty", root))->device, Device::tty);
+}
+
+TEST(FileTree, LookupFollowsPosixRules) {
+  const auto archive = sample_archive();
+  auto tree = Tree::from_archive(archive);
+  ASSERT_TRUE(tree.has_value());
+  Node* root = tree->root();
+  Node* etc = *tree->lookup("/etc", root);
+
+  EXPECT_EQ(*tree->lookup("/", root), root);
+  EXPECT_EQ(*tree->lookup("/..", root), root);
+  EXPECT_EQ(*tree->lookup("/../../bin/./..", root), root);
+  EXPECT_EQ(*tree->lookup("motd", etc), *tree->lookup("/etc/motd", root));
+  EXPECT_EQ(*tree->lookup("../bin/hello", etc), *tree->lookup("/bin/hello", root));
+  EXPECT_EQ(*tree->lookup("//bin///hello", root), *tree->lookup("/bin/hello", root));
+
+  // Symbolic links: followed in the middle, in the last component only when asked.
+  EXPECT_EQ(*tree->lookup("/bin/sh", root), *tree->lookup("/bin/busybox", root));
+  EXPECT_EQ((*tree->lookup("/bin/sh", root, FollowLast::no))->type, NodeType::symlink);
+  EXPECT_EQ(*tree->lookup("/etc/up/hello", root), *tree->lookup("/bin/hello", root));
+  EXPECT_EQ(*tree->lookup("/etc/up/", root, FollowLast::no), *tree->lookup("/bin", root));
+
+  EXPECT_EQ(tree->lookup("/nope", root).error(), Errno::enoent);
+  EXPECT_EQ(tree->lookup("", root).error(), Errno::enoent);
+  EXPECT_EQ(tree->lookup("/etc/motd/x", root).error(), Errno::enotdir);
+  EXPECT_EQ(tree->lookup("/etc/motd/", root).error(), Errno::enotdir);
+  EXPECT_EQ(tree->lookup("/etc/loop1", root).error(), Errno::eloop);
+  EXPECT_EQ((*tree->lookup("/etc/loop1", root, FollowLast::no))->type, NodeType::symlink);
+  EXPECT_EQ(tree->lookup("/" + std::string(256, 'a'), root).error(), Errno::enametoolong);
+  EXPECT_EQ(tree->lookup(std::string(4096, '/'), root).error(), Errno::enametoolong);
+}
+
+TEST(FileTree, PathOfGivesTheAbsolutePath) {
+  const auto archive = sample_archive();
+  auto tree = Tree::from_archive(archive);
+  ASSERT_TRUE(tree.has_value());
+  char buffer[64];
+  const auto length = tree->path_of(*tree->lookup("/deep/er/file", tree->root()), buffer);
+  ASSERT_TRUE(length.has_value());
+  EXPECT_EQ(std::string(buffer, *length), "/deep/er/file");
+  EXPECT_EQ(std::string(buffer, *tree->path_of(tree->root(), buffer)), "/");
+  char tiny[5];
+  EXPECT_EQ(tree->path_of(*tree->lookup("/deep/er/file", tree->root()), tiny).error(), Errno::erange);
+}
+
+TEST(FileTree, DamagedArchiveBuildsNoTree) {
+  CpioWriter w;
+  w.file("a", "x");  // no trailer
+  const auto bytes = w.bytes();
+  const auto tree = Tree::from_archive(bytes);
+  ASSERT_FALSE(tree.has_value());
+  EXPECT_EQ(tree.error().error, cpio::Error::missing_trailer);
+}
+
+TEST(FileTree, LaterEntriesReplaceEarlierOnesAndOddTypesAreSkipped) {
+  CpioWriter w;
+  w.symlink("f", "old-target").file("f", "new").add("fifo", 0010644).add("disk", 0060644, {}, 8, 0).trailer();
+  const auto bytes = w.bytes();
+  ferrite::fs::BuildReport report;
+  auto tree = Tree::from_archive(bytes, &report);
+  ASSERT_TRUE(tree.has_value());
+  EXPECT_EQ(text_of((*tree->lookup("/f", tree->root()))->data), "new");
+  EXPECT_EQ((*tree->lookup("/f", tree->root()))->type, NodeType::regular);
+  EXPECT_EQ(report.skipped, 2u);
+  EXPECT_EQ(tree->lookup("/fifo", tree->root()).error(), Errno::enoent);
+}
+
+}  // namespace

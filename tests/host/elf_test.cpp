@@ -1,0 +1,244 @@
+// Host tests of the ELF executable checks (kernel/exec/elf.*) and the initial process stack
+// (kernel/exec/initial_stack.*).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "exec/elf.h"
+#include "exec/initial_stack.h"
+
+namespace {
+
+using namespace ferrite::exec;
+using ferrite::abi::Errno;
+
+// A minimal static executable: header, program headers, and a text and a data segment.
+struct ElfBuilder {
+  Elf64Header header{};
+  std::vector<Elf64ProgramHeader> phdrs;
+  std::size_t file_size = 0x3000;
+
+  ElfBuilder() {
+    const unsigned char ident[16] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+    std::memcpy(header.ident, ident, sizeof(ident));
+    header.type = kElfTypeExec;
+    header.machine = kMachineX86_64;
+    header.version = 1;
+    header.entry = 0x401010;
+    header.phoff = sizeof(Elf64Header);
+    header.ehsize = sizeof(Elf64Header);
+    header.phentsize = sizeof(Elf64ProgramHeader);
+    // text: file [0, 0x1100) at 0x400000 (covers the headers), R+X
+    phdrs.push_back({kPtLoad, kPfRead | kPfExecute, 0, 0x400000, 0x400000, 0x1100, 0x1100, 0x1000});
+    // data: file [0x2000, 0x2100) at 0x402000, 0x1000 bytes in memory (the rest is .bss), R+W
+    phdrs.push_back({kPtLoad, kPfRead | kPfWrite, 0x2000, 0x402000, 0x402000, 0x100, 0x1000, 0x1000});
+    phdrs.push_back({kPtGnuStack, kPfRead | kPfWrite, 0, 0, 0, 0, 0, 16});
+  }
+
+  std::vector<std::byte> bytes() {
+    header.phnum = static_cast<std::uint16_t>(phdrs.size());
+    std::vector<std::byte> out(file_size);
+    std::memcpy(out.data(), &header, std::min(sizeof(header), out.size()));
+    for (std::size_t i = 0; i < phdrs.size(); ++i) {
+      const std::uint64_t at = header.phoff + i * sizeof(Elf64ProgramHeader);
+      if (at >= header.phoff && at <= out.size() && sizeof(Elf64ProgramHeader) <= out.size() - at) std::memcpy(out.data() + at, &phdrs[i], sizeof(phdrs[i]));
+    }
+    return out;
+  }
+};
+
+TEST(Elf, PlansAStaticExecutable) {
+  ElfBuilder b;
+  const auto file = b.bytes();
+  const auto image = parse_elf(file);
+  ASSERT_TRUE(image.has_value()) << to_string(image.error());
+  EXPECT_EQ(image->entry, 0x401010u);
+  EXPECT_EQ(image->load_bias, 0u);
+  EXPECT_EQ(image->phdr_address, 0x400040u);  // found through the segment holding phoff
+  EXPECT_EQ(image->phnum, 3u);
+  EXPECT_EQ(image->phent, 56u);
+  ASSERT_EQ(image->segment_count, 2u);
+  EXPECT_TRUE(image->segments[0].executable);
+  EXPECT_FALSE(image->segments[0].writable);
+  EXPECT_TRUE(image->segments[1].writable);
+  EXPECT_FALSE(image->segments[1].executable);
+  EXPECT_EQ(image->segments[1].filesz, 0x100u);
+  EXPECT_EQ(image->segments[1].memsz, 0x1000u);
+  EXPECT_EQ(image->image_end, 0x403000u);
+  EXPECT_FALSE(image->executable_stack);
+}
+
+TEST(Elf, PlacesAStaticPieAtItsBase) {
+  ElfBuilder b;
+  b.header.type = kElfTypeDyn;
+  b.header.entry = 0x1010;
+  b.phdrs[0].vaddr = 0;
+  b.phdrs[1].vaddr = 0x2000;
+  const auto file = b.bytes();
+  const auto image = parse_elf(file);
+  ASSERT_TRUE(image.has_value()) << to_string(image.error());
+  EXPECT_EQ(image->load_bias, kPieBase);
+  EXPECT_EQ(image->entry, kPieBase + 0x1010);
+  EXPECT_EQ(image->segments[1].vaddr, kPieBase + 0x2000);
+  EXPECT_EQ(image->phdr_address, kPieBase + 0x40);
+}
+
+struct Bad {
+  const char* what;
+  ElfError expected;
+  void (*apply)(ElfBuilder&);
+};
+
+TEST(Elf, RefusesMalformedFilesWithTheReason) {
+  const Bad cases[] = {
+      {"tiny", ElfError::too_small, [](ElfBuilder& b) { b.file_size = 10; }},
+      {"magic", ElfError::bad_magic, [](ElfBuilder& b) { b.header.ident[1] = 'X'; }},
+      {"32-bit", ElfError::not_64_bit, [](ElfBuilder& b) { b.header.ident[4] = 1; }},
+      {"big endian", ElfError::not_little_endian, [](ElfBuilder& b) { b.header.ident[5] = 2; }},
+      {"version", ElfError::bad_version, [](ElfBuilder& b) { b.header.version = 2; }},
+      {"arm64", ElfError::not_x86_64, [](ElfBuilder& b) { b.header.machine = 183; }},
+      {"object file", ElfError::not_executable, [](ElfBuilder& b) { b.header.type = 1; }},
+      {"phentsize", ElfError::bad_program_headers, [](ElfBuilder& b) { b.header.phentsize = 32; }},
+      {"phoff past end", ElfError::bad_program_headers, [](ElfBuilder& b) { b.header.phoff = 0x2FF0; }},
+      {"phoff huge", ElfError::bad_program_headers, [](ElfBuilder& b) { b.header.phoff = ~0ull - 8; }},
+      {"no phdrs", ElfError::bad_program_headers, [](ElfBuilder& b) { b.phdrs.clear(); }},
+      {"no load", ElfError::no_segments, [](ElfBuilder& b) { b.phdrs[0].type = 4; b.phdrs[1].type = 4; }},
+      {"segment past file", ElfError::segment_past_file, [](ElfBuilder& b) { b.phdrs[1].filesz = 0x1001; }},
+      {"offset past file", ElfError::segment_past_file, [](ElfBuilder& b) { b.phdrs[1].offset = ~0ull - 0xFFF; b.phdrs[1].vaddr = ~0ull - 0xFFF; }},
+      {"filesz > memsz", ElfError::file_larger_than_memory, [](ElfBuilder& b) { b.phdrs[1].memsz = 0x80; }},
+      {"wraps", ElfError::segment_overflows, [](ElfBuilder& b) { b.phdrs[1].vaddr = ~0ull - 0xFFF + 0x000; b.phdrs[1].offset = 0x2000; b.phdrs[1].vaddr = 0xFFFFFFFFFFFFF000ull; }},
+      {"kernel half", ElfError::segment_outside_user, [](ElfBuilder& b) { b.phdrs[1].vaddr = 0xFFFF800000002000ull; b.phdrs[1].memsz = 0x1000; }},
+      {"reaches kernel half", ElfError::segment_outside_user, [](ElfBuilder& b) { b.phdrs[1].vaddr = 0x7FFFFFFFF000ull; b.phdrs[1].memsz = 0x2000; }},
+      {"null page", ElfError::segment_outside_user, [](ElfBuilder& b) { b.phdrs[0].vaddr = 0; }},
+      {"overlap", ElfError::segments_overlap, [](ElfBuilder& b) { b.phdrs[1].vaddr = 0x401000; b.phdrs[1].offset = 0x2000; }},
+      {"misaligned", ElfError::misaligned_segment, [](ElfBuilder& b) { b.phdrs[1].vaddr = 0x402008; }},
+      {"entry in data", ElfError::entry_outside_segments, [](ElfBuilder& b) { b.header.entry = 0x402010; }},
+      {"entry nowhere", ElfError::entry_outside_segments, [](ElfBuilder& b) { b.header.entry = 0x10; }},
+      {"interpreter", ElfError::needs_interpreter, [](ElfBuilder& b) { b.phdrs.push_back({kPtInterp, kPfRead, 0x200, 0x400200, 0, 28, 28, 1}); }},
+      {"too many", ElfError::too_many_segments, [](ElfBuilder& b) {
+         for (std::uint64_t i = 0; i < kMaxSegments; ++i) {
+           b.phdrs.push_back({kPtLoad, kPfRead, 0x2000, 0x500000 + i * 0x1000, 0, 0x10, 0x10, 0x1000});
+         }
+       }},
+  };
+  for (const Bad& c : cases) {
+    ElfBuilder b;
+    c.apply(b);
+    const auto file = b.bytes();
+    const auto image = parse_elf(file);
+    ASSERT_FALSE(image.has_value()) << c.what;
+    EXPECT_EQ(image.error(), c.expected) << c.what << ": got " << to_string(image.error());
+  }
+}
+
+TEST(Elf, RandomDamageNeverReadsOutOfBounds) {
+  ElfBuilder b;
+  const auto good = b.bytes();
+  std::mt19937 rng(99);
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::byte> damaged(good.begin(), good.begin() + static_cast<long>(rng() % 2 ? good.size() : rng() % good.size()));
+    for (int i = 0; i < 3 && !damaged.empty(); ++i) {
+      damaged[rng() % std::min<std::size_t>(damaged.size(), 300)] = static_cast<std::byte>(rng());
+    }
+    const auto image = parse_elf(damaged);
+    if (image) {
+      for (const Segment& s : image->loadable()) {
+        EXPECT_LE(s.offset + s.filesz, damaged.size());
+        EXPECT_GE(s.vaddr, kMinUserAddress);
+        EXPECT_LE(s.vaddr + s.memsz, kUserEnd);
+      }
+    }
+  }
+}
+
+// Reads a 64-bit word of the built stack at user address `address`.
+std::uint64_t word_at(const std::vector<std::byte>& buffer, std::uint64_t top, std::uint64_t address) {
+  std::uint64_t w;
+  std::memcpy(&w, buffer.data() + buffer.size() - (top - address), 8);
+  return w;
+}
+std::string string_at(const std::vector<std::byte>& buffer, std::uint64_t top, std::uint64_t address) {
+  const char* p = reinterpret_cast<const char*>(buffer.data() + buffer.size() - (top - address));
+  return std::string(p);
+}
+
+TEST(InitialStack, LaysOutArgcArgvEnvpAuxvAsTheAbiSays) {
+  constexpr std::uint64_t kTop = 0x7FFFFFFFF000;
+  std::vector<std::byte> buffer(16384);
+  const std::string_view argv[] = {"/bin/hello", "a b", ""};
+  const std::string_view envp[] = {"HOME=/", "TERM=linux"};
+  AuxValues aux;
+  aux.entry = 0x401000;
+  aux.phdr = 0x400040;
+  aux.phent = 56;
+  aux.phnum = 5;
+  aux.hwcap = 0x178bfbff;
+  aux.execfn = "/bin/hello";
+  for (std::uint8_t i = 0; i < 16; ++i) aux.random[i] = static_cast<std::uint8_t>(i * 7);
+
+  for (std::size_t argc = 0; argc <= 3; ++argc) {  // both parities of the word count
+    const auto stack = build_initial_stack(buffer, kTop, std::span(argv, argc), envp, aux);
+    ASSERT_TRUE(stack.has_value());
+    const std::uint64_t sp = stack->stack_pointer;
+    EXPECT_EQ(sp % 16, 0u) << "argc " << argc;
+    EXPECT_EQ(stack->size, kTop - sp);
+    EXPECT_EQ(word_at(buffer, kTop, sp), argc);
+    EXPECT_EQ(stack->argv_address, sp + 8);
+    for (std::size_t i = 0; i < argc; ++i) {
+      EXPECT_EQ(string_at(buffer, kTop, word_at(buffer, kTop, sp + 8 + 8 * i)), argv[i]);
+    }
+    EXPECT_EQ(word_at(buffer, kTop, sp + 8 + 8 * argc), 0u);
+    const std::uint64_t envp_at = sp + 8 + 8 * (argc + 1);
+    EXPECT_EQ(stack->envp_address, envp_at);
+    EXPECT_EQ(string_at(buffer, kTop, word_at(buffer, kTop, envp_at)), "HOME=/");
+    EXPECT_EQ(string_at(buffer, kTop, word_at(buffer, kTop, envp_at + 8)), "TERM=linux");
+    EXPECT_EQ(word_at(buffer, kTop, envp_at + 16), 0u);
+    std::uint64_t at = envp_at + 24;
+    EXPECT_EQ(stack->auxv_address, at);
+    std::map<std::uint64_t, std::uint64_t> auxv;
+    for (;;) {
+      const std::uint64_t type = word_at(buffer, kTop, at);
+      const std::uint64_t value = word_at(buffer, kTop, at + 8);
+      at += 16;
+      if (type == AT_NULL) break;
+      EXPECT_FALSE(auxv.contains(type)) << "duplicate auxv type " << type;
+      auxv[type] = value;
+    }
+    EXPECT_EQ(auxv[AT_PHDR], 0x400040u);
+    EXPECT_EQ(auxv[AT_PHENT], 56u);
+    EXPECT_EQ(auxv[AT_PHNUM], 5u);
+    EXPECT_EQ(auxv[AT_PAGESZ], 4096u);
+    EXPECT_EQ(auxv[AT_ENTRY], 0x401000u);
+    EXPECT_EQ(auxv[AT_HWCAP], 0x178bfbffu);
+    EXPECT_EQ(auxv[AT_CLKTCK], 100u);
+    EXPECT_EQ(auxv[AT_SECURE], 0u);
+    for (auto t : {AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP2}) EXPECT_TRUE(auxv.contains(t));
+    EXPECT_EQ(string_at(buffer, kTop, auxv[AT_PLATFORM]), "x86_64");
+    EXPECT_EQ(string_at(buffer, kTop, auxv[AT_EXECFN]), "/bin/hello");
+    for (std::uint8_t i = 0; i < 16; ++i) {
+      EXPECT_EQ(static_cast<std::uint8_t>(buffer[buffer.size() - (kTop - auxv[AT_RANDOM]) + i]), i * 7);
+    }
+    // Everything lies inside the part of the buffer the builder says it used.
+    EXPECT_GE(auxv[AT_RANDOM], sp);
+    EXPECT_LT(auxv[AT_EXECFN], kTop);
+  }
+}
+
+TEST(InitialStack, TooMuchIsE2bigNotAnOverflow) {
+  std::vector<std::byte> small(256);
+  const std::string long_arg(300, 'x');
+  const std::string_view argv[] = {long_arg};
+  AuxValues aux;
+  EXPECT_EQ(build_initial_stack(small, 0x7FFFFFFFF000, argv, {}, aux).error(), Errno::e2big);
+  std::vector<std::byte> big(1 << 20);
+  const std::string huge(kMaxArgStringLength, 'y');
+  const std::string_view argv2[] = {huge};
+  EXPECT_EQ(build_initial_stack(big, 0x7FFFFFFFF000, argv2, {}, aux).error(), Errno::e2big);
+  EXPECT_EQ(build_initial_stack(big, 0x7FFFFFFFF008, {}, {}, aux).error(), Errno::einval);
+}
+
+}  // namespace
