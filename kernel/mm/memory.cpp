@@ -137,17 +137,7 @@ Mapper& kernel_mapper() {
 }
 
 std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count, PageTableFlags flags) {
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::optional<Frame4KiB> frame = frames.allocate();
-    if (!frame) return std::unexpected(MapError::frame_allocation_failed);
-    __builtin_memset(kPhysicalMemory.pointer_to(frame->start()), 0, Frame4KiB::kBytes);
-    const Page4KiB page = Page4KiB::containing(start + i * Page4KiB::kBytes);
-    if (auto mapped = kernel_mapper().map(page, *frame, flags, frames); !mapped) {
-      frames.free(*frame);
-      return mapped;
-    }
-  }
-  return {};
+  return mm::map_fresh_pages(kernel_mapper(), kPhysicalMemory, Page4KiB::containing(start), count, flags, frames);
 }
 
 KernelSections kernel_sections() {

@@ -24,7 +24,9 @@ Mapper& kernel_mapper();
 // an entry is reserved and setting it would fault. Data mappings add this to their flags.
 PageTableFlags no_execute_flag();
 
-// Maps `count` fresh zeroed frames at `start` with `flags` (the heap uses this to grow).
+// Maps `count` fresh zeroed frames at `start` with `flags` (the heap uses this to grow); all or
+// nothing (see the template in mapper.h). Zeroing takes a while (about 1 µs per page): callers
+// should not hold interrupts off around it.
 [[nodiscard]] std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count,
                                                             PageTableFlags flags);
 

@@ -2,6 +2,7 @@
 // and the mapper walking real page tables that live in a buffer standing in for physical memory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
@@ -754,6 +755,75 @@ TEST_F(MapperTest, TablesComeFromTheFrameAllocator) {
   const PhysAddr level1 = entry_at(page.start(), 2).address();
   EXPECT_GE(level1.value(), kMemoryBase + 4096);
   EXPECT_LT(level1.value(), kMemoryBase + kMemorySize);
+}
+
+// ---------------------------------------------------------------------------------------------
+// map_fresh_pages: all or nothing (issue 9, bug 4: a failed heap growth left its pages mapped,
+// and every later growth failed on already_mapped)
+
+// The real frame allocator, except that the `fail_at`-th allocation (1-based) finds no frame.
+class FailingFrames final : public FrameSource {
+ public:
+  FailingFrames(FrameAllocator& real, std::uint64_t fail_at) : real_(real), fail_at_(fail_at) {}
+  std::optional<Frame4KiB> allocate() {
+    if (++allocations_ == fail_at_) return std::nullopt;
+    return real_.allocate();
+  }
+  void free(Frame4KiB frame) { real_.free(frame); }
+  std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
+
+ private:
+  FrameAllocator& real_;
+  std::uint64_t fail_at_;
+  std::uint64_t allocations_ = 0;
+};
+static_assert(FrameOwner<FailingFrames> && FrameOwner<FrameAllocator>);
+
+class FreshPagesTest : public MapperTest {
+ protected:
+  void SetUp() override {
+    MapperTest::SetUp();
+    // Garbage in every frame, so pages that are not zeroed show.
+    std::memset(memory.view().pointer_to(PhysAddr(kMemoryBase + 4096)), 0x5a, kMemorySize - 4096);
+  }
+  const boot::MemoryRegion map_[1] = {
+      {.base = kMemoryBase + 4096, .length = kMemorySize - 4096, .type = boot::MemoryType::usable}};
+  FrameAllocator allocator{map_, {}, memory.view()};
+  // 8 pages that straddle a level-1 table boundary: two level-1 tables (and one level-2 and one
+  // level-3 table) are made on the way, so a failure can hit a data frame or a table frame.
+  const Page4KiB first = Page4KiB::containing(VirtAddr(0xffff'c000'0020'0000 - 4 * 4096));
+  static constexpr std::uint64_t kCount = 8;
+};
+
+TEST_F(FreshPagesTest, MapsZeroedPages) {
+  ASSERT_TRUE(map_fresh_pages(mapper, memory.view(), first, kCount, kData, allocator));
+  for (std::uint64_t i = 0; i < kCount; ++i) {
+    const auto translation = mapper.translate((first + i).start());
+    ASSERT_TRUE(translation);
+    const auto* bytes = memory.view().pointer_to<std::uint8_t>(translation->address);
+    EXPECT_EQ(std::count(bytes, bytes + 4096, 0), 4096) << "page " << i;
+  }
+  EXPECT_EQ(allocator.used_frames(), kCount + 4);  // 8 pages, 2 level-1, a level-2, a level-3
+}
+
+TEST_F(FreshPagesTest, AFailureAtAnyFrameUnmapsAndFreesAllAndTheRangeCanBeMappedLater) {
+  for (std::uint64_t fail_at = 1; fail_at <= kCount + 4; ++fail_at) {
+    SCOPED_TRACE("allocation " + std::to_string(fail_at) + " fails");
+    SimulatedPhysicalMemory fresh_memory{kMemoryBase, kMemorySize};
+    Mapper fresh_mapper{level4, fresh_memory.view(), record_flush};
+    FrameAllocator real(map_, {}, fresh_memory.view());
+    FailingFrames failing(real, fail_at);
+    EXPECT_EQ(error_of(map_fresh_pages(fresh_mapper, fresh_memory.view(), first, kCount, kData, failing)),
+              MapError::frame_allocation_failed);
+    for (std::uint64_t i = 0; i < kCount; ++i) {
+      EXPECT_FALSE(fresh_mapper.translate((first + i).start())) << "page " << i << " left mapped";
+    }
+    // Only the page tables made on the way stay (empty, as Mapper::map documents).
+    EXPECT_LE(real.used_frames(), 4u);
+    // The bug: the next growth failed with already_mapped.
+    EXPECT_TRUE(map_fresh_pages(fresh_mapper, fresh_memory.view(), first, kCount, kData, real));
+    EXPECT_EQ(real.used_frames(), kCount + 4);
+  }
 }
 
 }  // namespace
