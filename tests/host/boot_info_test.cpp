@@ -1146,6 +1146,24 @@ TEST(Pvh, LongCommandLineIsTruncatedLikeMultiboot2) {
   EXPECT_EQ(via_multiboot2->command_line(), boot->command_line());
 }
 
+// Issue 9, bug 10: exactly 4096 characters (QEMU's longest) panicked on a "missing" NUL.
+TEST(Pvh, CommandLineOfTheLongestLengthQemuPassesIsTruncated) {
+  for (const std::size_t length : {4095u, 4096u}) {
+    std::string text;
+    while (text.size() < length) text += "key=value ";
+    text.resize(length);
+    PvhFixture pvh;
+    Bytes bytes;
+    put_string(bytes, text);
+    pvh.memory.place(cmdline_phys, bytes);
+    pvh.info.cmdline_paddr = cmdline_phys;
+    const auto boot = pvh.parse();
+    ASSERT_TRUE(boot.has_value()) << length << ": " << to_string(boot.error());
+    EXPECT_TRUE(boot->diagnostics().command_line_truncated);
+    EXPECT_LE(boot->command_line().size(), BootInfo::max_command_line);
+  }
+}
+
 TEST(Pvh, ModuleProblems) {
   PvhFixture unmapped;
   unmapped.info.nr_modules = 1;
