@@ -61,7 +61,7 @@ void report_diagnostics(const BootDiagnostics& d) {
   println("boot: warning: the boot information needed fixing:");
   if (d.overlapping_regions) println("  overlapping memory regions (kept the stricter type): {}", d.overlapping_regions);
   if (d.empty_regions) println("  empty memory regions ignored: {}", d.empty_regions);
-  if (d.unknown_region_types) println("  memory regions of unknown type, treated as reserved: {}", d.unknown_region_types);
+  if (d.unknown_region_types) println("  memory regions of unknown type, treated as reserved: {} (type {})", d.unknown_region_types, d.last_unknown_region_type);
   if (d.clamped_regions) println("  memory regions cut at the top of the address space: {}", d.clamped_regions);
   if (d.dropped_modules) println("  boot modules dropped (more than BootInfo holds): {}", d.dropped_modules);
   if (d.command_line_truncated) println("  command line truncated");

@@ -314,7 +314,17 @@ TEST(BootInfo, UnknownE820TypesBecomeReservedAndAreCounted) {
   EXPECT_EQ(regions_of(boot), (std::vector<MemoryRegion>{{0x1000, 0x1000, Type::reserved},
                                                          {0x3000, 0x1000, Type::usable}}));
   EXPECT_EQ(boot.diagnostics().unknown_region_types, 1);
+  EXPECT_EQ(boot.diagnostics().last_unknown_region_type, 7u);
   EXPECT_TRUE(boot.diagnostics().any());
+}
+
+// Issue 9, bug 11: every UEFI boot warned about "one region of unknown type": GRUB reports the
+// firmware's runtime-services code as type 20. It is reserved memory, and no surprise.
+TEST(BootInfo, GrubFirmwareCodeRegionsAreReservedWithoutADiagnostic) {
+  BootInfo boot;
+  ASSERT_TRUE(boot.add_e820_region(0x7e00000, 0x100000, 20).has_value());
+  EXPECT_EQ(regions_of(boot), (std::vector<MemoryRegion>{{0x7e00000, 0x100000, Type::reserved}}));
+  EXPECT_FALSE(boot.diagnostics().any());
 }
 
 TEST(MemoryMap, DisjointRegionsComeOutSortedByBase) {

@@ -46,10 +46,42 @@ KTEST(paging_kernel_sections_are_w_xor_x) {
 }
 
 KTEST(paging_physical_memory_is_mapped_at_the_offset) {
-  const auto translation = kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0x12345678));
+  // 18 MiB: RAM on every machine the tests boot (128 MiB).
+  const auto translation = kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0x0123'4567));
   KASSERT(translation.has_value());
-  KEXPECT_EQ(translation->address.value(), std::uint64_t{0x12345678});
-  KEXPECT(translation->page_size != PageSize::size_4kib);  // huge pages
+  KEXPECT_EQ(translation->address.value(), std::uint64_t{0x0123'4567});
+  KEXPECT(translation->page_size != PageSize::size_4kib);  // huge pages inside RAM
+  KEXPECT(translation->flags.contains(PageTableFlags::writable));
+}
+
+// Issue 9, bug 8: huge pages spanned the MMIO hole below 4 GiB as write-back memory.
+KTEST(paging_physical_map_leaves_out_device_memory) {
+  KEXPECT(!kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0xFEC0'0000)).has_value());  // IOAPIC
+  KEXPECT(!kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0xE000'0000)).has_value());
+  // ... but the legacy first MiB is there: VGA text memory, BIOS data.
+  KEXPECT(kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0xB8000)).has_value());
+}
+
+// Issue 9, bug 8: the physical map's view of the kernel image was writable.
+KTEST(paging_kernel_image_alias_is_read_only_and_no_execute) {
+  const KernelSections s = kernel_sections();
+  for (const VirtAddr section : {s.text_start, s.rodata_start, s.data_start}) {
+    const auto alias = kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + section.value() - kKernelVirtualOffset));
+    KASSERT(alias.has_value());
+    KEXPECT(!alias->flags.contains(PageTableFlags::writable));
+    KEXPECT(alias->flags.contains(no_execute_flag()));
+  }
+}
+
+KTEST(paging_map_mmio_gives_an_uncached_window) {
+  const auto window = map_mmio(0xFEE0'0000, 0x20);  // the local APIC's registers (tests run by name: not the IOAPIC, see above)
+  KASSERT(window.has_value());
+  KEXPECT_EQ(window->value(), kPhysicalMemoryOffset + 0xFEE0'0000);
+  const auto translation = kernel_mapper().translate(*window);
+  KASSERT(translation.has_value());
+  KEXPECT(translation->flags.contains(PageTableFlags::cache_disable));
+  KEXPECT(map_mmio(0xFEE0'0000, 0x20).has_value());  // twice is fine
+  KEXPECT(!map_mmio(~std::uint64_t{0} - 8, 0x20).has_value());
 }
 
 KTEST(paging_lower_half_is_unmapped_after_boot) {

@@ -26,8 +26,14 @@
         .balign 16
         .global interrupt_stub_\vector
 interrupt_stub_\vector:
-        .if (\vector >= 32) || !((FERRITE_ERROR_CODE_VECTOR_MASK >> (\vector & 31)) & 1)
+        /* Bit `vector` of the mask, in arithmetic that .altmacro leaves alone (there, & joins
+         * strings, < and > quote them, ! and % escape). */
+        .ifge \vector - 32
         pushq $0                                        /* dummy error code */
+        .else
+        .ifeq (FERRITE_ERROR_CODE_VECTOR_MASK >> \vector) - ((FERRITE_ERROR_CODE_VECTOR_MASK >> (\vector + 1)) * 2)
+        pushq $0                                        /* dummy error code */
+        .endif
         .endif
         pushq $\vector
         jmp interrupt_common
