@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "boot/boot_info.h"
+#include "boot/load.h"
 #include "lib/panic.h"
 
 namespace ferrite::boot {
@@ -23,14 +24,6 @@ constexpr std::size_t memmap_entry_size = 24;  // addr u64, size u64, type u32, 
 // A command line longer than this (not counting its NUL) is taken as garbage, not as a command
 // line. QEMU passes up to 4096 characters (beyond that, it overwrites the start info).
 constexpr std::size_t max_command_line_scan = 4096;
-
-template <typename T>
-T load(std::span<const std::byte> bytes, std::size_t offset) {
-  FERRITE_ASSERT(offset <= bytes.size() && sizeof(T) <= bytes.size() - offset);
-  T value;
-  __builtin_memcpy(&value, bytes.data() + offset, sizeof(T));  // x86 and PVH: little-endian
-  return value;
-}
 
 // The string's length is unknown until its NUL, and it may sit just below the end of readable
 // memory, so it is read one byte at a time. Only the first max_command_line + 1 bytes are kept:

@@ -1,5 +1,5 @@
 // The one way to stop on a broken invariant: a message, the file and line, then halt.
-// Portable: the kernel's panic prints in red on the console and on serial (console/panic.cpp);
+// Portable: the kernel's panic prints in red on the console and on serial (lib/panic.cpp);
 // host tests get a version that prints to stderr and aborts (tests/host/support/host_panic.cpp),
 // so a panic is observable with a GoogleTest death test.
 #pragma once

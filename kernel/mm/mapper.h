@@ -95,8 +95,6 @@ class Mapper {
     return update_entry_flags(page.start(), Size, flags);
   }
 
-  Frame4KiB level4_table() const { return level4_table_; }
-
  private:
   std::expected<void, MapError> map_entry(VirtAddr page, PhysAddr frame, PageSize size,
                                           PageTableFlags flags, FrameSource& frames);
