@@ -105,8 +105,13 @@ void* heap_allocate(std::size_t size, std::size_t align) {
     // One growth at a time: the allocator takes regions in address order. Only an interrupt
     // handler can get here during a growth (one CPU), and handlers do not allocate.
     if (heap.growing) return nullptr;
-    // Room for the block, its alignment slack and the allocator's bookkeeping.
-    grow_bytes = growth_for_locked(size + align + 256);
+    // Room for the block, its alignment slack and the allocator's bookkeeping; and for TLSF's
+    // good fit (fixed_block's fallback too), which serves a request from the next size class up:
+    // up to 1/16 more. Without that, a large block never fitted a growth made for it.
+    const std::size_t room = heap.max_bytes - heap.mapped_bytes;
+    const std::size_t least = size + align + 256;  // size <= max_bytes: no overflow
+    if (least > room) return nullptr;
+    grow_bytes = growth_for_locked(std::min(least + size / 16, room));
     if (grow_bytes == 0) return nullptr;
     grow_at = heap_start() + heap.mapped_bytes;
     heap.growing = true;
