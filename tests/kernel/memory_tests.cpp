@@ -148,6 +148,40 @@ KTEST(paging_update_flags_makes_a_page_read_only) {
   frame_allocator().free(*frame);
 }
 
+// Issue 9, bug 4, in the kernel's own tables: a growth that runs out of frames part-way
+// leaves nothing mapped, so the same range can be mapped afterwards.
+namespace {
+class FramesFailingAt final : public FrameSource {
+ public:
+  explicit FramesFailingAt(std::uint64_t fail_at) : fail_at_(fail_at) {}
+  std::optional<Frame4KiB> allocate() {
+    return ++count_ == fail_at_ ? std::nullopt : frame_allocator().allocate();
+  }
+  void free(Frame4KiB frame) { frame_allocator().free(frame); }
+  std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
+
+ private:
+  std::uint64_t fail_at_;
+  std::uint64_t count_ = 0;
+};
+}  // namespace
+
+KTEST(paging_map_fresh_pages_rolls_back_a_failed_growth) {
+  const Page4KiB first = Page4KiB::containing(VirtAddr(kScratchAddress));
+  const PhysicalMemoryView memory{kPhysicalMemoryOffset};
+  FramesFailingAt failing(5);  // 4 pages (or tables) made, then no frame
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  KEXPECT(!map_fresh_pages(kernel_mapper(), memory, first, 8, PageTableFlags::writable | no_execute_flag(), failing).has_value());
+  for (std::uint64_t i = 0; i < 8; ++i) KEXPECT(!kernel_mapper().translate((first + i).start()).has_value());
+  KEXPECT(frame_allocator().used_frames() - used_before <= 3);  // only new page tables stay
+  KASSERT(map_fresh_pages(kernel_mapper(), memory, first, 8, PageTableFlags::writable | no_execute_flag(), frame_allocator()).has_value());
+  for (std::uint64_t i = 0; i < 8; ++i) {
+    const auto frame = kernel_mapper().unmap(first + i);
+    KASSERT(frame.has_value());
+    frame_allocator().free(*frame);
+  }
+}
+
 KTEST(frames_allocate_and_free_keep_the_totals) {
   FrameAllocator& frames = frame_allocator();
   const std::uint64_t free_before = frames.free_frames();
