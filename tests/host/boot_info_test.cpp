@@ -1136,15 +1136,21 @@ TEST(Pvh, CommandLineProblems) {
   EXPECT_EQ(at_the_top.parse().error(), ParseError::command_line_out_of_range);
 }
 
-TEST(Pvh, LongCommandLineIsTruncatedLikeMultiboot2) {
-  std::string text;
-  while (text.size() < 2000) text += "key=value ";
+// A QEMU-like start info whose command line is `length` characters of "key=value key=value ...".
+std::expected<BootInfo, ParseError> parse_pvh_with_long_command_line(std::size_t length, std::string& text) {
+  while (text.size() < length) text += "key=value ";
+  text.resize(length);
   PvhFixture pvh;
   Bytes bytes;
   put_string(bytes, text);
   pvh.memory.place(cmdline_phys, bytes);
   pvh.info.cmdline_paddr = cmdline_phys;
-  const auto boot = pvh.parse();
+  return pvh.parse();
+}
+
+TEST(Pvh, LongCommandLineIsTruncatedLikeMultiboot2) {
+  std::string text;
+  const auto boot = parse_pvh_with_long_command_line(2000, text);
   ASSERT_TRUE(boot.has_value()) << to_string(boot.error());
   EXPECT_TRUE(boot->diagnostics().command_line_truncated);
   EXPECT_TRUE(boot->command_line().ends_with("key=value")) << boot->command_line();
@@ -1160,14 +1166,7 @@ TEST(Pvh, LongCommandLineIsTruncatedLikeMultiboot2) {
 TEST(Pvh, CommandLineOfTheLongestLengthQemuPassesIsTruncated) {
   for (const std::size_t length : {4095u, 4096u}) {
     std::string text;
-    while (text.size() < length) text += "key=value ";
-    text.resize(length);
-    PvhFixture pvh;
-    Bytes bytes;
-    put_string(bytes, text);
-    pvh.memory.place(cmdline_phys, bytes);
-    pvh.info.cmdline_paddr = cmdline_phys;
-    const auto boot = pvh.parse();
+    const auto boot = parse_pvh_with_long_command_line(length, text);
     ASSERT_TRUE(boot.has_value()) << length << ": " << to_string(boot.error());
     EXPECT_TRUE(boot->diagnostics().command_line_truncated);
     EXPECT_LE(boot->command_line().size(), BootInfo::max_command_line);
