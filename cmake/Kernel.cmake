@@ -1,11 +1,13 @@
 # Flags and helpers for freestanding kernel code (chapter 1: a freestanding binary).
 # The kernel is built with the host compiler (GCC 12 or clang) and these flags: no hosted
-# runtime, no exceptions/RTTI, no red zone (interrupts would clobber it), no SSE (we do not
-# save vector registers on interrupt entry), and the "kernel" code model for the top 2 GiB.
+# runtime, no exceptions/RTTI, no red zone (interrupts would clobber it), no x87, MMX or SSE
+# (interrupt entry saves only the general registers, and nobody initialises the FPU: a stray
+# `double` would compute with garbage; GCC now refuses it), and the "kernel" code model for the
+# top 2 GiB. tools/check_no_fpu.py (CTest kernel.no_fpu_instructions) checks the linked images.
 
 set(FERRITE_KERNEL_COMPILE_OPTIONS
   -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-stack-protector
-  -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -mno-sse -mno-sse2 -mno-mmx
+  -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387
   -fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fno-strict-aliasing
   -ffile-prefix-map=${PROJECT_SOURCE_DIR}/=
   -Wall -Wextra -Wno-unused-parameter)

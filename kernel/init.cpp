@@ -29,7 +29,7 @@ void init_local_apic() {
     log::info("lapic: none (the PIT drives the tick)");
     return;
   }
-  const auto registers = mm::map_device_memory(mm::PhysAddr(arch::lapic::physical_base()), 4096);
+  const auto registers = mm::map_mmio(arch::lapic::physical_base(), 4096);
   if (!registers) panic("lapic: cannot map its registers: {}", mm::to_string(registers.error()));
   arch::lapic::init(registers->value());
   const std::uint64_t hz = arch::lapic::calibrate_timer(time::now_ns, 10'000'000);

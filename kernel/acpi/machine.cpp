@@ -4,17 +4,24 @@
 #include "acpi/summary.h"
 #include "lib/log.h"
 #include "mm/layout.h"
+#include "mm/memory.h"
 
 namespace ferrite::acpi {
 namespace {
 
-// Physical memory through the kernel's map of it. Only 0..4 GiB is read: that much is mapped
-// from the first instruction to the last (mm/layout.h), and firmware puts its tables there
-// (a table above 4 GiB is reported as out of range rather than read through a missing map).
+// Physical memory through the kernel's map of it, 0..4 GiB (firmware puts its tables there; a
+// table above 4 GiB is reported as out of range). The physical map holds RAM and ACPI regions,
+// but firmware may keep tables in memory it marks reserved (SeaBIOS does, at the top of RAM):
+// such pages are mapped on first use, like device memory (mm::map_mmio).
 class KernelPhysicalReader final : public PhysicalReader {
  public:
   std::span<const std::byte> read(std::uint64_t phys, std::size_t length) const override {
     if (phys >= mm::kEarlyPhysicalMapLimit || length > mm::kEarlyPhysicalMapLimit - phys) return {};
+    const std::uint64_t end = phys + length;
+    for (std::uint64_t page = phys & ~(mm::kPageBytes - 1); page < end; page += mm::kPageBytes) {
+      const mm::VirtAddr virt(reinterpret_cast<std::uint64_t>(mm::physical_to_virtual<std::byte>(page)));
+      if (!mm::kernel_mapper().translate(virt) && !mm::map_mmio(page, mm::kPageBytes)) return {};
+    }
     return {mm::physical_to_virtual<const std::byte>(phys), length};
   }
 };

@@ -115,7 +115,10 @@ std::expected<void, ParseError> BootInfo::add_memory_region(MemoryRegion region)
 std::expected<void, ParseError> BootInfo::add_e820_region(std::uint64_t base, std::uint64_t length,
                                                           std::uint32_t e820_type) {
   const std::optional<MemoryType> type = memory_type_from_e820(e820_type);
-  if (!type) count(diagnostics_.unknown_region_types);
+  if (!type) {
+    count(diagnostics_.unknown_region_types);
+    diagnostics_.last_unknown_region_type = e820_type;
+  }
   return add_memory_region({base, length, type.value_or(MemoryType::reserved)});
 }
 

@@ -51,6 +51,10 @@ constexpr std::optional<MemoryType> memory_type_from_e820(std::uint32_t type) {
       return MemoryType::acpi_nvs;
     case 5:
       return MemoryType::bad;
+    case 20:
+      // GRUB's GRUB_MEMORY_CODE: what it reports for UEFI runtime-services code (every OVMF
+      // boot has one). Firmware's, not ours: reserved, and nothing to warn about.
+      return MemoryType::reserved;
     default:
       return std::nullopt;  // e.g. 7 persistent memory, Xen's 0xF000000x: not ours to use
   }
@@ -123,6 +127,7 @@ struct BootDiagnostics {
   std::uint16_t overlapping_regions = 0;   // entries overlapping earlier ones (stricter type kept)
   std::uint16_t empty_regions = 0;         // zero-length entries, ignored
   std::uint16_t unknown_region_types = 0;  // types outside 1..5, treated as reserved
+  std::uint32_t last_unknown_region_type = 0;  // the raw type of the last of those, to report
   std::uint16_t clamped_regions = 0;       // base + length past 2^64, cut at the top
   std::uint8_t dropped_modules = 0;        // more modules than BootInfo::max_modules
   bool command_line_truncated = false;     // longer than BootInfo::max_command_line

@@ -145,12 +145,47 @@ common_entry32:
         ljmp $0x08, $long_mode_entry
 
 no_long_mode:
-        /* Say so on the VGA text screen (if there is one) and stop. */
+        /* Say so on COM1 (where test logs and `make run`'s log read it; a headless machine has
+         * nothing else) and on the VGA text screen (if there is one), then stop. COM1 as in
+         * platform/pc/serial.cpp: 115200 baud 8N1, FIFOs on (16550 data sheet, registers
+         * 0-7 at 0x3F8). A missing UART reads 0xFF: the transmitter looks ready, nothing hangs. */
+        movw $0x3F9, %dx                                /* interrupt enable: none */
+        xorb %al, %al
+        outb %al, %dx
+        movw $0x3FB, %dx                                /* line control: DLAB for the divisor */
+        movb $0x80, %al
+        outb %al, %dx
+        movw $0x3F8, %dx                                /* divisor 1 = 115200 baud */
+        movb $1, %al
+        outb %al, %dx
+        movw $0x3F9, %dx
+        xorb %al, %al
+        outb %al, %dx
+        movw $0x3FB, %dx                                /* 8 data bits, no parity, 1 stop bit */
+        movb $0x03, %al
+        outb %al, %dx
+        movw $0x3FA, %dx                                /* FIFO on, cleared, 14-byte trigger */
+        movb $0xC7, %al
+        outb %al, %dx
+        movl $no_long_mode_message, %esi
+1:      movb (%esi), %cl
+        testb %cl, %cl
+        jz 3f
+        movw $0x3FD, %dx                                /* line status: bit 5 = THR empty */
+2:      inb %dx, %al
+        testb $0x20, %al
+        jz 2b
+        movw $0x3F8, %dx
+        movb %cl, %al
+        outb %al, %dx
+        incl %esi
+        jmp 1b
+3:
         movl $0xB8000, %ebx
         movl $no_long_mode_message, %esi
 1:      movb (%esi), %al
-        testb %al, %al
-        jz 2f
+        cmpb $0x20, %al                                 /* up to the line end (\r\n, NUL) */
+        jb 2f
         movb %al, (%ebx)
         movb $0x4F, 1(%ebx)                             /* white on red */
         addl $2, %ebx
@@ -173,7 +208,7 @@ long_mode_entry:
 
         .section .boot.rodata, "a"
 no_long_mode_message:
-        .asciz "ferrite: this CPU has no 64-bit long mode"
+        .asciz "ferrite: this CPU has no 64-bit long mode\r\n"
 
         .balign 8
 boot_gdt:                                               /* flat segments for the mode switch */

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "boot/boot_info.h"
+#include "boot/load.h"
 #include "lib/panic.h"
 
 namespace ferrite::boot {
@@ -41,14 +42,6 @@ constexpr std::size_t palette_header_size = 2;  // num_colors u16
 constexpr std::size_t palette_entry_size = 3;   // red, green, blue u8
 constexpr std::size_t rsdp_v1_size = 20;        // ACPI 6.4 5.2.5.3: RSDP up to revision 0
 constexpr std::size_t rsdp_v2_size = 36;        // ... and with the XSDT fields
-
-template <typename T>
-T load(std::span<const std::byte> bytes, std::size_t offset) {
-  FERRITE_ASSERT(offset <= bytes.size() && sizeof(T) <= bytes.size() - offset);
-  T value;
-  __builtin_memcpy(&value, bytes.data() + offset, sizeof(T));  // x86 is little-endian, as is MB2
-  return value;
-}
 
 std::expected<std::string_view, ParseError> string_in(std::span<const std::byte> tag) {
   const std::span<const std::byte> body = tag.subspan(tag_header_size);

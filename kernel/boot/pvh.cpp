@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "boot/boot_info.h"
+#include "boot/load.h"
 #include "lib/panic.h"
 
 namespace ferrite::boot {
@@ -20,16 +21,9 @@ constexpr std::size_t start_info_v1_size = 56;
 constexpr std::size_t module_entry_size = 32;  // paddr u64, size u64, cmdline_paddr u64, reserved
 constexpr std::size_t memmap_entry_size = 24;  // addr u64, size u64, type u32, reserved u32
 
-// A command line longer than this without a NUL is taken as garbage, not as a command line.
+// A command line longer than this (not counting its NUL) is taken as garbage, not as a command
+// line. QEMU passes up to 4096 characters (beyond that, it overwrites the start info).
 constexpr std::size_t max_command_line_scan = 4096;
-
-template <typename T>
-T load(std::span<const std::byte> bytes, std::size_t offset) {
-  FERRITE_ASSERT(offset <= bytes.size() && sizeof(T) <= bytes.size() - offset);
-  T value;
-  __builtin_memcpy(&value, bytes.data() + offset, sizeof(T));  // x86 and PVH: little-endian
-  return value;
-}
 
 // The string's length is unknown until its NUL, and it may sit just below the end of readable
 // memory, so it is read one byte at a time. Only the first max_command_line + 1 bytes are kept:
@@ -37,7 +31,7 @@ T load(std::span<const std::byte> bytes, std::size_t offset) {
 std::expected<void, ParseError> read_command_line(const PhysicalReader& memory, std::uint64_t phys,
                                                   BootInfo& boot) {
   std::array<char, BootInfo::max_command_line + 1> kept{};
-  for (std::size_t length = 0; length < max_command_line_scan; ++length) {
+  for (std::size_t length = 0; length <= max_command_line_scan; ++length) {  // the NUL may follow
     const bool wraps = length > std::numeric_limits<std::uint64_t>::max() - phys;
     const std::span<const std::byte> byte =
         wraps ? std::span<const std::byte>{} : memory.read(phys + length, 1);

@@ -61,7 +61,7 @@ void report_diagnostics(const BootDiagnostics& d) {
   log::warn("boot: warning: the boot information needed fixing:");
   if (d.overlapping_regions) log::warn("  overlapping memory regions (kept the stricter type): {}", d.overlapping_regions);
   if (d.empty_regions) log::warn("  empty memory regions ignored: {}", d.empty_regions);
-  if (d.unknown_region_types) log::warn("  memory regions of unknown type, treated as reserved: {}", d.unknown_region_types);
+  if (d.unknown_region_types) log::warn("  memory regions of unknown type, treated as reserved: {} (type {})", d.unknown_region_types, d.last_unknown_region_type);
   if (d.clamped_regions) log::warn("  memory regions cut at the top of the address space: {}", d.clamped_regions);
   if (d.dropped_modules) log::warn("  boot modules dropped (more than BootInfo holds): {}", d.dropped_modules);
   if (d.command_line_truncated) log::warn("  command line truncated");

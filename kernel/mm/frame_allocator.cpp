@@ -10,7 +10,6 @@ namespace ferrite::mm {
 
 namespace {
 
-constexpr std::uint64_t kFrameBytes = Frame4KiB::kBytes;
 
 // What a free frame holds in its first bytes. The marker makes double frees cheap to catch: a
 // frame being freed that already carries it is probably on the list, and only then is the list
@@ -65,7 +64,7 @@ std::optional<Frame4KiB> FrameAllocator::allocate() {
     Run& run = runs_[current_run_];
     if (run.next_unused < run.end) {
       const PhysAddr frame(run.next_unused);
-      run.next_unused += kFrameBytes;
+      run.next_unused += kPageBytes;
       ++used_frames_;
       return Frame4KiB::containing(frame);
     }
@@ -93,8 +92,8 @@ void FrameAllocator::free(Frame4KiB frame) {
 // runs stay sorted and disjoint even if the memory map lists the same memory twice.
 void FrameAllocator::add_usable(std::uint64_t start, std::uint64_t end) {
   if (start >= end) return;  // checked first: aligning up a start near 2^64 would wrap
-  start = align_up(start, kFrameBytes);
-  end = align_down(end, kFrameBytes);
+  start = align_up(start, kPageBytes);
+  end = align_down(end, kPageBytes);
   if (start >= end) return;
 
   std::size_t first = 0;  // the first run that ends at or after `start`
@@ -106,7 +105,7 @@ void FrameAllocator::add_usable(std::uint64_t start, std::uint64_t end) {
     ++last;
   }
   if (first == last) {
-    if (!insert_run(first, Run{start, end, start})) ignored_frames_ += (end - start) / kFrameBytes;
+    if (!insert_run(first, Run{start, end, start})) ignored_frames_ += (end - start) / kPageBytes;
     return;
   }
   runs_[first] = Run{start, end, start};
@@ -117,8 +116,8 @@ void FrameAllocator::add_usable(std::uint64_t start, std::uint64_t end) {
 // before any frame is handed out.
 void FrameAllocator::remove(std::uint64_t start, std::uint64_t end) {
   if (start >= end) return;  // an empty range reserves nothing, not the frame it points into
-  start = align_down(start, kFrameBytes);
-  end = std::min(align_up(end, kFrameBytes), PhysAddr::kLimit);
+  start = align_down(start, kPageBytes);
+  end = std::min(align_up(end, kPageBytes), PhysAddr::kLimit);
   std::size_t index = 0;
   while (index < run_count_) {
     Run& run = runs_[index];

@@ -35,11 +35,13 @@ struct Heap {
   std::size_t mapped_bytes = 0;
   std::size_t max_bytes = 0;
   std::size_t grow_count = 0;
+  bool growing = false;  // a growth is mapping pages outside the lock (see heap_allocate)
 };
+// Held only for allocator calls and bookkeeping, never while pages are mapped and zeroed: the
+// guard keeps interrupts off, and the timer loses ticks when they are off for long (issue 9).
 constinit sync::Spinlock heap_lock;
 constinit Heap heap;
 
-constexpr std::size_t kPageBytes = 4096;
 constexpr PageTableFlags kHeapFlags = PageTableFlags::present | PageTableFlags::writable |
                                       PageTableFlags::global;
 
@@ -48,53 +50,28 @@ std::byte* heap_start() { return reinterpret_cast<std::byte*>(kKernelHeapStart);
 // Heap pages are data: never executable (when the CPU can enforce it).
 PageTableFlags heap_flags() { return kHeapFlags | no_execute_flag(); }
 
-// Maps at least `bytes` more at the end of the heap (doubling, within max_bytes) and hands the
-// new memory to the allocator. Called with the heap lock held.
-bool grow_locked(std::size_t bytes) {
+// How many bytes to map at the end of the heap so that `bytes` more fit: at least that (in whole
+// pages), and the heap's current size if there is room (doubling: amortised O(1) growth, few
+// mapping rounds); 0 if even `bytes` would pass max_bytes.
+std::size_t growth_for_locked(std::size_t bytes) {
   const std::size_t room = heap.max_bytes - heap.mapped_bytes;  // both page multiples
-  const std::size_t needed = align_up(bytes, kPageBytes);
-  if (needed > room) return false;
-  // Double the heap if there is room for that: amortised O(1) growth, few page-mapping rounds.
-  const std::size_t wanted = std::max(needed, std::min(heap.mapped_bytes, room));
-  std::byte* end = heap_start() + heap.mapped_bytes;
-  if (!map_fresh_pages(VirtAddr::from_pointer(end), wanted / kPageBytes, heap_flags())) return false;
-  heap.mapped_bytes += wanted;
-  ++heap.grow_count;
-  return heap.allocator->grow({end, wanted}).has_value();
+  if (bytes > room) return 0;
+  const std::size_t needed = align_up(bytes, kPageBytes);       // <= room: no overflow
+  return std::max(needed, std::min(heap.mapped_bytes, room));
 }
 
 }  // namespace
 
 HeapConfig heap_config_from(const boot::CommandLine& command_line) {
-  HeapConfig config;
-  if (auto name = command_line.get("allocator")) {
-    if (auto kind = allocator_kind_from_name(*name)) {
-      config.kind = *kind;
-    } else {
-      log::warn("heap: unknown allocator \"{}\"; using {}", *name, to_string(config.kind));
-    }
-  }
-  if (auto text = command_line.get("heap")) {
-    if (auto size = boot::parse_size(*text); size && *size >= kPageBytes) {
-      config.initial_bytes = *size;
-    } else {
-      log::warn("heap: bad size heap={}; using {} KiB", *text, config.initial_bytes / 1024);
-    }
-  }
-  if (auto text = command_line.get("heap_max")) {
-    if (auto size = boot::parse_size(*text); size && *size >= config.initial_bytes) {
-      config.max_bytes = *size;
-    } else {
-      log::warn("heap: bad size heap_max={}; using {} MiB", *text, config.max_bytes >> 20);
-    }
-  }
-  config.max_bytes = std::max(config.max_bytes, config.initial_bytes);
-  if (command_line.has("heap_debug")) config.debug = DebugChecks::on;
+  char text[512];
+  fmt::BufferSink messages(text);
+  const HeapConfig config = heap_config_from(command_line, frame_allocator().free_frames() * kPageBytes, messages);
+  if (!messages.view().empty()) log::warn("{}", messages.view());
   return config;
 }
 
 void init_heap(const HeapConfig& config) {
-  const std::size_t initial = align_up(config.initial_bytes, kPageBytes);
+  const std::size_t initial = config.initial_bytes;  // checked by heap_config_from
   if (auto mapped = map_fresh_pages(VirtAddr(kKernelHeapStart), initial / kPageBytes, heap_flags()); !mapped) {
     panic("heap: cannot map {} KiB: {}", initial / 1024, to_string(mapped.error()));
   }
@@ -110,21 +87,45 @@ void init_heap(const HeapConfig& config) {
     case AllocatorKind::tlsf: heap.allocator = construct_allocator<TlsfAllocator>(region, config.debug); break;
   }
   heap.mapped_bytes = initial;
-  heap.max_bytes = std::max(initial, config.max_bytes & ~(kPageBytes - 1));
+  heap.max_bytes = config.max_bytes;
   log::info("heap: {} allocator, {} KiB at {:#x}, grows to {} KiB{}", heap.allocator->name(),
           initial / 1024, kKernelHeapStart, heap.max_bytes / 1024,
           config.debug == DebugChecks::on ? ", debug checks" : "");
 }
 
 void* heap_allocate(std::size_t size, std::size_t align) {
+  std::byte* grow_at = nullptr;
+  std::size_t grow_bytes = 0;
+  {
+    sync::SpinlockGuard guard(heap_lock);
+    if (heap.allocator == nullptr) return nullptr;
+    if (void* pointer = heap.allocator->allocate(size, align)) return pointer;
+    // Impossible requests stay impossible however large the heap is.
+    if (!allocator_detail::checked_request_size(size, align)) return nullptr;
+    if (size > heap.max_bytes) return nullptr;
+    // One growth at a time: the allocator takes regions in address order. Only an interrupt
+    // handler can get here during a growth (one CPU), and handlers do not allocate.
+    if (heap.growing) return nullptr;
+    // Room for the block, its alignment slack and the allocator's bookkeeping; and for TLSF's
+    // good fit (fixed_block's fallback too), which serves a request from the next size class up:
+    // up to 1/16 more. Without that, a large block never fitted a growth made for it.
+    const std::size_t room = heap.max_bytes - heap.mapped_bytes;
+    const std::size_t least = size + align + 256;  // size <= max_bytes: no overflow
+    if (least > room) return nullptr;
+    grow_bytes = growth_for_locked(std::min(least + size / 16, room));
+    if (grow_bytes == 0) return nullptr;
+    grow_at = heap_start() + heap.mapped_bytes;
+    heap.growing = true;
+  }
+  // Mapping and zeroing cost about a microsecond per page: done with interrupts as the caller
+  // had them (on, in tasks), so a large growth does not stop the clock.
+  const bool mapped = map_fresh_pages(VirtAddr::from_pointer(grow_at), grow_bytes / kPageBytes, heap_flags()).has_value();
   sync::SpinlockGuard guard(heap_lock);
-  if (heap.allocator == nullptr) return nullptr;
-  if (void* pointer = heap.allocator->allocate(size, align)) return pointer;
-  // Impossible requests stay impossible however large the heap is.
-  if (!allocator_detail::checked_request_size(size, align)) return nullptr;
-  if (size > heap.max_bytes) return nullptr;
-  // Room for the block, its alignment slack and the allocator's bookkeeping.
-  if (!grow_locked(size + align + 256)) return nullptr;
+  heap.growing = false;
+  if (!mapped) return nullptr;  // all or nothing: the next growth may try the same range again
+  heap.mapped_bytes += grow_bytes;
+  ++heap.grow_count;
+  if (!heap.allocator->grow({grow_at, grow_bytes})) return nullptr;
   return heap.allocator->allocate(size, align);
 }
 

@@ -1,10 +1,6 @@
 // The kernel heap (chapter 10): a virtual region at kKernelHeapStart, backed by frames mapped on
 // demand, served by one of the allocator designs of chapter 11. The global operator new/delete
-// (heap.cpp) route here. Configured on the kernel command line:
-//   allocator=bump|linked_list|fixed_block|tlsf   (default fixed_block)
-//   heap=100K        initial size (the seed's 100 KiB)
-//   heap_max=64M     how far it may grow by mapping more pages
-//   heap_debug       poison freed memory, catch double and foreign frees
+// (heap.cpp) route here. Configured on the kernel command line (heap_config.h).
 #pragma once
 
 #include <cstddef>
@@ -12,21 +8,12 @@
 #include <string_view>
 
 #include "mm/allocators/allocator.h"
-
-namespace ferrite::boot {
-class CommandLine;
-}
+#include "mm/heap_config.h"
 
 namespace ferrite::mm {
 
-struct HeapConfig {
-  AllocatorKind kind = AllocatorKind::fixed_block;
-  std::size_t initial_bytes = 100 * 1024;
-  std::size_t max_bytes = 64 * 1024 * 1024;
-  DebugChecks debug = DebugChecks::off;
-};
-
-// Reads the options above; unknown values are reported and the default kept.
+// Reads the heap options and checks them against the free memory, reporting what it changed on
+// the console. Call after mm::init.
 HeapConfig heap_config_from(const boot::CommandLine& command_line);
 
 void init_heap(const HeapConfig& config);

@@ -2,7 +2,8 @@
 //
 //   0x0000000000000000 .. 0x00007FFFFFFFFFFF  lower half: identity map of 0..4 GiB during boot
 //                                             only (user space, one day)
-//   0xFFFF800000000000 + phys                 all physical memory ("physical memory offset")
+//   0xFFFF800000000000 + phys                 RAM, ACPI regions and the first MiB ("physical memory
+//                                             offset"; device memory only through mm::map_mmio)
 //   0xFFFFC00000000000 ..                     kernel heap (grows on demand)
 //   0xFFFFD00000000000 ..                     device registers, mapped uncached (local APIC)
 //   0xFFFFE00000000000 ..                     kernel thread stacks, one slot each with an
@@ -21,7 +22,7 @@ inline constexpr std::uint64_t kThreadStacksStart = 0xFFFF'E000'0000'0000;
 inline constexpr std::uint64_t kKernelVirtualOffset = 0xFFFF'FFFF'8000'0000;
 
 // The early boot page tables (boot/entry.S) map physical 0..4 GiB at the offset; mm::init
-// extends the map to all physical memory.
+// replaces them with a map of RAM only (mm/physical_map.h).
 inline constexpr std::uint64_t kEarlyPhysicalMapLimit = 4ull << 30;
 
 template <class T = void>

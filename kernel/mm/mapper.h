@@ -3,6 +3,7 @@
 // a PhysicalMemoryView and flushes the TLB through a hook, so host tests run it over a buffer.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -94,8 +95,6 @@ class Mapper {
     return update_entry_flags(page.start(), Size, flags);
   }
 
-  Frame4KiB level4_table() const { return level4_table_; }
-
  private:
   std::expected<void, MapError> map_entry(VirtAddr page, PhysAddr frame, PageSize size,
                                           PageTableFlags flags, FrameSource& frames);
@@ -116,6 +115,48 @@ class Mapper {
   PhysicalMemoryView memory_;
   FlushTlbEntry flush_tlb_entry_;
 };
+
+// A FrameSource that also takes frames back: what map_fresh_pages needs to undo its work. The
+// kernel's FrameAllocator is one; host tests use one that fails on a chosen frame.
+template <class Frames>
+concept FrameOwner = std::derived_from<Frames, FrameSource> && requires(Frames& frames, Frame4KiB frame) {
+  { frames.allocate() } -> std::same_as<std::optional<Frame4KiB>>;
+  frames.free(frame);
+};
+
+// Maps `count` pages from `first` on to fresh frames from `frames`, each zeroed through
+// `memory` before it becomes reachable (the heap grows this way).
+// All or nothing: when a frame or a page table cannot be had, the pages mapped so far are
+// unmapped and their frames freed, so the same range can be tried again later.
+template <FrameOwner Frames>
+[[nodiscard]] std::expected<void, MapError> map_fresh_pages(Mapper& mapper, PhysicalMemoryView memory,
+                                                            Page4KiB first, std::uint64_t count,
+                                                            PageTableFlags flags, Frames& frames) {
+  std::expected<void, MapError> result;
+  std::uint64_t mapped = 0;
+  for (; mapped < count; ++mapped) {
+    const std::optional<Frame4KiB> frame = frames.allocate();
+    if (!frame) {
+      result = std::unexpected(MapError::frame_allocation_failed);
+      break;
+    }
+    __builtin_memset(memory.pointer_to(frame->start()), 0, Frame4KiB::kBytes);
+    result = mapper.map(first + mapped, *frame, flags, frames);
+    if (!result) {
+      frames.free(*frame);
+      break;
+    }
+  }
+  if (!result) {
+    while (mapped > 0) {
+      --mapped;
+      const std::expected<Frame4KiB, MapError> frame = mapper.unmap(first + mapped);
+      FERRITE_ASSERT(frame.has_value());  // this function mapped it a moment ago
+      frames.free(*frame);
+    }
+  }
+  return result;
+}
 
 }  // namespace ferrite::mm
 

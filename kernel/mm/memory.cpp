@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "mm/layout.h"
+#include "mm/physical_map.h"
 
 extern "C" const char __kernel_physical_start[], __kernel_physical_end[];
 extern "C" const char __kernel_text_start[], __kernel_text_end[];
@@ -42,31 +43,55 @@ void check(std::expected<void, MapError> result, const char* what) {
   if (!result) panic("mm: cannot map {}: {}", what, to_string(result.error()));
 }
 
-// All physical memory at the offset: up to the end of the highest RAM region (usable or ACPI),
-// and at least 4 GiB so device memory below 4 GiB (framebuffer, APIC) is reachable too.
-// Reserved ranges far above RAM (QEMU reserves one at 1012 GiB) are left out.
+// One page of the physical map (or of an MMIO window) at kPhysicalMemoryOffset + physical.
+std::expected<void, MapError> map_at_offset(PageSize size, std::uint64_t physical, PageTableFlags flags) {
+  const VirtAddr virt(kPhysicalMemoryOffset + physical);
+  switch (size) {
+    case PageSize::size_4kib:
+      return mapper->map(Page4KiB::containing(virt), Frame4KiB::containing(PhysAddr(physical)), flags, frames);
+    case PageSize::size_2mib:
+      return mapper->map(Page2MiB::containing(virt), Frame2MiB::containing(PhysAddr(physical)), flags, frames);
+    case PageSize::size_1gib:
+      return mapper->map(Page1GiB::containing(virt), Frame1GiB::containing(PhysAddr(physical)), flags, frames);
+  }
+  return std::unexpected(MapError::not_mapped);  // not reached
+}
+
+// The physical map (physical_map.h): the legacy first MiB, then RAM and ACPI regions from the
+// memory map with 4 KiB pages at their edges, so that no huge page spans device memory as
+// write-back. The kernel image's alias is read-only and no-execute: W^X holds for every view of
+// the image, not just the higher-half one. Returns the end of the highest mapped range.
 std::uint64_t map_physical_memory(const boot::BootInfo& boot_info) {
-  std::uint64_t end = kEarlyPhysicalMapLimit;
-  for (const boot::MemoryRegion& region : boot_info.memory_map()) {
-    if (region.type == boot::MemoryType::reserved || region.type == boot::MemoryType::bad) continue;
-    end = std::max(end, region.base + region.length);
-  }
-  const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
-                               PageTableFlags::global | no_execute;
+  const PageTableFlags data = PageTableFlags::present | PageTableFlags::writable |
+                              PageTableFlags::global | no_execute;
+  const PageTableFlags read_only = PageTableFlags::present | PageTableFlags::global | no_execute;
+  const std::uint64_t image_start = align_down(address_of(__kernel_physical_start), kPageBytes);
+  const std::uint64_t image_end = align_up(address_of(__kernel_physical_end), kPageBytes);
   const bool huge_1gib = cpu_has_1gib_pages();
-  const std::uint64_t step = huge_1gib ? bytes(PageSize::size_1gib) : bytes(PageSize::size_2mib);
-  end = align_up(end, step);
-  for (std::uint64_t physical = 0; physical < end; physical += step) {
-    const VirtAddr virt(kPhysicalMemoryOffset + physical);
-    if (huge_1gib) {
-      check(mapper->map(Page1GiB::containing(virt), Frame1GiB::containing(PhysAddr(physical)), flags, frames),
-            "physical memory");
-    } else {
-      check(mapper->map(Page2MiB::containing(virt), Frame2MiB::containing(PhysAddr(physical)), flags, frames),
-            "physical memory");
-    }
+  const auto map_pages = [huge_1gib](std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
+    for_each_largest_page(start, end, huge_1gib, [flags](PageSize size, std::uint64_t physical) {
+      check(map_at_offset(size, physical, flags), "physical memory");
+    });
+  };
+  return for_each_physical_map_range(
+      boot_info.memory_map(), FrameAllocator::kLowMemoryEnd, [&](std::uint64_t start, std::uint64_t end) {
+        const std::uint64_t cut_start = std::clamp(image_start, start, end);
+        const std::uint64_t cut_end = std::clamp(image_end, cut_start, end);
+        map_pages(start, cut_start, data);
+        map_pages(cut_start, cut_end, read_only);
+        map_pages(cut_end, end, data);
+      });
+}
+
+// The framebuffer is device memory outside RAM: the console draws into it through the physical
+// map, so it needs its own window there.
+void map_framebuffer(const boot::BootInfo& boot_info) {
+  const auto& framebuffer = boot_info.framebuffer();
+  if (!framebuffer) return;
+  const std::uint64_t bytes = std::uint64_t{framebuffer->pitch} * framebuffer->height;
+  if (auto mapped = map_mmio(framebuffer->phys_addr, bytes); !mapped) {
+    panic("mm: cannot map the framebuffer at {:#x}: {}", framebuffer->phys_addr, to_string(mapped.error()));
   }
-  return end;
 }
 
 bool is_guard_page(std::uint64_t virt) {
@@ -110,6 +135,7 @@ void init(const boot::BootInfo& boot_info) {
   const bool nx = cpu_has_no_execute();
   no_execute = nx ? PageTableFlags::no_execute : PageTableFlags{};
   const std::uint64_t mapped_end = map_physical_memory(boot_info);
+  map_framebuffer(boot_info);
 
   // W^X: code is never writable, data is never executable.
   const PageTableFlags kernel = PageTableFlags::present | PageTableFlags::global;
@@ -125,8 +151,8 @@ void init(const boot::BootInfo& boot_info) {
   // From here on the tables are live: changes must flush the TLB.
   mapper = new (mapper_storage) Mapper(*level4, kPhysicalMemory, [](VirtAddr page) { arch::invlpg(page.value()); });
 
-  log::info("mm: {} MiB in {} frames free, physical memory mapped to {} MiB, NX {}",
-          frames.free_frames() * 4096 >> 20, frames.free_frames(), mapped_end >> 20, nx ? "on" : "off");
+  log::info("mm: {} MiB in {} frames free, RAM mapped at the physical offset up to {} MiB, NX {}",
+          frames.free_frames() * kPageBytes >> 20, frames.free_frames(), mapped_end >> 20, nx ? "on" : "off");
 }
 
 FrameAllocator& frame_allocator() { return frames; }
@@ -137,35 +163,29 @@ Mapper& kernel_mapper() {
 }
 
 std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count, PageTableFlags flags) {
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::optional<Frame4KiB> frame = frames.allocate();
-    if (!frame) return std::unexpected(MapError::frame_allocation_failed);
-    __builtin_memset(kPhysicalMemory.pointer_to(frame->start()), 0, Frame4KiB::kBytes);
-    const Page4KiB page = Page4KiB::containing(start + i * Page4KiB::kBytes);
-    if (auto mapped = kernel_mapper().map(page, *frame, flags, frames); !mapped) {
-      frames.free(*frame);
-      return mapped;
-    }
-  }
-  return {};
+  return mm::map_fresh_pages(kernel_mapper(), kPhysicalMemory, Page4KiB::containing(start), count, flags, frames);
 }
 
-std::expected<VirtAddr, MapError> map_device_memory(PhysAddr start, std::uint64_t bytes) {
-  static constinit std::uint64_t next_free = kDeviceMemoryStart;  // device windows are never freed
-  const VirtAddr base(next_free);
-  const std::uint64_t pages = (bytes + Page4KiB::kBytes - 1) / Page4KiB::kBytes;
-  const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
-                               PageTableFlags::cache_disable | PageTableFlags::write_through |
-                               PageTableFlags::global | no_execute;
-  for (std::uint64_t i = 0; i < pages; ++i) {
-    const Page4KiB page = Page4KiB::containing(base + i * Page4KiB::kBytes);
-    const Frame4KiB frame = Frame4KiB::containing(start + i * Page4KiB::kBytes);
-    if (auto mapped = kernel_mapper().map(page, frame, flags, frames); !mapped) {
-      return std::unexpected(mapped.error());
-    }
+std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t size) {
+  const std::uint64_t start = align_down(physical, kPageBytes);
+  if (size == 0 || physical >= (std::uint64_t{1} << PhysAddr::kMaxBits) ||
+      size > (std::uint64_t{1} << PhysAddr::kMaxBits) - physical) {
+    return std::unexpected(MapError::not_mapped);
   }
-  next_free += pages * Page4KiB::kBytes;
-  return base;
+  const std::uint64_t end = align_up(physical + size, kPageBytes);
+  // UC- (PCD without PWT, PAT entry 2 after reset): uncached, except that MTRRs marking a
+  // framebuffer write-combining still apply (Intel SDM Vol. 3A 13.5.2.2, table 13-7).
+  const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
+                               PageTableFlags::cache_disable | PageTableFlags::global | no_execute;
+  std::expected<void, MapError> result;
+  for_each_largest_page(start, end, false, [&](PageSize size, std::uint64_t page) {
+    if (!result) return;
+    // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they are.
+    if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) return;
+    result = map_at_offset(size, page, flags);
+  });
+  if (!result) return std::unexpected(result.error());
+  return VirtAddr(kPhysicalMemoryOffset + physical);
 }
 
 KernelSections kernel_sections() {

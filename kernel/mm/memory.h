@@ -1,5 +1,5 @@
 // The kernel's own address space (chapters 8-9): after mm::init the kernel runs on page tables
-// it built itself — all physical memory at kPhysicalMemoryOffset, the kernel image mapped W^X
+// it built itself — RAM (not device memory) at kPhysicalMemoryOffset, the kernel image mapped W^X
 // (text read+execute, rodata read-only, data/bss no-execute), unmapped guard pages below every
 // kernel stack — and owns every physical frame through one FrameAllocator.
 #pragma once
@@ -24,13 +24,16 @@ Mapper& kernel_mapper();
 // an entry is reserved and setting it would fault. Data mappings add this to their flags.
 PageTableFlags no_execute_flag();
 
-// Maps `count` fresh zeroed frames at `start` with `flags` (the heap uses this to grow).
+// Maps `count` fresh zeroed frames at `start` with `flags` (the heap uses this to grow); all or
+// nothing (see the template in mapper.h). Zeroing takes a while (about 1 µs per page): callers
+// should not hold interrupts off around it.
 [[nodiscard]] std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count,
                                                             PageTableFlags flags);
 
-// Maps `bytes` of device registers at physical `start` (page-aligned) uncached (PCD | PWT: a
-// read must reach the device, not a cache line) into the device window, and returns where.
-[[nodiscard]] std::expected<VirtAddr, MapError> map_device_memory(PhysAddr start, std::uint64_t bytes);
+// Makes `size` bytes of device memory at physical address `physical` (a framebuffer, later the
+// local APIC and IOAPIC) reachable at kPhysicalMemoryOffset + physical: uncached, no-execute.
+// The physical map holds only RAM, ACPI regions and the first MiB; everything else needs this.
+[[nodiscard]] std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t size);
 
 // The kernel image's sections, for tests and the `mem` command.
 struct KernelSections {

@@ -28,6 +28,9 @@ constexpr std::uint64_t bytes(PageSize size) {
   return static_cast<std::uint64_t>(size);
 }
 
+// The page size everything that is not about huge pages means: heap growth, frames, stacks.
+inline constexpr std::uint64_t kPageBytes = bytes(PageSize::size_4kib);
+
 constexpr std::string_view to_string(PageSize size) {
   switch (size) {
     case PageSize::size_4kib:

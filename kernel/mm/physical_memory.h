@@ -9,7 +9,7 @@
 
 namespace ferrite::mm {
 
-// The kernel maps all physical memory at one fixed virtual offset, so physical address p is
+// The kernel maps physical memory (its RAM) at one fixed virtual offset, so physical address p is
 // readable at virtual address p + offset. Host tests use the same struct over a buffer that
 // stands in for RAM: offset = buffer address - simulated physical base (unsigned arithmetic
 // wraps, so a base above the buffer's address works too).

@@ -60,7 +60,7 @@ class FrameCache {
     poison(frame, bytes);  // under ASan a cached frame is still "freed memory"
   }
 
-  // Gives every cached frame back to the heap (e.g. before reporting heap use).
+  // Gives every cached frame back to the heap (on the host, when a thread and its cache end).
   void trim() noexcept {
     for (std::size_t size_class = 0; size_class < free_.size(); ++size_class) {
       while (FreeFrame* frame = free_[size_class]) {
@@ -70,10 +70,6 @@ class FrameCache {
       }
     }
     cached_bytes_ = 0;
-  }
-
-  [[nodiscard]] std::size_t cached_bytes() const noexcept {
-    return cached_bytes_;
   }
 
  private:
@@ -149,13 +145,6 @@ class FailCoroutineFramesAfter {
 
 inline void release_coroutine_frame(void* frame, std::size_t size) noexcept {
   detail::frame_cache.release(frame, size);
-}
-
-inline void trim_frame_cache() noexcept {
-  detail::frame_cache.trim();
-}
-[[nodiscard]] inline std::size_t frame_cache_bytes() noexcept {
-  return detail::frame_cache.cached_bytes();
 }
 
 }  // namespace ferrite::task

@@ -314,7 +314,17 @@ TEST(BootInfo, UnknownE820TypesBecomeReservedAndAreCounted) {
   EXPECT_EQ(regions_of(boot), (std::vector<MemoryRegion>{{0x1000, 0x1000, Type::reserved},
                                                          {0x3000, 0x1000, Type::usable}}));
   EXPECT_EQ(boot.diagnostics().unknown_region_types, 1);
+  EXPECT_EQ(boot.diagnostics().last_unknown_region_type, 7u);
   EXPECT_TRUE(boot.diagnostics().any());
+}
+
+// Issue 9, bug 11: every UEFI boot warned about "one region of unknown type": GRUB reports the
+// firmware's runtime-services code as type 20. It is reserved memory, and no surprise.
+TEST(BootInfo, GrubFirmwareCodeRegionsAreReservedWithoutADiagnostic) {
+  BootInfo boot;
+  ASSERT_TRUE(boot.add_e820_region(0x7e00000, 0x100000, 20).has_value());
+  EXPECT_EQ(regions_of(boot), (std::vector<MemoryRegion>{{0x7e00000, 0x100000, Type::reserved}}));
+  EXPECT_FALSE(boot.diagnostics().any());
 }
 
 TEST(MemoryMap, DisjointRegionsComeOutSortedByBase) {
@@ -1126,15 +1136,21 @@ TEST(Pvh, CommandLineProblems) {
   EXPECT_EQ(at_the_top.parse().error(), ParseError::command_line_out_of_range);
 }
 
-TEST(Pvh, LongCommandLineIsTruncatedLikeMultiboot2) {
-  std::string text;
-  while (text.size() < 2000) text += "key=value ";
+// A QEMU-like start info whose command line is `length` characters of "key=value key=value ...".
+std::expected<BootInfo, ParseError> parse_pvh_with_long_command_line(std::size_t length, std::string& text) {
+  while (text.size() < length) text += "key=value ";
+  text.resize(length);
   PvhFixture pvh;
   Bytes bytes;
   put_string(bytes, text);
   pvh.memory.place(cmdline_phys, bytes);
   pvh.info.cmdline_paddr = cmdline_phys;
-  const auto boot = pvh.parse();
+  return pvh.parse();
+}
+
+TEST(Pvh, LongCommandLineIsTruncatedLikeMultiboot2) {
+  std::string text;
+  const auto boot = parse_pvh_with_long_command_line(2000, text);
   ASSERT_TRUE(boot.has_value()) << to_string(boot.error());
   EXPECT_TRUE(boot->diagnostics().command_line_truncated);
   EXPECT_TRUE(boot->command_line().ends_with("key=value")) << boot->command_line();
@@ -1144,6 +1160,17 @@ TEST(Pvh, LongCommandLineIsTruncatedLikeMultiboot2) {
       parse_mb2(Multiboot2Builder{}.command_line(text).memory_map(qemu_memory_map).build());
   ASSERT_TRUE(via_multiboot2.has_value());
   EXPECT_EQ(via_multiboot2->command_line(), boot->command_line());
+}
+
+// Issue 9, bug 10: exactly 4096 characters (QEMU's longest) panicked on a "missing" NUL.
+TEST(Pvh, CommandLineOfTheLongestLengthQemuPassesIsTruncated) {
+  for (const std::size_t length : {4095u, 4096u}) {
+    std::string text;
+    const auto boot = parse_pvh_with_long_command_line(length, text);
+    ASSERT_TRUE(boot.has_value()) << length << ": " << to_string(boot.error());
+    EXPECT_TRUE(boot->diagnostics().command_line_truncated);
+    EXPECT_LE(boot->command_line().size(), BootInfo::max_command_line);
+  }
 }
 
 TEST(Pvh, ModuleProblems) {

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <random>
+#include <string>
+
+#include "mm/heap_config.h"
 
 namespace ferrite::boot {
 namespace {
@@ -149,6 +153,117 @@ TEST(LogLevel, UnknownValueIsReturnedAsTheError) {
     EXPECT_EQ(level.error(), text.substr(4)) << text;
   }
   EXPECT_EQ(log_level(CommandLine("log")), log::Level::info) << "a bare flag is not the option";
+}
+
+// ---- Heap options checked against the machine (mm/heap_config.h; issue 9, bug 10) -----------
+
+constexpr std::uint64_t MiB = 1024 * 1024;
+
+struct Checked {
+  mm::HeapConfig config;
+  std::string messages;
+};
+
+Checked check_heap(std::string_view text, std::uint64_t free_bytes = 256 * MiB) {
+  char buffer[1024];
+  fmt::BufferSink messages(buffer);
+  const mm::HeapConfig config = mm::heap_config_from(CommandLine(text), free_bytes, messages);
+  return {config, std::string(messages.view())};
+}
+
+TEST(HeapConfig, DefaultsWithoutOptionsAndNoMessage) {
+  const Checked checked = check_heap("quiet");
+  EXPECT_EQ(checked.config.initial_bytes, 100u * 1024);
+  EXPECT_EQ(checked.config.max_bytes, 64 * MiB);
+  EXPECT_EQ(checked.config.kind, mm::AllocatorKind::fixed_block);
+  EXPECT_EQ(checked.messages, "");
+}
+
+TEST(HeapConfig, GoodValuesAreTakenAndRoundedToPages) {
+  const Checked checked = check_heap("heap=100001 heap_max=32M allocator=tlsf heap_debug");
+  EXPECT_EQ(checked.config.initial_bytes, 102400u);
+  EXPECT_EQ(checked.config.max_bytes, 32 * MiB);
+  EXPECT_EQ(checked.config.kind, mm::AllocatorKind::tlsf);
+  EXPECT_EQ(checked.config.debug, mm::DebugChecks::on);
+  EXPECT_EQ(checked.messages, "");
+}
+
+TEST(HeapConfig, HugeInitialSizeIsCutToHalfTheFreeMemory) {
+  // Was: an assertion in align_up (2^64 - 1 rounded up overflows).
+  const Checked checked = check_heap("heap=18446744073709551615");
+  EXPECT_EQ(checked.config.initial_bytes, 128 * MiB);
+  EXPECT_EQ(checked.config.max_bytes, 128 * MiB);
+  EXPECT_EQ(checked.messages,
+            "heap: heap=18446744073709551615 is more than half the free memory: 128 MiB; using 128 MiB\n");
+}
+
+TEST(HeapConfig, InitialSizeBeyondTheMachineIsCut) {
+  // Was: "no physical frame left for a new page table" on a 256 MiB machine.
+  const Checked checked = check_heap("heap=1G", 250 * MiB);
+  EXPECT_EQ(checked.config.initial_bytes, 125 * MiB);
+  EXPECT_GE(checked.config.max_bytes, checked.config.initial_bytes);
+  EXPECT_NE(checked.messages.find("heap=1G is more than half the free memory"), std::string::npos);
+}
+
+TEST(HeapConfig, TooSmallValuesAreRaisedToWhatTheKernelNeeds) {
+  // Was: boots, then cannot start the shell.
+  const Checked checked = check_heap("heap=4K heap_max=4K");
+  EXPECT_EQ(checked.config.initial_bytes, 64u * 1024);
+  EXPECT_EQ(checked.config.max_bytes, 1 * MiB);
+  EXPECT_EQ(checked.messages,
+            "heap: heap=4K is below the minimum of 64 KiB; using 64 KiB\n"
+            "heap: heap_max=4K is below the minimum of 1 MiB; using 1 MiB\n");
+}
+
+TEST(HeapConfig, MaximumBelowTheInitialSizeSaysWhatItUses) {
+  // Was: "bad size heap_max=8M; using 64 MiB", then 100 MiB were used.
+  const Checked checked = check_heap("heap=100M heap_max=8M");
+  EXPECT_EQ(checked.config.initial_bytes, 100 * MiB);
+  EXPECT_EQ(checked.config.max_bytes, 100 * MiB);
+  EXPECT_EQ(checked.messages, "heap: heap_max=8M is below the initial heap of 100 MiB; using 100 MiB\n");
+}
+
+TEST(HeapConfig, MaximumBeyondTheMachineIsCut) {
+  // Was: taken as is.
+  const Checked checked = check_heap("heap_max=999999G");
+  EXPECT_EQ(checked.config.max_bytes, 256 * MiB);
+  EXPECT_EQ(checked.messages, "heap: heap_max=999999G is more than the free memory: 256 MiB; using 256 MiB\n");
+}
+
+TEST(HeapConfig, MalformedValuesKeepTheDefaults) {
+  const Checked checked = check_heap("heap=lots heap_max= allocator=buddy");
+  EXPECT_EQ(checked.config.initial_bytes, 100u * 1024);
+  EXPECT_EQ(checked.config.max_bytes, 64 * MiB);
+  EXPECT_EQ(checked.messages,
+            "heap: unknown allocator \"buddy\"; using fixed_block\n"
+            "heap: heap=lots is not a size; using 100 KiB\n"
+            "heap: heap_max= is not a size; using 64 MiB\n");
+}
+
+TEST(HeapConfig, DefaultMaximumFitsASmallMachineSilently) {
+  const Checked checked = check_heap("", 6 * MiB);
+  EXPECT_EQ(checked.config.max_bytes, 6 * MiB);
+  EXPECT_EQ(checked.messages, "");
+}
+
+TEST(HeapConfig, AnyValuesGiveAConsistentConfig) {
+  std::mt19937_64 random(9);
+  const char* suffixes[] = {"", "K", "M", "G"};
+  for (int i = 0; i < 20000; ++i) {
+    const std::uint64_t free_bytes = random() % (8192 * MiB);
+    const std::string text = "heap=" + std::to_string(random() >> (random() % 64)) + suffixes[random() % 4] +
+                             " heap_max=" + std::to_string(random() >> (random() % 64)) + suffixes[random() % 4];
+    SCOPED_TRACE(text + " free " + std::to_string(free_bytes));
+    const Checked checked = check_heap(text, free_bytes);
+    const mm::HeapConfig& config = checked.config;
+    EXPECT_EQ(config.initial_bytes % 4096, 0u);
+    EXPECT_EQ(config.max_bytes % 4096, 0u);
+    EXPECT_GE(config.initial_bytes, mm::HeapConfig::kMinInitialBytes);
+    EXPECT_GE(config.max_bytes, mm::HeapConfig::kMinMaxBytes);
+    EXPECT_LE(config.initial_bytes, config.max_bytes);
+    EXPECT_LE(config.initial_bytes, std::max<std::uint64_t>(free_bytes / 2, mm::HeapConfig::kMinInitialBytes));
+    EXPECT_LE(config.max_bytes, std::max<std::uint64_t>(free_bytes, mm::HeapConfig::kMinMaxBytes));
+  }
 }
 
 }  // namespace

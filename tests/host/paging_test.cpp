@@ -2,6 +2,7 @@
 // and the mapper walking real page tables that live in a buffer standing in for physical memory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
@@ -15,6 +16,7 @@
 #include "mm/mapper.h"
 #include "mm/page.h"
 #include "mm/page_table.h"
+#include "mm/physical_map.h"
 #include "mm/physical_memory.h"
 
 namespace ferrite::mm {
@@ -754,6 +756,148 @@ TEST_F(MapperTest, TablesComeFromTheFrameAllocator) {
   const PhysAddr level1 = entry_at(page.start(), 2).address();
   EXPECT_GE(level1.value(), kMemoryBase + 4096);
   EXPECT_LT(level1.value(), kMemoryBase + kMemorySize);
+}
+
+// ---------------------------------------------------------------------------------------------
+// map_fresh_pages: all or nothing (issue 9, bug 4: a failed heap growth left its pages mapped,
+// and every later growth failed on already_mapped)
+
+// The real frame allocator, except that the `fail_at`-th allocation (1-based) finds no frame.
+class FailingFrames final : public FrameSource {
+ public:
+  FailingFrames(FrameAllocator& real, std::uint64_t fail_at) : real_(real), fail_at_(fail_at) {}
+  std::optional<Frame4KiB> allocate() {
+    if (++allocations_ == fail_at_) return std::nullopt;
+    return real_.allocate();
+  }
+  void free(Frame4KiB frame) { real_.free(frame); }
+  std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
+
+ private:
+  FrameAllocator& real_;
+  std::uint64_t fail_at_;
+  std::uint64_t allocations_ = 0;
+};
+static_assert(FrameOwner<FailingFrames> && FrameOwner<FrameAllocator>);
+
+class FreshPagesTest : public MapperTest {
+ protected:
+  void SetUp() override {
+    MapperTest::SetUp();
+    // Garbage in every frame, so pages that are not zeroed show.
+    std::memset(memory.view().pointer_to(PhysAddr(kMemoryBase + 4096)), 0x5a, kMemorySize - 4096);
+  }
+  const boot::MemoryRegion map_[1] = {
+      {.base = kMemoryBase + 4096, .length = kMemorySize - 4096, .type = boot::MemoryType::usable}};
+  FrameAllocator allocator{map_, {}, memory.view()};
+  // 8 pages that straddle a level-1 table boundary: two level-1 tables (and one level-2 and one
+  // level-3 table) are made on the way, so a failure can hit a data frame or a table frame.
+  const Page4KiB first = Page4KiB::containing(VirtAddr(0xffff'c000'0020'0000 - 4 * 4096));
+  static constexpr std::uint64_t kCount = 8;
+};
+
+TEST_F(FreshPagesTest, MapsZeroedPages) {
+  ASSERT_TRUE(map_fresh_pages(mapper, memory.view(), first, kCount, kData, allocator));
+  for (std::uint64_t i = 0; i < kCount; ++i) {
+    const auto translation = mapper.translate((first + i).start());
+    ASSERT_TRUE(translation);
+    const auto* bytes = memory.view().pointer_to<std::uint8_t>(translation->address);
+    EXPECT_EQ(std::count(bytes, bytes + 4096, 0), 4096) << "page " << i;
+  }
+  EXPECT_EQ(allocator.used_frames(), kCount + 4);  // 8 pages, 2 level-1, a level-2, a level-3
+}
+
+TEST_F(FreshPagesTest, AFailureAtAnyFrameUnmapsAndFreesAllAndTheRangeCanBeMappedLater) {
+  for (std::uint64_t fail_at = 1; fail_at <= kCount + 4; ++fail_at) {
+    SCOPED_TRACE("allocation " + std::to_string(fail_at) + " fails");
+    SimulatedPhysicalMemory fresh_memory{kMemoryBase, kMemorySize};
+    Mapper fresh_mapper{level4, fresh_memory.view(), record_flush};
+    FrameAllocator real(map_, {}, fresh_memory.view());
+    FailingFrames failing(real, fail_at);
+    EXPECT_EQ(error_of(map_fresh_pages(fresh_mapper, fresh_memory.view(), first, kCount, kData, failing)),
+              MapError::frame_allocation_failed);
+    for (std::uint64_t i = 0; i < kCount; ++i) {
+      EXPECT_FALSE(fresh_mapper.translate((first + i).start())) << "page " << i << " left mapped";
+    }
+    // Only the page tables made on the way stay (empty, as Mapper::map documents).
+    EXPECT_LE(real.used_frames(), 4u);
+    // The bug: the next growth failed with already_mapped.
+    EXPECT_TRUE(map_fresh_pages(fresh_mapper, fresh_memory.view(), first, kCount, kData, real));
+    EXPECT_EQ(real.used_frames(), kCount + 4);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The physical map's page choice (issue 9, bug 8: huge pages spanned the MMIO hole)
+
+struct PlannedPage {
+  PageSize size;
+  std::uint64_t physical;
+  friend bool operator==(const PlannedPage&, const PlannedPage&) = default;
+};
+
+std::vector<PlannedPage> pages_for(std::uint64_t start, std::uint64_t end, bool use_1gib) {
+  std::vector<PlannedPage> pages;
+  for_each_largest_page(start, end, use_1gib,
+                        [&](PageSize size, std::uint64_t physical) { pages.push_back({size, physical}); });
+  return pages;
+}
+
+TEST(PhysicalMap, LargestPagesWith4KiBEdges) {
+  // 1 MiB + 8 KiB .. 4 MiB + 12 KiB: 4 KiB pages up to 2 MiB, one 2 MiB page, 4 KiB pages after.
+  const auto pages = pages_for(MiB + 8 * KiB, 4 * MiB + 12 * KiB, true);
+  ASSERT_EQ(pages.size(), 254u + 1 + 3);
+  EXPECT_EQ(pages.front(), (PlannedPage{PageSize::size_4kib, MiB + 8 * KiB}));
+  EXPECT_EQ(pages[253], (PlannedPage{PageSize::size_4kib, 2 * MiB - 4 * KiB}));
+  EXPECT_EQ(pages[254], (PlannedPage{PageSize::size_2mib, 2 * MiB}));
+  EXPECT_EQ(pages[255], (PlannedPage{PageSize::size_4kib, 4 * MiB}));
+  EXPECT_EQ(pages.back(), (PlannedPage{PageSize::size_4kib, 4 * MiB + 8 * KiB}));
+}
+
+TEST(PhysicalMap, GiBPagesOnlyWhereAWholeAlignedGiBFitsAndTheyAreAllowed) {
+  const auto with = pages_for(0, 3 * GiB + 2 * MiB, true);
+  ASSERT_EQ(with.size(), 4u);
+  EXPECT_EQ(with[2], (PlannedPage{PageSize::size_1gib, 2 * GiB}));
+  EXPECT_EQ(with[3], (PlannedPage{PageSize::size_2mib, 3 * GiB}));
+  EXPECT_EQ(pages_for(0, 2 * GiB, false).size(), 1024u);
+  EXPECT_TRUE(pages_for(5 * MiB, 5 * MiB, true).empty());
+}
+
+TEST(PhysicalMap, PagesCoverTheRangeExactly) {
+  std::mt19937_64 random(8);
+  for (int i = 0; i < 2000; ++i) {
+    const std::uint64_t start = (random() % (1 << 20)) * 4096;
+    const std::uint64_t end = start + (random() % (1 << 19)) * 4096;
+    std::uint64_t next = start;
+    for (const PlannedPage& page : pages_for(start, end, i % 2 == 0)) {
+      ASSERT_EQ(page.physical, next);
+      ASSERT_EQ(page.physical % bytes(page.size), 0u);
+      next += bytes(page.size);
+    }
+    ASSERT_EQ(next, end);
+  }
+}
+
+TEST(PhysicalMap, OnlyTheFirstMiBRamAndAcpiRegionsAreMapped) {
+  using boot::MemoryType;
+  // QEMU/SeaBIOS-like, with an unaligned ACPI region and a reserved MMIO hole below 4 GiB.
+  const boot::MemoryRegion map[] = {
+      {.base = 0, .length = 0x9fc00, .type = MemoryType::usable},
+      {.base = 0x9fc00, .length = 0x400, .type = MemoryType::reserved},
+      {.base = 0xf0000, .length = 0x10000, .type = MemoryType::reserved},
+      {.base = 0x100000, .length = 0x7ee0000, .type = MemoryType::usable},
+      {.base = 0x7fe0000, .length = 0x1f800, .type = MemoryType::acpi_reclaimable},
+      {.base = 0x7fff800, .length = 0x800, .type = MemoryType::acpi_nvs},
+      {.base = 0xfeffc000, .length = 0x4000, .type = MemoryType::reserved},
+      {.base = 0x100000000, .length = 0x40000123, .type = MemoryType::usable},
+      {.base = 0xfd00000000, .length = 0x300000000, .type = MemoryType::reserved},
+  };
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  const std::uint64_t end = for_each_physical_map_range(
+      map, MiB, [&](std::uint64_t start, std::uint64_t end) { ranges.emplace_back(start, end); });
+  EXPECT_EQ(ranges, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+                        {0, 0x8000000}, {0x100000000, 0x140001000}}));
+  EXPECT_EQ(end, 0x140001000u);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "console/print.h"
 #include "init.h"
 #include "mm/heap.h"
+#include "mm/layout.h"
 #include "mm/memory.h"
 #include "lib/panic_hook.h"
 #include "test/ktest.h"
@@ -51,6 +52,15 @@ void write_kernel_text() {
   auto* text = reinterpret_cast<volatile std::uint8_t*>(&write_kernel_text);
   expected = {reinterpret_cast<std::uint64_t>(text), true, false, true};
   *text = 0xC3;
+}
+
+// Writing to kernel text through the physical map must fault too: that view of the image is
+// read-only (issue 9, bug 8: it was writable, so W^X held only for the higher-half view).
+void write_kernel_text_alias() {
+  const auto text = reinterpret_cast<std::uint64_t>(&write_kernel_text_alias);
+  auto* alias = mm::physical_to_virtual<volatile std::uint8_t>(text - mm::kKernelVirtualOffset);
+  expected = {reinterpret_cast<std::uint64_t>(alias), true, false, true};
+  *alias = 0xC3;
 }
 
 // Executing from the heap must fault: heap pages are no-execute.
@@ -108,6 +118,7 @@ void kernel_main(const boot::BootInfo& boot_info) {
   const std::string_view scenario = command_line.get("fault").value_or("");
   println("memory fault scenario: {}", scenario);
   if (scenario == "write_kernel_text") write_kernel_text();
+  else if (scenario == "write_kernel_text_alias") write_kernel_text_alias();
   else if (scenario == "execute_heap") execute_heap();
   else if (scenario == "read_after_unmap") read_after_unmap();
   else if (scenario == "read_unmapped") read_unmapped();

@@ -10,7 +10,9 @@
 #include "mm/heap.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
+#include "platform/pc/pit.h"
 #include "test/ktest.h"
+#include "time/tick.h"
 
 namespace {
 
@@ -46,10 +48,42 @@ KTEST(paging_kernel_sections_are_w_xor_x) {
 }
 
 KTEST(paging_physical_memory_is_mapped_at_the_offset) {
-  const auto translation = kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0x12345678));
+  // 18 MiB: RAM on every machine the tests boot (128 MiB).
+  const auto translation = kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0x0123'4567));
   KASSERT(translation.has_value());
-  KEXPECT_EQ(translation->address.value(), std::uint64_t{0x12345678});
-  KEXPECT(translation->page_size != PageSize::size_4kib);  // huge pages
+  KEXPECT_EQ(translation->address.value(), std::uint64_t{0x0123'4567});
+  KEXPECT(translation->page_size != PageSize::size_4kib);  // huge pages inside RAM
+  KEXPECT(translation->flags.contains(PageTableFlags::writable));
+}
+
+// Issue 9, bug 8: huge pages spanned the MMIO hole below 4 GiB as write-back memory.
+KTEST(paging_physical_map_leaves_out_device_memory) {
+  KEXPECT(!kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0xFEC0'0000)).has_value());  // IOAPIC
+  KEXPECT(!kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0xE000'0000)).has_value());
+  // ... but the legacy first MiB is there: VGA text memory, BIOS data.
+  KEXPECT(kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + 0xB8000)).has_value());
+}
+
+// Issue 9, bug 8: the physical map's view of the kernel image was writable.
+KTEST(paging_kernel_image_alias_is_read_only_and_no_execute) {
+  const KernelSections s = kernel_sections();
+  for (const VirtAddr section : {s.text_start, s.rodata_start, s.data_start}) {
+    const auto alias = kernel_mapper().translate(VirtAddr(kPhysicalMemoryOffset + section.value() - kKernelVirtualOffset));
+    KASSERT(alias.has_value());
+    KEXPECT(!alias->flags.contains(PageTableFlags::writable));
+    KEXPECT(alias->flags.contains(no_execute_flag()));
+  }
+}
+
+KTEST(paging_map_mmio_gives_an_uncached_window) {
+  const auto window = map_mmio(0xFEE0'0000, 0x20);  // the local APIC's registers (tests run by name: not the IOAPIC, see above)
+  KASSERT(window.has_value());
+  KEXPECT_EQ(window->value(), kPhysicalMemoryOffset + 0xFEE0'0000);
+  const auto translation = kernel_mapper().translate(*window);
+  KASSERT(translation.has_value());
+  KEXPECT(translation->flags.contains(PageTableFlags::cache_disable));
+  KEXPECT(map_mmio(0xFEE0'0000, 0x20).has_value());  // twice is fine
+  KEXPECT(!map_mmio(~std::uint64_t{0} - 8, 0x20).has_value());
 }
 
 KTEST(paging_lower_half_is_unmapped_after_boot) {
@@ -113,6 +147,40 @@ KTEST(paging_update_flags_makes_a_page_read_only) {
   KEXPECT_EQ(*reinterpret_cast<volatile std::uint64_t*>(address.value()), std::uint64_t{42});
   KEXPECT(kernel_mapper().unmap(page).has_value());
   frame_allocator().free(*frame);
+}
+
+// Issue 9, bug 4, in the kernel's own tables: a growth that runs out of frames part-way
+// leaves nothing mapped, so the same range can be mapped afterwards.
+namespace {
+class FramesFailingAt final : public FrameSource {
+ public:
+  explicit FramesFailingAt(std::uint64_t fail_at) : fail_at_(fail_at) {}
+  std::optional<Frame4KiB> allocate() {
+    return ++count_ == fail_at_ ? std::nullopt : frame_allocator().allocate();
+  }
+  void free(Frame4KiB frame) { frame_allocator().free(frame); }
+  std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
+
+ private:
+  std::uint64_t fail_at_;
+  std::uint64_t count_ = 0;
+};
+}  // namespace
+
+KTEST(paging_map_fresh_pages_rolls_back_a_failed_growth) {
+  const Page4KiB first = Page4KiB::containing(VirtAddr(kScratchAddress));
+  const PhysicalMemoryView memory{kPhysicalMemoryOffset};
+  FramesFailingAt failing(5);  // 4 pages (or tables) made, then no frame
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  KEXPECT(!map_fresh_pages(kernel_mapper(), memory, first, 8, PageTableFlags::writable | no_execute_flag(), failing).has_value());
+  for (std::uint64_t i = 0; i < 8; ++i) KEXPECT(!kernel_mapper().translate((first + i).start()).has_value());
+  KEXPECT(frame_allocator().used_frames() - used_before <= 3);  // only new page tables stay
+  KASSERT(map_fresh_pages(kernel_mapper(), memory, first, 8, PageTableFlags::writable | no_execute_flag(), frame_allocator()).has_value());
+  for (std::uint64_t i = 0; i < 8; ++i) {
+    const auto frame = kernel_mapper().unmap(first + i);
+    KASSERT(frame.has_value());
+    frame_allocator().free(*frame);
+  }
 }
 
 KTEST(frames_allocate_and_free_keep_the_totals) {
@@ -185,6 +253,23 @@ KTEST(heap_grows_on_demand) {
   KEXPECT(after.mapped_bytes > before.mapped_bytes);
   KEXPECT(after.grow_count > before.grow_count);
   KEXPECT(big[big.size() - 1] == std::byte{1});
+}
+
+// Issue 9, bug 3: growing the heap mapped and zeroed its pages under the heap lock, with
+// interrupts off, and the clock lost every tick meanwhile. 32 MiB of fresh pages take many
+// milliseconds to zero under QEMU; with interrupts on, the ticks keep coming (with them off,
+// at most the one pending tick arrives, after the lock is dropped).
+KTEST(heap_growth_leaves_interrupts_on_while_zeroing) {
+  constexpr std::size_t kBytes = 32 << 20;
+  const HeapStats before = heap_stats();
+  KASSERT(before.max_bytes - before.mapped_bytes > kBytes + (1 << 20));
+  const std::uint64_t ticks_before = ferrite::time::tick_count();  // the APIC timer tick
+  void* block = heap_allocate(kBytes, 16);
+  const std::uint64_t ticks = ferrite::time::tick_count() - ticks_before;
+  KASSERT(block != nullptr);
+  heap_deallocate(block, kBytes, 16);
+  KEXPECT(heap_stats().grow_count > before.grow_count);
+  KEXPECT(ticks >= 2);
 }
 
 KTEST(heap_impossible_allocations_fail_cleanly) {

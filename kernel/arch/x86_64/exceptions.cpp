@@ -10,6 +10,7 @@
 #include "lib/format.h"
 #include "lib/log.h"
 #include "lib/panic.h"
+#include "mm/page.h"
 
 namespace ferrite::arch {
 
@@ -64,7 +65,7 @@ void describe_guard_page_hit(fmt::Sink& out, std::uintptr_t address, std::string
                                                      "NMI stack", "machine-check stack"};
   const auto guards = stack_guard_pages();
   for (std::size_t i = 0; i < guards.size(); ++i) {
-    if (address >= guards[i] && address < guards[i] + 4096) {
+    if (address >= guards[i] && address < guards[i] + mm::kPageBytes) {
       fmt::format_to(out, "  {} {:#x} is in the guard page below the {}: a stack overflow\n", what,
                      address, kStackNames[i]);
     }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "arch/x86_64/error_code_vectors.h"
 #include "arch/x86_64/interrupt_frame.h"
 #include "lib/format.h"
 
@@ -37,7 +38,7 @@ struct ExceptionInfo {
   std::string_view mnemonic;  // "#PF"
   std::string_view name;      // "Page Fault"
   ExceptionKind kind;
-  bool has_error_code;  // pushed by the CPU: must agree with interrupt_stubs.S
+  bool has_error_code;  // pushed by the CPU: checked against error_code_vectors.h below
 };
 
 // Intel SDM Vol. 3A table 7-1 "Protected-Mode Exceptions and Interrupts" and 7.15 "Exception and
@@ -76,6 +77,17 @@ inline constexpr std::array<ExceptionInfo, 32> kExceptions = {{
     {"#SX", "Security Exception", ExceptionKind::fault, true},
     {"#31", "Reserved", ExceptionKind::reserved, false},
 }};
+
+// The table and the stubs (which read error_code_vectors.h) agree on every vector.
+constexpr bool exception_table_matches_error_code_vectors() {
+  for (unsigned vector = 0; vector < kExceptions.size(); ++vector) {
+    const bool listed = ((FERRITE_ERROR_CODE_VECTOR_MASK >> vector) & 1) != 0;
+    if (kExceptions[vector].has_error_code != listed) return false;
+  }
+  return true;
+}
+static_assert(exception_table_matches_error_code_vectors(),
+              "kExceptions[].has_error_code disagrees with FERRITE_ERROR_CODE_VECTOR_MASK");
 
 // The page-fault error code (SDM Vol. 3A 5.7 "Page-Fault Exceptions", figure 5-12; 4.7 and
 // figure 4-12 in editions before 2023).

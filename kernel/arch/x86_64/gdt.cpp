@@ -4,6 +4,8 @@
 #include <array>
 #include <cstddef>
 
+#include "mm/page.h"
+
 namespace ferrite::arch {
 
 namespace {
@@ -82,16 +84,16 @@ alignas(16) constinit std::array<std::uint64_t, kGdtEntries> gdt = {
 constinit TaskStateSegment tss;
 
 // ---- IST stacks -------------------------------------------------------------------------------
-constexpr std::size_t kPageSize = 4096;
+using mm::kPageBytes;
 constexpr std::size_t kInterruptStackSize = 16 * 1024;
 
 // A stack with its guard page directly below it, both page-aligned so the guard can be unmapped
 // on its own. In .bss: the boot page tables map it like the rest of the kernel image.
-struct alignas(kPageSize) GuardedStack {
-  std::byte guard[kPageSize];
+struct alignas(kPageBytes) GuardedStack {
+  std::byte guard[kPageBytes];
   std::byte stack[kInterruptStackSize];
 };
-static_assert(sizeof(GuardedStack) % kPageSize == 0);
+static_assert(sizeof(GuardedStack) % kPageBytes == 0);
 
 constinit std::array<GuardedStack, kInterruptStackCount> interrupt_stacks;
 

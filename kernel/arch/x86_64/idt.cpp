@@ -44,7 +44,7 @@ constexpr GateDescriptor interrupt_gate(std::uint64_t handler, InterruptStack st
       .offset_low = static_cast<std::uint16_t>(handler),
       .selector = kKernelCodeSelector,
       .ist = static_cast<std::uint8_t>(stack),
-      .attributes = kGatePresent | kInterruptGateType,  // DPL 0: `int N` from ring 3 gets #GP
+      .attributes = kGatePresent | kInterruptGateType,  // DPL 0: `int N` from ring 3 gets #GP (idt.h)
       .offset_middle = static_cast<std::uint16_t>(handler >> 16),
       .offset_high = static_cast<std::uint32_t>(handler >> 32),
       .reserved = 0,

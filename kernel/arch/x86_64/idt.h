@@ -3,6 +3,17 @@
 //   0..31   CPU exceptions          -> exceptions.cpp (named reports; a registered handler wins)
 //   32..47  the two 8259 PICs' IRQs -> pic8259.cpp (spurious check, handler, EOI)
 //   48..255 free (software `int N`) -> the registered handler, else "unexpected interrupt N"
+//
+// Software `int N` and the error-code vectors. For the vectors in error_code_vectors.h the CPU
+// pushes an error code and the stub does not; a software `int N` never pushes one (SDM Vol. 3A
+// 7.13), so `int $14` would hand the dispatcher a frame one word off (vector where the error code
+// should be, RIP in CS's place, ...) and iretq would return to garbage. Therefore:
+//   - every gate has DPL 0, so `int N` from CPL 3 raises #GP (with a correct frame) instead of
+//     entering the gate (SDM Vol. 3A 7.12.1.1). Chapter 14 (user mode) keeps it that way: only a
+//     gate meant for user `int` may get DPL 3 (#BP for int3 if debuggers need it, #OF for into,
+//     or an `int 0x80` system-call vector), and none of them may be an error-code vector;
+//   - ring-0 code must not `int` an error-code vector either: the CPU cannot stop it, the rule
+//     is ours. Tests raise those exceptions for real (a bad access, ud2), never with `int`.
 #pragma once
 
 #include <cstdint>

@@ -9,14 +9,15 @@
  *      and returns with iretq.
  * The resulting layout is struct InterruptFrame (interrupt_frame.h, checked by static_assert).
  *
- * Vectors with a CPU error code: 8 #DF, 10 #TS, 11 #NP, 12 #SS, 13 #GP, 14 #PF, 17 #AC,
- * 21 #CP, 29 #VC, 30 #SX (Intel SDM Vol. 3A table 7-1 "Protected-Mode Exceptions and
- * Interrupts"; AMD APM Vol. 2 8.2 for #VC and #SX). A software `int N` never pushes one, even
- * for those vectors (SDM Vol. 3A 7.13 "Error Code").
+ * The vectors with a CPU error code are listed once, in error_code_vectors.h. A software
+ * `int N` never pushes one, even for those vectors (SDM Vol. 3A 7.13 "Error Code"): see idt.h
+ * for why no such `int` can reach these stubs.
  *
  * All gates are interrupt gates, so the CPU has already cleared RFLAGS.IF: no second interrupt
  * can arrive before the registers are saved. There is no user mode yet, hence no swapgs.
  */
+
+#include "arch/x86_64/error_code_vectors.h"
 
         .altmacro
 
@@ -25,8 +26,14 @@
         .balign 16
         .global interrupt_stub_\vector
 interrupt_stub_\vector:
-        .if !((\vector == 8) || (\vector >= 10 && \vector <= 14) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30))
+        /* Bit `vector` of the mask, in arithmetic that .altmacro leaves alone (there, & joins
+         * strings, < and > quote them, ! and % escape). */
+        .ifge \vector - 32
         pushq $0                                        /* dummy error code */
+        .else
+        .ifeq (FERRITE_ERROR_CODE_VECTOR_MASK >> \vector) - ((FERRITE_ERROR_CODE_VECTOR_MASK >> (\vector + 1)) * 2)
+        pushq $0                                        /* dummy error code */
+        .endif
         .endif
         pushq $\vector
         jmp interrupt_common

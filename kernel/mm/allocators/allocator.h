@@ -130,6 +130,18 @@ constexpr std::optional<std::size_t> checked_request_size(std::size_t size, std:
   return size == 0 ? std::size_t{1} : size;
 }
 
+// The checks every grow() starts with, for a heap that ends at `heap_end`: the new end, or why
+// `more` cannot be added. An empty `more` gives `heap_end` back (nothing to do).
+inline std::expected<std::uintptr_t, GrowError> checked_growth(std::uintptr_t heap_end,
+                                                                std::span<std::byte> more) {
+  if (more.empty()) return heap_end;
+  if (address_of(more.data()) != heap_end) return std::unexpected(GrowError::not_adjacent);
+  if (more.size() > std::numeric_limits<std::uintptr_t>::max() - heap_end) {
+    return std::unexpected(GrowError::address_overflow);
+  }
+  return heap_end + more.size();
+}
+
 // Freed memory is filled with this in debug mode: a reader of freed memory sees 0xdfdf...,
 // which is neither a plausible pointer nor a small integer.
 inline constexpr std::byte kPoisonByte{0xdf};

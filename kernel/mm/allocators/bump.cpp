@@ -84,10 +84,9 @@ void BumpAllocator::deallocate(void* pointer, std::size_t size, std::size_t alig
 }
 
 std::expected<void, GrowError> BumpAllocator::grow(std::span<std::byte> more) {
-  if (more.empty()) return {};
-  if (address_of(more.data()) != heap_end_) return std::unexpected(GrowError::not_adjacent);
-  if (more.size() > UINTPTR_MAX - heap_end_) return std::unexpected(GrowError::address_overflow);
-  heap_end_ += more.size();
+  const auto end = checked_growth(heap_end_, more);
+  if (!end) return std::unexpected(end.error());
+  heap_end_ = *end;
   return {};
 }
 

@@ -321,10 +321,9 @@ bool TlsfAllocator::flush_quick_lists() {
 }
 
 std::expected<void, GrowError> TlsfAllocator::grow(std::span<std::byte> more) {
-  if (more.empty()) return {};
-  if (address_of(more.data()) != heap_end_) return std::unexpected(GrowError::not_adjacent);
-  if (more.size() > UINTPTR_MAX - heap_end_) return std::unexpected(GrowError::address_overflow);
-  extend_to(heap_end_ + more.size());
+  const auto end = checked_growth(heap_end_, more);
+  if (!end) return std::unexpected(end.error());
+  extend_to(*end);  // nothing changes for an empty `more`
   return {};
 }
 
