@@ -21,6 +21,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_summary import load  # noqa: E402
 
 OURS = {"fixed_block", "tlsf", "linked_list", "bump"}
+ORDER = ["fixed_block", "tlsf", "linked_list", "bump", "blog_os_fixed_block", "glibc", "mimalloc",
+         "jemalloc"]  # the rest, if any, after these
 COLORS = {"ours": "#c0392b", "blog_os": "#e67e22", "peer": "#7f8c8d"}
 
 
@@ -41,7 +43,8 @@ def allocator_charts(directory):
             traces.append(trace)
     written = []
     for trace in traces:
-        allocators = [name.split("/")[0] for name in times if name.endswith("/" + trace)]
+        allocators = sorted((name.split("/")[0] for name in times if name.endswith("/" + trace)),
+                            key=lambda a: ORDER.index(a) if a in ORDER else len(ORDER))
         panels = 2 if counts else 1
         figure, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 0.42 * len(allocators) + 1.3),
                                     sharey=True, squeeze=False)
@@ -68,7 +71,9 @@ def allocator_charts(directory):
 
 def executor_chart(directory):
     figures = load(directory / "bench_executor.json")
-    names = list(figures)
+    prefixes = ["bare_coroutine", "ferrite_executor", "asio"]  # the floor first, the peer last
+    names = sorted(figures, key=lambda name: (next(
+        (i for i, p in enumerate(prefixes) if name.startswith(p)), len(prefixes)), name))
     values = [figures[name][0] * 1e9 for name in names]
     colors = [COLORS["ours"] if name.startswith("ferrite") else
               COLORS["peer"] if name.startswith("asio") else COLORS["blog_os"] for name in names]

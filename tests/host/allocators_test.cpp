@@ -623,6 +623,24 @@ TEST(FixedBlockAllocator, SmallRequestsReuseTheirSizeClass) {
   allocator.check_invariants();
 }
 
+// The fast path pops a cached block after one test of the alignment: it must still refuse an
+// alignment that is not a power of two, with a block right there on the list.
+TEST(FixedBlockAllocator, InvalidAlignmentsFailEvenWithABlockCached) {
+  Memory memory(16 * 1024);
+  FixedBlockAllocator allocator(memory.all());
+  for (std::size_t size : {std::size_t{8}, std::size_t{24}, std::size_t{100}}) {
+    void* block = allocator.allocate(size, 8);
+    ASSERT_NE(block, nullptr);
+    allocator.deallocate(block, size, 8);
+    for (std::size_t align : {std::size_t{0}, std::size_t{3}, std::size_t{6}, std::size_t{12}}) {
+      EXPECT_EQ(allocator.allocate(size, align), nullptr) << "size " << size << " align " << align;
+    }
+    EXPECT_EQ(allocator.allocate(size, 8), block);  // still cached
+    allocator.deallocate(block, size, 8);
+  }
+  allocator.check_invariants();
+}
+
 TEST(FixedBlockAllocator, OverAlignedSmallRequestsGetABlockAlignedToItsSize) {
   Memory memory(64 * 1024);
   FixedBlockAllocator allocator(memory.all());
