@@ -56,9 +56,9 @@ def allocator_charts(directory):
             bars = axis.barh(allocators, values, color=[color(a) for a in allocators])
             axis.bar_label(bars, fmt="%.1f", padding=2, fontsize=8)
             axis.set_title(title, fontsize=10)
-            axis.invert_yaxis()
             axis.margins(x=0.18)
             axis.tick_params(labelsize=9)
+        axes[0][0].invert_yaxis()  # first allocator on top (the panels share the axis)
         figure.suptitle(f"allocators, trace {trace} (red: ferrite, orange: blog_os's design, "
                         "grey: libraries)", fontsize=10)
         figure.tight_layout()
@@ -83,8 +83,8 @@ def executor_chart(directory):
     axis.invert_yaxis()
     axis.margins(x=0.15)
     axis.tick_params(labelsize=8)
-    axis.set_title("executor: ns per task / hop / resume (median; red: ferrite, grey: Boost.Asio,"
-                   " orange: bare coroutine)", fontsize=9)
+    axis.set_title("executor: ns per task, hop or resume (median)\n"
+                   "orange: bare coroutine, red: ferrite, grey: Boost.Asio", fontsize=9)
     figure.tight_layout()
     path = directory / "executor.svg"
     figure.savefig(path)
