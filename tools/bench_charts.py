@@ -15,6 +15,7 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")  # no display: files only
+matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: small files, searchable labels
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
