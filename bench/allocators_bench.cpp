@@ -1,5 +1,6 @@
-// Allocator benchmark (chapter 11): the same traces through ferrite's designs and through the
-// allocators people know (glibc malloc, mimalloc, jemalloc), in one run, so ratios are fair.
+// Allocator benchmark (chapter 11): the same traces through ferrite's designs, through
+// blog_os's fixed-size block design (blog_os_fixed_block.h) and through the allocators people
+// know (glibc malloc, mimalloc, jemalloc), in one run, so ratios are fair.
 //
 // Names are <allocator>/<trace>; each reports the time per trace and `time_per_op`, the time
 // per allocate or deallocate call (CPU time, so other load on the machine counts less). Run: `make bench`, or directly:
@@ -8,20 +9,17 @@
 // Instructions per operation (callgrind counts are exact and repeatable; perf has no hardware
 // counters on these machines): `--replay=<name>` runs one trace once to warm up and once more
 // inside measured_replay(), and prints the operation count. Count only that second pass:
-//   for name in fixed_block/many_boxes mimalloc/many_boxes fixed_block/random mimalloc/random \
-//               tlsf/random glibc/random; do
-//     valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-//       --toggle-collect='*measured_replay*' build/bench/bench_allocators --replay=$name 2>&1 |
-//       grep -E 'operations|Collected'
-//   done
-// and divide Collected by operations.
+//   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//     --toggle-collect='*measured_replay*' build/bench/bench_allocators --replay=fixed_block/random
+// and divide Collected by operations (tools/bench_instructions.py does this for every entry:
+// `make bench` runs it). `--list` prints the entries.
 //
-// The three libraries are called by their own names (mi_malloc, jemalloc's mallocx/sdallocx,
-// glibc's __libc_malloc), so it does not matter that linking mimalloc and jemalloc also
-// replaces the process's malloc. Our allocators are called directly through their final
-// classes, as a kernel heap built for one design would; they run over a pre-faulted region.
+// The three libraries are not linked: each is dlopen'ed and its functions looked up through its
+// own handle, and the program stops at start-up unless dladdr places every one of them in the
+// library it is named after (peer_libraries.h says why). Our allocators, and the blog_os peer,
+// are called directly through their classes, from their own translation units, as a kernel heap
+// built for one design would; they run over a pre-faulted region.
 #include <benchmark/benchmark.h>
-#include <mimalloc.h>
 
 #include <cmath>
 #include <cstdint>
@@ -35,17 +33,12 @@
 #include <string_view>
 #include <vector>
 
+#include "blog_os_fixed_block.h"
 #include "mm/allocators/bump.h"
 #include "mm/allocators/fixed_block.h"
 #include "mm/allocators/linked_list.h"
 #include "mm/allocators/tlsf.h"
-
-// Debian builds jemalloc without a symbol prefix: its non-standard API has plain names.
-extern "C" void* mallocx(std::size_t size, int flags);
-extern "C" void sdallocx(void* pointer, std::size_t size, int flags);
-// glibc's own allocator, whatever `malloc` resolves to in this process.
-extern "C" void* __libc_malloc(std::size_t size);
-extern "C" void __libc_free(void* pointer);
+#include "peer_libraries.h"
 
 namespace {
 
@@ -59,23 +52,61 @@ constexpr std::size_t kRandomAlign = 16;  // what operator new promises
 // ---------------------------------------------------------------------------------------------
 // The allocators, behind one shape: allocate(size, align) / deallocate(pointer, size, align).
 
+// The peers' functions, loaded and checked by load_peers() before anything runs.
+struct {
+  void* (*malloc)(std::size_t);
+  void (*free)(void*);
+  void* (*mi_malloc)(std::size_t);
+  void (*mi_free_size)(void*, std::size_t);
+  void* (*mallocx)(std::size_t, int);
+  void (*sdallocx)(void*, std::size_t, int);
+} peer;
+
 struct Glibc {
   static constexpr std::string_view kName = "glibc";
-  void* allocate(std::size_t size, std::size_t) { return __libc_malloc(size); }
-  void deallocate(void* pointer, std::size_t, std::size_t) { __libc_free(pointer); }
+  void* allocate(std::size_t size, std::size_t) { return peer.malloc(size); }
+  void deallocate(void* pointer, std::size_t, std::size_t) { peer.free(pointer); }
 };
 
 struct Mimalloc {
   static constexpr std::string_view kName = "mimalloc";
-  void* allocate(std::size_t size, std::size_t) { return mi_malloc(size); }
-  void deallocate(void* pointer, std::size_t size, std::size_t) { mi_free_size(pointer, size); }
+  void* allocate(std::size_t size, std::size_t) { return peer.mi_malloc(size); }
+  void deallocate(void* pointer, std::size_t size, std::size_t) { peer.mi_free_size(pointer, size); }
 };
 
 struct Jemalloc {
   static constexpr std::string_view kName = "jemalloc";
-  void* allocate(std::size_t size, std::size_t) { return mallocx(size, 0); }
-  void deallocate(void* pointer, std::size_t size, std::size_t) { sdallocx(pointer, size, 0); }
+  void* allocate(std::size_t size, std::size_t) { return peer.mallocx(size, 0); }
+  void deallocate(void* pointer, std::size_t size, std::size_t) { peer.sdallocx(pointer, size, 0); }
 };
+
+// Loads every peer library and checks where its functions live; exits on any mismatch.
+void load_peers(bool verbose) {
+  for (const ferrite::bench::PeerLibrary& library : ferrite::bench::peer_libraries()) {
+    auto functions = ferrite::bench::load_peer(library);
+    if (!functions) {
+      std::fprintf(stderr, "bench_allocators: peer %.*s is not %s: %s\n",
+                   static_cast<int>(library.name.size()), library.name.data(), library.file,
+                   functions.error().c_str());
+      std::exit(2);
+    }
+    if (verbose) {
+      std::printf("peer %.*s: %s and %s from %s (checked with dladdr)\n",
+                  static_cast<int>(library.name.size()), library.name.data(),
+                  library.allocate_name, library.deallocate_name, library.file);
+    }
+    if (library.name == Glibc::kName) {
+      peer.malloc = reinterpret_cast<decltype(peer.malloc)>(functions->allocate);
+      peer.free = reinterpret_cast<decltype(peer.free)>(functions->deallocate);
+    } else if (library.name == Mimalloc::kName) {
+      peer.mi_malloc = reinterpret_cast<decltype(peer.mi_malloc)>(functions->allocate);
+      peer.mi_free_size = reinterpret_cast<decltype(peer.mi_free_size)>(functions->deallocate);
+    } else if (library.name == Jemalloc::kName) {
+      peer.mallocx = reinterpret_cast<decltype(peer.mallocx)>(functions->allocate);
+      peer.sdallocx = reinterpret_cast<decltype(peer.sdallocx)>(functions->deallocate);
+    }
+  }
+}
 
 // One region for all of ferrite's allocators, touched once so page faults are not measured.
 std::span<std::byte> ferrite_region() {
@@ -103,10 +134,12 @@ constexpr char kBump[] = "bump";
 constexpr char kLinkedList[] = "linked_list";
 constexpr char kFixedBlock[] = "fixed_block";
 constexpr char kTlsf[] = "tlsf";
+constexpr char kBlogOs[] = "blog_os_fixed_block";
 using Bump = Ferrite<BumpAllocator, kBump>;
 using LinkedList = Ferrite<LinkedListAllocator, kLinkedList>;
 using FixedBlock = Ferrite<FixedBlockAllocator, kFixedBlock>;
 using Tlsf = Ferrite<TlsfAllocator, kTlsf>;
+using BlogOs = Ferrite<ferrite::bench::BlogOsFixedSizeBlock, kBlogOs>;
 
 // ---------------------------------------------------------------------------------------------
 // The traces. Each returns how many allocator calls it made, and frees all it allocates.
@@ -288,6 +321,7 @@ void register_everything() {
   // The bump allocator reuses nothing while any block lives: the random trace (never empty
   // until its end) would need hundreds of MiB. It runs the seed's traces only.
   add_all<Bump>(false);
+  add_all<BlogOs>(true);
   add_all<Glibc>(true);
   add_all<Mimalloc>(true);
   add_all<Jemalloc>(true);
@@ -298,7 +332,13 @@ void register_everything() {
 int main(int argc, char** argv) {
   register_everything();
   constexpr std::string_view kReplay = "--replay=";
-  if (argc == 2 && std::string_view(argv[1]).starts_with(kReplay)) {
+  if (argc == 2 && std::string_view(argv[1]) == "--list") {
+    for (const Entry& entry : entries()) std::printf("%s\n", entry.name.c_str());
+    return 0;
+  }
+  const bool replay = argc == 2 && std::string_view(argv[1]).starts_with(kReplay);
+  load_peers(/*verbose=*/!replay);
+  if (replay) {
     std::string_view wanted = std::string_view(argv[1]).substr(kReplay.size());
     for (Entry& entry : entries()) {
       if (entry.name == wanted) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, each comparing ferrite with its peers in the same run (ratios,
 # not absolute times: these machines are noisy). Google Benchmark JSON lands in <build>/bench/.
-#   host:   allocators (vs glibc, mimalloc, jemalloc), executor (vs a bare coroutine, Boost.Asio)
+#   host:   allocators (vs blog_os's fixed-size block design, glibc, mimalloc, jemalloc; time and
+#           callgrind instruction counts), executor (vs a bare coroutine, Boost.Asio); SVG charts
 #   kernel: boot cost (vs an empty kernel), interrupt round trips and keyboard IRQ -> task
 #           (QEMU -icount); system calls from user space beside Linux 6.1 (tools/bench_syscalls.py)
 set -euo pipefail
@@ -23,8 +24,15 @@ run_host_bench() {
 
 run_host_bench bench_allocators
 run_host_bench bench_executor
+if [ -x "$build/bench/bench_allocators" ]; then
+  echo "== instructions per allocator call (callgrind, every allocator on every trace)"
+  python3 tools/bench_instructions.py "$build/bench/bench_allocators" \
+    --json "$out/bench_allocators_instructions.json"
+fi
 echo "== host ratios (medians of the repetitions, each pair from the same run)"
 python3 tools/bench_summary.py "$out"
+# Debian's python3 and python3-matplotlib (tools/setup.sh), whatever python3 is first on PATH.
+/usr/bin/python3 tools/bench_charts.py "$out"
 
 echo "== boot cost (ferrite vs an empty kernel, -kernel/PVH)"
 python3 tools/bench_boot.py --kernel "$build/kernel/ferrite.elf" \

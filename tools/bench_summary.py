@@ -35,18 +35,29 @@ class Report:
     def __init__(self):
         self.missed = 0
 
+    def judge(self, r, target, below):
+        if target is None:
+            return ""
+        met = r < target if below else r <= target
+        self.missed += not met
+        return f"  (target {'<' if below else '<='} {target}: {'met' if met else 'MISSED'})"
+
     def ratio(self, figures, ours, theirs, label, target=None, below=False):
         if ours not in figures or theirs not in figures:
             print(f"  {label}: not measured ({ours} or {theirs} missing)")
             return
         (a, n), (b, _) = figures[ours], figures[theirs]
         r = a / b
-        text = f"  {label}: {a * 1e9:.2f} / {b * 1e9:.2f} ns = {r:.2f}x"
-        if target is not None:
-            met = r < target if below else r <= target
-            self.missed += not met
-            text += f"  (target {'<' if below else '<='} {target}: {'met' if met else 'MISSED'})"
+        text = f"  {label}: {a * 1e9:.2f} / {b * 1e9:.2f} ns = {r:.2f}x" + self.judge(r, target, below)
         print(text + (f"  [median of {n}]" if n > 1 else ""))
+
+    def count_ratio(self, counts, ours, theirs, label, target=None):
+        if ours not in counts or theirs not in counts:
+            print(f"  {label}: not counted ({ours} or {theirs} missing)")
+            return
+        a, b = counts[ours], counts[theirs]
+        print(f"  {label}: {a:.1f} / {b:.1f} instructions = {a / b:.2f}x" +
+              self.judge(a / b, target, False))
 
 
 def kernel_summary(path, report):
@@ -95,14 +106,35 @@ def main():
     allocators = args.directory / "bench_allocators.json"
     if allocators.exists():
         f = load(allocators)
-        print("allocators (ns per operation, same run):")
+        print("allocators (ns per call, same run; glibc, mimalloc and jemalloc checked by "
+              "bench_allocators at start-up to be those libraries):")
         report.ratio(f, "fixed_block/many_boxes", "mimalloc/many_boxes",
-                     "fixed-size block vs mimalloc, many_boxes", 0.6)
+                     "fixed-size block vs mimalloc, many_boxes", 0.5)
+        report.ratio(f, "fixed_block/many_boxes", "blog_os_fixed_block/many_boxes",
+                     "fixed-size block vs blog_os's fixed-size block, many_boxes (no target)")
+        for trace in ("many_boxes", "many_boxes_long_lived", "large_vec", "random"):
+            report.ratio(f, f"fixed_block/{trace}", f"tlsf/{trace}",
+                         f"fixed-size block vs TLSF, {trace} (no target: see instructions)")
         report.ratio(f, "fixed_block/random", "mimalloc/random",
                      "fixed-size block vs mimalloc, random", 1.0)
+        report.ratio(f, "fixed_block/random", "glibc/random", "fixed-size block vs glibc, random",
+                     1.0)
         report.ratio(f, "tlsf/random", "glibc/random", "TLSF vs glibc, random", 1.0)
         report.ratio(f, "linked_list/random", "glibc/random",
                      "readable first-fit list vs glibc, random (no target)")
+    instructions = args.directory / "bench_allocators_instructions.json"
+    if instructions.exists():
+        counts = json.loads(instructions.read_text())["instructions_per_op"]
+        print("allocators (instructions per call, callgrind; exact, unlike times):")
+        report.count_ratio(counts, "fixed_block/many_boxes", "blog_os_fixed_block/many_boxes",
+                           "fixed-size block vs blog_os's fixed-size block, many_boxes", 1.0)
+        for trace in ("many_boxes", "many_boxes_long_lived", "large_vec", "random"):
+            report.count_ratio(counts, f"fixed_block/{trace}", f"tlsf/{trace}",
+                               f"fixed-size block vs TLSF, {trace}", 1.0)
+        report.count_ratio(counts, "fixed_block/random", "mimalloc/random",
+                           "fixed-size block vs mimalloc, random")
+        report.count_ratio(counts, "fixed_block/random", "glibc/random",
+                           "fixed-size block vs glibc, random")
 
     executor = args.directory / "bench_executor.json"
     if executor.exists():
@@ -116,10 +148,10 @@ def main():
             if target is None:
                 label += " with as many alive (memory-bound; no target)"
             report.ratio(f, f"ferrite_executor/spawn_run_1M/batch/{batch}", floor, label, target)
-        for batch in ("1", "1000", "1000000"):
+        for batch, below in (("1", True), ("1000", True), ("1000000", False)):
             report.ratio(f, f"ferrite_executor/spawn_run_1M/batch/{batch}",
                          f"asio/post_run_1M/batch/{batch}",
-                         f"spawn+run vs Boost.Asio post+run, batch {batch}", 1.0, below=True)
+                         f"spawn+run vs Boost.Asio post+run, batch {batch}", 1.0, below=below)
         report.ratio(f, "ferrite_executor/ping_pong_1M_hops", "bare_coroutine/resume",
                      "wake-to-resume (ping-pong hop) vs bare resume", 3.0)
         report.ratio(f, "ferrite_executor/yield_now_1M", "bare_coroutine/resume",

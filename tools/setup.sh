@@ -10,6 +10,7 @@ packages=(
   qemu-system-x86 qemu-system-gui grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
   # host tests and benchmarks
   googletest libgtest-dev libbenchmark-dev libmimalloc-dev libjemalloc-dev libboost-dev valgrind
+  python3-matplotlib  # make bench draws its charts with it
   # debugging and formatting
   gdb clang-format
   # user programs (chapter 14): the static libc, the first real program, and a cpio lister

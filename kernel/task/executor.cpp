@@ -13,65 +13,56 @@ TaskTable::TaskTable(std::span<detail::TaskSlot> slots, ReadyQueue ready_queue,
   FERRITE_ASSERT(!slots.empty());
   // Build the free list so that slot 0 is handed out first. (The storage may have served an
   // earlier executor: every slot starts over as free.)
-  for (std::uint32_t slot = static_cast<std::uint32_t>(slots.size()); slot-- > 0;) {
+  for (std::size_t slot = slots.size(); slot-- > 0;) {
     detail::TaskSlot& task = slots_[slot];
-    task.slot = slot;
     task.resume_point = {};
     task.root = {};
-    task.queued.store(false, std::memory_order_relaxed);
-    task.next_ready = nullptr;
-    task.live = false;
-    release(slot);
+    release(task);
   }
 }
 
 TaskTable::~TaskTable() {
   for (detail::TaskSlot& slot : slots_) {
-    if (!slot.live) continue;
-    slot.live = false;
-    std::exchange(slot.root, {}).destroy();
+    if (slot.root) std::exchange(slot.root, {}).destroy();
   }
 }
 
 std::expected<TaskId, TaskError> TaskTable::spawn(Task<void> task) noexcept {
   if (task.allocation_failed()) return std::unexpected(TaskError::frame_allocation_failed);
   if (!task.has_frame()) return std::unexpected(TaskError::empty_task);
-  if (free_head_ == no_slot) return std::unexpected(TaskError::task_table_full);
+  if (free_head_ == nullptr) return std::unexpected(TaskError::task_table_full);
 
-  const std::uint32_t index = free_head_;
-  detail::TaskSlot& slot = slots_[index];
-  free_head_ = slot.next_free;
+  detail::TaskSlot& slot = *free_head_;
+  free_head_ = slot.link.load(std::memory_order_relaxed);
+  slot.link.store(nullptr, std::memory_order_relaxed);  // not queued
 
   const Task<void>::Handle root = task.release();
   root.promise().set_context(slot, *this);
   slot.root = root;
   slot.resume_point = root;
-  slot.live = true;
   ++stats_.spawned;
   mark_ready(slot);
-  return TaskId{index, slot.generation};
+  return TaskId{static_cast<std::uint32_t>(&slot - slots_.data()), slot.generation};
 }
 
-void TaskTable::complete(std::uint32_t index) noexcept {
-  detail::TaskSlot& slot = slots_[index];
+void TaskTable::complete(detail::TaskSlot& slot) noexcept {
   std::atomic<std::uint32_t>& stamp = slot.wait_stamp;
   stamp.store(stamp.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  slot.live = false;
   ++slot.generation;
   ++stats_.completed;
-  std::exchange(slot.root, {}).destroy();
-  if (ready_queue_ == ReadyQueue::none) slot.queued.store(false, std::memory_order_relaxed);
+  std::exchange(slot.root, {}).destroy();  // a null root: no task lives here any more
+  if (ready_queue_ == ReadyQueue::none) slot.link.store(nullptr, std::memory_order_relaxed);
   // Still queued (woken after its last suspension): poll() releases it when the queue does.
-  if (!slot.queued.load(std::memory_order_acquire)) release(index);
+  if (slot.link.load(std::memory_order_acquire) == nullptr) release(slot);
 }
 
-void TaskTable::release(std::uint32_t index) noexcept {
-  slots_[index].next_free = free_head_;
-  free_head_ = index;
+void TaskTable::release(detail::TaskSlot& slot) noexcept {
+  slot.link.store(free_head_, std::memory_order_relaxed);
+  free_head_ = &slot;
 }
 
 bool TaskTable::is_live(TaskId id) const noexcept {
-  return id.slot < slots_.size() && slots_[id.slot].live &&
+  return id.slot < slots_.size() && slots_[id.slot].root &&
          slots_[id.slot].generation == id.generation;
 }
 

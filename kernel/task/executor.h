@@ -26,15 +26,17 @@
 namespace ferrite::task {
 
 namespace detail {
-// One entry of an executor's task table. The TaskContext part is what the task's coroutines see.
+// One entry of an executor's task table: 32 bytes, so that a million tasks alive at once move
+// as little memory as possible. The TaskContext part is what the task's coroutines see.
 struct TaskSlot : TaskContext {
-  std::coroutine_handle<> root{};   // the top-level coroutine; null when the slot is free
-  TaskSlot* next_ready = nullptr;   // the ready queue's link (Executor)
-  std::atomic<bool> queued{false};  // in the ready queue (Executor) or woken (SimpleExecutor)
-  bool live = false;
-  std::uint32_t generation = 0;
-  std::uint32_t next_free = 0;
+  std::uint32_t generation = 0;    // (in the context's tail padding)
+  std::coroutine_handle<> root{};  // the top-level coroutine; null when no task lives here
+  // While a task lives here: its link in the ready queue (Executor) or its woken mark
+  // (SimpleExecutor); null when not queued, so it also is the "queued" flag (see
+  // TaskTable::queue_end()). While the slot is free: the next free slot.
+  std::atomic<TaskSlot*> link{nullptr};
 };
+static_assert(sizeof(TaskSlot) == 32);
 }  // namespace detail
 
 // Names one wait of one task: {task slot, wait stamp, executor}. Cheap to copy (24 bytes) and
@@ -164,22 +166,28 @@ class TaskTable {
   // Resumes `task` once and cleans up if it ended. In the header, so that the executor's loop
   // inlines it: from the ready queue to the coroutine there is no call but the resume itself.
   void poll(detail::TaskSlot& task) noexcept {
-    if (!task.live) {  // it ended while still in the ready queue; the queue has let go of it now
-      task.queued.store(false, std::memory_order_relaxed);
-      release(task.slot);
+    if (!task.root) {  // it ended while still in the ready queue; the queue has let go of it now
+      task.link.store(nullptr, std::memory_order_relaxed);
+      release(task);
       return;
     }
-    // New stamp first, then clear `queued`: a wake-up for the wait that just ended, arriving in
-    // between, must neither be lost nor resume the task a second time later.
+    // New stamp first, then clear the link (the "queued" mark): a wake-up for the wait that just
+    // ended, arriving in between, must neither be lost nor resume the task a second time later.
     std::atomic<std::uint32_t>& stamp = task.wait_stamp;
     stamp.store(stamp.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    task.queued.store(false, std::memory_order_release);
+    task.link.store(nullptr, std::memory_order_release);
     ++stats_.polls;
     task.resume_point.resume();
-    if (task.root.done()) complete(task.slot);
+    if (task.root.done()) complete(task);
   }
   [[nodiscard]] bool slot_is_woken(std::uint32_t slot) const noexcept {
-    return slots_[slot].live && slots_[slot].queued.load(std::memory_order_relaxed);
+    return slots_[slot].root && slots_[slot].link.load(std::memory_order_relaxed) != nullptr;
+  }
+
+  // What the last task in the ready queue links to: not null (null means "not queued"), and no
+  // slot's address. Never dereferenced.
+  static detail::TaskSlot* queue_end() noexcept {
+    return reinterpret_cast<detail::TaskSlot*>(alignof(detail::TaskSlot));
   }
 
   // Takes the task at the head of the ready queue, if there is one. With interrupts disabled: a
@@ -191,16 +199,18 @@ class TaskTable {
     interrupts_->restore_interrupts(were_enabled);
     return task;
   }
+  // The task keeps its link (so it still counts as queued) until poll() clears it.
   detail::TaskSlot* take_ready_with_interrupts_off() noexcept {
     detail::TaskSlot* task = ready_head_.load(std::memory_order_relaxed);
     if (task == nullptr) return nullptr;
-    ready_head_.store(task->next_ready, std::memory_order_relaxed);
+    detail::TaskSlot* next = task->link.load(std::memory_order_relaxed);
+    ready_head_.store(next == queue_end() ? nullptr : next, std::memory_order_relaxed);
     return task;
   }
 
   std::span<detail::TaskSlot> slots_;
   const ReadyQueue ready_queue_;
-  // The ready queue: slots linked through `next_ready`, oldest first (`ready_tail_` is meaningful
+  // The ready queue: slots linked through `link`, oldest first (`ready_tail_` is meaningful
   // only while `ready_head_` is not null). The executor takes from the head, wakers append at the
   // tail. Both ends live here, in the executor, so that waking a task while the queue is empty
   // (the common case: one task wakes another, then waits) stores straight into the executor.
@@ -213,8 +223,6 @@ class TaskTable {
   InterruptControl* interrupts_;
 
  private:
-  static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
-
   // Whether `stamp` names the wait `task` is in now. A waker from a wait that is already over
   // (or from a task that has ended) wakes nothing.
   bool is_waiting(const detail::TaskSlot& task, std::uint32_t stamp) const noexcept {
@@ -222,8 +230,8 @@ class TaskTable {
     return task.wait_stamp.load(std::memory_order_relaxed) == stamp;
   }
 
-  // The test-and-set of `queued` plus the append must not be split by an interrupt handler doing
-  // the same, so code that may run with interrupts on does them with interrupts off.
+  // The test-and-set of the queued mark plus the append must not be split by an interrupt handler
+  // doing the same, so code that may run with interrupts on does them with interrupts off.
   void mark_ready(detail::TaskSlot& task) noexcept {
     if (interrupts_ == nullptr) return mark_ready_with_interrupts_off(task);
     const bool were_enabled = interrupts_->save_and_disable_interrupts();
@@ -231,12 +239,12 @@ class TaskTable {
     interrupts_->restore_interrupts(were_enabled);
   }
   void mark_ready_with_interrupts_off(detail::TaskSlot& task) noexcept {
-    if (task.queued.load(std::memory_order_relaxed)) return;  // queued once, however often woken
-    task.queued.store(true, std::memory_order_relaxed);
-    if (ready_queue_ == ReadyQueue::none) return;  // SimpleExecutor: the flag is all there is
-    task.next_ready = nullptr;
+    // Queued once, however often woken.
+    if (task.link.load(std::memory_order_relaxed) != nullptr) return;
+    task.link.store(queue_end(), std::memory_order_relaxed);  // the tail; or, for
+    if (ready_queue_ == ReadyQueue::none) return;  // SimpleExecutor, the mark is all there is
     if (ready_head_.load(std::memory_order_relaxed) != nullptr) {
-      ready_tail_.load(std::memory_order_relaxed)->next_ready = &task;
+      ready_tail_.load(std::memory_order_relaxed)->link.store(&task, std::memory_order_relaxed);
       ready_tail_.store(&task, std::memory_order_relaxed);
     } else {
       ready_head_.store(&task, std::memory_order_relaxed);
@@ -244,10 +252,10 @@ class TaskTable {
       if (interrupts_ != nullptr) interrupts_->task_became_ready();  // an idle executor wakes
     }
   }
-  void complete(std::uint32_t slot) noexcept;
-  void release(std::uint32_t slot) noexcept;
+  void complete(detail::TaskSlot& slot) noexcept;
+  void release(detail::TaskSlot& slot) noexcept;
 
-  std::uint32_t free_head_ = no_slot;  // free slots, linked through next_free (task context only)
+  detail::TaskSlot* free_head_ = nullptr;  // free slots, linked through `link` (task context only)
   ExecutorStats stats_{};
 };
 

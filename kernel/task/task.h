@@ -53,11 +53,10 @@ namespace detail {
 // The part of an executor's task slot that the task's coroutines see. Every coroutine in a chain
 // of `co_await`s points at its top-level task's context (and, in its promise, at the executor).
 struct TaskContext {
-  std::uint32_t slot = 0;
-  // Bumped by the executor each time it resumes the task (see Waker in executor.h).
-  std::atomic<std::uint32_t> wait_stamp{0};
   // The innermost coroutine of the chain: the one the executor resumes when the task is woken.
   std::coroutine_handle<> resume_point{};
+  // Bumped by the executor each time it resumes the task (see Waker in executor.h).
+  std::atomic<std::uint32_t> wait_stamp{0};
 };
 
 // What all Task promises share: frame allocation, the task context and the continuation.

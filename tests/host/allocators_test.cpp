@@ -59,6 +59,7 @@ struct Traits;
 
 template <>
 struct Traits<BumpAllocator> {
+  static std::size_t bytes_counted(std::size_t size, std::size_t) { return size; }
   static constexpr bool kReusesMemory = false;  // only once everything is freed
   // A heap with nothing live has every byte free.
   static void expect_fully_free(BumpAllocator& allocator) {
@@ -68,6 +69,7 @@ struct Traits<BumpAllocator> {
 
 template <>
 struct Traits<LinkedListAllocator> {
+  static std::size_t bytes_counted(std::size_t size, std::size_t) { return size; }
   static constexpr bool kReusesMemory = true;
   static void expect_fully_free(LinkedListAllocator& allocator) {
     EXPECT_EQ(allocator.stats().free_bytes, allocator.stats().heap_bytes);
@@ -77,6 +79,7 @@ struct Traits<LinkedListAllocator> {
 
 template <>
 struct Traits<TlsfAllocator> {
+  static std::size_t bytes_counted(std::size_t size, std::size_t) { return size; }
   static constexpr bool kReusesMemory = true;
   static void expect_fully_free(TlsfAllocator& allocator) {
     // Everything but the sentinel header at the end (parked blocks count as free)...
@@ -91,6 +94,12 @@ struct Traits<TlsfAllocator> {
 
 template <>
 struct Traits<FixedBlockAllocator> {
+  // stats().bytes_in_use counts whole blocks for list requests (fixed_block.h).
+  static std::size_t bytes_counted(std::size_t size, std::size_t align) {
+    if (size == 0) return 0;
+    std::size_t block = std::bit_ceil(std::max({size, align, FixedBlockAllocator::kSmallestBlock}));
+    return block <= FixedBlockAllocator::kLargestBlock ? block : size;
+  }
   static constexpr bool kReusesMemory = true;
   static void expect_fully_free(FixedBlockAllocator& allocator) {
     EXPECT_EQ(allocator.stats().allocation_count, 0u);
@@ -614,19 +623,69 @@ TEST(FixedBlockAllocator, SmallRequestsReuseTheirSizeClass) {
   allocator.check_invariants();
 }
 
+// The fast path pops a cached block after one test of the alignment: it must still refuse an
+// alignment that is not a power of two, with a block right there on the list.
+TEST(FixedBlockAllocator, InvalidAlignmentsFailEvenWithABlockCached) {
+  Memory memory(16 * 1024);
+  FixedBlockAllocator allocator(memory.all());
+  for (std::size_t size : {std::size_t{8}, std::size_t{24}, std::size_t{100}}) {
+    void* block = allocator.allocate(size, 8);
+    ASSERT_NE(block, nullptr);
+    allocator.deallocate(block, size, 8);
+    for (std::size_t align : {std::size_t{0}, std::size_t{3}, std::size_t{6}, std::size_t{12}}) {
+      EXPECT_EQ(allocator.allocate(size, align), nullptr) << "size " << size << " align " << align;
+    }
+    EXPECT_EQ(allocator.allocate(size, 8), block);  // still cached
+    allocator.deallocate(block, size, 8);
+  }
+  allocator.check_invariants();
+}
+
+TEST(FixedBlockAllocator, OverAlignedSmallRequestsGetABlockAlignedToItsSize) {
+  Memory memory(64 * 1024);
+  FixedBlockAllocator allocator(memory.all());
+  void* aligned = allocator.allocate(8, 256);  // the 256-byte list: blocks aligned to 256
+  ASSERT_NE(aligned, nullptr);
+  EXPECT_EQ(address(aligned) % 256, 0u);
+  allocator.deallocate(aligned, 8, 256);
+  EXPECT_EQ(allocator.cached_block_count(), 1u);
+  EXPECT_EQ(allocator.allocate(200, 16), aligned);  // same list, same block
+  allocator.deallocate(aligned, 200, 16);
+  allocator.check_invariants();
+}
+
 TEST(FixedBlockAllocator, LargeAndOverAlignedRequestsGoToTheFallback) {
   Memory memory(64 * 1024);
   FixedBlockAllocator allocator(memory.all());
   void* large = allocator.allocate(4000, 16);
-  void* aligned = allocator.allocate(8, 256);
+  void* aligned = allocator.allocate(8, 4096);
   ASSERT_NE(large, nullptr);
   ASSERT_NE(aligned, nullptr);
-  EXPECT_EQ(address(aligned) % 256, 0u);
+  EXPECT_EQ(address(aligned) % 4096, 0u);
+  EXPECT_EQ(allocator.stats().bytes_in_use, 4008u);  // the fallback knows the sizes asked for
   allocator.deallocate(large, 4000, 16);
-  allocator.deallocate(aligned, 8, 256);
+  allocator.deallocate(aligned, 8, 4096);
   EXPECT_EQ(allocator.cached_block_count(), 0u);  // went back to the fallback, not to a list
   allocator.check_invariants();
   EXPECT_EQ(allocator.fallback().stats().allocation_count, 0u);
+}
+
+TEST(FixedBlockAllocator, StatisticsCountWholeBlocksForListRequests) {
+  Memory memory(64 * 1024);
+  FixedBlockAllocator allocator(memory.all());
+  void* a = allocator.allocate(20, 8);   // a 32-byte block
+  void* b = allocator.allocate(100, 8);  // a 128-byte block
+  void* empty = allocator.allocate(0, 1);
+  EXPECT_EQ(allocator.stats().allocation_count, 3u);
+  EXPECT_EQ(allocator.stats().bytes_in_use, 32u + 128u);
+  allocator.deallocate(a, 20, 8);
+  EXPECT_EQ(allocator.stats().allocation_count, 2u);
+  EXPECT_EQ(allocator.stats().bytes_in_use, 128u);
+  allocator.deallocate(b, 100, 8);
+  allocator.deallocate(empty, 0, 1);
+  EXPECT_EQ(allocator.stats().allocation_count, 0u);
+  EXPECT_EQ(allocator.stats().bytes_in_use, 0u);
+  allocator.check_invariants();
 }
 
 TEST(FixedBlockAllocator, CachedBlocksGoBackToTheFallbackWhenItRunsDry) {
@@ -650,7 +709,12 @@ TEST(FixedBlockAllocator, FreeWithAnInvalidAlignmentPanics) {
   Memory memory(4096);
   FixedBlockAllocator allocator(memory.all());
   void* block = allocator.allocate(8, 8);
-  EXPECT_DEATH(allocator.deallocate(block, 8, 3), "fixed_block: free with an alignment");
+  // An alignment of 0 reaches no list, in any mode. Other invalid alignments are caught by
+  // debug mode only: without it a free is trusted (see fixed_block.h).
+  EXPECT_DEATH(allocator.deallocate(block, 8, 0), "fixed_block: free with an alignment");
+  FixedBlockAllocator checked(memory.all(), DebugChecks::on);
+  void* checked_block = checked.allocate(8, 8);
+  EXPECT_DEATH(checked.deallocate(checked_block, 8, 3), "fixed_block: free with an alignment");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,7 +785,7 @@ TEST(FixedBlockAllocator, DebugModeCatchesFreeWithALargerSizeClass) {
   Memory memory(16 * 1024);
   FixedBlockAllocator allocator(memory.all(), DebugChecks::on);
   void* block = allocator.allocate(8, 8);
-  EXPECT_DEATH(allocator.deallocate(block, 512, 8), "fixed_block: size differs");
+  EXPECT_DEATH(allocator.deallocate(block, 512, 8), "fixed_block: size or alignment differs");
 }
 
 TEST(TlsfAllocator, DoubleFreeIsCaughtEvenWithoutDebugMode) {
@@ -837,7 +901,7 @@ class ModelTest {
     std::memset(pointer, fill, size);
     blocks_.emplace(start, LiveBlock{size, align, fill});
     live_.push_back(start);
-    bytes_in_use_ += size;
+    bytes_in_use_ += Traits<A>::bytes_counted(size, align);
   }
 
   void free_checked(std::size_t index) {
@@ -854,7 +918,7 @@ class ModelTest {
       ASSERT_EQ(std::memcmp(bytes, bytes + 1, block.size - 1), 0) << "block was overwritten";
     }
     allocator_.deallocate(reinterpret_cast<void*>(start), block.size, block.align);
-    bytes_in_use_ -= block.size;
+    bytes_in_use_ -= Traits<A>::bytes_counted(block.size, block.align);
   }
 
   void expect_stats_match() {

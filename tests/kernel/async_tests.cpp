@@ -129,8 +129,11 @@ std::uint64_t ticks_for_ms(std::uint64_t milliseconds) { return milliseconds * 1
 task::Task<> sleep_and_record(SleepRecord& record, std::size_t* wake_log, std::size_t* logged,
                               std::size_t my_index) {
   record.requested_ticks = ticks_for_ms(record.milliseconds);
+  // No tick between reading the clock and computing the deadline from it, or the two differ.
+  const bool were_enabled = arch::save_and_disable_interrupts();
   record.started = task::timers().now();
   auto sleep = task::sleep_ms(record.milliseconds);
+  arch::restore_interrupts(were_enabled);
   record.deadline = sleep.deadline();
   record.woke = co_await sleep;
   record.resumed = ferrite::time::now_ns();

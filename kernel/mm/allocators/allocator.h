@@ -19,6 +19,7 @@ namespace ferrite::mm {
 struct AllocatorStats {
   std::size_t heap_bytes = 0;        // usable bytes under management (grows with grow())
   std::size_t bytes_in_use = 0;      // sum of the sizes callers asked for, over live allocations
+                                     // (fixed_block: whole blocks for the requests its lists serve)
   std::size_t allocation_count = 0;  // live allocations
   std::size_t free_bytes = 0;        // bytes not holding a live allocation or bookkeeping
 };

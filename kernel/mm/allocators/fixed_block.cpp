@@ -9,60 +9,26 @@ namespace ferrite::mm {
 
 using namespace allocator_detail;
 
-namespace {
-
-constexpr std::size_t kSmallestBlock = FixedBlockAllocator::kBlockSizes.front();
-constexpr std::size_t kLargestBlock = FixedBlockAllocator::kBlockSizes.back();
-constexpr std::size_t kNoList = FixedBlockAllocator::kBlockSizes.size();
-
-// The list serving (size, align), or kNoList for the fallback. `align` is a power of two.
-// Sizes are powers of two from 8, so the list is log2 of the rounded-up size, minus 3.
-constexpr std::size_t list_index(std::size_t size, std::size_t align) {
-  if (size > kLargestBlock || align > FixedBlockAllocator::kMaxBlockAlign) return kNoList;
-  std::size_t needed = std::max({size, align, kSmallestBlock});
-  return static_cast<std::size_t>(std::bit_width(needed - 1)) - std::countr_zero(kSmallestBlock);
-}
-
-static_assert(list_index(1, 1) == 0 && list_index(8, 8) == 0 && list_index(9, 1) == 1);
-static_assert(list_index(1, 16) == 1 && list_index(2048, 16) == 8 &&
-              list_index(2049, 1) == kNoList);
-static_assert(list_index(8, 32) == kNoList);
-
-// Whether (size, align) is served from a list. Also rejects an alignment that is not a power
-// of two (0 included: align - 1 wraps), so that the fast paths need no other check.
-constexpr bool is_list_request(std::size_t size, std::size_t align) {
-  return size <= kLargestBlock && align - 1 < FixedBlockAllocator::kMaxBlockAlign &&
-         (align & (align - 1)) == 0;
-}
-
-// Blocks of 8 bytes need only 8-byte alignment; all others are 16-byte aligned.
-constexpr std::size_t block_align(std::size_t block_size) {
-  return std::min(block_size, FixedBlockAllocator::kMaxBlockAlign);
-}
-
-}  // namespace
-
 void FixedBlockAllocator::init(std::span<std::byte> region, DebugChecks debug) {
   free_lists_.fill(nullptr);
   fallback_.init(region, debug);
-  cached_bytes_ = 0;
-  allocation_count_ = 0;
-  bytes_in_use_ = 0;
+  zero_size_bytes_ = 0;
   debug_ = debug == DebugChecks::on;
+  fast_free_limit_ = debug_ ? 0 : kLastList;
 }
 
-// The case this design exists for, a small request whose list has a block, runs without a
-// single call; everything else takes allocate_slow().
+// The case this design exists for, a request whose list has a suitably aligned block, runs
+// without a single call; everything else takes allocate_slow(). Sizes above 2048 bytes, a size
+// of 0 and an alignment of 0 all land on lists that stay empty. One test does the rest: the
+// alignment is a power of two (align & (align - 1) == 0) and the block is aligned to it (blocks
+// are 16-byte aligned; an over-aligned request may find one that is not, and carves its own).
 void* FixedBlockAllocator::allocate(std::size_t size, std::size_t align) {
-  if (is_list_request(size, align)) {
-    std::size_t index = list_index(size, align);
-    if (FreeBlock* block = free_lists_[index]; block != nullptr) {
-      free_lists_[index] = block->next;
-      cached_bytes_ -= kBlockSizes[index];
-      ++allocation_count_;
-      bytes_in_use_ += size;
-      return block;
-    }
+  const std::size_t list = list_for(size, align);
+  const std::size_t misaligned_bits = align - 1;
+  FreeBlock* block = free_lists_[list];
+  if (block != nullptr && ((align | address_of(block)) & misaligned_bits) == 0) [[likely]] {
+    free_lists_[list] = block->next;
+    return block;
   }
   return allocate_slow(size, align);
 }
@@ -70,30 +36,41 @@ void* FixedBlockAllocator::allocate(std::size_t size, std::size_t align) {
 void* FixedBlockAllocator::allocate_slow(std::size_t requested_size, std::size_t align) {
   auto size = checked_request_size(requested_size, align);
   if (!size) return nullptr;
-  void* block = allocate_from_fallback(*size, align);
-  if (block == nullptr && cached_bytes_ != 0) {
+  const std::size_t list = list_for(*size, align);
+  // A zero-size request (served as 1) may find a block the fast path could not look at.
+  if (FreeBlock* block = list <= kLastList ? free_lists_[list] : nullptr;
+      block != nullptr && address_of(block) % align == 0) {
+    free_lists_[list] = block->next;
+    zero_size_bytes_ += block_size(list);
+    return block;
+  }
+  void* block = allocate_from_fallback(list, requested_size, align);
+  if (block == nullptr && cached_block_count() != 0) {
     // Memory cached for other sizes may be what the fallback needs, once merged.
     release_cached_blocks();
-    block = allocate_from_fallback(*size, align);
+    block = allocate_from_fallback(list, requested_size, align);
   }
-  if (block == nullptr) return nullptr;
-  ++allocation_count_;
-  bytes_in_use_ += requested_size;
+  if (block != nullptr && requested_size == 0 && list <= kLastList) {
+    zero_size_bytes_ += block_size(list);
+  }
   return block;
 }
 
-// A new block for an empty list, or the whole request if it is not for a list.
-void* FixedBlockAllocator::allocate_from_fallback(std::size_t size, std::size_t align) {
-  std::size_t index = list_index(size, align);
-  if (index == kNoList) return fallback_.allocate(size, align);
-  return fallback_.allocate(kBlockSizes[index], block_align(kBlockSizes[index]));
+// A new block for list `list` (16-byte aligned, or more if the request wants more); or the whole
+// request if it is not for a list (then the fallback records the size asked for, so that
+// stats() can report it).
+void* FixedBlockAllocator::allocate_from_fallback(std::size_t list, std::size_t size,
+                                                  std::size_t align) {
+  if (list > kLastList) return fallback_.allocate(size, align);
+  return fallback_.allocate(block_size(list), std::max(align, kBlockAlign));
 }
 
+// A free whose list takes blocks is pushed on it without a call; debug mode makes
+// fast_free_limit_ 0, so every free takes deallocate_slow() and its checks.
 void FixedBlockAllocator::deallocate(void* pointer, std::size_t size, std::size_t align) {
-  if (pointer != nullptr && is_list_request(size, align) && !debug_) {
-    push_block(list_index(size, align), pointer);
-    --allocation_count_;
-    bytes_in_use_ -= size;
+  const std::size_t list = list_for(size, align);
+  if (list <= fast_free_limit_ && pointer != nullptr) [[likely]] {
+    push_block(list, pointer);
     return;
   }
   deallocate_slow(pointer, size, align);
@@ -108,51 +85,48 @@ void FixedBlockAllocator::deallocate_slow(void* pointer, std::size_t size, std::
     panic_bad_free("fixed_block", "free with an alignment or size allocate() rejects", pointer,
                    size, align);
   }
-  std::size_t index = list_index(*checked_size, align);
-  if (index == kNoList) {
-    fallback_.deallocate(pointer, *checked_size, align);
-  } else {
-    if (debug_) check_block_free(index, pointer, size, align);
-    push_block(index, pointer);
+  const std::size_t list = list_for(*checked_size, align);
+  if (list > kLastList) {
+    fallback_.deallocate(pointer, size, align);
+    return;
   }
-  --allocation_count_;
-  bytes_in_use_ -= size;
+  if (debug_) check_block_free(list, pointer, size, align);
+  if (size == 0) zero_size_bytes_ -= block_size(list);
+  push_block(list, pointer);
 }
 
-// Debug mode's checks before a block goes back on list `index`; then it is poisoned.
-void FixedBlockAllocator::check_block_free(std::size_t index, void* pointer, std::size_t size,
+// Debug mode's checks before a block goes back on list `list`; then it is poisoned.
+void FixedBlockAllocator::check_block_free(std::size_t list, void* pointer, std::size_t size,
                                            std::size_t align) const {
-  std::size_t block_size = kBlockSizes[index];
-  for (const FreeBlock* cached = free_lists_[index]; cached != nullptr; cached = cached->next) {
+  for (const FreeBlock* cached = free_lists_[list]; cached != nullptr; cached = cached->next) {
     if (cached == pointer) panic_bad_free("fixed_block", "double free", pointer, size, align);
   }
-  // Every block was one allocation of the fallback, of at least the block size.
+  // Every block was one allocation of the fallback, of at least the block size, aligned as asked.
   auto capacity = fallback_.allocation_capacity(pointer);
-  if (!capacity || address_of(pointer) % block_align(block_size) != 0) {
+  if (!capacity) {
     panic_bad_free("fixed_block", "free of a pointer this allocator never handed out", pointer,
                    size, align);
   }
-  if (*capacity < block_size) {
-    panic_bad_free("fixed_block", "size differs from the allocation's", pointer, size, align);
+  if (*capacity < block_size(list) || address_of(pointer) % align != 0) {
+    panic_bad_free("fixed_block", "size or alignment differs from the allocation's", pointer,
+                   size, align);
   }
-  poison(pointer, block_size);
+  poison(pointer, block_size(list));
 }
 
-void FixedBlockAllocator::push_block(std::size_t index, void* pointer) {
+void FixedBlockAllocator::push_block(std::size_t list, void* pointer) {
   auto* block = static_cast<FreeBlock*>(pointer);
-  block->next = free_lists_[index];
-  free_lists_[index] = block;
-  cached_bytes_ += kBlockSizes[index];
+  block->next = free_lists_[list];
+  free_lists_[list] = block;
 }
 
 void FixedBlockAllocator::release_cached_blocks() {
-  for (std::size_t index = 0; index < kBlockSizes.size(); ++index) {
-    while (FreeBlock* block = free_lists_[index]) {
-      free_lists_[index] = block->next;
-      fallback_.deallocate(block, kBlockSizes[index], block_align(kBlockSizes[index]));
+  for (std::size_t list = kFirstList; list <= kLastList; ++list) {
+    while (FreeBlock* block = free_lists_[list]) {
+      free_lists_[list] = block->next;
+      fallback_.deallocate(block, block_size(list), kBlockAlign);
     }
   }
-  cached_bytes_ = 0;
   fallback_.flush_quick_lists();
 }
 
@@ -164,35 +138,45 @@ std::size_t FixedBlockAllocator::cached_block_count() const {
   return count;
 }
 
+std::size_t FixedBlockAllocator::cached_bytes() const {
+  std::size_t bytes = 0;
+  for (std::size_t list = kFirstList; list <= kLastList; ++list) {
+    for (const FreeBlock* block = free_lists_[list]; block != nullptr; block = block->next) {
+      bytes += block_size(list);
+    }
+  }
+  return bytes;
+}
+
 std::expected<void, GrowError> FixedBlockAllocator::grow(std::span<std::byte> more) {
   return fallback_.grow(more);
 }
 
+// Every live allocation and every cached block is one live allocation of the fallback, which
+// recorded a cached or list block at its block size. So the figures are the fallback's, less the
+// cached blocks, less the blocks behind zero-size requests (which count as 0 bytes).
 AllocatorStats FixedBlockAllocator::stats() const {
   AllocatorStats fallback_stats = fallback_.stats();
+  const std::size_t cached = cached_bytes();
   return {.heap_bytes = fallback_stats.heap_bytes,
-          .bytes_in_use = bytes_in_use_,
-          .allocation_count = allocation_count_,
-          .free_bytes = fallback_stats.free_bytes + cached_bytes_};
+          .bytes_in_use = fallback_stats.bytes_in_use - cached - zero_size_bytes_,
+          .allocation_count = fallback_stats.allocation_count - cached_block_count(),
+          .free_bytes = fallback_stats.free_bytes + cached};
 }
 
 void FixedBlockAllocator::check_invariants() const {
   fallback_.check_invariants();
-  std::size_t listed_bytes = 0;
   std::size_t listed_blocks = 0;
-  for (std::size_t index = 0; index < kBlockSizes.size(); ++index) {
-    for (const FreeBlock* block = free_lists_[index]; block != nullptr; block = block->next) {
+  for (std::size_t list = 0; list < kListCount; ++list) {
+    if (list < kFirstList || list > kLastList) FERRITE_ASSERT(free_lists_[list] == nullptr);
+    for (const FreeBlock* block = free_lists_[list]; block != nullptr; block = block->next) {
       FERRITE_ASSERT(fallback_.contains(block));
-      FERRITE_ASSERT(address_of(block) % block_align(kBlockSizes[index]) == 0);
-      listed_bytes += kBlockSizes[index];
+      FERRITE_ASSERT(address_of(block) % std::min(block_size(list), kBlockAlign) == 0);
       ++listed_blocks;
       FERRITE_ASSERT(listed_blocks <= fallback_.stats().allocation_count);  // also stops a cycle
     }
   }
-  FERRITE_ASSERT(listed_bytes == cached_bytes_);
-  // Every live allocation and every cached block is one live allocation of the fallback.
-  FERRITE_ASSERT(fallback_.stats().allocation_count == allocation_count_ + listed_blocks);
-  if (allocation_count_ == 0) FERRITE_ASSERT(bytes_in_use_ == 0);
+  FERRITE_ASSERT(zero_size_bytes_ <= fallback_.stats().bytes_in_use);
 }
 
 }  // namespace ferrite::mm
