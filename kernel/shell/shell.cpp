@@ -269,10 +269,12 @@ task::Task<Outcome> run_echo(Arguments arguments) {
   co_return Outcome::done;
 }
 
-task::Task<Outcome> run_alloc(Arguments arguments) {
-  const std::optional<std::uint64_t> count = parse_number(arguments.words[0]);
-  if (!count) co_return Outcome::bad_arguments;
-  alloc(*count);
+// A command that takes one number and does not wait: a plain function of it.
+template <void (*command)(std::uint64_t)>
+task::Task<Outcome> run_with_number(Arguments arguments) {
+  const std::optional<std::uint64_t> n = parse_number(arguments.words[0]);
+  if (!n) co_return Outcome::bad_arguments;
+  command(*n);
   co_return Outcome::done;
 }
 
@@ -311,24 +313,6 @@ task::Task<Outcome> run_busy(Arguments arguments) {
   co_return Outcome::done;
 }
 
-task::Task<Outcome> run_threads(Arguments) {
-  threads_command();
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_spin(Arguments arguments) {
-  const std::optional<std::uint64_t> n = parse_number(arguments.words[0]);
-  if (!n) co_return Outcome::bad_arguments;
-  spin(*n);
-  co_return Outcome::done;
-}
-
-task::Task<Outcome> run_kill(Arguments arguments) {
-  const std::optional<std::uint64_t> id = parse_number(arguments.words[0]);
-  if (!id) co_return Outcome::bad_arguments;
-  kill_thread(*id);
-  co_return Outcome::done;
-}
 
 task::Task<Outcome> run_fault(Arguments arguments) {
   if (arguments.words.empty()) {
@@ -353,12 +337,12 @@ constexpr Command kCommands[] = {
     {"keys", "keys", "keyboard bytes received and dropped", run_plain<keys>},
     {"dmesg", "dmesg", "the kernel log (boot messages, warnings), with timestamps",
      run_plain<console::show_log>},
-    {"alloc", "alloc N", "allocate, check and free N blocks of 8..4096 bytes", run_alloc},
+    {"alloc", "alloc N", "allocate, check and free N blocks of 8..4096 bytes", run_with_number<alloc>},
     {"sleep", "sleep MS", "sleep MS milliseconds (other tasks keep running)", run_sleep},
     {"busy", "busy MS", "spin MS milliseconds without yielding (keys pile up, may drop)", run_busy},
-    {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_threads},
-    {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_spin},
-    {"kill", "kill ID", "end thread ID", run_kill},
+    {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_plain<threads_command>},
+    {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_with_number<spin>},
+    {"kill", "kill ID", "end thread ID", run_with_number<kill_thread>},
     {"fault", "fault [bp]", "a page fault (halts), or `fault bp`: a breakpoint (returns)",
      run_fault},
     {"panic", "panic", "a kernel panic", run_plain<panic_on_request>},
