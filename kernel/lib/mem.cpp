@@ -28,10 +28,7 @@ constexpr std::size_t kWordSize = sizeof(Word);
 // once started, but starting costs a few dozen cycles on CPUs without FSRM ("fast short rep
 // mov") (Intel Optimization Reference Manual, "Enhanced REP MOVSB and STOSB operation"); the
 // loop moves at most 8 bytes per store because the kernel may not touch SSE registers.
-// Measured on a Xeon with ERMS+FSRM: loop and `rep movsb` tie near 200 bytes, at 4 KiB the
-// string instruction is 7x faster. (Under QEMU's TCG emulator every `rep` iteration costs about
-// as much as a loop iteration, so there byte-wise `rep movsb` is ~4x slower than the loop; we
-// tune for the hardware.) `rep movsq` is no alternative: 6x slower for unaligned destinations.
+// The threshold is tuned for hardware, not for QEMU (docs/ARCHITECTURE.md, "Measurements").
 constexpr std::size_t kRepStringThreshold = 256;
 
 // Unaligned accesses are fine on x86; __builtin_memcpy with a constant size compiles to a single

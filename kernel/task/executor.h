@@ -214,10 +214,8 @@ class TaskTable {
   // only while `ready_head_` is not null). The executor takes from the head, wakers append at the
   // tail. Both ends live here, in the executor, so that waking a task while the queue is empty
   // (the common case: one task wakes another, then waits) stores straight into the executor.
-  // Why that matters: wake -> resume is a chain of dependent memory accesses (waiting task's
-  // frame -> Waker -> queue -> slot -> frame), and it, not the instruction count, sets the cost
-  // of a wake-up. A ring of slot pointers needed two more loads (its base and its tail index)
-  // before that store (bench/executor_bench.cpp measures the difference).
+  // Why: wake -> resume is a chain of dependent memory accesses, and its length, not the
+  // instruction count, sets the cost of a wake-up (docs/ARCHITECTURE.md, "Measurements").
   std::atomic<detail::TaskSlot*> ready_head_{nullptr};
   std::atomic<detail::TaskSlot*> ready_tail_{nullptr};
   InterruptControl* interrupts_;

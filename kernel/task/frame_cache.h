@@ -24,12 +24,9 @@ class FrameCache {
   static constexpr std::size_t granule = 16;
   static constexpr std::size_t largest_cached_frame = 512;  // bigger frames go straight to the heap
 #if FERRITE_HOST
-  // In the kernel a frame that misses the cache costs a fixed-size block pop or push (about ten
-  // instructions). On the host it costs glibc's malloc and free, about 200 instructions a frame
-  // once a burst of tasks outgrows glibc's thread cache (callgrind, bench_executor's million
-  // tasks alive at once: 415 instructions per task with a 1 MiB cap here, 211 with this one).
-  // So the host cache is big enough for such a burst; a thread gives its frames back when it
-  // ends.
+  // In the kernel a miss is a fixed-size block pop or push; on the host it is glibc's malloc,
+  // far dearer (docs/ARCHITECTURE.md, "Measurements"). So the host cache is big enough for a
+  // burst of a million tasks; a thread gives its frames back when it ends.
   static constexpr std::size_t max_cached_bytes = 128 * 1024 * 1024;
 #else
   static constexpr std::size_t max_cached_bytes = 16 * 1024;  // the kernel heap is small

@@ -102,8 +102,8 @@ void init_runtime() {
   if (hooked_up) return;
   hooked_up = true;
   pc::ps2::set_keyboard_consumer(on_scancode);
-  // The PIT has been ticking since arch init: start the timer queue's clock at the current tick
-  // (else the first sleeps would measure from tick 0 and end at once). Interrupts stay off until
+  // The clock has been running since init(): start the timer queue's clock at the current time
+  // (else the first sleeps would measure from 0 and end at once). Interrupts stay off until
   // the callback is in, so no tick can slip in between reading the count and hooking up.
   sync::InterruptGuard no_interrupts;
   timer_queue.on_tick(time::now_ns());

@@ -1,6 +1,7 @@
 // The running kernel's async runtime (chapter 12): one executor that halts the CPU when idle,
 // the scancode queue (the seed's keyboard stream) fed by IRQ 1, and sleeping driven by the
-// timer's IRQ 0. The portable pieces live beside this file; this is where they meet the hardware.
+// tick (time/tick.h) and the TSC clock. The portable pieces live beside this file; this is
+// where they meet the hardware.
 #pragma once
 
 #include <cstdint>

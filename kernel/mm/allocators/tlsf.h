@@ -34,9 +34,8 @@ namespace ferrite::mm {
 // Quick lists ("quick fit", Weinstock and Wulf 1988; glibc's tcache is the same idea): a
 // freed block of at most 4 KiB is first parked, still marked used, on a short LIFO list of
 // blocks of exactly its size, and the next request of that size takes it back without
-// searching, splitting or merging. In the benchmark's random trace that serves 95% of the
-// requests and halves the instructions per operation, to 46 per call (callgrind; glibc 2.36's
-// malloc takes 121 there, mimalloc 51: `make bench`).
+// searching, splitting or merging; in the benchmark's random trace most requests are such
+// repeats (the numbers: docs/ARCHITECTURE.md, "Measurements").
 // The price is fragmentation: up to 8 blocks per size stay unmerged. All of them go back to
 // the merging lists before an allocation is refused, so a request only fails if it also fails
 // with every parked block merged. Debug mode does not park.

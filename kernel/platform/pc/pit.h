@@ -1,6 +1,7 @@
 // The Programmable Interval Timer, an Intel 8253/8254 (chapter 7 "Hardware Interrupts"). Its
 // channel 0 drives IRQ 0; we program it as a rate generator so IRQ 0 fires at a fixed frequency,
-// and count the ticks: the kernel's monotonic clock, uptime, and later the async timer queue.
+// and count the ticks (the log's timestamps; the tick where there is no local APIC, time/tick.h).
+// Channel 2 calibrates the kernel's clock, the TSC (time/clock.h).
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,8 @@ inline constexpr std::uint32_t kDefaultFrequencyHz = 1000;
 // (which unmasks the line). Call after pic::init(); ticks start once interrupts are enabled.
 void init(std::uint32_t frequency_hz = kDefaultFrequencyHz);
 
-// IRQ 0 interrupts since init(). Monotonic; stops while interrupts are disabled.
+// IRQ 0 interrupts since init(). Monotonic; stops while interrupts are disabled, and for good
+// once time::start_tick() masks IRQ 0 because the local APIC timer ticks instead.
 [[nodiscard]] std::uint64_t ticks();
 // Milliseconds since init(), from ticks() and the exact divisor.
 [[nodiscard]] std::uint64_t uptime_ms();

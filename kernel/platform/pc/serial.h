@@ -5,7 +5,7 @@
 // Two ways to send:
 //   - interrupt-driven (normal operation): queue() copies bytes into a buffer, and the transmit
 //     interrupt (THRE, IRQ 4) refills the 16-byte FIFO each time it runs empty. Nobody waits for
-//     the UART with interrupts off: at 115200 baud a line takes ~7 ms, seven lost PIT ticks.
+//     the UART with interrupts off: at 115200 baud a line takes ~7 ms, seven lost timer ticks.
 //   - polled (before interrupts run, and on the panic path): write_polled() waits on the line
 //     status register itself, after pushing out what the buffer still holds, so the order of
 //     bytes on the wire stays the order they were given.
