@@ -24,9 +24,9 @@ namespace ferrite::mm {
 // (size, align) on free: sized deallocation is what makes this work without a header.
 //
 // The fast paths are what this design exists for, and must cost no more than blog_os's
-// (docs/ARCHITECTURE.md, "Measurements"): the list is one bit scan of (size - 1) | (align - 1), with a head for
-// every power of two so that no range check is needed (lists above 2048 bytes stay empty, so a
-// request there finds no block and takes the slow path). Nothing else runs on them: no
+// (docs/ARCHITECTURE.md, "Measurements"): the list is one bit scan of (size - 1) | (align - 1),
+// with a head for every power of two so that no range check is needed (lists above 2048 bytes
+// stay empty, so a request there finds no block and takes the slow path). Nothing else runs on them: no
 // statistics are counted (stats() works them out from the fallback's and from the lists, which
 // it walks), and debug mode sends every free down the slow path, where a free is checked (double
 // free, foreign pointer, wrong size or alignment) and poisoned. Without debug mode a free is
