@@ -25,13 +25,13 @@ namespace ferrite::mm {
 //
 // The fast paths are what this design exists for, and must cost no more than blog_os's
 // (docs/ARCHITECTURE.md, "Measurements"): the list is one bit scan of (size - 1) | (align - 1),
-// with a head for every power of two so that no range check is needed (lists above 2048 bytes
-// stay empty, so a request there finds no block and takes the slow path). Nothing else runs on them: no
-// statistics are counted (stats() works them out from the fallback's and from the lists, which
-// it walks), and debug mode sends every free down the slow path, where a free is checked (double
-// free, foreign pointer, wrong size or alignment) and poisoned. Without debug mode a free is
-// trusted, as with any fast allocator: one with an alignment allocate() would refuse, like one
-// with the wrong size, is not caught.
+// with a head for every power of two so that no range check is needed (lists above 2048 bytes stay
+// empty, so a request there finds no block and takes the slow path). Nothing else runs on them: no
+// statistics are counted (stats() works them out from the fallback's and from the lists, which it
+// walks), and debug mode sends every free down the slow path, where a free is checked (double free,
+// foreign pointer, wrong size or alignment) and poisoned. Without debug mode a free is trusted, as
+// with any fast allocator: one with an alignment allocate() would refuse, like one with the wrong
+// size, is not caught.
 class FixedBlockAllocator final : public Allocator {
  public:
   static constexpr std::size_t kSmallestBlock = 8;
