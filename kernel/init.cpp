@@ -55,6 +55,7 @@ void init(const boot::BootInfo& boot_info) {
   console::use_serial_interrupts();  // serial output sent by IRQ 4 from now on
   pc::pit::init();  // IRQ 0 at 1000 Hz: ticks
   time::init_clock();  // the TSC clock, calibrated against PIT channel 2 (chapter 13)
+  log::set_clock(time::now_ns);  // log timestamps from it: the PIT's IRQ 0 stops with the APIC tick
   const auto ps2 = pc::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
   if (ps2) {

@@ -5,6 +5,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "console/print.h"
+#include "lib/log.h"
 #include "platform/pc/pit.h"
 #include "sync/spinlock.h"
 #include "test/ktest.h"
@@ -89,4 +90,18 @@ KTEST(lapic_one_shot_timer_fires_once) {
                    at_20ms - at_10ms);
   KEXPECT(at_10ms - before >= 1 && at_10ms - before <= 2);  // a periodic tick may have been due
   KEXPECT_EQ(at_20ms, at_10ms);
+}
+
+// The log's timestamps come from the TSC clock: they keep advancing after the APIC timer takes
+// the tick and the PIT's IRQ 0 is masked (they once stood still from then on).
+KTEST(log_timestamps_advance_after_the_apic_tick_starts) {
+  const std::uint64_t first = ferrite::log::ring().head();
+  ferrite::log::debug("clock test: first record");
+  ferrite::time::spin_until_ns(ferrite::time::now_ns() + 2'000'000);
+  ferrite::log::debug("clock test: second record");
+  ferrite::log::Reader reader(ferrite::log::ring(), first);
+  ferrite::log::Record a, b;
+  KASSERT(reader.next(a));
+  KASSERT(reader.next(b));
+  KEXPECT(b.timestamp_ns - a.timestamp_ns >= 2'000'000);
 }
