@@ -13,6 +13,8 @@
 #include "arch/x86_64/cpu.h"
 #include "console/print.h"
 #include "drivers/keyboard/keyboard.h"
+#include "exec/elf.h"
+#include "fs/initramfs.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "platform/pc/pit.h"
@@ -119,6 +121,85 @@ void tasks() {
 
 // Every byte IRQ 1 received was either consumed by this task, is still queued, or was dropped
 // (and counted) because the queue was full. Read with interrupts off, so the counts agree.
+// ---- Chapter 14: the initramfs's files ----
+
+// "drwxr-xr-x"-style type and permission letters, as ls -l shows them.
+std::array<char, 10> mode_letters(const fs::Node& node) {
+  std::array<char, 10> letters{};
+  switch (node.type) {
+    case fs::NodeType::directory: letters[0] = 'd'; break;
+    case fs::NodeType::symlink: letters[0] = 'l'; break;
+    case fs::NodeType::char_device: letters[0] = 'c'; break;
+    case fs::NodeType::regular: letters[0] = '-'; break;
+  }
+  constexpr char kRwx[] = "rwxrwxrwx";
+  for (std::size_t i = 0; i < 9; ++i) letters[1 + i] = (node.mode >> (8 - i) & 1) != 0 ? kRwx[i] : '-';
+  return letters;
+}
+
+void list_entry(const fs::Node& node) {
+  const std::array<char, 10> mode = mode_letters(node);
+  const std::string_view mode_text(mode.data(), mode.size());
+  if (node.type == fs::NodeType::char_device) {
+    const fs::DeviceNumbers numbers = fs::numbers_of(node.device);
+    println("{} {:>4}, {:>4} {}", mode_text, numbers.major, numbers.minor, node.name);
+  } else if (node.type == fs::NodeType::symlink) {
+    const std::string_view target(reinterpret_cast<const char*>(node.data.data()), node.data.size());
+    println("{} {:>10} {} -> {}", mode_text, node.size(), node.name, target);
+  } else {
+    println("{} {:>10} {}{}", mode_text, node.size(), node.name,
+            node.type == fs::NodeType::directory ? "/" : "");
+  }
+}
+
+// ls [PATH]: a directory's entries, or one file's line.
+void list(std::string_view path) {
+  const fs::Tree* tree = fs::initramfs();
+  if (tree == nullptr) {
+    println("ls: no initramfs (boot the ISO, or -kernel ... -initrd build/initramfs.cpio)");
+    return;
+  }
+  // A symbolic link is listed itself (as `ls -l` does), not what it points to.
+  const auto node = tree->lookup(path, tree->root(), fs::FollowLast::no);
+  if (!node) {
+    println("ls: {}: {}", path, abi::name(node.error()));
+    return;
+  }
+  if ((*node)->type != fs::NodeType::directory) {
+    list_entry(**node);
+    return;
+  }
+  for (const fs::Node* child : (*node)->children) list_entry(*child);
+}
+
+// programs: the files in /bin that pass the ELF checks a program must pass to run.
+void programs() {
+  const fs::Tree* tree = fs::initramfs();
+  const auto bin = tree != nullptr ? tree->lookup("/bin", tree->root()) : std::unexpected(abi::Errno::enoent);
+  if (!bin || (*bin)->type != fs::NodeType::directory) {
+    println("programs: no /bin in the initramfs");
+    return;
+  }
+  std::size_t count = 0, links = 0;
+  for (const fs::Node* child : (*bin)->children) {
+    if (child->type == fs::NodeType::symlink) {
+      ++links;
+      continue;
+    }
+    if (child->type != fs::NodeType::regular) continue;
+    const auto image = exec::parse_elf(child->data);
+    if (image) {
+      ++count;
+      println("  /bin/{:<12} {:>8} bytes, {}, {} loadable segments, entry {:#x}", child->name,
+              child->size(), image->load_bias != 0 ? "static-PIE" : "static", image->segment_count,
+              image->entry);
+    } else {
+      println("  /bin/{:<12} not runnable: {}", child->name, exec::to_string(image.error()));
+    }
+  }
+  println("{} programs, {} links (busybox applets)", count, links);
+}
+
 void keys() {
   task::KeyboardStats stats;
   std::uint64_t consumed = 0, queued = 0;
@@ -269,6 +350,11 @@ task::Task<Outcome> run_echo(Arguments arguments) {
   co_return Outcome::done;
 }
 
+task::Task<Outcome> run_ls(Arguments arguments) {
+  list(arguments.words.empty() ? std::string_view("/") : arguments.words[0]);
+  co_return Outcome::done;
+}
+
 // A command that takes one number and does not wait: a plain function of it.
 template <void (*command)(std::uint64_t)>
 task::Task<Outcome> run_with_number(Arguments arguments) {
@@ -340,6 +426,8 @@ constexpr Command kCommands[] = {
     {"alloc", "alloc N", "allocate, check and free N blocks of 8..4096 bytes", run_with_number<alloc>},
     {"sleep", "sleep MS", "sleep MS milliseconds (other tasks keep running)", run_sleep},
     {"busy", "busy MS", "spin MS milliseconds without yielding (keys pile up, may drop)", run_busy},
+    {"ls", "ls [PATH]", "list a directory of the initramfs (default /)", run_ls},
+    {"programs", "programs", "the programs in /bin and what their ELF headers say", run_plain<programs>},
     {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_plain<threads_command>},
     {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_with_number<spin>},
     {"kill", "kill ID", "end thread ID", run_with_number<kill_thread>},
