@@ -7,6 +7,7 @@
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/lapic.h"
 #include "lib/panic.h"
+#include "platform/pc/ioapic.h"
 #include "platform/pc/pic8259.h"
 #include "platform/pc/pit.h"
 #include "platform/pc/ps2.h"
@@ -39,6 +40,47 @@ void init_local_apic() {
           arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
           arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
           arch::lapic::has_tsc_deadline() ? "yes" : "no");
+}
+
+// The I/O APICs take the device IRQs over from the 8259 pair, which is then masked entirely.
+// Stays on the 8259 without a local APIC, without MADT I/O APICs, or with `ioapic=off` (to test
+// that path on machines that have one).
+void init_io_apic(const boot::CommandLine& command_line) {
+  const acpi::AcpiInfo* tables = acpi::machine_tables();
+  const acpi::Madt* madt = tables != nullptr && tables->madt ? &*tables->madt : nullptr;
+  if (!arch::lapic::enabled() || madt == nullptr || madt->ioapics().empty()) {
+    log::info("ioapic: none (the 8259 keeps the device IRQs)");
+    return;
+  }
+  if (command_line.get("ioapic") == "off") {
+    log::info("ioapic: off on the command line (the 8259 keeps the device IRQs)");
+    return;
+  }
+  for (const acpi::IoApic& chip : madt->ioapics()) {
+    // 82093AA 3.0: the register window is 0x20 bytes inside one page.
+    const auto registers = mm::map_mmio(chip.address, 4096);
+    if (!registers) panic("ioapic: cannot map its registers: {}", mm::to_string(registers.error()));
+    const unsigned pins = pc::ioapic::add_chip(chip.id, registers->value(), chip.gsi_base);
+    log::info("ioapic: id {} at {:#x}, {} pins, GSI {}-{}", chip.id, chip.address, pins,
+              chip.gsi_base, chip.gsi_base + pins - 1);
+  }
+  const std::uint32_t cpu = arch::lapic::id();
+  if (cpu > 0xFF) panic("ioapic: local APIC id {} does not fit a physical destination", cpu);
+  if (pc::ioapic::route_isa_irqs(*madt, static_cast<std::uint8_t>(cpu)) == 0) {
+    log::warn("ioapic: no ISA IRQ has a pin; the 8259 keeps the device IRQs");
+    return;
+  }
+  for (std::uint8_t irq = 0; irq < pc::ioapic::kIsaLineCount; ++irq) {
+    const auto route = madt->isa_route(irq);
+    if (!route || (route->gsi == irq && !route->active_low && !route->level_triggered)) continue;
+    // A moved IRQ matters to whoever reads the boot log; a PCI line's flags only to debugging.
+    log::message(route->gsi != irq ? log::Level::info : log::Level::debug,
+                 "ioapic: ISA IRQ {} -> GSI {}, {}, active {}", irq, route->gsi,
+                 route->level_triggered ? "level" : "edge", route->active_low ? "low" : "high");
+  }
+  pc::pic::use_ioapic();
+  log::info("ioapic: device IRQs on vectors {}-{}, 8259 masked", pc::pic::kMasterVectorOffset,
+            pc::pic::kMasterVectorOffset + pc::pic::kLineCount - 1);
 }
 
 }  // namespace
@@ -78,9 +120,10 @@ void init(const boot::BootInfo& boot_info) {
   acpi::init(boot_info);
   // Chapter 14: the initramfs (the first boot module) becomes the file tree programs see.
   fs::mount_initramfs(boot_info);
-  // Chapter 13: this CPU's local APIC (its timer drives the tick; the 8259 keeps the device
-  // IRQs, which reach the CPU through the APIC's LINT0 in virtual-wire mode).
+  // Chapter 13: this CPU's local APIC (its timer drives the tick), then the I/O APIC, which
+  // takes the device IRQs from the 8259 (until then they reach the CPU through LINT0).
   init_local_apic();
+  init_io_apic(command_line);  // the 8259's lines move to the I/O APIC (chapter 13)
   time::start_tick();
   // Chapter 13: from here on the kernel has threads; this code goes on as thread 1 "main".
   const std::uint64_t slice_ms = boot::parse_size(command_line.get("timeslice").value_or("10")).value_or(10);

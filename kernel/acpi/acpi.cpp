@@ -399,6 +399,19 @@ std::uint32_t Madt::gsi_for_isa_irq(std::uint8_t irq) const {
   return irq;
 }
 
+std::optional<IsaRoute> Madt::isa_route(std::uint8_t irq) const {
+  for (const InterruptOverride& o : isos()) {
+    if (o.bus != 0 || o.source_irq != irq) continue;
+    return IsaRoute{.gsi = o.gsi,
+                    .active_low = o.polarity == Polarity::active_low,
+                    .level_triggered = o.trigger == Trigger::level};
+  }
+  for (const InterruptOverride& o : isos()) {
+    if (o.bus == 0 && o.gsi == irq) return std::nullopt;  // its pin belongs to o.source_irq
+  }
+  return IsaRoute{.gsi = irq};
+}
+
 std::string_view AcpiInfo::oem() const {
   std::string_view id(oem_id.data(), oem_id.size());
   while (!id.empty() && (id.back() == ' ' || id.back() == '\0')) id.remove_suffix(1);

@@ -112,6 +112,15 @@ struct InterruptOverride {
   Trigger trigger = Trigger::conforms;
 };
 
+// How an ISA IRQ reaches an I/O APIC input: its GSI and the signal's electrical form, with the
+// overrides' "conforms" already resolved to the ISA convention (active high, edge triggered).
+struct IsaRoute {
+  std::uint32_t gsi = 0;
+  bool active_low = false;
+  bool level_triggered = false;
+  friend bool operator==(const IsaRoute&, const IsaRoute&) = default;
+};
+
 struct LocalApicNmi {
   static constexpr std::uint32_t all_processors = 0xFFFF'FFFF;  // also for a type-4 uid of 0xFF
   std::uint32_t processor_uid = all_processors;
@@ -163,6 +172,12 @@ struct Madt {
   std::size_t enabled_cpus() const;
   // Where ISA IRQ `irq` arrives: an override's GSI, else the identity mapping (ACPI 6.5 5.2.13).
   std::uint32_t gsi_for_isa_irq(std::uint8_t irq) const;
+  // The whole route of ISA IRQ `irq`: an override's GSI and flags (ACPI 6.5 table 5.50, MPS INTI
+  // flags; "conforms" and the reserved values mean the ISA default), else GSI = irq, edge, active
+  // high. Empty when another IRQ's override takes the GSI this IRQ would have by identity and
+  // no override of its own moves it: on PCs, IRQ 2 (the 8259 cascade, never a device) whose
+  // GSI 2 carries the PIT's IRQ 0.
+  std::optional<IsaRoute> isa_route(std::uint8_t irq) const;
 };
 
 // A register as the Generic Address Structure (ACPI 6.5 5.2.3.2) describes it.

@@ -306,6 +306,11 @@ void expect_common_qemu_facts(const AcpiInfo& info) {
   EXPECT_EQ(madt.gsi_for_isa_irq(0), 2u);
   EXPECT_EQ(madt.gsi_for_isa_irq(1), 1u);  // no override: identity
   EXPECT_EQ(madt.gsi_for_isa_irq(4), 4u);
+  // The routes the I/O APIC is programmed with (platform/pc/ioapic.cpp).
+  EXPECT_EQ(madt.isa_route(0), (IsaRoute{.gsi = 2}));  // conforms: ISA's edge, active high
+  EXPECT_EQ(madt.isa_route(1), (IsaRoute{.gsi = 1}));
+  EXPECT_EQ(madt.isa_route(2), std::nullopt);  // the cascade: GSI 2 is IRQ 0's
+  EXPECT_EQ(madt.isa_route(9), (IsaRoute{.gsi = 9, .level_triggered = true}));
   ASSERT_EQ(madt.lapic_nmis().size(), 1u);
   EXPECT_EQ(madt.lapic_nmis()[0].processor_uid, LocalApicNmi::all_processors);
   EXPECT_EQ(madt.lapic_nmis()[0].lint, 1);
@@ -883,6 +888,34 @@ TEST(AcpiSynthetic, X2ApicEntriesOverridesAndCapacity) {
 }
 
 // --- FADT, DSDT and HPET damage. -----------------------------------------------------
+
+// ISA IRQ -> GSI with every kind of INTI flags (ACPI 6.5 table 5.50) and overrides that swap
+// pins, built directly (no table bytes needed for the resolution itself).
+TEST(AcpiIsaRoute, OverridesDecideGsiPolarityAndTrigger) {
+  Madt madt;
+  const auto add = [&](std::uint8_t bus, std::uint8_t irq, std::uint32_t gsi, Polarity polarity,
+                       Trigger trigger) {
+    madt.overrides[madt.override_count++] = {bus, irq, gsi, polarity, trigger};
+  };
+  // No overrides at all: identity, edge, active high, for all 16 lines.
+  for (std::uint8_t irq = 0; irq < 16; ++irq) EXPECT_EQ(madt.isa_route(irq), (IsaRoute{.gsi = irq}));
+  add(0, 0, 2, Polarity::conforms, Trigger::conforms);
+  add(0, 9, 20, Polarity::active_low, Trigger::level);
+  add(0, 5, 5, Polarity::active_high, Trigger::level);
+  add(0, 7, 7, Polarity::active_low, Trigger::edge);
+  add(0, 11, 11, Polarity::reserved, Trigger::reserved);  // reserved: the ISA default
+  add(1, 3, 30, Polarity::active_low, Trigger::level);    // not bus 0: not an ISA override
+  EXPECT_EQ(madt.isa_route(0), (IsaRoute{.gsi = 2}));
+  EXPECT_EQ(madt.isa_route(2), std::nullopt);
+  EXPECT_EQ(madt.isa_route(9), (IsaRoute{.gsi = 20, .active_low = true, .level_triggered = true}));
+  EXPECT_EQ(madt.isa_route(5), (IsaRoute{.gsi = 5, .level_triggered = true}));
+  EXPECT_EQ(madt.isa_route(7), (IsaRoute{.gsi = 7, .active_low = true}));
+  EXPECT_EQ(madt.isa_route(11), (IsaRoute{.gsi = 11}));
+  EXPECT_EQ(madt.isa_route(3), (IsaRoute{.gsi = 3}));
+  EXPECT_EQ(madt.isa_route(1), (IsaRoute{.gsi = 1}));
+  // A source whose identity pin another IRQ's override took gets no route.
+  EXPECT_EQ(madt.isa_route(20), std::nullopt);  // GSI 20 is IRQ 9's
+}
 
 TEST(AcpiDamage, FadtTooShortOrDsdtBroken) {
   {

@@ -103,7 +103,8 @@ constexpr std::uint64_t kLoopInstructions = 1 + 2 * kLoopRounds;
 
 // `int $0x21` takes the IRQ 1 path (stub, interrupt_dispatch, pic::handle_irq, the PS/2 handler
 // reading port 0x60) up to the consumer. Interrupts are off, so no real interrupt interferes;
-// the EOI the PIC dispatch sends finds nothing in service and does nothing. Returns the median.
+// the EOI the dispatch sends (to the local APIC; to the 8259 with ioapic=off) finds nothing in
+// service and does nothing. Returns the median.
 std::uint64_t entry_to_consumer(std::uint64_t overhead) {
   constexpr std::uint8_t kKeyboardVector = pc::pic::vector_of(pc::pic::kKeyboardLine);
   static constinit std::array<std::uint64_t, kEntryProbes> probes{};

@@ -7,6 +7,9 @@
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
+#include "acpi/machine.h"
+#include "arch/x86_64/lapic.h"
+#include "platform/pc/ioapic.h"
 #include "platform/pc/pic8259.h"
 #include "platform/pc/pit.h"
 #include "console/console.h"
@@ -96,6 +99,7 @@ KTEST(vector_without_handler_is_reported_as_unexpected) {
 // spurious IRQ 7 looks like. It must be counted and must not be acknowledged (the timer, whose
 // EOIs a stray EOI would disturb, keeps ticking).
 KTEST(spurious_master_irq7_is_counted_without_eoi) {
+  if (pc::pic::ioapic_active()) return;  // the 8259 path (tests/kernel: kernel_tests_8259)
   PitInterruptsOn pit;
   const auto before = pc::pic::spurious_counts();
   asm volatile("int $39");
@@ -108,6 +112,7 @@ KTEST(spurious_master_irq7_is_counted_without_eoi) {
 }
 
 KTEST(spurious_slave_irq15_is_counted) {
+  if (pc::pic::ioapic_active()) return;  // the 8259 path (tests/kernel: kernel_tests_8259)
   PitInterruptsOn pit;
   const auto before = pc::pic::spurious_counts();
   asm volatile("int $47");
@@ -122,10 +127,48 @@ KTEST(spurious_slave_irq15_is_counted) {
 KTEST(pic_masks_every_line_without_a_handler) {
   PitInterruptsOn pit;
   KEXPECT(!pc::pic::is_masked(pc::pic::kTimerLine));
-  KEXPECT(!pc::pic::is_masked(pc::pic::kCascadeLine));
+  // The cascade must be open on the 8259s; the I/O APIC has no such line (GSI 2 is IRQ 0's).
+  KEXPECT(pc::pic::is_masked(pc::pic::kCascadeLine) == pc::pic::ioapic_active());
   for (std::uint8_t line = 3; line < pc::pic::kLineCount; ++line) {
     if (arch::handler(pc::pic::vector_of(line)) == nullptr) KEXPECT(pc::pic::is_masked(line));
   }
+}
+
+// Chapter 13: on QEMU's PC (which has an I/O APIC) the device lines go through the I/O APIC:
+// each routed IRQ's redirection entry carries vector 32 + IRQ, the MADT's pin and flags and
+// this CPU as destination; it is unmasked exactly while a handler is registered (IRQ 0 only
+// while a test turns the PIT back on), and both 8259s are masked entirely.
+KTEST(ioapic_routes_the_keyboard_and_timer_lines) {
+  if (!pc::pic::ioapic_active()) return;  // `ioapic=off` (kernel_tests_8259) or no I/O APIC
+  const ferrite::acpi::AcpiInfo* tables = ferrite::acpi::machine_tables();
+  KASSERT(tables != nullptr && tables->madt);
+  const ferrite::acpi::Madt& madt = *tables->madt;
+  KEXPECT_EQ(pc::pic::read_hardware_masks(), std::uint16_t{0xFFFF});
+  const auto this_cpu = static_cast<std::uint8_t>(arch::lapic::id());
+  for (std::uint8_t irq = 0; irq < pc::ioapic::kIsaLineCount; ++irq) {
+    const auto route = madt.isa_route(irq);
+    const auto entry = pc::ioapic::entry(irq);
+    KEXPECT_EQ(route.has_value(), entry.has_value());
+    if (!route || !entry) continue;
+    KEXPECT_EQ(*pc::ioapic::gsi(irq), route->gsi);
+    const bool registered = arch::handler(pc::pic::vector_of(irq)) != nullptr;
+    const bool masked = irq == pc::pic::kTimerLine || !registered;  // the APIC timer ticks
+    KEXPECT_EQ(*entry, pc::ioapic::redirection_entry(pc::pic::vector_of(irq), *route, this_cpu, masked));
+    KEXPECT_EQ(pc::pic::is_masked(irq), masked);
+  }
+  KEXPECT(!pc::pic::is_masked(pc::pic::kKeyboardLine));
+  KEXPECT_EQ(*pc::ioapic::entry(pc::pic::kKeyboardLine) & 0xFF, std::uint64_t{33});
+  KEXPECT_EQ(*pc::ioapic::gsi(pc::pic::kTimerLine), madt.gsi_for_isa_irq(0));
+  // The PIT's IRQ 0 through its override's pin (GSI 2 on QEMU): unmasked, it ticks.
+  {
+    PitInterruptsOn pit;
+    KEXPECT(!pc::pic::is_masked(pc::pic::kTimerLine));
+    KEXPECT_EQ(*pc::ioapic::entry(pc::pic::kTimerLine) & pc::ioapic::kEntryMasked, std::uint64_t{0});
+    const std::uint64_t ticks = pc::pit::ticks();
+    wait_for_tick(ticks + 5);
+    KEXPECT(pc::pit::ticks() >= ticks + 5);
+  }
+  KEXPECT(pc::pic::is_masked(pc::pic::kTimerLine));
 }
 
 KTEST(timer_ticks_advance_with_interrupts_on) {

@@ -1,7 +1,7 @@
 // The Interrupt Descriptor Table and the one C++ entry point of every interrupt (chapters 5 and 7).
 // All 256 vectors lead through interrupt_stubs.S to interrupt_dispatch(), which routes them:
 //   0..31   CPU exceptions          -> exceptions.cpp (named reports; a registered handler wins)
-//   32..47  the two 8259 PICs' IRQs -> pic8259.cpp (spurious check, handler, EOI)
+//   32..47  ISA IRQs 0-15 (from the 8259s, or the I/O APIC) -> pic8259.cpp (handler, EOI)
 //   48..255 free (software `int N`) -> the registered handler, else "unexpected interrupt N"
 //
 // Software `int N` and the error-code vectors. For the vectors in error_code_vectors.h the CPU

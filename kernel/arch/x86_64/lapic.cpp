@@ -109,6 +109,8 @@ void init(std::uintptr_t mmio_virtual) {
   is_enabled = true;
 }
 
+void mask_lint0() { write(Register::lvt_lint0, kLvtMasked | kDeliveryExtInt); }
+
 bool enabled() { return is_enabled; }
 Mode mode() { return current_mode; }
 std::uint32_t id() {

@@ -7,8 +7,8 @@
 //           the page must be mapped uncached (it is a device, not RAM).
 //   x2APIC: the same registers as MSRs 0x800 + n (11.12.1.2 "x2APIC Register Address Space"),
 //           when CPUID.01H:ECX[21] says the CPU has it.
-// Device IRQs still come from the 8259 through LINT0 (virtual-wire mode, 11.5.1); the IOAPIC
-// arrives with the ACPI tables. This file only knows the CPU side.
+// Device IRQs come from the 8259 through LINT0 (virtual-wire mode, 11.5.1) until the I/O APIC
+// (platform/pc/ioapic.h) takes over and LINT0 is masked. This file only knows the CPU side.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +37,8 @@ constexpr std::string_view to_string(Mode mode) {
 // handler, which sends no EOI), LINT0 to ExtINT (so the 8259's IRQs keep arriving), LINT1 to NMI,
 // and accepts every priority. The timer stays masked.
 void init(std::uintptr_t mmio_virtual);
+// Masks LINT0: the 8259's virtual wire is cut once the I/O APIC delivers the device IRQs.
+void mask_lint0();
 [[nodiscard]] bool enabled();
 [[nodiscard]] Mode mode();
 [[nodiscard]] std::uint32_t id();

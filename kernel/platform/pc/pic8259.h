@@ -2,6 +2,8 @@
 // The master takes IRQ 0-7, the slave IRQ 8-15 and reports to the master's line 2. After a reset
 // they deliver IRQs on vectors 8-15, which collide with CPU exceptions, so init() moves them to
 // 32-47. A line is unmasked only while it has a handler.
+// Since chapter 13 the I/O APIC can take the lines over (use_ioapic): the line API below then
+// forwards to it, with the same vectors, and the 8259s stay fully masked.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,15 @@ constexpr std::uint8_t vector_of(std::uint8_t line) {
 // Remaps both controllers to 32-47 and masks every line except the cascade.
 void init();
 
+// Hands every line to the I/O APIC, whose ISA routes (ioapic::route_isa_irqs) must be in place:
+// lines unmasked here are unmasked there, then both 8259s are masked entirely (IMR 0xFF) and the
+// local APIC's LINT0 (the 8259's virtual wire) is masked. From then on handle_irq sends the EOI
+// to the local APIC. Without an I/O APIC, never called: the 8259 path stays as it was.
+void use_ioapic();
+[[nodiscard]] bool ioapic_active();
+// Both controllers' interrupt mask registers as the hardware holds them (master low byte).
+[[nodiscard]] std::uint16_t read_hardware_masks();
+
 // Registers the handler of an IRQ line and unmasks it; nullptr masks the line and removes it.
 // The handler runs with interrupts disabled; handle_irq sends the EOI after it returns.
 void set_irq_handler(std::uint8_t line, arch::InterruptHandler handler);
@@ -38,8 +49,9 @@ void mask(std::uint8_t line);
 void unmask(std::uint8_t line);
 [[nodiscard]] bool is_masked(std::uint8_t line);
 
-// Called by interrupt_dispatch for vectors 32-47: filters spurious IRQs, runs the line's
-// handler (or reports an unexpected interrupt) and acknowledges the IRQ with an EOI.
+// Called by interrupt_dispatch for vectors 32-47: filters spurious IRQs (8259 path), runs the
+// line's handler (or reports an unexpected interrupt) and acknowledges the IRQ with an EOI (to
+// the 8259, or to the local APIC once the I/O APIC delivers).
 void handle_irq(arch::InterruptFrame& frame);
 
 // Interrupts a controller raised and then withdrew before the CPU acknowledged them (noise on a
