@@ -97,7 +97,9 @@ bool Executor::sleep_until_interrupt() noexcept {
   if (has_ready_tasks()) {
     interrupts_->enable_interrupts();  // an interrupt woke a task just before we disabled them
   } else {
+    idle_.store(true, std::memory_order_relaxed);  // from here a wake-up must wake us
     interrupts_->enable_interrupts_and_halt();  // the next interrupt ends the halt
+    idle_.store(false, std::memory_order_relaxed);
   }
   return true;
 }

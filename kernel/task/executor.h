@@ -219,6 +219,10 @@ class TaskTable {
   std::atomic<detail::TaskSlot*> ready_head_{nullptr};
   std::atomic<detail::TaskSlot*> ready_tail_{nullptr};
   InterruptControl* interrupts_;
+  // True while the executor waits for an interrupt (set and read with interrupts off): only then
+  // must a wake-up tell the InterruptControl (task_became_ready), so the common wake path stays
+  // a few stores and keeps being inlined.
+  std::atomic<bool> idle_{false};
 
  private:
   // Whether `stamp` names the wait `task` is in now. A waker from a wait that is already over
@@ -247,11 +251,15 @@ class TaskTable {
     } else {
       ready_head_.store(&task, std::memory_order_relaxed);
       ready_tail_.store(&task, std::memory_order_relaxed);
-      if (interrupts_ != nullptr) interrupts_->task_became_ready();  // an idle executor wakes
+      if (idle_.load(std::memory_order_relaxed)) wake_idle_executor();
     }
   }
   void complete(detail::TaskSlot& slot) noexcept;
   void release(detail::TaskSlot& slot) noexcept;
+  // Out of line and marked cold: the rare path must not make the wake path too big to inline.
+  [[gnu::cold, gnu::noinline]] void wake_idle_executor() noexcept {
+    interrupts_->task_became_ready();
+  }
 
   detail::TaskSlot* free_head_ = nullptr;  // free slots, linked through `link` (task context only)
   ExecutorStats stats_{};
