@@ -104,7 +104,7 @@ std::expected<ElfImage, ElfError> parse_elf(std::span<const std::byte> file) {
       return std::unexpected(ElfError::segment_past_file);
     }
     if (ph.filesz > ph.memsz) return std::unexpected(ElfError::file_larger_than_memory);
-    if (ph.vaddr % kPageSize != ph.offset % kPageSize) {
+    if (ph.vaddr % mm::kPageBytes != ph.offset % mm::kPageBytes) {
       return std::unexpected(ElfError::misaligned_segment);
     }
     const std::uint64_t start = ph.vaddr + image.load_bias;

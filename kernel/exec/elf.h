@@ -84,7 +84,6 @@ enum class ElfError : std::uint8_t {
 
 std::string_view to_string(ElfError error);
 
-inline constexpr std::uint64_t kPageSize = mm::bytes(mm::PageSize::size_4kib);
 // The first 64 KiB stay unmapped so that NULL and small offsets from it fault (Linux's default
 // vm.mmap_min_addr); user space ends where the lower canonical half ends.
 inline constexpr std::uint64_t kMinUserAddress = 0x10000;

@@ -196,14 +196,18 @@ KTEST(mutex_misuse_is_reported) {
   KEXPECT_EQ(sched::mutex_misuse_count(), before + 3);
 }
 
-KTEST(producer_consumer_over_semaphores_loses_and_duplicates_nothing) {
-  semaphore_channel = {};
-  sched::Thread* consumer = start("sem consumer", semaphore_consumer);
-  sched::Thread* producer = start("sem producer", semaphore_producer);
+// Runs a producer and a consumer thread over `channel` to the end and checks that every item
+// arrived exactly once, in order.
+static void check_producer_consumer(Channel& channel, std::string_view consumer_name,
+                                    sched::ThreadEntry consumer_entry, std::string_view producer_name,
+                                    sched::ThreadEntry producer_entry) {
+  channel = {};
+  sched::Thread* consumer = start(consumer_name, consumer_entry);
+  sched::Thread* producer = start(producer_name, producer_entry);
   KASSERT(consumer != nullptr && producer != nullptr);
   (void)sched::join(*producer);
   (void)sched::join(*consumer);
-  const Channel& c = semaphore_channel;
+  const Channel& c = channel;
   println("  {} items: {} received, {} missing, {} duplicated, {} out of order", kItems, c.received,
           c.missing(), c.duplicates, c.out_of_order);
   KEXPECT_EQ(c.received, kItems);
@@ -212,20 +216,14 @@ KTEST(producer_consumer_over_semaphores_loses_and_duplicates_nothing) {
   KEXPECT_EQ(c.out_of_order, 0u);
 }
 
+KTEST(producer_consumer_over_semaphores_loses_and_duplicates_nothing) {
+  check_producer_consumer(semaphore_channel, "sem consumer", semaphore_consumer, "sem producer",
+                          semaphore_producer);
+}
+
 KTEST(producer_consumer_over_condition_variables_loses_and_duplicates_nothing) {
-  condvar_channel = {};
-  sched::Thread* consumer = start("cv consumer", condvar_consumer);
-  sched::Thread* producer = start("cv producer", condvar_producer);
-  KASSERT(consumer != nullptr && producer != nullptr);
-  (void)sched::join(*producer);
-  (void)sched::join(*consumer);
-  const Channel& c = condvar_channel;
-  println("  {} items: {} received, {} missing, {} duplicated, {} out of order", kItems, c.received,
-          c.missing(), c.duplicates, c.out_of_order);
-  KEXPECT_EQ(c.received, kItems);
-  KEXPECT_EQ(c.missing(), 0u);
-  KEXPECT_EQ(c.duplicates, 0u);
-  KEXPECT_EQ(c.out_of_order, 0u);
+  check_producer_consumer(condvar_channel, "cv consumer", condvar_consumer, "cv producer",
+                          condvar_producer);
 }
 
 // Two threads that never yield share the CPU anyway: the APIC timer preempts them. Then `kill`.
