@@ -123,12 +123,9 @@ std::optional<std::uint64_t> ms_to_ns(std::uint64_t milliseconds) {
 }
 
 KernelTimerQueue::Sleep sleep_ms(std::uint64_t milliseconds) {
-  // From the clock as it reads now, not from the queue's last tick (up to a tick earlier): a
-  // sleep measured from the call must never end early.
-  const std::uint64_t now = time::now_ns();
-  const std::uint64_t ns = ms_to_ns(milliseconds).value_or(std::numeric_limits<std::uint64_t>::max());
-  const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
-  return timer_queue.sleep_until(ns > max - now ? max : now + ns);
+  // From the clock as it reads now, not from the queue's last tick (up to a tick earlier).
+  return timer_queue.sleep_for(
+      ms_to_ns(milliseconds).value_or(std::numeric_limits<std::uint64_t>::max()), time::now_ns());
 }
 
 void watch_for_ctrl_c(const drivers::keyboard::Layout& layout) {

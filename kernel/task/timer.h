@@ -112,10 +112,13 @@ class TimerQueue {
   [[nodiscard]] Sleep sleep_until(std::uint64_t deadline) noexcept {
     return Sleep{*this, deadline};
   }
-  [[nodiscard]] Sleep sleep_for(std::uint64_t ticks) noexcept {
-    const std::uint64_t now = this->now();
+  [[nodiscard]] Sleep sleep_for(std::uint64_t ticks) noexcept { return sleep_for(ticks, now()); }
+  // The same, counted from `from`: a clock read at the call, which may be ahead of the last tick
+  // the queue saw (a sleep measured from the call must not end early). Saturates at the end of
+  // time.
+  [[nodiscard]] Sleep sleep_for(std::uint64_t ticks, std::uint64_t from) noexcept {
     const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
-    return Sleep{*this, ticks > max - now ? max : now + ticks};
+    return Sleep{*this, ticks > max - from ? max : from + ticks};
   }
 
   // Timer interrupt side: the clock now reads `now` ticks; wake every sleeper whose deadline has
