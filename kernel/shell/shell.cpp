@@ -388,8 +388,10 @@ task::Task<Outcome> run_busy(Arguments arguments) {
   const std::optional<std::uint64_t> ms = parse_number(arguments.words[0]);
   if (!ms) co_return Outcome::bad_arguments;
   const std::uint64_t start = time::now_ns();
-  const std::uint64_t end = start + task::ms_to_ns(*ms).value_or(
-                                        std::numeric_limits<std::uint64_t>::max() - start);
+  std::uint64_t end = 0;  // saturates: `busy 18446744073709` must not wrap to "already over"
+  if (__builtin_add_overflow(start, task::ms_to_ns(*ms).value_or(~std::uint64_t{0}), &end)) {
+    end = ~std::uint64_t{0};
+  }
   while (time::now_ns() < end && !cancel().cancelled()) arch::halt();
   if (cancel().cancelled()) {
     println("^C\nbusy: cancelled after {} ms", (time::now_ns() - start) / 1'000'000);
