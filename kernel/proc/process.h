@@ -1,0 +1,53 @@
+// A user process (chapter 14): a kernel thread that runs a program in ring 3, with its own
+// address space and open files. Chapter 15 adds parents, fork and signals.
+//
+// CONTRACT (session of 2026-11-29): the fields below are what the syscall layer reads; the
+// process layer (proc/process.cpp) creates, runs and ends processes.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "fs/tree.h"
+#include "mm/address_space.h"
+
+namespace ferrite::fs { class FdTable; }
+namespace ferrite::sched { struct Thread; }
+
+namespace ferrite::proc {
+
+using Pid = std::int32_t;
+inline constexpr std::size_t kProcessNameLength = 32;
+inline constexpr std::size_t kMaxPathLength = 256;
+
+struct Process {
+  Pid pid = 0;
+  Pid parent = 0;
+  char name[kProcessNameLength] = {};    // the program's file name, for messages
+  mm::AddressSpace* address_space = nullptr;
+  fs::FdTable* files = nullptr;          // created by syscall::attach_files, freed at exit
+  fs::Node* cwd = nullptr;               // the current directory (a directory node)
+  sched::Thread* thread = nullptr;
+  std::uint64_t fs_base = 0;             // arch_prctl(ARCH_SET_FS): restored on every switch in
+  std::uint64_t clear_child_tid = 0;     // set_tid_address
+  std::uint64_t signal_mask = 0;         // rt_sigprocmask (recorded; delivery is chapter 15)
+  std::uint64_t signal_handlers[64] = {};// rt_sigaction handler addresses (recorded)
+  bool exiting = false;
+  std::int32_t exit_status = 0;          // Linux wait status encoding: (code << 8) or signal
+
+  [[nodiscard]] std::string_view name_view() const {
+    std::size_t length = 0;
+    while (length < kProcessNameLength && name[length] != '\0') ++length;
+    return {name, length};
+  }
+};
+
+// The process whose code the CPU was running when it entered the kernel (nullptr in a kernel
+// thread).
+Process* current();
+
+// Ends the calling process with a Linux wait status (exit(n): n << 8; killed by signal s: s).
+// Gives back its memory and files; never returns.
+[[noreturn]] void exit_current(std::int32_t wait_status);
+
+}  // namespace ferrite::proc
