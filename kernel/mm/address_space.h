@@ -22,6 +22,10 @@ namespace ferrite::mm {
 // as Linux keeps it: TASK_SIZE = 0x7FFFFFFFF000).
 inline constexpr std::uint64_t kUserBase = 0x10000;
 inline constexpr std::uint64_t kUserEnd = 0x0000'7FFF'FFFF'F000;
+// The initial stack: its top is kUserStackTop, and up to kUserStackBytes below it are a
+// demand-zero region (the loader declares it; 8 MiB like Linux's default RLIMIT_STACK).
+inline constexpr std::uint64_t kUserStackTop = kUserEnd;
+inline constexpr std::uint64_t kUserStackBytes = 8ull << 20;
 
 // Region permissions, the bits of mmap's PROT_* (PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4).
 enum Protection : std::uint32_t { kProtNone = 0, kProtRead = 1, kProtWrite = 2, kProtExec = 4 };
