@@ -7,6 +7,9 @@
 #include <utility>
 
 #include "arch/x86_64/context.h"
+#include "arch/x86_64/cpu_local.h"
+#include "arch/x86_64/user_mode.h"
+#include "mm/address_space.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/idt.h"
@@ -37,7 +40,10 @@ constinit bool is_running = false;
 constinit Thread* main_thread = nullptr;
 
 static_assert(offsetof(PerCpu, self) == 0, "`mov %gs:0` must load the block's own address");
-static_assert(offsetof(PerCpu, current) == 8);
+static_assert(offsetof(PerCpu, current) == FERRITE_CPU_LOCAL_CURRENT);
+static_assert(offsetof(PerCpu, self) == FERRITE_CPU_LOCAL_SELF);
+static_assert(offsetof(PerCpu, kernel_stack_top) == FERRITE_CPU_LOCAL_KERNEL_STACK);
+static_assert(offsetof(PerCpu, user_stack_scratch) == FERRITE_CPU_LOCAL_USER_RSP);
 
 void copy_name(Thread& thread, std::string_view name) {
   std::size_t i = 0;
@@ -67,6 +73,20 @@ void finish_switch() {
   Thread* previous = cpu.previous;
   cpu.previous = nullptr;
   if (previous != nullptr && previous->state == State::dead && previous->detached) release(*previous);
+}
+
+// Chapter 14: what a switch between threads that run programs adds to the dozen instructions of
+// switch.S. The user registers the kernel does not use itself (FPU/SSE/AVX, FS base) stay in the
+// CPU while a thread is in the kernel, so they are saved when it leaves the CPU and loaded when
+// it comes back; the next thread's kernel stack becomes the one ring 3 enters on; and its
+// address space becomes the active one. Kernel threads need none of it.
+void switch_user_state(Thread& previous, Thread& next) {
+  if (previous.user != nullptr) arch::save_user_context(*previous.user);
+  if (next.user == nullptr) return;
+  arch::load_user_context(*next.user, next.stack_top);
+  if (next.address_space != nullptr && mm::active_address_space() != next.address_space) {
+    mm::activate(next.address_space);
+  }
 }
 
 // The heart of it. Interrupts off. The running thread has set its state already: still
@@ -113,6 +133,7 @@ void schedule(bool preempting) {
   cpu.current = next;
   cpu.previous = previous;
   ++cpu.switches;
+  switch_user_state(*previous, *next);
   context_switch(&previous->saved_rsp, next->saved_rsp);
   finish_switch();
 }
@@ -180,6 +201,9 @@ std::expected<Thread*, SpawnError> create(std::string_view name, ThreadEntry ent
   thread->cpu = 0;
   thread->exit_notify = nullptr;
   thread->exit_notify_context = nullptr;
+  thread->user = nullptr;
+  thread->address_space = nullptr;
+  thread->owner = nullptr;
   thread->saved_rsp = arch::prepare_thread_stack(thread->stack_top, reinterpret_cast<std::uint64_t>(entry),
                                                  reinterpret_cast<std::uint64_t>(argument));
   return thread;

@@ -25,6 +25,10 @@ inline constexpr std::uint64_t kDefaultTimeSliceNs = 10'000'000;
 struct PerCpu {
   PerCpu* self = nullptr;     // offset 0: `mov %gs:0` gives the block
   Thread* current = nullptr;  // offset 8: the running thread
+  // Offsets 16 and 24, for syscall_entry.S (arch/x86_64/cpu_local.h): the running user
+  // thread's kernel stack top, and where the stub parks the user's RSP.
+  std::uint64_t kernel_stack_top = 0;
+  std::uint64_t user_stack_scratch = 0;
   Thread* idle = nullptr;
   Thread* previous = nullptr;  // the thread switched away from, for finish_switch()
   RunQueue run_queue;

@@ -14,7 +14,13 @@
  * for why no such `int` can reach these stubs.
  *
  * All gates are interrupt gates, so the CPU has already cleared RFLAGS.IF: no second interrupt
- * can arrive before the registers are saved. There is no user mode yet, hence no swapgs.
+ * can arrive before the registers are saved.
+ *
+ * Ring 3 (chapter 14): the kernel reaches its per-CPU block through the GS base, but while a
+ * program runs GS holds the program's base. So when the interrupted CS has RPL 3 (the CPU came
+ * from user mode), the common code swaps GS with IA32_KERNEL_GS_BASE first (swapgs, SDM Vol. 2B)
+ * and swaps it back just before iretq; from ring 0 GS is already the kernel's and stays.
+ * interrupt_return is also the syscall stub's way out when sysret cannot be used.
  */
 
 #include "arch/x86_64/error_code_vectors.h"
@@ -50,6 +56,10 @@ interrupt_stub_\vector:
 interrupt_common:
         /* RSP is 16-byte aligned here plus 7 words (5 from the CPU, 2 from the stub); 15 more
          * pushes make 22 words, so RSP is 16-byte aligned at the call below. */
+        testb $3, 24(%rsp)                              /* interrupted CS: vector, error, RIP, CS */
+        jz 1f
+        swapgs                                          /* from ring 3: the kernel's GS base */
+1:
         pushq %rax
         pushq %rbx
         pushq %rcx
@@ -68,6 +78,8 @@ interrupt_common:
         cld                                             /* the ABI expects DF = 0 at calls */
         movq %rsp, %rdi                                 /* InterruptFrame* */
         call interrupt_dispatch
+        .global interrupt_return
+interrupt_return:
         popq %r15
         popq %r14
         popq %r13
@@ -84,6 +96,10 @@ interrupt_common:
         popq %rbx
         popq %rax
         addq $16, %rsp                                  /* vector and error code */
+        testb $3, 8(%rsp)                               /* returning to ring 3? (RIP, then CS) */
+        jz 2f
+        swapgs                                          /* the program's GS base again */
+2:
         iretq
 
         .balign 16
