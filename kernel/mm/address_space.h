@@ -12,9 +12,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <span>
 
 #include "abi/errno.h"
+#include "mm/mapper.h"
+#include "mm/page.h"
+#include "mm/region_map.h"
 
 namespace ferrite::mm {
 
@@ -29,6 +33,16 @@ inline constexpr std::uint64_t kUserStackBytes = 8ull << 20;
 
 // Region permissions, the bits of mmap's PROT_* (PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4).
 enum Protection : std::uint32_t { kProtNone = 0, kProtRead = 1, kProtWrite = 2, kProtExec = 4 };
+
+// Where mmap without an address looks for room: top-down from here, below the stack's 8 MiB and
+// a gap (Linux's mmap_base, mm/util.c, keeps at least 128 MiB between the stack top and the mmap
+// area, so the stack can grow to its limit without running into a mapping).
+inline constexpr std::uint64_t kMmapTop = kUserStackTop - (128ull << 20);
+static_assert(kMmapTop <= kUserStackTop - kUserStackBytes);
+
+// How many regions one address space may have (Linux's vm.max_map_count is 65530; ferrite's
+// programs need a few dozen). Each costs 24 bytes in the AddressSpace object.
+inline constexpr std::size_t kMaxRegions = 256;
 
 // What a page fault asked for.
 enum class FaultAccess : std::uint8_t { read, write, execute };
@@ -78,6 +92,39 @@ class AddressSpace {
 
   // Frames this address space holds now (user pages and lower-half page tables).
   [[nodiscard]] std::uint64_t frames_in_use() const;
+
+  // Added to the contract (not used by the other layers yet):
+  // Where `address` leads in this space's page tables, or nothing (tests; fault reports).
+  [[nodiscard]] std::optional<Translation> translate(std::uint64_t address) const;
+  // A cap on frames_in_use(): a frame beyond it is refused as if memory were exhausted (a
+  // per-process memory limit; tests use it to run out of frames at a chosen point).
+  void set_frame_limit(std::uint64_t frames) { frame_limit_ = frames; }
+  // The regions, sorted by address.
+  [[nodiscard]] std::span<const Region> regions() const { return regions_.regions(); }
+  // Where set_break_base put the program break (brk(0) tells where it is now).
+  [[nodiscard]] std::uint64_t break_base() const { return break_base_; }
+
+ private:
+  friend AddressSpace* create_address_space();
+  friend void destroy_address_space(AddressSpace* space);
+  friend void activate(AddressSpace* space);
+  friend class SpaceFrames;
+
+  explicit AddressSpace(Frame4KiB level4_table) : level4_table_(level4_table) {}
+
+  // A mapper over this space's tables (flushing the TLB only while the space is active).
+  Mapper page_mapper() const;
+  // Unmaps every page in [start, end) and frees its frame; re-flags the pages there. Page-table
+  // work: call with interrupts off (the frame allocator is shared with every thread).
+  void unmap_pages_locked(std::uint64_t start, std::uint64_t end);
+  void set_page_protection_locked(std::uint64_t start, std::uint64_t end, std::uint32_t protection);
+
+  Frame4KiB level4_table_;  // the table CR3 points to while this space is active
+  RegionMap<kMaxRegions> regions_;
+  std::uint64_t frames_in_use_ = 1;  // the level-4 table
+  std::uint64_t frame_limit_ = ~std::uint64_t{0};
+  std::uint64_t break_base_ = 0;  // 0 until set_break_base
+  std::uint64_t break_end_ = 0;   // the current break (not page-aligned)
 };
 
 }  // namespace ferrite::mm

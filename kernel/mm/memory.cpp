@@ -27,6 +27,7 @@ constinit FrameAllocator frames;
 alignas(Mapper) constinit std::byte mapper_storage[sizeof(Mapper)];
 constinit Mapper* mapper = nullptr;
 constinit PageTableFlags no_execute{};  // set by init once it knows whether the CPU has NX
+constinit std::optional<Frame4KiB> kernel_level4;  // the table init builds, for address spaces
 
 // Model-specific register and control-register bits (Intel SDM Vol. 3A 2.2.1 IA32_EFER, 2.5).
 constexpr std::uint32_t kMsrEfer = 0xC000'0080;
@@ -111,6 +112,25 @@ void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags fla
   }
 }
 
+// Gives every kernel-half level-4 entry (256..511) a level-3 table now, empty where nothing is
+// mapped yet. Each user address space copies these 256 entries when it is made
+// (mm/address_space.cpp); a kernel mapping added later (heap growth, map_mmio, a thread stack)
+// then lands in a table every address space already points to. Were a level-4 entry made after a
+// user space copied the half, that space would never see the mapping. The entries themselves
+// never change afterwards: kernel pages are never user pages, so the mapper never widens them.
+// Costs up to 256 frames (1 MiB), which is what Linux's x86_64 sync_global_pgds avoids by
+// patching every page directory instead.
+void preallocate_kernel_half(Frame4KiB level4) {
+  PageTable& table = *kPhysicalMemory.pointer_to<PageTable>(level4.start());
+  for (std::size_t index = PageTable::kEntryCount / 2; index < PageTable::kEntryCount; ++index) {
+    if (table[index].is_present()) continue;
+    const std::optional<Frame4KiB> level3 = frames.allocate();
+    if (!level3) panic("mm: no memory for the kernel half's level-3 tables");
+    kPhysicalMemory.pointer_to<PageTable>(level3->start())->clear();
+    table[index].set(level3->start(), PageTableFlags::present | PageTableFlags::writable);
+  }
+}
+
 }  // namespace
 
 void init(const boot::BootInfo& boot_info) {
@@ -144,6 +164,9 @@ void init(const boot::BootInfo& boot_info) {
   map_kernel_range(address_of(__kernel_data_start), address_of(__kernel_bss_end),
                    kernel | PageTableFlags::writable | no_execute);
 
+  preallocate_kernel_half(*level4);
+  kernel_level4 = *level4;
+
   if (nx) arch::write_msr(kMsrEfer, arch::read_msr(kMsrEfer) | kEferNoExecuteEnable);
   arch::write_cr0(arch::read_cr0() | kCr0WriteProtect);  // read-only means read-only in ring 0 too
   arch::write_cr4(arch::read_cr4() | kCr4PageGlobalEnable);
@@ -156,6 +179,10 @@ void init(const boot::BootInfo& boot_info) {
 }
 
 FrameAllocator& frame_allocator() { return frames; }
+Frame4KiB kernel_level4_table() {
+  FERRITE_ASSERT(kernel_level4.has_value());
+  return *kernel_level4;
+}
 PageTableFlags no_execute_flag() { return no_execute; }
 Mapper& kernel_mapper() {
   FERRITE_ASSERT(mapper != nullptr);

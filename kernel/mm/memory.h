@@ -20,6 +20,11 @@ void init(const boot::BootInfo& boot_info);
 FrameAllocator& frame_allocator();
 Mapper& kernel_mapper();
 
+// The kernel's level-4 table (what CR3 holds when no user address space is active). Its
+// kernel-half entries (256..511) all exist from mm::init on and never change, so user address
+// spaces copy them once (mm/address_space.h).
+Frame4KiB kernel_level4_table();
+
 // The no-execute flag if mm::init enabled it (EFER.NXE), else no flag: without NXE, bit 63 of
 // an entry is reserved and setting it would fault. Data mappings add this to their flags.
 PageTableFlags no_execute_flag();

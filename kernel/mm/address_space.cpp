@@ -1,0 +1,355 @@
+// User address spaces (chapter 14): a level-4 table per space whose lower half is the program's
+// own and whose upper half repeats the kernel's entries; regions (mm/region_map.h) say what may be
+// mapped, and pages get frames on first touch. Every frame a space takes is counted, and
+// destroy_address_space gives all of them back.
+#include "mm/address_space.h"
+
+#include <algorithm>
+#include <new>
+
+#include "arch/x86_64/cpu.h"
+#include "lib/panic.h"
+#include "mm/layout.h"
+#include "mm/memory.h"
+#include "sync/spinlock.h"
+
+namespace ferrite::mm {
+
+namespace {
+
+constexpr PhysicalMemoryView kPhysicalMemory{kPhysicalMemoryOffset};
+constexpr std::size_t kKernelHalfFirstEntry = PageTable::kEntryCount / 2;  // 0xFFFF8000'00000000
+constexpr std::uint32_t kAllProtections = kProtRead | kProtWrite | kProtExec;
+
+constinit AddressSpace* active = nullptr;
+
+PageTable& table_at(PhysAddr address) { return *kPhysicalMemory.pointer_to<PageTable>(address); }
+
+void flush_tlb_entry(VirtAddr page) { arch::invlpg(page.value()); }
+
+// The entry flags of a page in a region with `protection` (Intel SDM Vol. 3A 4.6: user-mode
+// access needs U/S = 1 at every level, a write needs R/W = 1, an instruction fetch needs XD = 0
+// once EFER.NXE is on). x86 has no write-only or execute-only pages: every present user page is
+// readable, as on Linux. A PROT_NONE page keeps its frame (its contents survive an
+// mprotect(PROT_NONE) and back) but becomes supervisor-only, so any user access faults.
+PageTableFlags page_flags(std::uint32_t protection) {
+  if (protection == kProtNone) return PageTableFlags::present | no_execute_flag();
+  PageTableFlags flags = PageTableFlags::present | PageTableFlags::user;
+  if ((protection & kProtWrite) != 0) flags |= PageTableFlags::writable;
+  if ((protection & kProtExec) == 0) flags |= no_execute_flag();
+  return flags;
+}
+
+// Whether a region with `protection` allows the access (the same rules as page_flags).
+bool region_allows(std::uint32_t protection, FaultAccess access) {
+  switch (access) {
+    case FaultAccess::read:
+      return protection != kProtNone;
+    case FaultAccess::write:
+      return (protection & kProtWrite) != 0;
+    case FaultAccess::execute:
+      return (protection & kProtExec) != 0;
+  }
+  return false;
+}
+
+// The end of [start, start + bytes) with `bytes` rounded up to whole pages (as mmap does), if
+// start is page-aligned, bytes > 0 and the whole range is user memory.
+std::optional<std::uint64_t> user_range_end(std::uint64_t start, std::uint64_t bytes) {
+  if (!is_aligned(start, kPageBytes) || bytes == 0 || start < kUserBase || start >= kUserEnd) {
+    return std::nullopt;
+  }
+  if (bytes > kUserEnd - start) return std::nullopt;  // kUserEnd is page-aligned: no overflow below
+  return start + align_up(bytes, kPageBytes);
+}
+
+// Calls `visit(VirtAddr page, PageTableEntry& entry)` for every present level-1 entry whose page
+// lies in [start, end) (lower half), walking only the tables that exist: a 1 TiB region that was
+// touched in two places costs a handful of table reads, not 2^28 translations.
+// `table_base` is the first address the table at `level` covers.
+template <class Visit>
+void for_each_mapped_page(PhysAddr table_address, int level, std::uint64_t table_base,
+                          std::uint64_t start, std::uint64_t end, Visit& visit) {
+  const std::uint64_t entry_span = std::uint64_t{1} << (12 + 9 * (level - 1));  // 4 KiB .. 512 GiB
+  PageTable& table = table_at(table_address);
+  std::size_t index = start > table_base ? (start - table_base) / entry_span : 0;
+  for (; index < PageTable::kEntryCount; ++index) {
+    const std::uint64_t entry_start = table_base + index * entry_span;
+    if (entry_start >= end) break;
+    PageTableEntry& entry = table[index];
+    if (!entry.is_present()) continue;
+    if (level == 1) {
+      visit(VirtAddr(entry_start), entry);
+    } else {
+      // User spaces are mapped with 4 KiB pages only (handle_fault, write_initial).
+      FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
+      for_each_mapped_page(entry.address(), level - 1, entry_start, start, end, visit);
+    }
+  }
+}
+
+}  // namespace
+
+// The frame allocator as seen by one address space: every frame it hands out or takes back is
+// counted in frames_in_use_, and none is handed out beyond frame_limit_. The mapper takes its new
+// page tables from here too, so tables are counted like pages.
+class SpaceFrames final : public FrameSource {
+ public:
+  explicit SpaceFrames(AddressSpace& space) : space_(space) {}
+
+  std::optional<Frame4KiB> allocate() {
+    if (space_.frames_in_use_ >= space_.frame_limit_) return std::nullopt;
+    const std::optional<Frame4KiB> frame = frame_allocator().allocate();
+    if (frame) ++space_.frames_in_use_;
+    return frame;
+  }
+  void free(Frame4KiB frame) {
+    FERRITE_ASSERT(space_.frames_in_use_ > 0);
+    frame_allocator().free(frame);
+    --space_.frames_in_use_;
+  }
+  std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
+
+ private:
+  AddressSpace& space_;
+};
+static_assert(FrameOwner<SpaceFrames>);
+
+namespace {
+
+// Frees the tables below the entries of `table` (a level-`level` table) and, in level-1 tables,
+// the pages they map. The table itself is the caller's.
+void free_below(PhysAddr table_address, int level, SpaceFrames& frames) {
+  PageTable& table = table_at(table_address);
+  for (PageTableEntry& entry : table.entries) {
+    if (!entry.is_present()) continue;
+    if (level > 1) {
+      FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
+      free_below(entry.address(), level - 1, frames);
+    }
+    frames.free(Frame4KiB::containing(entry.address()));
+    entry.clear();
+  }
+}
+
+}  // namespace
+
+AddressSpace* create_address_space() {
+  // The object first (the heap may grow, which takes a while and must not run with interrupts
+  // off), then its level-4 table.
+  auto* space_memory = static_cast<AddressSpace*>(::operator new(sizeof(AddressSpace), std::nothrow));
+  if (space_memory == nullptr) return nullptr;
+  sync::InterruptGuard no_interrupts;  // the frame allocator is shared with every thread
+  const std::optional<Frame4KiB> level4 = frame_allocator().allocate();
+  if (!level4) {
+    ::operator delete(space_memory, sizeof(AddressSpace));
+    return nullptr;
+  }
+  PageTable& table = table_at(level4->start());
+  const PageTable& kernel = table_at(kernel_level4_table().start());
+  for (std::size_t index = 0; index < kKernelHalfFirstEntry; ++index) table[index].clear();
+  // The kernel half: the same level-3 tables as the kernel's own table. mm::init made all 256 of
+  // them, and they never change, so this copy stays right for the life of the space.
+  for (std::size_t index = kKernelHalfFirstEntry; index < PageTable::kEntryCount; ++index) {
+    FERRITE_ASSERT(kernel[index].is_present());
+    table[index] = kernel[index];
+  }
+  return new (space_memory) AddressSpace(*level4);
+}
+
+void destroy_address_space(AddressSpace* space) {
+  if (space == nullptr) return;
+  FERRITE_ASSERT(space != active);  // the CPU would go on walking freed tables
+  {
+    sync::InterruptGuard no_interrupts;
+    SpaceFrames frames(*space);
+    PageTable& level4 = table_at(space->level4_table_.start());
+    for (std::size_t index = 0; index < kKernelHalfFirstEntry; ++index) {
+      PageTableEntry& entry = level4[index];
+      if (!entry.is_present()) continue;
+      free_below(entry.address(), 3, frames);
+      frames.free(Frame4KiB::containing(entry.address()));
+      entry.clear();
+    }
+    frames.free(space->level4_table_);  // the kernel half belongs to the kernel: not freed
+    FERRITE_ASSERT(space->frames_in_use_ == 0);
+  }
+  delete space;
+}
+
+void activate(AddressSpace* space) {
+  const std::uint64_t level4 =
+      (space != nullptr ? space->level4_table_ : kernel_level4_table()).start().value();
+  sync::InterruptGuard no_interrupts;
+  active = space;
+  // Writing CR3 drops every non-global TLB entry and all cached table entries (Intel SDM Vol. 3A
+  // 4.10.4.1): user pages are never global, so the old space's pages are gone from the TLB,
+  // while the kernel's global pages stay. Skipped when nothing changes: that flush is not free.
+  if (arch::read_cr3() != level4) arch::write_cr3(level4);
+}
+
+AddressSpace* active_address_space() { return active; }
+
+Mapper AddressSpace::page_mapper() const {
+  // An inactive space's entries cannot be in the TLB (activate flushed them), so no invlpg.
+  return Mapper(level4_table_, kPhysicalMemory, this == active ? flush_tlb_entry : nullptr);
+}
+
+std::expected<void, abi::Errno> AddressSpace::map_anonymous(std::uint64_t start, std::uint64_t bytes,
+                                                            std::uint32_t protection, bool replace) {
+  const std::optional<std::uint64_t> end = user_range_end(start, bytes);
+  if (!end || (protection & ~kAllProtections) != 0) return std::unexpected(abi::Errno::einval);
+  if (!regions_.overlaps(start, *end)) {
+    if (!regions_.insert(start, *end, protection)) return std::unexpected(abi::Errno::enomem);
+    return {};
+  }
+  if (!replace) return std::unexpected(abi::Errno::eexist);
+  // MAP_FIXED: the regions change in one step that either fits or changes nothing; only then
+  // do the old pages go (the new mapping is demand-zero: none of their contents stay).
+  if (!regions_.assign(start, *end, protection)) return std::unexpected(abi::Errno::enomem);
+  sync::InterruptGuard no_interrupts;
+  unmap_pages_locked(start, *end);
+  return {};
+}
+
+std::expected<std::uint64_t, abi::Errno> AddressSpace::map_anywhere(std::uint64_t bytes,
+                                                                    std::uint32_t protection) {
+  if (bytes == 0 || bytes > kMmapTop || (protection & ~kAllProtections) != 0) {
+    return std::unexpected(abi::Errno::einval);
+  }
+  const std::uint64_t size = align_up(bytes, kPageBytes);
+  const std::optional<std::uint64_t> start = regions_.find_gap_top_down(size, kUserBase, kMmapTop);
+  if (!start) return std::unexpected(abi::Errno::enomem);
+  if (!regions_.insert(*start, *start + size, protection)) return std::unexpected(abi::Errno::enomem);
+  return *start;
+}
+
+std::expected<void, abi::Errno> AddressSpace::unmap(std::uint64_t start, std::uint64_t bytes) {
+  const std::optional<std::uint64_t> end = user_range_end(start, bytes);
+  if (!end) return std::unexpected(abi::Errno::einval);
+  // Splitting a region needs one more slot (Linux too fails munmap with ENOMEM past
+  // max_map_count); then nothing was changed.
+  if (!regions_.remove(start, *end)) return std::unexpected(abi::Errno::enomem);
+  sync::InterruptGuard no_interrupts;
+  unmap_pages_locked(start, *end);
+  return {};
+}
+
+std::expected<void, abi::Errno> AddressSpace::protect(std::uint64_t start, std::uint64_t bytes,
+                                                      std::uint32_t protection) {
+  const std::optional<std::uint64_t> end = user_range_end(start, bytes);
+  if (!end || (protection & ~kAllProtections) != 0) return std::unexpected(abi::Errno::einval);
+  if (!regions_.covers(start, *end)) return std::unexpected(abi::Errno::enomem);  // as Linux
+  if (!regions_.assign(start, *end, protection)) return std::unexpected(abi::Errno::enomem);
+  sync::InterruptGuard no_interrupts;
+  set_page_protection_locked(start, *end, protection);
+  return {};
+}
+
+void AddressSpace::unmap_pages_locked(std::uint64_t start, std::uint64_t end) {
+  SpaceFrames frames(*this);
+  const bool is_active = this == active;
+  auto unmap_page = [&](VirtAddr page, PageTableEntry& entry) {
+    const Frame4KiB frame = Frame4KiB::containing(entry.address());
+    entry.clear();
+    // Flushed before the frame is freed: no stale translation may reach a frame in new hands.
+    if (is_active) flush_tlb_entry(page);
+    frames.free(frame);
+  };
+  for_each_mapped_page(level4_table_.start(), 4, 0, start, end, unmap_page);
+}
+
+void AddressSpace::set_page_protection_locked(std::uint64_t start, std::uint64_t end,
+                                              std::uint32_t protection) {
+  const PageTableFlags flags = page_flags(protection);
+  const bool is_active = this == active;
+  auto reflag_page = [&](VirtAddr page, PageTableEntry& entry) {
+    entry.set_flags(flags);
+    // Narrowing a permission must flush, or the old one lives on in the TLB; widening need not
+    // (a fault on the stale entry is retried by handle_fault), but one invlpg is cheap.
+    if (is_active) flush_tlb_entry(page);
+  };
+  for_each_mapped_page(level4_table_.start(), 4, 0, start, end, reflag_page);
+}
+
+std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
+                                                            std::span<const std::byte> data) {
+  if (data.empty()) return {};
+  if (at < kUserBase || at >= kUserEnd || data.size() > kUserEnd - at) {
+    return std::unexpected(abi::Errno::efault);
+  }
+  const std::uint64_t end = at + data.size();
+  if (!regions_.covers(align_down(at, kPageBytes), align_up(end, kPageBytes))) {
+    return std::unexpected(abi::Errno::efault);
+  }
+  Mapper mapper = page_mapper();
+  SpaceFrames frames(*this);
+  for (std::uint64_t address = at; address < end;) {
+    const Page4KiB page = Page4KiB::containing(VirtAddr(address));
+    const std::uint64_t chunk = std::min(end - address, kPageBytes - (address - page.start().value()));
+    sync::InterruptGuard no_interrupts;
+    std::optional<Translation> translation = mapper.translate(page.start());
+    if (!translation) {
+      // One page at a time, all or nothing (mapper.h): on ENOMEM the pages written so far stay
+      // mapped and counted (the loader then destroys the space), and no page is half-made.
+      const Region* region = regions_.find(address);
+      if (!map_fresh_pages(mapper, kPhysicalMemory, page, 1, page_flags(region->protection), frames)) {
+        return std::unexpected(abi::Errno::enomem);
+      }
+      translation = mapper.translate(page.start());
+    }
+    // Through the physical map: the space need not be active, and read-only pages are filled
+    // the same way (the CPU's write protection never gets a say).
+    __builtin_memcpy(kPhysicalMemory.pointer_to(translation->address + (address - page.start().value())),
+                     data.data() + (address - at), chunk);
+    address += chunk;
+  }
+  return {};
+}
+
+void AddressSpace::set_break_base(std::uint64_t base) {
+  break_base_ = base;
+  break_end_ = base;
+}
+
+// Linux's brk (mm/mmap.c): the break moves to `requested` if the pages that takes can be had;
+// the new break is returned, or the old one on any failure (a region in the way, out of
+// memory, below the base). Growing adds demand-zero read-write pages; shrinking frees them.
+std::uint64_t AddressSpace::brk(std::uint64_t requested) {
+  if (break_base_ == 0 || requested < break_base_ || requested > kUserEnd) return break_end_;
+  const std::uint64_t old_top = align_up(break_end_, kPageBytes);
+  const std::uint64_t new_top = align_up(requested, kPageBytes);
+  if (new_top > old_top) {
+    if (!map_anonymous(old_top, new_top - old_top, kProtRead | kProtWrite)) return break_end_;
+  } else if (new_top < old_top) {
+    if (!unmap(new_top, old_top - new_top)) return break_end_;
+  }
+  break_end_ = requested;
+  return break_end_;
+}
+
+bool AddressSpace::handle_fault(std::uint64_t address, FaultAccess access) {
+  if (address < kUserBase || address >= kUserEnd) return false;
+  const Region* region = regions_.find(address);
+  if (region == nullptr || !region_allows(region->protection, access)) return false;
+  const Page4KiB page = Page4KiB::containing(VirtAddr(address));
+  Mapper mapper = page_mapper();
+  sync::InterruptGuard no_interrupts;
+  // A page that is there already faulted on its permissions: a real fault. (It cannot be a
+  // stale, narrower TLB entry: protect() flushes every page it changes in the active space, and
+  // activate() flushes the rest. Retrying here could loop forever, e.g. on an SMAP violation.)
+  if (mapper.translate(page.start())) return false;
+  SpaceFrames frames(*this);
+  return map_fresh_pages(mapper, kPhysicalMemory, page, 1, page_flags(region->protection), frames)
+      .has_value();
+}
+
+std::uint64_t AddressSpace::frames_in_use() const { return frames_in_use_; }
+
+std::optional<Translation> AddressSpace::translate(std::uint64_t address) const {
+  const std::optional<VirtAddr> virt = VirtAddr::try_from(address);
+  if (!virt) return std::nullopt;
+  return page_mapper().translate(*virt);
+}
+
+}  // namespace ferrite::mm
