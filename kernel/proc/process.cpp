@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "mm/address_space.h"
+#include "mm/heap.h"
 #include "mm/page.h"
 #include "proc/signal.h"
 #include "sched/scheduler.h"
@@ -130,7 +131,8 @@ std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space, co
   aux.hwcap = arch::cpuid(1).edx;  // what Linux reports as AT_HWCAP on x86
   aux.random = random_bytes();
   aux.execfn = path;
-  auto* buffer = new std::byte[kInitialStackBuffer];
+  auto* buffer = static_cast<std::byte*>(mm::heap_allocate(kInitialStackBuffer, 16));
+  if (buffer == nullptr) return std::unexpected(abi::Errno::enomem);
   const auto stack = exec::build_initial_stack({buffer, kInitialStackBuffer}, mm::kUserStackTop,
                                                argv, kEnvironment, aux);
   std::expected<std::uint64_t, abi::Errno> result = std::unexpected(abi::Errno::e2big);
@@ -144,7 +146,7 @@ std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space, co
   } else {
     result = std::unexpected(stack.error());
   }
-  delete[] buffer;
+  mm::heap_deallocate(buffer, kInitialStackBuffer, 16);
   return result;
 }
 
