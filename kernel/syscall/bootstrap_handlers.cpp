@@ -1,7 +1,8 @@
 // THROWAWAY (chapter 14, branch ring3): the smallest syscall::dispatch that lets `run /bin/hello`
 // work while the real table is written on branch `syscalls`; this file is deleted when that
 // branch merges. write/writev on fds 1 and 2 go to the console; exit, exit_group, arch_prctl
-// (ARCH_SET_FS), set_tid_address, brk; ioctl says ENOTTY; everything else is ENOSYS.
+// (ARCH_SET_FS), set_tid_address, brk, and mprotect (glibc's static start-up, for busybox, stops
+// without it); ioctl says ENOTTY; everything else is ENOSYS.
 #include "syscall/syscall.h"
 
 #include "abi/errno.h"
@@ -52,6 +53,10 @@ std::int64_t dispatch(proc::Process& process, const Arguments& args) {
     case 20: return writev_console(a[0], a[1], a[2]);                    // writev
     case 12: return static_cast<std::int64_t>(process.address_space->brk(a[0]));  // brk
     case 16: return abi::negated(abi::Errno::enotty);                    // ioctl
+    case 10: {                                                           // mprotect
+      const auto changed = process.address_space->protect(a[0], a[1], static_cast<std::uint32_t>(a[2]));
+      return changed ? 0 : abi::negated(changed.error());
+    }
     case 60:                                                             // exit
     case 231: proc::exit_current(proc::exit_wait_status(static_cast<std::int32_t>(a[0])));  // exit_group
     case 158:                                                            // arch_prctl
