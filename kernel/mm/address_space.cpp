@@ -30,10 +30,14 @@ void flush_tlb_entry(VirtAddr page) { arch::invlpg(page.value()); }
 // The entry flags of a page in a region with `protection` (Intel SDM Vol. 3A 4.6: user-mode
 // access needs U/S = 1 at every level, a write needs R/W = 1, an instruction fetch needs XD = 0
 // once EFER.NXE is on). x86 has no write-only or execute-only pages: every present user page is
-// readable, as on Linux. A PROT_NONE page keeps its frame (its contents survive an
-// mprotect(PROT_NONE) and back) but becomes supervisor-only, so any user access faults.
+// readable, as on Linux. A PROT_NONE page keeps its frame, so its contents survive an
+// mprotect(PROT_NONE) and back, in an entry that is not present: the CPU ignores every other
+// bit of such an entry (Intel SDM Vol. 3A 4.5, the "not present" rows of tables 4-15..4-20), so
+// any access faults, from ring 3 and from the kernel's copy helpers alike. Linux does the same
+// (_PAGE_PROTNONE). Such an entry is "in use" (not zero) without being present; frame 0 is never
+// handed out, so a parked entry is never all zero.
 PageTableFlags page_flags(std::uint32_t protection) {
-  if (protection == kProtNone) return PageTableFlags::present | no_execute_flag();
+  if (protection == kProtNone) return PageTableFlags{};
   PageTableFlags flags = PageTableFlags::present | PageTableFlags::user;
   if ((protection & kProtWrite) != 0) flags |= PageTableFlags::writable;
   if ((protection & kProtExec) == 0) flags |= no_execute_flag();
@@ -63,8 +67,9 @@ std::optional<std::uint64_t> user_range_end(std::uint64_t start, std::uint64_t b
   return start + align_up(bytes, kPageBytes);
 }
 
-// Calls `visit(VirtAddr page, PageTableEntry& entry)` for every present level-1 entry whose page
-// lies in [start, end) (lower half), walking only the tables that exist: a 1 TiB region that was
+// Calls `visit(VirtAddr page, PageTableEntry& entry)` for every level-1 entry in use (present, or
+// parked by PROT_NONE) whose page lies in [start, end) (lower half), walking only the tables
+// that exist: a 1 TiB region that was
 // touched in two places costs a handful of table reads, not 2^28 translations.
 // `table_base` is the first address the table at `level` covers.
 template <class Visit>
@@ -77,15 +82,32 @@ void for_each_mapped_page(PhysAddr table_address, int level, std::uint64_t table
     const std::uint64_t entry_start = table_base + index * entry_span;
     if (entry_start >= end) break;
     PageTableEntry& entry = table[index];
-    if (!entry.is_present()) continue;
     if (level == 1) {
-      visit(VirtAddr(entry_start), entry);
-    } else {
+      if (!entry.is_unused()) visit(VirtAddr(entry_start), entry);
+    } else if (entry.is_present()) {
       // User spaces are mapped with 4 KiB pages only (handle_fault, write_initial).
       FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
       for_each_mapped_page(entry.address(), level - 1, entry_start, start, end, visit);
     }
   }
+}
+
+// The level-1 entry for `page` in the tables under `level4`, or nullptr when a table on the way
+// does not exist (nothing is created).
+PageTableEntry* leaf_entry(Frame4KiB level4, Page4KiB page) {
+  PageTable* table = &table_at(level4.start());
+  for (int level = 4; level > 1; --level) {
+    const PageTableEntry& entry = (*table)[page.start().table_index(level)];
+    if (!entry.is_present()) return nullptr;
+    table = &table_at(entry.address());
+  }
+  return &(*table)[page.start().table_index(1)];
+}
+
+// True if `page` has a frame (mapped, or parked by PROT_NONE).
+bool has_frame(Frame4KiB level4, Page4KiB page) {
+  const PageTableEntry* entry = leaf_entry(level4, page);
+  return entry != nullptr && !entry->is_unused();
 }
 
 }  // namespace
@@ -122,7 +144,7 @@ namespace {
 void free_below(PhysAddr table_address, int level, SpaceFrames& frames) {
   PageTable& table = table_at(table_address);
   for (PageTableEntry& entry : table.entries) {
-    if (!entry.is_present()) continue;
+    if (level == 1 ? entry.is_unused() : !entry.is_present()) continue;  // parked pages too
     if (level > 1) {
       FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
       free_below(entry.address(), level - 1, frames);
@@ -264,7 +286,7 @@ void AddressSpace::set_page_protection_locked(std::uint64_t start, std::uint64_t
   const PageTableFlags flags = page_flags(protection);
   const bool is_active = this == active;
   auto reflag_page = [&](VirtAddr page, PageTableEntry& entry) {
-    entry.set_flags(flags);
+    entry.set_flags(flags);  // parks the page for PROT_NONE, brings it back otherwise
     // Narrowing a permission must flush, or the old one lives on in the TLB; widening need not
     // (a fault on the stale entry is retried by handle_fault), but one invlpg is cheap.
     if (is_active) flush_tlb_entry(page);
@@ -288,19 +310,18 @@ std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
     const Page4KiB page = Page4KiB::containing(VirtAddr(address));
     const std::uint64_t chunk = std::min(end - address, kPageBytes - (address - page.start().value()));
     sync::InterruptGuard no_interrupts;
-    std::optional<Translation> translation = mapper.translate(page.start());
-    if (!translation) {
+    if (!has_frame(level4_table_, page)) {
       // One page at a time, all or nothing (mapper.h): on ENOMEM the pages written so far stay
       // mapped and counted (the loader then destroys the space), and no page is half-made.
       const Region* region = regions_.find(address);
       if (!map_fresh_pages(mapper, kPhysicalMemory, page, 1, page_flags(region->protection), frames)) {
         return std::unexpected(abi::Errno::enomem);
       }
-      translation = mapper.translate(page.start());
     }
-    // Through the physical map: the space need not be active, and read-only pages are filled
-    // the same way (the CPU's write protection never gets a say).
-    __builtin_memcpy(kPhysicalMemory.pointer_to(translation->address + (address - page.start().value())),
+    // Through the physical map: the space need not be active, and read-only (or PROT_NONE)
+    // pages are filled the same way (the CPU's permission checks never get a say).
+    const PhysAddr frame = leaf_entry(level4_table_, page)->address();
+    __builtin_memcpy(kPhysicalMemory.pointer_to(frame + (address - page.start().value())),
                      data.data() + (address - at), chunk);
     address += chunk;
   }
@@ -338,7 +359,7 @@ bool AddressSpace::handle_fault(std::uint64_t address, FaultAccess access) {
   // A page that is there already faulted on its permissions: a real fault. (It cannot be a
   // stale, narrower TLB entry: protect() flushes every page it changes in the active space, and
   // activate() flushes the rest. Retrying here could loop forever, e.g. on an SMAP violation.)
-  if (mapper.translate(page.start())) return false;
+  if (has_frame(level4_table_, page)) return false;
   SpaceFrames frames(*this);
   return map_fresh_pages(mapper, kPhysicalMemory, page, 1, page_flags(region->protection), frames)
       .has_value();

@@ -181,6 +181,9 @@ KTEST(aspace_unmap_frees_the_frames_and_splits_the_region) {
   KEXPECT(space->translate(kData + 3 * kPage).has_value());
   KEXPECT(!space->handle_fault(kData + kPage, FaultAccess::read));  // no region there now
   KEXPECT(space->unmap(kData + 100 * kPage, kPage).has_value());    // nothing there: fine
+  KASSERT(space->protect(kData, kPage, kProtNone).has_value());       // a parked page's frame
+  KASSERT(space->unmap(kData, kPage).has_value());                    // is freed by unmap too
+  KEXPECT_EQ(space->frames_in_use(), frames_before - 3);
   const auto misaligned = space->unmap(kData + 1, kPage);
   KEXPECT(!misaligned.has_value() && misaligned.error() == ferrite::abi::Errno::einval);
   destroy_address_space(space);
@@ -198,12 +201,20 @@ KTEST(aspace_protect_changes_present_pages_and_keeps_their_contents) {
   KEXPECT_EQ(space->regions().size(), std::size_t{2});  // read-only page, read-write page
   KEXPECT(!space->handle_fault(kData, FaultAccess::write));
   KEXPECT(space->handle_fault(kData + kPage, FaultAccess::write));  // the other page is still RW
+  // PROT_NONE: not present at all (so the kernel's copy helpers fault on it too), but the frame
+  // stays with its contents; write_initial still reaches it.
+  const std::uint64_t frames = space->frames_in_use();
   KASSERT(space->protect(kData, kPage, kProtNone).has_value());
-  KEXPECT(!space->translate(kData)->flags.contains(PageTableFlags::user));  // no user access
+  KEXPECT(!space->translate(kData).has_value());
+  KEXPECT_EQ(space->frames_in_use(), frames);
   KEXPECT(!space->handle_fault(kData, FaultAccess::read));
+  const std::byte second_marker[] = {std::byte{0xCD}};
+  KASSERT(space->write_initial(kData + 6, second_marker).has_value());
+  KEXPECT_EQ(space->frames_in_use(), frames);  // into the parked frame, not a new one
   KASSERT(space->protect(kData, 2 * kPage, kRW).has_value());
   KEXPECT(space->translate(kData)->flags.contains(PageTableFlags::user | PageTableFlags::writable));
   KEXPECT(*bytes_at(*space, kData + 5) == std::byte{0xAB});
+  KEXPECT(*bytes_at(*space, kData + 6) == std::byte{0xCD});
   KEXPECT_EQ(space->regions().size(), std::size_t{1});  // merged again
   const auto hole = space->protect(kData, 3 * kPage, kProtRead);  // page 2 is no region
   KEXPECT(!hole.has_value() && hole.error() == ferrite::abi::Errno::enomem);
@@ -280,6 +291,7 @@ KTEST(aspace_destroy_returns_every_frame_100_times) {
     space->set_break_base(kData + 8 * kPage);
     KASSERT(space->brk(kData + 12 * kPage) == kData + 12 * kPage);
     KASSERT(space->handle_fault(kData + 9 * kPage, FaultAccess::write));
+    KASSERT(space->protect(kUserBase, 4 * kPage, kProtNone).has_value());  // parked frames go too
     KEXPECT(space->frames_in_use() > 15);
     KEXPECT_EQ(frame_allocator().used_frames(), used_before + space->frames_in_use());
     if (round == 0) {
