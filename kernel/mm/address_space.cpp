@@ -4,13 +4,13 @@
 // destroy_address_space gives all of them back.
 #include "mm/address_space.h"
 
-#include <algorithm>
 #include <new>
 
 #include "arch/x86_64/cpu.h"
 #include "lib/panic.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
+#include "mm/user_page_tables.h"
 #include "sync/spinlock.h"
 
 namespace ferrite::mm {
@@ -18,7 +18,6 @@ namespace ferrite::mm {
 namespace {
 
 constexpr PhysicalMemoryView kPhysicalMemory{kPhysicalMemoryOffset};
-constexpr std::size_t kKernelHalfFirstEntry = PageTable::kEntryCount / 2;  // 0xFFFF8000'00000000
 constexpr std::uint32_t kAllProtections = kProtRead | kProtWrite | kProtExec;
 
 constinit AddressSpace* active = nullptr;
@@ -30,12 +29,10 @@ void flush_tlb_entry(VirtAddr page) { arch::invlpg(page.value()); }
 // The entry flags of a page in a region with `protection` (Intel SDM Vol. 3A 4.6: user-mode
 // access needs U/S = 1 at every level, a write needs R/W = 1, an instruction fetch needs XD = 0
 // once EFER.NXE is on). x86 has no write-only or execute-only pages: every present user page is
-// readable, as on Linux. A PROT_NONE page keeps its frame, so its contents survive an
-// mprotect(PROT_NONE) and back, in an entry that is not present: the CPU ignores every other
-// bit of such an entry (Intel SDM Vol. 3A 4.5, the "not present" rows of tables 4-15..4-20), so
-// any access faults, from ring 3 and from the kernel's copy helpers alike. Linux does the same
-// (_PAGE_PROTNONE). Such an entry is "in use" (not zero) without being present; frame 0 is never
-// handed out, so a parked entry is never all zero.
+// readable, as on Linux. A PROT_NONE page is "parked" (mm/user_page_tables.h): its entry keeps
+// the frame, so the contents survive an mprotect(PROT_NONE) and back, but is not present, so
+// every access faults — from ring 3 and from the kernel's copy helpers alike (Linux does the
+// same with _PAGE_PROTNONE).
 PageTableFlags page_flags(std::uint32_t protection) {
   if (protection == kProtNone) return PageTableFlags{};
   PageTableFlags flags = PageTableFlags::present | PageTableFlags::user;
@@ -67,46 +64,9 @@ std::optional<std::uint64_t> user_range_end(std::uint64_t start, std::uint64_t b
   return start + align_up(bytes, kPageBytes);
 }
 
-// Calls `visit(VirtAddr page, PageTableEntry& entry)` for every level-1 entry in use (present, or
-// parked by PROT_NONE) whose page lies in [start, end) (lower half), walking only the tables
-// that exist: a 1 TiB region that was
-// touched in two places costs a handful of table reads, not 2^28 translations.
-// `table_base` is the first address the table at `level` covers.
-template <class Visit>
-void for_each_mapped_page(PhysAddr table_address, int level, std::uint64_t table_base,
-                          std::uint64_t start, std::uint64_t end, Visit& visit) {
-  const std::uint64_t entry_span = std::uint64_t{1} << (12 + 9 * (level - 1));  // 4 KiB .. 512 GiB
-  PageTable& table = table_at(table_address);
-  std::size_t index = start > table_base ? (start - table_base) / entry_span : 0;
-  for (; index < PageTable::kEntryCount; ++index) {
-    const std::uint64_t entry_start = table_base + index * entry_span;
-    if (entry_start >= end) break;
-    PageTableEntry& entry = table[index];
-    if (level == 1) {
-      if (!entry.is_unused()) visit(VirtAddr(entry_start), entry);
-    } else if (entry.is_present()) {
-      // User spaces are mapped with 4 KiB pages only (handle_fault, write_initial).
-      FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
-      for_each_mapped_page(entry.address(), level - 1, entry_start, start, end, visit);
-    }
-  }
-}
-
-// The level-1 entry for `page` in the tables under `level4`, or nullptr when a table on the way
-// does not exist (nothing is created).
-PageTableEntry* leaf_entry(Frame4KiB level4, Page4KiB page) {
-  PageTable* table = &table_at(level4.start());
-  for (int level = 4; level > 1; --level) {
-    const PageTableEntry& entry = (*table)[page.start().table_index(level)];
-    if (!entry.is_present()) return nullptr;
-    table = &table_at(entry.address());
-  }
-  return &(*table)[page.start().table_index(1)];
-}
-
 // True if `page` has a frame (mapped, or parked by PROT_NONE).
 bool has_frame(Frame4KiB level4, Page4KiB page) {
-  const PageTableEntry* entry = leaf_entry(level4, page);
+  const PageTableEntry* entry = user_page_entry(kPhysicalMemory, level4, page);
   return entry != nullptr && !entry->is_unused();
 }
 
@@ -137,25 +97,6 @@ class SpaceFrames final : public FrameSource {
 };
 static_assert(FrameOwner<SpaceFrames>);
 
-namespace {
-
-// Frees the tables below the entries of `table` (a level-`level` table) and, in level-1 tables,
-// the pages they map. The table itself is the caller's.
-void free_below(PhysAddr table_address, int level, SpaceFrames& frames) {
-  PageTable& table = table_at(table_address);
-  for (PageTableEntry& entry : table.entries) {
-    if (level == 1 ? entry.is_unused() : !entry.is_present()) continue;  // parked pages too
-    if (level > 1) {
-      FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
-      free_below(entry.address(), level - 1, frames);
-    }
-    frames.free(Frame4KiB::containing(entry.address()));
-    entry.clear();
-  }
-}
-
-}  // namespace
-
 AddressSpace* create_address_space() {
   // The object first (the heap may grow, which takes a while and must not run with interrupts
   // off), then its level-4 table.
@@ -169,10 +110,10 @@ AddressSpace* create_address_space() {
   }
   PageTable& table = table_at(level4->start());
   const PageTable& kernel = table_at(kernel_level4_table().start());
-  for (std::size_t index = 0; index < kKernelHalfFirstEntry; ++index) table[index].clear();
+  for (std::size_t index = 0; index < kFirstKernelLevel4Entry; ++index) table[index].clear();
   // The kernel half: the same level-3 tables as the kernel's own table. mm::init made all 256 of
   // them, and they never change, so this copy stays right for the life of the space.
-  for (std::size_t index = kKernelHalfFirstEntry; index < PageTable::kEntryCount; ++index) {
+  for (std::size_t index = kFirstKernelLevel4Entry; index < PageTable::kEntryCount; ++index) {
     FERRITE_ASSERT(kernel[index].is_present());
     table[index] = kernel[index];
   }
@@ -185,14 +126,7 @@ void destroy_address_space(AddressSpace* space) {
   {
     sync::InterruptGuard no_interrupts;
     SpaceFrames frames(*space);
-    PageTable& level4 = table_at(space->level4_table_.start());
-    for (std::size_t index = 0; index < kKernelHalfFirstEntry; ++index) {
-      PageTableEntry& entry = level4[index];
-      if (!entry.is_present()) continue;
-      free_below(entry.address(), 3, frames);
-      frames.free(Frame4KiB::containing(entry.address()));
-      entry.clear();
-    }
+    free_user_half(kPhysicalMemory, space->level4_table_, frames);
     frames.free(space->level4_table_);  // the kernel half belongs to the kernel: not freed
     FERRITE_ASSERT(space->frames_in_use_ == 0);
   }
@@ -271,27 +205,27 @@ std::expected<void, abi::Errno> AddressSpace::protect(std::uint64_t start, std::
 void AddressSpace::unmap_pages_locked(std::uint64_t start, std::uint64_t end) {
   SpaceFrames frames(*this);
   const bool is_active = this == active;
-  auto unmap_page = [&](VirtAddr page, PageTableEntry& entry) {
+  auto unmap_page = [&](Page4KiB page, PageTableEntry& entry) {
     const Frame4KiB frame = Frame4KiB::containing(entry.address());
     entry.clear();
     // Flushed before the frame is freed: no stale translation may reach a frame in new hands.
-    if (is_active) flush_tlb_entry(page);
+    if (is_active) flush_tlb_entry(page.start());
     frames.free(frame);
   };
-  for_each_mapped_page(level4_table_.start(), 4, 0, start, end, unmap_page);
+  for_each_user_page(kPhysicalMemory, level4_table_, start, end, unmap_page);
 }
 
 void AddressSpace::set_page_protection_locked(std::uint64_t start, std::uint64_t end,
                                               std::uint32_t protection) {
   const PageTableFlags flags = page_flags(protection);
   const bool is_active = this == active;
-  auto reflag_page = [&](VirtAddr page, PageTableEntry& entry) {
+  auto reflag_page = [&](Page4KiB page, PageTableEntry& entry) {
     entry.set_flags(flags);  // parks the page for PROT_NONE, brings it back otherwise
     // Narrowing a permission must flush, or the old one lives on in the TLB; widening need not
     // (a fault on the stale entry is retried by handle_fault), but one invlpg is cheap.
-    if (is_active) flush_tlb_entry(page);
+    if (is_active) flush_tlb_entry(page.start());
   };
-  for_each_mapped_page(level4_table_.start(), 4, 0, start, end, reflag_page);
+  for_each_user_page(kPhysicalMemory, level4_table_, start, end, reflag_page);
 }
 
 std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
@@ -308,7 +242,8 @@ std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
   SpaceFrames frames(*this);
   for (std::uint64_t address = at; address < end;) {
     const Page4KiB page = Page4KiB::containing(VirtAddr(address));
-    const std::uint64_t chunk = std::min(end - address, kPageBytes - (address - page.start().value()));
+    const std::uint64_t room_in_page = kPageBytes - (address - page.start().value());
+    const std::uint64_t chunk = end - address < room_in_page ? end - address : room_in_page;
     sync::InterruptGuard no_interrupts;
     if (!has_frame(level4_table_, page)) {
       // One page at a time, all or nothing (mapper.h): on ENOMEM the pages written so far stay
@@ -320,7 +255,7 @@ std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
     }
     // Through the physical map: the space need not be active, and read-only (or PROT_NONE)
     // pages are filled the same way (the CPU's permission checks never get a say).
-    const PhysAddr frame = leaf_entry(level4_table_, page)->address();
+    const PhysAddr frame = user_page_entry(kPhysicalMemory, level4_table_, page)->address();
     __builtin_memcpy(kPhysicalMemory.pointer_to(frame + (address - page.start().value())),
                      data.data() + (address - at), chunk);
     address += chunk;
