@@ -170,9 +170,8 @@ std::expected<void, abi::Errno> AddressSpace::map_anonymous(std::uint64_t start,
 
 std::expected<std::uint64_t, abi::Errno> AddressSpace::map_anywhere(std::uint64_t bytes,
                                                                     std::uint32_t protection) {
-  if (bytes == 0 || bytes > kMmapTop || (protection & ~kAllProtections) != 0) {
-    return std::unexpected(abi::Errno::einval);
-  }
+  if (bytes == 0 || (protection & ~kAllProtections) != 0) return std::unexpected(abi::Errno::einval);
+  if (bytes > kMmapTop - kUserBase) return std::unexpected(abi::Errno::enomem);  // as Linux
   const std::uint64_t size = align_up(bytes, kPageBytes);
   const std::optional<std::uint64_t> start = regions_.find_gap_top_down(size, kUserBase, kMmapTop);
   if (!start) return std::unexpected(abi::Errno::enomem);
