@@ -4,13 +4,13 @@
 // destroy_address_space gives all of them back.
 #include "mm/address_space.h"
 
-#include <algorithm>
 #include <new>
 
 #include "arch/x86_64/cpu.h"
 #include "lib/panic.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
+#include "mm/user_page_tables.h"
 #include "sync/spinlock.h"
 
 namespace ferrite::mm {
@@ -18,7 +18,6 @@ namespace ferrite::mm {
 namespace {
 
 constexpr PhysicalMemoryView kPhysicalMemory{kPhysicalMemoryOffset};
-constexpr std::size_t kKernelHalfFirstEntry = PageTable::kEntryCount / 2;  // 0xFFFF8000'00000000
 constexpr std::uint32_t kAllProtections = kProtRead | kProtWrite | kProtExec;
 
 constinit AddressSpace* active = nullptr;
@@ -30,10 +29,12 @@ void flush_tlb_entry(VirtAddr page) { arch::invlpg(page.value()); }
 // The entry flags of a page in a region with `protection` (Intel SDM Vol. 3A 4.6: user-mode
 // access needs U/S = 1 at every level, a write needs R/W = 1, an instruction fetch needs XD = 0
 // once EFER.NXE is on). x86 has no write-only or execute-only pages: every present user page is
-// readable, as on Linux. A PROT_NONE page keeps its frame (its contents survive an
-// mprotect(PROT_NONE) and back) but becomes supervisor-only, so any user access faults.
+// readable, as on Linux. A PROT_NONE page is "parked" (mm/user_page_tables.h): its entry keeps
+// the frame, so the contents survive an mprotect(PROT_NONE) and back, but is not present, so
+// every access faults — from ring 3 and from the kernel's copy helpers alike (Linux does the
+// same with _PAGE_PROTNONE).
 PageTableFlags page_flags(std::uint32_t protection) {
-  if (protection == kProtNone) return PageTableFlags::present | no_execute_flag();
+  if (protection == kProtNone) return PageTableFlags{};
   PageTableFlags flags = PageTableFlags::present | PageTableFlags::user;
   if ((protection & kProtWrite) != 0) flags |= PageTableFlags::writable;
   if ((protection & kProtExec) == 0) flags |= no_execute_flag();
@@ -63,29 +64,10 @@ std::optional<std::uint64_t> user_range_end(std::uint64_t start, std::uint64_t b
   return start + align_up(bytes, kPageBytes);
 }
 
-// Calls `visit(VirtAddr page, PageTableEntry& entry)` for every present level-1 entry whose page
-// lies in [start, end) (lower half), walking only the tables that exist: a 1 TiB region that was
-// touched in two places costs a handful of table reads, not 2^28 translations.
-// `table_base` is the first address the table at `level` covers.
-template <class Visit>
-void for_each_mapped_page(PhysAddr table_address, int level, std::uint64_t table_base,
-                          std::uint64_t start, std::uint64_t end, Visit& visit) {
-  const std::uint64_t entry_span = std::uint64_t{1} << (12 + 9 * (level - 1));  // 4 KiB .. 512 GiB
-  PageTable& table = table_at(table_address);
-  std::size_t index = start > table_base ? (start - table_base) / entry_span : 0;
-  for (; index < PageTable::kEntryCount; ++index) {
-    const std::uint64_t entry_start = table_base + index * entry_span;
-    if (entry_start >= end) break;
-    PageTableEntry& entry = table[index];
-    if (!entry.is_present()) continue;
-    if (level == 1) {
-      visit(VirtAddr(entry_start), entry);
-    } else {
-      // User spaces are mapped with 4 KiB pages only (handle_fault, write_initial).
-      FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
-      for_each_mapped_page(entry.address(), level - 1, entry_start, start, end, visit);
-    }
-  }
+// True if `page` has a frame (mapped, or parked by PROT_NONE).
+bool has_frame(Frame4KiB level4, Page4KiB page) {
+  const PageTableEntry* entry = user_page_entry(kPhysicalMemory, level4, page);
+  return entry != nullptr && !entry->is_unused();
 }
 
 }  // namespace
@@ -115,25 +97,6 @@ class SpaceFrames final : public FrameSource {
 };
 static_assert(FrameOwner<SpaceFrames>);
 
-namespace {
-
-// Frees the tables below the entries of `table` (a level-`level` table) and, in level-1 tables,
-// the pages they map. The table itself is the caller's.
-void free_below(PhysAddr table_address, int level, SpaceFrames& frames) {
-  PageTable& table = table_at(table_address);
-  for (PageTableEntry& entry : table.entries) {
-    if (!entry.is_present()) continue;
-    if (level > 1) {
-      FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
-      free_below(entry.address(), level - 1, frames);
-    }
-    frames.free(Frame4KiB::containing(entry.address()));
-    entry.clear();
-  }
-}
-
-}  // namespace
-
 AddressSpace* create_address_space() {
   // The object first (the heap may grow, which takes a while and must not run with interrupts
   // off), then its level-4 table.
@@ -147,10 +110,10 @@ AddressSpace* create_address_space() {
   }
   PageTable& table = table_at(level4->start());
   const PageTable& kernel = table_at(kernel_level4_table().start());
-  for (std::size_t index = 0; index < kKernelHalfFirstEntry; ++index) table[index].clear();
+  for (std::size_t index = 0; index < kFirstKernelLevel4Entry; ++index) table[index].clear();
   // The kernel half: the same level-3 tables as the kernel's own table. mm::init made all 256 of
   // them, and they never change, so this copy stays right for the life of the space.
-  for (std::size_t index = kKernelHalfFirstEntry; index < PageTable::kEntryCount; ++index) {
+  for (std::size_t index = kFirstKernelLevel4Entry; index < PageTable::kEntryCount; ++index) {
     FERRITE_ASSERT(kernel[index].is_present());
     table[index] = kernel[index];
   }
@@ -163,14 +126,7 @@ void destroy_address_space(AddressSpace* space) {
   {
     sync::InterruptGuard no_interrupts;
     SpaceFrames frames(*space);
-    PageTable& level4 = table_at(space->level4_table_.start());
-    for (std::size_t index = 0; index < kKernelHalfFirstEntry; ++index) {
-      PageTableEntry& entry = level4[index];
-      if (!entry.is_present()) continue;
-      free_below(entry.address(), 3, frames);
-      frames.free(Frame4KiB::containing(entry.address()));
-      entry.clear();
-    }
+    free_user_half(kPhysicalMemory, space->level4_table_, frames);
     frames.free(space->level4_table_);  // the kernel half belongs to the kernel: not freed
     FERRITE_ASSERT(space->frames_in_use_ == 0);
   }
@@ -214,9 +170,8 @@ std::expected<void, abi::Errno> AddressSpace::map_anonymous(std::uint64_t start,
 
 std::expected<std::uint64_t, abi::Errno> AddressSpace::map_anywhere(std::uint64_t bytes,
                                                                     std::uint32_t protection) {
-  if (bytes == 0 || bytes > kMmapTop || (protection & ~kAllProtections) != 0) {
-    return std::unexpected(abi::Errno::einval);
-  }
+  if (bytes == 0 || (protection & ~kAllProtections) != 0) return std::unexpected(abi::Errno::einval);
+  if (bytes > kMmapTop - kUserBase) return std::unexpected(abi::Errno::enomem);  // as Linux
   const std::uint64_t size = align_up(bytes, kPageBytes);
   const std::optional<std::uint64_t> start = regions_.find_gap_top_down(size, kUserBase, kMmapTop);
   if (!start) return std::unexpected(abi::Errno::enomem);
@@ -249,27 +204,27 @@ std::expected<void, abi::Errno> AddressSpace::protect(std::uint64_t start, std::
 void AddressSpace::unmap_pages_locked(std::uint64_t start, std::uint64_t end) {
   SpaceFrames frames(*this);
   const bool is_active = this == active;
-  auto unmap_page = [&](VirtAddr page, PageTableEntry& entry) {
+  auto unmap_page = [&](Page4KiB page, PageTableEntry& entry) {
     const Frame4KiB frame = Frame4KiB::containing(entry.address());
     entry.clear();
     // Flushed before the frame is freed: no stale translation may reach a frame in new hands.
-    if (is_active) flush_tlb_entry(page);
+    if (is_active) flush_tlb_entry(page.start());
     frames.free(frame);
   };
-  for_each_mapped_page(level4_table_.start(), 4, 0, start, end, unmap_page);
+  for_each_user_page(kPhysicalMemory, level4_table_, start, end, unmap_page);
 }
 
 void AddressSpace::set_page_protection_locked(std::uint64_t start, std::uint64_t end,
                                               std::uint32_t protection) {
   const PageTableFlags flags = page_flags(protection);
   const bool is_active = this == active;
-  auto reflag_page = [&](VirtAddr page, PageTableEntry& entry) {
-    entry.set_flags(flags);
+  auto reflag_page = [&](Page4KiB page, PageTableEntry& entry) {
+    entry.set_flags(flags);  // parks the page for PROT_NONE, brings it back otherwise
     // Narrowing a permission must flush, or the old one lives on in the TLB; widening need not
     // (a fault on the stale entry is retried by handle_fault), but one invlpg is cheap.
-    if (is_active) flush_tlb_entry(page);
+    if (is_active) flush_tlb_entry(page.start());
   };
-  for_each_mapped_page(level4_table_.start(), 4, 0, start, end, reflag_page);
+  for_each_user_page(kPhysicalMemory, level4_table_, start, end, reflag_page);
 }
 
 std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
@@ -286,21 +241,21 @@ std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
   SpaceFrames frames(*this);
   for (std::uint64_t address = at; address < end;) {
     const Page4KiB page = Page4KiB::containing(VirtAddr(address));
-    const std::uint64_t chunk = std::min(end - address, kPageBytes - (address - page.start().value()));
+    const std::uint64_t room_in_page = kPageBytes - (address - page.start().value());
+    const std::uint64_t chunk = end - address < room_in_page ? end - address : room_in_page;
     sync::InterruptGuard no_interrupts;
-    std::optional<Translation> translation = mapper.translate(page.start());
-    if (!translation) {
+    if (!has_frame(level4_table_, page)) {
       // One page at a time, all or nothing (mapper.h): on ENOMEM the pages written so far stay
       // mapped and counted (the loader then destroys the space), and no page is half-made.
       const Region* region = regions_.find(address);
       if (!map_fresh_pages(mapper, kPhysicalMemory, page, 1, page_flags(region->protection), frames)) {
         return std::unexpected(abi::Errno::enomem);
       }
-      translation = mapper.translate(page.start());
     }
-    // Through the physical map: the space need not be active, and read-only pages are filled
-    // the same way (the CPU's write protection never gets a say).
-    __builtin_memcpy(kPhysicalMemory.pointer_to(translation->address + (address - page.start().value())),
+    // Through the physical map: the space need not be active, and read-only (or PROT_NONE)
+    // pages are filled the same way (the CPU's permission checks never get a say).
+    const PhysAddr frame = user_page_entry(kPhysicalMemory, level4_table_, page)->address();
+    __builtin_memcpy(kPhysicalMemory.pointer_to(frame + (address - page.start().value())),
                      data.data() + (address - at), chunk);
     address += chunk;
   }
@@ -338,7 +293,7 @@ bool AddressSpace::handle_fault(std::uint64_t address, FaultAccess access) {
   // A page that is there already faulted on its permissions: a real fault. (It cannot be a
   // stale, narrower TLB entry: protect() flushes every page it changes in the active space, and
   // activate() flushes the rest. Retrying here could loop forever, e.g. on an SMAP violation.)
-  if (mapper.translate(page.start())) return false;
+  if (has_frame(level4_table_, page)) return false;
   SpaceFrames frames(*this);
   return map_fresh_pages(mapper, kPhysicalMemory, page, 1, page_flags(region->protection), frames)
       .has_value();

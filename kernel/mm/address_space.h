@@ -7,6 +7,12 @@
 // CONTRACT (session of 2026-11-29): this header is the interface the process, exec and syscall
 // layers program against. Its implementation lives in mm/address_space.cpp; the bookkeeping of
 // regions is portable (mm/region_map.h) and host-tested.
+//
+// Notes on the implementation (chapter 14 session): one thread at a time works on a space (a
+// process has one thread in this chapter), but page-table work takes frames from the allocator
+// every thread shares, so it runs with interrupts held off; handle_fault may be called from the
+// page-fault handler with interrupts off. Pages are 4 KiB, never global; a PROT_NONE page keeps
+// its frame in a not-present entry, so translate() shows nothing there.
 #pragma once
 
 #include <cstddef>
