@@ -206,6 +206,17 @@ void on_user_fault(arch::InterruptFrame& frame, std::uint64_t address) {
   exit_current(signal);
 }
 
+// Before every return to ring 3: a process whose thread was asked to end (`kill ID`) ends now,
+// with SIGKILL, giving back its memory and files like any other exit.
+void before_user_return() {
+  if (!sched::current().kill_requested) return;
+  Process* process = current();
+  if (process == nullptr) return;
+  arch::enable_interrupts();
+  println("{}: killed by {}", process->name_view(), signal_name(kSigKill));
+  exit_current(kSigKill);
+}
+
 }  // namespace
 
 Process* current() {
@@ -213,7 +224,7 @@ Process* current() {
   return static_cast<Process*>(sched::current().owner);
 }
 
-void init() { arch::set_user_mode_hooks(on_syscall, resolve_page, on_user_fault); }
+void init() { arch::set_user_mode_hooks(on_syscall, resolve_page, on_user_fault, before_user_return); }
 
 std::expected<Process*, SpawnFailure> spawn(std::string_view path, std::span<const std::string_view> argv) {
   const fs::Tree* tree = fs::initramfs();

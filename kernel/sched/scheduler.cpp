@@ -97,7 +97,7 @@ void schedule(bool preempting) {
   Thread* const previous = cpu.current;
   const std::uint64_t now_ns = time::now_ns();
   if (previous->state == State::running) {
-    if (previous->kill_requested) {
+    if (previous->kill_requested && previous->user == nullptr) {
       mark_dead_locked(*previous, kKilledExitValue);
     } else if (previous == cpu.idle) {
       // never queued: schedule() falls back on it
@@ -110,7 +110,9 @@ void schedule(bool preempting) {
   Thread* next = nullptr;
   while (SchedNode* node = cpu.run_queue.pick_next()) {
     auto* candidate = static_cast<Thread*>(node);
-    if (candidate->kill_requested && candidate != previous) {  // killed while it waited
+    // Killed while it waited. (A user thread must end itself on its way back to ring 3, where
+    // its process gives back its memory and files: it runs once more.)
+    if (candidate->kill_requested && candidate != previous && candidate->user == nullptr) {
       mark_dead_locked(*candidate, kKilledExitValue);
       if (candidate->detached) release(*candidate);
       continue;
@@ -361,6 +363,7 @@ KillResult kill(ThreadId id) {
   if (target == main_thread || target == cpu.idle) return KillResult::refused;
   if (target == cpu.current) exit(kKilledExitValue);
   target->kill_requested = true;
+  if (target->user != nullptr) return KillResult::pending;  // ends itself before ring 3 (proc)
   if (cpu.run_queue.remove(*target)) {  // ready or sleeping: it holds nothing, end it now
     mark_dead_locked(*target, kKilledExitValue);
     if (target->detached) release(*target);

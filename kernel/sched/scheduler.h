@@ -78,6 +78,8 @@ void sleep_for_ns(std::uint64_t ns);
 
 // Asks the thread with this ID to end: a ready or sleeping thread ends at once, a running or
 // blocked one the next time it passes through the scheduler. The main and idle threads refuse.
+// A thread that runs a program (chapter 14) ends itself the next time it is about to return to
+// ring 3 (its process must give back its memory first): always `pending`.
 enum class KillResult : std::uint8_t { killed, pending, no_such_thread, refused };
 KillResult kill(ThreadId id);
 

@@ -161,3 +161,17 @@ KTEST(process_two_fpu_programs_under_preemption_both_exact) {
   KEXPECT_EQ(status_b, 0);
   KEXPECT(switches >= 20);
 }
+
+// `kill ID` on a program's thread: it ends itself on its next way back to ring 3, with SIGKILL,
+// and gives back everything like any other exit.
+KTEST(process_kill_ends_a_running_program_and_frees_it) {
+  KASSERT_EQ(run("/bin/hello", "warm-up"), 0);
+  const MemoryFigures before = memory_figures();
+  const std::array<std::string_view, 2> argv{"/bin/fpu", "7"};  // computes for a good while
+  const auto process = proc::spawn("/bin/fpu", argv);
+  KASSERT(process.has_value());
+  ferrite::sched::sleep_for_ns(30'000'000);
+  KEXPECT(ferrite::sched::kill((*process)->thread->id) == ferrite::sched::KillResult::pending);
+  KEXPECT_EQ(proc::wait(**process), proc::kSigKill);
+  KEXPECT(memory_figures() == before);
+}

@@ -6,6 +6,7 @@
 
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/user_mode.h"
 #include "platform/pc/pic8259.h"
 #include "lib/log.h"
 
@@ -125,4 +126,5 @@ extern "C" void interrupt_dispatch(ferrite::arch::InterruptFrame* frame) {
   if (vector >= kExceptionVectorCount) {
     if (const InterruptReturnHook hook = return_hook.load(std::memory_order_acquire)) hook();
   }
+  prepare_return_to_user(*frame);  // chapter 14: a program asked to end ends here
 }

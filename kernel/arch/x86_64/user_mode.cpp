@@ -54,6 +54,7 @@ constexpr std::uint32_t kCpuidSmap = 1u << 20;
 constinit SyscallHandler syscall_handler = nullptr;
 constinit UserPageResolver page_resolver = nullptr;
 constinit UserFaultHandler fault_handler = nullptr;
+constinit UserReturnHook return_hook = nullptr;
 constinit bool smep_on = false;
 
 template <unsigned Offset>
@@ -130,10 +131,16 @@ void enter_user_mode(std::uint64_t entry, std::uint64_t stack_pointer) {
   user_mode_enter(entry, stack_pointer);
 }
 
-void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault) {
+void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault,
+                         UserReturnHook before_return) {
   syscall_handler = syscall;
   page_resolver = resolver;
   fault_handler = fault;
+  return_hook = before_return;
+}
+
+void prepare_return_to_user(const InterruptFrame& frame) {
+  if ((frame.cs & 3) == 3 && return_hook != nullptr) return_hook();
 }
 
 bool handle_user_mode_exception(InterruptFrame& frame) {
@@ -176,4 +183,6 @@ extern "C" void syscall_dispatch(ferrite::arch::InterruptFrame* frame) {
   } else {
     frame->rax = static_cast<std::uint64_t>(-38);  // -ENOSYS: no process layer in this image
   }
+  disable_interrupts();  // as the stub will: nothing may slip in between the check and sysret
+  prepare_return_to_user(*frame);
 }

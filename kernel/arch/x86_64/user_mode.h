@@ -62,7 +62,15 @@ using UserPageResolver = bool (*)(std::uint64_t address, mm::FaultAccess access)
 // An exception in ring 3 that nothing resolved: `address` is CR2 for a page fault, else RIP.
 // The handler ends the program and does not return.
 using UserFaultHandler = void (*)(InterruptFrame& frame, std::uint64_t address);
-void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault);
+// Runs with interrupts off just before every return to ring 3 (after a system call, interrupt
+// or resolved fault): the place to end a program that was asked to end (Linux's
+// exit_to_user_mode). May not return.
+using UserReturnHook = void (*)();
+void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault,
+                         UserReturnHook before_return);
+
+// Calls the UserReturnHook if `frame` returns to ring 3 (interrupt_dispatch does, at its end).
+void prepare_return_to_user(const InterruptFrame& frame);
 
 // ---- Called by exceptions.cpp -------------------------------------------------------------
 // An exception whose frame says CPL 3. true: resolved (a demand page), return to the program.
