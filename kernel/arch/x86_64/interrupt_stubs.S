@@ -59,6 +59,12 @@ interrupt_common:
         testb $3, 24(%rsp)                              /* interrupted CS: vector, error, RIP, CS */
         jz 1f
         swapgs                                          /* from ring 3: the kernel's GS base */
+        /* A program may have set RFLAGS.AC itself (popf), and an interrupt keeps it: with SMAP
+         * on that would leave user memory open to the whole handler. Close it; iretq restores
+         * the program's flags. (syscall clears AC through IA32_FMASK.) */
+        testb $1, ferrite_smap_enabled(%rip)
+        jz 1f
+        clac
 1:
         pushq %rax
         pushq %rbx
