@@ -2,8 +2,6 @@
 // space, running it in ring 3 on a kernel thread, and ending it — by exit or by a fault — so that
 // every frame and file goes back. The CPU side (ring 3, syscall, exceptions) is arch/x86_64/
 // user_mode.h; this layer registers the hooks that give those events their meaning.
-#include "proc/spawn.h"
-
 #include <array>
 #include <utility>
 
@@ -19,6 +17,7 @@
 #include "mm/heap.h"
 #include "mm/page.h"
 #include "proc/signal.h"
+#include "proc/spawn.h"
 #include "sched/scheduler.h"
 #include "sync/spinlock.h"
 #include "syscall/syscall.h"
@@ -47,12 +46,19 @@ constexpr std::string_view kEnvironment[] = {"HOME=/", "PATH=/bin", "TERM=vt100"
 // Bytes set aside to build the initial stack in (argv, envp, auxv and their strings).
 constexpr std::size_t kInitialStackBuffer = 16 * 1024;
 
-constexpr std::uint64_t page_floor(std::uint64_t a) { return a & ~(kPageBytes - 1); }
-constexpr std::uint64_t page_ceil(std::uint64_t a) { return page_floor(a + kPageBytes - 1); }
+constexpr std::uint64_t page_floor(std::uint64_t a) {
+  return a & ~(kPageBytes - 1);
+}
+constexpr std::uint64_t page_ceil(std::uint64_t a) {
+  return page_floor(a + kPageBytes - 1);
+}
 
 std::uint32_t protection_of(const exec::Segment& segment) {
-  return (segment.readable ? mm::kProtRead : 0u) | (segment.writable ? mm::kProtWrite : 0u) |
-         (segment.executable ? mm::kProtExec : 0u);
+  std::uint32_t protection = mm::kProtNone;
+  if (segment.readable) protection |= mm::kProtRead;
+  if (segment.writable) protection |= mm::kProtWrite;
+  if (segment.executable) protection |= mm::kProtExec;
+  return protection;
 }
 
 Slot& slot_of(Process& process) {
@@ -102,7 +108,8 @@ std::expected<void, abi::Errno> load_segments(mm::AddressSpace& space, const exe
       }
     }
     if (segment.filesz != 0) {
-      if (auto written = space.write_initial(segment.vaddr, file.subspan(segment.offset, segment.filesz));
+      if (auto written =
+              space.write_initial(segment.vaddr, file.subspan(segment.offset, segment.filesz));
           !written) {
         return std::unexpected(written.error());
       }
@@ -113,12 +120,27 @@ std::expected<void, abi::Errno> load_segments(mm::AddressSpace& space, const exe
   return {};
 }
 
+// Copies a built initial stack (the last `stack->size` bytes of `buffer`) to the top of the user
+// stack; returns the program's first RSP.
+std::expected<std::uint64_t, abi::Errno> write_stack(
+    mm::AddressSpace& space, const std::expected<exec::InitialStack, abi::Errno>& stack,
+    std::span<const std::byte> buffer) {
+  if (!stack) return std::unexpected(stack.error());
+  const auto used = buffer.last(stack->size);
+  if (auto written = space.write_initial(mm::kUserStackTop - stack->size, used); !written) {
+    return std::unexpected(written.error());
+  }
+  return stack->stack_pointer;
+}
+
 // The stack region and the initial stack (argc, argv, envp, auxv and their strings) at its top.
-std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space, const exec::ElfImage& image,
+std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space,
+                                                     const exec::ElfImage& image,
                                                      std::string_view path,
                                                      std::span<const std::string_view> argv) {
   const std::uint64_t bottom = mm::kUserStackTop - mm::kUserStackBytes;
-  if (auto mapped = space.map_anonymous(bottom, mm::kUserStackBytes, mm::kProtRead | mm::kProtWrite);
+  if (auto mapped =
+          space.map_anonymous(bottom, mm::kUserStackBytes, mm::kProtRead | mm::kProtWrite);
       !mapped) {
     return std::unexpected(mapped.error());
   }
@@ -135,19 +157,9 @@ std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space, co
   if (buffer == nullptr) return std::unexpected(abi::Errno::enomem);
   const auto stack = exec::build_initial_stack({buffer, kInitialStackBuffer}, mm::kUserStackTop,
                                                argv, kEnvironment, aux);
-  std::expected<std::uint64_t, abi::Errno> result = std::unexpected(abi::Errno::e2big);
-  if (stack) {
-    const std::span<const std::byte> used{buffer + kInitialStackBuffer - stack->size, stack->size};
-    if (auto written = space.write_initial(mm::kUserStackTop - stack->size, used); !written) {
-      result = std::unexpected(written.error());
-    } else {
-      result = stack->stack_pointer;
-    }
-  } else {
-    result = std::unexpected(stack.error());
-  }
+  const auto written = write_stack(space, stack, {buffer, kInitialStackBuffer});
   mm::heap_deallocate(buffer, kInitialStackBuffer, 16);
-  return result;
+  return written;
 }
 
 Slot* allocate_slot() {
@@ -186,7 +198,8 @@ std::int64_t process_main(void* argument) {
 void on_syscall(arch::InterruptFrame& frame) {
   Process* process = current();
   if (process == nullptr) panic("proc: a system call from a thread without a process");
-  const syscall::Arguments arguments{frame.rax, {frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9}};
+  const syscall::Arguments arguments{
+      frame.rax, {frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9}};
   frame.rax = static_cast<std::uint64_t>(syscall::dispatch(*process, arguments));
 }
 
@@ -224,9 +237,12 @@ Process* current() {
   return static_cast<Process*>(sched::current().owner);
 }
 
-void init() { arch::set_user_mode_hooks(on_syscall, resolve_page, on_user_fault, before_user_return); }
+void init() {
+  arch::set_user_mode_hooks(on_syscall, resolve_page, on_user_fault, before_user_return);
+}
 
-std::expected<Process*, SpawnFailure> spawn(std::string_view path, std::span<const std::string_view> argv) {
+std::expected<Process*, SpawnFailure> spawn(std::string_view path,
+                                            std::span<const std::string_view> argv) {
   const fs::Tree* tree = fs::initramfs();
   if (tree == nullptr) return std::unexpected(SpawnFailure{abi::Errno::enoent, "no initramfs"});
   const auto node = tree->lookup(path, tree->root());
@@ -236,14 +252,17 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path, std::span<con
   }
   const std::span<const std::byte> file = (*node)->data;
   const auto image = exec::parse_elf(file);
-  if (!image) return std::unexpected(SpawnFailure{abi::Errno::enoexec, exec::to_string(image.error())});
+  if (!image)
+    return std::unexpected(SpawnFailure{abi::Errno::enoexec, exec::to_string(image.error())});
 
   Slot* slot = allocate_slot();
-  if (slot == nullptr) return std::unexpected(SpawnFailure{abi::Errno::eagain, "the process table is full"});
+  if (slot == nullptr)
+    return std::unexpected(SpawnFailure{abi::Errno::eagain, "the process table is full"});
   Process& process = slot->process;
   const std::size_t slash = path.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  for (std::size_t i = 0; i + 1 < kProcessNameLength && i < name.size(); ++i) process.name[i] = name[i];
+  for (std::size_t i = 0; i + 1 < kProcessNameLength && i < name.size(); ++i)
+    process.name[i] = name[i];
   process.cwd = tree->root();
   arch::init_user_context(slot->context);
 
@@ -258,13 +277,15 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path, std::span<con
     free_slot(*slot);
     return std::unexpected(SpawnFailure{error, reason});
   };
-  if (auto loaded = load_segments(*space, *image, file); !loaded) return fail(loaded.error(), "cannot map its segments");
+  if (auto loaded = load_segments(*space, *image, file); !loaded)
+    return fail(loaded.error(), "cannot map its segments");
   const auto stack_pointer = build_stack(*space, *image, path, argv);
   if (!stack_pointer) return fail(stack_pointer.error(), "cannot build its initial stack");
   space->set_break_base(page_ceil(image->image_end));
   slot->entry = image->entry;
   slot->stack_pointer = *stack_pointer;
-  if (!syscall::attach_files(process)) return fail(abi::Errno::enomem, "cannot open its console files");
+  if (!syscall::attach_files(process))
+    return fail(abi::Errno::enomem, "cannot open its console files");
 
   const auto thread = sched::spawn(process.name_view(), process_main, slot);
   if (!thread) {

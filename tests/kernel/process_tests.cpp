@@ -30,8 +30,8 @@ namespace {
 
 namespace mm = ferrite::mm;
 namespace proc = ferrite::proc;
-using ferrite::abi::Errno;
 using ferrite::println;
+using ferrite::abi::Errno;
 
 constexpr std::uint64_t kData = 0x4000'0000;  // some user address
 
@@ -59,7 +59,8 @@ struct MemoryFigures {
 };
 MemoryFigures memory_figures() {
   const mm::HeapStats heap = mm::heap_stats();
-  return {mm::frame_allocator().used_frames(), heap.allocator.bytes_in_use, heap.allocator.allocation_count};
+  return {mm::frame_allocator().used_frames(), heap.allocator.bytes_in_use,
+          heap.allocator.allocation_count};
 }
 
 }  // namespace
@@ -72,7 +73,8 @@ KTEST(user_copy_refuses_kernel_and_overflowing_ranges) {
   KEXPECT(mm::copy_to_user(0xFFFF'8000'0000'0000, buffer, 1).error() == Errno::efault);
   KEXPECT(mm::copy_from_user(buffer, mm::kUserEnd - 8, 16).error() == Errno::efault);  // runs past
   KEXPECT(mm::copy_from_user(buffer, ~std::uint64_t{0} - 4, 16).error() == Errno::efault);  // wraps
-  KEXPECT(mm::copy_string_from_user(buffer, 0xFFFF'FFFF'8000'0000, sizeof(buffer)).error() == Errno::efault);
+  KEXPECT(mm::copy_string_from_user(buffer, 0xFFFF'FFFF'8000'0000, sizeof(buffer)).error() ==
+          Errno::efault);
 }
 
 // No address space is active: address 0 page-faults inside the copy, the fix-up table turns it
@@ -89,8 +91,10 @@ KTEST(user_copy_of_an_unmapped_address_is_efault_not_a_kernel_fault) {
 KTEST(user_copy_fills_demand_pages_and_respects_permissions) {
   mm::AddressSpace* space = mm::create_address_space();
   KASSERT(space != nullptr);
-  KASSERT(space->map_anonymous(kData, 4 * mm::kPageBytes, mm::kProtRead | mm::kProtWrite).has_value());
-  KASSERT(space->map_anonymous(kData + 8 * mm::kPageBytes, mm::kPageBytes, mm::kProtRead).has_value());
+  KASSERT(
+      space->map_anonymous(kData, 4 * mm::kPageBytes, mm::kProtRead | mm::kProtWrite).has_value());
+  KASSERT(
+      space->map_anonymous(kData + 8 * mm::kPageBytes, mm::kPageBytes, mm::kProtRead).has_value());
   mm::activate(space);
   static std::array<std::uint8_t, 2 * 4096 + 100> out, in;
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>(i * 7);
@@ -123,8 +127,8 @@ KTEST(process_hello_exits_with_status_0) {
 
 KTEST(process_faults_end_only_that_process_with_its_signal) {
   KEXPECT_EQ(run("/bin/fault", "null"), proc::kSigSegv);
-  KEXPECT_EQ(run("/bin/fault", "stack"), proc::kSigSegv);   // NX stack
-  KEXPECT_EQ(run("/bin/fault", "text"), proc::kSigSegv);    // read-only text
+  KEXPECT_EQ(run("/bin/fault", "stack"), proc::kSigSegv);  // NX stack
+  KEXPECT_EQ(run("/bin/fault", "text"), proc::kSigSegv);   // read-only text
   KEXPECT_EQ(run("/bin/fault", "ud2"), proc::kSigIll);
   KEXPECT_EQ(run("/bin/fault", "divide"), proc::kSigFpe);
   KEXPECT_EQ(run("/bin/fault", "kernel"), proc::exit_wait_status(0));  // write() got EFAULT
@@ -138,9 +142,9 @@ KTEST(process_hundred_runs_leave_memory_where_it_started) {
   for (int i = 0; i < 100; ++i) failures += run("/bin/hello", "again") != 0;
   const MemoryFigures after = memory_figures();
   KEXPECT_EQ(failures, 0);
-  println("  frames used {} -> {}, heap {} bytes in {} allocations -> {} bytes in {}", before.frames_used,
-          after.frames_used, before.heap_bytes, before.heap_allocations, after.heap_bytes,
-          after.heap_allocations);
+  println("  frames used {} -> {}, heap {} bytes in {} allocations -> {} bytes in {}",
+          before.frames_used, after.frames_used, before.heap_bytes, before.heap_allocations,
+          after.heap_bytes, after.heap_allocations);
   KEXPECT(before == after);
 }
 

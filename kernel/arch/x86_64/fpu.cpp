@@ -36,15 +36,18 @@ constexpr std::uint64_t kXcr0Avx = 1u << 2;
 constexpr std::size_t kFcwOffset = 0;
 constexpr std::size_t kMxcsrOffset = 24;
 constexpr std::size_t kXstateBvOffset = 512;
-constexpr std::uint16_t kInitialFcw = 0x37F;      // System V x86-64 ABI 3.2.3
-constexpr std::uint32_t kInitialMxcsr = 0x1F80;   // idem
+constexpr std::uint16_t kInitialFcw = 0x37F;     // System V x86-64 ABI 3.2.3
+constexpr std::uint32_t kInitialMxcsr = 0x1F80;  // idem
 
 constinit bool use_xsave = false;
 constinit std::uint64_t xcr0 = 0;
 
 void write_xcr0(std::uint64_t value) {
-  asm volatile("xsetbv" : : "c"(0), "a"(static_cast<std::uint32_t>(value)),
-               "d"(static_cast<std::uint32_t>(value >> 32)) : "memory");
+  asm volatile("xsetbv"
+               :
+               : "c"(0), "a"(static_cast<std::uint32_t>(value)),
+                 "d"(static_cast<std::uint32_t>(value >> 32))
+               : "memory");
 }
 
 }  // namespace
@@ -64,7 +67,8 @@ void init_fpu() {
     write_xcr0(xcr0);
     // CPUID.0DH:EBX is the XSAVE image size for the components now enabled in XCR0.
     const std::uint32_t needed = cpuid(0xD, 0).ebx;
-    if (needed > kFpuStateBytes) panic("fpu: XSAVE needs {} bytes, FpuState has {}", needed, kFpuStateBytes);
+    if (needed > kFpuStateBytes)
+      panic("fpu: XSAVE needs {} bytes, FpuState has {}", needed, kFpuStateBytes);
     use_xsave = true;
   } else {
     write_cr4(cr4);
@@ -72,8 +76,12 @@ void init_fpu() {
   }
 }
 
-bool fpu_uses_xsave() { return use_xsave; }
-std::uint64_t fpu_xcr0() { return xcr0; }
+bool fpu_uses_xsave() {
+  return use_xsave;
+}
+std::uint64_t fpu_xcr0() {
+  return xcr0;
+}
 
 void init_fpu_state(FpuState& state) {
   __builtin_memset(state.bytes, 0, sizeof(state.bytes));

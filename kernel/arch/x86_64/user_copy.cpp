@@ -30,7 +30,8 @@ std::expected<void, abi::Errno> copy_from_user(void* to, std::uint64_t from, std
   return {};
 }
 
-std::expected<void, abi::Errno> copy_to_user(std::uint64_t to, const void* from, std::size_t bytes) {
+std::expected<void, abi::Errno> copy_to_user(std::uint64_t to, const void* from,
+                                             std::size_t bytes) {
   if (!is_user_range(to, bytes)) return std::unexpected(abi::Errno::efault);
   if (bytes == 0) return {};
   if (user_copy_bytes(reinterpret_cast<void*>(to), from, bytes) != 0) {

@@ -68,7 +68,8 @@ mm::FaultAccess access_of(PageFaultError error) {
 }
 
 const UserAccessFixup* find_fixup(std::uint64_t rip) {
-  for (const UserAccessFixup* entry = user_access_fixups; entry != user_access_fixups_end; ++entry) {
+  for (const UserAccessFixup* entry = user_access_fixups; entry != user_access_fixups_end;
+       ++entry) {
     if (entry->instruction == rip) return entry;
   }
   return nullptr;
@@ -89,7 +90,8 @@ void init_user_mode() {
   const std::uint64_t sysret_base = kUserDataSelector - 8;
   write_msr(kMsrStar, (sysret_base << 48) | (std::uint64_t{kKernelCodeSelector} << 32));
   write_msr(kMsrLstar, reinterpret_cast<std::uint64_t>(&syscall_entry));
-  write_msr(kMsrFmask, kRflagsInterruptFlag | kRflagsTrap | kRflagsDirection | kRflagsAlignmentCheck);
+  write_msr(kMsrFmask,
+            kRflagsInterruptFlag | kRflagsTrap | kRflagsDirection | kRflagsAlignmentCheck);
   // The user's GS base lives in IA32_KERNEL_GS_BASE while the kernel runs; swapgs exchanges it
   // with the kernel's on every crossing. Programs start with 0 (as on Linux).
   write_msr(kMsrKernelGsBase, 0);
@@ -109,8 +111,12 @@ void init_user_mode() {
             fpu_uses_xsave() ? "XSAVE" : "FXSAVE", fpu_xcr0());
 }
 
-bool smep_enabled() { return smep_on; }
-bool smap_enabled() { return ferrite_smap_enabled; }
+bool smep_enabled() {
+  return smep_on;
+}
+bool smap_enabled() {
+  return ferrite_smap_enabled;
+}
 
 void save_user_context(UserContext& context) {
   save_fpu_state(context.fpu);
@@ -124,8 +130,12 @@ void load_user_context(const UserContext& context, std::uintptr_t kernel_stack_t
   cpu_local_write<FERRITE_CPU_LOCAL_KERNEL_STACK>(kernel_stack_top);
 }
 
-void set_user_fs_base(std::uint64_t base) { write_msr(kMsrFsBase, base); }
-std::uint64_t user_fs_base() { return read_msr(kMsrFsBase); }
+void set_user_fs_base(std::uint64_t base) {
+  write_msr(kMsrFsBase, base);
+}
+std::uint64_t user_fs_base() {
+  return read_msr(kMsrFsBase);
+}
 
 void enter_user_mode(std::uint64_t entry, std::uint64_t stack_pointer) {
   user_mode_enter(entry, stack_pointer);
@@ -149,7 +159,8 @@ bool handle_user_mode_exception(InterruptFrame& frame) {
   if (vector == kPageFaultVector) {
     address = read_cr2();
     // Demand paging: the first touch of a page the program may have.
-    if (page_resolver != nullptr && page_resolver(address, access_of(PageFaultError(frame.error_code)))) {
+    if (page_resolver != nullptr &&
+        page_resolver(address, access_of(PageFaultError(frame.error_code)))) {
       return true;
     }
   }
