@@ -1,6 +1,8 @@
 /* fpu: floating-point and SSE work with exact answers, to show that every program has its own
  * x87/SSE registers (chapter 14). Run two at once under preemption: each must still print OK.
- *   fpu [SEED]   SEED (default 1) makes each copy's numbers and register patterns its own.
+ *   fpu [SEED [ROUNDS]]   SEED (default 1) makes each copy's numbers and register patterns its
+ *                         own; ROUNDS (default 4, exact up to 10) sets how long it works
+ *                         (a test kills a long one with Ctrl+C).
  * Checks, in order:
  *   1. the state the ABI promises at start: x87 control word 0x37F, MXCSR 0x1F80;
  *   2. xmm8-xmm15 loaded with a SEED pattern stay intact across a long integer-only loop
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   __asm__ volatile("fnstcw %0" : "=m"(fcw));
   __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
   const long seed = argc > 1 ? atol(argv[1]) : 1;
+  const long rounds = argc > 2 ? atol(argv[2]) : 4;
   int failed = 0;
   if (fcw != 0x37F || mxcsr != 0x1F80) {
     printf("fpu %ld: FAIL initial state: FCW %#x (want 0x37f), MXCSR %#x (want 0x1f80)\n", seed, fcw, mxcsr);
@@ -60,7 +63,7 @@ int main(int argc, char** argv) {
   double sum = 0.0;
   long double squares = 0.0L;
   __m128d packed = _mm_setzero_pd();
-  for (int round = 0; round < 4; ++round) {
+  for (long round = 0; round < rounds; ++round) {
     /* 2. */
     const int bad = registers_survive(pattern + (uint64_t)round * 16, 20000000);
     if (bad != 0) {
@@ -75,7 +78,7 @@ int main(int argc, char** argv) {
       packed = _mm_add_pd(packed, _mm_set_pd((double)i, (double)(i * seed)));
     }
   }
-  const long total = 4 * n;
+  const long total = rounds * n;
   const double want_sum = 0.5 * (double)seed * (double)total * (double)(total + 1) / 2.0;
   const long double want_squares = (long double)total * (total + 1) * (2 * total + 1) / 6.0L;
   double lanes[2];

@@ -423,7 +423,8 @@ task::Task<Outcome> run_fault(Arguments arguments) {
 }
 
 // Chapter 14: a program from the initramfs as a process; the shell task waits for its thread to
-// end without blocking the executor (task::thread_exit), then reports how it ended.
+// end without blocking the executor (task::thread_exit), then reports how it ended. Ctrl+C kills
+// the program.
 task::Task<Outcome> run_program(Arguments arguments) {
   const std::string_view path = arguments.words[0];
   const auto process = proc::spawn(path, arguments.words);
@@ -431,7 +432,16 @@ task::Task<Outcome> run_program(Arguments arguments) {
     println("run: {}: {} ({})", path, process.error().reason, abi::name(process.error().error));
     co_return Outcome::done;
   }
-  const auto status = static_cast<std::int32_t>(co_await task::thread_exit(*(*process)->thread));
+  sched::Thread& thread = *(*process)->thread;
+  std::int32_t status = 0;
+  task::ThreadExit ended(thread);
+  if (const std::optional<std::int64_t> value = co_await cancel().unless_cancelled(ended)) {
+    status = static_cast<std::int32_t>(*value);
+  } else {  // Ctrl+C: the program ends with SIGKILL on its next way back to ring 3
+    println("^C");
+    (void)sched::kill(thread.id);
+    status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
+  }
   proc::release(**process);
   if (proc::exited_normally(status)) {
     println("exit status {}", proc::exit_code_of(status));
@@ -456,7 +466,7 @@ constexpr Command kCommands[] = {
     {"busy", "busy MS", "spin MS milliseconds without yielding (keys pile up, may drop)", run_busy},
     {"ls", "ls [PATH]", "list a directory of the initramfs (default /)", run_ls},
     {"programs", "programs", "the programs in /bin and what their ELF headers say", run_plain<programs>},
-    {"run", "run PATH [ARGS...]", "run a program from the initramfs and wait for it", run_program},
+    {"run", "run PATH [ARGS...]", "run a program from the initramfs and wait for it (Ctrl+C kills it)", run_program},
     {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_plain<threads_command>},
     {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_with_number<spin>},
     {"kill", "kill ID", "end thread ID", run_with_number<kill_thread>},
