@@ -27,6 +27,11 @@ SYMBOL = re.compile(r"^[0-9a-f]+ <(.*)>:$")
 def offending(objdump, image):
     text = subprocess.run([objdump, "-d", "--no-show-raw-insn", "-M", "att", image],
                           check=True, capture_output=True, text=True).stdout
+    return scan(text)
+
+
+def scan(text):
+    """The offending lines of `objdump -d` output."""
     found = []
     function = ""
     for line in text.splitlines():
