@@ -150,7 +150,9 @@ void handle_exception(InterruptFrame& frame) {
   // Chapter 14: an exception in a user program is that program's problem (a demand page, or
   // the end of the program; user_mode.h), and a fault inside a user copy becomes EFAULT. Only
   // what is left is a kernel bug.
-  if ((frame.cs & 3) == 3) {
+  // NMI, #DF and #MC are not the program's doing (and run on IST stacks no thread owns): they
+  // keep the kernel's handling below.
+  if ((frame.cs & 3) == 3 && interrupt_stack_of(vector) == InterruptStack::none) {
     if (handle_user_mode_exception(frame)) return;
   } else if (fix_up_user_access(frame)) {
     return;
