@@ -66,6 +66,13 @@ AddressSpace* active_address_space();
 
 class AddressSpace {
  public:
+  // An object with no page tables behind it. The kernel makes its spaces with
+  // create_address_space; this constructor stays because code written against the first
+  // contract may build one (host tests that fake the methods below do).
+  AddressSpace() : level4_table_(*Frame4KiB::starting_at(PhysAddr(0))), frames_in_use_(0) {}
+  AddressSpace(const AddressSpace&) = delete;
+  AddressSpace& operator=(const AddressSpace&) = delete;
+
   // Declares [start, start + bytes) as demand-zero memory with `protection` (page-aligned;
   // EINVAL when misaligned or outside the user range, EEXIST when it overlaps unless `replace`,
   // which unmaps what was there first — MAP_FIXED).
