@@ -120,15 +120,19 @@ void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags fla
 // never change afterwards: kernel pages are never user pages, so the mapper never widens them.
 // Costs up to 256 frames (1 MiB), which is what Linux's x86_64 sync_global_pgds avoids by
 // patching every page directory instead.
-void preallocate_kernel_half(Frame4KiB level4) {
+// Returns how many tables it made.
+std::size_t preallocate_kernel_half(Frame4KiB level4) {
   PageTable& table = *kPhysicalMemory.pointer_to<PageTable>(level4.start());
+  std::size_t made = 0;
   for (std::size_t index = PageTable::kEntryCount / 2; index < PageTable::kEntryCount; ++index) {
     if (table[index].is_present()) continue;
+    ++made;
     const std::optional<Frame4KiB> level3 = frames.allocate();
     if (!level3) panic("mm: no memory for the kernel half's level-3 tables");
     kPhysicalMemory.pointer_to<PageTable>(level3->start())->clear();
     table[index].set(level3->start(), PageTableFlags::present | PageTableFlags::writable);
   }
+  return made;
 }
 
 }  // namespace
@@ -164,7 +168,7 @@ void init(const boot::BootInfo& boot_info) {
   map_kernel_range(address_of(__kernel_data_start), address_of(__kernel_bss_end),
                    kernel | PageTableFlags::writable | no_execute);
 
-  preallocate_kernel_half(*level4);
+  const std::size_t kernel_half_tables = preallocate_kernel_half(*level4);
   kernel_level4 = *level4;
 
   if (nx) arch::write_msr(kMsrEfer, arch::read_msr(kMsrEfer) | kEferNoExecuteEnable);
@@ -176,6 +180,7 @@ void init(const boot::BootInfo& boot_info) {
 
   log::info("mm: {} MiB in {} frames free, RAM mapped at the physical offset up to {} MiB, NX {}",
           frames.free_frames() * kPageBytes >> 20, frames.free_frames(), mapped_end >> 20, nx ? "on" : "off");
+  log::debug("mm: {} empty level-3 tables complete the kernel half for user address spaces", kernel_half_tables);
 }
 
 FrameAllocator& frame_allocator() { return frames; }
