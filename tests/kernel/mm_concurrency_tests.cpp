@@ -25,16 +25,24 @@ namespace sched = ferrite::sched;
 using ferrite::println;
 
 constexpr int kWorkers = 4;
-constexpr std::uint64_t kIterations = 300;
+constexpr std::uint64_t kIterations = 1000;
+// Every kernel page table the workers make stays (kernel tables are never freed): only the first
+// iterations map kernel pages, to bound that to about 9 MiB.
+constexpr std::uint64_t kKernelPageIterations = 300;
 constexpr std::uint64_t kPage = kPageBytes;
 constexpr std::uint32_t kRW = kProtRead | kProtWrite;
 constexpr std::uint64_t kData = 0x0000'0000'4000'0000;
-// Kernel pages the workers map: a fresh 2 MiB stretch per iteration, so all four race to create
-// its level-1 table. A level-2 table of its own (1 GiB above the slot address_space_tests uses),
-// so the tables this test leaves behind are exactly: one level 2, one level 1 per iteration.
+// Kernel pages the workers map, in 2 MiB stretches of fresh kernel address space: a shared
+// counter hands out the pages of one stretch to kWorkers calls in turn, so the workers keep
+// racing to create the same level-1 table. Its own 1 GiB (above the slot address_space_tests
+// uses), so the tables this test leaves behind are exactly one level 1 per stretch and one
+// level 2 per GiB.
 constexpr std::uint64_t kScratchKernel = 0xFFFF'F000'4000'0000;
 constexpr std::uint64_t kStretch = 2ull << 20;
-static_assert(kIterations * kStretch <= (1ull << 30));
+constexpr std::uint64_t kKernelPagesPerRound = 8;
+constexpr std::uint64_t kStretches = kKernelPageIterations * kKernelPagesPerRound;  // kWorkers pages each
+constexpr std::uint64_t kKernelTables = kStretches + (kStretches * kStretch + (1ull << 30) - 1) / (1ull << 30);
+std::atomic<std::uint64_t> next_kernel_page{0};
 
 std::atomic<std::uint64_t> errors{0};
 std::atomic<std::uint64_t> heap_misses{0};
@@ -50,7 +58,7 @@ std::uint64_t& first_word(Frame4KiB frame) { return *physical_to_virtual<std::ui
 // at once shows up as a tag the other one wrote.
 void frames_round(int worker, std::uint64_t iteration) {
   constexpr int kHeld = 8;
-  for (int round = 0; round < 16; ++round) {
+  for (int round = 0; round < 64; ++round) {
     std::optional<Frame4KiB> held[kHeld] = {};
     int count = 0;
     for (; count < kHeld; ++count) {
@@ -68,16 +76,20 @@ void frames_round(int worker, std::uint64_t iteration) {
   }
 }
 
-// Two kernel pages in this iteration's stretch, beside the other workers' pages.
+// kKernelPagesPerRound kernel pages, each the next free one of the current stretch.
 void kernel_pages_round(int worker, std::uint64_t iteration) {
-  const VirtAddr start(kScratchKernel + iteration * kStretch + std::uint64_t(worker) * 2 * kPage);
   const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable | no_execute_flag();
-  if (!map_fresh_pages(start, 2, flags)) return fail("map_fresh_pages failed", worker, iteration);
-  for (std::uint64_t i = 0; i < 2; ++i) {
-    if (!kernel_translate(start + i * kPage)) fail("a kernel page just mapped is gone", worker, iteration);
+  VirtAddr pages[kKernelPagesPerRound] = {};
+  for (VirtAddr& page : pages) {
+    const std::uint64_t index = next_kernel_page.fetch_add(1);
+    page = VirtAddr(kScratchKernel + index / kWorkers * kStretch + index % kWorkers * kPage);
+    if (!map_fresh_pages(page, 1, flags)) return fail("map_fresh_pages failed", worker, iteration);
   }
-  sched::yield();  // let the others map into the same table meanwhile
-  if (unmap_pages(start, 2) != 2) fail("a kernel page just mapped was lost", worker, iteration);
+  sched::yield();  // let the others map into the same tables meanwhile
+  for (VirtAddr page : pages) {
+    if (!kernel_translate(page)) fail("a kernel page mapped a moment ago is gone", worker, iteration);
+    if (unmap_pages(page, 1) != 1) fail("a kernel page mapped a moment ago could not be unmapped", worker, iteration);
+  }
 }
 
 // A private space: regions, faults, write_initial, brk, then everything back.
@@ -99,17 +111,21 @@ void private_space_round(int worker, std::uint64_t iteration) {
 }
 
 // One space for all four (the threads of one process): each maps, faults in and unmaps its own
-// pages; the regions and the page tables above them are shared.
+// one-page regions (alternately read-write and read-only, so neighbours never merge); the
+// region table and the page tables above the pages are shared.
 void shared_space_round(int worker, std::uint64_t iteration) {
-  const auto at = shared_space->map_anywhere(2 * kPage, kRW);
-  if (!at) return fail("map_anywhere in the shared space failed", worker, iteration);
-  for (std::uint64_t i = 0; i < 2; ++i) {
-    if (!shared_space->handle_fault(*at + i * kPage, FaultAccess::write)) {
-      fail("handle_fault in the shared space failed", worker, iteration);
-    }
+  constexpr int kRegions = 16;
+  std::uint64_t at[kRegions] = {};
+  for (int i = 0; i < kRegions; ++i) {
+    const auto mapped = shared_space->map_anywhere(kPage, i % 2 == 0 ? kRW : kProtRead);
+    if (!mapped) return fail("map_anywhere in the shared space failed", worker, iteration);
+    at[i] = *mapped;
+    if (!shared_space->handle_fault(at[i], FaultAccess::read)) fail("handle_fault in the shared space failed", worker, iteration);
   }
-  if (!shared_space->translate(*at + kPage)) fail("a shared-space page just mapped is gone", worker, iteration);
-  if (!shared_space->unmap(*at, 2 * kPage)) fail("unmap in the shared space failed", worker, iteration);
+  for (const std::uint64_t address : at) {
+    if (!shared_space->translate(address)) fail("a shared-space page mapped a moment ago is gone", worker, iteration);
+    if (!shared_space->unmap(address, kPage)) fail("unmap in the shared space failed", worker, iteration);
+  }
 }
 
 // The heap, growing while the others use it. A nothrow miss is counted, not failed: a thread
@@ -134,11 +150,10 @@ void heap_round(int worker, std::uint64_t iteration) {
 
 std::int64_t idle_thread_body(void*) { return 7; }
 
-std::int64_t worker_main(void* argument) {
+std::int64_t mixed_worker(void* argument) {
   const int worker = static_cast<int>(reinterpret_cast<std::uintptr_t>(argument));
   for (std::uint64_t iteration = 0; iteration < kIterations; ++iteration) {
     frames_round(worker, iteration);
-    kernel_pages_round(worker, iteration);
     private_space_round(worker, iteration);
     shared_space_round(worker, iteration);
     heap_round(worker, iteration);
@@ -150,6 +165,16 @@ std::int64_t worker_main(void* argument) {
         fail("a child thread's exit value is wrong", worker, iteration);
       }
     }
+  }
+  return 0;
+}
+
+// Kernel tables alone: with nothing else to do, the workers spend a good share of their time
+// creating tables, so preemption lands there often.
+std::int64_t kernel_tables_worker(void* argument) {
+  const int worker = static_cast<int>(reinterpret_cast<std::uintptr_t>(argument));
+  for (std::uint64_t iteration = 0; iteration < kKernelPageIterations; ++iteration) {
+    kernel_pages_round(worker, iteration);
   }
   return 0;
 }
@@ -172,7 +197,13 @@ void warm_up() {
 
 }  // namespace
 
-KTEST(mm_locks_hold_under_preempted_threads) {
+namespace {
+
+// Runs `worker` on kWorkers threads switched every tick, and checks what every run must leave:
+// no error seen by a worker, no mutex misuse, the heap no larger, and the frame allocator's
+// bookkeeping whole. Returns how many more frames are in use than before (what the caller
+// expects to stay), or ~0 when the workers could not start.
+std::uint64_t run_workers(sched::ThreadEntry worker) {
   warm_up();
   sched::set_time_slice(1);  // every tick switches: as many interleavings as the tick allows
   const std::size_t heap_before = heap_stats().mapped_bytes;
@@ -181,34 +212,53 @@ KTEST(mm_locks_hold_under_preempted_threads) {
   const std::uint64_t switches_before = sched::context_switches();
   errors.store(0);
   heap_misses.store(0);
-  shared_space = create_address_space();
-  KASSERT(shared_space != nullptr);
 
   sched::Thread* workers[kWorkers] = {};
   for (int i = 0; i < kWorkers; ++i) {
-    auto thread = sched::spawn("mm worker", worker_main, reinterpret_cast<void*>(std::uintptr_t(i)));
-    KASSERT(thread.has_value());
+    auto thread = sched::spawn("mm worker", worker, reinterpret_cast<void*>(std::uintptr_t(i)));
+    if (!thread) {
+      KEXPECT(thread.has_value());
+      return ~std::uint64_t{0};
+    }
     workers[i] = *thread;
   }
-  for (sched::Thread* worker : workers) KEXPECT_EQ(sched::join(*worker), std::int64_t{0});
+  for (sched::Thread* thread : workers) KEXPECT_EQ(sched::join(*thread), std::int64_t{0});
   sched::set_time_slice(sched::kDefaultTimeSliceNs);
 
-  KEXPECT_EQ(shared_space->frames_in_use() >= 1, true);
-  KEXPECT(shared_space->regions().empty());
-  destroy_address_space(shared_space);
-  shared_space = nullptr;
   println("  {} context switches, {} errors, {} heap misses", sched::context_switches() - switches_before,
           errors.load(), heap_misses.load());
   KEXPECT_EQ(errors.load(), std::uint64_t{0});
   KEXPECT_EQ(sched::mutex_misuse_count(), misuses_before);
-  // What stays: the kernel page tables the workers made (one level 2, one level 1 per stretch).
-  // Thread stacks and heap room were made by warm_up.
   const std::uint64_t used_after = frame_allocator().used_frames();
-  println("  frames used: {} before, {} after ({} kernel page tables expected); heap {} -> {} KiB", used_before,
-          used_after, kIterations + 1, heap_before / 1024, heap_stats().mapped_bytes / 1024);
+  println("  frames used: {} before, {} after; heap {} -> {} KiB", used_before, used_after, heap_before / 1024,
+          heap_stats().mapped_bytes / 1024);
   KEXPECT_EQ(heap_stats().mapped_bytes, heap_before);
-  KEXPECT_EQ(used_after, used_before + kIterations + 1);
   const auto violation = frame_allocator().invariant_violation();
   if (violation) println("  frame allocator: {}", *violation);
   KEXPECT(!violation.has_value());
+  return used_after - used_before;
+}
+
+}  // namespace
+
+// Frames, private and shared address spaces, the heap and thread creation, all at once. The
+// shared space goes after the run, so every frame is back.
+KTEST(mm_frames_spaces_and_heap_hold_under_preempted_threads) {
+  warm_up();  // before the count below (run_workers warms up again: nothing left to do then)
+  shared_space = create_address_space();
+  KASSERT(shared_space != nullptr);
+  const std::uint64_t used_with_space = frame_allocator().used_frames();
+  const std::uint64_t kept = run_workers(mixed_worker);
+  KEXPECT_EQ(kept, shared_space->frames_in_use() - 1);  // the tables the shared pages needed
+  KEXPECT(shared_space->regions().empty());
+  destroy_address_space(shared_space);
+  shared_space = nullptr;
+  KEXPECT_EQ(frame_allocator().used_frames(), used_with_space - 1);
+}
+
+// Kernel page tables made by four threads at once: every page mapped stays mapped until its
+// owner unmaps it, and the tables left are exactly one per stretch (kernel tables are kept).
+KTEST(mm_kernel_tables_hold_under_preempted_threads) {
+  next_kernel_page.store(0);
+  KEXPECT_EQ(run_workers(kernel_tables_worker), kKernelTables);
 }
