@@ -10,6 +10,7 @@
 #include "lib/panic.h"
 #include "mm/layout.h"
 #include "mm/physical_map.h"
+#include "sync/spinlock.h"
 
 extern "C" const char __kernel_physical_start[], __kernel_physical_end[];
 extern "C" const char __kernel_text_start[], __kernel_text_end[];
@@ -23,6 +24,8 @@ namespace {
 constexpr PhysicalMemoryView kPhysicalMemory{kPhysicalMemoryOffset};
 
 constinit FrameAllocator frames;
+// The kernel-table lock (memory.h: lock 2 of 3). Taken for one page's walk at a time.
+constinit sync::Spinlock kernel_tables_lock;
 // The Mapper has no default constructor; it is built in init() into this storage.
 alignas(Mapper) constinit std::byte mapper_storage[sizeof(Mapper)];
 constinit Mapper* mapper = nullptr;
@@ -120,15 +123,19 @@ void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags fla
 // never change afterwards: kernel pages are never user pages, so the mapper never widens them.
 // Costs up to 256 frames (1 MiB), which is what Linux's x86_64 sync_global_pgds avoids by
 // patching every page directory instead.
-void preallocate_kernel_half(Frame4KiB level4) {
+// Returns how many tables it made.
+std::size_t preallocate_kernel_half(Frame4KiB level4) {
   PageTable& table = *kPhysicalMemory.pointer_to<PageTable>(level4.start());
+  std::size_t made = 0;
   for (std::size_t index = PageTable::kEntryCount / 2; index < PageTable::kEntryCount; ++index) {
     if (table[index].is_present()) continue;
+    ++made;
     const std::optional<Frame4KiB> level3 = frames.allocate();
     if (!level3) panic("mm: no memory for the kernel half's level-3 tables");
     kPhysicalMemory.pointer_to<PageTable>(level3->start())->clear();
     table[index].set(level3->start(), PageTableFlags::present | PageTableFlags::writable);
   }
+  return made;
 }
 
 }  // namespace
@@ -143,7 +150,8 @@ void init(const boot::BootInfo& boot_info) {
   for (const boot::Module& module : boot_info.modules()) {
     reserved[reserved_count++] = {module.start, module.end - module.start};
   }
-  frames = FrameAllocator(boot_info.memory_map(), std::span(reserved.data(), reserved_count), kPhysicalMemory);
+  frames = FrameAllocator(boot_info.memory_map(), std::span(reserved.data(), reserved_count), kPhysicalMemory,
+                          {arch::save_and_disable_interrupts, arch::restore_interrupts});
 
   // A fresh, empty level-4 table. New tables are reached through the boot tables' physical map
   // (0..4 GiB), which is where the frame allocator hands out its first frames.
@@ -164,7 +172,7 @@ void init(const boot::BootInfo& boot_info) {
   map_kernel_range(address_of(__kernel_data_start), address_of(__kernel_bss_end),
                    kernel | PageTableFlags::writable | no_execute);
 
-  preallocate_kernel_half(*level4);
+  const std::size_t kernel_half_tables = preallocate_kernel_half(*level4);
   kernel_level4 = *level4;
 
   if (nx) arch::write_msr(kMsrEfer, arch::read_msr(kMsrEfer) | kEferNoExecuteEnable);
@@ -176,6 +184,7 @@ void init(const boot::BootInfo& boot_info) {
 
   log::info("mm: {} MiB in {} frames free, RAM mapped at the physical offset up to {} MiB, NX {}",
           frames.free_frames() * kPageBytes >> 20, frames.free_frames(), mapped_end >> 20, nx ? "on" : "off");
+  log::debug("mm: {} empty level-3 tables complete the kernel half for user address spaces", kernel_half_tables);
 }
 
 FrameAllocator& frame_allocator() { return frames; }
@@ -189,8 +198,45 @@ Mapper& kernel_mapper() {
   return *mapper;
 }
 
+std::optional<Translation> kernel_translate(VirtAddr address) {
+  sync::SpinlockGuard guard(kernel_tables_lock);
+  return kernel_mapper().translate(address);
+}
+
+namespace {
+
+// The kernel mapper as map_fresh_pages sees it: each map and unmap under the kernel-table lock,
+// so the zeroing between them runs with no lock and interrupts as the caller had them.
+class LockedKernelTables {
+ public:
+  std::expected<void, MapError> map(Page4KiB page, Frame4KiB frame, PageTableFlags flags, FrameSource& source) {
+    sync::SpinlockGuard guard(kernel_tables_lock);
+    return kernel_mapper().map(page, frame, flags, source);
+  }
+  std::expected<Frame4KiB, MapError> unmap(Page4KiB page) {
+    sync::SpinlockGuard guard(kernel_tables_lock);
+    return kernel_mapper().unmap(page);
+  }
+};
+
+}  // namespace
+
 std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count, PageTableFlags flags) {
-  return mm::map_fresh_pages(kernel_mapper(), kPhysicalMemory, Page4KiB::containing(start), count, flags, frames);
+  LockedKernelTables tables;
+  return mm::map_fresh_pages(tables, kPhysicalMemory, Page4KiB::containing(start), count, flags, frames);
+}
+
+std::uint64_t unmap_pages(VirtAddr start, std::uint64_t count) {
+  LockedKernelTables tables;
+  std::uint64_t unmapped = 0;
+  const Page4KiB first = Page4KiB::containing(start);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::expected<Frame4KiB, MapError> frame = tables.unmap(first + i);
+    if (!frame) continue;
+    frames.free(*frame);  // after the unmap's invlpg: no stale translation reaches it
+    ++unmapped;
+  }
+  return unmapped;
 }
 
 std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t size) {
@@ -208,6 +254,9 @@ std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t
   for_each_largest_page(start, end, false, [&](PageSize size, std::uint64_t page) {
     if (!result) return;
     // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they are.
+    // Looked up and mapped under one hold of the lock: two threads mapping the same window
+    // (drivers, ACPI tables) both succeed, once.
+    sync::SpinlockGuard guard(kernel_tables_lock);
     if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) return;
     result = map_at_offset(size, page, flags);
   });

@@ -175,8 +175,9 @@ std::expected<Thread*, SpawnError> create(std::string_view name, ThreadEntry ent
   const std::uintptr_t guard = mm::kThreadStacksStart + index * kStackSlotBytes;
   const std::uintptr_t bottom = guard + kPageBytes;
   if (!thread->stack_mapped) {
-    // The guard page below stays unmapped: running off the stack faults there.
-    sync::InterruptGuard no_interrupts;  // the frame allocator and mapper are not thread-safe
+    // The guard page below stays unmapped: running off the stack faults there. With interrupts
+    // as the caller has them: map_fresh_pages locks the kernel tables page by page and zeroes
+    // the 16 KiB outside the lock (mm/memory.h), and the slot is ours since in_use was set.
     const auto mapped = mm::map_fresh_pages(
         mm::VirtAddr(bottom), kThreadStackBytes / kPageBytes,
         mm::PageTableFlags::present | mm::PageTableFlags::writable | mm::no_execute_flag());

@@ -338,6 +338,45 @@ KTEST(aspace_out_of_frames_leaves_nothing_half_mapped) {
   }
 }
 
+// write_initial is all or nothing: when a frame runs out half-way, the pages it mapped go again
+// and no byte is written — pages that were there (a neighbouring segment's) keep theirs.
+KTEST(aspace_write_initial_out_of_frames_changes_nothing) {
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  AddressSpace* space = create_address_space();
+  KASSERT(space != nullptr);
+  KASSERT(space->map_anonymous(kData, 4 * kPage, kRW).has_value());
+  const std::byte earlier[] = {std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}};
+  KASSERT(space->write_initial(kData + 2 * kPage - 2, earlier).has_value());  // pages 1 and 2
+  const std::uint64_t frames_before = space->frames_in_use();
+  // Room for page 0, not for page 3: the write below fails on its last page.
+  space->set_frame_limit(frames_before + 1);
+  std::byte later[2 * kPage + 2];  // kData + kPage - 1 .. kData + 3 * kPage: pages 0 to 3
+  for (std::byte& b : later) b = std::byte{0xEE};
+  const auto written = space->write_initial(kData + kPage - 1, later);  // pages 0 .. 3
+  KEXPECT(!written.has_value() && written.error() == ferrite::abi::Errno::enomem);
+  KEXPECT_EQ(space->frames_in_use(), frames_before);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before + frames_before);
+  KEXPECT(!space->translate(kData).has_value());
+  KEXPECT(!space->translate(kData + 3 * kPage).has_value());
+  KASSERT(space->translate(kData + kPage).has_value() && space->translate(kData + 2 * kPage).has_value());
+  KEXPECT(*bytes_at(*space, kData + 2 * kPage - 2) == std::byte{1});
+  KEXPECT(*bytes_at(*space, kData + 2 * kPage + 1) == std::byte{4});
+  KEXPECT(*bytes_at(*space, kData + kPage) == std::byte{0});  // not written either
+  space->set_frame_limit(~std::uint64_t{0});
+  KEXPECT(space->write_initial(kData + kPage - 1, later).has_value());
+  KEXPECT(*bytes_at(*space, kData + kPage - 1) == std::byte{0xEE});
+  KEXPECT(*bytes_at(*space, kData + 3 * kPage) == std::byte{0xEE});
+  KEXPECT(*bytes_at(*space, kData + 3 * kPage + 1) == std::byte{0});
+  // A page write_initial made is left with its region's flags (the mark it carries meanwhile is
+  // gone: user mode sees exactly what a fault would have made).
+  const auto made = space->translate(kData);
+  KASSERT(made.has_value());
+  KEXPECT(made->flags == (PageTableFlags::present | PageTableFlags::user | PageTableFlags::writable |
+                          no_execute_flag()));
+  destroy_address_space(space);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before);
+}
+
 // Not a check but a figure: the kernel's share of mmap + touch + munmap of one page (no system
 // call or exception entry), in TSC ticks per round — guest instructions when run under
 // `-icount shift=0,sleep=off` with `test=aspace_cost`.
