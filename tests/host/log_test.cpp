@@ -1,8 +1,10 @@
 // Host tests for the kernel log's lock-free ring (kernel/lib/log.h): records in order, long
 // messages split into continuation records, wrap-around that drops the oldest and counts it,
 // and a stress test with several writer threads and one reader: no record torn or duplicated,
-// and every record either read or counted as dropped.
+// and every record either read or counted as dropped. Also the console's flood guard
+// (kernel/console/flood_guard.h), which decides how much of a flood of records is shown.
 #include "lib/log.h"
+#include "console/flood_guard.h"
 
 #include <gtest/gtest.h>
 
@@ -234,3 +236,68 @@ TEST(LogRingStress, ManyWritersOneReaderNoTornOrDuplicateRecordsAndExactDropCoun
 
 }  // namespace
 }  // namespace ferrite::log
+
+// ---- The console's flood guard (kernel/console/flood_guard.h): how much of a flood it shows.
+
+namespace flood_guard_tests {
+
+using ferrite::console::FloodGuard;
+constexpr std::uint64_t kSecond = 1'000'000'000;
+
+// Shows messages of `bytes` each, one every `gap_ns` from `start`, `count` of them; returns how
+// many were shown.
+std::uint64_t show(FloodGuard& guard, std::uint64_t start, std::uint64_t gap_ns, int count,
+                   std::uint64_t bytes) {
+  std::uint64_t shown = 0;
+  for (int i = 0; i < count; ++i) {
+    if (guard.admit(start + static_cast<std::uint64_t>(i) * gap_ns)) {
+      guard.charge(bytes);
+      ++shown;
+    }
+  }
+  return shown;
+}
+
+TEST(FloodGuard, ShowsEverythingBeforeTheClockRuns) {
+  FloodGuard guard;
+  EXPECT_EQ(show(guard, 0, 0, 1000, 700), 1000u);
+  EXPECT_EQ(guard.left_out(), 0u);
+}
+
+TEST(FloodGuard, ShowsABurstThenTheSerialLineRate) {
+  FloodGuard guard;
+  // An NMI storm: a 700-byte report every millisecond for 10 s (7 MB of text).
+  const std::uint64_t shown = show(guard, kSecond, 1'000'000, 10'000, 700);
+  // The burst (16 KiB, ~24 reports) plus 11,520 bytes a second (~16 reports a second).
+  const std::uint64_t expected = (FloodGuard::kBurstBytes + 10 * FloodGuard::kBytesPerSecond) / 700;
+  EXPECT_GE(shown, expected - 2);
+  EXPECT_LE(shown, expected + 2);
+  EXPECT_EQ(guard.take_left_out(), 10'000 - shown);
+  EXPECT_EQ(guard.left_out(), 0u);  // taken: counting starts over
+}
+
+TEST(FloodGuard, OrdinaryMessagesAreNeverLeftOut) {
+  FloodGuard guard;
+  // A busy kernel: a 100-byte message every 10 ms (10 KB/s, under the line rate) for a minute.
+  EXPECT_EQ(show(guard, kSecond, 10'000'000, 6000, 100), 6000u);
+}
+
+TEST(FloodGuard, CreditComesBackAfterAQuietSpellButNoMoreThanTheBurst) {
+  FloodGuard guard;
+  show(guard, kSecond, 1'000'000, 5000, 700);  // drained
+  EXPECT_FALSE(guard.has_credit(5 * kSecond + 5'000'000));
+  // An hour of quiet earns no more than the burst.
+  const std::uint64_t later = 3600 * kSecond;
+  const std::uint64_t shown = show(guard, later, 0, 1000, 700);  // all at the same instant
+  EXPECT_EQ(shown, FloodGuard::kBurstBytes / 700 + 1);  // a message starts while credit is left
+}
+
+TEST(FloodGuard, AClockThatStepsBackEarnsNothing) {
+  FloodGuard guard;
+  show(guard, 10 * kSecond, 0, 100, 700);  // drained at t = 10 s
+  EXPECT_FALSE(guard.admit(9 * kSecond));  // a record stamped earlier (an NMI's writer)
+  EXPECT_FALSE(guard.admit(10 * kSecond));
+  EXPECT_TRUE(guard.admit(11 * kSecond));  // a second of the line rate pays for a report
+}
+
+}  // namespace flood_guard_tests
