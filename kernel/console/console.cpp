@@ -133,11 +133,12 @@ bool drain_unlocked(bool skip_in_flight = false, bool guarded = true) {
       if (state.showing && state.flood.left_out() > 0) report_left_out();
     }
     if (!state.showing) continue;
+    const std::uint64_t started = guarded ? log::now_ns() : 0;
     const ColorCode previous = current_color();
     set_current_color(color_of(record.level));
     write_unlocked(record.view());
     set_current_color(previous);
-    if (guarded) state.flood.charge(record.length);
+    if (guarded) state.flood.charge(log::now_ns() - started);
   }
   // The flood is over: say what was left out now rather than at the next message.
   if (guarded && state.flood.left_out() > 0 && !state.reader.pending() &&

@@ -242,16 +242,17 @@ TEST(LogRingStress, ManyWritersOneReaderNoTornOrDuplicateRecordsAndExactDropCoun
 namespace flood_guard_tests {
 
 using ferrite::console::FloodGuard;
-constexpr std::uint64_t kSecond = 1'000'000'000;
+constexpr std::uint64_t kMs = 1'000'000;
+constexpr std::uint64_t kSecond = 1000 * kMs;
 
-// Shows messages of `bytes` each, one every `gap_ns` from `start`, `count` of them; returns how
-// many were shown.
+// Messages one every `gap_ns` from `start`, `count` of them, each taking `cost_ns` to show;
+// returns how many were shown.
 std::uint64_t show(FloodGuard& guard, std::uint64_t start, std::uint64_t gap_ns, int count,
-                   std::uint64_t bytes) {
+                   std::uint64_t cost_ns) {
   std::uint64_t shown = 0;
   for (int i = 0; i < count; ++i) {
     if (guard.admit(start + static_cast<std::uint64_t>(i) * gap_ns)) {
-      guard.charge(bytes);
+      guard.charge(cost_ns);
       ++shown;
     }
   }
@@ -260,44 +261,43 @@ std::uint64_t show(FloodGuard& guard, std::uint64_t start, std::uint64_t gap_ns,
 
 TEST(FloodGuard, ShowsEverythingBeforeTheClockRuns) {
   FloodGuard guard;
-  EXPECT_EQ(show(guard, 0, 0, 1000, 700), 1000u);
+  EXPECT_EQ(show(guard, 0, 0, 1000, 5 * kMs), 1000u);
   EXPECT_EQ(guard.left_out(), 0u);
 }
 
-TEST(FloodGuard, ShowsABurstThenTheSerialLineRate) {
+TEST(FloodGuard, ShowsABurstThenATenthOfTheTime) {
   FloodGuard guard;
-  // An NMI storm: a 700-byte report every millisecond for 10 s (7 MB of text).
-  const std::uint64_t shown = show(guard, kSecond, 1'000'000, 10'000, 700);
-  // The burst (16 KiB, ~24 reports) plus 11,520 bytes a second (~16 reports a second).
-  const std::uint64_t expected = (FloodGuard::kBurstBytes + 10 * FloodGuard::kBytesPerSecond) / 700;
-  EXPECT_GE(shown, expected - 2);
-  EXPECT_LE(shown, expected + 2);
+  // An NMI storm: a report every millisecond for 10 s, each taking 5 ms to show (a dozen lines
+  // scrolled on a framebuffer): showing them all would take 50 s of CPU.
+  const std::uint64_t shown = show(guard, kSecond, kMs, 10'000, 5 * kMs);
+  // The burst (200 ms: 40 reports) plus a tenth of 10 s (1 s: 200 reports).
+  EXPECT_GE(shown, 238u);
+  EXPECT_LE(shown, 242u);
   EXPECT_EQ(guard.take_left_out(), 10'000 - shown);
   EXPECT_EQ(guard.left_out(), 0u);  // taken: counting starts over
 }
 
 TEST(FloodGuard, OrdinaryMessagesAreNeverLeftOut) {
   FloodGuard guard;
-  // A busy kernel: a 100-byte message every 10 ms (10 KB/s, under the line rate) for a minute.
-  EXPECT_EQ(show(guard, kSecond, 10'000'000, 6000, 100), 6000u);
+  // A busy kernel: a message every 10 ms that takes 0.5 ms to show (5% of the CPU), for a minute.
+  EXPECT_EQ(show(guard, kSecond, 10 * kMs, 6000, kMs / 2), 6000u);
 }
 
 TEST(FloodGuard, CreditComesBackAfterAQuietSpellButNoMoreThanTheBurst) {
   FloodGuard guard;
-  show(guard, kSecond, 1'000'000, 5000, 700);  // drained
-  EXPECT_FALSE(guard.has_credit(5 * kSecond + 5'000'000));
-  // An hour of quiet earns no more than the burst.
-  const std::uint64_t later = 3600 * kSecond;
-  const std::uint64_t shown = show(guard, later, 0, 1000, 700);  // all at the same instant
-  EXPECT_EQ(shown, FloodGuard::kBurstBytes / 700 + 1);  // a message starts while credit is left
+  show(guard, kSecond, kMs, 5000, 5 * kMs);  // drained
+  EXPECT_FALSE(guard.has_credit(6 * kSecond));
+  // An hour of quiet earns no more than the burst: 200 ms of showing.
+  const std::uint64_t shown = show(guard, 3600 * kSecond, 0, 1000, 5 * kMs);  // all at once
+  EXPECT_EQ(shown, FloodGuard::kBurstNs / (5 * kMs));
 }
 
 TEST(FloodGuard, AClockThatStepsBackEarnsNothing) {
   FloodGuard guard;
-  show(guard, 10 * kSecond, 0, 100, 700);  // drained at t = 10 s
-  EXPECT_FALSE(guard.admit(9 * kSecond));  // a record stamped earlier (an NMI's writer)
+  show(guard, 10 * kSecond, 0, 100, 5 * kMs);  // drained at t = 10 s
+  EXPECT_FALSE(guard.admit(9 * kSecond));      // a record stamped earlier (an NMI's writer)
   EXPECT_FALSE(guard.admit(10 * kSecond));
-  EXPECT_TRUE(guard.admit(11 * kSecond));  // a second of the line rate pays for a report
+  EXPECT_TRUE(guard.admit(11 * kSecond));  // a second pays for 100 ms of showing
 }
 
 }  // namespace flood_guard_tests
