@@ -129,7 +129,7 @@ bool drain_unlocked(bool skip_in_flight = false, bool guarded = true) {
     }
     if (record.level < state.level) continue;
     if (!record.continuation) {
-      state.showing = !guarded || state.flood.admit(record.timestamp_ns);
+      state.showing = !guarded || record.console || state.flood.admit(record.timestamp_ns);
       if (state.showing && state.flood.left_out() > 0) report_left_out();
     }
     if (!state.showing) continue;
@@ -284,7 +284,8 @@ std::size_t Locked::columns() const {
   return columns;
 }
 
-Printer::Printer() : direct_(try_acquire()), record_(log::ring(), log::Level::info, log::now_ns()) {}
+Printer::Printer()
+    : direct_(try_acquire()), record_(log::ring(), log::Level::info, log::now_ns(), /*console=*/true) {}
 
 Printer::~Printer() {
   if (direct_) {
@@ -320,7 +321,8 @@ void write_serial(std::string_view text) {
     serial_write(text);
     release();
   } else {
-    log::write(log::Level::info, text);  // an interrupt handler: shown (on screen too) later
+    // An interrupt handler, or the console is busy: shown (on screen too) later.
+    log::RecordWriter(log::ring(), log::Level::info, log::now_ns(), /*console=*/true).write(text);
   }
 }
 

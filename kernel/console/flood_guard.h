@@ -8,8 +8,10 @@
 // it starts while there is credit, and the time it took is charged; the console passes over the
 // messages that start without credit and says how many it left out. They stay in the log
 // (`dmesg`) until the ring wraps. Time, not bytes, because the cost of a line differs a
-// thousandfold between a serial port, VGA text and a framebuffer under an emulator. The shell's
-// own output does not go through the log while the console is free, so it is never left out.
+// thousandfold between a serial port, VGA text and a framebuffer under an emulator. Console
+// output (print, println: the shell's answers and prompt) is never left out: it goes straight to
+// the console when the console is free, and when it must wait in the log it is marked
+// (log::Record::console) and shown whatever the guard says.
 // Portable: host-tested in tests/host/log_test.cpp.
 #pragma once
 

@@ -237,6 +237,29 @@ TEST(LogRingStress, ManyWritersOneReaderNoTornOrDuplicateRecordsAndExactDropCoun
 }  // namespace
 }  // namespace ferrite::log
 
+// Console output that waits in the log keeps its mark through the ring (the console never
+// leaves it out of a flood), continuation records included; other records do not carry it.
+TEST(LogConsoleMark, SurvivesTheRingAndContinuations) {
+  static std::array<ferrite::log::Slot, 8> slots{};
+  ferrite::log::Ring ring{slots};
+  {
+    ferrite::log::RecordWriter console(ring, ferrite::log::Level::info, 5, /*console=*/true);
+    console.write(std::string(200, 'c'));  // two records
+  }
+  ring.append(ferrite::log::Level::warn, 6, "an NMI report");
+  ferrite::log::Reader reader(ring);
+  ferrite::log::Record record;
+  ASSERT_TRUE(reader.next(record));
+  EXPECT_TRUE(record.console);
+  EXPECT_FALSE(record.continuation);
+  ASSERT_TRUE(reader.next(record));
+  EXPECT_TRUE(record.console);
+  EXPECT_TRUE(record.continuation);
+  ASSERT_TRUE(reader.next(record));
+  EXPECT_FALSE(record.console);
+  EXPECT_EQ(record.view(), "an NMI report");
+}
+
 // ---- The console's flood guard (kernel/console/flood_guard.h): how much of a flood it shows.
 
 namespace flood_guard_tests {
