@@ -126,11 +126,17 @@ class Session:
         self.hold_ms = hold_ms
 
     def type(self, spec, seconds=ANSWER_SECONDS):
+        self.give_qmp(seconds)
         try:
             keys.type_keys(self.vm.qmp, keys.parse_key_spec(spec), self.hold_ms, 5,
                            time.monotonic() + seconds)
         except QmpError as error:
             raise SoakFailure(f"typing {spec!r} failed: {error} ({self.gone()})")
+
+    def give_qmp(self, seconds):
+        """Each QMP command gets `seconds` to answer. (The connection's deadline was the boot's:
+        past it every reply had 0.1 s, and a busy host made a slow send-key look like a hang.)"""
+        self.vm.qmp.deadline = time.monotonic() + seconds
 
     def command(self, line, answer, seconds=ANSWER_SECONDS):
         """Types `line` and Enter; waits for the regex `answer` in what follows."""
@@ -205,6 +211,7 @@ class Session:
                         raise SoakFailure(self.after_silence(silence, storm))
                     next_noise = time.monotonic() + rng.uniform(1.0, 3.0)
                     continue
+                self.give_qmp(ANSWER_SECONDS)
                 try:
                     keys.type_keys(self.vm.qmp, [random_chord(rng)], self.hold_ms, 5,
                                    time.monotonic() + ANSWER_SECONDS)
@@ -257,6 +264,7 @@ class NmiStorm:
 def where_it_hangs(vm, build):
     """For a hang: where CPU 0 is (HMP `info registers`: RIP, and the function there)."""
     try:
+        vm.qmp.deadline = time.monotonic() + 10
         registers = vm.qmp.human_command("info registers")
     except (QmpError, AttributeError):
         return ""
@@ -278,6 +286,7 @@ def machine_state(vm):
     """For a hang: the interrupt controllers as QEMU sees them (HMP `info pic`: IRR, ISR and
     IMR of both 8259s; an ISR bit stuck on means an interrupt that never got its EOI)."""
     try:
+        vm.qmp.deadline = time.monotonic() + 10
         pic = vm.qmp.human_command("info pic")
     except QmpError:
         return ""

@@ -3,6 +3,7 @@
 #include "console/console.h"
 
 #include "arch/x86_64/cpu.h"
+#include "console/flood_guard.h"
 #include "console/text_writer.h"
 #include "platform/pc/serial.h"
 #include "sync/spinlock.h"
@@ -23,6 +24,8 @@ struct State {
   log::Level level = log::Level::info;
   bool interrupts_in_use = false;  // after use_serial_interrupts()
   bool emergency = false;          // a panic took the console: no lock, polled serial, for good
+  FloodGuard flood;                // how much of a flood of messages is shown (flood_guard.h)
+  bool showing = true;             // whether the message being read (its continuations) is shown
 };
 
 constinit sync::Spinlock console_lock;
@@ -99,11 +102,23 @@ ColorCode color_of(log::Level level) {
   return current_color();
 }
 
-// Shows new log records (console held, or the panic path). Returns whether it read any.
-bool drain_unlocked(bool skip_in_flight = false) {
+// Says how many messages the flood guard left out, once it lets one through again.
+void report_left_out() {
+  char note[96];
+  const std::size_t length = fmt::format_to_buffer(
+      note, "[console: {} log messages left out (a flood); `dmesg` has the latest]\n",
+      state.flood.take_left_out());
+  write_unlocked({note, length < sizeof(note) ? length : sizeof(note) - 1});
+}
+
+// Shows new log records (console held, or the panic path); records written meanwhile wait for
+// the next drain, so a flood cannot keep the holder here. Returns whether it read any.
+// `guarded`: leave out what the flood guard refuses (task context); panic and flush() show all.
+bool drain_unlocked(bool skip_in_flight = false, bool guarded = true) {
   bool progress = false;
   log::Record record;
-  while (state.reader.next(record, skip_in_flight)) {
+  const std::uint64_t end = log::ring().head();
+  while (state.reader.position() < end && state.reader.next(record, skip_in_flight)) {
     progress = true;
     if (state.reader.dropped() != state.drops_reported) {
       char note[64];
@@ -113,10 +128,22 @@ bool drain_unlocked(bool skip_in_flight = false) {
       write_unlocked({note, length < sizeof(note) ? length : sizeof(note) - 1});
     }
     if (record.level < state.level) continue;
+    if (!record.continuation) {
+      state.showing = !guarded || record.console || state.flood.admit(record.timestamp_ns);
+      if (state.showing && state.flood.left_out() > 0) report_left_out();
+    }
+    if (!state.showing) continue;
+    const std::uint64_t started = guarded ? log::now_ns() : 0;
     const ColorCode previous = current_color();
     set_current_color(color_of(record.level));
     write_unlocked(record.view());
     set_current_color(previous);
+    if (guarded) state.flood.charge(log::now_ns() - started);
+  }
+  // The flood is over: say what was left out now rather than at the next message.
+  if (guarded && state.flood.left_out() > 0 && !state.reader.pending() &&
+      state.flood.has_credit(log::now_ns())) {
+    report_left_out();
   }
   return progress;
 }
@@ -151,7 +178,8 @@ void emergency_flush() {
   // is, for good. The serial buffer goes out first (it is older than any unread record).
   state.emergency = true;
   state.serial.stop_interrupts();
-  drain_unlocked(/*skip_in_flight=*/true);  // a writer the panic interrupted will never finish
+  state.showing = true;
+  drain_unlocked(/*skip_in_flight=*/true, /*guarded=*/false);  // a writer the panic interrupted will never finish
 }
 
 void flush() {
@@ -159,7 +187,7 @@ void flush() {
     emergency_flush();  // an interrupt handler or a panic hook: nothing will run after this
     return;
   }
-  while (drain_unlocked()) {
+  while (drain_unlocked(false, /*guarded=*/false)) {
   }
   // Wait until the transmit interrupt has handed everything to the UART.
   while (state.serial.interrupt_driven() && !state.serial.idle()) {
@@ -256,7 +284,8 @@ std::size_t Locked::columns() const {
   return columns;
 }
 
-Printer::Printer() : direct_(try_acquire()), record_(log::ring(), log::Level::info, log::now_ns()) {}
+Printer::Printer()
+    : direct_(try_acquire()), record_(log::ring(), log::Level::info, log::now_ns(), /*console=*/true) {}
 
 Printer::~Printer() {
   if (direct_) {
@@ -292,7 +321,8 @@ void write_serial(std::string_view text) {
     serial_write(text);
     release();
   } else {
-    log::write(log::Level::info, text);  // an interrupt handler: shown (on screen too) later
+    // An interrupt handler, or the console is busy: shown (on screen too) later.
+    log::RecordWriter(log::ring(), log::Level::info, log::now_ns(), /*console=*/true).write(text);
   }
 }
 

@@ -30,7 +30,8 @@ std::optional<Level> level_from_string(std::string_view name) {
   return std::nullopt;
 }
 
-bool Ring::append(Level level, std::uint64_t timestamp_ns, std::string_view text, bool continuation) {
+bool Ring::append(Level level, std::uint64_t timestamp_ns, std::string_view text, bool continuation,
+                  bool console) {
   if (text.size() > kSlotText) text = text.substr(0, kSlotText);
   for (;;) {
     std::uint64_t sequence = head_.load(std::memory_order_acquire);
@@ -56,7 +57,7 @@ bool Ring::append(Level level, std::uint64_t timestamp_ns, std::string_view text
     std::atomic_thread_fence(std::memory_order_release);  // step 6
     target.timestamp_ns.store(timestamp_ns, std::memory_order_relaxed);
     target.meta.store(static_cast<std::uint64_t>(level) | std::uint64_t{continuation} << 8 |
-                          std::uint64_t{text.size()} << 16,
+                          std::uint64_t{console} << 9 | std::uint64_t{text.size()} << 16,
                       std::memory_order_relaxed);
     for (std::size_t word = 0; word * 8 < text.size(); ++word) {
       std::uint64_t value = 0;
@@ -81,6 +82,7 @@ Ring::ReadResult Ring::read(std::uint64_t sequence, Record& out) const {
   out.timestamp_ns = source.timestamp_ns.load(std::memory_order_relaxed);
   out.level = static_cast<Level>(meta & 0xFF);
   out.continuation = ((meta >> 8) & 1) != 0;
+  out.console = ((meta >> 9) & 1) != 0;
   const std::size_t length = (meta >> 16) & 0xFFFF;
   out.length = static_cast<std::uint8_t>(length < kSlotText ? length : kSlotText);
   for (std::size_t word = 0; word * 8 < out.length; ++word) {
@@ -121,7 +123,7 @@ bool Reader::next(Record& out, bool skip_in_flight) {
 void RecordWriter::write(std::string_view text) {
   while (!text.empty()) {
     if (used_ == kSlotText) {
-      ring_.append(level_, timestamp_ns_, {buffer_, used_}, continuation_);
+      ring_.append(level_, timestamp_ns_, {buffer_, used_}, continuation_, console_);
       continuation_ = true;
       used_ = 0;
     }
@@ -134,7 +136,7 @@ void RecordWriter::write(std::string_view text) {
 
 void RecordWriter::finish() {
   if (used_ == 0) return;
-  ring_.append(level_, timestamp_ns_, {buffer_, used_}, continuation_);
+  ring_.append(level_, timestamp_ns_, {buffer_, used_}, continuation_, console_);
   continuation_ = true;
   used_ = 0;
 }

@@ -65,6 +65,9 @@ struct Record {
   std::uint64_t timestamp_ns = 0;
   Level level = Level::info;
   bool continuation = false;  // the text continues the previous record's (a long message)
+  // Console output (print, println) that waited in the log because the console was busy: part
+  // of what the user asked for, so the console never leaves it out (console/flood_guard.h).
+  bool console = false;
   std::uint8_t length = 0;
   char text[kSlotText] = {};
   std::string_view view() const { return {text, length}; }
@@ -75,7 +78,7 @@ struct Slot {
   static constexpr std::size_t kWords = kSlotText / 8;
   std::atomic<std::uint64_t> state{0};
   std::atomic<std::uint64_t> timestamp_ns{0};
-  std::atomic<std::uint64_t> meta{0};  // level | continuation << 8 | length << 16
+  std::atomic<std::uint64_t> meta{0};  // level | continuation << 8 | console << 9 | length << 16
   std::array<std::atomic<std::uint64_t>, kWords> words{};
 };
 
@@ -95,7 +98,7 @@ class Ring {
   // Lock-free and wait-free except for retries caused by other writers' progress. Returns false
   // if the record was dropped (step 3 above).
   bool append(Level level, std::uint64_t timestamp_ns, std::string_view text,
-              bool continuation = false);
+              bool continuation = false, bool console = false);
 
   ReadResult read(std::uint64_t sequence, Record& out) const;
 
@@ -144,8 +147,9 @@ class Reader {
 // last part. Needs no heap and little stack (one slot's text).
 class RecordWriter final : public fmt::Sink {
  public:
-  RecordWriter(Ring& ring, Level level, std::uint64_t timestamp_ns)
-      : ring_(ring), level_(level), timestamp_ns_(timestamp_ns) {}
+  // `console`: the records are console output (Record::console).
+  RecordWriter(Ring& ring, Level level, std::uint64_t timestamp_ns, bool console = false)
+      : ring_(ring), level_(level), timestamp_ns_(timestamp_ns), console_(console) {}
   ~RecordWriter() { finish(); }
   RecordWriter(const RecordWriter&) = delete;
   RecordWriter& operator=(const RecordWriter&) = delete;
@@ -157,6 +161,7 @@ class RecordWriter final : public fmt::Sink {
   Ring& ring_;
   Level level_;
   std::uint64_t timestamp_ns_;
+  bool console_;
   bool continuation_ = false;
   std::size_t used_ = 0;
   char buffer_[kSlotText];

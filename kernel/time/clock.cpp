@@ -46,10 +46,13 @@ struct Window {
 constexpr std::uint64_t kEdgeFraction = 1'000;  // both edges within 1000 ppm of the window
 constexpr int kMaxTries = 3;
 
-Window measure_window(std::uint16_t input_clocks) {
+// `quiet_ticks`: how long to wait on the TSC alone before polling the PIT (pit.h); a retry polls
+// all the way, in case a wrong guess hid the end.
+Window measure_window(std::uint16_t input_clocks, std::uint64_t quiet_ticks = 0) {
   Window best{0, ~std::uint64_t{0}};
   for (int attempt = 0; attempt < kMaxTries; ++attempt) {
-    const pc::pit::Stopwatch w = pc::pit::time_channel2(input_clocks, read_tsc);
+    const pc::pit::Stopwatch w =
+        pc::pit::time_channel2(input_clocks, read_tsc, attempt == 0 ? quiet_ticks : 0);
     const std::uint64_t start = w.start_before / 2 + w.start_after / 2;
     const std::uint64_t end = w.end_before / 2 + w.end_after / 2;
     const Window window{end - start, (w.start_after - w.start_before) + (w.end_after - w.end_before)};
@@ -67,10 +70,18 @@ void init_clock() {
   {
     sync::InterruptGuard no_interrupts;  // an interrupt inside a window would lengthen it
     // One window first, thrown away: under an emulator the first run of the polling loop also
-    // pays for translating it, and the caches are cold on real hardware.
-    (void)measure_window(kWarmUpInputClocks);
+    // pays for translating it, and the caches are cold on real hardware. It gives a first guess
+    // of a window's length.
+    const Window warm_up = measure_window(kWarmUpInputClocks);
+    // Wait out 7/8 of the expected window on the TSC before polling the PIT: the same edges, an
+    // eighth of the port reads. The guess is the warm-up's, then the shortest well-measured
+    // window's.
+    std::uint64_t shortest = warm_up.ticks / kWarmUpInputClocks * kWindowInputClocks;
     for (std::uint64_t& h : hz) {
-      const Window window = measure_window(kWindowInputClocks);
+      const Window window = measure_window(kWindowInputClocks, shortest - shortest / 8);
+      if (window.uncertainty * kEdgeFraction <= window.ticks && window.ticks < shortest) {
+        shortest = window.ticks;
+      }
       h = frequency_from(window.ticks, kWindowInputClocks, pc::pit::kInputFrequencyHz);
       worst_edges_ppm = std::max(worst_edges_ppm, window.uncertainty * 1'000'000 / window.ticks);
     }

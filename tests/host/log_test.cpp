@@ -1,8 +1,10 @@
 // Host tests for the kernel log's lock-free ring (kernel/lib/log.h): records in order, long
 // messages split into continuation records, wrap-around that drops the oldest and counts it,
 // and a stress test with several writer threads and one reader: no record torn or duplicated,
-// and every record either read or counted as dropped.
+// and every record either read or counted as dropped. Also the console's flood guard
+// (kernel/console/flood_guard.h), which decides how much of a flood of records is shown.
 #include "lib/log.h"
+#include "console/flood_guard.h"
 
 #include <gtest/gtest.h>
 
@@ -234,3 +236,91 @@ TEST(LogRingStress, ManyWritersOneReaderNoTornOrDuplicateRecordsAndExactDropCoun
 
 }  // namespace
 }  // namespace ferrite::log
+
+// Console output that waits in the log keeps its mark through the ring (the console never
+// leaves it out of a flood), continuation records included; other records do not carry it.
+TEST(LogConsoleMark, SurvivesTheRingAndContinuations) {
+  static std::array<ferrite::log::Slot, 8> slots{};
+  ferrite::log::Ring ring{slots};
+  {
+    ferrite::log::RecordWriter console(ring, ferrite::log::Level::info, 5, /*console=*/true);
+    console.write(std::string(200, 'c'));  // two records
+  }
+  ring.append(ferrite::log::Level::warn, 6, "an NMI report");
+  ferrite::log::Reader reader(ring);
+  ferrite::log::Record record;
+  ASSERT_TRUE(reader.next(record));
+  EXPECT_TRUE(record.console);
+  EXPECT_FALSE(record.continuation);
+  ASSERT_TRUE(reader.next(record));
+  EXPECT_TRUE(record.console);
+  EXPECT_TRUE(record.continuation);
+  ASSERT_TRUE(reader.next(record));
+  EXPECT_FALSE(record.console);
+  EXPECT_EQ(record.view(), "an NMI report");
+}
+
+// ---- The console's flood guard (kernel/console/flood_guard.h): how much of a flood it shows.
+
+namespace flood_guard_tests {
+
+using ferrite::console::FloodGuard;
+constexpr std::uint64_t kMs = 1'000'000;
+constexpr std::uint64_t kSecond = 1000 * kMs;
+
+// Messages one every `gap_ns` from `start`, `count` of them, each taking `cost_ns` to show;
+// returns how many were shown.
+std::uint64_t show(FloodGuard& guard, std::uint64_t start, std::uint64_t gap_ns, int count,
+                   std::uint64_t cost_ns) {
+  std::uint64_t shown = 0;
+  for (int i = 0; i < count; ++i) {
+    if (guard.admit(start + static_cast<std::uint64_t>(i) * gap_ns)) {
+      guard.charge(cost_ns);
+      ++shown;
+    }
+  }
+  return shown;
+}
+
+TEST(FloodGuard, ShowsEverythingBeforeTheClockRuns) {
+  FloodGuard guard;
+  EXPECT_EQ(show(guard, 0, 0, 1000, 5 * kMs), 1000u);
+  EXPECT_EQ(guard.left_out(), 0u);
+}
+
+TEST(FloodGuard, ShowsABurstThenATenthOfTheTime) {
+  FloodGuard guard;
+  // An NMI storm: a report every millisecond for 10 s, each taking 5 ms to show (a dozen lines
+  // scrolled on a framebuffer): showing them all would take 50 s of CPU.
+  const std::uint64_t shown = show(guard, kSecond, kMs, 10'000, 5 * kMs);
+  // The burst (200 ms: 40 reports) plus a tenth of 10 s (1 s: 200 reports).
+  EXPECT_GE(shown, 238u);
+  EXPECT_LE(shown, 242u);
+  EXPECT_EQ(guard.take_left_out(), 10'000 - shown);
+  EXPECT_EQ(guard.left_out(), 0u);  // taken: counting starts over
+}
+
+TEST(FloodGuard, OrdinaryMessagesAreNeverLeftOut) {
+  FloodGuard guard;
+  // A busy kernel: a message every 10 ms that takes 0.5 ms to show (5% of the CPU), for a minute.
+  EXPECT_EQ(show(guard, kSecond, 10 * kMs, 6000, kMs / 2), 6000u);
+}
+
+TEST(FloodGuard, CreditComesBackAfterAQuietSpellButNoMoreThanTheBurst) {
+  FloodGuard guard;
+  show(guard, kSecond, kMs, 5000, 5 * kMs);  // drained
+  EXPECT_FALSE(guard.has_credit(6 * kSecond));
+  // An hour of quiet earns no more than the burst: 200 ms of showing.
+  const std::uint64_t shown = show(guard, 3600 * kSecond, 0, 1000, 5 * kMs);  // all at once
+  EXPECT_EQ(shown, FloodGuard::kBurstNs / (5 * kMs));
+}
+
+TEST(FloodGuard, AClockThatStepsBackEarnsNothing) {
+  FloodGuard guard;
+  show(guard, 10 * kSecond, 0, 100, 5 * kMs);  // drained at t = 10 s
+  EXPECT_FALSE(guard.admit(9 * kSecond));      // a record stamped earlier (an NMI's writer)
+  EXPECT_FALSE(guard.admit(10 * kSecond));
+  EXPECT_TRUE(guard.admit(11 * kSecond));  // a second pays for 100 ms of showing
+}
+
+}  // namespace flood_guard_tests

@@ -21,6 +21,8 @@ key spec syntax (--keys):
   {name-down}   press a key and keep it held: {shift-down}abc{shift-up} types ABC.
   {name-up}     release a held key.
   {pause:MS}    wait MS milliseconds before the next key.
+  {nmi:N}       inject N NMIs (QMP inject-nmi, one after the other) before the next key: a
+                flood of NMI reports while the shell works.
   {{            a literal '{' ('}' needs no escape).
   Example: --keys 'Hi{caps}ab{caps}x{bksp}{left}!{ret}'
   Each key (or chord) is one QMP send-key; key presses and releases are each followed by
@@ -81,6 +83,7 @@ def parse_key_spec(spec):
     ("tap", [qcode, ...])  press the keys in order, release in reverse (one QMP send-key)
     ("down", qcode) / ("up", qcode)  press / release one key (QMP input-send-event)
     ("pause", milliseconds)
+    ("nmi", count)          inject that many NMIs
     """
     actions = []
     i = 0
@@ -107,6 +110,11 @@ def parse_braced_token(token):
         if not milliseconds.isdigit():
             raise KeySpecError(f"{{pause:MS}} needs a number of milliseconds, got {{{token}}}")
         return ("pause", int(milliseconds))
+    if token.startswith("nmi:"):
+        count = token[len("nmi:"):]
+        if not count.isdigit():
+            raise KeySpecError(f"{{nmi:N}} needs a number of NMIs, got {{{token}}}")
+        return ("nmi", int(count))
     for suffix, kind in (("-down", "down"), ("-up", "up")):
         if token.endswith(suffix):
             return (kind, key_name_to_qcode(token[:-len(suffix)]))
@@ -145,3 +153,6 @@ def type_keys(qmp, actions, hold_ms, delay_ms, deadline, sleep=time.sleep):
             sleep((hold_ms + delay_ms) / 1000)
         elif kind == "pause":
             sleep(value / 1000)
+        elif kind == "nmi":
+            for _ in range(value):
+                qmp.execute("inject-nmi")

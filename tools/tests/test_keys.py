@@ -37,11 +37,15 @@ class ParseKeySpec(unittest.TestCase):
                          [("pause", 250), ("tap", ["shift", "bracket_left"]),
                           ("tap", ["shift", "bracket_right"])])
 
+    def test_nmi_action(self):
+        self.assertEqual(parse_key_spec("a{nmi:3}"), [("tap", ["a"]), ("nmi", 3)])
+
     def test_errors_say_what_is_wrong(self):
         for spec, message in (("{nosuchkey}", "unknown key name 'nosuchkey'"),
                               ("ab{ret", "unclosed '{' at position 2"),
                               ("{}", "empty {}"),
                               ("{pause:x}", "needs a number of milliseconds"),
+                              ("{nmi:}", "needs a number of NMIs"),
                               ("é", "cannot type 'é'")):
             with self.subTest(spec=spec):
                 with self.assertRaisesRegex(KeySpecError, message):

@@ -99,7 +99,8 @@ std::uint32_t divisor() {
   return programmed_divisor;
 }
 
-Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter)()) {
+Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter)(),
+                        std::uint64_t quiet_counts) {
   FERRITE_ASSERT(input_clocks > 0);
   // Gate high, speaker off; mode 0 drives the output low at once and high at terminal count
   // ("Mode 0 - Interrupt on Terminal Count"). Counting starts on the clock after the count's
@@ -112,6 +113,7 @@ Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter
   result.start_before = read_counter();
   arch::outb(kChannel2DataPort, static_cast<std::uint8_t>(input_clocks >> 8));
   result.start_after = read_counter();
+  while (read_counter() - result.start_after < quiet_counts) asm volatile("pause");
   // The output is sampled at some moment inside each `inb`: the end lies after the counter read
   // *before* the last `inb` that saw it low, and before the read *after* the one that saw it high.
   std::uint64_t before_last_low = result.start_before;

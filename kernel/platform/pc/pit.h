@@ -45,9 +45,14 @@ void remove_tick_callback(TickCallback callback);
 // brackets both moments: the start lies in [start_before, start_after], the end in
 // [end_before, end_after]. A wide bracket means the CPU was away (an emulator's thread
 // descheduled, an SMI): the caller should measure again.
+// `quiet_counts`: how long (in `read_counter` units) after the start to wait on the counter alone
+// before polling the PIT. Every `inb` is an exit to the device model under an emulator (~283,000
+// of them in 6 ms of calibration, most of the boot's device accesses), so a caller that knows
+// roughly when the end comes skips the reads that cannot see it; the end is polled as before.
 struct Stopwatch {
   std::uint64_t start_before, start_after, end_before, end_after;
 };
-Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter)());
+Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter)(),
+                        std::uint64_t quiet_counts = 0);
 
 }  // namespace ferrite::pc::pit
