@@ -6,6 +6,7 @@
 #include "boot/start.h"
 #include "console/print.h"
 #include "drivers/keyboard/layout.h"
+#include "tty/console.h"
 #include "init.h"
 #include "lib/log.h"
 #include "shell/shell.h"
@@ -49,6 +50,8 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   }
 
   task::init_runtime();
+  // Chapter 14: /dev/console for programs, typing with the same layout as the shell.
+  tty::init_console(keyboard_layout(command_line));
   if (auto spawned = task::executor().spawn(shell::run(keyboard_layout(command_line))); !spawned) {
     panic("cannot start the shell: {}", task::to_string(spawned.error()));
   }

@@ -93,11 +93,14 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
   if (wants_write && node->type != NodeType::char_device) return std::unexpected(abi::Errno::erofs);
   auto* file = new (std::nothrow) OpenFile{node, kind_of(*node), static_cast<std::uint32_t>(flags)};
   if (file == nullptr) return std::unexpected(abi::Errno::enomem);
+  if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->opened();
   return file;
 }
 
 void release(OpenFile* file) {
-  if (file != nullptr && --file->references == 0) delete file;
+  if (file == nullptr || --file->references > 0) return;
+  if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->closed();
+  delete file;
 }
 
 std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte> out) {

@@ -33,6 +33,10 @@ class TerminalPort {
   virtual abi::Termios termios() = 0;
   virtual void set_termios(const abi::Termios& termios) = 0;
   virtual std::size_t readable_bytes() = 0;  // FIONREAD
+  // A file on the terminal was opened / its last descriptor closed: while any is open, the
+  // keyboard types into the terminal instead of the kernel shell.
+  virtual void opened() {}
+  virtual void closed() {}
 
  protected:
   ~TerminalPort() = default;

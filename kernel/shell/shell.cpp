@@ -18,6 +18,7 @@
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "platform/pc/pit.h"
+#include "platform/pc/power.h"
 #include "platform/pc/ps2.h"
 #include "shell/line_editor.h"
 #include "sched/scheduler.h"
@@ -306,14 +307,7 @@ void kill_thread(std::uint64_t id) {
 
 [[noreturn]] void shutdown() {
   println("shutting down");
-  // QEMU's ACPI PM1a control register (i440fx and q35): SLP_EN with sleep type 0 = S5 (off);
-  // then the port older QEMU and Bochs use. The machine stops a moment after the write, so give
-  // it 100 ms before concluding nobody answered.
-  for (const std::uint16_t port : {std::uint16_t{0x604}, std::uint16_t{0xB004}}) {
-    arch::outw(port, 0x2000);
-    const std::uint64_t until = time::now_ns() + 100'000'000;
-    while (time::now_ns() < until) arch::halt();
-  }
+  pc::power_off();
   println("shutdown: no ACPI power-off device answered; halting");
   arch::halt_forever();
 }

@@ -72,7 +72,19 @@ constinit std::atomic<std::uint64_t> cancelling_scancode{kNoScancode};
 // IRQ 1: move the byte and wake the keyboard task; decoding happens in the task — except that,
 // once watch_for_ctrl_c is on, a Ctrl+C is also recognised here, to stop a command that keeps
 // the task from reading keys.
+constinit std::atomic<ScancodeConsumer> diverted_to{nullptr};
+
 void on_scancode(std::uint8_t scancode) {
+  if (const ScancodeConsumer consumer = diverted_to.load(std::memory_order_acquire)) {
+    consumer(scancode);
+    if (ctrl_c_watcher) {  // keeps its modifier state current, and a running `run` cancellable
+      const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
+      if (event && event->pressed && event->character == drivers::keyboard::kCtrlC) {
+        (void)command_cancel.request();
+      }
+    }
+    return;
+  }
   const ScancodePush pushed = scancodes.push(scancode);
   if (pushed == ScancodePush::dropped_first_of_burst) {
     log::warn("{}", scancode_queue_full_warning);
@@ -141,6 +153,10 @@ bool cancelled_a_command(std::uint64_t index) {
   std::uint64_t expected = index;
   return cancelling_scancode.compare_exchange_strong(expected, kNoScancode,
                                                      std::memory_order_relaxed);
+}
+
+void divert_scancodes(ScancodeConsumer consumer) {
+  diverted_to.store(consumer, std::memory_order_release);
 }
 
 KeyboardStats keyboard_stats() {

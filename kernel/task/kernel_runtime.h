@@ -50,6 +50,12 @@ CancelSignal& command_cancel_signal();
 // cancelled a command. It did its job; the reader should not act on that key again.
 [[nodiscard]] bool cancelled_a_command(std::uint64_t index);
 
+// Chapter 14: while a program has the terminal (tty/console.h), IRQ 1 hands each byte to
+// `consumer` instead of the shell's queue (nullptr: back to the queue). The consumer runs in the
+// interrupt handler: it may only store the byte and wake a thread. Ctrl+C is still watched.
+using ScancodeConsumer = void (*)(std::uint8_t scancode);
+void divert_scancodes(ScancodeConsumer consumer);
+
 // Keyboard bytes that reached the queue and bytes dropped because it was full.
 struct KeyboardStats {
   std::uint64_t received = 0;  // bytes IRQ 1 read from port 0x60
