@@ -25,15 +25,16 @@ bool LineDiscipline::append(char byte, std::uint8_t mark) {
   return true;
 }
 
-void LineDiscipline::erase_last_character(fmt::Sink& echo) {
-  if (size_ == committed_) return;  // completed lines belong to the reader now
+bool LineDiscipline::erase_last_character(fmt::Sink& echo) {
+  if (size_ == committed_) return false;  // completed lines belong to the reader now
   // A UTF-8 character is one screen column but several bytes: remove them all.
   while (size_ > committed_ + 1 && is_utf8_continuation(bytes_[size_ - 1])) --size_;
   const bool control = static_cast<std::uint8_t>(bytes_[size_ - 1]) < 0x20;
   --size_;
-  if (!echo_) return;
+  if (!echo_) return true;
   echo.write("\b \b");
   if (control) echo.write("\b \b");  // it was echoed as two columns, ^X
+  return true;
 }
 
 void LineDiscipline::receive(char byte, fmt::Sink& echo) {
@@ -50,10 +51,11 @@ void LineDiscipline::receive(char byte, fmt::Sink& echo) {
       return;
     case kBackspace:
     case kDelete:  // VERASE is DEL on Linux; the PC keyboard's Backspace key types \b here
-      erase_last_character(echo);
+      (void)erase_last_character(echo);
       return;
     case kCtrlU:  // VKILL
-      while (size_ > committed_) erase_last_character(echo);
+      while (erase_last_character(echo)) {
+      }
       return;
     case kCtrlC:  // VINTR: without signals yet (chapter 15) it drops the line being typed
       size_ = committed_;

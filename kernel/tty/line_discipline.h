@@ -55,7 +55,7 @@ class LineDiscipline {
   enum Mark : std::uint8_t { kNone = 0, kLineEnd = 1, kEofMark = 2 };
 
   bool append(char byte, std::uint8_t mark);
-  void erase_last_character(fmt::Sink& echo);
+  bool erase_last_character(fmt::Sink& echo);  // false: nothing left to erase
   void commit() { committed_ = size_; }
 
   std::array<char, kCapacity> bytes_{};
