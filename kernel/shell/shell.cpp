@@ -209,10 +209,11 @@ void keys() {
     consumed = scancodes_consumed;
     queued = task::scancode_queue().size();
   });
-  const bool accounted = stats.received == consumed + queued + stats.dropped;
-  println("keyboard: {} bytes received = {} consumed + {} queued + {} dropped (queue of {}): {}",
+  const bool accounted = stats.received == consumed + queued + stats.dropped + stats.to_terminal;
+  println("keyboard: {} bytes received = {} consumed + {} queued + {} dropped (queue of {}) + {} "
+          "typed into programs: {}",
           stats.received, consumed, queued, stats.dropped, task::kScancodeQueueCapacity,
-          accounted ? "all accounted for" : "MISMATCH");
+          stats.to_terminal, accounted ? "all accounted for" : "MISMATCH");
 }
 
 // Allocates `count` blocks of pseudo-random sizes (8..4096, log-uniform), fills each with a

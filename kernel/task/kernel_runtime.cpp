@@ -73,10 +73,12 @@ constinit std::atomic<std::uint64_t> cancelling_scancode{kNoScancode};
 // once watch_for_ctrl_c is on, a Ctrl+C is also recognised here, to stop a command that keeps
 // the task from reading keys.
 constinit std::atomic<ScancodeConsumer> diverted_to{nullptr};
+constinit std::uint64_t scancodes_to_terminal = 0;  // diverted minus given back
 
 void on_scancode(std::uint8_t scancode) {
   if (const ScancodeConsumer consumer = diverted_to.load(std::memory_order_acquire)) {
     consumer(scancode);
+    ++scancodes_to_terminal;
     if (ctrl_c_watcher) {  // keeps its modifier state current, and a running `run` cancellable
       const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
       if (event && event->pressed && event->character == drivers::keyboard::kCtrlC) {
@@ -159,8 +161,14 @@ void divert_scancodes(ScancodeConsumer consumer) {
   diverted_to.store(consumer, std::memory_order_release);
 }
 
+void give_back_scancode(std::uint8_t scancode) {
+  --scancodes_to_terminal;
+  const ScancodePush pushed = scancodes.push(scancode);
+  if (pushed == ScancodePush::queued) ++scancodes_queued;
+}
+
 KeyboardStats keyboard_stats() {
-  return {pc::ps2::bytes_received(), scancodes.dropped()};
+  return {pc::ps2::bytes_received(), scancodes.dropped(), scancodes_to_terminal};
 }
 
 }  // namespace ferrite::task

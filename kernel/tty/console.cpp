@@ -50,7 +50,7 @@ abi::Termios default_termios() {
 class ConsoleTerminal final : public fs::TerminalPort {
  public:
   void init(const drivers::keyboard::Layout& layout) {
-    keyboard_.emplace(layout);
+    layout_ = &layout;
     termios_ = default_termios();
   }
 
@@ -87,18 +87,29 @@ class ConsoleTerminal final : public fs::TerminalPort {
   }
 
   void opened() override {
-    if (open_files_++ == 0) task::divert_scancodes(on_scancode);
+    if (open_files_++ > 0) return;
+    // A fresh decoder: the previous program's last keys (say Ctrl+D's releases) went to the
+    // shell, and a modifier this one thinks is still held would garble the next line.
+    if (layout_ != nullptr) keyboard_.emplace(*layout_);
+    task::divert_scancodes(on_scancode);
   }
 
   void closed() override {
     if (--open_files_ > 0) return;
-    task::divert_scancodes(nullptr);
-    // What the program did not read stays with it, as Linux flushes a hung-up tty's input.
+    {
+      // Keys typed ahead that no read decoded belong to whoever reads next: the shell. Under
+      // one interrupts-off section, so no byte can slip between the last one given back and
+      // the shell's own queue.
+      sync::InterruptGuard no_interrupts;
+      task::divert_scancodes(nullptr);
+      while (const std::optional<std::uint8_t> scancode = scancodes_.try_pop()) {
+        task::give_back_scancode(*scancode);
+      }
+    }
+    // Decoded but unread text stays with the program that ended (Linux flushes a hung-up tty).
     line_discipline_.flush_input();
     line_discipline_.set_echo(true);
     termios_ = default_termios();
-    while (scancodes_.try_pop()) {
-    }
   }
 
  private:
@@ -106,10 +117,14 @@ class ConsoleTerminal final : public fs::TerminalPort {
   // drops the byte, as the shell's queue does.
   static void on_scancode(std::uint8_t scancode);
 
-  // Decodes the queued bytes into characters (UTF-8) and types them into the line discipline.
+  // Decodes queued bytes into characters (UTF-8) and types them into the line discipline —
+  // only until a line is complete, so that keys typed beyond it stay raw and can go back to the
+  // shell if the program ends without reading them (`cat`, then Ctrl+D, then `ls` typed ahead).
   void pump() {
     EchoToConsole echo;
-    while (const std::optional<std::uint8_t> scancode = scancodes_.try_pop()) {
+    while (!line_discipline_.can_read()) {
+      const std::optional<std::uint8_t> scancode = scancodes_.try_pop();
+      if (!scancode) break;
       if (!keyboard_) continue;
       const auto event = keyboard_->feed(*scancode);
       if (!event || !event->pressed || event->character == 0) continue;  // arrows, modifiers
@@ -135,6 +150,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
     return 3;  // the layouts type nothing beyond the Basic Multilingual Plane
   }
 
+  const drivers::keyboard::Layout* layout_ = nullptr;
   std::optional<drivers::keyboard::Keyboard> keyboard_;
   LineDiscipline line_discipline_;
   abi::Termios termios_{};
