@@ -17,6 +17,8 @@
 #include "fs/initramfs.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
+#include "arch/x86_64/user_mode.h"
+#include "proc/spawn.h"
 #include "sched/scheduler.h"
 #include "time/clock.h"
 #include "time/tick.h"
@@ -128,6 +130,10 @@ void init(const boot::BootInfo& boot_info) {
   // Chapter 13: from here on the kernel has threads; this code goes on as thread 1 "main".
   const std::uint64_t slice_ms = boot::parse_size(command_line.get("timeslice").value_or("10")).value_or(10);
   sched::init((slice_ms == 0 ? 10 : slice_ms) * 1'000'000);
+  // Chapter 14: ring 3 — the syscall MSRs, SMEP/SMAP, SSE for programs — and the process layer's
+  // hooks for system calls, demand paging and faults in user code.
+  arch::init_user_mode();
+  proc::init();
 }
 
 }  // namespace ferrite

@@ -8,6 +8,8 @@
 #include "drivers/keyboard/layout.h"
 #include "tty/console.h"
 #include "init.h"
+#include "proc/signal.h"
+#include "proc/spawn.h"
 #include "lib/log.h"
 #include "shell/shell.h"
 #include "task/kernel_runtime.h"
@@ -34,6 +36,23 @@ const ferrite::drivers::keyboard::Layout& keyboard_layout(const ferrite::boot::C
   return ferrite::drivers::keyboard::kUsLayout;
 }
 
+[[noreturn]] void run_init(std::string_view path) {
+  using namespace ferrite;
+  const std::string_view argv[] = {path};
+  const auto process = proc::spawn(path, argv);
+  if (!process) {
+    println("init: cannot start {}: {} ({})", path, process.error().reason, abi::name(process.error().error));
+  } else {
+    const std::int32_t status = proc::wait(**process);
+    if (proc::exited_normally(status)) {
+      println("init exited with status {}", proc::exit_code_of(status));
+    } else {
+      println("init killed by {}", proc::signal_name(proc::signal_of(status)));
+    }
+  }
+  shell::shutdown();
+}
+
 }  // namespace
 
 void kernel_main(const ferrite::boot::BootInfo& boot_info) {
@@ -47,6 +66,12 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
     // For tools/bench_boot.py --icount: under -icount the TSC counts guest instructions.
     serial_println("boot tsc: {}", arch::read_tsc());
     pc::exit_qemu(pc::QemuExitCode::success);
+  }
+
+  // `init=PATH` (chapter 14): the program is the first process instead of the kernel shell, as
+  // under Linux; when it ends the machine powers off.
+  if (const auto init_path = command_line.get("init")) {
+    run_init(*init_path);
   }
 
   task::init_runtime();

@@ -37,8 +37,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (strcmp(what, "divide") == 0) {
-    volatile int zero = 0;
-    return 1 / zero;
+    /* Both operands unknown to the compiler: GCC turns 1 / x into a comparison without any
+     * division, so `1 / zero` exited 0 even on Linux. */
+    volatile int zero = 0, one = 1;
+    return one / zero;
   }
   if (strcmp(what, "syscall") == 0) {
     long r = syscall(SYS_tuxcall);

@@ -20,7 +20,7 @@ class KernelPhysicalReader final : public PhysicalReader {
     const std::uint64_t end = phys + length;
     for (std::uint64_t page = phys & ~(mm::kPageBytes - 1); page < end; page += mm::kPageBytes) {
       const mm::VirtAddr virt(reinterpret_cast<std::uint64_t>(mm::physical_to_virtual<std::byte>(page)));
-      if (!mm::kernel_mapper().translate(virt) && !mm::map_mmio(page, mm::kPageBytes)) return {};
+      if (!mm::kernel_translate(virt) && !mm::map_mmio(page, mm::kPageBytes)) return {};
     }
     return {mm::physical_to_virtual<const std::byte>(phys), length};
   }

@@ -7,14 +7,32 @@
 // CONTRACT (session of 2026-11-29): this header is the interface the process, exec and syscall
 // layers program against. Its implementation lives in mm/address_space.cpp; the bookkeeping of
 // regions is portable (mm/region_map.h) and host-tested.
+//
+// Threads and locks (chapter 14 session): each space has a mutex (lock 1 in mm/memory.h's list)
+// that every public method below takes for its whole run, so a space's regions, lower-half page
+// tables and frame count change one caller at a time — the process's own threads (chapter 15),
+// its page faults, and kernel code working on it from another thread (the loader, wait4's
+// destroy). Page-table work inside takes frames from the frame allocator, which locks itself.
+// Because the mutex may sleep, every method needs thread context: the page-fault handler may
+// call handle_fault (it runs on the faulting thread's stack, with interrupts on or off), an
+// interrupt or NMI handler never calls any of them. And nobody may touch user memory while
+// holding a space's mutex: a fault there (copy_from_user on a page not yet there) calls
+// handle_fault, which takes the same mutex — copy first, then lock (the user-copy helpers hold
+// no lock). Pages are 4 KiB, never global; a PROT_NONE page keeps its frame in a not-present
+// entry, so translate() shows nothing there.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <span>
 
 #include "abi/errno.h"
+#include "mm/mapper.h"
+#include "mm/page.h"
+#include "mm/region_map.h"
+#include "sched/sync.h"
 
 namespace ferrite::mm {
 
@@ -29,6 +47,16 @@ inline constexpr std::uint64_t kUserStackBytes = 8ull << 20;
 
 // Region permissions, the bits of mmap's PROT_* (PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4).
 enum Protection : std::uint32_t { kProtNone = 0, kProtRead = 1, kProtWrite = 2, kProtExec = 4 };
+
+// Where mmap without an address looks for room: top-down from here, below the stack's 8 MiB and
+// a gap (Linux's mmap_base, mm/util.c, keeps at least 128 MiB between the stack top and the mmap
+// area, so the stack can grow to its limit without running into a mapping).
+inline constexpr std::uint64_t kMmapTop = kUserStackTop - (128ull << 20);
+static_assert(kMmapTop <= kUserStackTop - kUserStackBytes);
+
+// How many regions one address space may have (Linux's vm.max_map_count is 65530; ferrite's
+// programs need a few dozen). Each costs 24 bytes in the AddressSpace object.
+inline constexpr std::size_t kMaxRegions = 256;
 
 // What a page fault asked for.
 enum class FaultAccess : std::uint8_t { read, write, execute };
@@ -46,6 +74,13 @@ AddressSpace* active_address_space();
 
 class AddressSpace {
  public:
+  // An object with no page tables behind it. The kernel makes its spaces with
+  // create_address_space; this constructor stays because code written against the first
+  // contract may build one (host tests that fake the methods below do).
+  AddressSpace() : level4_table_(*Frame4KiB::starting_at(PhysAddr(0))), frames_in_use_(0) {}
+  AddressSpace(const AddressSpace&) = delete;
+  AddressSpace& operator=(const AddressSpace&) = delete;
+
   // Declares [start, start + bytes) as demand-zero memory with `protection` (page-aligned;
   // EINVAL when misaligned or outside the user range, EEXIST when it overlaps unless `replace`,
   // which unmaps what was there first — MAP_FIXED).
@@ -63,7 +98,9 @@ class AddressSpace {
   [[nodiscard]] std::expected<void, abi::Errno> protect(std::uint64_t start, std::uint64_t bytes,
                                                         std::uint32_t protection);
   // Writes `data` at user address `at`, allocating pages as needed, ignoring the region's write
-  // permission (the loader fills read-only text this way). The space need not be active.
+  // permission (the loader fills read-only text this way). The space need not be active. All or
+  // nothing: on ENOMEM no byte is written and no page is left mapped that was not there before
+  // (page tables made on the way stay, counted, as with every mapping).
   [[nodiscard]] std::expected<void, abi::Errno> write_initial(std::uint64_t at,
                                                               std::span<const std::byte> data);
 
@@ -76,8 +113,50 @@ class AddressSpace {
   // false means a real fault (the process gets SIGSEGV).
   [[nodiscard]] bool handle_fault(std::uint64_t address, FaultAccess access);
 
-  // Frames this address space holds now (user pages and lower-half page tables).
+  // Frames this address space holds now (user pages and lower-half page tables). A snapshot,
+  // read without the lock.
   [[nodiscard]] std::uint64_t frames_in_use() const;
+
+  // Added to the contract (not used by the other layers yet):
+  // Where `address` leads in this space's page tables, or nothing (tests; fault reports).
+  [[nodiscard]] std::optional<Translation> translate(std::uint64_t address) const;
+  // A cap on frames_in_use(): a frame beyond it is refused as if memory were exhausted (a
+  // per-process memory limit; tests use it to run out of frames at a chosen point).
+  // One word, set without the lock: the next allocation sees it.
+  void set_frame_limit(std::uint64_t frames) { __atomic_store_n(&frame_limit_, frames, __ATOMIC_RELAXED); }
+  // The regions, sorted by address. Unlocked: only while nobody else can change the space
+  // (tests, a process's only thread).
+  [[nodiscard]] std::span<const Region> regions() const { return regions_.regions(); }
+  // Where set_break_base put the program break (brk(0) tells where it is now).
+  [[nodiscard]] std::uint64_t break_base() const { return break_base_; }
+
+ private:
+  friend AddressSpace* create_address_space();
+  friend void destroy_address_space(AddressSpace* space);
+  friend void activate(AddressSpace* space);
+  friend class SpaceFrames;
+
+  explicit AddressSpace(Frame4KiB level4_table) : level4_table_(level4_table) {}
+
+  // A mapper over this space's tables. Call with lock_ held, as every *_locked function.
+  Mapper page_mapper() const;
+  // map_anonymous and unmap without taking the lock (brk calls them).
+  std::expected<void, abi::Errno> map_anonymous_locked(std::uint64_t start, std::uint64_t bytes,
+                                                       std::uint32_t protection, bool replace);
+  std::expected<void, abi::Errno> unmap_locked(std::uint64_t start, std::uint64_t bytes);
+  // Unmaps every page in [start, end) and frees its frame; re-flags the pages there.
+  void unmap_pages_locked(std::uint64_t start, std::uint64_t end);
+  void set_page_protection_locked(std::uint64_t start, std::uint64_t end, std::uint32_t protection);
+
+  // Lock 1 of mm/memory.h: everything below but level4_table_, which never changes. mutable:
+  // translate() is const and still waits for a change in progress to finish.
+  mutable sched::Mutex lock_{"address space"};
+  Frame4KiB level4_table_;  // the table CR3 points to while this space is active
+  RegionMap<kMaxRegions> regions_;
+  std::uint64_t frames_in_use_ = 1;  // the level-4 table
+  std::uint64_t frame_limit_ = ~std::uint64_t{0};
+  std::uint64_t break_base_ = 0;  // 0 until set_break_base
+  std::uint64_t break_end_ = 0;   // the current break (not page-aligned)
 };
 
 }  // namespace ferrite::mm

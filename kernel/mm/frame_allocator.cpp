@@ -30,8 +30,8 @@ constexpr std::uint64_t clamped_end(std::uint64_t base, std::uint64_t length) {
 
 FrameAllocator::FrameAllocator(std::span<const boot::MemoryRegion> memory_map,
                                std::span<const boot::PhysicalRange> reserved,
-                               PhysicalMemoryView memory)
-    : memory_(memory) {
+                               PhysicalMemoryView memory, InterruptHooks interrupts)
+    : interrupts_(interrupts), memory_(memory) {
   for (const boot::MemoryRegion& region : memory_map) {
     if (region.type == boot::MemoryType::usable) {
       add_usable(region.base, clamped_end(region.base, region.length));
@@ -51,13 +51,29 @@ FrameAllocator::FrameAllocator(std::span<const boot::MemoryRegion> memory_map,
   for (const Run& run : runs()) total_frames_ += run.frame_count();
 }
 
+FrameAllocator::Locker::Locker(const FrameAllocator& allocator) : allocator_(allocator) {
+  if (allocator_.interrupts_.save_and_disable != nullptr) {
+    were_enabled_ = allocator_.interrupts_.save_and_disable();
+  }
+  while (__atomic_exchange_n(&allocator_.locked_, true, __ATOMIC_ACQUIRE)) {
+    while (__atomic_load_n(&allocator_.locked_, __ATOMIC_RELAXED)) {
+    }
+  }
+}
+
+FrameAllocator::Locker::~Locker() {
+  __atomic_store_n(&allocator_.locked_, false, __ATOMIC_RELEASE);
+  if (allocator_.interrupts_.restore != nullptr) allocator_.interrupts_.restore(were_enabled_);
+}
+
 std::optional<Frame4KiB> FrameAllocator::allocate() {
+  const Locker locker(*this);
   if (free_list_head_ != 0) {
     const PhysAddr frame(free_list_head_);
     auto* header = memory_.pointer_to<FreeFrameHeader>(frame);
     free_list_head_ = header->next;
     header->marker = 0;  // in use again: its later free() needs no search of the list
-    ++used_frames_;
+    __atomic_store_n(&used_frames_, used_frames_ + 1, __ATOMIC_RELAXED);
     return Frame4KiB::containing(frame);
   }
   for (; current_run_ < run_count_; ++current_run_) {
@@ -65,7 +81,7 @@ std::optional<Frame4KiB> FrameAllocator::allocate() {
     if (run.next_unused < run.end) {
       const PhysAddr frame(run.next_unused);
       run.next_unused += kPageBytes;
-      ++used_frames_;
+      __atomic_store_n(&used_frames_, used_frames_ + 1, __ATOMIC_RELAXED);
       return Frame4KiB::containing(frame);
     }
   }
@@ -73,6 +89,7 @@ std::optional<Frame4KiB> FrameAllocator::allocate() {
 }
 
 void FrameAllocator::free(Frame4KiB frame) {
+  const Locker locker(*this);  // panics below run with it held: panic never allocates frames
   const std::uint64_t address = frame.start().value();
   const Run* run = run_containing(address);
   if (run == nullptr) panic("FrameAllocator::free: the frame is not in usable memory");
@@ -85,7 +102,39 @@ void FrameAllocator::free(Frame4KiB frame) {
   header->next = free_list_head_;
   header->marker = kFreeFrameMarker;
   free_list_head_ = address;
-  --used_frames_;
+  __atomic_store_n(&used_frames_, used_frames_ - 1, __ATOMIC_RELAXED);
+}
+
+std::optional<std::string_view> FrameAllocator::invariant_violation() const {
+  const Locker locker(*this);
+  return invariant_violation_locked();
+}
+
+std::optional<std::string_view> FrameAllocator::invariant_violation_locked() const {
+  std::uint64_t never_used = 0;
+  for (std::size_t index = 0; index < run_count_; ++index) {
+    const Run& run = runs_[index];
+    if (run.next_unused < run.start || run.next_unused > run.end) return "a run's cursor is outside the run";
+    if (index < current_run_ && run.next_unused != run.end) return "a run before the current one has unused frames";
+    never_used += (run.end - run.next_unused) / kPageBytes;
+  }
+  // Every entry must be a distinct handed-out frame; more entries than frames means a cycle.
+  const std::uint64_t handed_out = total_frames_ - never_used;
+  std::uint64_t listed = 0;
+  for (std::uint64_t node = free_list_head_; node != 0;
+       node = memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->next) {
+    if (++listed > handed_out) return "the free list is longer than the frames ever handed out (a cycle)";
+    const Run* run = run_containing(node);
+    if (run == nullptr || node % kPageBytes != 0) return "a free-list entry is not a usable frame";
+    if (node >= run->next_unused) return "a free-list entry was never handed out";
+    if (memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->marker != kFreeFrameMarker) {
+      return "a free-list entry lost its free marker (written while free, or handed out twice)";
+    }
+  }
+  if (listed + never_used != total_frames_ - used_frames_) {
+    return "free list + never-used frames != free_frames()";
+  }
+  return std::nullopt;
 }
 
 // Adds [start, end) shrunk to whole frames, merging it with runs it overlaps or touches, so that

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "boot/boot_info.h"
 #include "mm/address.h"
@@ -26,6 +27,14 @@ class FrameSource {
   ~FrameSource() = default;  // never deleted through this interface: no deleting destructor
 };
 
+// How the FrameAllocator's lock holds interrupts off: `save_and_disable` clears the interrupt
+// flag and returns whether it was set, `restore` puts it back. Both null where there are no
+// interrupts (host tests).
+struct FrameAllocatorInterruptHooks {
+  bool (*save_and_disable)() = nullptr;
+  void (*restore)(bool were_enabled) = nullptr;
+};
+
 // Allocation and free are O(1):
 // - Frames never handed out yet are taken in address order from "runs" (usable ranges after the
 //   reserved ones are cut out), each with a cursor to its first never-used frame. Setup is
@@ -37,8 +46,21 @@ class FrameSource {
 //
 // Freeing a frame that is outside usable memory, was never handed out, or is already free
 // panics: each is a bug that would otherwise hand one frame to two owners.
+//
+// Threads (chapter 14): allocate() and free() may be called by any number of threads at once,
+// and from interrupt handlers. They take the allocator's own spinlock for their few
+// instructions, with interrupts held off through the hooks the owner passed in (the kernel's
+// save/restore of the interrupt flag; host tests pass none). Holding interrupts off makes the
+// lock safe against an interrupt handler on the same CPU, which can then never find it held;
+// a handler on another CPU just spins a moment. Nothing slow runs under it: frames are zeroed
+// by the caller, after allocate() has returned. It is a leaf lock: nothing else is taken while
+// it is held, so any lock may be held around a call (the kernel-table spinlock and the address
+// spaces' mutexes are, mm/memory.h). NMI handlers and panic must not call in: they may have
+// interrupted the holder on this CPU.
 class FrameAllocator final : public FrameSource {
  public:
+  using InterruptHooks = FrameAllocatorInterruptHooks;
+
   // Memory below 1 MiB is never handed out, whatever the memory map says: the real-mode
   // interrupt table, BIOS data area, EBDA, VGA memory and option ROMs live there, and firmware
   // maps often describe it loosely.
@@ -55,18 +77,26 @@ class FrameAllocator final : public FrameSource {
   // reserved ranges grow to whole frames. `memory` must reach every usable frame by the time the
   // first frame is freed (allocation alone never touches frame contents).
   FrameAllocator(std::span<const boot::MemoryRegion> memory_map,
-                 std::span<const boot::PhysicalRange> reserved, PhysicalMemoryView memory);
+                 std::span<const boot::PhysicalRange> reserved, PhysicalMemoryView memory,
+                 InterruptHooks interrupts = {});
 
   [[nodiscard]] std::optional<Frame4KiB> allocate();
   void free(Frame4KiB frame);
 
   std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
 
-  // Totals, in 4 KiB frames. total = used + free at all times.
+  // Totals, in 4 KiB frames. total = used + free at all times. Read without the lock: each is
+  // one aligned word, a snapshot that may be stale by the time the caller looks at it.
   std::uint64_t total_frames() const { return total_frames_; }
-  std::uint64_t used_frames() const { return used_frames_; }
-  std::uint64_t free_frames() const { return total_frames_ - used_frames_; }
+  std::uint64_t used_frames() const { return __atomic_load_n(&used_frames_, __ATOMIC_RELAXED); }
+  std::uint64_t free_frames() const { return total_frames_ - used_frames(); }
   std::uint64_t ignored_frames() const { return ignored_frames_; }
+
+  // Checks the bookkeeping under the lock (tests, after stress): every free-list entry is a
+  // handed-out frame of a run, carries the free marker and appears once, and the free list plus
+  // the never-used frames of the runs add up to free_frames(). Returns what is wrong, or
+  // nothing. Walks the whole free list with interrupts off: for tests, not for hot paths.
+  [[nodiscard]] std::optional<std::string_view> invariant_violation() const;
 
   // A contiguous range of usable frames, [start, end), with its allocation cursor.
   struct Run {
@@ -86,6 +116,24 @@ class FrameAllocator final : public FrameSource {
   void erase_run(std::size_t index);
   const Run* run_containing(std::uint64_t address) const;
   bool is_on_free_list(std::uint64_t frame_start) const;
+  std::optional<std::string_view> invariant_violation_locked() const;
+
+  // The lock of allocate(), free() and invariant_violation(): a test-and-test-and-set spinlock
+  // on a plain bool through GCC's __atomic builtins (copyable, so mm::init can assign a freshly
+  // built allocator; std::atomic is not), interrupts held off through interrupts_.
+  class Locker {
+   public:
+    explicit Locker(const FrameAllocator& allocator);
+    ~Locker();
+    Locker(const Locker&) = delete;
+    Locker& operator=(const Locker&) = delete;
+
+   private:
+    const FrameAllocator& allocator_;
+    bool were_enabled_ = false;
+  };
+  mutable bool locked_ = false;
+  InterruptHooks interrupts_{};
 
   PhysicalMemoryView memory_{};
   std::array<Run, kMaxRuns> runs_{};

@@ -1,7 +1,8 @@
 // The kernel's virtual address space, in one place (chapter 9).
 //
-//   0x0000000000000000 .. 0x00007FFFFFFFFFFF  lower half: identity map of 0..4 GiB during boot
-//                                             only (user space, one day)
+//   0x0000000000000000 .. 0x00007FFFFFFFFFFF  lower half: a user address space per process
+//                                             (mm/address_space.h: kUserBase .. kUserEnd); during
+//                                             boot only, an identity map of 0..4 GiB
 //   0xFFFF800000000000 + phys                 RAM, ACPI regions and the first MiB ("physical memory
 //                                             offset"; device memory only through mm::map_mmio)
 //   0xFFFFC00000000000 ..                     kernel heap (grows on demand)

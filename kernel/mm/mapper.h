@@ -128,8 +128,11 @@ concept FrameOwner = std::derived_from<Frames, FrameSource> && requires(Frames& 
 // `memory` before it becomes reachable (the heap grows this way).
 // All or nothing: when a frame or a page table cannot be had, the pages mapped so far are
 // unmapped and their frames freed, so the same range can be tried again later.
-template <FrameOwner Frames>
-[[nodiscard]] std::expected<void, MapError> map_fresh_pages(Mapper& mapper, PhysicalMemoryView memory,
+// `mapper` is a Mapper, or anything with its map and unmap of 4 KiB pages (the kernel passes
+// one that takes the kernel-table lock around each call, mm/memory.cpp); frames are zeroed
+// between those calls, outside any lock the mapper takes.
+template <class PageMapper, FrameOwner Frames>
+[[nodiscard]] std::expected<void, MapError> map_fresh_pages(PageMapper& mapper, PhysicalMemoryView memory,
                                                             Page4KiB first, std::uint64_t count,
                                                             PageTableFlags flags, Frames& frames) {
   std::expected<void, MapError> result;

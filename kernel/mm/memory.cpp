@@ -10,6 +10,7 @@
 #include "lib/panic.h"
 #include "mm/layout.h"
 #include "mm/physical_map.h"
+#include "sync/spinlock.h"
 
 extern "C" const char __kernel_physical_start[], __kernel_physical_end[];
 extern "C" const char __kernel_text_start[], __kernel_text_end[];
@@ -23,10 +24,13 @@ namespace {
 constexpr PhysicalMemoryView kPhysicalMemory{kPhysicalMemoryOffset};
 
 constinit FrameAllocator frames;
+// The kernel-table lock (memory.h: lock 2 of 3). Taken for one page's walk at a time.
+constinit sync::Spinlock kernel_tables_lock;
 // The Mapper has no default constructor; it is built in init() into this storage.
 alignas(Mapper) constinit std::byte mapper_storage[sizeof(Mapper)];
 constinit Mapper* mapper = nullptr;
 constinit PageTableFlags no_execute{};  // set by init once it knows whether the CPU has NX
+constinit std::optional<Frame4KiB> kernel_level4;  // the table init builds, for address spaces
 
 // Model-specific register and control-register bits (Intel SDM Vol. 3A 2.2.1 IA32_EFER, 2.5).
 constexpr std::uint32_t kMsrEfer = 0xC000'0080;
@@ -111,6 +115,29 @@ void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags fla
   }
 }
 
+// Gives every kernel-half level-4 entry (256..511) a level-3 table now, empty where nothing is
+// mapped yet. Each user address space copies these 256 entries when it is made
+// (mm/address_space.cpp); a kernel mapping added later (heap growth, map_mmio, a thread stack)
+// then lands in a table every address space already points to. Were a level-4 entry made after a
+// user space copied the half, that space would never see the mapping. The entries themselves
+// never change afterwards: kernel pages are never user pages, so the mapper never widens them.
+// Costs up to 256 frames (1 MiB), which is what Linux's x86_64 sync_global_pgds avoids by
+// patching every page directory instead.
+// Returns how many tables it made.
+std::size_t preallocate_kernel_half(Frame4KiB level4) {
+  PageTable& table = *kPhysicalMemory.pointer_to<PageTable>(level4.start());
+  std::size_t made = 0;
+  for (std::size_t index = PageTable::kEntryCount / 2; index < PageTable::kEntryCount; ++index) {
+    if (table[index].is_present()) continue;
+    ++made;
+    const std::optional<Frame4KiB> level3 = frames.allocate();
+    if (!level3) panic("mm: no memory for the kernel half's level-3 tables");
+    kPhysicalMemory.pointer_to<PageTable>(level3->start())->clear();
+    table[index].set(level3->start(), PageTableFlags::present | PageTableFlags::writable);
+  }
+  return made;
+}
+
 }  // namespace
 
 void init(const boot::BootInfo& boot_info) {
@@ -123,7 +150,8 @@ void init(const boot::BootInfo& boot_info) {
   for (const boot::Module& module : boot_info.modules()) {
     reserved[reserved_count++] = {module.start, module.end - module.start};
   }
-  frames = FrameAllocator(boot_info.memory_map(), std::span(reserved.data(), reserved_count), kPhysicalMemory);
+  frames = FrameAllocator(boot_info.memory_map(), std::span(reserved.data(), reserved_count), kPhysicalMemory,
+                          {arch::save_and_disable_interrupts, arch::restore_interrupts});
 
   // A fresh, empty level-4 table. New tables are reached through the boot tables' physical map
   // (0..4 GiB), which is where the frame allocator hands out its first frames.
@@ -144,6 +172,9 @@ void init(const boot::BootInfo& boot_info) {
   map_kernel_range(address_of(__kernel_data_start), address_of(__kernel_bss_end),
                    kernel | PageTableFlags::writable | no_execute);
 
+  const std::size_t kernel_half_tables = preallocate_kernel_half(*level4);
+  kernel_level4 = *level4;
+
   if (nx) arch::write_msr(kMsrEfer, arch::read_msr(kMsrEfer) | kEferNoExecuteEnable);
   arch::write_cr0(arch::read_cr0() | kCr0WriteProtect);  // read-only means read-only in ring 0 too
   arch::write_cr4(arch::read_cr4() | kCr4PageGlobalEnable);
@@ -153,17 +184,59 @@ void init(const boot::BootInfo& boot_info) {
 
   log::info("mm: {} MiB in {} frames free, RAM mapped at the physical offset up to {} MiB, NX {}",
           frames.free_frames() * kPageBytes >> 20, frames.free_frames(), mapped_end >> 20, nx ? "on" : "off");
+  log::debug("mm: {} empty level-3 tables complete the kernel half for user address spaces", kernel_half_tables);
 }
 
 FrameAllocator& frame_allocator() { return frames; }
+Frame4KiB kernel_level4_table() {
+  FERRITE_ASSERT(kernel_level4.has_value());
+  return *kernel_level4;
+}
 PageTableFlags no_execute_flag() { return no_execute; }
 Mapper& kernel_mapper() {
   FERRITE_ASSERT(mapper != nullptr);
   return *mapper;
 }
 
+std::optional<Translation> kernel_translate(VirtAddr address) {
+  sync::SpinlockGuard guard(kernel_tables_lock);
+  return kernel_mapper().translate(address);
+}
+
+namespace {
+
+// The kernel mapper as map_fresh_pages sees it: each map and unmap under the kernel-table lock,
+// so the zeroing between them runs with no lock and interrupts as the caller had them.
+class LockedKernelTables {
+ public:
+  std::expected<void, MapError> map(Page4KiB page, Frame4KiB frame, PageTableFlags flags, FrameSource& source) {
+    sync::SpinlockGuard guard(kernel_tables_lock);
+    return kernel_mapper().map(page, frame, flags, source);
+  }
+  std::expected<Frame4KiB, MapError> unmap(Page4KiB page) {
+    sync::SpinlockGuard guard(kernel_tables_lock);
+    return kernel_mapper().unmap(page);
+  }
+};
+
+}  // namespace
+
 std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count, PageTableFlags flags) {
-  return mm::map_fresh_pages(kernel_mapper(), kPhysicalMemory, Page4KiB::containing(start), count, flags, frames);
+  LockedKernelTables tables;
+  return mm::map_fresh_pages(tables, kPhysicalMemory, Page4KiB::containing(start), count, flags, frames);
+}
+
+std::uint64_t unmap_pages(VirtAddr start, std::uint64_t count) {
+  LockedKernelTables tables;
+  std::uint64_t unmapped = 0;
+  const Page4KiB first = Page4KiB::containing(start);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::expected<Frame4KiB, MapError> frame = tables.unmap(first + i);
+    if (!frame) continue;
+    frames.free(*frame);  // after the unmap's invlpg: no stale translation reaches it
+    ++unmapped;
+  }
+  return unmapped;
 }
 
 std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t size) {
@@ -181,6 +254,9 @@ std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t
   for_each_largest_page(start, end, false, [&](PageSize size, std::uint64_t page) {
     if (!result) return;
     // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they are.
+    // Looked up and mapped under one hold of the lock: two threads mapping the same window
+    // (drivers, ACPI tables) both succeed, once.
+    sync::SpinlockGuard guard(kernel_tables_lock);
     if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) return;
     result = map_at_offset(size, page, flags);
   });

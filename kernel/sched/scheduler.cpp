@@ -7,6 +7,9 @@
 #include <utility>
 
 #include "arch/x86_64/context.h"
+#include "arch/x86_64/cpu_local.h"
+#include "arch/x86_64/user_mode.h"
+#include "mm/address_space.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/idt.h"
@@ -37,7 +40,10 @@ constinit bool is_running = false;
 constinit Thread* main_thread = nullptr;
 
 static_assert(offsetof(PerCpu, self) == 0, "`mov %gs:0` must load the block's own address");
-static_assert(offsetof(PerCpu, current) == 8);
+static_assert(offsetof(PerCpu, current) == FERRITE_CPU_LOCAL_CURRENT);
+static_assert(offsetof(PerCpu, self) == FERRITE_CPU_LOCAL_SELF);
+static_assert(offsetof(PerCpu, kernel_stack_top) == FERRITE_CPU_LOCAL_KERNEL_STACK);
+static_assert(offsetof(PerCpu, user_stack_scratch) == FERRITE_CPU_LOCAL_USER_RSP);
 
 void copy_name(Thread& thread, std::string_view name) {
   std::size_t i = 0;
@@ -69,6 +75,20 @@ void finish_switch() {
   if (previous != nullptr && previous->state == State::dead && previous->detached) release(*previous);
 }
 
+// Chapter 14: what a switch between threads that run programs adds to the dozen instructions of
+// switch.S. The user registers the kernel does not use itself (FPU/SSE/AVX, FS base) stay in the
+// CPU while a thread is in the kernel, so they are saved when it leaves the CPU and loaded when
+// it comes back; the next thread's kernel stack becomes the one ring 3 enters on; and its
+// address space becomes the active one. Kernel threads need none of it.
+void switch_user_state(Thread& previous, Thread& next) {
+  if (previous.user != nullptr) arch::save_user_context(*previous.user);
+  if (next.user == nullptr) return;
+  arch::load_user_context(*next.user, next.stack_top);
+  if (next.address_space != nullptr && mm::active_address_space() != next.address_space) {
+    mm::activate(next.address_space);
+  }
+}
+
 // The heart of it. Interrupts off. The running thread has set its state already: still
 // `running` (it yields, or is `preempting`: back into the run queue), or blocked / sleeping /
 // dead (it is in a wait queue, the sleep list, or gone).
@@ -77,7 +97,7 @@ void schedule(bool preempting) {
   Thread* const previous = cpu.current;
   const std::uint64_t now_ns = time::now_ns();
   if (previous->state == State::running) {
-    if (previous->kill_requested) {
+    if (previous->kill_requested && previous->user == nullptr) {
       mark_dead_locked(*previous, kKilledExitValue);
     } else if (previous == cpu.idle) {
       // never queued: schedule() falls back on it
@@ -90,7 +110,9 @@ void schedule(bool preempting) {
   Thread* next = nullptr;
   while (SchedNode* node = cpu.run_queue.pick_next()) {
     auto* candidate = static_cast<Thread*>(node);
-    if (candidate->kill_requested && candidate != previous) {  // killed while it waited
+    // Killed while it waited. (A user thread must end itself on its way back to ring 3, where
+    // its process gives back its memory and files: it runs once more.)
+    if (candidate->kill_requested && candidate != previous && candidate->user == nullptr) {
       mark_dead_locked(*candidate, kKilledExitValue);
       if (candidate->detached) release(*candidate);
       continue;
@@ -113,6 +135,7 @@ void schedule(bool preempting) {
   cpu.current = next;
   cpu.previous = previous;
   ++cpu.switches;
+  switch_user_state(*previous, *next);
   context_switch(&previous->saved_rsp, next->saved_rsp);
   finish_switch();
 }
@@ -152,8 +175,9 @@ std::expected<Thread*, SpawnError> create(std::string_view name, ThreadEntry ent
   const std::uintptr_t guard = mm::kThreadStacksStart + index * kStackSlotBytes;
   const std::uintptr_t bottom = guard + kPageBytes;
   if (!thread->stack_mapped) {
-    // The guard page below stays unmapped: running off the stack faults there.
-    sync::InterruptGuard no_interrupts;  // the frame allocator and mapper are not thread-safe
+    // The guard page below stays unmapped: running off the stack faults there. With interrupts
+    // as the caller has them: map_fresh_pages locks the kernel tables page by page and zeroes
+    // the 16 KiB outside the lock (mm/memory.h), and the slot is ours since in_use was set.
     const auto mapped = mm::map_fresh_pages(
         mm::VirtAddr(bottom), kThreadStackBytes / kPageBytes,
         mm::PageTableFlags::present | mm::PageTableFlags::writable | mm::no_execute_flag());
@@ -180,6 +204,9 @@ std::expected<Thread*, SpawnError> create(std::string_view name, ThreadEntry ent
   thread->cpu = 0;
   thread->exit_notify = nullptr;
   thread->exit_notify_context = nullptr;
+  thread->user = nullptr;
+  thread->address_space = nullptr;
+  thread->owner = nullptr;
   thread->saved_rsp = arch::prepare_thread_stack(thread->stack_top, reinterpret_cast<std::uint64_t>(entry),
                                                  reinterpret_cast<std::uint64_t>(argument));
   return thread;
@@ -337,6 +364,7 @@ KillResult kill(ThreadId id) {
   if (target == main_thread || target == cpu.idle) return KillResult::refused;
   if (target == cpu.current) exit(kKilledExitValue);
   target->kill_requested = true;
+  if (target->user != nullptr) return KillResult::pending;  // ends itself before ring 3 (proc)
   if (cpu.run_queue.remove(*target)) {  // ready or sleeping: it holds nothing, end it now
     mark_dead_locked(*target, kKilledExitValue);
     if (target->detached) release(*target);

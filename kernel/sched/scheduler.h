@@ -25,6 +25,10 @@ inline constexpr std::uint64_t kDefaultTimeSliceNs = 10'000'000;
 struct PerCpu {
   PerCpu* self = nullptr;     // offset 0: `mov %gs:0` gives the block
   Thread* current = nullptr;  // offset 8: the running thread
+  // Offsets 16 and 24, for syscall_entry.S (arch/x86_64/cpu_local.h): the running user
+  // thread's kernel stack top, and where the stub parks the user's RSP.
+  std::uint64_t kernel_stack_top = 0;
+  std::uint64_t user_stack_scratch = 0;
   Thread* idle = nullptr;
   Thread* previous = nullptr;  // the thread switched away from, for finish_switch()
   RunQueue run_queue;
@@ -74,6 +78,8 @@ void sleep_for_ns(std::uint64_t ns);
 
 // Asks the thread with this ID to end: a ready or sleeping thread ends at once, a running or
 // blocked one the next time it passes through the scheduler. The main and idle threads refuse.
+// A thread that runs a program (chapter 14) ends itself the next time it is about to return to
+// ring 3 (its process must give back its memory first): always `pending`.
 enum class KillResult : std::uint8_t { killed, pending, no_such_thread, refused };
 KillResult kill(ThreadId id);
 

@@ -9,6 +9,9 @@
 
 #include "sched/run_queue.h"
 
+namespace ferrite::arch { struct UserContext; }
+namespace ferrite::mm { class AddressSpace; }
+
 namespace ferrite::sched {
 
 using ThreadId = std::uint32_t;
@@ -39,6 +42,12 @@ struct Thread : SchedNode {
   std::uint64_t cpu_tsc = 0;         // TSC ticks spent running, up to the last switch
   std::uint64_t switched_in_tsc = 0; // TSC when it last started running
   std::uint32_t cpu = 0;
+  // Chapter 14: a thread that runs a program. The scheduler saves and loads its user registers
+  // (FPU/SSE, FS base) and makes its address space the active one when it switches to it;
+  // kernel threads leave these null and run in whichever address space is active.
+  arch::UserContext* user = nullptr;
+  mm::AddressSpace* address_space = nullptr;
+  void* owner = nullptr;  // the proc::Process it runs (opaque here: proc is the layer above)
 
   [[nodiscard]] std::string_view name_view() const {
     std::size_t length = 0;

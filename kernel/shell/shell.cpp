@@ -17,6 +17,9 @@
 #include "fs/initramfs.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
+#include "proc/signal.h"
+#include "proc/spawn.h"
+#include "task/thread_exit.h"
 #include "platform/pc/pit.h"
 #include "platform/pc/power.h"
 #include "platform/pc/ps2.h"
@@ -306,12 +309,16 @@ void kill_thread(std::uint64_t id) {
   }
 }
 
-[[noreturn]] void shutdown() {
+}  // namespace
+
+void shutdown() {
   println("shutting down");
   pc::power_off();
   println("shutdown: no ACPI power-off device answered; halting");
   arch::halt_forever();
 }
+
+namespace {
 
 // Not a coroutine: a panic names the function it was called in, and a coroutine's name is its
 // compiler-generated frame function.
@@ -410,6 +417,35 @@ task::Task<Outcome> run_fault(Arguments arguments) {
   co_return Outcome::done;
 }
 
+// Chapter 14: a program from the initramfs as a process; the shell task waits for its thread to
+// end without blocking the executor (task::thread_exit), then reports how it ended. Ctrl+C kills
+// the program.
+task::Task<Outcome> run_program(Arguments arguments) {
+  const std::string_view path = arguments.words[0];
+  const auto process = proc::spawn(path, arguments.words);
+  if (!process) {
+    println("run: {}: {} ({})", path, process.error().reason, abi::name(process.error().error));
+    co_return Outcome::done;
+  }
+  sched::Thread& thread = *(*process)->thread;
+  std::int32_t status = 0;
+  task::ThreadExit ended(thread);
+  if (const std::optional<std::int64_t> value = co_await cancel().unless_cancelled(ended)) {
+    status = static_cast<std::int32_t>(*value);
+  } else {  // Ctrl+C: the program ends with SIGKILL on its next way back to ring 3
+    println("^C");
+    (void)sched::kill(thread.id);
+    status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
+  }
+  proc::release(**process);
+  if (proc::exited_normally(status)) {
+    println("exit status {}", proc::exit_code_of(status));
+  } else {
+    println("killed by {}", proc::signal_name(proc::signal_of(status)));
+  }
+  co_return Outcome::done;
+}
+
 constexpr Command kCommands[] = {
     {"help", "help", "this list", run_plain<help>},
     {"clear", "clear", "clear the screen (also Ctrl+L)", run_plain<clear>},
@@ -425,6 +461,7 @@ constexpr Command kCommands[] = {
     {"busy", "busy MS", "spin MS milliseconds without yielding (keys pile up, may drop)", run_busy},
     {"ls", "ls [PATH]", "list a directory of the initramfs (default /)", run_ls},
     {"programs", "programs", "the programs in /bin and what their ELF headers say", run_plain<programs>},
+    {"run", "run PATH [ARGS...]", "run a program from the initramfs and wait for it (Ctrl+C kills it)", run_program},
     {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_plain<threads_command>},
     {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_with_number<spin>},
     {"kill", "kill ID", "end thread ID", run_with_number<kill_thread>},

@@ -19,6 +19,15 @@ class [[nodiscard]] ThreadExit {
   explicit ThreadExit(sched::Thread& thread) noexcept : thread_(thread) {}
   ThreadExit(const ThreadExit&) = delete;
   ThreadExit& operator=(const ThreadExit&) = delete;
+  // Abandoned while it waits (`unless_cancelled` gave up on it): the thread must not call back
+  // into a dead object when it ends.
+  ~ThreadExit() {
+    sync::InterruptGuard no_interrupts;
+    if (thread_.exit_notify_context == this) {
+      thread_.exit_notify = nullptr;
+      thread_.exit_notify_context = nullptr;
+    }
+  }
 
   bool await_ready() const noexcept {
     sync::InterruptGuard no_interrupts;

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "boot/boot_info.h"
@@ -284,6 +286,123 @@ TEST(FrameAllocator, ServesTheMapperThroughFrameSource) {
   FrameSource& source = allocator;
   EXPECT_EQ(source.allocate_frame()->start(), PhysAddr(3 * MiB));
   EXPECT_EQ(allocator.used_frames(), 1u);
+}
+
+TEST(FrameAllocator, InvariantsHoldThroughRandomAllocationAndFree) {
+  SimulatedPhysicalMemory memory(kMemorySize);
+  const MemoryRegion map[] = {{.base = 1 * MiB, .length = 2 * MiB, .type = MemoryType::usable},
+                              {.base = 5 * MiB, .length = 1 * MiB, .type = MemoryType::usable}};
+  FrameAllocator allocator(map, {}, memory.view());
+  EXPECT_EQ(allocator.invariant_violation(), std::nullopt);
+  std::mt19937_64 random(7);
+  std::vector<Frame4KiB> held;
+  for (int step = 0; step < 5000; ++step) {
+    if (held.empty() || random() % 3 != 0) {
+      if (const std::optional<Frame4KiB> frame = allocator.allocate()) held.push_back(*frame);
+    } else {
+      const std::size_t index = random() % held.size();
+      allocator.free(held[index]);
+      held[index] = held.back();
+      held.pop_back();
+    }
+    if (step % 97 == 0) {
+      ASSERT_EQ(allocator.invariant_violation(), std::nullopt) << "step " << step;
+    }
+  }
+  for (const Frame4KiB frame : held) allocator.free(frame);
+  EXPECT_EQ(allocator.used_frames(), 0u);
+  EXPECT_EQ(allocator.invariant_violation(), std::nullopt);
+}
+
+TEST(FrameAllocator, InvariantCheckSeesAFreeFrameWrittenByItsFormerOwner) {
+  SimulatedPhysicalMemory memory(kMemorySize);
+  const MemoryRegion map[] = {{.base = 1 * MiB, .length = 1 * MiB, .type = MemoryType::usable}};
+  FrameAllocator allocator(map, {}, memory.view());
+  const Frame4KiB a = *allocator.allocate();
+  const Frame4KiB b = *allocator.allocate();
+  allocator.free(a);
+  allocator.free(b);
+  ASSERT_EQ(allocator.invariant_violation(), std::nullopt);
+  // A use after free: the marker is overwritten.
+  std::memset(memory.view().pointer_to<std::byte>(a.start()) + 8, 0xAB, 8);
+  EXPECT_NE(allocator.invariant_violation(), std::nullopt);
+  // A use after free that writes the link: b's next points back to b (a cycle).
+  std::memset(memory.view().pointer_to<std::byte>(a.start()) + 8, 0, 8);
+  std::uint64_t* b_next = memory.view().pointer_to<std::uint64_t>(b.start());
+  *b_next = b.start().value();
+  EXPECT_NE(allocator.invariant_violation(), std::nullopt);
+}
+
+// Chapter 14: threads allocate and free at once. Real threads on the host's cores race far
+// harder than one CPU's preemption does; each tags the frames it holds, so a frame handed to two
+// threads at once shows as a foreign tag. Without the allocator's lock this fails at once.
+TEST(FrameAllocator, ConcurrentThreadsNeverHoldTheSameFrame) {
+  SimulatedPhysicalMemory memory(kMemorySize);
+  const MemoryRegion map[] = {{.base = 1 * MiB, .length = 31 * MiB, .type = MemoryType::usable}};
+  FrameAllocator allocator(map, {}, memory.view());
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 20'000;
+  std::atomic<int> foreign_tags{0};
+  std::atomic<int> refusals{0};
+  auto work = [&](std::uint64_t id) {
+    std::vector<Frame4KiB> held;
+    for (int round = 0; round < kRounds; ++round) {
+      const int count = 1 + round % 8;
+      held.clear();
+      for (int i = 0; i < count; ++i) {
+        const std::optional<Frame4KiB> frame = allocator.allocate();
+        if (!frame) {
+          ++refusals;
+          return;
+        }
+        held.push_back(*frame);
+        // The tag sits past the free-list header, which free() writes.
+        memory.view().pointer_to<std::uint64_t>(frame->start())[2] = id << 32 | std::uint64_t(round);
+      }
+      for (int i = 0; i < count; ++i) {
+        if (memory.view().pointer_to<std::uint64_t>(held[i].start())[2] != (id << 32 | std::uint64_t(round))) {
+          ++foreign_tags;
+        }
+        allocator.free(held[i]);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(work, std::uint64_t(t + 1));
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(foreign_tags.load(), 0);
+  EXPECT_EQ(refusals.load(), 0);
+  EXPECT_EQ(allocator.used_frames(), 0u);
+  EXPECT_EQ(allocator.invariant_violation(), std::nullopt);
+}
+
+// The kernel passes its save/restore of the interrupt flag: allocate and free run between one
+// save and the matching restore, which gets back what the save returned.
+namespace interrupt_hooks {
+int depth = 0;
+int saves = 0;
+bool save() {
+  ++saves;
+  ++depth;
+  return saves % 2 == 0;  // alternate "were enabled" answers
+}
+void restore(bool were_enabled) {
+  EXPECT_EQ(were_enabled, saves % 2 == 0);
+  --depth;
+}
+}  // namespace interrupt_hooks
+
+TEST(FrameAllocator, HoldsInterruptsOffThroughTheHooksItWasGiven) {
+  SimulatedPhysicalMemory memory(kMemorySize);
+  const MemoryRegion map[] = {{.base = 1 * MiB, .length = 1 * MiB, .type = MemoryType::usable}};
+  FrameAllocator allocator(map, {}, memory.view(), {interrupt_hooks::save, interrupt_hooks::restore});
+  const Frame4KiB frame = *allocator.allocate();
+  EXPECT_EQ(interrupt_hooks::saves, 1);
+  allocator.free(frame);
+  EXPECT_EQ(interrupt_hooks::saves, 2);
+  EXPECT_EQ(allocator.invariant_violation(), std::nullopt);
+  EXPECT_EQ(interrupt_hooks::saves, 3);
+  EXPECT_EQ(interrupt_hooks::depth, 0);
 }
 
 class FrameAllocatorDeathTest : public ::testing::Test {

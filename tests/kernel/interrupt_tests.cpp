@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "arch/x86_64/context.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
@@ -15,6 +16,7 @@
 #include "console/console.h"
 #include "console/print.h"
 #include "lib/log.h"
+#include "sched/scheduler.h"
 #include "sync/spinlock.h"
 #include "test/ktest.h"
 
@@ -320,4 +322,25 @@ KTEST(timer_handler_logs_while_the_console_is_held) {
   }
   KEXPECT(ticks_while_held >= 5);
   KEXPECT(logged.load() >= 5);
+}
+
+// Chapter 14: an NMI can arrive in the syscall path's window where the CPU is in ring 0 (the
+// frame's CS says so) but GS still holds the program's base. The IST vectors' paranoid entry
+// looks at the GS base itself, so the handler finds the kernel's per-CPU block all the same.
+// Here the window is made by hand: swapgs puts a program's GS base (0) in place, then `int $2`
+// enters through the NMI gate. Without the paranoid entry the handler reads %gs:0 at address 0.
+KTEST(nmi_in_the_syscall_swapgs_window_finds_the_kernel_gs) {
+  static constinit std::uint64_t seen = 0;
+  arch::set_handler(arch::kNmiVector, [](arch::InterruptFrame&) {
+    seen = arch::cpu_local_read<std::uint64_t, 0>();
+  });
+  const std::uint64_t saved_user_gs = arch::read_msr(arch::kMsrKernelGsBase);
+  {
+    ferrite::sync::InterruptGuard no_interrupts;
+    arch::write_msr(arch::kMsrKernelGsBase, 0);     // a program's GS base
+    asm volatile("swapgs; int $2; swapgs" ::: "memory");
+    arch::write_msr(arch::kMsrKernelGsBase, saved_user_gs);
+  }
+  arch::set_handler(arch::kNmiVector, nullptr);
+  KEXPECT_EQ(seen, reinterpret_cast<std::uint64_t>(&ferrite::sched::this_cpu()));
 }

@@ -6,6 +6,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
+#include "arch/x86_64/user_mode.h"
 #include "platform/pc/qemu_exit.h"
 #include "lib/format.h"
 #include "lib/log.h"
@@ -145,6 +146,17 @@ std::uint64_t exception_count(std::uint8_t vector) {
 void handle_exception(InterruptFrame& frame) {
   const auto vector = static_cast<std::uint8_t>(frame.vector);
   counts[vector].fetch_add(1, std::memory_order_relaxed);
+
+  // Chapter 14: an exception in a user program is that program's problem (a demand page, or
+  // the end of the program; user_mode.h), and a fault inside a user copy becomes EFAULT. Only
+  // what is left is a kernel bug.
+  // NMI, #DF and #MC are not the program's doing (and run on IST stacks no thread owns): they
+  // keep the kernel's handling below.
+  if ((frame.cs & 3) == 3 && interrupt_stack_of(vector) == InterruptStack::none) {
+    if (handle_user_mode_exception(frame)) return;
+  } else if (fix_up_user_access(frame)) {
+    return;
+  }
 
   // Room for the whole report. On the IST stacks (16 KiB) and on the kernel stack this is fine.
   char text[1536];

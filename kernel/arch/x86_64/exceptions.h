@@ -148,6 +148,8 @@ constexpr bool has_selector_error_code(std::uint8_t vector) {
 }
 
 // Handles one of vectors 0..31 (called by the dispatcher when no other handler is registered).
+// Chapter 14: an exception in ring 3 goes to the process layer's hooks first (user_mode.h), and
+// a fault inside a user copy to its fix-up; only what is left is reported as a kernel fault.
 void handle_exception(InterruptFrame& frame);
 
 // Test images that expect a fault install a hook. It runs after the report of any exception that

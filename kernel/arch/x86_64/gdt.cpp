@@ -123,6 +123,8 @@ std::span<const std::uintptr_t> stack_guard_pages() {
   return pages;
 }
 
+void set_privilege_stack(std::uint64_t top) { tss.privilege_stack[0] = top; }
+
 void init_gdt() {
   for (auto which :
        {InterruptStack::double_fault, InterruptStack::nmi, InterruptStack::machine_check}) {

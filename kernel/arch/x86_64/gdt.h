@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 
+#include "arch/x86_64/segment_selectors.h"
 #include "arch/x86_64/tss.h"
 
 namespace ferrite::arch {
@@ -18,6 +19,13 @@ inline constexpr std::uint16_t kKernelCodeSelector = 1 * 8;
 inline constexpr std::uint16_t kKernelDataSelector = 2 * 8;
 inline constexpr std::uint16_t kUserDataSelector = 3 * 8 | 3;
 inline constexpr std::uint16_t kUserCodeSelector = 4 * 8 | 3;
+// The assembler's copies (segment_selectors.h) agree.
+static_assert(kKernelCodeSelector == FERRITE_KERNEL_CODE_SELECTOR);
+static_assert(kKernelDataSelector == FERRITE_KERNEL_DATA_SELECTOR);
+static_assert(kUserDataSelector == FERRITE_USER_DATA_SELECTOR);
+static_assert(kUserCodeSelector == FERRITE_USER_CODE_SELECTOR);
+// SYSRET's rule (SDM Vol. 2B SYSRET): SS = base + 8, CS = base + 16, base = user data - 8.
+static_assert(kUserCodeSelector == kUserDataSelector + 8);
 inline constexpr std::uint16_t kTssSelector = 5 * 8;  // a 16-byte descriptor: entries 5 and 6
 
 // The operand of lgdt/lidt: limit (size - 1) and linear base address (SDM Vol. 3A 3.5.1
@@ -40,6 +48,11 @@ struct StackRange {
     return address >= bottom && address < top;
   }
 };
+
+// TSS.RSP0: the stack the CPU switches to when an interrupt or exception arrives in ring 3
+// (SDM Vol. 3A 7.14.2 "64-Bit Mode Stack Frame"). The scheduler sets it to the running user
+// thread's kernel stack on every switch (chapter 14).
+void set_privilege_stack(std::uint64_t top);
 
 // The stack the CPU switches to for the given IST entry (valid before init_gdt() too).
 StackRange interrupt_stack(InterruptStack which);

@@ -6,8 +6,11 @@
 
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/ist_vectors.h"
+#include "arch/x86_64/user_mode.h"
 #include "platform/pc/pic8259.h"
 #include "lib/log.h"
+#include "lib/panic.h"
 
 // interrupt_stubs.S: the entry address of each vector's stub.
 extern "C" const std::uint64_t interrupt_stub_table[ferrite::arch::kVectorCount];
@@ -71,7 +74,17 @@ InterruptStack interrupt_stack_of(std::uint8_t vector) {
   }
 }
 
+// interrupt_stubs.S sends exactly the vectors with an IST stack through its paranoid entry.
+static bool ist_vectors_match_the_assembler() {
+  for (unsigned vector = 0; vector < kExceptionVectorCount; ++vector) {
+    const bool listed = ((FERRITE_IST_VECTOR_MASK >> vector) & 1) != 0;
+    if ((interrupt_stack_of(static_cast<std::uint8_t>(vector)) != InterruptStack::none) != listed) return false;
+  }
+  return true;
+}
+
 void init_idt() {
+  FERRITE_ASSERT(ist_vectors_match_the_assembler());
   for (unsigned vector = 0; vector < kVectorCount; ++vector) {
     idt[vector] = interrupt_gate(interrupt_stub_table[vector],
                                  interrupt_stack_of(static_cast<std::uint8_t>(vector)));
@@ -125,4 +138,6 @@ extern "C" void interrupt_dispatch(ferrite::arch::InterruptFrame* frame) {
   if (vector >= kExceptionVectorCount) {
     if (const InterruptReturnHook hook = return_hook.load(std::memory_order_acquire)) hook();
   }
+  // Chapter 14: a program asked to end ends here — not from an IST stack, which no thread owns.
+  if (interrupt_stack_of(vector) == InterruptStack::none) prepare_return_to_user(*frame);
 }

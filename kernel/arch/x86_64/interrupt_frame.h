@@ -13,6 +13,10 @@
 //
 // The dispatcher receives a pointer to the lowest word (r15). Handlers may change the registers;
 // `iretq` resumes with whatever the frame holds then.
+//
+// Chapter 14: the `syscall` entry stub (syscall_entry.S) builds this same layout by hand, with
+// vector FERRITE_SYSCALL_FRAME_VECTOR and the user's SS:RSP, RFLAGS (from R11), CS:RIP (from
+// RCX): one picture of a program's registers, however it entered the kernel.
 #pragma once
 
 #include <cstddef>

@@ -14,10 +14,19 @@
  * for why no such `int` can reach these stubs.
  *
  * All gates are interrupt gates, so the CPU has already cleared RFLAGS.IF: no second interrupt
- * can arrive before the registers are saved. There is no user mode yet, hence no swapgs.
+ * can arrive before the registers are saved.
+ *
+ * Ring 3 (chapter 14): the kernel reaches its per-CPU block through the GS base, but while a
+ * program runs GS holds the program's base. So when the interrupted CS has RPL 3 (the CPU came
+ * from user mode), the common code swaps GS with IA32_KERNEL_GS_BASE first (swapgs, SDM Vol. 2B)
+ * and swaps it back just before iretq; from ring 0 GS is already the kernel's and stays.
+ * interrupt_return is also the syscall stub's way out when sysret cannot be used.
+ * The IST vectors (NMI, #DF, #MC) cannot trust the RPL test and look at the GS base itself:
+ * paranoid_common below (ist_vectors.h says why).
  */
 
 #include "arch/x86_64/error_code_vectors.h"
+#include "arch/x86_64/ist_vectors.h"
 
         .altmacro
 
@@ -36,20 +45,19 @@ interrupt_stub_\vector:
         .endif
         .endif
         pushq $\vector
+        .iflt \vector - 32
+        .ifeq ((FERRITE_IST_VECTOR_MASK >> \vector) - ((FERRITE_IST_VECTOR_MASK >> (\vector + 1)) * 2)) - 1
+        jmp paranoid_common                             /* an IST vector (ist_vectors.h) */
+        .else
         jmp interrupt_common
+        .endif
+        .else
+        jmp interrupt_common
+        .endif
 .endm
 
-.macro stub_address vector
-        .quad interrupt_stub_\vector
-.endm
-
-        .text
-        .code64
-
-        .balign 16
-interrupt_common:
-        /* RSP is 16-byte aligned here plus 7 words (5 from the CPU, 2 from the stub); 15 more
-         * pushes make 22 words, so RSP is 16-byte aligned at the call below. */
+/* The general registers, in the order of struct InterruptFrame. */
+.macro push_registers
         pushq %rax
         pushq %rbx
         pushq %rcx
@@ -65,9 +73,8 @@ interrupt_common:
         pushq %r13
         pushq %r14
         pushq %r15
-        cld                                             /* the ABI expects DF = 0 at calls */
-        movq %rsp, %rdi                                 /* InterruptFrame* */
-        call interrupt_dispatch
+.endm
+.macro pop_registers
         popq %r15
         popq %r14
         popq %r13
@@ -83,7 +90,72 @@ interrupt_common:
         popq %rcx
         popq %rbx
         popq %rax
+.endm
+
+/* With SMAP on, no handler runs with user memory open, whatever AC the interrupted code had
+ * (a program may set it itself with popf; iretq restores it). syscall clears AC through FMASK. */
+.macro close_user_memory
+        testb $1, ferrite_smap_enabled(%rip)
+        jz 3f
+        clac
+3:
+.endm
+
+.macro stub_address vector
+        .quad interrupt_stub_\vector
+.endm
+
+        .text
+        .code64
+
+        .balign 16
+interrupt_common:
+        /* RSP is 16-byte aligned here plus 7 words (5 from the CPU, 2 from the stub); 15 more
+         * pushes make 22 words, so RSP is 16-byte aligned at the call below. */
+        testb $3, 24(%rsp)                              /* interrupted CS: vector, error, RIP, CS */
+        jz 1f
+        swapgs                                          /* from ring 3: the kernel's GS base */
+        close_user_memory
+1:
+        push_registers
+        cld                                             /* the ABI expects DF = 0 at calls */
+        movq %rsp, %rdi                                 /* InterruptFrame* */
+        call interrupt_dispatch
+        .global interrupt_return
+interrupt_return:
+        pop_registers
         addq $16, %rsp                                  /* vector and error code */
+        testb $3, 8(%rsp)                               /* returning to ring 3? (RIP, then CS) */
+        jz 2f
+        swapgs                                          /* the program's GS base again */
+2:
+        iretq
+
+/* NMI, #DF, #MC: the kernel's GS base is a kernel-half address (bit 63 set), a program's never
+ * is (the lower half; 0 before the scheduler runs, when swapping 0 for 0 is harmless). Read
+ * IA32_GS_BASE (MSR C000_0101h), swap if it is not the kernel's, and remember that in RBX —
+ * callee-saved, so it survives the call; the frame keeps the interrupted RBX. */
+        .balign 16
+paranoid_common:
+        push_registers
+        movl $0xC0000101, %ecx
+        rdmsr                                           /* EDX = bits 63..32 of the GS base */
+        xorl %ebx, %ebx
+        testl %edx, %edx
+        js 4f
+        swapgs
+        movl $1, %ebx
+4:
+        close_user_memory
+        cld
+        movq %rsp, %rdi
+        call interrupt_dispatch
+        testl %ebx, %ebx
+        jz 5f
+        swapgs
+5:
+        pop_registers
+        addq $16, %rsp
         iretq
 
         .balign 16

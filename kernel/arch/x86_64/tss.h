@@ -16,7 +16,7 @@ inline constexpr std::uint16_t kTaskStateSegmentSize = 104;
 // Byte layout fixed by the CPU; the 64-bit fields sit at 4-byte offsets, hence packed.
 struct [[gnu::packed]] TaskStateSegment {
   std::uint32_t reserved0 = 0;
-  std::uint64_t privilege_stack[3] = {};  // RSP0..RSP2: used on entry from rings 3..1 (later)
+  std::uint64_t privilege_stack[3] = {};  // RSP0..RSP2: RSP0: used on entry from ring 3 (chapter 14)
   std::uint64_t reserved1 = 0;
   std::uint64_t interrupt_stack[7] = {};  // IST1..IST7 (IDT gates say 1..7; 0 = "no switch")
   std::uint64_t reserved2 = 0;

@@ -1,0 +1,122 @@
+/* kernel/arch/x86_64/syscall_entry.S: the two crossings between ring 3 and the kernel that are
+ * not interrupts (chapter 14).
+ *
+ * syscall_entry — where `syscall` lands (IA32_LSTAR). The CPU has put the user's RIP in RCX and
+ * RFLAGS in R11, loaded the kernel CS/SS from IA32_STAR and cleared the RFLAGS bits in IA32_FMASK
+ * (IF among them) — and nothing else: RSP is still the user's stack and GS the user's GS (Intel
+ * SDM Vol. 2B SYSCALL). So, with interrupts still off:
+ *   1. swapgs: GS now reaches this CPU's block (sched::PerCpu; offsets in cpu_local.h);
+ *   2. park the user RSP in the block, load the running thread's kernel stack from it;
+ *   3. push a frame with exactly the layout of InterruptFrame (SS, RSP, RFLAGS, CS, RIP as an
+ *      interrupt from ring 3 would have them, error code 0, vector FERRITE_SYSCALL_FRAME_VECTOR,
+ *      then the general registers), so the fault paths and the debugger read one shape;
+ *   4. interrupts on, call syscall_dispatch(frame), interrupts off;
+ *   5. back with sysretq (RIP from RCX, RFLAGS from R11) — unless the return address is not a
+ *      canonical lower-half address: on Intel CPUs sysret would then raise #GP in ring 0 with the
+ *      user's RSP already loaded, so that case leaves through iretq (SDM Vol. 2B SYSRET).
+ * RCX and R11 come back holding RIP and RFLAGS: the Linux ABI lets `syscall` clobber them.
+ *
+ * user_mode_enter(rip, rsp) — the first entry into a program: an iretq frame for ring 3.
+ */
+#include "arch/x86_64/cpu_local.h"
+#include "arch/x86_64/segment_selectors.h"
+
+/* Byte offsets in InterruptFrame (interrupt_frame.h asserts the same numbers). */
+#define FRAME_RIP (17 * 8)
+
+        .text
+        .code64
+
+        .balign 16
+        .global syscall_entry
+        .type syscall_entry, @function
+syscall_entry:
+        swapgs
+        movq %rsp, %gs:FERRITE_CPU_LOCAL_USER_RSP
+        movq %gs:FERRITE_CPU_LOCAL_KERNEL_STACK, %rsp
+        pushq $FERRITE_USER_DATA_SELECTOR               /* ss */
+        pushq %gs:FERRITE_CPU_LOCAL_USER_RSP            /* rsp */
+        pushq %r11                                      /* rflags */
+        pushq $FERRITE_USER_CODE_SELECTOR               /* cs */
+        pushq %rcx                                      /* rip */
+        pushq $0                                        /* error code */
+        pushq $FERRITE_SYSCALL_FRAME_VECTOR             /* vector */
+        pushq %rax
+        pushq %rbx
+        pushq %rcx
+        pushq %rdx
+        pushq %rsi
+        pushq %rdi
+        pushq %rbp
+        pushq %r8
+        pushq %r9
+        pushq %r10
+        pushq %r11
+        pushq %r12
+        pushq %r13
+        pushq %r14
+        pushq %r15
+        /* The kernel stack top is 16-byte aligned and 22 words were pushed: aligned for the call. */
+        movq %rsp, %rdi
+        sti
+        call syscall_dispatch
+        cli
+        /* Canonical lower half: bits 63..47 of the return RIP all zero. */
+        movq FRAME_RIP(%rsp), %rcx
+        movq %rcx, %r11
+        shrq $47, %r11
+        jnz interrupt_return                            /* pops, swapgs, iretq */
+        popq %r15
+        popq %r14
+        popq %r13
+        popq %r12
+        popq %r11
+        popq %r10
+        popq %r9
+        popq %r8
+        popq %rbp
+        popq %rdi
+        popq %rsi
+        popq %rdx
+        popq %rcx
+        popq %rbx
+        popq %rax
+        addq $16, %rsp                                  /* vector and error code */
+        movq 0(%rsp), %rcx                              /* rip */
+        movq 16(%rsp), %r11                             /* rflags */
+        movq 24(%rsp), %rsp                             /* the user's stack */
+        swapgs
+        sysretq
+        .size syscall_entry, . - syscall_entry
+
+/* void user_mode_enter(std::uint64_t rip, std::uint64_t rsp): never returns. */
+        .balign 16
+        .global user_mode_enter
+        .type user_mode_enter, @function
+user_mode_enter:
+        cli                                             /* no interrupt between swapgs and iretq */
+        pushq $FERRITE_USER_DATA_SELECTOR               /* ss */
+        pushq %rsi                                      /* rsp */
+        pushq $0x202                                    /* rflags: IF, and bit 1 (always 1) */
+        pushq $FERRITE_USER_CODE_SELECTOR               /* cs */
+        pushq %rdi                                      /* rip */
+        xorl %eax, %eax
+        xorl %ebx, %ebx
+        xorl %ecx, %ecx
+        xorl %edx, %edx
+        xorl %esi, %esi
+        xorl %edi, %edi
+        xorl %ebp, %ebp
+        xorl %r8d, %r8d
+        xorl %r9d, %r9d
+        xorl %r10d, %r10d
+        xorl %r11d, %r11d
+        xorl %r12d, %r12d
+        xorl %r13d, %r13d
+        xorl %r14d, %r14d
+        xorl %r15d, %r15d
+        swapgs                                          /* GS: the user's (0) */
+        iretq
+        .size user_mode_enter, . - user_mode_enter
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,351 @@
+// User address spaces (chapter 14): a level-4 table per space whose lower half is the program's
+// own and whose upper half repeats the kernel's entries; regions (mm/region_map.h) say what may be
+// mapped, and pages get frames on first touch. Every frame a space takes is counted, and
+// destroy_address_space gives all of them back.
+#include "mm/address_space.h"
+
+#include <new>
+
+#include "arch/x86_64/cpu.h"
+#include "lib/panic.h"
+#include "mm/layout.h"
+#include "mm/memory.h"
+#include "mm/user_page_tables.h"
+#include "sched/sync.h"
+#include "sync/spinlock.h"
+
+namespace ferrite::mm {
+
+namespace {
+
+constexpr PhysicalMemoryView kPhysicalMemory{kPhysicalMemoryOffset};
+constexpr std::uint32_t kAllProtections = kProtRead | kProtWrite | kProtExec;
+
+constinit AddressSpace* active = nullptr;
+
+// A mark write_initial puts in the level-1 entries of pages it maps, until it has written them,
+// so that a failure half-way can find and take back exactly those. Bit 9 is ignored by the CPU
+// and free for the OS in every entry (Intel SDM Vol. 3A 4.5, table 4-20; page_table.h).
+constexpr PageTableFlags kNewlyMapped = PageTableFlags::from_bits(std::uint64_t{1} << 9);
+
+PageTable& table_at(PhysAddr address) { return *kPhysicalMemory.pointer_to<PageTable>(address); }
+
+// Every change to a space's entries flushes the page on this CPU, whether the space is active or
+// not. Deciding by `this == active` would race with preemption: a thread working on a space
+// that is not active may be switched away and the space activated before the change lands; the
+// invlpg after the change is right whichever space is in CR3 at that moment (one CPU; several
+// CPUs would need a shootdown), and invlpg of a page not in the TLB costs little.
+void flush_tlb_entry(VirtAddr page) { arch::invlpg(page.value()); }
+
+// The entry flags of a page in a region with `protection` (Intel SDM Vol. 3A 4.6: user-mode
+// access needs U/S = 1 at every level, a write needs R/W = 1, an instruction fetch needs XD = 0
+// once EFER.NXE is on). x86 has no write-only or execute-only pages: every present user page is
+// readable, as on Linux. A PROT_NONE page is "parked" (mm/user_page_tables.h): its entry keeps
+// the frame, so the contents survive an mprotect(PROT_NONE) and back, but is not present, so
+// every access faults — from ring 3 and from the kernel's copy helpers alike (Linux does the
+// same with _PAGE_PROTNONE).
+PageTableFlags page_flags(std::uint32_t protection) {
+  if (protection == kProtNone) return PageTableFlags{};
+  PageTableFlags flags = PageTableFlags::present | PageTableFlags::user;
+  if ((protection & kProtWrite) != 0) flags |= PageTableFlags::writable;
+  if ((protection & kProtExec) == 0) flags |= no_execute_flag();
+  return flags;
+}
+
+// Whether a region with `protection` allows the access (the same rules as page_flags).
+bool region_allows(std::uint32_t protection, FaultAccess access) {
+  switch (access) {
+    case FaultAccess::read:
+      return protection != kProtNone;
+    case FaultAccess::write:
+      return (protection & kProtWrite) != 0;
+    case FaultAccess::execute:
+      return (protection & kProtExec) != 0;
+  }
+  return false;
+}
+
+// The end of [start, start + bytes) with `bytes` rounded up to whole pages (as mmap does), if
+// start is page-aligned, bytes > 0 and the whole range is user memory.
+std::optional<std::uint64_t> user_range_end(std::uint64_t start, std::uint64_t bytes) {
+  if (!is_aligned(start, kPageBytes) || bytes == 0 || start < kUserBase || start >= kUserEnd) {
+    return std::nullopt;
+  }
+  if (bytes > kUserEnd - start) return std::nullopt;  // kUserEnd is page-aligned: no overflow below
+  return start + align_up(bytes, kPageBytes);
+}
+
+// True if `page` has a frame (mapped, or parked by PROT_NONE).
+bool has_frame(Frame4KiB level4, Page4KiB page) {
+  const PageTableEntry* entry = user_page_entry(kPhysicalMemory, level4, page);
+  return entry != nullptr && !entry->is_unused();
+}
+
+}  // namespace
+
+// The frame allocator as seen by one address space: every frame it hands out or takes back is
+// counted in frames_in_use_, and none is handed out beyond frame_limit_. The mapper takes its new
+// page tables from here too, so tables are counted like pages. Used with the space's lock held.
+class SpaceFrames final : public FrameSource {
+ public:
+  explicit SpaceFrames(AddressSpace& space) : space_(space) {}
+
+  std::optional<Frame4KiB> allocate() {
+    if (space_.frames_in_use_ >= __atomic_load_n(&space_.frame_limit_, __ATOMIC_RELAXED)) return std::nullopt;
+    const std::optional<Frame4KiB> frame = frame_allocator().allocate();
+    if (frame) ++space_.frames_in_use_;
+    return frame;
+  }
+  void free(Frame4KiB frame) {
+    FERRITE_ASSERT(space_.frames_in_use_ > 0);
+    frame_allocator().free(frame);
+    --space_.frames_in_use_;
+  }
+  std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
+
+ private:
+  AddressSpace& space_;
+};
+static_assert(FrameOwner<SpaceFrames>);
+
+AddressSpace* create_address_space() {
+  // Nobody else knows the space yet: no lock. The frame allocator locks itself.
+  auto* space_memory = static_cast<AddressSpace*>(::operator new(sizeof(AddressSpace), std::nothrow));
+  if (space_memory == nullptr) return nullptr;
+  const std::optional<Frame4KiB> level4 = frame_allocator().allocate();
+  if (!level4) {
+    ::operator delete(space_memory, sizeof(AddressSpace));
+    return nullptr;
+  }
+  PageTable& table = table_at(level4->start());
+  const PageTable& kernel = table_at(kernel_level4_table().start());
+  for (std::size_t index = 0; index < kFirstKernelLevel4Entry; ++index) table[index].clear();
+  // The kernel half: the same level-3 tables as the kernel's own table. mm::init made all 256 of
+  // them, and they never change, so this copy stays right for the life of the space.
+  for (std::size_t index = kFirstKernelLevel4Entry; index < PageTable::kEntryCount; ++index) {
+    FERRITE_ASSERT(kernel[index].is_present());
+    table[index] = kernel[index];
+  }
+  return new (space_memory) AddressSpace(*level4);
+}
+
+void destroy_address_space(AddressSpace* space) {
+  if (space == nullptr) return;
+  FERRITE_ASSERT(space != active);  // the CPU would go on walking freed tables
+  {
+    // The caller's is the last reference; the lock waits for a method still running (a thread
+    // of the process being torn down) and must be free when the object goes.
+    sched::MutexGuard guard(space->lock_);
+    SpaceFrames frames(*space);
+    free_user_half(kPhysicalMemory, space->level4_table_, frames);
+    frames.free(space->level4_table_);  // the kernel half belongs to the kernel: not freed
+    FERRITE_ASSERT(space->frames_in_use_ == 0);
+  }
+  FERRITE_ASSERT(space->lock_.owner() == nullptr);
+  delete space;
+}
+
+void activate(AddressSpace* space) {
+  const std::uint64_t level4 =
+      (space != nullptr ? space->level4_table_ : kernel_level4_table()).start().value();
+  sync::InterruptGuard no_interrupts;
+  active = space;
+  // Writing CR3 drops every non-global TLB entry and all cached table entries (Intel SDM Vol. 3A
+  // 4.10.4.1): user pages are never global, so the old space's pages are gone from the TLB,
+  // while the kernel's global pages stay. Skipped when nothing changes: that flush is not free.
+  if (arch::read_cr3() != level4) arch::write_cr3(level4);
+}
+
+AddressSpace* active_address_space() { return active; }
+
+Mapper AddressSpace::page_mapper() const {
+  return Mapper(level4_table_, kPhysicalMemory, flush_tlb_entry);
+}
+
+std::expected<void, abi::Errno> AddressSpace::map_anonymous(std::uint64_t start, std::uint64_t bytes,
+                                                            std::uint32_t protection, bool replace) {
+  sched::MutexGuard guard(lock_);
+  return map_anonymous_locked(start, bytes, protection, replace);
+}
+
+std::expected<void, abi::Errno> AddressSpace::map_anonymous_locked(std::uint64_t start, std::uint64_t bytes,
+                                                                   std::uint32_t protection, bool replace) {
+  const std::optional<std::uint64_t> end = user_range_end(start, bytes);
+  if (!end || (protection & ~kAllProtections) != 0) return std::unexpected(abi::Errno::einval);
+  if (!regions_.overlaps(start, *end)) {
+    if (!regions_.insert(start, *end, protection)) return std::unexpected(abi::Errno::enomem);
+    return {};
+  }
+  if (!replace) return std::unexpected(abi::Errno::eexist);
+  // MAP_FIXED: the regions change in one step that either fits or changes nothing; only then
+  // do the old pages go (the new mapping is demand-zero: none of their contents stay).
+  if (!regions_.assign(start, *end, protection)) return std::unexpected(abi::Errno::enomem);
+  unmap_pages_locked(start, *end);
+  return {};
+}
+
+std::expected<std::uint64_t, abi::Errno> AddressSpace::map_anywhere(std::uint64_t bytes,
+                                                                    std::uint32_t protection) {
+  if (bytes == 0 || (protection & ~kAllProtections) != 0) return std::unexpected(abi::Errno::einval);
+  if (bytes > kMmapTop - kUserBase) return std::unexpected(abi::Errno::enomem);  // as Linux
+  const std::uint64_t size = align_up(bytes, kPageBytes);
+  sched::MutexGuard guard(lock_);
+  const std::optional<std::uint64_t> start = regions_.find_gap_top_down(size, kUserBase, kMmapTop);
+  if (!start) return std::unexpected(abi::Errno::enomem);
+  if (!regions_.insert(*start, *start + size, protection)) return std::unexpected(abi::Errno::enomem);
+  return *start;
+}
+
+std::expected<void, abi::Errno> AddressSpace::unmap(std::uint64_t start, std::uint64_t bytes) {
+  sched::MutexGuard guard(lock_);
+  return unmap_locked(start, bytes);
+}
+
+std::expected<void, abi::Errno> AddressSpace::unmap_locked(std::uint64_t start, std::uint64_t bytes) {
+  const std::optional<std::uint64_t> end = user_range_end(start, bytes);
+  if (!end) return std::unexpected(abi::Errno::einval);
+  // Splitting a region needs one more slot (Linux too fails munmap with ENOMEM past
+  // max_map_count); then nothing was changed.
+  if (!regions_.remove(start, *end)) return std::unexpected(abi::Errno::enomem);
+  unmap_pages_locked(start, *end);
+  return {};
+}
+
+std::expected<void, abi::Errno> AddressSpace::protect(std::uint64_t start, std::uint64_t bytes,
+                                                      std::uint32_t protection) {
+  const std::optional<std::uint64_t> end = user_range_end(start, bytes);
+  if (!end || (protection & ~kAllProtections) != 0) return std::unexpected(abi::Errno::einval);
+  sched::MutexGuard guard(lock_);
+  if (!regions_.covers(start, *end)) return std::unexpected(abi::Errno::enomem);  // as Linux
+  if (!regions_.assign(start, *end, protection)) return std::unexpected(abi::Errno::enomem);
+  set_page_protection_locked(start, *end, protection);
+  return {};
+}
+
+void AddressSpace::unmap_pages_locked(std::uint64_t start, std::uint64_t end) {
+  SpaceFrames frames(*this);
+  auto unmap_page = [&](Page4KiB page, PageTableEntry& entry) {
+    const Frame4KiB frame = Frame4KiB::containing(entry.address());
+    entry.clear();
+    // Flushed before the frame is freed: no stale translation may reach a frame in new hands.
+    flush_tlb_entry(page.start());
+    frames.free(frame);
+  };
+  for_each_user_page(kPhysicalMemory, level4_table_, start, end, unmap_page);
+}
+
+void AddressSpace::set_page_protection_locked(std::uint64_t start, std::uint64_t end,
+                                              std::uint32_t protection) {
+  const PageTableFlags flags = page_flags(protection);
+  auto reflag_page = [&](Page4KiB page, PageTableEntry& entry) {
+    entry.set_flags(flags);  // parks the page for PROT_NONE, brings it back otherwise
+    // Narrowing a permission must flush, or the old one lives on in the TLB; widening need not
+    // (a fault on the stale entry is retried by handle_fault), but one invlpg is cheap.
+    flush_tlb_entry(page.start());
+  };
+  for_each_user_page(kPhysicalMemory, level4_table_, start, end, reflag_page);
+}
+
+std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
+                                                            std::span<const std::byte> data) {
+  if (data.empty()) return {};
+  if (at < kUserBase || at >= kUserEnd || data.size() > kUserEnd - at) {
+    return std::unexpected(abi::Errno::efault);
+  }
+  const std::uint64_t end = at + data.size();
+  const std::uint64_t first_page = align_down(at, kPageBytes);
+  const std::uint64_t end_page = align_up(end, kPageBytes);
+  sched::MutexGuard guard(lock_);
+  if (!regions_.covers(first_page, end_page)) return std::unexpected(abi::Errno::efault);
+  Mapper mapper = page_mapper();
+  SpaceFrames frames(*this);
+  // First every page gets its frame, marked kNewlyMapped; only when all have one is anything
+  // written. On ENOMEM the marked pages go again and nothing has changed that a program could
+  // see: pages that were there keep their bytes, no new page is left (the loader may retry or
+  // give up; a segment sharing a page with one written before is not damaged).
+  for (std::uint64_t address = first_page; address < end_page; address += kPageBytes) {
+    const Page4KiB page = Page4KiB::containing(VirtAddr(address));
+    if (has_frame(level4_table_, page)) continue;
+    // (The mapper makes every page present: a PROT_NONE page is parked after the copy.)
+    const PageTableFlags flags = page_flags(regions_.find(address)->protection) | kNewlyMapped;
+    if (!map_fresh_pages(mapper, kPhysicalMemory, page, 1, flags, frames)) {
+      auto unmap_new_page = [&](Page4KiB mapped, PageTableEntry& entry) {
+        if (!entry.flags().contains(kNewlyMapped)) return;
+        const Frame4KiB frame = Frame4KiB::containing(entry.address());
+        entry.clear();
+        flush_tlb_entry(mapped.start());
+        frames.free(frame);
+      };
+      for_each_user_page(kPhysicalMemory, level4_table_, first_page, address, unmap_new_page);
+      return std::unexpected(abi::Errno::enomem);
+    }
+  }
+  for (std::uint64_t address = at; address < end;) {
+    const Page4KiB page = Page4KiB::containing(VirtAddr(address));
+    const std::uint64_t room_in_page = kPageBytes - (address - page.start().value());
+    const std::uint64_t chunk = end - address < room_in_page ? end - address : room_in_page;
+    PageTableEntry& entry = *user_page_entry(kPhysicalMemory, level4_table_, page);
+    // Through the physical map: the space need not be active, and read-only (or PROT_NONE)
+    // pages are filled the same way (the CPU's permission checks never get a say).
+    __builtin_memcpy(kPhysicalMemory.pointer_to(entry.address() + (address - page.start().value())),
+                     data.data() + (address - at), chunk);
+    if (entry.flags().contains(kNewlyMapped)) {
+      entry.set_flags(page_flags(regions_.find(address)->protection));  // the region's own flags
+      flush_tlb_entry(page.start());
+    }
+    address += chunk;
+  }
+  return {};
+}
+
+void AddressSpace::set_break_base(std::uint64_t base) {
+  sched::MutexGuard guard(lock_);
+  break_base_ = base;
+  break_end_ = base;
+}
+
+// Linux's brk (mm/mmap.c): the break moves to `requested` if the pages that takes can be had;
+// the new break is returned, or the old one on any failure (a region in the way, out of
+// memory, below the base). Growing adds demand-zero read-write pages; shrinking frees them.
+std::uint64_t AddressSpace::brk(std::uint64_t requested) {
+  sched::MutexGuard guard(lock_);
+  if (break_base_ == 0 || requested < break_base_ || requested > kUserEnd) return break_end_;
+  const std::uint64_t old_top = align_up(break_end_, kPageBytes);
+  const std::uint64_t new_top = align_up(requested, kPageBytes);
+  if (new_top > old_top) {
+    if (!map_anonymous_locked(old_top, new_top - old_top, kProtRead | kProtWrite, false)) return break_end_;
+  } else if (new_top < old_top) {
+    if (!unmap_locked(new_top, old_top - new_top)) return break_end_;
+  }
+  break_end_ = requested;
+  return break_end_;
+}
+
+bool AddressSpace::handle_fault(std::uint64_t address, FaultAccess access) {
+  if (address < kUserBase || address >= kUserEnd) return false;
+  // Another thread of the process may be changing the space (or faulting on the same page):
+  // wait for it; then the region and the entry are looked at in one piece.
+  sched::MutexGuard guard(lock_);
+  const Region* region = regions_.find(address);
+  if (region == nullptr || !region_allows(region->protection, access)) return false;
+  const Page4KiB page = Page4KiB::containing(VirtAddr(address));
+  Mapper mapper = page_mapper();
+  // A page that is there already faulted on its permissions: a real fault. (It cannot be a
+  // stale, narrower TLB entry: protect() flushes every page it changes in the active space, and
+  // activate() flushes the rest. Retrying here could loop forever, e.g. on an SMAP violation.)
+  if (has_frame(level4_table_, page)) return false;
+  SpaceFrames frames(*this);
+  return map_fresh_pages(mapper, kPhysicalMemory, page, 1, page_flags(region->protection), frames)
+      .has_value();
+}
+
+std::uint64_t AddressSpace::frames_in_use() const { return __atomic_load_n(&frames_in_use_, __ATOMIC_RELAXED); }
+
+std::optional<Translation> AddressSpace::translate(std::uint64_t address) const {
+  const std::optional<VirtAddr> virt = VirtAddr::try_from(address);
+  if (!virt) return std::nullopt;
+  sched::MutexGuard guard(lock_);
+  return page_mapper().translate(*virt);
+}
+
+}  // namespace ferrite::mm

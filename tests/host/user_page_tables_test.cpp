@@ -1,0 +1,146 @@
+// Host tests for walking a user address space's page tables (chapter 14, mm/user_page_tables.h):
+// which entries a range visits (present and parked, across table boundaries), the entry lookup
+// that creates nothing, and freeing the whole lower half back to a real FrameAllocator — which
+// panics on a double free, so a walk that frees a frame twice fails here too.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "mm/frame_allocator.h"
+#include "mm/mapper.h"
+#include "mm/user_page_tables.h"
+
+namespace ferrite::mm {
+namespace {
+
+constexpr std::uint64_t kMemoryBase = 0x4000'0000;  // not 0: buffer offset != physical address
+constexpr std::uint64_t kMemorySize = 8 << 20;
+constexpr std::uint64_t kPage = 4096;
+
+class UserPageTablesTest : public ::testing::Test {
+ protected:
+  PhysicalMemoryView view() const {
+    return PhysicalMemoryView{reinterpret_cast<std::uintptr_t>(frames_.data()) - kMemoryBase};
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(frames.allocate(), level4);  // the first frame, as the mapper was told
+    view().pointer_to<PageTable>(level4.start())->clear();
+  }
+
+  // Maps `address` to a fresh frame (as handle_fault does), recording it in `mapped`.
+  void map(std::uint64_t address) {
+    const Page4KiB page = Page4KiB::containing(VirtAddr(address));
+    const std::optional<Frame4KiB> frame = frames.allocate();
+    ASSERT_TRUE(frame);
+    ASSERT_TRUE(mapper.map(page, *frame, kUserData, frames));
+    mapped.insert(page.start().value());
+  }
+  // Makes a mapped page not present but keeps its frame (a PROT_NONE page).
+  void park(std::uint64_t address) {
+    PageTableEntry* entry = user_page_entry(view(), level4, Page4KiB::containing(VirtAddr(address)));
+    ASSERT_NE(entry, nullptr);
+    entry->set_flags(PageTableFlags{});
+  }
+  std::vector<std::uint64_t> visited(std::uint64_t start, std::uint64_t end) {
+    std::vector<std::uint64_t> pages;
+    for_each_user_page(view(), level4, start, end, [&](Page4KiB page, PageTableEntry& entry) {
+      EXPECT_FALSE(entry.is_unused());
+      pages.push_back(page.start().value());
+    });
+    return pages;
+  }
+  std::vector<std::uint64_t> expected(std::uint64_t start, std::uint64_t end) const {
+    std::vector<std::uint64_t> pages;
+    for (std::uint64_t page : mapped) {
+      if (page < end && page + kPage > start) pages.push_back(page);  // overlaps the range
+    }
+    return pages;
+  }
+
+  static constexpr PageTableFlags kUserData =
+      PageTableFlags::present | PageTableFlags::writable | PageTableFlags::user | PageTableFlags::no_execute;
+
+  std::vector<PageTable> frames_ = std::vector<PageTable>(kMemorySize / kPage);
+  const boot::MemoryRegion map_[1] = {{.base = kMemoryBase, .length = kMemorySize, .type = boot::MemoryType::usable}};
+  FrameAllocator frames{map_, {}, view()};
+  Frame4KiB level4 = *Frame4KiB::starting_at(PhysAddr(kMemoryBase));
+  Mapper mapper{level4, view(), nullptr};
+  std::set<std::uint64_t> mapped;  // page addresses
+};
+
+// Pages at the edges of level-1, level-2, level-3 and level-4 tables, and the last user page.
+constexpr std::uint64_t kEdgePages[] = {
+    0x10000,          0x1F'F000,         0x20'0000,         0x3FFF'F000,     0x4000'0000,
+    0x7F'FFFF'F000,   0x80'0000'0000,    0x80'0000'1000,    0x7FFF'FFFF'E000,
+};
+
+TEST_F(UserPageTablesTest, VisitsExactlyTheUsedEntriesOfARangeInAddressOrder) {
+  for (std::uint64_t page : kEdgePages) map(page);
+  park(0x20'0000);  // parked pages are visited too
+  EXPECT_EQ(visited(0, kLowerHalfEnd), expected(0, kLowerHalfEnd));
+  EXPECT_EQ(visited(0x1F'F000, 0x20'0000), (std::vector<std::uint64_t>{0x1F'F000}));
+  EXPECT_EQ(visited(0x1F'F001, 0x20'0001), (std::vector<std::uint64_t>{0x1F'F000, 0x20'0000}));  // overlapping
+  EXPECT_EQ(visited(0x20'1000, 0x3FFF'F000), std::vector<std::uint64_t>{});
+  EXPECT_EQ(visited(0x4000'0000, 0x80'0000'1000), expected(0x4000'0000, 0x80'0000'1000));
+  EXPECT_EQ(visited(0x7FFF'FFFF'E000, kLowerHalfEnd), (std::vector<std::uint64_t>{0x7FFF'FFFF'E000}));
+}
+
+TEST_F(UserPageTablesTest, RandomRangesMatchTheModel) {
+  std::mt19937_64 random(47);
+  // Pages clustered in a few 4 MiB windows, so ranges cross table edges often.
+  const std::uint64_t windows[] = {0x1000'0000, 0x7F'FFE0'0000, 0x5555'5540'0000};
+  for (int i = 0; i < 300; ++i) {
+    const std::uint64_t page = windows[random() % 3] + (random() % 1024) * kPage;
+    if (!mapped.contains(page)) map(page);
+  }
+  for (int i = 0; i < 2000; ++i) {
+    const std::uint64_t base = windows[random() % 3];
+    std::uint64_t start = base + random() % (5 << 20) - (512 << 10);
+    std::uint64_t end = start + random() % (3 << 20);
+    ASSERT_EQ(visited(start, end), expected(start, end)) << std::hex << start << ".." << end;
+  }
+}
+
+TEST_F(UserPageTablesTest, EntryLookupCreatesNoTable) {
+  const std::uint64_t used = frames.used_frames();
+  EXPECT_EQ(user_page_entry(view(), level4, Page4KiB::containing(VirtAddr(0x1234'5000))), nullptr);
+  EXPECT_EQ(frames.used_frames(), used);
+  map(0x1234'5000);
+  const PageTableEntry* entry = user_page_entry(view(), level4, Page4KiB::containing(VirtAddr(0x1234'5000)));
+  ASSERT_NE(entry, nullptr);
+  EXPECT_TRUE(entry->is_present());
+  // The neighbour shares the level-1 table: an entry, but unused.
+  const PageTableEntry* neighbour = user_page_entry(view(), level4, Page4KiB::containing(VirtAddr(0x1234'6000)));
+  ASSERT_NE(neighbour, nullptr);
+  EXPECT_TRUE(neighbour->is_unused());
+}
+
+TEST_F(UserPageTablesTest, FreeingTheUserHalfReturnsEveryFrameAndLeavesTheKernelHalf) {
+  // A kernel-half mapping in the same tables (as the copied kernel entries would be): untouched.
+  const std::optional<Frame4KiB> kernel_frame = frames.allocate();
+  ASSERT_TRUE(kernel_frame);
+  const Page4KiB kernel_page = Page4KiB::containing(VirtAddr(0xFFFF'C000'0000'0000));
+  ASSERT_TRUE(mapper.map(kernel_page, *kernel_frame, PageTableFlags::writable, frames));
+  const std::uint64_t used_by_kernel = frames.used_frames();  // level 4, kernel tables, its page
+
+  for (std::uint64_t page : kEdgePages) map(page);
+  park(0x10000);
+  park(0x7FFF'FFFF'E000);
+  EXPECT_GT(frames.used_frames(), used_by_kernel + 9 + 4);  // pages and tables
+  free_user_half(view(), level4, frames);
+  EXPECT_EQ(frames.used_frames(), used_by_kernel);
+  const PageTable& table = *view().pointer_to<PageTable>(level4.start());
+  for (std::size_t index = 0; index < kFirstKernelLevel4Entry; ++index) EXPECT_TRUE(table[index].is_unused());
+  ASSERT_TRUE(mapper.translate(kernel_page.start()));
+  EXPECT_EQ(mapper.translate(kernel_page.start())->address, kernel_frame->start());
+  EXPECT_EQ(visited(0, kLowerHalfEnd), std::vector<std::uint64_t>{});
+  free_user_half(view(), level4, frames);  // nothing left: a no-op, not a double free
+  EXPECT_EQ(frames.used_frames(), used_by_kernel);
+}
+
+}  // namespace
+}  // namespace ferrite::mm
