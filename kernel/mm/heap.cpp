@@ -103,8 +103,11 @@ void* heap_allocate(std::size_t size, std::size_t align) {
     // Impossible requests stay impossible however large the heap is.
     if (!allocator_detail::checked_request_size(size, align)) return nullptr;
     if (size > heap.max_bytes) return nullptr;
-    // One growth at a time: the allocator takes regions in address order. Only an interrupt
-    // handler can get here during a growth (one CPU), and handlers do not allocate.
+    // One growth at a time: the allocator takes regions in address order. Since chapter 13 a
+    // thread preempted while it maps a growth can let another thread get here; that one is
+    // refused (operator new then panics as out of memory). Waiting would need a sleeping lock
+    // from sched, a layer above the heap; growths are rare (the heap doubles), so this stays a
+    // known limit for now. The pages themselves are mapped under the kernel-table lock.
     if (heap.growing) return nullptr;
     // Room for the block, its alignment slack and the allocator's bookkeeping; and for TLSF's
     // good fit (fixed_block's fallback too), which serves a request from the next size class up:

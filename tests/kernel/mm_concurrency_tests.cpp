@@ -243,7 +243,7 @@ std::uint64_t run_workers(sched::ThreadEntry worker) {
 
 // Frames, private and shared address spaces, the heap and thread creation, all at once. The
 // shared space goes after the run, so every frame is back.
-KTEST(mm_frames_spaces_and_heap_hold_under_preempted_threads) {
+KTEST(mm_stress_frames_spaces_threads_and_heap) {
   warm_up();  // before the count below (run_workers warms up again: nothing left to do then)
   shared_space = create_address_space();
   KASSERT(shared_space != nullptr);
@@ -258,7 +258,7 @@ KTEST(mm_frames_spaces_and_heap_hold_under_preempted_threads) {
 
 // Kernel page tables made by four threads at once: every page mapped stays mapped until its
 // owner unmaps it, and the tables left are exactly one per stretch (kernel tables are kept).
-KTEST(mm_kernel_tables_hold_under_preempted_threads) {
+KTEST(mm_stress_kernel_tables) {
   next_kernel_page.store(0);
   KEXPECT_EQ(run_workers(kernel_tables_worker), kKernelTables);
 }
