@@ -68,15 +68,17 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
     pc::exit_qemu(pc::QemuExitCode::success);
   }
 
+  task::init_runtime();
+  // Chapter 14: /dev/console for programs, typing with the same layout as the shell. Before
+  // init=: the first process may read the console too.
+  tty::init_console(keyboard_layout(command_line));
+
   // `init=PATH` (chapter 14): the program is the first process instead of the kernel shell, as
   // under Linux; when it ends the machine powers off.
   if (const auto init_path = command_line.get("init")) {
     run_init(*init_path);
   }
 
-  task::init_runtime();
-  // Chapter 14: /dev/console for programs, typing with the same layout as the shell.
-  tty::init_console(keyboard_layout(command_line));
   if (auto spawned = task::executor().spawn(shell::run(keyboard_layout(command_line))); !spawned) {
     panic("cannot start the shell: {}", task::to_string(spawned.error()));
   }

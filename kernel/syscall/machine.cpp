@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/user_mode.h"
 #include "lib/log.h"
 #include "mm/memory.h"
 #include "platform/pc/power.h"
@@ -17,10 +18,6 @@
 namespace ferrite::syscall::machine {
 
 namespace {
-
-// IA32_FS_BASE (Intel SDM Vol. 4, table 2-2: MSR C000_0100H): the base %fs: addresses use in
-// 64-bit mode; writing it is how the kernel loads a thread's TLS pointer without a descriptor.
-constexpr std::uint32_t kFsBaseMsr = 0xC000'0100;
 
 // CPUID.01H:ECX bit 30 says RDRAND is there (Intel SDM Vol. 2A, CPUID, "Feature Information").
 bool has_rdrand() {
@@ -79,7 +76,8 @@ std::uint64_t realtime_at_boot_ns() {
 void sleep_until_ns(std::uint64_t deadline_ns) { sched::sleep_until_ns(deadline_ns); }
 void yield() { sched::yield(); }
 
-void set_fs_base(std::uint64_t base) { arch::write_msr(kFsBaseMsr, base); }
+// IA32_FS_BASE, through arch's user context so that the switch-out keeps it (user_mode.h).
+void set_fs_base(std::uint64_t base) { arch::set_user_fs_base(base); }
 
 void random_bytes(std::span<std::byte> out) {
   while (!out.empty()) {

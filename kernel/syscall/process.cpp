@@ -3,6 +3,7 @@
 // and masks (recorded here; delivering signals is chapter 15) and resource limits.
 #include "abi/linux_types.h"
 #include "syscall/handlers.h"
+#include "proc/signal.h"
 #include "syscall/machine.h"
 
 namespace ferrite::syscall {
@@ -21,7 +22,7 @@ constexpr std::uint64_t kUnblockable =
 // exit and exit_group: one thread per process, so both end the process. The status is the
 // low 8 bits, in wait()'s encoding (code << 8).
 Result sys_exit(proc::Process&, const Arguments& a) {
-  proc::exit_current(static_cast<std::int32_t>((a.arg[0] & 0xFF) << 8));
+  proc::exit_current(proc::exit_wait_status(static_cast<std::int32_t>(a.arg[0])));
 }
 
 Result sys_getpid(proc::Process& process, const Arguments&) { return process.pid; }
