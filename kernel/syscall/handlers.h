@@ -3,6 +3,7 @@
 // it through mm/user_copy.h, so a bad pointer is EFAULT and never a kernel fault.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -54,8 +55,9 @@ std::expected<void, abi::Errno> copy_out(std::uint64_t address, const T& value) 
 class UserPath {
  public:
   static constexpr std::size_t kCapacity = fs::kMaxPathLength + 1;
-  UserPath() : bytes_(new (std::nothrow) char[kCapacity]) {}
-  ~UserPath() { delete[] bytes_; }
+  // One object, not new char[]: the kernel has only sized deletes (mm/heap.cpp).
+  UserPath() : bytes_(new (std::nothrow) std::array<char, kCapacity>) {}
+  ~UserPath() { delete bytes_; }
   UserPath(const UserPath&) = delete;
   UserPath& operator=(const UserPath&) = delete;
 
@@ -64,7 +66,7 @@ class UserPath {
   std::expected<std::string_view, abi::Errno> read(std::uint64_t address);
 
  private:
-  char* bytes_;
+  std::array<char, kCapacity>* bytes_;
 };
 
 // The descriptor table's file for `fd`, or EBADF.

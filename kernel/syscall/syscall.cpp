@@ -128,9 +128,9 @@ void release_files(proc::Process& process) {
 
 std::expected<std::string_view, abi::Errno> UserPath::read(std::uint64_t address) {
   if (bytes_ == nullptr) return std::unexpected(abi::Errno::enomem);
-  const auto length = mm::copy_string_from_user(bytes_, address, kCapacity);
+  const auto length = mm::copy_string_from_user(bytes_->data(), address, kCapacity);
   if (!length) return std::unexpected(length.error());
-  return std::string_view(bytes_, *length);
+  return std::string_view(bytes_->data(), *length);
 }
 
 std::expected<fs::OpenFile*, abi::Errno> file_of(proc::Process& process, std::uint64_t fd) {
