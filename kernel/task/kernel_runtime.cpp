@@ -76,27 +76,29 @@ constinit std::atomic<ScancodeConsumer> diverted_to{nullptr};
 constinit std::uint64_t scancodes_to_terminal = 0;  // diverted minus given back
 
 void on_scancode(std::uint8_t scancode) {
+  // The watcher decodes every byte (its modifier state must follow the keyboard, wherever the
+  // byte goes): a Ctrl+C that stops a running command is known before the byte is routed.
+  bool cancels = false;
+  if (ctrl_c_watcher) {
+    const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
+    cancels = event && event->pressed && event->character == drivers::keyboard::kCtrlC &&
+              command_cancel.request();
+  }
+  // A program has the terminal (chapter 14): the byte is typed into it — except the Ctrl+C
+  // that stops the command running the program: it has done its job and goes nowhere (the
+  // shell would see a bare 'c', its Ctrl press having gone to the terminal). Counted with the
+  // terminal's bytes.
   if (const ScancodeConsumer consumer = diverted_to.load(std::memory_order_acquire)) {
-    consumer(scancode);
+    if (!cancels) consumer(scancode);
     ++scancodes_to_terminal;
-    if (ctrl_c_watcher) {  // keeps its modifier state current, and a running `run` cancellable
-      const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
-      if (event && event->pressed && event->character == drivers::keyboard::kCtrlC) {
-        (void)command_cancel.request();
-      }
-    }
     return;
   }
   const ScancodePush pushed = scancodes.push(scancode);
   if (pushed == ScancodePush::dropped_first_of_burst) {
     log::warn("{}", scancode_queue_full_warning);
   }
-  if (ctrl_c_watcher) {
-    const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
-    if (event && event->pressed && event->character == drivers::keyboard::kCtrlC &&
-        command_cancel.request() && pushed == ScancodePush::queued) {
-      cancelling_scancode.store(scancodes_queued, std::memory_order_relaxed);
-    }
+  if (cancels && pushed == ScancodePush::queued) {
+    cancelling_scancode.store(scancodes_queued, std::memory_order_relaxed);
   }
   if (pushed == ScancodePush::queued) ++scancodes_queued;
 }

@@ -64,7 +64,7 @@ void give_back_scancode(std::uint8_t scancode);
 struct KeyboardStats {
   std::uint64_t received = 0;  // bytes IRQ 1 read from port 0x60
   std::uint64_t dropped = 0;   // of those, dropped because the queue was full
-  std::uint64_t to_terminal = 0;  // handed to a program's terminal and not given back
+  std::uint64_t to_terminal = 0;  // typed into a program's terminal (or the Ctrl+C that ended it)
 };
 KeyboardStats keyboard_stats();
 
