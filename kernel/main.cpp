@@ -69,7 +69,7 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
   }
 
   task::init_runtime();
-  // Chapter 14: /dev/console for programs, typing with the same layout as the shell. Before
+  // Chapter 14: programs type into /dev/console with the same layout as the shell. Before
   // init=: the first process may read the console too.
   tty::init_console(keyboard_layout(command_line));
 

@@ -15,7 +15,8 @@
 namespace ferrite::tty {
 
 // Makes the console the kernel's terminal (fs::set_terminal), decoding keys with `layout`.
-// Call once, after the scheduler and the keyboard interrupt are set up.
+// init() calls it with the US layout; calling it again changes the layout. Keys reach the
+// terminal once the keyboard interrupt feeds task/kernel_runtime (task::init_runtime).
 void init_console(const drivers::keyboard::Layout& layout);
 
 }  // namespace ferrite::tty
