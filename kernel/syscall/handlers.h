@@ -129,6 +129,8 @@ Result sys_rt_sigaction(proc::Process&, const Arguments&);
 Result sys_rt_sigprocmask(proc::Process&, const Arguments&);
 Result sys_prlimit64(proc::Process&, const Arguments&);
 Result sys_getpgid(proc::Process&, const Arguments&);
+Result sys_getgroups(proc::Process&, const Arguments&);
+Result sys_umask(proc::Process&, const Arguments&);
 // system.cpp
 Result sys_uname(proc::Process&, const Arguments&);
 Result sys_clock_gettime(proc::Process&, const Arguments&);
@@ -141,6 +143,7 @@ Result sys_sched_yield(proc::Process&, const Arguments&);
 Result sys_getrandom(proc::Process&, const Arguments&);
 Result sys_sysinfo(proc::Process&, const Arguments&);
 Result sys_reboot(proc::Process&, const Arguments&);
+Result sys_sync(proc::Process&, const Arguments&);
 Result sys_einval(proc::Process&, const Arguments&);
 Result sys_enosys_quiet(proc::Process&, const Arguments&);
 

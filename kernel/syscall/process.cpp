@@ -30,6 +30,20 @@ Result sys_getppid(proc::Process& process, const Arguments&) { return process.pa
 Result sys_gettid(proc::Process& process, const Arguments&) { return process.pid; }  // one thread
 Result sys_getuid(proc::Process&, const Arguments&) { return 0; }  // root, and the same for gid
 
+// getgroups(size, list): root's supplementary groups, as a root login has them: just 0. Size 0
+// asks only for the count; a list too small for it is EINVAL.
+Result sys_getgroups(proc::Process&, const Arguments& a) {
+  const auto size = static_cast<std::int32_t>(a.arg[0]);
+  if (size == 0) return 1;
+  if (size < 1) return std::unexpected(Errno::einval);
+  if (auto copied = copy_out<std::uint32_t>(a.arg[1], 0); !copied) return std::unexpected(copied.error());
+  return 1;
+}
+
+// umask(mask): recorded nowhere (nothing can be created on a read-only tree); returns Linux's
+// default 022 as the previous mask.
+Result sys_umask(proc::Process&, const Arguments&) { return 022; }
+
 // getpgid(pid): each process is its own group until chapter 15's job control.
 Result sys_getpgid(proc::Process& process, const Arguments& a) {
   const auto pid = static_cast<std::int32_t>(a.arg[0]);

@@ -41,7 +41,8 @@ constexpr Entry kEntries[] = {
     {"exit", sys_exit}, {"exit_group", sys_exit}, {"getpid", sys_getpid},
     {"getppid", sys_getppid}, {"gettid", sys_gettid}, {"getuid", sys_getuid},
     {"geteuid", sys_getuid}, {"getgid", sys_getuid}, {"getegid", sys_getuid},
-    {"getpgid", sys_getpgid}, {"getpgrp", sys_getpid},
+    {"getpgid", sys_getpgid}, {"getpgrp", sys_getpid}, {"getgroups", sys_getgroups},
+    {"umask", sys_umask},
     {"arch_prctl", sys_arch_prctl}, {"set_tid_address", sys_set_tid_address},
     {"set_robust_list", sys_set_robust_list}, {"rt_sigaction", sys_rt_sigaction},
     {"rt_sigprocmask", sys_rt_sigprocmask}, {"prlimit64", sys_prlimit64},
@@ -50,7 +51,7 @@ constexpr Entry kEntries[] = {
     {"clock_getres", sys_clock_getres}, {"gettimeofday", sys_gettimeofday}, {"time", sys_time},
     {"nanosleep", sys_nanosleep}, {"clock_nanosleep", sys_clock_nanosleep},
     {"sched_yield", sys_sched_yield}, {"getrandom", sys_getrandom}, {"sysinfo", sys_sysinfo},
-    {"reboot", sys_reboot},
+    {"reboot", sys_reboot}, {"sync", sys_sync},
     // Answered without being implemented, because the C libraries cope: glibc registers rseq
     // and carries on without it on ENOSYS (quietly: every glibc program asks); prctl's options
     // are refused with EINVAL, as Linux does for an option it does not know.

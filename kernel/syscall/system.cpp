@@ -206,6 +206,9 @@ Result sys_reboot(proc::Process&, const Arguments& a) {
   }
 }
 
+// sync: nothing is ever dirty on a read-only tree in memory.
+Result sys_sync(proc::Process&, const Arguments&) { return 0; }
+
 Result sys_einval(proc::Process&, const Arguments&) { return std::unexpected(Errno::einval); }
 Result sys_enosys_quiet(proc::Process&, const Arguments&) { return std::unexpected(Errno::enosys); }
 

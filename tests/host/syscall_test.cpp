@@ -388,6 +388,12 @@ TEST_F(SyscallTest, ProcessIdentityAndStartupCalls) {
   EXPECT_EQ(call("arch_prctl", uapi::kArchGetFs, user(fs)), 0);
   EXPECT_EQ(fs, 0x7000'0000u);
   EXPECT_EQ(call("arch_prctl", 0x9999, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("getgroups", 0, 0), 1);
+  std::uint32_t groups[2] = {7, 7};
+  EXPECT_EQ(call("getgroups", 2, user(groups)), 1);
+  EXPECT_EQ(groups[0], 0u);
+  EXPECT_EQ(call("getgroups", 2, 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("getgroups", static_cast<std::uint64_t>(-1), 0), err(uapi::Errno::einval));
   EXPECT_EQ(call("rseq"), err(uapi::Errno::enosys));
   EXPECT_EQ(call("prctl", 15), err(uapi::Errno::einval));
 }
