@@ -28,6 +28,7 @@
 #include "task/kernel_runtime.h"
 #include "time/clock.h"
 #include "time/tick.h"
+#include "tty/console.h"
 
 namespace ferrite::shell {
 
@@ -435,6 +436,7 @@ task::Task<Outcome> run_program(Arguments arguments) {
   } else {  // Ctrl+C: the program ends with SIGKILL on its next way back to ring 3
     println("^C");
     (void)sched::kill(thread.id);
+    tty::interrupt_console_readers();  // a program waiting for a line must wake to end
     status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
   }
   proc::release(**process);

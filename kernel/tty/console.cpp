@@ -10,6 +10,7 @@
 #include "drivers/keyboard/keyboard.h"
 #include "fs/file.h"
 #include "lib/log.h"
+#include "sched/scheduler.h"
 #include "sched/sync.h"
 #include "sync/spinlock.h"
 #include "task/kernel_runtime.h"
@@ -58,12 +59,17 @@ class ConsoleTerminal final : public fs::TerminalPort {
     for (;;) {
       pump();
       if (line_discipline_.can_read()) return line_discipline_.read(out);
+      // A program asked to end (Ctrl+C in `run`, `kill`) stops waiting: EINTR, and the way back
+      // to ring 3 ends it.
+      if (sched::current().kill_requested) return std::unexpected(abi::Errno::eintr);
       // Sleep until IRQ 1 queues a byte. The emptiness check and the wait are one
       // interrupts-off section, so a byte that arrives in between still wakes us.
       sync::InterruptGuard no_interrupts;
-      if (scancodes_.empty()) waiters_.wait_locked();
+      if (scancodes_.empty() && !sched::current().kill_requested) waiters_.wait_locked();
     }
   }
+
+  void interrupt_readers() { waiters_.wake_all(); }
 
   void write(std::string_view text) override { console::write_terminal(text); }
 
@@ -168,6 +174,8 @@ void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
 }
 
 }  // namespace
+
+void interrupt_console_readers() { console_terminal.interrupt_readers(); }
 
 void init_console(const drivers::keyboard::Layout& layout) {
   console_terminal.init(layout);

@@ -19,4 +19,9 @@ namespace ferrite::tty {
 // terminal once the keyboard interrupt feeds task/kernel_runtime (task::init_runtime).
 void init_console(const drivers::keyboard::Layout& layout);
 
+// Wakes every thread blocked reading the console. One that was asked to end (sched::kill: a
+// program's thread ends on its way back to ring 3) leaves read() with EINTR and ends; the others
+// go back to waiting. Call after sched::kill on a program that may be reading (`run`'s Ctrl+C).
+void interrupt_console_readers();
+
 }  // namespace ferrite::tty
