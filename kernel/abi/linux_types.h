@@ -111,8 +111,8 @@ struct Termios {
 };
 static_assert(sizeof(Termios) == 36 && offsetof(Termios, c_cc) == 17);
 // Indices into c_cc and the flag bits we report (asm-generic/termbits.h, octal as there).
-inline constexpr std::size_t kVintr = 0, kVquit = 1, kVerase = 2, kVkill = 3, kVeof = 4,
-                             kVtime = 5, kVmin = 6, kVstart = 8, kVstop = 9, kVsusp = 10;
+inline constexpr std::size_t kVintr = 0, kVquit = 1, kVerase = 2, kVkill = 3, kVeof = 4, kVtime = 5,
+                             kVmin = 6, kVstart = 8, kVstop = 9, kVsusp = 10;
 inline constexpr std::uint32_t kIcrnl = 0000400, kIxon = 0002000;
 inline constexpr std::uint32_t kOpost = 0000001, kOnlcr = 0000004;
 inline constexpr std::uint32_t kB38400 = 0000017, kCs8 = 0000060, kCread = 0000200;
@@ -177,10 +177,10 @@ struct Timeval {
 };
 static_assert(sizeof(Timespec) == 16 && sizeof(Timeval) == 16);
 // Clock IDs (<linux/time.h>).
-inline constexpr std::uint64_t kClockRealtime = 0, kClockMonotonic = 1,
-                               kClockProcessCputime = 2, kClockThreadCputime = 3,
-                               kClockMonotonicRaw = 4, kClockRealtimeCoarse = 5,
-                               kClockMonotonicCoarse = 6, kClockBoottime = 7;
+inline constexpr std::uint64_t kClockRealtime = 0, kClockMonotonic = 1, kClockProcessCputime = 2,
+                               kClockThreadCputime = 3, kClockMonotonicRaw = 4,
+                               kClockRealtimeCoarse = 5, kClockMonotonicCoarse = 6,
+                               kClockBoottime = 7;
 inline constexpr std::uint64_t kTimerAbstime = 1;  // clock_nanosleep's TIMER_ABSTIME
 
 // <linux/uio.h>: struct iovec; UIO_MAXIOV is the most a readv/writev may pass.

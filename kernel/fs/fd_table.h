@@ -33,7 +33,9 @@ class FdTable {
   void close_all();
 
   // O_CLOEXEC / FD_CLOEXEC, kept per descriptor (exec comes in chapter 15; fcntl reports it).
-  [[nodiscard]] bool close_on_exec(int fd) const { return close_on_exec_[static_cast<std::size_t>(fd)]; }
+  [[nodiscard]] bool close_on_exec(int fd) const {
+    return close_on_exec_[static_cast<std::size_t>(fd)];
+  }
   void set_close_on_exec(int fd, bool on) { close_on_exec_[static_cast<std::size_t>(fd)] = on; }
 
   [[nodiscard]] std::size_t open_count() const;

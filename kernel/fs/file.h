@@ -51,12 +51,16 @@ enum class FileKind : std::uint8_t { regular, directory, symlink, null, zero, te
 struct OpenFile {
   Node* node = nullptr;
   FileKind kind = FileKind::regular;
-  std::uint32_t flags = 0;        // the open flags (O_RDONLY... as given), for F_GETFL
-  std::uint64_t offset = 0;       // bytes for files; entries for directories
-  std::uint32_t references = 1;   // descriptors sharing it (dup)
+  std::uint32_t flags = 0;       // the open flags (O_RDONLY... as given), for F_GETFL
+  std::uint64_t offset = 0;      // bytes for files; entries for directories
+  std::uint32_t references = 1;  // descriptors sharing it (dup)
 
-  [[nodiscard]] bool readable() const { return (flags & abi::kOpenAccessMask) != abi::kOpenWriteOnly; }
-  [[nodiscard]] bool writable() const { return (flags & abi::kOpenAccessMask) != abi::kOpenReadOnly; }
+  [[nodiscard]] bool readable() const {
+    return (flags & abi::kOpenAccessMask) != abi::kOpenWriteOnly;
+  }
+  [[nodiscard]] bool writable() const {
+    return (flags & abi::kOpenAccessMask) != abi::kOpenReadOnly;
+  }
 };
 
 // Opens `node` with Linux's open flags: a read-only tree, so asking to write a file or a

@@ -24,8 +24,8 @@ Result read_to_user(fs::OpenFile& file, std::uint64_t buffer, std::uint64_t coun
   std::uint64_t done = 0;
   while (done < count) {
     const std::size_t want = std::min<std::uint64_t>(count - done, kChunk);
-    const auto got = at != nullptr ? fs::pread(file, {chunk, want}, *at + done)
-                                   : fs::read(file, {chunk, want});
+    const auto got =
+        at != nullptr ? fs::pread(file, {chunk, want}, *at + done) : fs::read(file, {chunk, want});
     if (!got) {
       if (done > 0) break;
       return std::unexpected(got.error());
@@ -89,16 +89,19 @@ Result vector_transfer(proc::Process& process, const Arguments& a, bool writing)
   // Linux's import_iovec: a length that is negative as an ssize_t is EINVAL, a buffer outside
   // user memory EFAULT; the total is then cut to MAX_RW_COUNT.
   for (std::int32_t i = 0; i < count; ++i) {
-    const auto io = copy_in<abi::Iovec>(vector + static_cast<std::uint64_t>(i) * sizeof(abi::Iovec));
+    const auto io =
+        copy_in<abi::Iovec>(vector + static_cast<std::uint64_t>(i) * sizeof(abi::Iovec));
     if (!io) return std::unexpected(io.error());
     if (io->iov_len > static_cast<std::uint64_t>(INT64_MAX)) return std::unexpected(Errno::einval);
     if (!user_range_ok(io->iov_base, io->iov_len)) return std::unexpected(Errno::efault);
   }
   std::int64_t done = 0;
   for (std::int32_t i = 0; i < count; ++i) {
-    const auto io = copy_in<abi::Iovec>(vector + static_cast<std::uint64_t>(i) * sizeof(abi::Iovec));
+    const auto io =
+        copy_in<abi::Iovec>(vector + static_cast<std::uint64_t>(i) * sizeof(abi::Iovec));
     if (!io) return done > 0 ? Result(done) : std::unexpected(io.error());
-    const std::uint64_t length = std::min(io->iov_len, kMaxTransfer - static_cast<std::uint64_t>(done));
+    const std::uint64_t length =
+        std::min(io->iov_len, kMaxTransfer - static_cast<std::uint64_t>(done));
     if (length == 0 && io->iov_len != 0) break;
     const Result part = writing ? write_from_user(**file, io->iov_base, length)
                                 : read_to_user(**file, io->iov_base, length, nullptr);
@@ -110,7 +113,8 @@ Result vector_transfer(proc::Process& process, const Arguments& a, bool writing)
 }
 
 std::expected<fs::Node*, Errno> resolve_user_path(proc::Process& process, std::int64_t dirfd,
-                                                  std::uint64_t path_address, fs::FollowLast follow) {
+                                                  std::uint64_t path_address,
+                                                  fs::FollowLast follow) {
   UserPath path;
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
@@ -124,13 +128,16 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
   const bool no_follow = (flags & abi::kOpenNofollow) != 0;
-  const auto node = resolve(process, dirfd, *text, no_follow ? fs::FollowLast::no : fs::FollowLast::yes);
+  const auto node =
+      resolve(process, dirfd, *text, no_follow ? fs::FollowLast::no : fs::FollowLast::yes);
   if (!node) {
     // Creating a file on a read-only file system is EROFS, as Linux says for a missing name.
-    if (node.error() == Errno::enoent && (flags & abi::kOpenCreate) != 0) return std::unexpected(Errno::erofs);
+    if (node.error() == Errno::enoent && (flags & abi::kOpenCreate) != 0)
+      return std::unexpected(Errno::erofs);
     return std::unexpected(node.error());
   }
-  if ((flags & (abi::kOpenCreate | abi::kOpenExclusive)) == (abi::kOpenCreate | abi::kOpenExclusive)) {
+  if ((flags & (abi::kOpenCreate | abi::kOpenExclusive)) ==
+      (abi::kOpenCreate | abi::kOpenExclusive)) {
     return std::unexpected(Errno::eexist);
   }
   if (no_follow && (*node)->type == fs::NodeType::symlink) return std::unexpected(Errno::eloop);
@@ -144,7 +151,8 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
 
 Result stat_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                std::uint64_t stat_address, std::uint64_t flags) {
-  if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0) return std::unexpected(Errno::einval);
+  if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0)
+    return std::unexpected(Errno::einval);
   UserPath path;
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
@@ -154,13 +162,14 @@ Result stat_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
     if (!file) return std::unexpected(file.error());
     node = (*file)->node;
   } else {
-    const auto found = resolve(process, dirfd, *text,
-                               (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no
-                                                                      : fs::FollowLast::yes);
+    const auto found =
+        resolve(process, dirfd, *text,
+                (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
     if (!found) return std::unexpected(found.error());
     node = *found;
   }
-  if (auto copied = copy_out(stat_address, fs::stat_of(*node)); !copied) return std::unexpected(copied.error());
+  if (auto copied = copy_out(stat_address, fs::stat_of(*node)); !copied)
+    return std::unexpected(copied.error());
   return 0;
 }
 
@@ -171,7 +180,8 @@ Result readlink_at(proc::Process& process, std::int64_t dirfd, std::uint64_t pat
   if (!node) return std::unexpected(node.error());
   if ((*node)->type != fs::NodeType::symlink) return std::unexpected(Errno::einval);
   // The target, without a NUL, cut to the buffer (readlink(2)).
-  const std::size_t length = std::min<std::uint64_t>((*node)->data.size(), static_cast<std::uint32_t>(size));
+  const std::size_t length =
+      std::min<std::uint64_t>((*node)->data.size(), static_cast<std::uint32_t>(size));
   if (auto copied = mm::copy_to_user(buffer, (*node)->data.data(), length); !copied) {
     return std::unexpected(copied.error());
   }
@@ -186,9 +196,9 @@ Result access_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_
   if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEaccess | abi::kAtEmptyPath)) != 0) {
     return std::unexpected(Errno::einval);
   }
-  const auto node = resolve_user_path(process, dirfd, path_address,
-                                      (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no
-                                                                             : fs::FollowLast::yes);
+  const auto node = resolve_user_path(
+      process, dirfd, path_address,
+      (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
   if (!node) return std::unexpected(node.error());
   if ((mode & abi::kAccessWrite) != 0 && (*node)->type != fs::NodeType::char_device) {
     return std::unexpected(Errno::erofs);
@@ -224,8 +234,12 @@ Result sys_pread64(proc::Process& process, const Arguments& a) {
   return read_to_user(**file, a.arg[1], count, &a.arg[3]);
 }
 
-Result sys_readv(proc::Process& process, const Arguments& a) { return vector_transfer(process, a, false); }
-Result sys_writev(proc::Process& process, const Arguments& a) { return vector_transfer(process, a, true); }
+Result sys_readv(proc::Process& process, const Arguments& a) {
+  return vector_transfer(process, a, false);
+}
+Result sys_writev(proc::Process& process, const Arguments& a) {
+  return vector_transfer(process, a, true);
+}
 
 Result sys_open(proc::Process& process, const Arguments& a) {
   return open_at(process, abi::kAtFdcwd, a.arg[0], a.arg[1]);
@@ -245,7 +259,8 @@ Result sys_close(proc::Process& process, const Arguments& a) {
 Result sys_lseek(proc::Process& process, const Arguments& a) {
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
-  const auto position = fs::lseek(**file, static_cast<std::int64_t>(a.arg[1]), static_cast<std::uint32_t>(a.arg[2]));
+  const auto position =
+      fs::lseek(**file, static_cast<std::int64_t>(a.arg[1]), static_cast<std::uint32_t>(a.arg[2]));
   if (!position) return std::unexpected(position.error());
   return static_cast<std::int64_t>(*position);
 }
@@ -281,14 +296,15 @@ Result sys_statx(proc::Process& process, const Arguments& a) {
     if (!file) return std::unexpected(file.error());
     node = (*file)->node;
   } else {
-    const auto found = resolve(process, dirfd, *text,
-                               (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no
-                                                                      : fs::FollowLast::yes);
+    const auto found =
+        resolve(process, dirfd, *text,
+                (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
     if (!found) return std::unexpected(found.error());
     node = *found;
   }
   // The mask asks for fields; we fill in the basic ones whatever it says, and say so in stx_mask.
-  if (auto copied = copy_out(a.arg[4], fs::statx_of(*node)); !copied) return std::unexpected(copied.error());
+  if (auto copied = copy_out(a.arg[4], fs::statx_of(*node)); !copied)
+    return std::unexpected(copied.error());
   return 0;
 }
 
@@ -337,7 +353,8 @@ Result sys_getcwd(proc::Process& process, const Arguments& a) {
   const std::uint64_t needed = *length + 1;
   if (a.arg[1] < needed) return std::unexpected(Errno::erange);
   path[*length] = '\0';
-  if (auto copied = mm::copy_to_user(a.arg[0], path, needed); !copied) return std::unexpected(copied.error());
+  if (auto copied = mm::copy_to_user(a.arg[0], path, needed); !copied)
+    return std::unexpected(copied.error());
   return static_cast<std::int64_t>(needed);
 }
 
@@ -363,11 +380,14 @@ Result sys_ioctl(proc::Process& process, const Arguments& a) {
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
   fs::TerminalPort* port = fs::terminal();
-  if ((*file)->kind != fs::FileKind::terminal || port == nullptr) return std::unexpected(Errno::enotty);
+  if ((*file)->kind != fs::FileKind::terminal || port == nullptr)
+    return std::unexpected(Errno::enotty);
   const std::uint64_t argument = a.arg[2];
   std::expected<void, Errno> copied;
   switch (a.arg[1]) {
-    case abi::kTcgets: copied = copy_out(argument, port->termios()); break;
+    case abi::kTcgets:
+      copied = copy_out(argument, port->termios());
+      break;
     case abi::kTcsets:
     case abi::kTcsetsw:
     case abi::kTcsetsf: {
@@ -376,15 +396,22 @@ Result sys_ioctl(proc::Process& process, const Arguments& a) {
       port->set_termios(*termios);
       break;
     }
-    case abi::kTiocgwinsz: copied = copy_out(argument, port->window_size()); break;
-    case abi::kTiocswinsz: break;  // the screen's size is what it is
+    case abi::kTiocgwinsz:
+      copied = copy_out(argument, port->window_size());
+      break;
+    case abi::kTiocswinsz:
+      break;  // the screen's size is what it is
     // One process owns the terminal at a time: its process group is the foreground one.
-    case abi::kTiocgpgrp: copied = copy_out<std::int32_t>(argument, process.pid); break;
-    case abi::kTiocspgrp: break;
+    case abi::kTiocgpgrp:
+      copied = copy_out<std::int32_t>(argument, process.pid);
+      break;
+    case abi::kTiocspgrp:
+      break;
     case abi::kFionread:
       copied = copy_out<std::int32_t>(argument, static_cast<std::int32_t>(port->readable_bytes()));
       break;
-    default: return std::unexpected(Errno::enotty);  // Linux: ENOIOCTLCMD becomes ENOTTY
+    default:
+      return std::unexpected(Errno::enotty);  // Linux: ENOIOCTLCMD becomes ENOTTY
   }
   if (!copied) return std::unexpected(copied.error());
   return 0;
@@ -426,7 +453,9 @@ Result sys_sendfile(proc::Process& process, const Arguments& a) {
     if (*got < want) break;
   }
   if (offset_address != 0) {
-    if (auto copied = copy_out<std::int64_t>(offset_address, static_cast<std::int64_t>(offset + done)); !copied) {
+    if (auto copied =
+            copy_out<std::int64_t>(offset_address, static_cast<std::int64_t>(offset + done));
+        !copied) {
       return std::unexpected(copied.error());
     }
   }
@@ -449,11 +478,17 @@ Result sys_fcntl(proc::Process& process, const Arguments& a) {
       process.files->set_close_on_exec(*copy, a.arg[1] == kDupfdCloexec);
       return *copy;
     }
-    case kGetfd: return process.files->close_on_exec(fd) ? kFdCloexec : 0;
-    case kSetfd: process.files->set_close_on_exec(fd, (a.arg[2] & kFdCloexec) != 0); return 0;
-    case kGetfl: return (*file)->flags & ~static_cast<std::uint32_t>(abi::kOpenCloexec);
-    case kSetfl: return 0;  // O_APPEND, O_NONBLOCK...: nothing here they would change
-    default: return std::unexpected(Errno::einval);
+    case kGetfd:
+      return process.files->close_on_exec(fd) ? kFdCloexec : 0;
+    case kSetfd:
+      process.files->set_close_on_exec(fd, (a.arg[2] & kFdCloexec) != 0);
+      return 0;
+    case kGetfl:
+      return (*file)->flags & ~static_cast<std::uint32_t>(abi::kOpenCloexec);
+    case kSetfl:
+      return 0;  // O_APPEND, O_NONBLOCK...: nothing here they would change
+    default:
+      return std::unexpected(Errno::einval);
   }
 }
 

@@ -50,7 +50,9 @@ std::uint64_t fallback_random() {
 
 }  // namespace
 
-std::uint64_t monotonic_ns() { return time::now_ns(); }
+std::uint64_t monotonic_ns() {
+  return time::now_ns();
+}
 
 std::uint64_t realtime_at_boot_ns() {
   // Read the RTC once, at the first question; "boot" is the clock's zero, so the RTC's reading
@@ -62,7 +64,8 @@ std::uint64_t realtime_at_boot_ns() {
     const auto date = pc::rtc::read();
     std::uint64_t value = 0;
     if (date) {
-      const std::uint64_t rtc_ns = static_cast<std::uint64_t>(pc::rtc::unix_seconds(*date)) * 1'000'000'000;
+      const std::uint64_t rtc_ns =
+          static_cast<std::uint64_t>(pc::rtc::unix_seconds(*date)) * 1'000'000'000;
       value = rtc_ns > now ? rtc_ns - now : 0;
     } else {
       log::warn("clock: no usable CMOS real-time clock; CLOCK_REALTIME starts at 1970");
@@ -73,11 +76,17 @@ std::uint64_t realtime_at_boot_ns() {
   return at_boot.load(std::memory_order_relaxed);
 }
 
-void sleep_until_ns(std::uint64_t deadline_ns) { sched::sleep_until_ns(deadline_ns); }
-void yield() { sched::yield(); }
+void sleep_until_ns(std::uint64_t deadline_ns) {
+  sched::sleep_until_ns(deadline_ns);
+}
+void yield() {
+  sched::yield();
+}
 
 // IA32_FS_BASE, through arch's user context so that the switch-out keeps it (user_mode.h).
-void set_fs_base(std::uint64_t base) { arch::set_user_fs_base(base); }
+void set_fs_base(std::uint64_t base) {
+  arch::set_user_fs_base(base);
+}
 
 void random_bytes(std::span<std::byte> out) {
   while (!out.empty()) {
@@ -95,9 +104,15 @@ MemoryFigures memory() {
 }
 
 // One program runs at a time in this chapter (the shell waits for it): it and the kernel.
-std::uint32_t process_count() { return 1; }
+std::uint32_t process_count() {
+  return 1;
+}
 
-void power_off() { pc::power_off(); }
-void restart() { pc::ps2::reboot(); }
+void power_off() {
+  pc::power_off();
+}
+void restart() {
+  pc::ps2::reboot();
+}
 
 }  // namespace ferrite::syscall::machine

@@ -13,7 +13,9 @@ namespace {
 using abi::Errno;
 constexpr std::uint64_t kPage = 4096;
 
-constexpr bool page_aligned(std::uint64_t value) { return value % kPage == 0; }
+constexpr bool page_aligned(std::uint64_t value) {
+  return value % kPage == 0;
+}
 
 // Rounds a length up to whole pages; false if that overflows (Linux: ENOMEM).
 constexpr bool page_round_up(std::uint64_t bytes, std::uint64_t& rounded) {
@@ -68,7 +70,8 @@ Result sys_mmap(proc::Process& process, const Arguments& a) {
     if ((*file)->kind != fs::FileKind::regular) return std::unexpected(Errno::enodev);
     if (!(*file)->readable()) return std::unexpected(Errno::eacces);
     // A shared writable mapping would have to write back to the read-only archive.
-    if (type == abi::kMapShared && (protection & mm::kProtWrite) != 0) return std::unexpected(Errno::eacces);
+    if (type == abi::kMapShared && (protection & mm::kProtWrite) != 0)
+      return std::unexpected(Errno::eacces);
     node = (*file)->node;
   }
   // Shared anonymous memory needs a second process to share it with (fork, chapter 15): until
@@ -114,20 +117,23 @@ Result sys_munmap(proc::Process& process, const Arguments& a) {
   if (!user_range_ok(start, bytes)) return std::unexpected(Errno::einval);
   const auto space = space_of(process);
   if (!space) return std::unexpected(space.error());
-  if (auto unmapped = (*space)->unmap(start, bytes); !unmapped) return std::unexpected(unmapped.error());
+  if (auto unmapped = (*space)->unmap(start, bytes); !unmapped)
+    return std::unexpected(unmapped.error());
   return 0;
 }
 
 Result sys_mprotect(proc::Process& process, const Arguments& a) {
   const std::uint64_t start = a.arg[0], protection = a.arg[2];
   std::uint64_t bytes = 0;
-  if (!page_aligned(start) || (protection & ~abi::kProtMask) != 0) return std::unexpected(Errno::einval);
+  if (!page_aligned(start) || (protection & ~abi::kProtMask) != 0)
+    return std::unexpected(Errno::einval);
   if (!page_round_up(a.arg[1], bytes)) return std::unexpected(Errno::enomem);
   if (bytes == 0) return 0;
   if (!user_range_ok(start, bytes)) return std::unexpected(Errno::enomem);
   const auto space = space_of(process);
   if (!space) return std::unexpected(space.error());
-  if (auto changed = (*space)->protect(start, bytes, static_cast<std::uint32_t>(protection)); !changed) {
+  if (auto changed = (*space)->protect(start, bytes, static_cast<std::uint32_t>(protection));
+      !changed) {
     return std::unexpected(changed.error());
   }
   return 0;

@@ -2,8 +2,8 @@
 // storage, the calls libc start-up makes (set_tid_address, set_robust_list), signal dispositions
 // and masks (recorded here; delivering signals is chapter 15) and resource limits.
 #include "abi/linux_types.h"
-#include "syscall/handlers.h"
 #include "proc/signal.h"
+#include "syscall/handlers.h"
 #include "syscall/machine.h"
 
 namespace ferrite::syscall {
@@ -11,8 +11,8 @@ namespace ferrite::syscall {
 namespace {
 
 using abi::Errno;
-constexpr std::uint64_t kSignalCount = 64;        // _NSIG
-constexpr std::uint64_t kSignalSetBytes = 8;      // sizeof(sigset_t) in the kernel's ABI
+constexpr std::uint64_t kSignalCount = 64;    // _NSIG
+constexpr std::uint64_t kSignalSetBytes = 8;  // sizeof(sigset_t) in the kernel's ABI
 // SIGKILL and SIGSTOP can be neither caught nor blocked (signal(7)).
 constexpr std::uint64_t kUnblockable =
     (std::uint64_t{1} << (abi::kSigkill - 1)) | (std::uint64_t{1} << (abi::kSigstop - 1));
@@ -25,10 +25,18 @@ Result sys_exit(proc::Process&, const Arguments& a) {
   proc::exit_current(proc::exit_wait_status(static_cast<std::int32_t>(a.arg[0])));
 }
 
-Result sys_getpid(proc::Process& process, const Arguments&) { return process.pid; }
-Result sys_getppid(proc::Process& process, const Arguments&) { return process.parent; }
-Result sys_gettid(proc::Process& process, const Arguments&) { return process.pid; }  // one thread
-Result sys_getuid(proc::Process&, const Arguments&) { return 0; }  // root, and the same for gid
+Result sys_getpid(proc::Process& process, const Arguments&) {
+  return process.pid;
+}
+Result sys_getppid(proc::Process& process, const Arguments&) {
+  return process.parent;
+}
+Result sys_gettid(proc::Process& process, const Arguments&) {
+  return process.pid;
+}  // one thread
+Result sys_getuid(proc::Process&, const Arguments&) {
+  return 0;
+}  // root, and the same for gid
 
 // getgroups(size, list): root's supplementary groups, as a root login has them: just 0. Size 0
 // asks only for the count; a list too small for it is EINVAL.
@@ -36,13 +44,16 @@ Result sys_getgroups(proc::Process&, const Arguments& a) {
   const auto size = static_cast<std::int32_t>(a.arg[0]);
   if (size == 0) return 1;
   if (size < 1) return std::unexpected(Errno::einval);
-  if (auto copied = copy_out<std::uint32_t>(a.arg[1], 0); !copied) return std::unexpected(copied.error());
+  if (auto copied = copy_out<std::uint32_t>(a.arg[1], 0); !copied)
+    return std::unexpected(copied.error());
   return 1;
 }
 
 // umask(mask): recorded nowhere (nothing can be created on a read-only tree); returns Linux's
 // default 022 as the previous mask.
-Result sys_umask(proc::Process&, const Arguments&) { return 022; }
+Result sys_umask(proc::Process&, const Arguments&) {
+  return 022;
+}
 
 // getpgid(pid): each process is its own group until chapter 15's job control.
 Result sys_getpgid(proc::Process& process, const Arguments& a) {
@@ -63,7 +74,8 @@ Result sys_arch_prctl(proc::Process& process, const Arguments& a) {
       machine::set_fs_base(a.arg[1]);
       return 0;
     case abi::kArchGetFs:
-      if (auto copied = copy_out(a.arg[1], process.fs_base); !copied) return std::unexpected(copied.error());
+      if (auto copied = copy_out(a.arg[1], process.fs_base); !copied)
+        return std::unexpected(copied.error());
       return 0;
     default:
       return std::unexpected(Errno::einval);  // GS belongs to the kernel (swapgs)
@@ -101,7 +113,8 @@ Result sys_rt_sigaction(proc::Process& process, const Arguments& a) {
   }
   if (old_action != 0) {
     const abi::KernelSigaction previous{process.signal_handlers[signal - 1], 0, 0, 0};
-    if (auto copied = copy_out(old_action, previous); !copied) return std::unexpected(copied.error());
+    if (auto copied = copy_out(old_action, previous); !copied)
+      return std::unexpected(copied.error());
   }
   if (action != 0) process.signal_handlers[signal - 1] = requested.handler;
   return 0;
@@ -121,13 +134,20 @@ Result sys_rt_sigprocmask(proc::Process& process, const Arguments& a) {
     requested = *read;
   }
   if (old_set != 0) {
-    if (auto copied = copy_out(old_set, process.signal_mask); !copied) return std::unexpected(copied.error());
+    if (auto copied = copy_out(old_set, process.signal_mask); !copied)
+      return std::unexpected(copied.error());
   }
   if (set != 0) {
     switch (how) {
-      case abi::kSigBlock: process.signal_mask |= requested; break;
-      case abi::kSigUnblock: process.signal_mask &= ~requested; break;
-      default: process.signal_mask = requested; break;
+      case abi::kSigBlock:
+        process.signal_mask |= requested;
+        break;
+      case abi::kSigUnblock:
+        process.signal_mask &= ~requested;
+        break;
+      default:
+        process.signal_mask = requested;
+        break;
     }
     process.signal_mask &= ~kUnblockable;
   }
@@ -149,7 +169,8 @@ Result sys_prlimit64(proc::Process& process, const Arguments& a) {
   if (old_limit != 0) {
     abi::Rlimit64 limit{abi::kRlimInfinity, abi::kRlimInfinity};
     if (resource == abi::kRlimitStack) limit.rlim_cur = mm::kUserStackBytes;
-    if (resource == abi::kRlimitNofile) limit = {fs::FdTable::kMaxDescriptors, fs::FdTable::kMaxDescriptors};
+    if (resource == abi::kRlimitNofile)
+      limit = {fs::FdTable::kMaxDescriptors, fs::FdTable::kMaxDescriptors};
     if (auto copied = copy_out(old_limit, limit); !copied) return std::unexpected(copied.error());
   }
   return 0;

@@ -82,9 +82,9 @@ void report_missing(const proc::Process& process, std::uint64_t number) {
   const std::size_t bit = number < kReportBits - 1 ? number : kReportBits - 1;
   const std::uint64_t mask = std::uint64_t{1} << (bit % 64);
   if ((reported[bit / 64].fetch_or(mask, std::memory_order_relaxed) & mask) != 0) return;
-  const std::string_view name =
-      number < abi::kSyscallCount && !abi::kSyscallNames[number].empty() ? abi::kSyscallNames[number]
-                                                                         : std::string_view("?");
+  const std::string_view name = number < abi::kSyscallCount && !abi::kSyscallNames[number].empty()
+                                    ? abi::kSyscallNames[number]
+                                    : std::string_view("?");
   log::warn("syscall: {} ({}) is not implemented: ENOSYS to {} (pid {})", name, number,
             process.name_view(), process.pid);
 }

@@ -27,19 +27,23 @@ void set_field(char (&field)[abi::kUtsFieldLength], std::string_view text) {
 std::expected<std::uint64_t, Errno> clock_ns(std::uint64_t clock) {
   switch (clock) {
     case abi::kClockRealtime:
-    case abi::kClockRealtimeCoarse: return machine::realtime_at_boot_ns() + machine::monotonic_ns();
+    case abi::kClockRealtimeCoarse:
+      return machine::realtime_at_boot_ns() + machine::monotonic_ns();
     case abi::kClockMonotonic:
     case abi::kClockMonotonicRaw:
     case abi::kClockMonotonicCoarse:
     case abi::kClockBoottime:
     case abi::kClockProcessCputime:
-    case abi::kClockThreadCputime: return machine::monotonic_ns();
-    default: return std::unexpected(Errno::einval);
+    case abi::kClockThreadCputime:
+      return machine::monotonic_ns();
+    default:
+      return std::unexpected(Errno::einval);
   }
 }
 
 abi::Timespec to_timespec(std::uint64_t ns) {
-  return {static_cast<std::int64_t>(ns / kNsPerSecond), static_cast<std::int64_t>(ns % kNsPerSecond)};
+  return {static_cast<std::int64_t>(ns / kNsPerSecond),
+          static_cast<std::int64_t>(ns % kNsPerSecond)};
 }
 
 // A user timespec as nanoseconds: EINVAL unless 0 <= tv_nsec < 1e9 and tv_sec >= 0. Seconds
@@ -83,7 +87,8 @@ Result sys_uname(proc::Process&, const Arguments& a) {
 Result sys_clock_gettime(proc::Process&, const Arguments& a) {
   const auto ns = clock_ns(a.arg[0]);
   if (!ns) return std::unexpected(ns.error());
-  if (auto copied = copy_out(a.arg[1], to_timespec(*ns)); !copied) return std::unexpected(copied.error());
+  if (auto copied = copy_out(a.arg[1], to_timespec(*ns)); !copied)
+    return std::unexpected(copied.error());
   return 0;
 }
 
@@ -91,7 +96,8 @@ Result sys_clock_gettime(proc::Process&, const Arguments& a) {
 Result sys_clock_getres(proc::Process&, const Arguments& a) {
   if (const auto ns = clock_ns(a.arg[0]); !ns) return std::unexpected(ns.error());
   if (a.arg[1] == 0) return 0;
-  if (auto copied = copy_out(a.arg[1], abi::Timespec{0, 1}); !copied) return std::unexpected(copied.error());
+  if (auto copied = copy_out(a.arg[1], abi::Timespec{0, 1}); !copied)
+    return std::unexpected(copied.error());
   return 0;
 }
 
@@ -103,7 +109,8 @@ Result sys_gettimeofday(proc::Process&, const Arguments& a) {
     if (auto copied = copy_out(a.arg[0], tv); !copied) return std::unexpected(copied.error());
   }
   if (a.arg[1] != 0) {  // struct timezone: UTC, no daylight saving
-    if (auto copied = copy_out(a.arg[1], std::uint64_t{0}); !copied) return std::unexpected(copied.error());
+    if (auto copied = copy_out(a.arg[1], std::uint64_t{0}); !copied)
+      return std::unexpected(copied.error());
   }
   return 0;
 }
@@ -157,7 +164,8 @@ Result sys_getrandom(proc::Process&, const Arguments& a) {
   const std::uint64_t buffer = a.arg[0], flags = a.arg[2];
   const std::uint64_t count = std::min(a.arg[1], kMaxTransfer);
   if ((flags & ~(abi::kGrndNonblock | abi::kGrndRandom | abi::kGrndInsecure)) != 0 ||
-      (flags & (abi::kGrndRandom | abi::kGrndInsecure)) == (abi::kGrndRandom | abi::kGrndInsecure)) {
+      (flags & (abi::kGrndRandom | abi::kGrndInsecure)) ==
+          (abi::kGrndRandom | abi::kGrndInsecure)) {
     return std::unexpected(Errno::einval);
   }
   if (!user_range_ok(buffer, count)) return std::unexpected(Errno::efault);
@@ -181,7 +189,8 @@ Result sys_sysinfo(proc::Process&, const Arguments& a) {
   info.uptime = static_cast<std::int64_t>(machine::monotonic_ns() / kNsPerSecond);
   info.totalram = memory.total_bytes;
   info.freeram = memory.free_bytes;
-  info.procs = static_cast<std::uint16_t>(std::min<std::uint32_t>(machine::process_count(), 0xFFFF));
+  info.procs =
+      static_cast<std::uint16_t>(std::min<std::uint32_t>(machine::process_count(), 0xFFFF));
   info.mem_unit = 1;
   if (auto copied = copy_out(a.arg[0], info); !copied) return std::unexpected(copied.error());
   return 0;
@@ -198,18 +207,30 @@ Result sys_reboot(proc::Process&, const Arguments& a) {
   }
   switch (static_cast<std::uint32_t>(a.arg[2])) {
     case abi::kRebootCmdPowerOff:
-    case abi::kRebootCmdHalt: machine::power_off(); return std::unexpected(Errno::eio);
-    case abi::kRebootCmdRestart: machine::restart(); return std::unexpected(Errno::eio);
+    case abi::kRebootCmdHalt:
+      machine::power_off();
+      return std::unexpected(Errno::eio);
+    case abi::kRebootCmdRestart:
+      machine::restart();
+      return std::unexpected(Errno::eio);
     case abi::kRebootCmdCadOn:
-    case abi::kRebootCmdCadOff: return 0;  // Ctrl+Alt+Del: nothing listens for it here
-    default: return std::unexpected(Errno::einval);
+    case abi::kRebootCmdCadOff:
+      return 0;  // Ctrl+Alt+Del: nothing listens for it here
+    default:
+      return std::unexpected(Errno::einval);
   }
 }
 
 // sync: nothing is ever dirty on a read-only tree in memory.
-Result sys_sync(proc::Process&, const Arguments&) { return 0; }
+Result sys_sync(proc::Process&, const Arguments&) {
+  return 0;
+}
 
-Result sys_einval(proc::Process&, const Arguments&) { return std::unexpected(Errno::einval); }
-Result sys_enosys_quiet(proc::Process&, const Arguments&) { return std::unexpected(Errno::enosys); }
+Result sys_einval(proc::Process&, const Arguments&) {
+  return std::unexpected(Errno::einval);
+}
+Result sys_enosys_quiet(proc::Process&, const Arguments&) {
+  return std::unexpected(Errno::enosys);
+}
 
 }  // namespace ferrite::syscall

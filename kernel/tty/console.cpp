@@ -175,7 +175,9 @@ void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
 
 }  // namespace
 
-void interrupt_console_readers() { console_terminal.interrupt_readers(); }
+void interrupt_console_readers() {
+  console_terminal.interrupt_readers();
+}
 
 void init_console(const drivers::keyboard::Layout& layout) {
   console_terminal.init(layout);

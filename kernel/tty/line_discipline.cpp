@@ -10,7 +10,9 @@ namespace {
 
 constexpr char kCtrlC = 0x03, kCtrlD = 0x04, kCtrlU = 0x15, kBackspace = '\b', kDelete = 0x7F;
 
-bool is_utf8_continuation(char byte) { return (static_cast<std::uint8_t>(byte) & 0xC0) == 0x80; }
+bool is_utf8_continuation(char byte) {
+  return (static_cast<std::uint8_t>(byte) & 0xC0) == 0x80;
+}
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 // Open files and descriptor tables over a file tree built from a test cpio archive
 // (kernel/fs/file.h, kernel/fs/fd_table.h): reads, pread, lseek, getdents64 records as Linux
 // lays them out, stat's fields, the devices, and the descriptor numbering rules.
+#include "fs/file.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "fs/fd_table.h"
-#include "fs/file.h"
 #include "fs/tree.h"
 #include "support/cpio_writer.h"
 
@@ -140,7 +141,7 @@ TEST_F(FilesTest, DirectoriesListDotDotDotAndTheirChildren) {
     EXPECT_EQ(entries[i].reclen % 8, 0u) << "records are 8-byte aligned";
     EXPECT_EQ(entries[i].off, static_cast<std::int64_t>(i + 1));
   }
-  EXPECT_EQ(entries[3].reclen, 32u);  // 19 + "busybox" + NUL = 27, padded to 32
+  EXPECT_EQ(entries[3].reclen, 32u);                    // 19 + "busybox" + NUL = 27, padded to 32
   EXPECT_EQ(fs::getdents64(*dir, buffer).value(), 0u);  // the end
   // lseek back to an entry's d_off continues after it.
   ASSERT_TRUE(fs::lseek(*dir, entries[2].off, uapi::kSeekSet).has_value());
@@ -208,9 +209,9 @@ TEST_F(FilesTest, DescriptorsAreTheLowestFreeNumber) {
   EXPECT_EQ(table.install(open("/etc/motd")).value(), 1);
   EXPECT_EQ(table.install(open("/etc/motd")).value(), 2);
   ASSERT_TRUE(table.close(1).has_value());
-  EXPECT_EQ(table.install(open("/etc/motd")).value(), 1);  // reused
+  EXPECT_EQ(table.install(open("/etc/motd")).value(), 1);       // reused
   EXPECT_EQ(table.install(open("/etc/motd"), 10).value(), 10);  // F_DUPFD's lower bound
-  EXPECT_EQ(table.open_count(), 4u);  // 0, 1, 2 and 10
+  EXPECT_EQ(table.open_count(), 4u);                            // 0, 1, 2 and 10
 }
 
 TEST_F(FilesTest, BadDescriptorsAreEbadfAndAFullTableEmfile) {

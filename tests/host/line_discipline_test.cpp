@@ -1,10 +1,10 @@
 // The terminal's canonical-mode line discipline (kernel/tty/line_discipline.h): what a read
 // returns and what the user sees echoed, for the editing keys of termios(3).
+#include "tty/line_discipline.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "tty/line_discipline.h"
 
 using ferrite::tty::LineDiscipline;
 
@@ -73,7 +73,10 @@ TEST(LineDiscipline, BackspaceAndDeleteEraseTheLastCharacter) {
   LineDiscipline ld;
   Echo echo;
   type(ld, "abx\b", echo);
-  type(ld, "c\x7F" "d\n", echo);
+  type(ld,
+       "c\x7F"
+       "d\n",
+       echo);
   EXPECT_EQ(read_all(ld), "abd\n");
   EXPECT_EQ(echo.text, "abx\b \bc\b \bd\n");
 }

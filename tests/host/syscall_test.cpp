@@ -2,6 +2,8 @@
 // bad pointers are EFAULT (through a fake of mm/user_copy.h that knows only the buffers a test
 // registered), bad descriptors EBADF, unknown numbers ENOSYS, lengths that overflow, NULL paths —
 // and what the calls write, over a file tree built from a test cpio archive.
+#include "syscall/syscall.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -17,7 +19,6 @@
 #include "mm/address_space.h"
 #include "support/cpio_writer.h"
 #include "support/fake_kernel.h"
-#include "syscall/syscall.h"
 
 namespace uapi = ferrite::abi;  // (`abi` is taken: <cxxabi.h> aliases it)
 namespace fs = ferrite::fs;
@@ -34,7 +35,9 @@ constexpr std::uint64_t number(std::string_view name) {
   return ~std::uint64_t{0};
 }
 
-std::int64_t err(uapi::Errno e) { return uapi::negated(e); }
+std::int64_t err(uapi::Errno e) {
+  return uapi::negated(e);
+}
 
 // The console as a test sees it: lines to be read, and everything written.
 struct FakeTerminal final : fs::TerminalPort {
@@ -66,7 +69,9 @@ class SyscallTest : public ::testing::Test {
     archive_ = ferrite::testing::CpioWriter()
                    .directory("etc")
                    .file("etc/motd", "hello from the initramfs\n")
-                   .add("bin/tool", 0100755, "\x7F" "ELF")
+                   .add("bin/tool", 0100755,
+                        "\x7F"
+                        "ELF")
                    .symlink("bin/sh", "tool")
                    .trailer()
                    .bytes();
@@ -138,7 +143,8 @@ TEST_F(SyscallTest, UnknownNumbersAreEnosysAndTheFirstUseIsLogged) {
   EXPECT_EQ(ferrite::log::ring().head(), before + 1);  // once per number
   // Numbers past Linux's table, and negative ones, are ENOSYS too.
   EXPECT_EQ(ferrite::syscall::dispatch(process_, {100000, {}}), err(uapi::Errno::enosys));
-  EXPECT_EQ(ferrite::syscall::dispatch(process_, {~std::uint64_t{0}, {}}), err(uapi::Errno::enosys));
+  EXPECT_EQ(ferrite::syscall::dispatch(process_, {~std::uint64_t{0}, {}}),
+            err(uapi::Errno::enosys));
 }
 
 TEST_F(SyscallTest, BadDescriptorsAreEbadf) {
@@ -158,7 +164,7 @@ TEST_F(SyscallTest, BadDescriptorsAreEbadf) {
 }
 
 TEST_F(SyscallTest, BadPointersAreEfaultNeverACrash) {
-  EXPECT_EQ(call("write", 1, 0, 10), err(uapi::Errno::efault));  // NULL
+  EXPECT_EQ(call("write", 1, 0, 10), err(uapi::Errno::efault));                      // NULL
   EXPECT_EQ(call("write", 1, 0xFFFF'8000'0000'0000, 10), err(uapi::Errno::efault));  // kernel half
   char buffer[4] = {};
   EXPECT_EQ(call("write", 1, user(buffer), 5), err(uapi::Errno::efault));  // one byte too far
@@ -197,11 +203,14 @@ TEST_F(SyscallTest, LengthsThatOverflowAreRefused) {
   EXPECT_EQ(call("writev", 1, user_address(io), 2), err(uapi::Errno::efault));
   EXPECT_TRUE(terminal_.written.empty());  // all or nothing: the first iovec was not written
   EXPECT_EQ(call("writev", 1, user_address(io), 1025), err(uapi::Errno::einval));
-  EXPECT_EQ(call("writev", 1, user_address(io), static_cast<std::uint64_t>(-1)), err(uapi::Errno::einval));
+  EXPECT_EQ(call("writev", 1, user_address(io), static_cast<std::uint64_t>(-1)),
+            err(uapi::Errno::einval));
   // mmap lengths: 0 is EINVAL, one that cannot be rounded to pages ENOMEM.
-  EXPECT_EQ(call("mmap", 0, 0, 3, uapi::kMapPrivate | uapi::kMapAnonymous, -1ull, 0), err(uapi::Errno::einval));
-  EXPECT_EQ(call("mmap", 0, ~std::uint64_t{0}, 3, uapi::kMapPrivate | uapi::kMapAnonymous, -1ull, 0),
-            err(uapi::Errno::enomem));
+  EXPECT_EQ(call("mmap", 0, 0, 3, uapi::kMapPrivate | uapi::kMapAnonymous, -1ull, 0),
+            err(uapi::Errno::einval));
+  EXPECT_EQ(
+      call("mmap", 0, ~std::uint64_t{0}, 3, uapi::kMapPrivate | uapi::kMapAnonymous, -1ull, 0),
+      err(uapi::Errno::enomem));
   EXPECT_EQ(call("munmap", 0x400000, ~std::uint64_t{0}), err(uapi::Errno::einval));
   EXPECT_TRUE(testing_::address_space_calls().mapped.empty());
 }
@@ -221,8 +230,9 @@ TEST_F(SyscallTest, WritevGathersAndReadvScatters) {
 }
 
 TEST_F(SyscallTest, OpenReadLseekPreadClose) {
-  const std::int64_t fd = call("openat", static_cast<std::uint64_t>(uapi::kAtFdcwd),
-                               user_string("etc/../etc/motd"), uapi::kOpenReadOnly | uapi::kOpenCloexec);
+  const std::int64_t fd =
+      call("openat", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("etc/../etc/motd"),
+           uapi::kOpenReadOnly | uapi::kOpenCloexec);
   ASSERT_EQ(fd, 3);
   char buffer[64] = {};
   const std::uint64_t b = user(buffer);
@@ -234,16 +244,18 @@ TEST_F(SyscallTest, OpenReadLseekPreadClose) {
   EXPECT_EQ(std::string(buffer, 4), "from");
   EXPECT_EQ(call("pread64", 3, b, 4, static_cast<std::uint64_t>(-1)), err(uapi::Errno::einval));
   EXPECT_EQ(call("lseek", 1, 0, uapi::kSeekCur), err(uapi::Errno::espipe));  // the terminal
-  EXPECT_EQ(call("fcntl", 3, 1 /* F_GETFD */), 1);  // FD_CLOEXEC from O_CLOEXEC
+  EXPECT_EQ(call("fcntl", 3, 1 /* F_GETFD */), 1);             // FD_CLOEXEC from O_CLOEXEC
   EXPECT_EQ(call("write", 3, b, 1), err(uapi::Errno::ebadf));  // read-only
   EXPECT_EQ(call("close", 3), 0);
 }
 
 TEST_F(SyscallTest, OpenFollowsLinuxRulesForAReadOnlyTree) {
   EXPECT_EQ(call("open", user_string("/nope"), 0), err(uapi::Errno::enoent));
-  EXPECT_EQ(call("open", user_string("/nope"), uapi::kOpenCreate | uapi::kOpenWriteOnly), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("open", user_string("/nope"), uapi::kOpenCreate | uapi::kOpenWriteOnly),
+            err(uapi::Errno::erofs));
   EXPECT_EQ(call("open", user_string("/etc/motd"), uapi::kOpenWriteOnly), err(uapi::Errno::erofs));
-  EXPECT_EQ(call("open", user_string("/etc/motd"), uapi::kOpenCreate | uapi::kOpenExclusive), err(uapi::Errno::eexist));
+  EXPECT_EQ(call("open", user_string("/etc/motd"), uapi::kOpenCreate | uapi::kOpenExclusive),
+            err(uapi::Errno::eexist));
   EXPECT_EQ(call("open", user_string("/etc/motd/x"), 0), err(uapi::Errno::enotdir));
   EXPECT_EQ(call("open", user_string("/bin/sh"), uapi::kOpenNofollow), err(uapi::Errno::eloop));
   EXPECT_EQ(call("open", user_string("/etc"), uapi::kOpenReadWrite), err(uapi::Errno::eisdir));
@@ -268,16 +280,19 @@ TEST_F(SyscallTest, StatCallsFillLinuxsLayout) {
   EXPECT_EQ(call("lstat", user_string("/bin/sh"), user_address(&st)), 0);
   EXPECT_EQ(st.st_mode, 0120777u);
   EXPECT_EQ(call("newfstatat", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("etc"),
-                 user_address(&st), 0), 0);
+                 user_address(&st), 0),
+            0);
   EXPECT_EQ(st.st_mode & uapi::kModeTypeMask, uapi::kModeDirectory);
   // AT_EMPTY_PATH: the descriptor itself (glibc's fstat).
   EXPECT_EQ(call("newfstatat", 1, user_string(""), user_address(&st), uapi::kAtEmptyPath), 0);
   EXPECT_EQ(st.st_rdev, (5u << 8) | 1u);  // /dev/console
   EXPECT_EQ(call("newfstatat", 1, user_string(""), user_address(&st), 0), err(uapi::Errno::enoent));
-  EXPECT_EQ(call("newfstatat", 1, user_string("x"), user_address(&st), 0x8000), err(uapi::Errno::einval));
+  EXPECT_EQ(call("newfstatat", 1, user_string("x"), user_address(&st), 0x8000),
+            err(uapi::Errno::einval));
   uapi::Statx sx{};
   EXPECT_EQ(call("statx", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/etc/motd"), 0,
-                 uapi::kStatxBasicStats, user(sx)), 0);
+                 uapi::kStatxBasicStats, user(sx)),
+            0);
   EXPECT_EQ(sx.stx_size, 25u);
   EXPECT_EQ(sx.stx_mode, 0100644u);
 }
@@ -293,7 +308,8 @@ TEST_F(SyscallTest, GetdentsReadlinkGetcwdChdirAccess) {
   EXPECT_EQ(call("readlink", user_string("/bin/sh"), user(link), sizeof(link)), 4);
   EXPECT_EQ(std::string(link), "tool");
   EXPECT_EQ(call("readlink", user_string("/bin/sh"), user_address(link), 2), 2);  // cut short
-  EXPECT_EQ(call("readlink", user_string("/etc/motd"), user_address(link), 16), err(uapi::Errno::einval));
+  EXPECT_EQ(call("readlink", user_string("/etc/motd"), user_address(link), 16),
+            err(uapi::Errno::einval));
   EXPECT_EQ(call("readlinkat", 3, user_string("sh"), user_address(link), 16), 4);
   char cwd[32] = {};
   EXPECT_EQ(call("getcwd", user(cwd), sizeof(cwd)), 2);  // "/" and its NUL
@@ -326,7 +342,8 @@ TEST_F(SyscallTest, TerminalIoctlsAndEnottyElsewhere) {
   EXPECT_EQ(call("ioctl", 0, 0x1234, 0), err(uapi::Errno::enotty));
   EXPECT_EQ(call("ioctl", 0, uapi::kTcgets, 0), err(uapi::Errno::efault));
   ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
-  EXPECT_EQ(call("ioctl", 3, uapi::kTcgets, user_address(&t)), err(uapi::Errno::enotty));  // isatty: no
+  EXPECT_EQ(call("ioctl", 3, uapi::kTcgets, user_address(&t)),
+            err(uapi::Errno::enotty));  // isatty: no
 }
 
 TEST_F(SyscallTest, SendfileCopiesAFileToTheConsole) {
@@ -350,12 +367,16 @@ TEST_F(SyscallTest, MemoryCallsCheckArgumentsThenAskTheAddressSpace) {
   EXPECT_EQ(calls.mapped[0].protection, 3u);
   EXPECT_EQ(call("mmap", 0x400000, 8192, 1, anon | uapi::kMapFixed, -1ull, 0), 0x400000);
   EXPECT_TRUE(calls.mapped[1].replace);
-  EXPECT_EQ(call("mmap", 0x400001, 8192, 1, anon | uapi::kMapFixed, -1ull, 0), err(uapi::Errno::einval));
-  EXPECT_EQ(call("mmap", 0x400000, 4096, 1, anon | uapi::kMapFixedNoreplace, -1ull, 0), err(uapi::Errno::eexist));
+  EXPECT_EQ(call("mmap", 0x400001, 8192, 1, anon | uapi::kMapFixed, -1ull, 0),
+            err(uapi::Errno::einval));
+  EXPECT_EQ(call("mmap", 0x400000, 4096, 1, anon | uapi::kMapFixedNoreplace, -1ull, 0),
+            err(uapi::Errno::eexist));
   EXPECT_EQ(call("mmap", 0, 4096, 8, anon, -1ull, 0), err(uapi::Errno::einval));  // bad PROT
-  EXPECT_EQ(call("mmap", 0, 4096, 1, uapi::kMapAnonymous, -1ull, 0), err(uapi::Errno::einval));  // no type
+  EXPECT_EQ(call("mmap", 0, 4096, 1, uapi::kMapAnonymous, -1ull, 0),
+            err(uapi::Errno::einval));  // no type
   EXPECT_EQ(call("mmap", 0, 4096, 1, uapi::kMapPrivate, 9, 0), err(uapi::Errno::ebadf));
-  EXPECT_EQ(call("mmap", 0, 4096, 1, uapi::kMapPrivate, 1, 0), err(uapi::Errno::enodev));  // the console
+  EXPECT_EQ(call("mmap", 0, 4096, 1, uapi::kMapPrivate, 1, 0),
+            err(uapi::Errno::enodev));  // the console
   // A private file mapping is filled with the file's bytes.
   ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
   EXPECT_GT(call("mmap", 0, 4096, 1, uapi::kMapPrivate, 3, 0), 0);
@@ -413,10 +434,11 @@ TEST_F(SyscallTest, SignalDispositionsAndMasksAreRecorded) {
   EXPECT_EQ(process_.signal_handlers[1], 0x401000u);
   EXPECT_EQ(call("rt_sigaction", 2, 0, user_address(&old), 8), 0);
   EXPECT_EQ(old.handler, 0x401000u);
-  EXPECT_EQ(call("rt_sigaction", 9, user_address(&action), 0, 8), err(uapi::Errno::einval));  // SIGKILL
+  EXPECT_EQ(call("rt_sigaction", 9, user_address(&action), 0, 8),
+            err(uapi::Errno::einval));  // SIGKILL
   EXPECT_EQ(call("rt_sigaction", 65, 0, 0, 8), err(uapi::Errno::einval));
   EXPECT_EQ(call("rt_sigaction", 2, 0, 0, 4), err(uapi::Errno::einval));  // sigsetsize
-  std::uint64_t set = (1u << 1) | (1u << 8), previous = 99;  // SIGINT and SIGKILL
+  std::uint64_t set = (1u << 1) | (1u << 8), previous = 99;               // SIGINT and SIGKILL
   EXPECT_EQ(call("rt_sigprocmask", uapi::kSigBlock, user(set), user(previous), 8), 0);
   EXPECT_EQ(previous, 0u);
   EXPECT_EQ(process_.signal_mask, 1u << 1);  // SIGKILL cannot be blocked
@@ -471,11 +493,13 @@ TEST_F(SyscallTest, UnameSysinfoGetrandomPrlimit) {
 
 TEST_F(SyscallTest, RebootChecksLinuxsMagicNumbers) {
   EXPECT_EQ(call("reboot", 0xfee1dead, 12345, uapi::kRebootCmdPowerOff), err(uapi::Errno::einval));
-  EXPECT_EQ(call("reboot", 0xdeadbeef, uapi::kRebootMagic2, uapi::kRebootCmdPowerOff), err(uapi::Errno::einval));
+  EXPECT_EQ(call("reboot", 0xdeadbeef, uapi::kRebootMagic2, uapi::kRebootCmdPowerOff),
+            err(uapi::Errno::einval));
   EXPECT_EQ(testing_::machine().power_offs, 0);
   call("reboot", uapi::kRebootMagic1, uapi::kRebootMagic2, uapi::kRebootCmdPowerOff);
   EXPECT_EQ(testing_::machine().power_offs, 1);
   call("reboot", uapi::kRebootMagic1, uapi::kRebootMagic2C, uapi::kRebootCmdRestart);
   EXPECT_EQ(testing_::machine().restarts, 1);
-  EXPECT_EQ(call("reboot", uapi::kRebootMagic1, uapi::kRebootMagic2, 0x1111), err(uapi::Errno::einval));
+  EXPECT_EQ(call("reboot", uapi::kRebootMagic1, uapi::kRebootMagic2, 0x1111),
+            err(uapi::Errno::einval));
 }

@@ -33,7 +33,9 @@ Raw read_raw() {
           read_register(0x07), read_register(0x08), read_register(0x09)};
 }
 
-constexpr std::uint32_t from_bcd(std::uint8_t value) { return (value >> 4) * 10u + (value & 0x0F); }
+constexpr std::uint32_t from_bcd(std::uint8_t value) {
+  return (value >> 4) * 10u + (value & 0x0F);
+}
 
 }  // namespace
 
@@ -52,8 +54,9 @@ std::optional<DateTime> read() {
   const bool binary = (status_b & kBinary) != 0;
   const auto value = [binary](std::uint8_t v) { return binary ? std::uint32_t{v} : from_bcd(v); };
   const bool pm = (status_b & kTwentyFourHour) == 0 && (raw.hour & kPm) != 0;
-  DateTime t{2000 + value(raw.year), value(raw.month), value(raw.day),
-             value(static_cast<std::uint8_t>(raw.hour & ~kPm)), value(raw.minute), value(raw.second)};
+  DateTime t{2000 + value(raw.year), value(raw.month),
+             value(raw.day),         value(static_cast<std::uint8_t>(raw.hour & ~kPm)),
+             value(raw.minute),      value(raw.second)};
   if (pm) t.hour = t.hour % 12 + 12;
   if ((status_b & kTwentyFourHour) == 0 && !pm && t.hour == 12) t.hour = 0;  // 12 AM is 00
   if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > 31 || t.hour > 23 || t.minute > 59 ||

@@ -20,7 +20,8 @@ constexpr std::int64_t days_from_civil(std::int64_t year, std::uint32_t month, s
   const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
   const auto year_of_era = static_cast<std::uint32_t>(year - era * 400);
   const std::uint32_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const std::uint32_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  const std::uint32_t day_of_era =
+      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
   return era * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
 }
 static_assert(days_from_civil(1970, 1, 1) == 0);

@@ -40,8 +40,12 @@ void map_user(const void* host, std::size_t bytes) {
   const auto start = user_address(host);
   user_ranges().push_back({start, start + bytes});
 }
-void unmap_all_user() { user_ranges().clear(); }
-void set_initramfs(const fs::Tree* tree) { the_tree = tree; }
+void unmap_all_user() {
+  user_ranges().clear();
+}
+void set_initramfs(const fs::Tree* tree) {
+  the_tree = tree;
+}
 
 FakeMachine& machine() {
   static FakeMachine state;
@@ -56,7 +60,9 @@ FakeAddressSpace& address_space_calls() {
 }  // namespace ferrite::testing
 
 namespace ferrite::fs {
-const Tree* initramfs() { return testing::the_tree; }
+const Tree* initramfs() {
+  return testing::the_tree;
+}
 }  // namespace ferrite::fs
 
 namespace ferrite::mm {
@@ -67,7 +73,8 @@ std::expected<void, abi::Errno> copy_from_user(void* to, std::uint64_t from, std
   return {};
 }
 
-std::expected<void, abi::Errno> copy_to_user(std::uint64_t to, const void* from, std::size_t bytes) {
+std::expected<void, abi::Errno> copy_to_user(std::uint64_t to, const void* from,
+                                             std::size_t bytes) {
   if (!testing::is_user(to, bytes)) return std::unexpected(abi::Errno::efault);
   std::memcpy(reinterpret_cast<void*>(to), from, bytes);
   return {};
@@ -84,8 +91,10 @@ std::expected<std::size_t, abi::Errno> copy_string_from_user(char* to, std::uint
 }
 
 // The address space records what it was asked; it has no pages.
-std::expected<void, abi::Errno> AddressSpace::map_anonymous(std::uint64_t start, std::uint64_t bytes,
-                                                            std::uint32_t protection, bool replace) {
+std::expected<void, abi::Errno> AddressSpace::map_anonymous(std::uint64_t start,
+                                                            std::uint64_t bytes,
+                                                            std::uint32_t protection,
+                                                            bool replace) {
   if (start % 4096 != 0 || bytes % 4096 != 0) return std::unexpected(abi::Errno::einval);
   for (const auto& m : testing::address_space_calls().mapped) {
     if (!replace && start < m.start + m.bytes && m.start < start + bytes) {
@@ -122,21 +131,43 @@ std::uint64_t AddressSpace::brk(std::uint64_t requested) {
 }  // namespace ferrite::mm
 
 namespace ferrite::proc {
-Process* current() { return nullptr; }
-void exit_current(std::int32_t wait_status) { throw testing::ExitCalled{wait_status}; }
+Process* current() {
+  return nullptr;
+}
+void exit_current(std::int32_t wait_status) {
+  throw testing::ExitCalled{wait_status};
+}
 }  // namespace ferrite::proc
 
 namespace ferrite::syscall::machine {
-std::uint64_t monotonic_ns() { return testing::machine().monotonic_ns; }
-std::uint64_t realtime_at_boot_ns() { return testing::machine().realtime_at_boot_ns; }
-void sleep_until_ns(std::uint64_t deadline_ns) { testing::machine().slept_until_ns = deadline_ns; }
-void yield() { ++testing::machine().yields; }
-void set_fs_base(std::uint64_t base) { testing::machine().fs_base = base; }
+std::uint64_t monotonic_ns() {
+  return testing::machine().monotonic_ns;
+}
+std::uint64_t realtime_at_boot_ns() {
+  return testing::machine().realtime_at_boot_ns;
+}
+void sleep_until_ns(std::uint64_t deadline_ns) {
+  testing::machine().slept_until_ns = deadline_ns;
+}
+void yield() {
+  ++testing::machine().yields;
+}
+void set_fs_base(std::uint64_t base) {
+  testing::machine().fs_base = base;
+}
 void random_bytes(std::span<std::byte> out) {
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i * 7 + 1);
 }
-MemoryFigures memory() { return {128ull << 20, 100ull << 20}; }
-std::uint32_t process_count() { return 1; }
-void power_off() { ++testing::machine().power_offs; }
-void restart() { ++testing::machine().restarts; }
+MemoryFigures memory() {
+  return {128ull << 20, 100ull << 20};
+}
+std::uint32_t process_count() {
+  return 1;
+}
+void power_off() {
+  ++testing::machine().power_offs;
+}
+void restart() {
+  ++testing::machine().restarts;
+}
 }  // namespace ferrite::syscall::machine

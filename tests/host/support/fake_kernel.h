@@ -16,7 +16,9 @@ namespace ferrite::testing {
 // User memory: [host pointer, + bytes) becomes readable and writable "user" memory.
 void map_user(const void* host, std::size_t bytes);
 void unmap_all_user();
-inline std::uint64_t user_address(const void* host) { return reinterpret_cast<std::uint64_t>(host); }
+inline std::uint64_t user_address(const void* host) {
+  return reinterpret_cast<std::uint64_t>(host);
+}
 
 // The tree fs::initramfs() returns (nullptr: booted without one).
 void set_initramfs(const fs::Tree* tree);
