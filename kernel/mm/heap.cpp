@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <new>
 
+#include "arch/x86_64/cpu.h"
 #include "boot/command_line.h"
 #include "lib/log.h"
 #include "lib/panic.h"
@@ -14,6 +15,8 @@
 #include "mm/allocators/tlsf.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
+#include "sched/scheduler.h"
+#include "sched/sync.h"
 #include "sync/spinlock.h"
 
 namespace ferrite::mm {
@@ -41,6 +44,11 @@ struct Heap {
 // guard keeps interrupts off, and the timer loses ticks when they are off for long (issue 9).
 constinit sync::Spinlock heap_lock;
 constinit Heap heap;
+// Threads that may sleep grow the heap one at a time under this mutex, so a thread that needs a
+// growth while another thread's is under way waits for it (and then finds room, or grows again)
+// instead of being refused. Taken before heap_lock, and before the kernel-table and frame
+// locks a growth takes (mm/memory.h), never while holding them.
+constinit sched::Mutex growth_mutex{"heap growth"};
 
 constexpr PageTableFlags kHeapFlags = PageTableFlags::present | PageTableFlags::writable |
                                       PageTableFlags::global;
@@ -93,21 +101,21 @@ void init_heap(const HeapConfig& config) {
           config.debug == DebugChecks::on ? ", debug checks" : "");
 }
 
-void* heap_allocate(std::size_t size, std::size_t align) {
+namespace {
+
+// The slow path of heap_allocate: allocate if another growth made room meanwhile, else grow.
+void* grow_and_allocate(std::size_t size, std::size_t align) {
   std::byte* grow_at = nullptr;
   std::size_t grow_bytes = 0;
   {
     sync::SpinlockGuard guard(heap_lock);
-    if (heap.allocator == nullptr) return nullptr;
     if (void* pointer = heap.allocator->allocate(size, align)) return pointer;
     // Impossible requests stay impossible however large the heap is.
     if (!allocator_detail::checked_request_size(size, align)) return nullptr;
     if (size > heap.max_bytes) return nullptr;
-    // One growth at a time: the allocator takes regions in address order. Since chapter 13 a
-    // thread preempted while it maps a growth can let another thread get here; that one is
-    // refused (operator new then panics as out of memory). Waiting would need a sleeping lock
-    // from sched, a layer above the heap; growths are rare (the heap doubles), so this stays a
-    // known limit for now. The pages themselves are mapped under the kernel-table lock.
+    // One growth at a time: the allocator takes regions in address order. Threads that may
+    // sleep never get here during a growth (growth_mutex); a caller that cannot sleep
+    // (interrupts off, or before the scheduler runs) and finds a growth under way is refused.
     if (heap.growing) return nullptr;
     // Room for the block, its alignment slack and the allocator's bookkeeping; and for TLSF's
     // good fit (fixed_block's fallback too), which serves a request from the next size class up:
@@ -132,6 +140,23 @@ void* heap_allocate(std::size_t size, std::size_t align) {
   return heap.allocator->allocate(size, align);
 }
 
+}  // namespace
+
+void* heap_allocate(std::size_t size, std::size_t align) {
+  {
+    sync::SpinlockGuard guard(heap_lock);
+    if (heap.allocator == nullptr) return nullptr;
+    if (void* pointer = heap.allocator->allocate(size, align)) return pointer;
+  }
+  // Sleeping is allowed in a thread with interrupts on (not holding a SpinlockGuard, not in an
+  // interrupt handler): wait for any growth under way, then look again.
+  if (sched::running() && arch::interrupts_enabled()) {
+    sched::MutexGuard growth(growth_mutex);
+    return grow_and_allocate(size, align);
+  }
+  return grow_and_allocate(size, align);
+}
+
 void heap_deallocate(void* pointer, std::size_t size, std::size_t align) {
   if (pointer == nullptr) return;
   sync::SpinlockGuard guard(heap_lock);
@@ -142,7 +167,7 @@ HeapStats heap_stats() {
   sync::SpinlockGuard guard(heap_lock);
   if (heap.allocator == nullptr) return {};
   return {heap.allocator->stats(), heap.allocator->name(), heap.mapped_bytes, heap.max_bytes,
-          heap.grow_count};
+          heap.grow_count, heap.growing};
 }
 
 }  // namespace ferrite::mm

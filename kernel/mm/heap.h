@@ -29,6 +29,7 @@ struct HeapStats {
   std::size_t mapped_bytes = 0;  // the heap region's current size
   std::size_t max_bytes = 0;
   std::size_t grow_count = 0;  // how often the heap mapped more pages
+  bool growing = false;        // a growth is mapping its pages right now
 };
 HeapStats heap_stats();
 

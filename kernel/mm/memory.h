@@ -22,6 +22,8 @@ void init(const boot::BootInfo& boot_info);
 //
 //   1. an address space's mutex (mm/address_space.h): its regions, its lower-half page tables
 //      and its frame count. A sched::Mutex: thread context only (it may sleep).
+//   1b. the heap's growth mutex (mm/heap.cpp): one heap growth at a time among threads that
+//      may sleep; taken only by heap_allocate's slow path, in a thread with interrupts on.
 //   2. the kernel-table spinlock (in memory.cpp): the kernel half of the page tables, i.e. every
 //      change the kernel mapper makes (heap growth, map_mmio, thread stacks, unmap_pages). Held
 //      with interrupts off for one page's table walk at a time, never across zeroing a page;
@@ -30,7 +32,8 @@ void init(const boot::BootInfo& boot_info);
 //   3. the frame allocator's spinlock (mm/frame_allocator.h): allocate and free only.
 //
 // The heap's own spinlock (mm/heap.cpp) is never held while any of these is taken: a growth
-// maps its pages after dropping it. Interrupt handlers may allocate and free frames (the holder
+// maps its pages after dropping it. (No address-space method allocates from the heap with the
+// space's mutex held today; 1 before 1b is the order should one need to.) Interrupt handlers may allocate and free frames (the holder
 // of 3 keeps interrupts off, so a handler never finds it held on its own CPU) but must not map
 // kernel pages or touch an address space; NMI handlers and panic take none of these locks.
 
