@@ -37,7 +37,9 @@ Result read_to_user(fs::OpenFile& file, std::uint64_t buffer, std::uint64_t coun
       }
     }
     done += *got;
-    if (*got < want) break;
+    // A short read is the end of the file; the terminal gives one line per read, whatever
+    // its length: never wait for a second one.
+    if (*got < want || file.kind == fs::FileKind::terminal) break;
   }
   return static_cast<std::int64_t>(done);
 }
@@ -107,7 +109,11 @@ Result vector_transfer(proc::Process& process, const Arguments& a, bool writing)
                                 : read_to_user(**file, io->iov_base, length, nullptr);
     if (!part) return done > 0 ? Result(done) : part;
     done += *part;
-    if (static_cast<std::uint64_t>(*part) < length) break;  // short: end of file, or a line
+    // Short: the end of the file. A terminal read gives one line, whatever is left of the vector.
+    if (static_cast<std::uint64_t>(*part) < length ||
+        (!writing && (*file)->kind == fs::FileKind::terminal)) {
+      break;
+    }
   }
   return done;
 }
@@ -450,7 +456,7 @@ Result sys_sendfile(proc::Process& process, const Arguments& a) {
       return std::unexpected(put.error());
     }
     done += *put;
-    if (*got < want) break;
+    if (*got < want || (*in)->kind == fs::FileKind::terminal) break;
   }
   if (offset_address != 0) {
     if (auto copied =

@@ -131,6 +131,19 @@ TEST_F(SyscallTest, TheFirstThreeDescriptorsAreTheConsole) {
   EXPECT_EQ(call("read", 0, user_address(buffer), sizeof(buffer)), 0);  // no more: EOF
 }
 
+TEST_F(SyscallTest, ATerminalReadNeverWaitsForASecondLine) {
+  // A line longer than the kernel's 1 KiB copy buffer: the read ends after the first piece
+  // instead of asking the terminal for more (which would block for the next line).
+  terminal_.lines.push_back(std::string(2000, 'a') + "\n");
+  terminal_.lines.push_back("second\n");
+  static char buffer[4096];
+  EXPECT_EQ(call("read", 0, user(buffer), sizeof(buffer)), 1024);
+  EXPECT_EQ(terminal_.lines.size(), 1u);
+  uapi::Iovec io[2] = {{user_address(buffer), 4}, {user_address(buffer + 4), 100}};
+  EXPECT_EQ(call("readv", 0, user(io), 2), 4);  // "seco": the rest of that line is the fake's
+  EXPECT_TRUE(terminal_.lines.empty());
+}
+
 TEST_F(SyscallTest, UnknownNumbersAreEnosysAndTheFirstUseIsLogged) {
   const std::uint64_t before = ferrite::log::ring().head();
   EXPECT_EQ(call("io_uring_setup"), err(uapi::Errno::enosys));
