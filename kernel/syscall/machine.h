@@ -15,7 +15,9 @@ std::uint64_t monotonic_ns();
 // Nanoseconds since 1970-01-01 00:00 UTC at boot (CLOCK_REALTIME = this + monotonic_ns()).
 std::uint64_t realtime_at_boot_ns();
 
-void sleep_until_ns(std::uint64_t deadline_ns);  // on the monotonic clock
+// Sleeps until `deadline_ns` on the monotonic clock; false if the thread was asked to end first
+// (sched::kill: Ctrl+C in `run`), so that nanosleep returns EINTR and the program ends now.
+[[nodiscard]] bool sleep_until_ns(std::uint64_t deadline_ns);
 void yield();
 
 // Loads the FS base of the running thread (IA32_FS_BASE): where user code's %fs: points.

@@ -62,10 +62,21 @@ std::expected<std::uint64_t, Errno> read_duration(std::uint64_t address) {
   return ns;
 }
 
-void sleep_for(std::uint64_t ns) {
+// Sleeps until `deadline` (monotonic). Interrupted (the program is being ended): EINTR, and
+// what was left is written to `remaining` if the program gave one (nanosleep's `rem`).
+Result sleep_until(std::uint64_t deadline, std::uint64_t remaining) {
+  if (machine::sleep_until_ns(deadline)) return 0;
+  if (remaining != 0) {
+    const std::uint64_t now = machine::monotonic_ns();
+    (void)copy_out(remaining, to_timespec(deadline > now ? deadline - now : 0));
+  }
+  return std::unexpected(Errno::eintr);
+}
+
+std::uint64_t deadline_after(std::uint64_t ns) {
   std::uint64_t deadline = 0;
   if (__builtin_add_overflow(machine::monotonic_ns(), ns, &deadline)) deadline = ~std::uint64_t{0};
-  machine::sleep_until_ns(deadline);
+  return deadline;
 }
 
 }  // namespace
@@ -124,12 +135,12 @@ Result sys_time(proc::Process&, const Arguments& a) {
   return seconds;
 }
 
-// nanosleep(req, rem): no signal can interrupt the sleep yet, so `rem` is never written.
+// nanosleep(req, rem): only the end of the program interrupts it (signals: chapter 15); then
+// `rem` gets what was left, as Linux writes it on EINTR.
 Result sys_nanosleep(proc::Process&, const Arguments& a) {
   const auto ns = read_duration(a.arg[0]);
   if (!ns) return std::unexpected(ns.error());
-  sleep_for(*ns);
-  return 0;
+  return sleep_until(deadline_after(*ns), a.arg[1]);
 }
 
 Result sys_clock_nanosleep(proc::Process&, const Arguments& a) {
@@ -139,18 +150,14 @@ Result sys_clock_nanosleep(proc::Process&, const Arguments& a) {
   if ((flags & ~abi::kTimerAbstime) != 0) return std::unexpected(Errno::einval);
   const auto ns = read_duration(a.arg[2]);
   if (!ns) return std::unexpected(ns.error());
-  if ((flags & abi::kTimerAbstime) == 0) {
-    sleep_for(*ns);
-    return 0;
-  }
+  if ((flags & abi::kTimerAbstime) == 0) return sleep_until(deadline_after(*ns), a.arg[3]);
   // An absolute time on the realtime clock becomes one on the monotonic clock.
   std::uint64_t deadline = *ns;
   if (clock == abi::kClockRealtime || clock == abi::kClockRealtimeCoarse) {
     const std::uint64_t boot = machine::realtime_at_boot_ns();
     deadline = deadline > boot ? deadline - boot : 0;
   }
-  machine::sleep_until_ns(deadline);
-  return 0;
+  return sleep_until(deadline, 0);  // an absolute sleep has nothing to report back
 }
 
 Result sys_sched_yield(proc::Process&, const Arguments&) {

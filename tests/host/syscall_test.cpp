@@ -477,6 +477,13 @@ TEST_F(SyscallTest, TimeCalls) {
   uapi::Timespec until{7, 0};
   EXPECT_EQ(call("clock_nanosleep", uapi::kClockMonotonic, uapi::kTimerAbstime, user(until), 0), 0);
   EXPECT_EQ(testing_::machine().slept_until_ns, 7'000'000'000u);
+  // A sleep cut short by the program's end: EINTR, and rem says what was left.
+  testing_::machine().interrupt_sleeps = true;
+  uapi::Timespec left{};
+  EXPECT_EQ(call("nanosleep", user_address(&nap), user(left)), err(uapi::Errno::eintr));
+  EXPECT_EQ(left.tv_sec, 1);
+  EXPECT_EQ(left.tv_nsec, 500);
+  testing_::machine().interrupt_sleeps = false;
   EXPECT_EQ(call("sched_yield"), 0);
   EXPECT_EQ(testing_::machine().yields, 1);
 }

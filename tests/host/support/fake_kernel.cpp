@@ -146,8 +146,9 @@ std::uint64_t monotonic_ns() {
 std::uint64_t realtime_at_boot_ns() {
   return testing::machine().realtime_at_boot_ns;
 }
-void sleep_until_ns(std::uint64_t deadline_ns) {
+bool sleep_until_ns(std::uint64_t deadline_ns) {
   testing::machine().slept_until_ns = deadline_ns;
+  return !testing::machine().interrupt_sleeps;
 }
 void yield() {
   ++testing::machine().yields;

@@ -28,6 +28,7 @@ struct FakeMachine {
   std::uint64_t monotonic_ns = 5'000'000'000;
   std::uint64_t realtime_at_boot_ns = 1'700'000'000'000'000'000;
   std::uint64_t slept_until_ns = 0;
+  bool interrupt_sleeps = false;  // sleeps end at once, as when the thread is being killed
   int yields = 0;
   std::uint64_t fs_base = 0;
   int power_offs = 0;
