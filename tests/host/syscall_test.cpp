@@ -285,6 +285,26 @@ TEST_F(SyscallTest, TheDescriptorTableFillsUpWithEmfile) {
   EXPECT_EQ(call("dup", 0), err(uapi::Errno::emfile));
 }
 
+TEST_F(SyscallTest, DupSharesTheOpenFileAndItsPosition) {
+  ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
+  EXPECT_EQ(call("dup", 3), 4);
+  EXPECT_EQ(call("dup2", 3, 10), 10);
+  EXPECT_EQ(call("dup2", 3, 3), 3);                       // same number: nothing to do
+  EXPECT_EQ(call("dup2", 7, 8), err(uapi::Errno::ebadf));  // 7 is not open
+  EXPECT_EQ(call("dup2", 3, 64), err(uapi::Errno::ebadf));  // past the table
+  EXPECT_EQ(call("dup3", 3, 3, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("dup3", 3, 11, uapi::kOpenCloexec), 11);
+  EXPECT_EQ(call("fcntl", 11, 1 /* F_GETFD */), 1);
+  EXPECT_EQ(call("fcntl", 3, 0 /* F_DUPFD */, 20), 20);
+  EXPECT_EQ(call("fcntl", 3, 0 /* F_DUPFD */, 64), err(uapi::Errno::einval));
+  char buffer[8] = {};
+  EXPECT_EQ(call("read", 4, user(buffer), 6), 6);  // through the copy...
+  EXPECT_EQ(call("lseek", 10, 0, uapi::kSeekCur), 6);  // ...the original moved too
+  EXPECT_EQ(call("close", 3), 0);
+  EXPECT_EQ(call("read", 20, user_address(buffer), 4), 4);  // still open through the others
+  EXPECT_EQ(std::string(buffer, 4), "from");
+}
+
 TEST_F(SyscallTest, StatCallsFillLinuxsLayout) {
   uapi::Stat st{};
   EXPECT_EQ(call("stat", user_string("/bin/sh"), user(st)), 0);
