@@ -104,7 +104,11 @@ Result vector_transfer(proc::Process& process, const Arguments& a, bool writing)
     if (!io) return done > 0 ? Result(done) : std::unexpected(io.error());
     const std::uint64_t length =
         std::min(io->iov_len, kMaxTransfer - static_cast<std::uint64_t>(done));
-    if (length == 0 && io->iov_len != 0) break;
+    if (length == 0 && io->iov_len != 0) break;  // MAX_RW_COUNT reached
+    // Empty segments are skipped, as Linux's iov_iter does: musl's stdio reads a character with
+    // readv({buf, 0}, {its buffer, BUFSIZ}), and stopping after the empty one would look like
+    // the end of the file to getchar() on a terminal.
+    if (length == 0) continue;
     const Result part = writing ? write_from_user(**file, io->iov_base, length)
                                 : read_to_user(**file, io->iov_base, length, nullptr);
     if (!part) return done > 0 ? Result(done) : part;

@@ -142,6 +142,16 @@ TEST_F(SyscallTest, ATerminalReadNeverWaitsForASecondLine) {
   uapi::Iovec io[2] = {{user_address(buffer), 4}, {user_address(buffer + 4), 100}};
   EXPECT_EQ(call("readv", 0, user(io), 2), 4);  // "seco": the rest of that line is the fake's
   EXPECT_TRUE(terminal_.lines.empty());
+  // musl's getchar(): an empty first segment, then its buffer. The empty one is skipped.
+  terminal_.lines.push_back("x\n");
+  uapi::Iovec stdio[2] = {{user_address(buffer), 0}, {user_address(buffer + 8), 1024}};
+  EXPECT_EQ(call("readv", 0, user(stdio), 2), 2);
+  EXPECT_EQ(std::string(buffer + 8, 2), "x\n");
+  // The same vector written: both segments, the empty one contributing nothing.
+  terminal_.written.clear();
+  stdio[1].iov_len = 2;
+  EXPECT_EQ(call("writev", 1, user_address(stdio), 2), 2);
+  EXPECT_EQ(terminal_.written, "x\n");
 }
 
 TEST_F(SyscallTest, UnknownNumbersAreEnosysAndTheFirstUseIsLogged) {
