@@ -12,6 +12,8 @@ extern "C" {
 // syscall_entry.S
 void syscall_entry();
 [[noreturn]] void user_mode_enter(std::uint64_t entry, std::uint64_t stack_pointer);
+[[noreturn]] void user_mode_resume(const ferrite::arch::InterruptFrame* frame,
+                                   std::uint64_t kernel_stack_top);
 // Called by syscall_entry.S with the frame it built.
 void syscall_dispatch(ferrite::arch::InterruptFrame* frame);
 // user_copy.S: read by its stac/clac guards.
@@ -139,6 +141,10 @@ std::uint64_t user_fs_base() {
 
 void enter_user_mode(std::uint64_t entry, std::uint64_t stack_pointer) {
   user_mode_enter(entry, stack_pointer);
+}
+
+void resume_user_mode(const InterruptFrame& frame, std::uintptr_t kernel_stack_top) {
+  user_mode_resume(&frame, kernel_stack_top);
 }
 
 void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault,
