@@ -2,6 +2,7 @@
 #include "fs/file.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -105,8 +106,16 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
   return file;
 }
 
+OpenFile* retain(OpenFile* file) {
+  if (file != nullptr) std::atomic_ref(file->references).fetch_add(1, std::memory_order_relaxed);
+  return file;
+}
+
 void release(OpenFile* file) {
-  if (file == nullptr || --file->references > 0) return;
+  if (file == nullptr ||
+      std::atomic_ref(file->references).fetch_sub(1, std::memory_order_acq_rel) > 1) {
+    return;
+  }
   if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->closed();
   delete file;
 }

@@ -482,7 +482,7 @@ Result sys_fcntl(proc::Process& process, const Arguments& a) {
   switch (a.arg[1]) {
     case kDupfd:
     case kDupfdCloexec: {
-      ++(*file)->references;
+      fs::retain(*file);
       const auto copy = process.files->install(*file, static_cast<std::int32_t>(a.arg[2]));
       if (!copy) return std::unexpected(copy.error());
       process.files->set_close_on_exec(*copy, a.arg[1] == kDupfdCloexec);
@@ -505,7 +505,7 @@ Result sys_fcntl(proc::Process& process, const Arguments& a) {
 Result sys_dup(proc::Process& process, const Arguments& a) {
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
-  ++(*file)->references;
+  fs::retain(*file);
   const auto copy = process.files->install(*file);
   if (!copy) return std::unexpected(copy.error());
   return *copy;
@@ -516,7 +516,7 @@ Result sys_dup3(proc::Process& process, const Arguments& a) {
   if (!file) return std::unexpected(file.error());
   if (a.arg[0] == a.arg[1]) return std::unexpected(Errno::einval);
   if ((a.arg[2] & ~abi::kOpenCloexec) != 0) return std::unexpected(Errno::einval);
-  ++(*file)->references;
+  fs::retain(*file);
   const auto copy = process.files->install_at(static_cast<std::int32_t>(a.arg[1]), *file);
   if (!copy) return std::unexpected(copy.error());
   process.files->set_close_on_exec(*copy, (a.arg[2] & abi::kOpenCloexec) != 0);
