@@ -15,6 +15,7 @@
 #include "drivers/keyboard/keyboard.h"
 #include "exec/elf.h"
 #include "fs/initramfs.h"
+#include "fs/pipe_wait.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "proc/signal.h"
@@ -136,6 +137,7 @@ std::array<char, 10> mode_letters(const fs::Node& node) {
     case fs::NodeType::symlink: letters[0] = 'l'; break;
     case fs::NodeType::char_device: letters[0] = 'c'; break;
     case fs::NodeType::regular: letters[0] = '-'; break;
+    case fs::NodeType::fifo: letters[0] = 'p'; break;
   }
   constexpr char kRwx[] = "rwxrwxrwx";
   for (std::size_t i = 0; i < 9; ++i) letters[1 + i] = (node.mode >> (8 - i) & 1) != 0 ? kRwx[i] : '-';
@@ -437,6 +439,7 @@ task::Task<Outcome> run_program(Arguments arguments) {
     println("^C");
     (void)sched::kill(thread.id);
     tty::interrupt_console_readers();  // a program waiting for a line must wake to end
+    fs::wake_pipe_waiters();           // ...and one blocked on a pipe
     status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
   }
   proc::release(**process);
