@@ -39,7 +39,7 @@ void wake(PipeWaiter* waiter) {
 PipeWaiter* pipe_waiter() { return the_waiter; }
 void set_pipe_waiter(PipeWaiter* waiter) { the_waiter = waiter; }
 
-Pipe::Pipe() : buffer_(new (std::nothrow) std::byte[kCapacity]) {
+Pipe::Pipe() : buffer_(new (std::nothrow) Ring) {
   node.type = NodeType::fifo;
   node.mode = 0600;
   node.inode = 0;
@@ -52,8 +52,8 @@ std::expected<std::size_t, abi::Errno> Pipe::try_read(std::span<std::byte> out) 
   }
   const std::size_t count = std::min(out.size(), used_);
   const std::size_t first = std::min(count, kCapacity - head_);  // up to the end of the ring
-  std::memcpy(out.data(), buffer_.get() + head_, first);
-  std::memcpy(out.data() + first, buffer_.get(), count - first);
+  std::memcpy(out.data(), buffer_->bytes + head_, first);
+  std::memcpy(out.data() + first, buffer_->bytes, count - first);
   head_ = (head_ + count) % kCapacity;
   used_ -= count;
   if (used_ == 0) head_ = 0;  // keeps later writes in one piece
@@ -70,8 +70,8 @@ std::expected<std::size_t, abi::Errno> Pipe::try_write(std::span<const std::byte
   const std::size_t count = std::min(in.size(), room);
   const std::size_t tail = (head_ + used_) % kCapacity;
   const std::size_t first = std::min(count, kCapacity - tail);
-  std::memcpy(buffer_.get() + tail, in.data(), first);
-  std::memcpy(buffer_.get(), in.data() + first, count - first);
+  std::memcpy(buffer_->bytes + tail, in.data(), first);
+  std::memcpy(buffer_->bytes, in.data() + first, count - first);
   used_ += count;
   return count;
 }

@@ -44,7 +44,11 @@ class Pipe {
   friend std::expected<void, abi::Errno> make_pipe(OpenFile*& read_end, OpenFile*& write_end,
                                                    std::uint64_t flags);
   friend void close_pipe_end(OpenFile& file);
-  std::unique_ptr<std::byte[]> buffer_;
+  // One object rather than new[]: the kernel has no unsized operator delete[] (mm/heap.cpp).
+  struct Ring {
+    std::byte bytes[kCapacity];
+  };
+  std::unique_ptr<Ring> buffer_;
   std::size_t head_ = 0;  // next byte to read
   std::size_t used_ = 0;
   std::size_t readers_ = 0;

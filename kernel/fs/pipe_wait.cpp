@@ -4,6 +4,8 @@
 #include "fs/pipe_wait.h"
 
 #include "fs/pipe.h"
+#include "proc/signal.h"
+#include "proc/signals.h"
 #include "sched/sync.h"
 #include "sync/spinlock.h"
 
@@ -16,14 +18,17 @@ class KernelPipeWaiter final : public PipeWaiter {
   // One CPU: interrupts off is the whole lock (as in sched/sync.h).
   bool lock() override { return arch::save_and_disable_interrupts(); }
   void unlock(bool were_enabled) override { arch::restore_interrupts(were_enabled); }
-  // A program asked to end (Ctrl+C in `run`, `kill`) stops waiting, as the terminal's readers
-  // do (tty/console.cpp): EINTR, and the way back to ring 3 ends it.
-  bool wait() override {
-    if (sched::current().kill_requested) return false;
-    queue_.wait_locked();
-    return !sched::current().kill_requested;
-  }
+  // A signal or a kill (Ctrl+C in `run`) ends the wait: EINTR, and the way back to ring 3
+  // delivers the signal or ends the program.
+  bool wait() override { return queue_.wait_interruptible_locked(); }
   void wake() override { queue_.wake_all(); }
+  // pipe(7): a write with no reader left raises SIGPIPE (which ends the writer unless it is
+  // caught or ignored), and the write is EPIPE.
+  void broken_pipe() override {
+    if (proc::Process* writer = proc::current(); writer != nullptr) {
+      proc::send_signal(*writer, proc::kSigPipe);
+    }
+  }
 
  private:
   sched::WaitQueue queue_;

@@ -15,7 +15,6 @@
 #include "drivers/keyboard/keyboard.h"
 #include "exec/elf.h"
 #include "fs/initramfs.h"
-#include "fs/pipe_wait.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "proc/signal.h"
@@ -439,7 +438,6 @@ task::Task<Outcome> run_program(Arguments arguments) {
     println("^C");
     (void)sched::kill(thread.id);
     tty::interrupt_console_readers();  // a program waiting for a line must wake to end
-    fs::wake_pipe_waiters();           // ...and one blocked on a pipe
     status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
   }
   proc::release(**process);
