@@ -46,18 +46,24 @@ class TerminalPort {
 TerminalPort* terminal();
 void set_terminal(TerminalPort* port);
 
-enum class FileKind : std::uint8_t { regular, directory, symlink, null, zero, terminal };
+enum class FileKind : std::uint8_t { regular, directory, symlink, null, zero, terminal, pipe };
+
+class Pipe;
 
 struct OpenFile {
   Node* node = nullptr;
   FileKind kind = FileKind::regular;
   std::uint32_t flags = 0;       // the open flags (O_RDONLY... as given), for F_GETFL
   std::uint64_t offset = 0;      // bytes for files; entries for directories
-  std::uint32_t references = 1;  // descriptors sharing it (dup)
+  Pipe* pipe = nullptr;          // FileKind::pipe: the pipe this is an end of
+  // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after
+  // fork two processes' tables, on two CPUs, may close the same file at once.
+  std::uint32_t references = 1;
 
   [[nodiscard]] bool readable() const {
     return (flags & abi::kOpenAccessMask) != abi::kOpenWriteOnly;
   }
+  [[nodiscard]] bool nonblocking() const { return (flags & abi::kOpenNonblock) != 0; }
   [[nodiscard]] bool writable() const {
     return (flags & abi::kOpenAccessMask) != abi::kOpenReadOnly;
   }
@@ -67,6 +73,8 @@ struct OpenFile {
 // directory is EROFS / EISDIR, O_DIRECTORY on a non-directory ENOTDIR. The result is new'd;
 // the descriptor table releases it.
 std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags);
+// Adds one reference (dup, fork) and returns `file`.
+OpenFile* retain(OpenFile* file);
 // Drops one reference; the last one frees the OpenFile.
 void release(OpenFile* file);
 

@@ -18,6 +18,7 @@
 #include "mm/page.h"
 #include "mm/user_copy.h"
 #include "proc/signal.h"
+#include "proc/signals.h"
 #include "proc/spawn.h"
 #include "sched/scheduler.h"
 #include "sync/spinlock.h"
@@ -577,6 +578,23 @@ std::int32_t wait(Process& process) {
 void release(Process& process) {
   process.thread = nullptr;
   free_slot(slot_of(process));
+}
+
+// signals.h: the table as the signal layer walks it.
+void for_each_process(bool (*visit)(Process& process, void* context), void* context) {
+  for (Slot& slot : slots) {
+    if (slot.in_use && !slot.process.exiting && slot.process.thread != nullptr &&
+        !visit(slot.process, context)) {
+      return;
+    }
+  }
+}
+
+Process* find_process(Pid pid) {
+  for (Slot& slot : slots) {
+    if (slot.in_use && !slot.process.exiting && slot.process.pid == pid) return &slot.process;
+  }
+  return nullptr;
 }
 
 std::size_t process_count() {

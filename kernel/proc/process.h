@@ -10,6 +10,7 @@
 
 #include "fs/tree.h"
 #include "mm/address_space.h"
+#include "proc/signal.h"
 
 namespace ferrite::arch { struct InterruptFrame; }
 namespace ferrite::fs { class FdTable; }
@@ -33,6 +34,8 @@ struct Process {
   std::uint64_t clear_child_tid = 0;     // set_tid_address
   std::uint64_t signal_mask = 0;         // rt_sigprocmask (recorded; delivery is chapter 15)
   std::uint64_t signal_handlers[64] = {};// rt_sigaction handler addresses (recorded)
+  // ---- signals (chapter 15, proc/signals.h): pending, blocked, actions, alternate stack.
+  SignalState signals;
   bool exiting = false;
   std::int32_t exit_status = 0;          // Linux wait status encoding: (code << 8) or signal
 

@@ -1,8 +1,9 @@
-// The signals a program can die of in chapter 14, with Linux's numbers (<asm/signal.h>), and
-// which one each CPU exception from user mode means — the choices of Linux's arch/x86/kernel/
-// traps.c: a divide error or SIMD/x87 error is SIGFPE, an invalid opcode SIGILL, a page fault or
-// general protection fault SIGSEGV, an alignment or stack-segment fault SIGBUS. Delivery to
-// handlers comes in chapter 15; here a signal ends the program and names the reason.
+// Signals with Linux's numbers (<asm/signal.h>), which one each CPU exception from user mode
+// means — the choices of Linux's arch/x86/kernel/traps.c: a divide error or SIMD/x87 error is
+// SIGFPE, an invalid opcode SIGILL, a page fault or general protection fault SIGSEGV, an
+// alignment or stack-segment fault SIGBUS — and (chapter 15) a process's signal state: what is
+// pending, what is blocked, what each signal does. Portable: the host tests run it
+// (tests/host/signal_test.cpp); proc/signals.cpp applies it to processes.
 #pragma once
 
 #include <cstdint>
@@ -13,20 +14,107 @@
 namespace ferrite::proc {
 
 enum Signal : std::int32_t {
-  kSigIll = 4, kSigTrap = 5, kSigBus = 7, kSigFpe = 8, kSigKill = 9, kSigSegv = 11,
+  kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTrap = 5, kSigAbrt = 6, kSigBus = 7,
+  kSigFpe = 8, kSigKill = 9, kSigUsr1 = 10, kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13,
+  kSigAlrm = 14, kSigTerm = 15, kSigStkflt = 16, kSigChld = 17, kSigCont = 18, kSigStop = 19,
+  kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigXcpu = 24, kSigXfsz = 25,
+  kSigVtalrm = 26, kSigProf = 27, kSigWinch = 28, kSigIo = 29, kSigPwr = 30, kSigSys = 31,
 };
+inline constexpr std::int32_t kSignalCount = 64;  // 1..64; 32..64 are the real-time ones
 
 constexpr std::string_view signal_name(std::int32_t signal) {
+  constexpr std::string_view kNames[] = {
+      "signal 0", "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",    "SIGTRAP", "SIGABRT", "SIGBUS",
+      "SIGFPE",   "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2",   "SIGPIPE", "SIGALRM", "SIGTERM",
+      "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",
+      "SIGXCPU",  "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",  "SIGPWR",  "SIGSYS"};
+  if (signal >= 0 && signal < 32) return kNames[signal];
+  return signal <= kSignalCount ? "SIGRT" : "signal ?";
+}
+
+constexpr bool valid_signal(std::int32_t signal) { return signal >= 1 && signal <= kSignalCount; }
+constexpr std::uint64_t signal_bit(std::int32_t signal) { return std::uint64_t{1} << (signal - 1); }
+// No program may catch, ignore or block these two.
+inline constexpr std::uint64_t kUnblockableSignals = signal_bit(kSigKill) | signal_bit(kSigStop);
+
+// What a signal does when the program has not said otherwise (man 7 signal, "Standard signals").
+enum class DefaultAction : std::uint8_t { terminate, core_dump, ignore, stop, resume };
+constexpr DefaultAction default_action(std::int32_t signal) {
   switch (signal) {
-    case kSigIll: return "SIGILL";
-    case kSigTrap: return "SIGTRAP";
-    case kSigBus: return "SIGBUS";
-    case kSigFpe: return "SIGFPE";
-    case kSigKill: return "SIGKILL";
-    case kSigSegv: return "SIGSEGV";
-    default: return "signal ?";
+    case kSigChld: case kSigUrg: case kSigWinch: return DefaultAction::ignore;
+    case kSigStop: case kSigTstp: case kSigTtin: case kSigTtou: return DefaultAction::stop;
+    case kSigCont: return DefaultAction::resume;
+    case kSigQuit: case kSigIll: case kSigTrap: case kSigAbrt: case kSigBus: case kSigFpe:
+    case kSigSegv: case kSigXcpu: case kSigXfsz: case kSigSys: return DefaultAction::core_dump;
+    default: return DefaultAction::terminate;  // the rest, real-time signals included
   }
 }
+
+// Linux's struct k_sigaction as rt_sigaction passes it (asm/signal.h, x86_64): handler, flags,
+// restorer, mask — the same order in memory.
+inline constexpr std::uint64_t kSigDfl = 0, kSigIgn = 1;
+inline constexpr std::uint64_t kSaNocldstop = 1, kSaNocldwait = 2, kSaSiginfo = 4,
+                               kSaRestorer = 0x04000000, kSaOnstack = 0x08000000,
+                               kSaRestart = 0x10000000, kSaNodefer = 0x40000000,
+                               kSaResethand = 0x80000000;
+struct SignalAction {
+  std::uint64_t handler = kSigDfl;
+  std::uint64_t flags = 0;
+  std::uint64_t restorer = 0;
+  std::uint64_t mask = 0;
+};
+static_assert(sizeof(SignalAction) == 32);
+
+// A process's signals: what is pending (one bit each: a second SIGINT before the first is taken
+// is the same SIGINT, as with Linux's standard signals), what is blocked, the 64 actions, and
+// the alternate stack (sigaltstack).
+struct SignalState {
+  std::uint64_t pending = 0;
+  std::uint64_t blocked = 0;
+  SignalAction actions[kSignalCount] = {};
+  std::uint64_t alt_stack = 0, alt_stack_size = 0;
+  std::int32_t alt_stack_flags = 2;  // SS_DISABLE until sigaltstack sets one
+
+  [[nodiscard]] const SignalAction& action(std::int32_t signal) const { return actions[signal - 1]; }
+  // Would the signal, delivered now, do nothing at all?
+  [[nodiscard]] bool ignored(std::int32_t signal) const {
+    const std::uint64_t handler = action(signal).handler;
+    return handler == kSigIgn || (handler == kSigDfl && default_action(signal) == DefaultAction::ignore);
+  }
+  // A signal sent: pending from now, unless it would be ignored and is not blocked (Linux drops
+  // those at once, so a blocked-then-ignored SIGCHLD does not linger). false if dropped.
+  bool post(std::int32_t signal) {
+    if (!valid_signal(signal)) return false;
+    if (ignored(signal) && (blocked & signal_bit(signal)) == 0) return false;
+    pending |= signal_bit(signal);
+    return true;
+  }
+  // Pending and not blocked: what the way back to ring 3 delivers.
+  [[nodiscard]] std::uint64_t deliverable() const { return pending & ~blocked; }
+  // The lowest-numbered deliverable signal (Linux takes the synchronous ones and then the lowest
+  // number first), taken off the pending set; 0 if none.
+  std::int32_t take_next() {
+    const std::uint64_t ready = deliverable();
+    if (ready == 0) return 0;
+    const std::int32_t signal = __builtin_ctzll(ready) + 1;
+    pending &= ~signal_bit(signal);
+    return signal;
+  }
+  // rt_sigprocmask's three ways; SIGKILL and SIGSTOP are never blocked.
+  void block(std::uint64_t set) { blocked = (blocked | set) & ~kUnblockableSignals; }
+  void unblock(std::uint64_t set) { blocked &= ~set; }
+  void set_blocked(std::uint64_t set) { blocked = set & ~kUnblockableSignals; }
+  // rt_sigaction's change: false (EINVAL) for SIGKILL/SIGSTOP or a bad number. Setting an
+  // action that ignores discards the signal if pending (POSIX).
+  bool set_action(std::int32_t signal, const SignalAction& requested) {
+    if (!valid_signal(signal) || (signal_bit(signal) & kUnblockableSignals) != 0) return false;
+    SignalAction& slot = actions[signal - 1];
+    slot = requested;
+    slot.mask &= ~kUnblockableSignals;
+    if (ignored(signal)) pending &= ~signal_bit(signal);
+    return true;
+  }
+};
 
 constexpr Signal signal_for_exception(std::uint8_t vector) {
   switch (vector) {

@@ -1,6 +1,7 @@
 // Kernel threads and the scheduler: creating, switching, blocking, sleeping, ending (chapter 13).
 #include "lib/log.h"
 #include "sched/scheduler.h"
+#include "sched/sync.h"
 
 #include <array>
 #include <cstddef>
@@ -364,7 +365,10 @@ KillResult kill(ThreadId id) {
   if (target == main_thread || target == cpu.idle) return KillResult::refused;
   if (target == cpu.current) exit(kKilledExitValue);
   target->kill_requested = true;
-  if (target->user != nullptr) return KillResult::pending;  // ends itself before ring 3 (proc)
+  if (target->user != nullptr) {  // ends itself before ring 3 (proc); an interruptible wait ends now
+    interrupt_wait_locked<KernelSyncEnv>(*target);
+    return KillResult::pending;
+  }
   if (cpu.run_queue.remove(*target)) {  // ready or sleeping: it holds nothing, end it now
     mark_dead_locked(*target, kKilledExitValue);
     if (target->detached) release(*target);

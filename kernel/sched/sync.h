@@ -39,6 +39,12 @@ using Mutex = BasicMutex<KernelSyncEnv>;
 using Semaphore = BasicSemaphore<KernelSyncEnv>;
 using ConditionVariable = BasicConditionVariable<KernelSyncEnv>;
 
+// Ends `thread`'s interruptible wait, if it is in one (sched/sync_policy.h). Any context.
+inline bool interrupt_wait(Thread& thread) {
+  sync::InterruptGuard no_interrupts;
+  return interrupt_wait_locked<KernelSyncEnv>(thread);
+}
+
 // How many misuses the owner checks caught (each is also logged when it happens).
 [[nodiscard]] std::uint64_t mutex_misuse_count();
 

@@ -2,7 +2,8 @@
 // as portable templates over the scheduler they block on, so the kernel (sched/sync.h) and the
 // host model test (tests/host/sync_model_test.cpp) run the same code. What a primitive needs of
 // its scheduler, `Env`:
-//   Env::Thread                          a thread (derived from SchedNode, with kill_requested)
+//   Env::Thread                          a thread (derived from SchedNode, with kill_requested,
+//                                        signal_pending and interruptible_wait)
 //   Env::Guard                           interrupts off for its lifetime (nests)
 //   Env::current()                       the running thread
 //   Env::block_on_locked(NodeList&)      queue the running thread, blocked, and run another
@@ -40,6 +41,20 @@ class BasicWaitQueue {
   // Blocks the calling thread until a wake. Interrupts must be off (check your condition under
   // the same interrupts-off section, or a wake-up between check and wait is lost).
   void wait_locked() { Env::block_on_locked(waiters_); }
+  // The same, but a signal (chapter 15) or a kill ends the wait early: true after a wake_one()/
+  // wake_all(), false if the thread had or got a signal to take or was asked to end — the
+  // caller then returns EINTR (Linux's TASK_INTERRUPTIBLE). interrupt_wait_locked() is the
+  // other half. Mutex and semaphore waits stay uninterruptible: they hold up no user.
+  [[nodiscard]] bool wait_interruptible_locked() {
+    Thread& self = Env::current();
+    if (self.kill_requested || self.signal_pending) return false;
+    self.interruptible_wait = &waiters_;
+    Env::block_on_locked(waiters_);
+    // interrupt_wait_locked() clears the pointer; a wake_one() leaves it.
+    const bool woken = self.interruptible_wait != nullptr;
+    self.interruptible_wait = nullptr;
+    return woken;
+  }
   // Wakes the longest waiter / all waiters; true if there was one. Any context.
   bool wake_one() {
     typename Env::Guard no_interrupts;
@@ -61,6 +76,20 @@ class BasicWaitQueue {
  private:
   NodeList waiters_;
 };
+
+// Ends `thread`'s wait if it is blocked in wait_interruptible_locked() (on any queue): takes it
+// out of that queue and wakes it, and its wait returns false. A thread blocked any other way (a
+// mutex, a semaphore, join) or not blocked at all is left alone. Interrupts off; the caller has
+// set thread.signal_pending or kill_requested first, so a wait that starts later returns at once.
+template <class Env>
+bool interrupt_wait_locked(typename Env::Thread& thread) {
+  NodeList* queue = thread.interruptible_wait;
+  if (queue == nullptr || thread.state != State::blocked) return false;
+  queue->remove(thread);
+  thread.interruptible_wait = nullptr;
+  Env::wake_locked(thread);
+  return true;
+}
 
 template <class Env>
 class BasicConditionVariable;

@@ -34,6 +34,10 @@ struct Thread : SchedNode {
   bool detached = false;        // freed when it exits; nobody joins it
   bool kill_requested = false;  // `kill`: ends at its next trip through the scheduler
   bool stack_mapped = false;
+  // Chapter 15: the process has a signal it does not block (proc/signals.cpp keeps it up to
+  // date), and the queue of a wait a signal may end (WaitQueue::wait_interruptible_locked).
+  bool signal_pending = false;
+  NodeList* interruptible_wait = nullptr;
   NodeList joiners;             // threads blocked in join() on this one
   // Called (interrupts off) when the thread ends: how a task awaits a thread without blocking
   // the executor's thread (task/thread_exit.h). One waiter, like join().

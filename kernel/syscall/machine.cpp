@@ -77,13 +77,13 @@ std::uint64_t realtime_at_boot_ns() {
   return at_boot.load(std::memory_order_relaxed);
 }
 
-// In slices of at most 20 ms, looking at the thread's kill request between them: a sleeping
-// program's thread is not woken by sched::kill (it ends on its way back to ring 3), and
-// `busybox sleep 20` must not keep Ctrl+C waiting for 20 s.
+// In slices of at most 20 ms, looking at the thread's kill request and signal mark between them:
+// a sleeping program's thread is not woken by sched::kill or a signal (it ends or takes the
+// signal on its way back to ring 3), and `busybox sleep 20` must not keep Ctrl+C waiting 20 s.
 bool sleep_until_ns(std::uint64_t deadline_ns) {
   constexpr std::uint64_t kSliceNs = 20'000'000;
   for (;;) {
-    if (sched::current().kill_requested) return false;
+    if (sched::current().kill_requested || sched::current().signal_pending) return false;
     const std::uint64_t now = time::now_ns();
     if (now >= deadline_ns) return true;
     sched::sleep_until_ns(deadline_ns - now > kSliceNs ? now + kSliceNs : deadline_ns);

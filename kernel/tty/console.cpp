@@ -59,13 +59,13 @@ class ConsoleTerminal final : public fs::TerminalPort {
     for (;;) {
       pump();
       if (line_discipline_.can_read()) return line_discipline_.read(out);
-      // A program asked to end (Ctrl+C in `run`, `kill`) stops waiting: EINTR, and the way back
-      // to ring 3 ends it.
-      if (sched::current().kill_requested) return std::unexpected(abi::Errno::eintr);
-      // Sleep until IRQ 1 queues a byte. The emptiness check and the wait are one
-      // interrupts-off section, so a byte that arrives in between still wakes us.
+      // Sleep until IRQ 1 queues a byte — or a signal (or a kill: Ctrl+C in `run`) ends the
+      // wait: EINTR, and the way back to ring 3 delivers it. The emptiness check and the wait
+      // are one interrupts-off section, so a byte that arrives in between still wakes us.
       sync::InterruptGuard no_interrupts;
-      if (scancodes_.empty() && !sched::current().kill_requested) waiters_.wait_locked();
+      if (scancodes_.empty() && !waiters_.wait_interruptible_locked()) {
+        return std::unexpected(abi::Errno::eintr);
+      }
     }
   }
 

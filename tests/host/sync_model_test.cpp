@@ -37,6 +37,8 @@ struct Aborted {};  // the run ended in a deadlock and is being torn down
 struct SimThread : SchedNode {
   int id = 0;
   bool kill_requested = false;
+  bool signal_pending = false;                           // chapter 15: a signal ends its
+  ferrite::sched::NodeList* interruptible_wait = nullptr;  // interruptible wait
   int interrupts_off = 0;  // nesting depth of its guards: the thread's own interrupt flag
   const NodeList* blocked_on = nullptr;
   std::uint64_t ticket = 0;  // when it blocked, for the FIFO check
@@ -155,8 +157,10 @@ class Sim {
                 std::string(ferrite::sched::to_string(thread.state)) + " (a double wake)");
       return;
     }
+    // A signal takes a thread out of the middle of its queue: FIFO is for wake_one's order.
+    const bool by_signal = thread.signal_pending && thread.interruptible_wait == nullptr;
     for (auto& other : threads_) {
-      if (other.get() != &thread && other->state == State::blocked &&
+      if (!by_signal && other.get() != &thread && other->state == State::blocked &&
           other->blocked_on == thread.blocked_on && other->ticket < thread.ticket) {
         violation("thread " + std::to_string(thread.id) + " woken before thread " +
                   std::to_string(other->id) + ", which blocked on the same queue earlier (not FIFO)");
@@ -432,6 +436,71 @@ struct FlagFromInterrupt final : Scenario {
   }
   void check(const Sim&, const std::string& where) override { EXPECT_TRUE(saw) << where; }
 };
+
+// Chapter 15: a signal (from the interrupt handler) ends a thread's interruptible wait on a
+// WaitQueue — whether it comes before the wait starts or during it — but never a mutex wait.
+// Thread 0 takes items from a producer while waiting interruptibly, until the signal; thread 1
+// holds a mutex across several points; thread 2 waits for that mutex and is "signalled" too.
+struct InterruptibleWait final : Scenario {
+  static constexpr int kItems = 3;
+  WaitQueue queue;
+  Mutex mutex{"held"};
+  int items = 0, taken = 0;
+  bool interrupted = false, mutex_taken = false;
+  int mutex_waiter_interrupts = 0;  // interrupt_wait_locked() that returned true for thread 2
+  SimThread* waiter = nullptr;
+  SimThread* mutex_waiter = nullptr;
+  void build(Sim& sim) override {
+    sim.spawn([this](SimThread& self) {
+      waiter = &self;
+      ModelEnv::Guard no_interrupts;
+      for (;;) {
+        while (items > 0) --items, ++taken;
+        if (!queue.wait_interruptible_locked()) break;
+      }
+      interrupted = true;
+      EXPECT_TRUE(self.signal_pending);
+      EXPECT_EQ(self.interruptible_wait, nullptr);
+    });
+    sim.spawn([this](SimThread&) {
+      mutex.lock();
+      for (int i = 0; i < kItems; ++i) {
+        {
+          ModelEnv::Guard no_interrupts;
+          ++items;
+          queue.wake_one_locked();
+        }
+        Sim::point();
+      }
+      mutex.unlock();
+    });
+    sim.spawn([this](SimThread& self) {
+      mutex_waiter = &self;
+      mutex.lock();
+      mutex_taken = true;
+      mutex.unlock();
+    });
+    sim.device(1, [this] {
+      for (SimThread* t : {waiter, mutex_waiter}) {
+        if (t == nullptr) continue;  // not started yet: the model starts threads in order
+        t->signal_pending = true;
+        if (ferrite::sched::interrupt_wait_locked<ModelEnv>(*t) && t == mutex_waiter) {
+          ++mutex_waiter_interrupts;
+        }
+      }
+    });
+  }
+  void check(const Sim& sim, const std::string& where) override {
+    EXPECT_EQ(sim.device_left(), 0) << where;
+    EXPECT_TRUE(interrupted) << where;
+    EXPECT_LE(taken, kItems) << where;
+    EXPECT_TRUE(mutex_taken) << where;
+    EXPECT_EQ(mutex_waiter_interrupts, 0) << where << ": a mutex wait was interrupted";
+    EXPECT_TRUE(queue.empty()) << where;
+  }
+};
+
+TEST(SyncModel, SignalEndsInterruptibleWaitButNotMutexWait) { explore<InterruptibleWait>(2000); }
 
 TEST(SyncModel, MutexCounterUnderEveryInjection) { explore<MutexCounter>(2000); }
 TEST(SyncModel, SemaphoreWithInterruptWakeUps) { explore<SemaphoreItems>(2000); }

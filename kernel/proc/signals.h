@@ -1,0 +1,37 @@
+// Sending signals to processes (chapter 15). A signal sent is made pending in the target's
+// SignalState (proc/signal.h); if the target does not block it, its thread is marked
+// (sched::Thread::signal_pending) and an interruptible wait it is in ends (the wait returns
+// false and the system call -EINTR). Delivery — the default action or a handler frame — happens
+// on the thread's way back to ring 3 (proc/process.cpp's return hook, deliver_signals below).
+//
+// CONTRACT (session of 2026-11-29): send_signal, send_signal_to_group, signal_pending.
+#pragma once
+
+#include <cstdint>
+
+#include "proc/process.h"
+
+namespace ferrite::arch { struct InterruptFrame; }
+
+namespace ferrite::proc {
+
+// Makes `signal` pending for `target` and wakes it from an interruptible wait. Any thread
+// context (and interrupt handlers: it only takes interrupts off). Bad numbers are ignored.
+void send_signal(Process& target, int signal);
+// send_signal to every process whose process group is `pgid`; how many there were.
+std::size_t send_signal_to_group(Pid pgid, int signal);
+// The calling process has a pending signal it does not block (false in a kernel thread).
+[[nodiscard]] bool signal_pending();
+
+// Recomputes the thread's signal_pending mark after `process`'s pending or blocked set changed.
+// Interrupts off.
+void update_signal_mark_locked(Process& process);
+
+// Calls `visit` for every live process (proc/process.cpp); stops early if it returns false.
+void for_each_process(bool (*visit)(Process& process, void* context), void* context);
+// The live process with this pid, or nullptr.
+Process* find_process(Pid pid);
+// The process group of `process`: its pgid (procs branch) once there is one, else its pid.
+Pid process_group_of(const Process& process);
+
+}  // namespace ferrite::proc
