@@ -11,8 +11,8 @@
  *      interrupt from ring 3 would have them, error code 0, vector FERRITE_SYSCALL_FRAME_VECTOR,
  *      then the general registers), so the fault paths and the debugger read one shape;
  *   4. interrupts on, call syscall_dispatch(frame), interrupts off;
- *   5. back with sysretq (RIP from RCX, RFLAGS from R11) — unless the return address is not a
- *      canonical lower-half address: on Intel CPUs sysret would then raise #GP in ring 0 with the
+ *   5. back with sysretq (RIP from RCX, RFLAGS from R11) — unless the frame's RCX/R11 differ
+ *      from its RIP/RFLAGS (rt_sigreturn), or the return address is not a canonical lower-half address: on Intel CPUs sysret would then raise #GP in ring 0 with the
  *      user's RSP already loaded, so that case leaves through iretq (SDM Vol. 2B SYSRET).
  * RCX and R11 come back holding RIP and RFLAGS: the Linux ABI lets `syscall` clobber them.
  *
@@ -23,6 +23,9 @@
 
 /* Byte offsets in InterruptFrame (interrupt_frame.h asserts the same numbers). */
 #define FRAME_RIP (17 * 8)
+#define FRAME_RFLAGS (19 * 8)
+#define FRAME_RCX (12 * 8)
+#define FRAME_R11 (4 * 8)
 
         .text
         .code64
@@ -66,6 +69,14 @@ syscall_entry:
         movq %rcx, %r11
         shrq $47, %r11
         jnz interrupt_return                            /* pops, swapgs, iretq */
+        /* sysretq loads RIP from RCX and RFLAGS from R11: only right when the frame's RCX and
+         * R11 are those values. After rt_sigreturn (chapter 15) they are the interrupted
+         * program's own, which only iretq gives back. */
+        cmpq FRAME_RCX(%rsp), %rcx
+        jne interrupt_return
+        movq FRAME_RFLAGS(%rsp), %r11
+        cmpq FRAME_R11(%rsp), %r11
+        jne interrupt_return
         popq %r15
         popq %r14
         popq %r13

@@ -149,8 +149,8 @@ void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, User
   return_hook = before_return;
 }
 
-void prepare_return_to_user(const InterruptFrame& frame) {
-  if ((frame.cs & 3) == 3 && return_hook != nullptr) return_hook();
+void prepare_return_to_user(InterruptFrame& frame) {
+  if ((frame.cs & 3) == 3 && return_hook != nullptr) return_hook(frame);
 }
 
 bool handle_user_mode_exception(InterruptFrame& frame) {
