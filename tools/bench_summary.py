@@ -68,7 +68,8 @@ def kernel_summary(path, report):
 
     def show(name, label, target=None, relative_to=None):
         if name not in figures:
-            print(f"  {label}: not measured")
+            beside = f" ({relative_to} {figures[relative_to]})" if relative_to in figures else ""
+            print(f"  {label}: not measured{beside}")
             return
         value = figures[name]
         text = f"  {label}: {value}"
