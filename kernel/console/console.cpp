@@ -32,6 +32,7 @@ struct State {
   std::optional<Terminal<pc::VgaTextScreen>> vga_terminal;
   std::optional<Terminal<FramebufferScreen>> framebuffer_terminal;
   bool kernel_wrote = true;
+  Utf8ToGlyphs program_utf8;  // a UTF-8 sequence may be split between two writes
 };
 
 constinit sync::Spinlock console_lock;
@@ -331,7 +332,20 @@ void write_through_terminal(TextWriter<Screen>& writer, std::optional<Terminal<S
   if (!terminal) terminal.emplace(writer.screen());
   const std::size_t bottom = writer.screen().rows() - 1;
   if (state.kernel_wrote) terminal->move_to(bottom, writer.column());
-  terminal->write_all(text);
+  // UTF-8 from programs becomes code-page-437 glyphs, as the kernel's own text does
+  // (text_writer.h); bytes below 0x80 — text, controls, escape sequences — reach the VT100
+  // parser as they are. A glyph below 0x20 (CP437 puts symbols there) would read as a control
+  // character, so it shows as the block too.
+  const auto glyph = [&](std::uint8_t g) { terminal->write(g < 0x20 ? std::uint8_t{0xFE} : g); };
+  for (const char c : text) {
+    const auto byte = static_cast<std::uint8_t>(c);
+    if (byte < 0x80) {
+      state.program_utf8.finish(glyph);  // a sequence cut short shows as a block
+      terminal->write(byte);
+    } else {
+      state.program_utf8.feed(byte, glyph);
+    }
+  }
   writer.continue_at_column(terminal->row() == bottom ? terminal->column() : writer.screen().columns());
 }
 

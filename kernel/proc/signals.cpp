@@ -158,9 +158,10 @@ bool push_signal_frame(Process& process, arch::InterruptFrame& frame, int signal
 }  // namespace
 
 void deliver_signals(arch::InterruptFrame& frame) {
+  sched::Thread& self = sched::current();
+  if (!self.kill_requested && !self.signal_pending) return;  // the usual case: two flag tests
   Process* process = current();
   if (process == nullptr) return;
-  sched::Thread& self = sched::current();
   SignalState& state = process->signals;
   for (;;) {
     if (self.kill_requested) die(*process, kSigKill);

@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "mm/memory.h"
 #include "platform/pc/power.h"
+#include "proc/spawn.h"
 #include "platform/pc/ps2.h"
 #include "platform/pc/rtc.h"
 #include "sched/scheduler.h"
@@ -112,10 +113,7 @@ MemoryFigures memory() {
   return {frames.total_frames() * 4096, frames.free_frames() * 4096};
 }
 
-// One program runs at a time in this chapter (the shell waits for it): it and the kernel.
-std::uint32_t process_count() {
-  return 1;
-}
+std::uint32_t process_count() { return static_cast<std::uint32_t>(proc::process_count()); }
 
 void power_off() {
   pc::power_off();

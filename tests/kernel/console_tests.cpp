@@ -84,6 +84,14 @@ KTEST(terminal_output_understands_vt100) {
     KEXPECT_EQ(console.cell(bottom, 2).color, std::uint8_t{0x04});  // ANSI red = VGA red on black
     KEXPECT_EQ(console.cell(bottom, 3).character, std::uint8_t{'k'});
   }
+  // UTF-8 from a program is shown in code page 437, even split between two writes: "ä" is 0x84.
+  ferrite::console::write_terminal("\x1b[2K\x1b[1G\xC3");
+  ferrite::console::write_terminal("\xA4!");
+  {
+    ferrite::console::Locked console;
+    KEXPECT_EQ(console.cell(console.rows() - 1, 0).character, std::uint8_t{0x84});
+    KEXPECT_EQ(console.cell(console.rows() - 1, 1).character, std::uint8_t{'!'});
+  }
   // Erase in line (CSI 2 K) blanks the whole bottom row.
   ferrite::console::write_terminal("\x1b[2K");
   {
