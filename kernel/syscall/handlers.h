@@ -128,8 +128,6 @@ Result sys_getuid(proc::Process&, const Arguments&);
 Result sys_arch_prctl(proc::Process&, const Arguments&);
 Result sys_set_tid_address(proc::Process&, const Arguments&);
 Result sys_set_robust_list(proc::Process&, const Arguments&);
-Result sys_rt_sigaction(proc::Process&, const Arguments&);
-Result sys_rt_sigprocmask(proc::Process&, const Arguments&);
 Result sys_prlimit64(proc::Process&, const Arguments&);
 Result sys_getpgid(proc::Process&, const Arguments&);
 // procs (chapter 15)
@@ -152,6 +150,17 @@ Result sys_clock_getres(proc::Process&, const Arguments&);
 Result sys_gettimeofday(proc::Process&, const Arguments&);
 Result sys_time(proc::Process&, const Arguments&);
 Result sys_nanosleep(proc::Process&, const Arguments&);
+// signal.cpp (chapter 15)
+Result sys_rt_sigaction(proc::Process&, const Arguments&);
+Result sys_rt_sigprocmask(proc::Process&, const Arguments&);
+Result sys_rt_sigpending(proc::Process&, const Arguments&);
+Result sys_rt_sigreturn(proc::Process&, const Arguments&);
+Result sys_kill(proc::Process&, const Arguments&);
+Result sys_tgkill(proc::Process&, const Arguments&);
+Result sys_tkill(proc::Process&, const Arguments&);
+Result sys_pause(proc::Process&, const Arguments&);
+Result sys_rt_sigsuspend(proc::Process&, const Arguments&);
+Result sys_sigaltstack(proc::Process&, const Arguments&);
 Result sys_clock_nanosleep(proc::Process&, const Arguments&);
 Result sys_sched_yield(proc::Process&, const Arguments&);
 Result sys_getrandom(proc::Process&, const Arguments&);

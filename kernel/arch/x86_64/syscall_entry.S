@@ -10,11 +10,17 @@
  *   3. push a frame with exactly the layout of InterruptFrame (SS, RSP, RFLAGS, CS, RIP as an
  *      interrupt from ring 3 would have them, error code 0, vector FERRITE_SYSCALL_FRAME_VECTOR,
  *      then the general registers), so the fault paths and the debugger read one shape;
- *   4. interrupts on, call syscall_dispatch(frame), interrupts off;
- *   5. back with sysretq (RIP from RCX, RFLAGS from R11) — unless the return address is not a
- *      canonical lower-half address: on Intel CPUs sysret would then raise #GP in ring 0 with the
+ *   4. interrupts on, call the process layer's handler through ferrite_syscall_handler (never
+ *      null: no test), interrupts off, call syscall_return_to_user(frame) — the return-to-user
+ *      check (prepare_return_to_user: a program asked to end ends there), one flag test when
+ *      there is nothing to do;
+ *   5. back with sysretq (RIP from RCX, RFLAGS from R11) — unless the frame's RCX/R11 differ
+ *      from its RIP/RFLAGS (after rt_sigreturn: the interrupted program's own, which only iretq
+ *      gives back), or the return address is not a canonical lower-half address: on Intel CPUs sysret would then raise #GP in ring 0 with the
  *      user's RSP already loaded, so that case leaves through iretq (SDM Vol. 2B SYSRET).
- * RCX and R11 come back holding RIP and RFLAGS: the Linux ABI lets `syscall` clobber them.
+ * Every other register comes back from the frame (a handler may have changed it: execve, and
+ * signal delivery later). RCX and R11 come back holding RIP and RFLAGS: the Linux ABI lets
+ * `syscall` clobber them. This is the path `make bench` measures (getpid): keep it short.
  *
  * user_mode_enter(rip, rsp) — the first entry into a program: an iretq frame for ring 3.
  */
@@ -23,6 +29,9 @@
 
 /* Byte offsets in InterruptFrame (interrupt_frame.h asserts the same numbers). */
 #define FRAME_RIP (17 * 8)
+#define FRAME_RFLAGS (19 * 8)
+#define FRAME_RCX (12 * 8)
+#define FRAME_R11 (4 * 8)
 
         .text
         .code64
@@ -59,13 +68,20 @@ syscall_entry:
         /* The kernel stack top is 16-byte aligned and 22 words were pushed: aligned for the call. */
         movq %rsp, %rdi
         sti
-        call syscall_dispatch
+        call *ferrite_syscall_handler(%rip)
         cli
+        movq %rsp, %rdi
+        call syscall_return_to_user
         /* Canonical lower half: bits 63..47 of the return RIP all zero. */
         movq FRAME_RIP(%rsp), %rcx
         movq %rcx, %r11
         shrq $47, %r11
         jnz interrupt_return                            /* pops, swapgs, iretq */
+        cmpq FRAME_RCX(%rsp), %rcx                      /* sysret would lose RCX/R11 */
+        jne interrupt_return
+        movq FRAME_RFLAGS(%rsp), %r11
+        cmpq FRAME_R11(%rsp), %r11
+        jne interrupt_return
         popq %r15
         popq %r14
         popq %r13
@@ -78,13 +94,11 @@ syscall_entry:
         popq %rdi
         popq %rsi
         popq %rdx
-        popq %rcx
-        popq %rbx
-        popq %rax
-        addq $16, %rsp                                  /* vector and error code */
-        movq 0(%rsp), %rcx                              /* rip */
-        movq 16(%rsp), %r11                             /* rflags */
-        movq 24(%rsp), %rsp                             /* the user's stack */
+        /* RCX already holds the return RIP: its slot is skipped, not popped. */
+        movq 8(%rsp), %rbx
+        movq 16(%rsp), %rax
+        movq 56(%rsp), %r11                             /* rflags */
+        movq 64(%rsp), %rsp                             /* the user's stack */
         swapgs
         sysretq
         .size syscall_entry, . - syscall_entry
