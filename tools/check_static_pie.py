@@ -2,10 +2,11 @@
 """Checks that a program is a static PIE: ELF type ET_DYN and no PT_INTERP (chapter 14).
 
 The build runs it on user/pie_hello after `gcc -static-pie`: a toolchain that quietly makes an
-ET_EXEC, or a PIE that asks for a dynamic loader, would not test what pie_hello is there to test.
+ET_EXEC, or a PIE that asks for a dynamic loader, would not test what pie_hello is there to test. A file that fails is deleted.
 
   tools/check_static_pie.py build/user/pie_hello
 """
+import os
 import struct
 import sys
 
@@ -23,7 +24,7 @@ def problem(data):
     phentsize, phnum = struct.unpack_from("<HH", data, 54)
     for i in range(phnum):
         offset = phoff + i * phentsize
-        if offset + 4 > len(data):
+        if phentsize < 4 or offset + phentsize > len(data):
             return "program headers run past the end of the file"
         if struct.unpack_from("<I", data, offset)[0] == PT_INTERP:
             return "it has a PT_INTERP (needs a dynamic loader): link with -static-pie"
@@ -35,6 +36,7 @@ def main():
     with open(path, "rb") as f:
         why = problem(f.read())
     if why:
+        os.remove(path)  # so that the next build makes it again instead of taking it as built
         sys.exit(f"{path} is not a static PIE: {why}")
 
 
