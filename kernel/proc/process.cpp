@@ -321,14 +321,6 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
   return &process;
 }
 
-Process* find_process(Pid pid) {
-  sync::InterruptGuard no_interrupts;
-  for (Slot& slot : slots) {
-    if (slot.in_use && slot.process.pid == pid) return &slot.process;
-  }
-  return nullptr;
-}
-
 void exit_current(std::int32_t wait_status) {
   Process& process = *current();
   sched::Thread& self = sched::current();
@@ -361,7 +353,12 @@ void exit_current(std::int32_t wait_status) {
   process.zombie = true;
   process.vfork_pending = false;
   self.user = nullptr;  // nothing of the slot is saved on the switch away
-  // TODO(signals merge): send_signal(parent, SIGCHLD).
+  if (process.parent != 0) {
+    for (Slot& slot : slots) {
+      if (slot.in_use && slot.process.pid == process.parent && !slot.process.zombie)
+        send_signal(slot.process, kSigChld);
+    }
+  }
   if (process.parent == 0 && !process.kernel_waited) free_slot(slot_of(process));
   wake_child_waiters_locked();
   sched::exit(wait_status);  // wakes the waiter (join, or a task's thread_exit)
@@ -381,8 +378,8 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
   child.sid = parent.sid;
   child.cwd = parent.cwd;
   child.fs_base = parent.fs_base;
-  child.signal_mask = parent.signal_mask;
-  for (std::size_t i = 0; i < 64; ++i) child.signal_handlers[i] = parent.signal_handlers[i];
+  child.signals = parent.signals;  // actions, mask and alternate stack; nothing pending
+  child.signals.pending = 0;
   child.clear_child_tid = clear_child_tid ? child_tid : 0;
   child.vfork_pending = wait_for_exec;
   slot->forked = true;
@@ -461,10 +458,15 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   syscall::close_on_exec_files(process);
   process.fs_base = 0;
   process.clear_child_tid = 0;
-  // Caught signals go back to their default action (ignored ones stay ignored, SIG_IGN = 1).
-  for (std::uint64_t& handler : process.signal_handlers) {
-    if (handler != 1) handler = 0;
+  // Caught signals go back to their default action (ignored ones stay ignored); the mask and
+  // pending signals stay, the alternate stack goes (execve(2)).
+  for (SignalAction& action : process.signals.actions) {
+    if (action.handler != kSigIgn) action = SignalAction{};
   }
+  process.signals.alt_stack = 0;
+  process.signals.alt_stack_size = 0;
+  process.signals.alt_stack_flags = 2;  // SS_DISABLE
+  signals_changed(process);
   const std::size_t slash = path.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (std::size_t i = 0; i < kProcessNameLength; ++i)
@@ -507,8 +509,7 @@ std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, bool no
     }
     if (!any) return std::unexpected(abi::Errno::echild);
     if (no_hang) return WaitResult{};
-    // TODO(signals merge): wait_interruptible_locked, EINTR.
-    child_events.wait_locked();
+    if (!child_events.wait_interruptible_locked()) return std::unexpected(abi::Errno::eintr);
   }
 }
 

@@ -252,33 +252,14 @@ Result sys_waitid(proc::Process& process, const Arguments& a) {
   return 0;
 }
 
-// The descriptor table's share of fork and exec (the files branch provides these as FdTable
-// methods; until that merge, done here through FdTable's public interface).
+// The descriptor table's share of fork and exec: the files branch's FdTable hooks.
 bool clone_files(const proc::Process& parent, proc::Process& child) {
-  auto* table = new (std::nothrow) fs::FdTable;
-  if (table == nullptr) return false;
-  if (parent.files != nullptr) {
-    for (int fd = 0; fd < fs::FdTable::kMaxDescriptors; ++fd) {
-      fs::OpenFile* file = parent.files->get(fd);
-      if (file == nullptr) continue;
-      {
-        sync::InterruptGuard no_interrupts;
-        ++file->references;
-      }
-      (void)table->install_at(fd, file);
-      table->set_close_on_exec(fd, parent.files->close_on_exec(fd));
-    }
-  }
-  child.files = table;
-  return true;
+  child.files = parent.files != nullptr ? parent.files->clone() : new (std::nothrow) fs::FdTable;
+  return child.files != nullptr;
 }
 
 void close_on_exec_files(proc::Process& process) {
-  if (process.files == nullptr) return;
-  for (int fd = 0; fd < fs::FdTable::kMaxDescriptors; ++fd) {
-    if (process.files->get(fd) != nullptr && process.files->close_on_exec(fd))
-      (void)process.files->close(fd);
-  }
+  if (process.files != nullptr) process.files->close_on_exec_all();
 }
 
 // arch_prctl: musl and glibc point %fs at the thread's TLS block with ARCH_SET_FS before any
