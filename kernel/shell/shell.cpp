@@ -450,17 +450,48 @@ task::Task<Outcome> run_program(Arguments arguments) {
   co_return Outcome::done;
 }
 
-// Chapter 15: `sh` is `run /bin/sh` — busybox's shell on the console; back to `ferrite> ` when it
-// exits.
+// Chapter 15: `sh` starts busybox's shell on the console and waits for it; back to `ferrite> `
+// when it exits. Ctrl+C is the terminal's: SIGINT for the shell's jobs — every process of its
+// session but the shell itself (ferrite's console keeps no foreground process group yet, so a
+// background job gets it too) — and the shell goes on.
 task::Task<Outcome> run_sh(Arguments arguments) {
   std::string_view words[8] = {"/bin/sh"};
   std::size_t count = 1;
   for (std::string_view word : arguments.words) {
     if (count < 8) words[count++] = word;
   }
-  Arguments with_path = arguments;
-  with_path.words = {words, count};
-  co_return co_await run_program(with_path);
+  const auto process = proc::spawn("/bin/sh", std::span<const std::string_view>(words, count));
+  if (!process) {
+    println("sh: {} ({})", process.error().reason, abi::name(process.error().error));
+    co_return Outcome::done;
+  }
+  sched::Thread& thread = *(*process)->thread;
+  const proc::Pid session = (*process)->sid;
+  std::int32_t status = 0;
+  for (;;) {
+    task::ThreadExit ended(thread);
+    if (const std::optional<std::int64_t> value = co_await cancel().unless_cancelled(ended)) {
+      status = static_cast<std::int32_t>(*value);
+      break;
+    }
+    proc::Pid sid = session;
+    proc::for_each_process(
+        [](proc::Process& member, void* raw) {
+          const proc::Pid sid = *static_cast<proc::Pid*>(raw);
+          if (member.sid == sid && member.pid != sid) proc::send_signal(member, proc::kSigInt);
+          return true;
+        },
+        &sid);
+    (void)cancel().disarm();
+    cancel().arm();
+  }
+  proc::release(**process);
+  if (proc::exited_normally(status)) {
+    println("exit status {}", proc::exit_code_of(status));
+  } else {
+    println("killed by {}", proc::signal_name(proc::signal_of(status)));
+  }
+  co_return Outcome::done;
 }
 
 // Chapter 15: the process table — PID, parent, group, state (R running or sleeping, Z zombie),
