@@ -35,9 +35,15 @@ void init_local_apic() {
   const auto registers = mm::map_mmio(arch::lapic::physical_base(), 4096);
   if (!registers) panic("lapic: cannot map its registers: {}", mm::to_string(registers.error()));
   arch::lapic::init(registers->value());
-  // Its timer's frequency is measured with the TSC's, in the clock's one calibration window.
-  log::info("lapic: {} id {} at {:#x}, TSC-deadline {}", arch::lapic::to_string(arch::lapic::mode()),
-            arch::lapic::id(), arch::lapic::physical_base(),
+}
+
+// After the clock: its calibration window also measured the local APIC timer.
+void report_local_apic() {
+  if (!arch::lapic::enabled()) return;
+  const std::uint64_t hz = arch::lapic::timer_hz();
+  log::info("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
+            arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
+            arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
             arch::lapic::has_tsc_deadline() ? "yes" : "no");
 }
 
@@ -135,6 +141,7 @@ void init(const boot::BootInfo& boot_info) {
   // the PIT's IRQ 0 stops with the APIC tick.
   time::init_clock(pm_timer());
   log::set_clock(time::now_ns);
+  report_local_apic();
   init_io_apic(command_line);  // the 8259's lines move to the I/O APIC (chapter 13)
   time::start_tick();
   // Chapter 13: from here on the kernel has threads; this code goes on as thread 1 "main".

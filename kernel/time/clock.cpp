@@ -207,7 +207,12 @@ void init_clock(std::optional<PmTimer> pm_timer) {
     const std::uint64_t guess = warm_up.ticks / kWarmUpInputClocks * kWindowInputClocks;
     // The local APIC timer counts through the same window: its count is read before and after,
     // each read placed on the TSC, and the TSC's rate converts (no second wait, as in Linux).
-    if (lapic) lapic_start = sample([] { arch::lapic::start_count(); return 0u; });
+    // (Both ends are reads of the running count: one register access each, where the start's
+    // three writes would blur the first edge.)
+    if (lapic) {
+      arch::lapic::start_count();
+      lapic_start = sample(arch::lapic::counted);
+    }
     window = measure_window(kWindowInputClocks, guess - guess / 8);
     if (lapic) lapic_end = sample(arch::lapic::counted);
     const std::uint64_t hz =
@@ -232,7 +237,8 @@ void init_clock(std::optional<PmTimer> pm_timer) {
   const std::uint64_t hz = state.info.scale.hz();
   std::uint64_t lapic_hz = 0;
   if (lapic) {
-    lapic_hz = frequency_from(lapic_end.count, lapic_end.tsc - lapic_start.tsc, hz);
+    lapic_hz = frequency_from(lapic_end.count - lapic_start.count, lapic_end.tsc - lapic_start.tsc,
+                              hz);
     arch::lapic::set_timer_hz(lapic_hz);
   }
   if (pm_timer && !add_tick_handler(refine_on_tick)) refining = false;
@@ -240,10 +246,6 @@ void init_clock(std::optional<PmTimer> pm_timer) {
             hz / 1000 % 1000, state.info.invariant ? " invariant" : " (not invariant)",
             (state.info.window_us + 500) / 1000, state.info.error_ppm,
             refining ? "; refining against the ACPI PM timer" : "");
-  if (lapic) {
-    log::info("clock: local APIC timer {}.{:03} MHz (same window)", lapic_hz / 1'000'000,
-              lapic_hz / 1000 % 1000);
-  }
 }
 
 bool clock_ready() { return ready; }
