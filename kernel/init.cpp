@@ -15,6 +15,7 @@
 #include "console/console.h"
 #include "lib/log.h"
 #include "fs/initramfs.h"
+#include "tty/console.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "arch/x86_64/user_mode.h"
@@ -151,6 +152,9 @@ void init(const boot::BootInfo& boot_info) {
   // hooks for system calls, demand paging and faults in user code.
   arch::init_user_mode();
   proc::init();
+  // Chapter 14: /dev/console is the console in every image (programs' output works even where
+  // nothing types); kernel_main picks the keyboard layout from the command line later.
+  tty::init_console(drivers::keyboard::kUsLayout);
 }
 
 }  // namespace ferrite

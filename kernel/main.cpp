@@ -6,6 +6,7 @@
 #include "boot/start.h"
 #include "console/print.h"
 #include "drivers/keyboard/layout.h"
+#include "tty/console.h"
 #include "init.h"
 #include "proc/signal.h"
 #include "proc/spawn.h"
@@ -67,13 +68,17 @@ void kernel_main(const ferrite::boot::BootInfo& boot_info) {
     pc::exit_qemu(pc::QemuExitCode::success);
   }
 
+  task::init_runtime();
+  // Chapter 14: programs type into /dev/console with the same layout as the shell. Before
+  // init=: the first process may read the console too.
+  tty::init_console(keyboard_layout(command_line));
+
   // `init=PATH` (chapter 14): the program is the first process instead of the kernel shell, as
   // under Linux; when it ends the machine powers off.
   if (const auto init_path = command_line.get("init")) {
     run_init(*init_path);
   }
 
-  task::init_runtime();
   if (auto spawned = task::executor().spawn(shell::run(keyboard_layout(command_line))); !spawned) {
     panic("cannot start the shell: {}", task::to_string(spawned.error()));
   }

@@ -5,6 +5,7 @@
 #include "arch/x86_64/cpu.h"
 #include "console/flood_guard.h"
 #include "console/text_writer.h"
+#include "console/vt100.h"
 #include "platform/pc/serial.h"
 #include "sync/spinlock.h"
 
@@ -26,6 +27,12 @@ struct State {
   bool emergency = false;          // a panic took the console: no lock, polled serial, for good
   FloodGuard flood;                // how much of a flood of messages is shown (flood_guard.h)
   bool showing = true;             // whether the message being read (its continuations) is shown
+  // Programs' output (write_terminal): a VT100 terminal over each screen, made at first use.
+  // `kernel_wrote` says the kernel's writer drew since, so the terminal's cursor must catch up.
+  std::optional<Terminal<pc::VgaTextScreen>> vga_terminal;
+  std::optional<Terminal<FramebufferScreen>> framebuffer_terminal;
+  bool kernel_wrote = true;
+  Utf8ToGlyphs program_utf8;  // a UTF-8 sequence may be split between two writes
 };
 
 constinit sync::Spinlock console_lock;
@@ -88,6 +95,7 @@ void serial_write(std::string_view text) {
 }
 
 void write_unlocked(std::string_view text) {
+  state.kernel_wrote = true;
   with_writer([&](auto& writer) { writer.write(text); });
   serial_write(text);
 }
@@ -253,10 +261,12 @@ void Locked::set_color(ColorCode color) { set_current_color(color); }
 ColorCode Locked::color() const { return current_color(); }
 
 void Locked::show_input_line(std::string_view text, std::optional<std::size_t> cursor) {
+  state.kernel_wrote = true;
   with_writer([&](auto& writer) { writer.show_input_line(text, cursor); });
 }
 
 void Locked::clear() {
+  state.kernel_wrote = true;
   with_writer([](auto& writer) { writer.clear(); });
 }
 
@@ -312,6 +322,51 @@ ColorCode Printer::color() const { return current_color(); }
 void write(std::string_view text) {
   Printer printer;
   printer.write(text);
+}
+
+namespace {
+
+template <class Screen>
+void write_through_terminal(TextWriter<Screen>& writer, std::optional<Terminal<Screen>>& terminal,
+                            std::string_view text) {
+  if (!terminal) terminal.emplace(writer.screen());
+  const std::size_t bottom = writer.screen().rows() - 1;
+  if (state.kernel_wrote) terminal->move_to(bottom, writer.column());
+  // UTF-8 from programs becomes code-page-437 glyphs, as the kernel's own text does
+  // (text_writer.h); bytes below 0x80 — text, controls, escape sequences — reach the VT100
+  // parser as they are. A glyph below 0x20 (CP437 puts symbols there) would read as a control
+  // character, so it shows as the block too.
+  const auto glyph = [&](std::uint8_t g) { terminal->write(g < 0x20 ? std::uint8_t{0xFE} : g); };
+  for (const char c : text) {
+    const auto byte = static_cast<std::uint8_t>(c);
+    if (byte < 0x80) {
+      state.program_utf8.finish(glyph);  // a sequence cut short shows as a block
+      terminal->write(byte);
+    } else {
+      state.program_utf8.feed(byte, glyph);
+    }
+  }
+  writer.continue_at_column(terminal->row() == bottom ? terminal->column() : writer.screen().columns());
+}
+
+}  // namespace
+
+void write_terminal(std::string_view text) {
+  Locked console;  // shows pending log records first
+  switch (state.active) {
+    case Screen::vga_text: write_through_terminal(state.vga, state.vga_terminal, text); break;
+    case Screen::framebuffer:
+      write_through_terminal(state.framebuffer, state.framebuffer_terminal, text);
+      break;
+    case Screen::none: break;
+  }
+  serial_write(text);
+  state.kernel_wrote = false;
+}
+
+CellSize screen_size() {
+  Locked console;
+  return {console.rows(), console.columns()};
 }
 
 void write_serial(std::string_view text) {

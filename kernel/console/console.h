@@ -87,6 +87,20 @@ class Printer final : public fmt::Sink {
 // Convenience for one write (through a Printer).
 void write(std::string_view text);
 
+// A program's output (chapter 14: what it writes to /dev/console, and the terminal's echo):
+// through the VT100 terminal (console/vt100.h), so cursor movement, erasing and SGR colours
+// work on VGA text and the framebuffer alike, and to the serial port as it is (the terminal
+// on the other end interprets the sequences). It continues where the kernel's last output
+// ended; kernel output after a program that moved the cursor off the bottom row starts on a
+// new bottom line. Task context only (it waits for the console).
+void write_terminal(std::string_view text);
+// The screen's size in character cells, for TIOCGWINSZ.
+struct CellSize {
+  std::size_t rows = 0;
+  std::size_t columns = 0;
+};
+CellSize screen_size();
+
 // Serial output only (tests' machine-readable lines that must not clutter the screen). After a
 // panic it is written by polling.
 void write_serial(std::string_view text);

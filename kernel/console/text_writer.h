@@ -144,6 +144,15 @@ class TextWriter {
     decoder_ = Utf8ToGlyphs{};
   }
 
+  // Someone else (the VT100 terminal that shows programs' output) drew on the screen and left
+  // the cursor on the bottom row at `column`: continue from there. A column past the end makes
+  // the next character start a new line.
+  void continue_at_column(std::size_t column) {
+    column_ = std::min(column, screen_.columns());
+    input_rows_ = 0;
+    decoder_ = Utf8ToGlyphs{};
+  }
+
   void clear() {
     for (std::size_t row = 0; row < screen_.rows(); ++row) clear_row(row);
     column_ = 0;

@@ -129,6 +129,14 @@ class Terminal {
     for (auto b : bytes) write(static_cast<std::uint8_t>(b));
   }
 
+  // Puts the cursor at (row, column), clamped to the screen; column may be columns() (the row
+  // is full: the next character wraps). The console does this when a program's output continues
+  // where the kernel's own writer left off.
+  void move_to(std::size_t row, std::size_t column) {
+    row_ = std::min(row, screen_.rows() - 1);
+    column_ = std::min(column, screen_.columns());
+  }
+
   std::size_t row() const { return row_; }
   std::size_t column() const { return column_; }
   ColorCode color() const { return current_color(); }

@@ -21,12 +21,14 @@
 #include "proc/spawn.h"
 #include "task/thread_exit.h"
 #include "platform/pc/pit.h"
+#include "platform/pc/power.h"
 #include "platform/pc/ps2.h"
 #include "shell/line_editor.h"
 #include "sched/scheduler.h"
 #include "task/kernel_runtime.h"
 #include "time/clock.h"
 #include "time/tick.h"
+#include "tty/console.h"
 
 namespace ferrite::shell {
 
@@ -211,10 +213,11 @@ void keys() {
     consumed = scancodes_consumed;
     queued = task::scancode_queue().size();
   });
-  const bool accounted = stats.received == consumed + queued + stats.dropped;
-  println("keyboard: {} bytes received = {} consumed + {} queued + {} dropped (queue of {}): {}",
+  const bool accounted = stats.received == consumed + queued + stats.dropped + stats.to_terminal;
+  println("keyboard: {} bytes received = {} consumed + {} queued + {} dropped (queue of {}) + {} "
+          "typed into programs: {}",
           stats.received, consumed, queued, stats.dropped, task::kScancodeQueueCapacity,
-          accounted ? "all accounted for" : "MISMATCH");
+          stats.to_terminal, accounted ? "all accounted for" : "MISMATCH");
 }
 
 // Allocates `count` blocks of pseudo-random sizes (8..4096, log-uniform), fills each with a
@@ -311,14 +314,7 @@ void kill_thread(std::uint64_t id) {
 
 void shutdown() {
   println("shutting down");
-  // QEMU's ACPI PM1a control register (i440fx and q35): SLP_EN with sleep type 0 = S5 (off);
-  // then the port older QEMU and Bochs use. The machine stops a moment after the write, so give
-  // it 100 ms before concluding nobody answered.
-  for (const std::uint16_t port : {std::uint16_t{0x604}, std::uint16_t{0xB004}}) {
-    arch::outw(port, 0x2000);
-    const std::uint64_t until = time::now_ns() + 100'000'000;
-    while (time::now_ns() < until) arch::halt();
-  }
+  pc::power_off();
   println("shutdown: no ACPI power-off device answered; halting");
   arch::halt_forever();
 }
@@ -440,6 +436,7 @@ task::Task<Outcome> run_program(Arguments arguments) {
   } else {  // Ctrl+C: the program ends with SIGKILL on its next way back to ring 3
     println("^C");
     (void)sched::kill(thread.id);
+    tty::interrupt_console_readers();  // a program waiting for a line must wake to end
     status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
   }
   proc::release(**process);

@@ -72,17 +72,33 @@ constinit std::atomic<std::uint64_t> cancelling_scancode{kNoScancode};
 // IRQ 1: move the byte and wake the keyboard task; decoding happens in the task — except that,
 // once watch_for_ctrl_c is on, a Ctrl+C is also recognised here, to stop a command that keeps
 // the task from reading keys.
+constinit std::atomic<ScancodeConsumer> diverted_to{nullptr};
+constinit std::uint64_t scancodes_to_terminal = 0;  // diverted minus given back
+
 void on_scancode(std::uint8_t scancode) {
+  // The watcher decodes every byte (its modifier state must follow the keyboard, wherever the
+  // byte goes): a Ctrl+C that stops a running command is known before the byte is routed.
+  bool cancels = false;
+  if (ctrl_c_watcher) {
+    const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
+    cancels = event && event->pressed && event->character == drivers::keyboard::kCtrlC &&
+              command_cancel.request();
+  }
+  // A program has the terminal (chapter 14): the byte is typed into it — except the Ctrl+C
+  // that stops the command running the program: it has done its job and goes nowhere (the
+  // shell would see a bare 'c', its Ctrl press having gone to the terminal). Counted with the
+  // terminal's bytes.
+  if (const ScancodeConsumer consumer = diverted_to.load(std::memory_order_acquire)) {
+    if (!cancels) consumer(scancode);
+    ++scancodes_to_terminal;
+    return;
+  }
   const ScancodePush pushed = scancodes.push(scancode);
   if (pushed == ScancodePush::dropped_first_of_burst) {
     log::warn("{}", scancode_queue_full_warning);
   }
-  if (ctrl_c_watcher) {
-    const std::optional<drivers::keyboard::KeyEvent> event = ctrl_c_watcher->feed(scancode);
-    if (event && event->pressed && event->character == drivers::keyboard::kCtrlC &&
-        command_cancel.request() && pushed == ScancodePush::queued) {
-      cancelling_scancode.store(scancodes_queued, std::memory_order_relaxed);
-    }
+  if (cancels && pushed == ScancodePush::queued) {
+    cancelling_scancode.store(scancodes_queued, std::memory_order_relaxed);
   }
   if (pushed == ScancodePush::queued) ++scancodes_queued;
 }
@@ -143,8 +159,18 @@ bool cancelled_a_command(std::uint64_t index) {
                                                      std::memory_order_relaxed);
 }
 
+void divert_scancodes(ScancodeConsumer consumer) {
+  diverted_to.store(consumer, std::memory_order_release);
+}
+
+void give_back_scancode(std::uint8_t scancode) {
+  --scancodes_to_terminal;
+  const ScancodePush pushed = scancodes.push(scancode);
+  if (pushed == ScancodePush::queued) ++scancodes_queued;
+}
+
 KeyboardStats keyboard_stats() {
-  return {pc::ps2::bytes_received(), scancodes.dropped()};
+  return {pc::ps2::bytes_received(), scancodes.dropped(), scancodes_to_terminal};
 }
 
 }  // namespace ferrite::task

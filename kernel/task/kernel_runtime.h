@@ -50,10 +50,21 @@ CancelSignal& command_cancel_signal();
 // cancelled a command. It did its job; the reader should not act on that key again.
 [[nodiscard]] bool cancelled_a_command(std::uint64_t index);
 
+// Chapter 14: while a program has the terminal (tty/console.h), IRQ 1 hands each byte to
+// `consumer` instead of the shell's queue (nullptr: back to the queue). The consumer runs in the
+// interrupt handler: it may only store the byte and wake a thread. Ctrl+C is still watched.
+using ScancodeConsumer = void (*)(std::uint8_t scancode);
+void divert_scancodes(ScancodeConsumer consumer);
+// Bytes the terminal took but never decoded (keys typed ahead while a program that did not read
+// them ran) go back to the shell's queue, after what is already there: the shell then sees them
+// as if typed now. Interrupts must be off (IRQ 1 is the queue's other producer).
+void give_back_scancode(std::uint8_t scancode);
+
 // Keyboard bytes that reached the queue and bytes dropped because it was full.
 struct KeyboardStats {
   std::uint64_t received = 0;  // bytes IRQ 1 read from port 0x60
   std::uint64_t dropped = 0;   // of those, dropped because the queue was full
+  std::uint64_t to_terminal = 0;  // typed into a program's terminal (or the Ctrl+C that ended it)
 };
 KeyboardStats keyboard_stats();
 

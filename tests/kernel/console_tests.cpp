@@ -67,3 +67,37 @@ KTEST(timer_keeps_ticking_while_the_console_prints) {
   KEXPECT(interrupts_on);
   KEXPECT(ticks_after > ticks_before);
 }
+
+// Chapter 14: programs' output goes through the VT100 terminal (console::write_terminal) and
+// continues where the kernel's writer left off; the kernel's next output continues after it.
+KTEST(terminal_output_understands_vt100) {
+  ferrite::console::write("\n");
+  // "abc", back two, overwrite with X; then red "R" (SGR 31), reset, and "k" from the kernel.
+  ferrite::console::write_terminal("abc\x1b[2DX\x1b[31mR\x1b[0m");
+  ferrite::console::write("k");
+  {
+    ferrite::console::Locked console;
+    const std::size_t bottom = console.rows() - 1;
+    KEXPECT_EQ(console.cell(bottom, 0).character, std::uint8_t{'a'});
+    KEXPECT_EQ(console.cell(bottom, 1).character, std::uint8_t{'X'});
+    KEXPECT_EQ(console.cell(bottom, 2).character, std::uint8_t{'R'});
+    KEXPECT_EQ(console.cell(bottom, 2).color, std::uint8_t{0x04});  // ANSI red = VGA red on black
+    KEXPECT_EQ(console.cell(bottom, 3).character, std::uint8_t{'k'});
+  }
+  // UTF-8 from a program is shown in code page 437, even split between two writes: "ä" is 0x84.
+  ferrite::console::write_terminal("\x1b[2K\x1b[1G\xC3");
+  ferrite::console::write_terminal("\xA4!");
+  {
+    ferrite::console::Locked console;
+    KEXPECT_EQ(console.cell(console.rows() - 1, 0).character, std::uint8_t{0x84});
+    KEXPECT_EQ(console.cell(console.rows() - 1, 1).character, std::uint8_t{'!'});
+  }
+  // Erase in line (CSI 2 K) blanks the whole bottom row.
+  ferrite::console::write_terminal("\x1b[2K");
+  {
+    ferrite::console::Locked console;
+    KEXPECT_EQ(console.cell(console.rows() - 1, 0).character, std::uint8_t{' '});
+    KEXPECT_EQ(console.cell(console.rows() - 1, 3).character, std::uint8_t{' '});
+  }
+  ferrite::console::write("\n");
+}

@@ -1,0 +1,91 @@
+// Open files (chapter 14): what a file descriptor refers to. An OpenFile is a node of the
+// read-only initramfs tree (fs/tree.h) plus the state open() creates — the position and the
+// open flags — and the operations read, pread, write, lseek, getdents64 and fstat behave as on
+// Linux for each kind of node:
+//   regular file   read/pread/lseek over its bytes in the archive; never writable (EBADF)
+//   directory      getdents64 with "." and ".." first; read is EISDIR
+//   /dev/null      reads end at once, writes vanish;  /dev/zero  reads zeros, writes vanish
+//   /dev/console, /dev/tty   the terminal (a TerminalPort: the console's line discipline)
+// Portable and host-tested: everything reads and writes kernel buffers; the system calls copy
+// to and from user memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <span>
+#include <string_view>
+
+#include "abi/errno.h"
+#include "abi/linux_types.h"
+#include "fs/tree.h"
+
+namespace ferrite::fs {
+
+// The terminal behind /dev/console and /dev/tty. The kernel's is the console (tty/console.h);
+// host tests plug in a fake.
+class TerminalPort {
+ public:
+  // Blocks until a line (or end of file) is typed; returns at most one line, 0 for end of file.
+  virtual std::expected<std::size_t, abi::Errno> read(std::span<char> out) = 0;
+  virtual void write(std::string_view text) = 0;
+  virtual abi::Winsize window_size() = 0;
+  virtual abi::Termios termios() = 0;
+  virtual void set_termios(const abi::Termios& termios) = 0;
+  virtual std::size_t readable_bytes() = 0;  // FIONREAD
+  // A file on the terminal was opened / its last descriptor closed: while any is open, the
+  // keyboard types into the terminal instead of the kernel shell.
+  virtual void opened() {}
+  virtual void closed() {}
+
+ protected:
+  ~TerminalPort() = default;
+};
+
+// The terminal the kernel has (nullptr before it is set up).
+TerminalPort* terminal();
+void set_terminal(TerminalPort* port);
+
+enum class FileKind : std::uint8_t { regular, directory, symlink, null, zero, terminal };
+
+struct OpenFile {
+  Node* node = nullptr;
+  FileKind kind = FileKind::regular;
+  std::uint32_t flags = 0;       // the open flags (O_RDONLY... as given), for F_GETFL
+  std::uint64_t offset = 0;      // bytes for files; entries for directories
+  std::uint32_t references = 1;  // descriptors sharing it (dup)
+
+  [[nodiscard]] bool readable() const {
+    return (flags & abi::kOpenAccessMask) != abi::kOpenWriteOnly;
+  }
+  [[nodiscard]] bool writable() const {
+    return (flags & abi::kOpenAccessMask) != abi::kOpenReadOnly;
+  }
+};
+
+// Opens `node` with Linux's open flags: a read-only tree, so asking to write a file or a
+// directory is EROFS / EISDIR, O_DIRECTORY on a non-directory ENOTDIR. The result is new'd;
+// the descriptor table releases it.
+std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags);
+// Drops one reference; the last one frees the OpenFile.
+void release(OpenFile* file);
+
+// read(2) at the file's position (which advances). Terminal reads block for a line.
+std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte> out);
+// pread64(2): at `offset`, position unchanged. ESPIPE on the terminal.
+std::expected<std::size_t, abi::Errno> pread(OpenFile& file, std::span<std::byte> out,
+                                             std::uint64_t offset);
+// write(2): only devices take writes (the tree is read-only, and files are opened read-only).
+std::expected<std::size_t, abi::Errno> write(OpenFile& file, std::span<const std::byte> in);
+// lseek(2): the new position. Negative results are EINVAL; the terminal is ESPIPE.
+std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offset,
+                                               std::uint64_t whence);
+// getdents64(2): as many whole linux_dirent64 records as fit in `out` ("." and ".." first);
+// 0 at the end; EINVAL when not even the next one fits; ENOTDIR for anything else.
+std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std::byte> out);
+
+// What stat(2) says about a node, and statx(2) the same in its own layout.
+abi::Stat stat_of(const Node& node);
+abi::Statx statx_of(const Node& node);
+
+}  // namespace ferrite::fs

@@ -1,0 +1,535 @@
+// The file system calls (chapter 14): descriptors, reading and writing, stat, directories,
+// paths and the terminal's ioctls. Data moves between user memory and the files through a small
+// kernel buffer, one chunk at a time; every user pointer goes through mm/user_copy.h.
+#include <algorithm>
+#include <cstring>
+
+#include "abi/linux_types.h"
+#include "syscall/handlers.h"
+
+namespace ferrite::syscall {
+
+namespace {
+
+using abi::Errno;
+constexpr std::size_t kChunk = 1024;  // bytes per step through the kernel buffer (on the stack)
+
+// Reads up to `count` bytes of `file` into user memory at `buffer`, from the file position, or
+// from `*at` (pread). A read that returns less than it asked for ends the transfer: the end of
+// the file, or one line of the terminal. What was transferred before an error is returned, as
+// Linux does (the error is lost; the next call sees it again).
+Result read_to_user(fs::OpenFile& file, std::uint64_t buffer, std::uint64_t count,
+                    const std::uint64_t* at) {
+  std::byte chunk[kChunk];
+  std::uint64_t done = 0;
+  while (done < count) {
+    const std::size_t want = std::min<std::uint64_t>(count - done, kChunk);
+    const auto got =
+        at != nullptr ? fs::pread(file, {chunk, want}, *at + done) : fs::read(file, {chunk, want});
+    if (!got) {
+      if (done > 0) break;
+      return std::unexpected(got.error());
+    }
+    if (*got > 0) {
+      if (auto copied = mm::copy_to_user(buffer + done, chunk, *got); !copied) {
+        if (done > 0) break;
+        return std::unexpected(copied.error());
+      }
+    }
+    done += *got;
+    // A short read is the end of the file; the terminal gives one line per read, whatever
+    // its length: never wait for a second one.
+    if (*got < want || file.kind == fs::FileKind::terminal) break;
+  }
+  return static_cast<std::int64_t>(done);
+}
+
+Result write_from_user(fs::OpenFile& file, std::uint64_t buffer, std::uint64_t count) {
+  std::byte chunk[kChunk];
+  std::uint64_t done = 0;
+  while (done < count) {
+    const std::size_t want = std::min<std::uint64_t>(count - done, kChunk);
+    if (auto copied = mm::copy_from_user(chunk, buffer + done, want); !copied) {
+      if (done > 0) break;
+      return std::unexpected(copied.error());
+    }
+    const auto put = fs::write(file, {chunk, want});
+    if (!put) {
+      if (done > 0) break;
+      return std::unexpected(put.error());
+    }
+    done += *put;
+    if (*put < want) break;
+  }
+  return static_cast<std::int64_t>(done);
+}
+
+// The checks read and write make before moving a byte, in Linux's order: the descriptor
+// (EBADF), its access mode (EBADF), then the buffer (EFAULT).
+std::expected<fs::OpenFile*, Errno> checked_transfer(proc::Process& process, std::uint64_t fd,
+                                                     std::uint64_t buffer, std::uint64_t& count,
+                                                     bool writing) {
+  const auto file = file_of(process, fd);
+  if (!file) return file;
+  if (writing ? !(*file)->writable() : !(*file)->readable()) return std::unexpected(Errno::ebadf);
+  if (!user_range_ok(buffer, count)) return std::unexpected(Errno::efault);
+  count = std::min(count, kMaxTransfer);
+  return file;
+}
+
+// readv/writev: the vector is read one iovec at a time (up to UIO_MAXIOV of them, far more than
+// fit on a kernel stack). The total is checked first, so an overflowing vector fails whole.
+Result vector_transfer(proc::Process& process, const Arguments& a, bool writing) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  if (writing ? !(*file)->writable() : !(*file)->readable()) return std::unexpected(Errno::ebadf);
+  const std::uint64_t vector = a.arg[1];
+  const auto count = static_cast<std::int32_t>(a.arg[2]);
+  if (count < 0 || static_cast<std::uint64_t>(count) > abi::kUioMaxIov) {
+    return std::unexpected(Errno::einval);
+  }
+  // Linux's import_iovec: a length that is negative as an ssize_t is EINVAL, a buffer outside
+  // user memory EFAULT; the total is then cut to MAX_RW_COUNT.
+  for (std::int32_t i = 0; i < count; ++i) {
+    const auto io =
+        copy_in<abi::Iovec>(vector + static_cast<std::uint64_t>(i) * sizeof(abi::Iovec));
+    if (!io) return std::unexpected(io.error());
+    if (io->iov_len > static_cast<std::uint64_t>(INT64_MAX)) return std::unexpected(Errno::einval);
+    if (!user_range_ok(io->iov_base, io->iov_len)) return std::unexpected(Errno::efault);
+  }
+  std::int64_t done = 0;
+  for (std::int32_t i = 0; i < count; ++i) {
+    const auto io =
+        copy_in<abi::Iovec>(vector + static_cast<std::uint64_t>(i) * sizeof(abi::Iovec));
+    if (!io) return done > 0 ? Result(done) : std::unexpected(io.error());
+    const std::uint64_t length =
+        std::min(io->iov_len, kMaxTransfer - static_cast<std::uint64_t>(done));
+    if (length == 0 && io->iov_len != 0) break;  // MAX_RW_COUNT reached
+    // Empty segments are skipped, as Linux's iov_iter does: musl's stdio reads a character with
+    // readv({buf, 0}, {its buffer, BUFSIZ}), and stopping after the empty one would look like
+    // the end of the file to getchar() on a terminal.
+    if (length == 0) continue;
+    const Result part = writing ? write_from_user(**file, io->iov_base, length)
+                                : read_to_user(**file, io->iov_base, length, nullptr);
+    if (!part) return done > 0 ? Result(done) : part;
+    done += *part;
+    // Short: the end of the file. A terminal read gives one line, whatever is left of the vector.
+    if (static_cast<std::uint64_t>(*part) < length ||
+        (!writing && (*file)->kind == fs::FileKind::terminal)) {
+      break;
+    }
+  }
+  return done;
+}
+
+std::expected<fs::Node*, Errno> resolve_user_path(proc::Process& process, std::int64_t dirfd,
+                                                  std::uint64_t path_address,
+                                                  fs::FollowLast follow) {
+  UserPath path;
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  return resolve(process, dirfd, *text, follow);
+}
+
+Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
+               std::uint64_t flags) {
+  if (process.files == nullptr) return std::unexpected(Errno::emfile);
+  UserPath path;
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  const bool no_follow = (flags & abi::kOpenNofollow) != 0;
+  const auto node =
+      resolve(process, dirfd, *text, no_follow ? fs::FollowLast::no : fs::FollowLast::yes);
+  if (!node) {
+    // Creating a file on a read-only file system is EROFS, as Linux says for a missing name.
+    if (node.error() == Errno::enoent && (flags & abi::kOpenCreate) != 0)
+      return std::unexpected(Errno::erofs);
+    return std::unexpected(node.error());
+  }
+  if ((flags & (abi::kOpenCreate | abi::kOpenExclusive)) ==
+      (abi::kOpenCreate | abi::kOpenExclusive)) {
+    return std::unexpected(Errno::eexist);
+  }
+  if (no_follow && (*node)->type == fs::NodeType::symlink) return std::unexpected(Errno::eloop);
+  const auto file = fs::open(*node, flags);
+  if (!file) return std::unexpected(file.error());
+  const auto fd = process.files->install(*file);
+  if (!fd) return std::unexpected(fd.error());
+  process.files->set_close_on_exec(*fd, (flags & abi::kOpenCloexec) != 0);
+  return *fd;
+}
+
+Result stat_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
+               std::uint64_t stat_address, std::uint64_t flags) {
+  if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0)
+    return std::unexpected(Errno::einval);
+  UserPath path;
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  fs::Node* node = nullptr;
+  if (text->empty() && (flags & abi::kAtEmptyPath) != 0) {
+    const auto file = file_of(process, static_cast<std::uint64_t>(dirfd));
+    if (!file) return std::unexpected(file.error());
+    node = (*file)->node;
+  } else {
+    const auto found =
+        resolve(process, dirfd, *text,
+                (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
+    if (!found) return std::unexpected(found.error());
+    node = *found;
+  }
+  if (auto copied = copy_out(stat_address, fs::stat_of(*node)); !copied)
+    return std::unexpected(copied.error());
+  return 0;
+}
+
+Result readlink_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
+                   std::uint64_t buffer, std::uint64_t size) {
+  if (static_cast<std::int32_t>(size) <= 0) return std::unexpected(Errno::einval);
+  const auto node = resolve_user_path(process, dirfd, path_address, fs::FollowLast::no);
+  if (!node) return std::unexpected(node.error());
+  if ((*node)->type != fs::NodeType::symlink) return std::unexpected(Errno::einval);
+  // The target, without a NUL, cut to the buffer (readlink(2)).
+  const std::size_t length =
+      std::min<std::uint64_t>((*node)->data.size(), static_cast<std::uint32_t>(size));
+  if (auto copied = mm::copy_to_user(buffer, (*node)->data.data(), length); !copied) {
+    return std::unexpected(copied.error());
+  }
+  return static_cast<std::int64_t>(length);
+}
+
+// Everybody is root here (uid 0), so only what root is refused counts: writing to the read-only
+// tree, and executing a file with no execute bit at all.
+Result access_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
+                 std::uint64_t mode, std::uint64_t flags) {
+  if ((mode & ~std::uint64_t{7}) != 0) return std::unexpected(Errno::einval);
+  if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEaccess | abi::kAtEmptyPath)) != 0) {
+    return std::unexpected(Errno::einval);
+  }
+  const auto node = resolve_user_path(
+      process, dirfd, path_address,
+      (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
+  if (!node) return std::unexpected(node.error());
+  if ((mode & abi::kAccessWrite) != 0 && (*node)->type != fs::NodeType::char_device) {
+    return std::unexpected(Errno::erofs);
+  }
+  if ((mode & abi::kAccessExecute) != 0 && (*node)->type != fs::NodeType::directory &&
+      ((*node)->mode & 0111) == 0) {
+    return std::unexpected(Errno::eacces);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result sys_read(proc::Process& process, const Arguments& a) {
+  std::uint64_t count = a.arg[2];
+  const auto file = checked_transfer(process, a.arg[0], a.arg[1], count, false);
+  if (!file) return std::unexpected(file.error());
+  return read_to_user(**file, a.arg[1], count, nullptr);
+}
+
+Result sys_write(proc::Process& process, const Arguments& a) {
+  std::uint64_t count = a.arg[2];
+  const auto file = checked_transfer(process, a.arg[0], a.arg[1], count, true);
+  if (!file) return std::unexpected(file.error());
+  return write_from_user(**file, a.arg[1], count);
+}
+
+Result sys_pread64(proc::Process& process, const Arguments& a) {
+  std::uint64_t count = a.arg[2];
+  const auto file = checked_transfer(process, a.arg[0], a.arg[1], count, false);
+  if (!file) return std::unexpected(file.error());
+  if (static_cast<std::int64_t>(a.arg[3]) < 0) return std::unexpected(Errno::einval);
+  return read_to_user(**file, a.arg[1], count, &a.arg[3]);
+}
+
+Result sys_readv(proc::Process& process, const Arguments& a) {
+  return vector_transfer(process, a, false);
+}
+Result sys_writev(proc::Process& process, const Arguments& a) {
+  return vector_transfer(process, a, true);
+}
+
+Result sys_open(proc::Process& process, const Arguments& a) {
+  return open_at(process, abi::kAtFdcwd, a.arg[0], a.arg[1]);
+}
+Result sys_openat(proc::Process& process, const Arguments& a) {
+  return open_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2]);
+}
+
+Result sys_close(proc::Process& process, const Arguments& a) {
+  if (process.files == nullptr) return std::unexpected(Errno::ebadf);
+  if (auto closed = process.files->close(static_cast<std::int32_t>(a.arg[0])); !closed) {
+    return std::unexpected(closed.error());
+  }
+  return 0;
+}
+
+Result sys_lseek(proc::Process& process, const Arguments& a) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  const auto position =
+      fs::lseek(**file, static_cast<std::int64_t>(a.arg[1]), static_cast<std::uint32_t>(a.arg[2]));
+  if (!position) return std::unexpected(position.error());
+  return static_cast<std::int64_t>(*position);
+}
+
+Result sys_stat(proc::Process& process, const Arguments& a) {
+  return stat_at(process, abi::kAtFdcwd, a.arg[0], a.arg[1], 0);
+}
+Result sys_lstat(proc::Process& process, const Arguments& a) {
+  return stat_at(process, abi::kAtFdcwd, a.arg[0], a.arg[1], abi::kAtSymlinkNofollow);
+}
+Result sys_newfstatat(proc::Process& process, const Arguments& a) {
+  return stat_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2], a.arg[3]);
+}
+
+Result sys_fstat(proc::Process& process, const Arguments& a) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  if (auto copied = copy_out(a.arg[1], fs::stat_of(*(*file)->node)); !copied) {
+    return std::unexpected(copied.error());
+  }
+  return 0;
+}
+
+Result sys_statx(proc::Process& process, const Arguments& a) {
+  const auto dirfd = static_cast<std::int64_t>(a.arg[0]);
+  const std::uint64_t flags = a.arg[2];
+  UserPath path;
+  const auto text = path.read(a.arg[1]);
+  if (!text) return std::unexpected(text.error());
+  fs::Node* node = nullptr;
+  if (text->empty() && (flags & abi::kAtEmptyPath) != 0) {
+    const auto file = file_of(process, static_cast<std::uint64_t>(dirfd));
+    if (!file) return std::unexpected(file.error());
+    node = (*file)->node;
+  } else {
+    const auto found =
+        resolve(process, dirfd, *text,
+                (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
+    if (!found) return std::unexpected(found.error());
+    node = *found;
+  }
+  // The mask asks for fields; we fill in the basic ones whatever it says, and say so in stx_mask.
+  if (auto copied = copy_out(a.arg[4], fs::statx_of(*node)); !copied)
+    return std::unexpected(copied.error());
+  return 0;
+}
+
+Result sys_getdents64(proc::Process& process, const Arguments& a) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  const std::uint64_t buffer = a.arg[1];
+  const std::uint64_t count = std::min<std::uint64_t>(static_cast<std::uint32_t>(a.arg[2]), kChunk);
+  if (!user_range_ok(buffer, count)) return std::unexpected(Errno::efault);
+  std::byte records[kChunk];
+  const std::uint64_t offset_before = (*file)->offset;
+  const auto used = fs::getdents64(**file, {records, count});
+  if (!used) return std::unexpected(used.error());
+  if (auto copied = mm::copy_to_user(buffer, records, *used); !copied) {
+    (*file)->offset = offset_before;  // nothing was delivered: the entries are still to come
+    return std::unexpected(copied.error());
+  }
+  return static_cast<std::int64_t>(*used);
+}
+
+Result sys_readlink(proc::Process& process, const Arguments& a) {
+  return readlink_at(process, abi::kAtFdcwd, a.arg[0], a.arg[1], a.arg[2]);
+}
+Result sys_readlinkat(proc::Process& process, const Arguments& a) {
+  return readlink_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2], a.arg[3]);
+}
+
+Result sys_access(proc::Process& process, const Arguments& a) {
+  return access_at(process, abi::kAtFdcwd, a.arg[0], a.arg[1], 0);
+}
+Result sys_faccessat(proc::Process& process, const Arguments& a) {
+  return access_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2], 0);
+}
+Result sys_faccessat2(proc::Process& process, const Arguments& a) {
+  return access_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2], a.arg[3]);
+}
+
+Result sys_getcwd(proc::Process& process, const Arguments& a) {
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  char path[UserPath::kCapacity > 1024 ? 1024 : UserPath::kCapacity];
+  const fs::Node* cwd = process.cwd != nullptr ? process.cwd : (*tree)->root();
+  const auto length = (*tree)->path_of(cwd, path);
+  if (!length) return std::unexpected(length.error());
+  // The raw call returns the length with the NUL; a buffer too small for it is ERANGE.
+  const std::uint64_t needed = *length + 1;
+  if (a.arg[1] < needed) return std::unexpected(Errno::erange);
+  path[*length] = '\0';
+  if (auto copied = mm::copy_to_user(a.arg[0], path, needed); !copied)
+    return std::unexpected(copied.error());
+  return static_cast<std::int64_t>(needed);
+}
+
+Result sys_chdir(proc::Process& process, const Arguments& a) {
+  const auto node = resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes);
+  if (!node) return std::unexpected(node.error());
+  if ((*node)->type != fs::NodeType::directory) return std::unexpected(Errno::enotdir);
+  process.cwd = *node;
+  return 0;
+}
+
+Result sys_fchdir(proc::Process& process, const Arguments& a) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  if ((*file)->kind != fs::FileKind::directory) return std::unexpected(Errno::enotdir);
+  process.cwd = (*file)->node;
+  return 0;
+}
+
+// The terminal's ioctls (tty_ioctl(4)); on anything that is not a terminal they are ENOTTY,
+// which is how isatty() tells a file from a terminal.
+Result sys_ioctl(proc::Process& process, const Arguments& a) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  fs::TerminalPort* port = fs::terminal();
+  if ((*file)->kind != fs::FileKind::terminal || port == nullptr)
+    return std::unexpected(Errno::enotty);
+  const std::uint64_t argument = a.arg[2];
+  std::expected<void, Errno> copied;
+  switch (a.arg[1]) {
+    case abi::kTcgets:
+      copied = copy_out(argument, port->termios());
+      break;
+    case abi::kTcsets:
+    case abi::kTcsetsw:
+    case abi::kTcsetsf: {
+      const auto termios = copy_in<abi::Termios>(argument);
+      if (!termios) return std::unexpected(termios.error());
+      port->set_termios(*termios);
+      break;
+    }
+    case abi::kTiocgwinsz:
+      copied = copy_out(argument, port->window_size());
+      break;
+    case abi::kTiocswinsz:
+      break;  // the screen's size is what it is
+    // One process owns the terminal at a time: its process group is the foreground one.
+    case abi::kTiocgpgrp:
+      copied = copy_out<std::int32_t>(argument, process.pid);
+      break;
+    case abi::kTiocspgrp:
+      break;
+    case abi::kFionread:
+      copied = copy_out<std::int32_t>(argument, static_cast<std::int32_t>(port->readable_bytes()));
+      break;
+    default:
+      return std::unexpected(Errno::enotty);  // Linux: ENOIOCTLCMD becomes ENOTTY
+  }
+  if (!copied) return std::unexpected(copied.error());
+  return 0;
+}
+
+// sendfile(out, in, offset*, count): busybox cat copies this way. Through the kernel buffer.
+Result sys_sendfile(proc::Process& process, const Arguments& a) {
+  const auto out = file_of(process, a.arg[0]);
+  if (!out) return std::unexpected(out.error());
+  const auto in = file_of(process, a.arg[1]);
+  if (!in) return std::unexpected(in.error());
+  if (!(*in)->readable() || !(*out)->writable()) return std::unexpected(Errno::ebadf);
+  const std::uint64_t offset_address = a.arg[2];
+  std::uint64_t offset = 0;
+  if (offset_address != 0) {
+    const auto given = copy_in<std::int64_t>(offset_address);
+    if (!given) return std::unexpected(given.error());
+    if (*given < 0) return std::unexpected(Errno::einval);
+    offset = static_cast<std::uint64_t>(*given);
+  }
+  const std::uint64_t count = std::min(a.arg[3], kMaxTransfer);
+  std::byte chunk[kChunk];
+  std::uint64_t done = 0;
+  while (done < count) {
+    const std::size_t want = std::min<std::uint64_t>(count - done, kChunk);
+    const auto got = offset_address != 0 ? fs::pread(**in, {chunk, want}, offset + done)
+                                         : fs::read(**in, {chunk, want});
+    if (!got) {
+      if (done > 0) break;
+      return std::unexpected(got.error());
+    }
+    if (*got == 0) break;
+    const auto put = fs::write(**out, {chunk, *got});
+    if (!put) {
+      if (done > 0) break;
+      return std::unexpected(put.error());
+    }
+    done += *put;
+    if (*got < want || (*in)->kind == fs::FileKind::terminal) break;
+  }
+  if (offset_address != 0) {
+    if (auto copied =
+            copy_out<std::int64_t>(offset_address, static_cast<std::int64_t>(offset + done));
+        !copied) {
+      return std::unexpected(copied.error());
+    }
+  }
+  return static_cast<std::int64_t>(done);
+}
+
+// fcntl: the commands libc start-up code and busybox use (F_DUPFD, descriptor and status flags).
+Result sys_fcntl(proc::Process& process, const Arguments& a) {
+  constexpr std::uint64_t kDupfd = 0, kGetfd = 1, kSetfd = 2, kGetfl = 3, kSetfl = 4,
+                          kDupfdCloexec = 1030, kFdCloexec = 1;
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  const auto fd = static_cast<std::int32_t>(a.arg[0]);
+  switch (a.arg[1]) {
+    case kDupfd:
+    case kDupfdCloexec: {
+      ++(*file)->references;
+      const auto copy = process.files->install(*file, static_cast<std::int32_t>(a.arg[2]));
+      if (!copy) return std::unexpected(copy.error());
+      process.files->set_close_on_exec(*copy, a.arg[1] == kDupfdCloexec);
+      return *copy;
+    }
+    case kGetfd:
+      return process.files->close_on_exec(fd) ? kFdCloexec : 0;
+    case kSetfd:
+      process.files->set_close_on_exec(fd, (a.arg[2] & kFdCloexec) != 0);
+      return 0;
+    case kGetfl:
+      return (*file)->flags & ~static_cast<std::uint32_t>(abi::kOpenCloexec);
+    case kSetfl:
+      return 0;  // O_APPEND, O_NONBLOCK...: nothing here they would change
+    default:
+      return std::unexpected(Errno::einval);
+  }
+}
+
+Result sys_dup(proc::Process& process, const Arguments& a) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  ++(*file)->references;
+  const auto copy = process.files->install(*file);
+  if (!copy) return std::unexpected(copy.error());
+  return *copy;
+}
+
+Result sys_dup3(proc::Process& process, const Arguments& a) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  if (a.arg[0] == a.arg[1]) return std::unexpected(Errno::einval);
+  if ((a.arg[2] & ~abi::kOpenCloexec) != 0) return std::unexpected(Errno::einval);
+  ++(*file)->references;
+  const auto copy = process.files->install_at(static_cast<std::int32_t>(a.arg[1]), *file);
+  if (!copy) return std::unexpected(copy.error());
+  process.files->set_close_on_exec(*copy, (a.arg[2] & abi::kOpenCloexec) != 0);
+  return *copy;
+}
+
+Result sys_dup2(proc::Process& process, const Arguments& a) {
+  if (static_cast<std::int32_t>(a.arg[0]) == static_cast<std::int32_t>(a.arg[1])) {
+    const auto file = file_of(process, a.arg[0]);  // dup2(fd, fd): fd if it is open
+    if (!file) return std::unexpected(file.error());
+    return static_cast<std::int32_t>(a.arg[0]);
+  }
+  return sys_dup3(process, {a.number, {a.arg[0], a.arg[1], 0, 0, 0, 0}});
+}
+
+}  // namespace ferrite::syscall

@@ -1,0 +1,187 @@
+// The console terminal: keyboard bytes in, line discipline, VT100 screen out (see console.h).
+#include "tty/console.h"
+
+#include <atomic>
+#include <optional>
+
+#include "abi/linux_types.h"
+#include "arch/x86_64/cpu.h"
+#include "console/console.h"
+#include "drivers/keyboard/keyboard.h"
+#include "fs/file.h"
+#include "lib/log.h"
+#include "sched/scheduler.h"
+#include "sched/sync.h"
+#include "sync/spinlock.h"
+#include "task/kernel_runtime.h"
+#include "task/spsc_ring.h"
+#include "tty/line_discipline.h"
+
+namespace ferrite::tty {
+
+namespace {
+
+// The echo goes where programs' output goes.
+struct EchoToConsole final : fmt::Sink {
+  void write(std::string_view text) override { console::write_terminal(text); }
+};
+
+// What TCGETS reports, as a Linux console in its default "cooked" mode has it (stty -a on a
+// Linux VT: icrnl ixon opost onlcr cs8 cread isig icanon echo echoe echok echoctl echoke
+// iexten, 38400 baud, ^C ^\ ^? ^U ^D min 1 time 0 ^Q ^S ^Z).
+abi::Termios default_termios() {
+  abi::Termios t{};
+  t.c_iflag = abi::kIcrnl | abi::kIxon;
+  t.c_oflag = abi::kOpost | abi::kOnlcr;
+  t.c_cflag = abi::kB38400 | abi::kCs8 | abi::kCread;
+  t.c_lflag = abi::kIsig | abi::kIcanon | abi::kEcho | abi::kEchoe | abi::kEchok | abi::kEchoctl |
+              abi::kEchoke | abi::kIexten;
+  t.c_cc[abi::kVintr] = 0x03;
+  t.c_cc[abi::kVquit] = 0x1C;
+  t.c_cc[abi::kVerase] = 0x7F;
+  t.c_cc[abi::kVkill] = 0x15;
+  t.c_cc[abi::kVeof] = 0x04;
+  t.c_cc[abi::kVmin] = 1;
+  t.c_cc[abi::kVstart] = 0x11;
+  t.c_cc[abi::kVstop] = 0x13;
+  t.c_cc[abi::kVsusp] = 0x1A;
+  return t;
+}
+
+class ConsoleTerminal final : public fs::TerminalPort {
+ public:
+  void init(const drivers::keyboard::Layout& layout) {
+    layout_ = &layout;
+    termios_ = default_termios();
+  }
+
+  std::expected<std::size_t, abi::Errno> read(std::span<char> out) override {
+    for (;;) {
+      pump();
+      if (line_discipline_.can_read()) return line_discipline_.read(out);
+      // A program asked to end (Ctrl+C in `run`, `kill`) stops waiting: EINTR, and the way back
+      // to ring 3 ends it.
+      if (sched::current().kill_requested) return std::unexpected(abi::Errno::eintr);
+      // Sleep until IRQ 1 queues a byte. The emptiness check and the wait are one
+      // interrupts-off section, so a byte that arrives in between still wakes us.
+      sync::InterruptGuard no_interrupts;
+      if (scancodes_.empty() && !sched::current().kill_requested) waiters_.wait_locked();
+    }
+  }
+
+  void interrupt_readers() { waiters_.wake_all(); }
+
+  void write(std::string_view text) override { console::write_terminal(text); }
+
+  abi::Winsize window_size() override {
+    const console::CellSize size = console::screen_size();
+    return {static_cast<std::uint16_t>(size.rows), static_cast<std::uint16_t>(size.columns), 0, 0};
+  }
+
+  abi::Termios termios() override { return termios_; }
+
+  // Only ECHO takes effect: non-canonical (raw) input is a later chapter's, and the flags are
+  // kept so that a program that saves and restores them gets back what it saved.
+  void set_termios(const abi::Termios& termios) override {
+    termios_ = termios;
+    line_discipline_.set_echo((termios.c_lflag & abi::kEcho) != 0);
+  }
+
+  std::size_t readable_bytes() override {
+    pump();
+    return line_discipline_.readable_bytes();
+  }
+
+  void opened() override {
+    if (open_files_++ > 0) return;
+    // A fresh decoder: the previous program's last keys (say Ctrl+D's releases) went to the
+    // shell, and a modifier this one thinks is still held would garble the next line.
+    if (layout_ != nullptr) keyboard_.emplace(*layout_);
+    task::divert_scancodes(on_scancode);
+  }
+
+  void closed() override {
+    if (--open_files_ > 0) return;
+    {
+      // Keys typed ahead that no read decoded belong to whoever reads next: the shell. Under
+      // one interrupts-off section, so no byte can slip between the last one given back and
+      // the shell's own queue.
+      sync::InterruptGuard no_interrupts;
+      task::divert_scancodes(nullptr);
+      while (const std::optional<std::uint8_t> scancode = scancodes_.try_pop()) {
+        task::give_back_scancode(*scancode);
+      }
+    }
+    // Decoded but unread text stays with the program that ended (Linux flushes a hung-up tty).
+    line_discipline_.flush_input();
+    line_discipline_.set_echo(true);
+    termios_ = default_termios();
+  }
+
+ private:
+  // IRQ 1 (through task::divert_scancodes): store the byte and wake the reader. A full queue
+  // drops the byte, as the shell's queue does.
+  static void on_scancode(std::uint8_t scancode);
+
+  // Decodes queued bytes into characters (UTF-8) and types them into the line discipline —
+  // only until a line is complete, so that keys typed beyond it stay raw and can go back to the
+  // shell if the program ends without reading them (`cat`, then Ctrl+D, then `ls` typed ahead).
+  void pump() {
+    EchoToConsole echo;
+    while (!line_discipline_.can_read()) {
+      const std::optional<std::uint8_t> scancode = scancodes_.try_pop();
+      if (!scancode) break;
+      if (!keyboard_) continue;
+      const auto event = keyboard_->feed(*scancode);
+      if (!event || !event->pressed || event->character == 0) continue;  // arrows, modifiers
+      char bytes[4];
+      const std::size_t length = encode_utf8(event->character, bytes);
+      for (std::size_t i = 0; i < length; ++i) line_discipline_.receive(bytes[i], echo);
+    }
+  }
+
+  static std::size_t encode_utf8(char32_t c, char (&out)[4]) {
+    if (c < 0x80) {
+      out[0] = static_cast<char>(c);
+      return 1;
+    }
+    if (c < 0x800) {
+      out[0] = static_cast<char>(0xC0 | (c >> 6));
+      out[1] = static_cast<char>(0x80 | (c & 0x3F));
+      return 2;
+    }
+    out[0] = static_cast<char>(0xE0 | (c >> 12));
+    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;  // the layouts type nothing beyond the Basic Multilingual Plane
+  }
+
+  const drivers::keyboard::Layout* layout_ = nullptr;
+  std::optional<drivers::keyboard::Keyboard> keyboard_;
+  LineDiscipline line_discipline_;
+  abi::Termios termios_{};
+  task::SpscRing<std::uint8_t, 256> scancodes_;
+  sched::WaitQueue waiters_;
+  int open_files_ = 0;
+};
+
+// Built by the kernel's static constructors (it has a vtable), before init_console runs.
+ConsoleTerminal console_terminal;
+
+void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
+  if (!console_terminal.scancodes_.try_push(scancode)) return;
+  console_terminal.waiters_.wake_one();
+}
+
+}  // namespace
+
+void interrupt_console_readers() {
+  console_terminal.interrupt_readers();
+}
+
+void init_console(const drivers::keyboard::Layout& layout) {
+  console_terminal.init(layout);
+  fs::set_terminal(&console_terminal);
+}
+
+}  // namespace ferrite::tty

@@ -1,0 +1,68 @@
+// The terminal's line discipline in canonical mode (chapter 14): what a Linux tty does between
+// the keyboard and a program's read() when ICANON is on (termios(3), "Canonical and
+// noncanonical mode"; Linux's drivers/tty/n_tty.c). Typed characters are collected into a line
+// that can still be edited; Enter hands the line to the reader.
+//
+//   Enter (\n, or \r turned into \n as ICRNL does)  completes the line, newline included
+//   Backspace (\b) or DEL (0x7F, VERASE)             erases the last character (a whole UTF-8 one)
+//   Ctrl+U (VKILL)                                    erases the whole line being typed
+//   Ctrl+D (VEOF)                                     completes the line without a newline; on an
+//                                                     empty line the next read returns 0 (EOF)
+//   Ctrl+C (VINTR)                                    drops the line (signals: chapter 15)
+//
+// A read returns at most one line (less if the reader's buffer is smaller: the rest waits for
+// the next read). Echo goes to a fmt::Sink — the console — with "\b \b" for erasing, as
+// ECHOE/ECHOKE do, and other control characters echoed as ^X (ECHOCTL).
+// Portable and host-tested; it knows nothing about keyboards, screens or blocking.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "lib/format.h"
+
+namespace ferrite::tty {
+
+class LineDiscipline {
+ public:
+  // Linux's n_tty keeps 4096 bytes; a line that would not fit takes no more characters.
+  static constexpr std::size_t kCapacity = 4096;
+
+  // One typed byte. What the user should see of it is written to `echo`.
+  void receive(char byte, fmt::Sink& echo);
+
+  // Whether a read would return now: a completed line (or an end-of-file mark) is waiting.
+  [[nodiscard]] bool can_read() const { return committed_ > 0; }
+  // Takes at most one completed line (or as much of it as fits) into `out`, and returns the
+  // byte count; 0 means end of file (Ctrl+D on an empty line) or nothing to read (check
+  // can_read() first).
+  std::size_t read(std::span<char> out);
+
+  // Bytes of completed lines waiting (FIONREAD), and of the line still being typed.
+  [[nodiscard]] std::size_t readable_bytes() const;
+  [[nodiscard]] std::size_t editing_bytes() const { return size_ - committed_; }
+
+  void set_echo(bool on) { echo_ = on; }
+  [[nodiscard]] bool echo() const { return echo_; }
+  // Drops everything typed (TCSETSF, or a new program taking the terminal).
+  void flush_input();
+
+ private:
+  // Each byte of the buffer may end a line; an end-of-file mark is a placeholder byte that ends
+  // a line and is never copied to the reader (n_tty.c stores __DISABLED_CHAR the same way).
+  enum Mark : std::uint8_t { kNone = 0, kLineEnd = 1, kEofMark = 2 };
+
+  bool append(char byte, std::uint8_t mark);
+  bool erase_last_character(fmt::Sink& echo);  // false: nothing left to erase
+  void commit() { committed_ = size_; }
+
+  std::array<char, kCapacity> bytes_{};
+  std::array<std::uint8_t, kCapacity> marks_{};
+  std::size_t size_ = 0;       // bytes in the buffer
+  std::size_t committed_ = 0;  // of those, the completed lines at the front
+  bool echo_ = true;
+};
+
+}  // namespace ferrite::tty

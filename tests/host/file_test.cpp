@@ -1,0 +1,243 @@
+// Open files and descriptor tables over a file tree built from a test cpio archive
+// (kernel/fs/file.h, kernel/fs/fd_table.h): reads, pread, lseek, getdents64 records as Linux
+// lays them out, stat's fields, the devices, and the descriptor numbering rules.
+#include "fs/file.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fs/fd_table.h"
+#include "fs/tree.h"
+#include "support/cpio_writer.h"
+
+namespace fs = ferrite::fs;
+namespace uapi = ferrite::abi;  // (`abi` is taken: <cxxabi.h> aliases it)
+using ferrite::testing::CpioWriter;
+
+namespace {
+
+class FilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    archive_ = CpioWriter()
+                   .directory("etc")
+                   .file("etc/motd", "hello from the initramfs\n")
+                   .directory("bin")
+                   .symlink("bin/sh", "busybox")
+                   .file("bin/busybox", "ELF...")
+                   .trailer()
+                   .bytes();
+    auto built = fs::Tree::from_archive(archive_);
+    ASSERT_TRUE(built.has_value());
+    tree_.emplace(std::move(*built));
+  }
+  fs::Node* node(std::string_view path, fs::FollowLast follow = fs::FollowLast::yes) {
+    auto found = tree_->lookup(path, tree_->root(), follow);
+    EXPECT_TRUE(found.has_value()) << path;
+    return found.value_or(nullptr);
+  }
+  fs::OpenFile* open(std::string_view path, std::uint64_t flags = uapi::kOpenReadOnly) {
+    auto file = fs::open(node(path), flags);
+    EXPECT_TRUE(file.has_value()) << path;
+    return file.value_or(nullptr);
+  }
+  static std::string read_string(fs::OpenFile& file, std::size_t count) {
+    std::vector<std::byte> buffer(count);
+    auto got = fs::read(file, buffer);
+    EXPECT_TRUE(got.has_value());
+    return {reinterpret_cast<const char*>(buffer.data()), got.value_or(0)};
+  }
+
+  std::vector<std::byte> archive_;
+  std::optional<fs::Tree> tree_;
+};
+
+struct Dirent {
+  std::uint64_t ino;
+  std::int64_t off;
+  std::uint16_t reclen;
+  std::uint8_t type;
+  std::string name;
+};
+
+std::vector<Dirent> parse_dirents(const std::byte* data, std::size_t length) {
+  std::vector<Dirent> entries;
+  for (std::size_t at = 0; at < length;) {
+    uapi::Dirent64Header header;
+    std::memcpy(&header, data + at, uapi::kDirent64NameOffset);
+    entries.push_back({header.d_ino, header.d_off, header.d_reclen, header.d_type,
+                       reinterpret_cast<const char*>(data + at + uapi::kDirent64NameOffset)});
+    at += header.d_reclen;
+  }
+  return entries;
+}
+
+}  // namespace
+
+TEST_F(FilesTest, ReadAdvancesThePositionAndStopsAtTheEnd) {
+  fs::OpenFile* file = open("/etc/motd");
+  EXPECT_EQ(read_string(*file, 5), "hello");
+  EXPECT_EQ(read_string(*file, 100), " from the initramfs\n");
+  EXPECT_EQ(read_string(*file, 100), "");  // end of file: 0
+  fs::release(file);
+}
+
+TEST_F(FilesTest, PreadLeavesThePositionAlone) {
+  fs::OpenFile* file = open("/etc/motd");
+  std::byte buffer[4];
+  ASSERT_EQ(fs::pread(*file, buffer, 6).value(), 4u);
+  EXPECT_EQ(std::memcmp(buffer, "from", 4), 0);
+  EXPECT_EQ(file->offset, 0u);
+  EXPECT_EQ(fs::pread(*file, buffer, 1000).value(), 0u);  // past the end
+  fs::release(file);
+}
+
+TEST_F(FilesTest, LseekFollowsSetCurEndAndRefusesNegativePositions) {
+  fs::OpenFile* file = open("/etc/motd");
+  EXPECT_EQ(fs::lseek(*file, 6, uapi::kSeekSet).value(), 6u);
+  EXPECT_EQ(read_string(*file, 4), "from");
+  EXPECT_EQ(fs::lseek(*file, -4, uapi::kSeekCur).value(), 6u);
+  EXPECT_EQ(fs::lseek(*file, -1, uapi::kSeekEnd).value(), 24u);
+  EXPECT_EQ(read_string(*file, 10), "\n");
+  EXPECT_EQ(fs::lseek(*file, 100, uapi::kSeekEnd).value(), 125u);  // past the end is allowed
+  EXPECT_EQ(read_string(*file, 10), "");
+  EXPECT_EQ(fs::lseek(*file, -200, uapi::kSeekEnd).error(), uapi::Errno::einval);
+  EXPECT_EQ(fs::lseek(*file, 0, 7).error(), uapi::Errno::einval);  // no such whence
+  EXPECT_EQ(fs::lseek(*file, INT64_MAX, uapi::kSeekEnd).error(), uapi::Errno::einval);  // overflow
+  fs::release(file);
+}
+
+TEST_F(FilesTest, TheTreeIsReadOnly) {
+  EXPECT_EQ(fs::open(node("/etc/motd"), uapi::kOpenWriteOnly).error(), uapi::Errno::erofs);
+  EXPECT_EQ(fs::open(node("/etc/motd"), uapi::kOpenReadWrite).error(), uapi::Errno::erofs);
+  EXPECT_EQ(fs::open(node("/etc"), uapi::kOpenWriteOnly).error(), uapi::Errno::eisdir);
+  EXPECT_EQ(fs::open(node("/etc/motd"), uapi::kOpenDirectory).error(), uapi::Errno::enotdir);
+  fs::OpenFile* file = open("/etc/motd");
+  const std::byte byte{0};
+  EXPECT_EQ(fs::write(*file, {&byte, 1}).error(), uapi::Errno::ebadf);  // opened read-only
+  fs::release(file);
+}
+
+TEST_F(FilesTest, DirectoriesListDotDotDotAndTheirChildren) {
+  fs::OpenFile* dir = open("/bin", uapi::kOpenReadOnly | uapi::kOpenDirectory);
+  std::byte buffer[512];
+  const auto used = fs::getdents64(*dir, buffer);
+  ASSERT_TRUE(used.has_value());
+  const auto entries = parse_dirents(buffer, *used);
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[0].name, ".");
+  EXPECT_EQ(entries[0].type, uapi::kDirentDirectory);
+  EXPECT_EQ(entries[0].ino, node("/bin")->inode);
+  EXPECT_EQ(entries[1].name, "..");
+  EXPECT_EQ(entries[1].ino, tree_->root()->inode);
+  EXPECT_EQ(entries[2].name, "sh");
+  EXPECT_EQ(entries[2].type, uapi::kDirentSymlink);
+  EXPECT_EQ(entries[3].name, "busybox");
+  EXPECT_EQ(entries[3].type, uapi::kDirentRegular);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].reclen % 8, 0u) << "records are 8-byte aligned";
+    EXPECT_EQ(entries[i].off, static_cast<std::int64_t>(i + 1));
+  }
+  EXPECT_EQ(entries[3].reclen, 32u);                    // 19 + "busybox" + NUL = 27, padded to 32
+  EXPECT_EQ(fs::getdents64(*dir, buffer).value(), 0u);  // the end
+  // lseek back to an entry's d_off continues after it.
+  ASSERT_TRUE(fs::lseek(*dir, entries[2].off, uapi::kSeekSet).has_value());
+  const auto rest = parse_dirents(buffer, fs::getdents64(*dir, buffer).value());
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].name, "busybox");
+  fs::release(dir);
+}
+
+TEST_F(FilesTest, GetdentsTakesOnlyWholeRecordsAndSaysWhenNoneFits) {
+  fs::OpenFile* dir = open("/bin");
+  std::byte small[10];
+  EXPECT_EQ(fs::getdents64(*dir, small).error(), uapi::Errno::einval);
+  std::byte two[48];  // "." and ".." take 24 bytes each
+  EXPECT_EQ(parse_dirents(two, fs::getdents64(*dir, two).value()).size(), 2u);
+  fs::OpenFile* file = open("/etc/motd");
+  EXPECT_EQ(fs::getdents64(*file, two).error(), uapi::Errno::enotdir);
+  std::byte byte[1];
+  EXPECT_EQ(fs::read(*dir, byte).error(), uapi::Errno::eisdir);
+  fs::release(dir);
+  fs::release(file);
+}
+
+TEST_F(FilesTest, StatDescribesNodesAsLinuxDoes) {
+  const uapi::Stat motd = fs::stat_of(*node("/etc/motd"));
+  EXPECT_EQ(motd.st_mode, 0100644u);
+  EXPECT_EQ(motd.st_size, 25);
+  EXPECT_EQ(motd.st_nlink, 1u);
+  EXPECT_EQ(motd.st_blocks, 1);
+  EXPECT_EQ(motd.st_blksize, 4096);
+  const uapi::Stat etc = fs::stat_of(*node("/etc"));
+  EXPECT_EQ(etc.st_mode & uapi::kModeTypeMask, uapi::kModeDirectory);
+  EXPECT_EQ(etc.st_nlink, 2u);
+  const uapi::Stat root = fs::stat_of(*tree_->root());
+  EXPECT_EQ(root.st_nlink, 5u);  // ".", its name, and the ".." of etc, bin and dev
+  const uapi::Stat link = fs::stat_of(*node("/bin/sh", fs::FollowLast::no));
+  EXPECT_EQ(link.st_mode, 0120777u);
+  EXPECT_EQ(link.st_size, 7);  // the target's length, as lstat says
+  const uapi::Stat null = fs::stat_of(*node("/dev/null"));
+  EXPECT_EQ(null.st_mode & uapi::kModeTypeMask, uapi::kModeCharDevice);
+  EXPECT_EQ(null.st_rdev, (1u << 8) | 3u);  // makedev(1, 3)
+  const uapi::Statx sx = fs::statx_of(*node("/dev/console"));
+  EXPECT_EQ(sx.stx_rdev_major, 5u);
+  EXPECT_EQ(sx.stx_rdev_minor, 1u);
+  EXPECT_EQ(sx.stx_mask, uapi::kStatxBasicStats);
+}
+
+TEST_F(FilesTest, NullAndZeroBehaveAsTheirNamesSay) {
+  fs::OpenFile* null = open("/dev/null", uapi::kOpenReadWrite);
+  fs::OpenFile* zero = open("/dev/zero", uapi::kOpenReadWrite);
+  std::byte buffer[8];
+  std::memset(buffer, 0xFF, sizeof(buffer));
+  EXPECT_EQ(fs::read(*null, buffer).value(), 0u);
+  EXPECT_EQ(fs::write(*null, buffer).value(), 8u);
+  EXPECT_EQ(fs::read(*zero, buffer).value(), 8u);
+  for (std::byte b : buffer) EXPECT_EQ(b, std::byte{0});
+  EXPECT_EQ(fs::write(*zero, buffer).value(), 8u);
+  fs::release(null);
+  fs::release(zero);
+}
+
+TEST_F(FilesTest, DescriptorsAreTheLowestFreeNumber) {
+  fs::FdTable table;
+  EXPECT_EQ(table.install(open("/etc/motd")).value(), 0);
+  EXPECT_EQ(table.install(open("/etc/motd")).value(), 1);
+  EXPECT_EQ(table.install(open("/etc/motd")).value(), 2);
+  ASSERT_TRUE(table.close(1).has_value());
+  EXPECT_EQ(table.install(open("/etc/motd")).value(), 1);       // reused
+  EXPECT_EQ(table.install(open("/etc/motd"), 10).value(), 10);  // F_DUPFD's lower bound
+  EXPECT_EQ(table.open_count(), 4u);                            // 0, 1, 2 and 10
+}
+
+TEST_F(FilesTest, BadDescriptorsAreEbadfAndAFullTableEmfile) {
+  fs::FdTable table;
+  EXPECT_EQ(table.get(0), nullptr);
+  EXPECT_EQ(table.get(-1), nullptr);
+  EXPECT_EQ(table.get(fs::FdTable::kMaxDescriptors), nullptr);
+  EXPECT_EQ(table.close(3).error(), uapi::Errno::ebadf);
+  EXPECT_EQ(table.close(-5).error(), uapi::Errno::ebadf);
+  EXPECT_EQ(table.close(1 << 20).error(), uapi::Errno::ebadf);
+  for (int i = 0; i < fs::FdTable::kMaxDescriptors; ++i) {
+    ASSERT_EQ(table.install(open("/etc/motd")).value(), i);
+  }
+  EXPECT_EQ(table.install(open("/etc/motd")).error(), uapi::Errno::emfile);  // released, not leaked
+  ASSERT_TRUE(table.close(0).has_value());
+  EXPECT_EQ(table.close(0).error(), uapi::Errno::ebadf);  // closed twice
+}
+
+TEST_F(FilesTest, SharedOpenFilesShareTheirPosition) {
+  fs::FdTable table;
+  fs::OpenFile* file = open("/etc/motd");
+  ++file->references;  // what dup does
+  const int a = table.install(file).value();
+  const int b = table.install(file).value();
+  EXPECT_EQ(read_string(*table.get(a), 6), "hello ");
+  EXPECT_EQ(read_string(*table.get(b), 4), "from");
+  ASSERT_TRUE(table.close(a).has_value());
+  EXPECT_EQ(read_string(*table.get(b), 4), " the");  // still open through b
+}

@@ -1,0 +1,159 @@
+// The terminal's canonical-mode line discipline (kernel/tty/line_discipline.h): what a read
+// returns and what the user sees echoed, for the editing keys of termios(3).
+#include "tty/line_discipline.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using ferrite::tty::LineDiscipline;
+
+namespace {
+
+struct Echo final : ferrite::fmt::Sink {
+  std::string text;
+  void write(std::string_view part) override { text.append(part); }
+};
+
+void type(LineDiscipline& ld, std::string_view keys, Echo& echo) {
+  for (char c : keys) ld.receive(c, echo);
+}
+
+std::string read_all(LineDiscipline& ld, std::size_t buffer = 100) {
+  std::string out(buffer, '\0');
+  out.resize(ld.read({out.data(), out.size()}));
+  return out;
+}
+
+}  // namespace
+
+TEST(LineDiscipline, EnterCompletesTheLineAndItIsEchoed) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "hello", echo);
+  EXPECT_FALSE(ld.can_read());  // still being edited
+  EXPECT_EQ(ld.editing_bytes(), 5u);
+  type(ld, "\n", echo);
+  ASSERT_TRUE(ld.can_read());
+  EXPECT_EQ(ld.readable_bytes(), 6u);
+  EXPECT_EQ(read_all(ld), "hello\n");
+  EXPECT_EQ(echo.text, "hello\n");
+  EXPECT_FALSE(ld.can_read());
+}
+
+TEST(LineDiscipline, CarriageReturnIsANewline) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "a\r", echo);
+  EXPECT_EQ(read_all(ld), "a\n");  // ICRNL
+}
+
+TEST(LineDiscipline, AReadReturnsAtMostOneLine) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "one\ntwo\nthr", echo);
+  EXPECT_EQ(read_all(ld), "one\n");
+  EXPECT_EQ(read_all(ld), "two\n");
+  EXPECT_FALSE(ld.can_read());  // "thr" is still being typed
+  type(ld, "ee\n", echo);
+  EXPECT_EQ(read_all(ld), "three\n");
+}
+
+TEST(LineDiscipline, ASmallBufferTakesTheLineInPieces) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "abcdef\nnext\n", echo);
+  EXPECT_EQ(read_all(ld, 4), "abcd");
+  EXPECT_EQ(read_all(ld, 4), "ef\n");
+  EXPECT_EQ(read_all(ld, 4), "next");
+  EXPECT_EQ(read_all(ld, 4), "\n");
+}
+
+TEST(LineDiscipline, BackspaceAndDeleteEraseTheLastCharacter) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "abx\b", echo);
+  type(ld,
+       "c\x7F"
+       "d\n",
+       echo);
+  EXPECT_EQ(read_all(ld), "abd\n");
+  EXPECT_EQ(echo.text, "abx\b \bc\b \bd\n");
+}
+
+TEST(LineDiscipline, BackspaceErasesAWholeUtf8Character) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "a\xC3\xA4\b\n", echo);  // a, ä, Backspace
+  EXPECT_EQ(read_all(ld), "a\n");
+}
+
+TEST(LineDiscipline, BackspaceCannotEraseACompletedLine) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "ok\n\b\b\b", echo);
+  EXPECT_EQ(read_all(ld), "ok\n");
+  EXPECT_EQ(echo.text, "ok\n");  // nothing to erase: nothing echoed
+}
+
+TEST(LineDiscipline, CtrlUKillsTheLineBeingTyped) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "wrong\x15right\n", echo);
+  EXPECT_EQ(read_all(ld), "right\n");
+  EXPECT_NE(echo.text.find("\b \b\b \b\b \b\b \b\b \b"), std::string::npos);
+}
+
+TEST(LineDiscipline, CtrlDOnAnEmptyLineReadsAsEndOfFile) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "\x04", echo);
+  ASSERT_TRUE(ld.can_read());
+  EXPECT_EQ(read_all(ld), "");  // read() returns 0: end of file
+  EXPECT_FALSE(ld.can_read());
+}
+
+TEST(LineDiscipline, CtrlDAfterTextCompletesTheLineWithoutANewline) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "abc\x04", echo);
+  EXPECT_EQ(read_all(ld), "abc");
+  type(ld, "\x04", echo);
+  EXPECT_EQ(read_all(ld), "");  // and a second Ctrl+D is EOF
+}
+
+TEST(LineDiscipline, ControlCharactersEchoAsCaretLetters) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "\x01\b\n", echo);
+  EXPECT_EQ(echo.text, "^A\b \b\b \b\n");  // ^A is two columns wide: two erasures
+  EXPECT_EQ(read_all(ld), "\n");
+}
+
+TEST(LineDiscipline, CtrlCDropsTheLine) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "abc\x03xyz\n", echo);
+  EXPECT_EQ(read_all(ld), "xyz\n");
+}
+
+TEST(LineDiscipline, WithoutEchoNothingIsShown) {
+  LineDiscipline ld;
+  Echo echo;
+  ld.set_echo(false);
+  type(ld, "secret\b\n", echo);
+  EXPECT_EQ(echo.text, "");
+  EXPECT_EQ(read_all(ld), "secre\n");
+}
+
+TEST(LineDiscipline, AFullBufferStillTakesTheNewline) {
+  LineDiscipline ld;
+  Echo echo;
+  for (std::size_t i = 0; i < LineDiscipline::kCapacity + 10; ++i) ld.receive('x', echo);
+  EXPECT_EQ(ld.editing_bytes(), LineDiscipline::kCapacity - 1);
+  ld.receive('\n', echo);
+  std::string line(LineDiscipline::kCapacity + 10, '\0');
+  line.resize(ld.read({line.data(), line.size()}));
+  EXPECT_EQ(line.size(), LineDiscipline::kCapacity);
+  EXPECT_EQ(line.back(), '\n');
+}

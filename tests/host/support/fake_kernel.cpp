@@ -1,0 +1,174 @@
+// The host stand-ins of fake_kernel.h.
+#include "fake_kernel.h"
+
+#include <cstring>
+#include <utility>
+
+#include "fs/initramfs.h"
+#include "mm/address_space.h"
+#include "mm/user_copy.h"
+#include "proc/process.h"
+#include "syscall/machine.h"
+
+namespace ferrite::testing {
+
+namespace {
+
+struct Range {
+  std::uint64_t start, end;
+};
+std::vector<Range>& user_ranges() {
+  static std::vector<Range> ranges;
+  return ranges;
+}
+
+// Whether [address, address + bytes) lies within one registered buffer.
+bool is_user(std::uint64_t address, std::size_t bytes) {
+  std::uint64_t end = 0;
+  if (__builtin_add_overflow(address, bytes, &end)) return false;
+  for (const Range& range : user_ranges()) {
+    if (address >= range.start && end <= range.end) return true;
+  }
+  return false;
+}
+
+const fs::Tree* the_tree = nullptr;
+
+}  // namespace
+
+void map_user(const void* host, std::size_t bytes) {
+  const auto start = user_address(host);
+  user_ranges().push_back({start, start + bytes});
+}
+void unmap_all_user() {
+  user_ranges().clear();
+}
+void set_initramfs(const fs::Tree* tree) {
+  the_tree = tree;
+}
+
+FakeMachine& machine() {
+  static FakeMachine state;
+  return state;
+}
+
+FakeAddressSpace& address_space_calls() {
+  static FakeAddressSpace state;
+  return state;
+}
+
+}  // namespace ferrite::testing
+
+namespace ferrite::fs {
+const Tree* initramfs() {
+  return testing::the_tree;
+}
+}  // namespace ferrite::fs
+
+namespace ferrite::mm {
+
+std::expected<void, abi::Errno> copy_from_user(void* to, std::uint64_t from, std::size_t bytes) {
+  if (!testing::is_user(from, bytes)) return std::unexpected(abi::Errno::efault);
+  std::memcpy(to, reinterpret_cast<const void*>(from), bytes);
+  return {};
+}
+
+std::expected<void, abi::Errno> copy_to_user(std::uint64_t to, const void* from,
+                                             std::size_t bytes) {
+  if (!testing::is_user(to, bytes)) return std::unexpected(abi::Errno::efault);
+  std::memcpy(reinterpret_cast<void*>(to), from, bytes);
+  return {};
+}
+
+std::expected<std::size_t, abi::Errno> copy_string_from_user(char* to, std::uint64_t from,
+                                                             std::size_t capacity) {
+  for (std::size_t i = 0; i < capacity; ++i) {
+    if (!testing::is_user(from + i, 1)) return std::unexpected(abi::Errno::efault);
+    to[i] = *reinterpret_cast<const char*>(from + i);
+    if (to[i] == '\0') return i;
+  }
+  return std::unexpected(abi::Errno::enametoolong);
+}
+
+// The address space records what it was asked; it has no pages.
+std::expected<void, abi::Errno> AddressSpace::map_anonymous(std::uint64_t start,
+                                                            std::uint64_t bytes,
+                                                            std::uint32_t protection,
+                                                            bool replace) {
+  if (start % 4096 != 0 || bytes % 4096 != 0) return std::unexpected(abi::Errno::einval);
+  for (const auto& m : testing::address_space_calls().mapped) {
+    if (!replace && start < m.start + m.bytes && m.start < start + bytes) {
+      return std::unexpected(abi::Errno::eexist);
+    }
+  }
+  testing::address_space_calls().mapped.push_back({start, bytes, protection, replace});
+  return {};
+}
+std::expected<std::uint64_t, abi::Errno> AddressSpace::map_anywhere(std::uint64_t bytes,
+                                                                    std::uint32_t protection) {
+  const std::uint64_t at = testing::address_space_calls().anywhere;
+  testing::address_space_calls().mapped.push_back({at, bytes, protection, false});
+  return at;
+}
+std::expected<void, abi::Errno> AddressSpace::unmap(std::uint64_t start, std::uint64_t bytes) {
+  testing::address_space_calls().unmapped.emplace_back(start, bytes);
+  return {};
+}
+std::expected<void, abi::Errno> AddressSpace::protect(std::uint64_t, std::uint64_t, std::uint32_t) {
+  return {};
+}
+std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
+                                                            std::span<const std::byte> data) {
+  testing::address_space_calls().written.emplace_back(at, data.size());
+  return {};
+}
+std::uint64_t AddressSpace::brk(std::uint64_t requested) {
+  auto& calls = testing::address_space_calls();
+  if (requested != 0) calls.break_value = requested;
+  return calls.break_value;
+}
+
+}  // namespace ferrite::mm
+
+namespace ferrite::proc {
+Process* current() {
+  return nullptr;
+}
+void exit_current(std::int32_t wait_status) {
+  throw testing::ExitCalled{wait_status};
+}
+}  // namespace ferrite::proc
+
+namespace ferrite::syscall::machine {
+std::uint64_t monotonic_ns() {
+  return testing::machine().monotonic_ns;
+}
+std::uint64_t realtime_at_boot_ns() {
+  return testing::machine().realtime_at_boot_ns;
+}
+bool sleep_until_ns(std::uint64_t deadline_ns) {
+  testing::machine().slept_until_ns = deadline_ns;
+  return !testing::machine().interrupt_sleeps;
+}
+void yield() {
+  ++testing::machine().yields;
+}
+void set_fs_base(std::uint64_t base) {
+  testing::machine().fs_base = base;
+}
+void random_bytes(std::span<std::byte> out) {
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i * 7 + 1);
+}
+MemoryFigures memory() {
+  return {128ull << 20, 100ull << 20};
+}
+std::uint32_t process_count() {
+  return 1;
+}
+void power_off() {
+  ++testing::machine().power_offs;
+}
+void restart() {
+  ++testing::machine().restarts;
+}
+}  // namespace ferrite::syscall::machine

@@ -1,0 +1,555 @@
+// The system-call layer (kernel/syscall/) on the host: argument checking as Linux does it —
+// bad pointers are EFAULT (through a fake of mm/user_copy.h that knows only the buffers a test
+// registered), bad descriptors EBADF, unknown numbers ENOSYS, lengths that overflow, NULL paths —
+// and what the calls write, over a file tree built from a test cpio archive.
+#include "syscall/syscall.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "abi/linux_types.h"
+#include "abi/syscall_names.h"
+#include "fs/fd_table.h"
+#include "fs/file.h"
+#include "lib/log.h"
+#include "mm/address_space.h"
+#include "support/cpio_writer.h"
+#include "support/fake_kernel.h"
+
+namespace uapi = ferrite::abi;  // (`abi` is taken: <cxxabi.h> aliases it)
+namespace fs = ferrite::fs;
+namespace testing_ = ferrite::testing;
+using ferrite::syscall::Arguments;
+using ferrite::testing::user_address;
+
+namespace {
+
+constexpr std::uint64_t number(std::string_view name) {
+  for (std::uint64_t n = 0; n < uapi::kSyscallCount; ++n) {
+    if (uapi::kSyscallNames[n] == name) return n;
+  }
+  return ~std::uint64_t{0};
+}
+
+std::int64_t err(uapi::Errno e) {
+  return uapi::negated(e);
+}
+
+// The console as a test sees it: lines to be read, and everything written.
+struct FakeTerminal final : fs::TerminalPort {
+  std::deque<std::string> lines;
+  std::string written;
+  uapi::Termios saved{};
+  std::expected<std::size_t, uapi::Errno> read(std::span<char> out) override {
+    if (lines.empty()) return 0;
+    std::string line = lines.front();
+    lines.pop_front();
+    const std::size_t n = std::min(line.size(), out.size());
+    std::memcpy(out.data(), line.data(), n);
+    return n;
+  }
+  void write(std::string_view text) override { written.append(text); }
+  uapi::Winsize window_size() override { return {25, 80, 0, 0}; }
+  uapi::Termios termios() override {
+    uapi::Termios t{};
+    t.c_lflag = uapi::kIcanon | uapi::kEcho;
+    return t;
+  }
+  void set_termios(const uapi::Termios& termios) override { saved = termios; }
+  std::size_t readable_bytes() override { return lines.empty() ? 0 : lines.front().size(); }
+};
+
+class SyscallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    archive_ = ferrite::testing::CpioWriter()
+                   .directory("etc")
+                   .file("etc/motd", "hello from the initramfs\n")
+                   .add("bin/tool", 0100755,
+                        "\x7F"
+                        "ELF")
+                   .symlink("bin/sh", "tool")
+                   .trailer()
+                   .bytes();
+    tree_.emplace(std::move(*fs::Tree::from_archive(archive_)));
+    testing_::set_initramfs(&*tree_);
+    fs::set_terminal(&terminal_);
+    process_.pid = 7;
+    process_.parent = 1;
+    process_.address_space = &space_;
+    ASSERT_TRUE(ferrite::syscall::attach_files(process_));
+    testing_::address_space_calls() = {};
+    testing_::machine() = {};
+  }
+  void TearDown() override {
+    ferrite::syscall::release_files(process_);
+    testing_::unmap_all_user();
+    fs::set_terminal(nullptr);
+    testing_::set_initramfs(nullptr);
+  }
+
+  std::int64_t call(std::string_view name, std::uint64_t a0 = 0, std::uint64_t a1 = 0,
+                    std::uint64_t a2 = 0, std::uint64_t a3 = 0, std::uint64_t a4 = 0,
+                    std::uint64_t a5 = 0) {
+    return ferrite::syscall::dispatch(process_, Arguments{number(name), {a0, a1, a2, a3, a4, a5}});
+  }
+  // A user string: registered as user memory, its address returned.
+  std::uint64_t user_string(std::string text) {
+    strings_.push_back(std::make_unique<std::string>(std::move(text)));
+    testing_::map_user(strings_.back()->c_str(), strings_.back()->size() + 1);
+    return user_address(strings_.back()->c_str());
+  }
+  template <class T>
+  std::uint64_t user(T& object) {
+    testing_::map_user(&object, sizeof(T));
+    return user_address(&object);
+  }
+
+  std::vector<std::byte> archive_;
+  std::optional<fs::Tree> tree_;
+  FakeTerminal terminal_;
+  ferrite::proc::Process process_;
+  ferrite::mm::AddressSpace space_;
+  std::vector<std::unique_ptr<std::string>> strings_;
+};
+
+}  // namespace
+
+TEST_F(SyscallTest, TheFirstThreeDescriptorsAreTheConsole) {
+  char text[] = "hi\n";
+  EXPECT_EQ(call("write", 1, user(text), 3), 3);
+  EXPECT_EQ(call("write", 2, user_address(text), 2), 2);
+  EXPECT_EQ(terminal_.written, "hi\nhi");
+  terminal_.lines.push_back("typed\n");
+  char buffer[32] = {};
+  EXPECT_EQ(call("read", 0, user(buffer), sizeof(buffer)), 6);
+  EXPECT_STREQ(buffer, "typed\n");
+  EXPECT_EQ(call("read", 0, user_address(buffer), sizeof(buffer)), 0);  // no more: EOF
+}
+
+TEST_F(SyscallTest, ATerminalReadNeverWaitsForASecondLine) {
+  // A line longer than the kernel's 1 KiB copy buffer: the read ends after the first piece
+  // instead of asking the terminal for more (which would block for the next line).
+  terminal_.lines.push_back(std::string(2000, 'a') + "\n");
+  terminal_.lines.push_back("second\n");
+  static char buffer[4096];
+  EXPECT_EQ(call("read", 0, user(buffer), sizeof(buffer)), 1024);
+  EXPECT_EQ(terminal_.lines.size(), 1u);
+  uapi::Iovec io[2] = {{user_address(buffer), 4}, {user_address(buffer + 4), 100}};
+  EXPECT_EQ(call("readv", 0, user(io), 2), 4);  // "seco": the rest of that line is the fake's
+  EXPECT_TRUE(terminal_.lines.empty());
+  // musl's getchar(): an empty first segment, then its buffer. The empty one is skipped.
+  terminal_.lines.push_back("x\n");
+  uapi::Iovec stdio[2] = {{user_address(buffer), 0}, {user_address(buffer + 8), 1024}};
+  EXPECT_EQ(call("readv", 0, user(stdio), 2), 2);
+  EXPECT_EQ(std::string(buffer + 8, 2), "x\n");
+  // The same vector written: both segments, the empty one contributing nothing.
+  terminal_.written.clear();
+  stdio[1].iov_len = 2;
+  EXPECT_EQ(call("writev", 1, user_address(stdio), 2), 2);
+  EXPECT_EQ(terminal_.written, "x\n");
+}
+
+TEST_F(SyscallTest, UnknownNumbersAreEnosysAndTheFirstUseIsLogged) {
+  const std::uint64_t before = ferrite::log::ring().head();
+  EXPECT_EQ(call("io_uring_setup"), err(uapi::Errno::enosys));
+  EXPECT_EQ(ferrite::log::ring().head(), before + 1);
+  ferrite::log::Record record;
+  ASSERT_EQ(ferrite::log::ring().read(before, record), ferrite::log::Ring::ReadResult::ok);
+  EXPECT_NE(record.view().find("io_uring_setup (425) is not implemented"), std::string_view::npos)
+      << record.view();
+  EXPECT_EQ(call("io_uring_setup"), err(uapi::Errno::enosys));
+  EXPECT_EQ(ferrite::log::ring().head(), before + 1);  // once per number
+  // Numbers past Linux's table, and negative ones, are ENOSYS too.
+  EXPECT_EQ(ferrite::syscall::dispatch(process_, {100000, {}}), err(uapi::Errno::enosys));
+  EXPECT_EQ(ferrite::syscall::dispatch(process_, {~std::uint64_t{0}, {}}),
+            err(uapi::Errno::enosys));
+}
+
+TEST_F(SyscallTest, BadDescriptorsAreEbadf) {
+  char buffer[8] = {};
+  const std::uint64_t b = user(buffer);
+  EXPECT_EQ(call("read", 5, b, 8), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("write", static_cast<std::uint64_t>(-1), b, 8), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("read", 64, b, 8), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("close", 9), err(uapi::Errno::ebadf));
+  uapi::Stat st;
+  EXPECT_EQ(call("fstat", 3, user(st)), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("lseek", 40, 0, 0), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("getdents64", 12, b, 8), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("ioctl", 33, uapi::kTcgets, b), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("close", 0), 0);
+  EXPECT_EQ(call("close", 0), err(uapi::Errno::ebadf));  // closed already
+}
+
+TEST_F(SyscallTest, BadPointersAreEfaultNeverACrash) {
+  EXPECT_EQ(call("write", 1, 0, 10), err(uapi::Errno::efault));                      // NULL
+  EXPECT_EQ(call("write", 1, 0xFFFF'8000'0000'0000, 10), err(uapi::Errno::efault));  // kernel half
+  char buffer[4] = {};
+  EXPECT_EQ(call("write", 1, user(buffer), 5), err(uapi::Errno::efault));  // one byte too far
+  EXPECT_EQ(call("uname", 0x1000), err(uapi::Errno::efault));
+  EXPECT_EQ(call("clock_gettime", uapi::kClockMonotonic, 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("fstat", 1, 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("rt_sigprocmask", uapi::kSigBlock, 8, 0, 8), err(uapi::Errno::efault));
+  terminal_.lines.push_back("x\n");
+  EXPECT_EQ(call("read", 0, 0x2000, 2), err(uapi::Errno::efault));
+  EXPECT_TRUE(terminal_.written.empty());
+}
+
+TEST_F(SyscallTest, NullAndOverlongPathsAreRefused) {
+  EXPECT_EQ(call("open", 0, uapi::kOpenReadOnly), err(uapi::Errno::efault));
+  EXPECT_EQ(call("stat", 0, 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("chdir", 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("access", 0, 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("open", user_string(""), 0), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("open", user_string(std::string(5000, 'a')), 0), err(uapi::Errno::enametoolong));
+  // A string that runs off the end of user memory without a NUL is EFAULT.
+  char unterminated[3] = {'a', 'b', 'c'};
+  EXPECT_EQ(call("open", user(unterminated), 0), err(uapi::Errno::efault));
+}
+
+TEST_F(SyscallTest, LengthsThatOverflowAreRefused) {
+  char buffer[16] = {};
+  const std::uint64_t b = user(buffer);
+  // buffer + count wraps around: EFAULT before anything is read (Linux's access_ok).
+  EXPECT_EQ(call("read", 0, b, ~std::uint64_t{0} - 4), err(uapi::Errno::efault));
+  EXPECT_EQ(call("getrandom", b, ~std::uint64_t{0}, 0), err(uapi::Errno::efault));
+  // An iovec length that is negative as ssize_t: EINVAL; one past user memory: EFAULT; too
+  // many iovecs: EINVAL.
+  uapi::Iovec io[2] = {{b, 2}, {b, 0x8000'0000'0000'0000}};
+  EXPECT_EQ(call("writev", 1, user(io), 2), err(uapi::Errno::einval));
+  io[1].iov_len = 0x7FFF'FFFF'FFFF'FFFF;
+  EXPECT_EQ(call("writev", 1, user_address(io), 2), err(uapi::Errno::efault));
+  EXPECT_TRUE(terminal_.written.empty());  // all or nothing: the first iovec was not written
+  EXPECT_EQ(call("writev", 1, user_address(io), 1025), err(uapi::Errno::einval));
+  EXPECT_EQ(call("writev", 1, user_address(io), static_cast<std::uint64_t>(-1)),
+            err(uapi::Errno::einval));
+  // mmap lengths: 0 is EINVAL, one that cannot be rounded to pages ENOMEM.
+  EXPECT_EQ(call("mmap", 0, 0, 3, uapi::kMapPrivate | uapi::kMapAnonymous, -1ull, 0),
+            err(uapi::Errno::einval));
+  EXPECT_EQ(
+      call("mmap", 0, ~std::uint64_t{0}, 3, uapi::kMapPrivate | uapi::kMapAnonymous, -1ull, 0),
+      err(uapi::Errno::enomem));
+  EXPECT_EQ(call("munmap", 0x400000, ~std::uint64_t{0}), err(uapi::Errno::einval));
+  EXPECT_TRUE(testing_::address_space_calls().mapped.empty());
+}
+
+TEST_F(SyscallTest, WritevGathersAndReadvScatters) {
+  char a[] = "ab", c[] = "cde";
+  uapi::Iovec io[2] = {{user(a), 2}, {user(c), 3}};
+  EXPECT_EQ(call("writev", 1, user(io), 2), 5);
+  EXPECT_EQ(terminal_.written, "abcde");
+  const std::int64_t fd = call("open", user_string("/etc/motd"), uapi::kOpenReadOnly);
+  ASSERT_EQ(fd, 3);
+  char x[6] = {}, y[5] = {};
+  uapi::Iovec in[2] = {{user(x), 5}, {user(y), 4}};
+  EXPECT_EQ(call("readv", 3, user(in), 2), 9);
+  EXPECT_EQ(std::string(x), "hello");
+  EXPECT_EQ(std::string(y), " fro");
+}
+
+TEST_F(SyscallTest, OpenReadLseekPreadClose) {
+  const std::int64_t fd =
+      call("openat", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("etc/../etc/motd"),
+           uapi::kOpenReadOnly | uapi::kOpenCloexec);
+  ASSERT_EQ(fd, 3);
+  char buffer[64] = {};
+  const std::uint64_t b = user(buffer);
+  EXPECT_EQ(call("read", 3, b, 5), 5);
+  EXPECT_EQ(std::string(buffer, 5), "hello");
+  EXPECT_EQ(call("lseek", 3, 0, uapi::kSeekEnd), 25);
+  EXPECT_EQ(call("read", 3, b, 64), 0);
+  EXPECT_EQ(call("pread64", 3, b, 4, 6), 4);
+  EXPECT_EQ(std::string(buffer, 4), "from");
+  EXPECT_EQ(call("pread64", 3, b, 4, static_cast<std::uint64_t>(-1)), err(uapi::Errno::einval));
+  EXPECT_EQ(call("lseek", 1, 0, uapi::kSeekCur), err(uapi::Errno::espipe));  // the terminal
+  EXPECT_EQ(call("fcntl", 3, 1 /* F_GETFD */), 1);             // FD_CLOEXEC from O_CLOEXEC
+  EXPECT_EQ(call("write", 3, b, 1), err(uapi::Errno::ebadf));  // read-only
+  EXPECT_EQ(call("close", 3), 0);
+}
+
+TEST_F(SyscallTest, OpenFollowsLinuxRulesForAReadOnlyTree) {
+  EXPECT_EQ(call("open", user_string("/nope"), 0), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("open", user_string("/nope"), uapi::kOpenCreate | uapi::kOpenWriteOnly),
+            err(uapi::Errno::erofs));
+  EXPECT_EQ(call("open", user_string("/etc/motd"), uapi::kOpenWriteOnly), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("open", user_string("/etc/motd"), uapi::kOpenCreate | uapi::kOpenExclusive),
+            err(uapi::Errno::eexist));
+  EXPECT_EQ(call("open", user_string("/etc/motd/x"), 0), err(uapi::Errno::enotdir));
+  EXPECT_EQ(call("open", user_string("/bin/sh"), uapi::kOpenNofollow), err(uapi::Errno::eloop));
+  EXPECT_EQ(call("open", user_string("/etc"), uapi::kOpenReadWrite), err(uapi::Errno::eisdir));
+  EXPECT_EQ(call("open", user_string("/dev/null"), uapi::kOpenWriteOnly), 3);
+  // openat relative to a descriptor that is not a directory.
+  EXPECT_EQ(call("openat", 3, user_string("x"), 0), err(uapi::Errno::enotdir));
+  EXPECT_EQ(call("openat", 30, user_string("x"), 0), err(uapi::Errno::ebadf));
+}
+
+TEST_F(SyscallTest, TheDescriptorTableFillsUpWithEmfile) {
+  const std::uint64_t path = user_string("/etc/motd");
+  for (int fd = 3; fd < fs::FdTable::kMaxDescriptors; ++fd) ASSERT_EQ(call("open", path, 0), fd);
+  EXPECT_EQ(call("open", path, 0), err(uapi::Errno::emfile));
+  EXPECT_EQ(call("dup", 0), err(uapi::Errno::emfile));
+}
+
+TEST_F(SyscallTest, DupSharesTheOpenFileAndItsPosition) {
+  ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
+  EXPECT_EQ(call("dup", 3), 4);
+  EXPECT_EQ(call("dup2", 3, 10), 10);
+  EXPECT_EQ(call("dup2", 3, 3), 3);                       // same number: nothing to do
+  EXPECT_EQ(call("dup2", 7, 8), err(uapi::Errno::ebadf));  // 7 is not open
+  EXPECT_EQ(call("dup2", 3, 64), err(uapi::Errno::ebadf));  // past the table
+  EXPECT_EQ(call("dup3", 3, 3, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("dup3", 3, 11, uapi::kOpenCloexec), 11);
+  EXPECT_EQ(call("fcntl", 11, 1 /* F_GETFD */), 1);
+  EXPECT_EQ(call("fcntl", 3, 0 /* F_DUPFD */, 20), 20);
+  EXPECT_EQ(call("fcntl", 3, 0 /* F_DUPFD */, 64), err(uapi::Errno::einval));
+  char buffer[8] = {};
+  EXPECT_EQ(call("read", 4, user(buffer), 6), 6);  // through the copy...
+  EXPECT_EQ(call("lseek", 10, 0, uapi::kSeekCur), 6);  // ...the original moved too
+  EXPECT_EQ(call("close", 3), 0);
+  EXPECT_EQ(call("read", 20, user_address(buffer), 4), 4);  // still open through the others
+  EXPECT_EQ(std::string(buffer, 4), "from");
+}
+
+TEST_F(SyscallTest, StatCallsFillLinuxsLayout) {
+  uapi::Stat st{};
+  EXPECT_EQ(call("stat", user_string("/bin/sh"), user(st)), 0);
+  EXPECT_EQ(st.st_mode, 0100755u);  // followed to the tool
+  EXPECT_EQ(st.st_size, 4);
+  EXPECT_EQ(call("lstat", user_string("/bin/sh"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0120777u);
+  EXPECT_EQ(call("newfstatat", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("etc"),
+                 user_address(&st), 0),
+            0);
+  EXPECT_EQ(st.st_mode & uapi::kModeTypeMask, uapi::kModeDirectory);
+  // AT_EMPTY_PATH: the descriptor itself (glibc's fstat).
+  EXPECT_EQ(call("newfstatat", 1, user_string(""), user_address(&st), uapi::kAtEmptyPath), 0);
+  EXPECT_EQ(st.st_rdev, (5u << 8) | 1u);  // /dev/console
+  EXPECT_EQ(call("newfstatat", 1, user_string(""), user_address(&st), 0), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("newfstatat", 1, user_string("x"), user_address(&st), 0x8000),
+            err(uapi::Errno::einval));
+  uapi::Statx sx{};
+  EXPECT_EQ(call("statx", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/etc/motd"), 0,
+                 uapi::kStatxBasicStats, user(sx)),
+            0);
+  EXPECT_EQ(sx.stx_size, 25u);
+  EXPECT_EQ(sx.stx_mode, 0100644u);
+}
+
+TEST_F(SyscallTest, GetdentsReadlinkGetcwdChdirAccess) {
+  const std::int64_t dir = call("open", user_string("/bin"), uapi::kOpenDirectory);
+  ASSERT_EQ(dir, 3);
+  alignas(8) std::byte records[256] = {};
+  const std::int64_t used = call("getdents64", 3, user(records), sizeof(records));
+  EXPECT_EQ(used, 24 + 24 + 24 + 24);  // ".", "..", "tool", "sh": 19 + name + NUL, to 8
+  EXPECT_EQ(call("getdents64", 3, user_address(records), sizeof(records)), 0);
+  char link[16] = {};
+  EXPECT_EQ(call("readlink", user_string("/bin/sh"), user(link), sizeof(link)), 4);
+  EXPECT_EQ(std::string(link), "tool");
+  EXPECT_EQ(call("readlink", user_string("/bin/sh"), user_address(link), 2), 2);  // cut short
+  EXPECT_EQ(call("readlink", user_string("/etc/motd"), user_address(link), 16),
+            err(uapi::Errno::einval));
+  EXPECT_EQ(call("readlinkat", 3, user_string("sh"), user_address(link), 16), 4);
+  char cwd[32] = {};
+  EXPECT_EQ(call("getcwd", user(cwd), sizeof(cwd)), 2);  // "/" and its NUL
+  EXPECT_EQ(call("chdir", user_string("etc")), 0);
+  EXPECT_EQ(call("getcwd", user_address(cwd), sizeof(cwd)), 5);
+  EXPECT_STREQ(cwd, "/etc");
+  EXPECT_EQ(call("getcwd", user_address(cwd), 4), err(uapi::Errno::erange));
+  EXPECT_EQ(call("chdir", user_string("motd")), err(uapi::Errno::enotdir));
+  EXPECT_EQ(call("access", user_string("motd"), uapi::kAccessRead), 0);  // relative to /etc now
+  EXPECT_EQ(call("access", user_string("motd"), uapi::kAccessWrite), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("access", user_string("motd"), uapi::kAccessExecute), err(uapi::Errno::eacces));
+  EXPECT_EQ(call("access", user_string("/bin/tool"), uapi::kAccessExecute), 0);
+  EXPECT_EQ(call("access", user_string("motd"), 8), err(uapi::Errno::einval));
+}
+
+TEST_F(SyscallTest, TerminalIoctlsAndEnottyElsewhere) {
+  uapi::Termios t{};
+  EXPECT_EQ(call("ioctl", 0, uapi::kTcgets, user(t)), 0);
+  EXPECT_NE(t.c_lflag & uapi::kIcanon, 0u);
+  t.c_lflag = 0;
+  EXPECT_EQ(call("ioctl", 0, uapi::kTcsets, user_address(&t)), 0);
+  EXPECT_EQ(terminal_.saved.c_lflag, 0u);
+  uapi::Winsize w{};
+  EXPECT_EQ(call("ioctl", 1, uapi::kTiocgwinsz, user(w)), 0);
+  EXPECT_EQ(w.ws_row, 25);
+  EXPECT_EQ(w.ws_col, 80);
+  std::int32_t group = 0;
+  EXPECT_EQ(call("ioctl", 2, uapi::kTiocgpgrp, user(group)), 0);
+  EXPECT_EQ(group, 7);
+  EXPECT_EQ(call("ioctl", 0, 0x1234, 0), err(uapi::Errno::enotty));
+  EXPECT_EQ(call("ioctl", 0, uapi::kTcgets, 0), err(uapi::Errno::efault));
+  ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
+  EXPECT_EQ(call("ioctl", 3, uapi::kTcgets, user_address(&t)),
+            err(uapi::Errno::enotty));  // isatty: no
+}
+
+TEST_F(SyscallTest, SendfileCopiesAFileToTheConsole) {
+  ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
+  EXPECT_EQ(call("sendfile", 1, 3, 0, 100), 25);
+  EXPECT_EQ(terminal_.written, "hello from the initramfs\n");
+  std::int64_t offset = 6;
+  terminal_.written.clear();
+  EXPECT_EQ(call("sendfile", 1, 3, user(offset), 4), 4);
+  EXPECT_EQ(terminal_.written, "from");
+  EXPECT_EQ(offset, 10);
+  EXPECT_EQ(call("sendfile", 3, 1, 0, 4), err(uapi::Errno::ebadf));  // the file is not writable
+}
+
+TEST_F(SyscallTest, MemoryCallsCheckArgumentsThenAskTheAddressSpace) {
+  auto& calls = testing_::address_space_calls();
+  const std::uint64_t anon = uapi::kMapPrivate | uapi::kMapAnonymous;
+  EXPECT_EQ(call("mmap", 0, 100, 3, anon, -1ull, 0), static_cast<std::int64_t>(calls.anywhere));
+  ASSERT_EQ(calls.mapped.size(), 1u);
+  EXPECT_EQ(calls.mapped[0].bytes, 4096u);  // rounded up to a page
+  EXPECT_EQ(calls.mapped[0].protection, 3u);
+  EXPECT_EQ(call("mmap", 0x400000, 8192, 1, anon | uapi::kMapFixed, -1ull, 0), 0x400000);
+  EXPECT_TRUE(calls.mapped[1].replace);
+  EXPECT_EQ(call("mmap", 0x400001, 8192, 1, anon | uapi::kMapFixed, -1ull, 0),
+            err(uapi::Errno::einval));
+  EXPECT_EQ(call("mmap", 0x400000, 4096, 1, anon | uapi::kMapFixedNoreplace, -1ull, 0),
+            err(uapi::Errno::eexist));
+  EXPECT_EQ(call("mmap", 0, 4096, 8, anon, -1ull, 0), err(uapi::Errno::einval));  // bad PROT
+  EXPECT_EQ(call("mmap", 0, 4096, 1, uapi::kMapAnonymous, -1ull, 0),
+            err(uapi::Errno::einval));  // no type
+  EXPECT_EQ(call("mmap", 0, 4096, 1, uapi::kMapPrivate, 9, 0), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("mmap", 0, 4096, 1, uapi::kMapPrivate, 1, 0),
+            err(uapi::Errno::enodev));  // the console
+  // A private file mapping is filled with the file's bytes.
+  ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
+  EXPECT_GT(call("mmap", 0, 4096, 1, uapi::kMapPrivate, 3, 0), 0);
+  ASSERT_EQ(calls.written.size(), 1u);
+  EXPECT_EQ(calls.written[0].second, 25u);
+  EXPECT_EQ(call("munmap", 0x400000, 8192), 0);
+  EXPECT_EQ(calls.unmapped.back(), std::make_pair(std::uint64_t{0x400000}, std::uint64_t{8192}));
+  EXPECT_EQ(call("munmap", 0x400010, 8192), err(uapi::Errno::einval));
+  EXPECT_EQ(call("mprotect", 0x400000, 4096, 16), err(uapi::Errno::einval));
+  EXPECT_EQ(call("mprotect", 0x400000, 4096, 1), 0);
+  EXPECT_EQ(call("brk", 0), 0x600000);
+  EXPECT_EQ(call("brk", 0x700000), 0x700000);
+}
+
+TEST_F(SyscallTest, ProcessIdentityAndStartupCalls) {
+  EXPECT_EQ(call("getpid"), 7);
+  EXPECT_EQ(call("gettid"), 7);
+  EXPECT_EQ(call("getppid"), 1);
+  EXPECT_EQ(call("getuid"), 0);
+  EXPECT_EQ(call("getegid"), 0);
+  EXPECT_EQ(call("set_tid_address", 0x1234), 7);
+  EXPECT_EQ(process_.clear_child_tid, 0x1234u);
+  EXPECT_EQ(call("set_robust_list", 0x1000, 24), 0);
+  EXPECT_EQ(call("set_robust_list", 0x1000, 23), err(uapi::Errno::einval));
+  EXPECT_EQ(call("arch_prctl", uapi::kArchSetFs, 0x7000'0000), 0);
+  EXPECT_EQ(process_.fs_base, 0x7000'0000u);
+  EXPECT_EQ(testing_::machine().fs_base, 0x7000'0000u);
+  EXPECT_EQ(call("arch_prctl", uapi::kArchSetFs, 0xFFFF'8000'0000'0000), err(uapi::Errno::eperm));
+  std::uint64_t fs = 0;
+  EXPECT_EQ(call("arch_prctl", uapi::kArchGetFs, user(fs)), 0);
+  EXPECT_EQ(fs, 0x7000'0000u);
+  EXPECT_EQ(call("arch_prctl", 0x9999, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("getgroups", 0, 0), 1);
+  std::uint32_t groups[2] = {7, 7};
+  EXPECT_EQ(call("getgroups", 2, user(groups)), 1);
+  EXPECT_EQ(groups[0], 0u);
+  EXPECT_EQ(call("getgroups", 2, 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("getgroups", static_cast<std::uint64_t>(-1), 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("rseq"), err(uapi::Errno::enosys));
+  EXPECT_EQ(call("prctl", 15), err(uapi::Errno::einval));
+}
+
+TEST_F(SyscallTest, ExitEndsTheProcessWithWaitsEncoding) {
+  try {
+    call("exit_group", 0x1FF);
+    FAIL() << "exit_group returned";
+  } catch (const testing_::ExitCalled& exit) {
+    EXPECT_EQ(exit.wait_status, 0xFF << 8);  // only the low 8 bits, shifted as wait() sees them
+  }
+}
+
+TEST_F(SyscallTest, SignalDispositionsAndMasksAreRecorded) {
+  uapi::KernelSigaction action{0x401000, 0, 0, 0}, old{};
+  EXPECT_EQ(call("rt_sigaction", 2, user(action), user(old), 8), 0);
+  EXPECT_EQ(process_.signal_handlers[1], 0x401000u);
+  EXPECT_EQ(call("rt_sigaction", 2, 0, user_address(&old), 8), 0);
+  EXPECT_EQ(old.handler, 0x401000u);
+  EXPECT_EQ(call("rt_sigaction", 9, user_address(&action), 0, 8),
+            err(uapi::Errno::einval));  // SIGKILL
+  EXPECT_EQ(call("rt_sigaction", 65, 0, 0, 8), err(uapi::Errno::einval));
+  EXPECT_EQ(call("rt_sigaction", 2, 0, 0, 4), err(uapi::Errno::einval));  // sigsetsize
+  std::uint64_t set = (1u << 1) | (1u << 8), previous = 99;               // SIGINT and SIGKILL
+  EXPECT_EQ(call("rt_sigprocmask", uapi::kSigBlock, user(set), user(previous), 8), 0);
+  EXPECT_EQ(previous, 0u);
+  EXPECT_EQ(process_.signal_mask, 1u << 1);  // SIGKILL cannot be blocked
+  EXPECT_EQ(call("rt_sigprocmask", 7, user_address(&set), 0, 8), err(uapi::Errno::einval));
+}
+
+TEST_F(SyscallTest, TimeCalls) {
+  uapi::Timespec ts{};
+  EXPECT_EQ(call("clock_gettime", uapi::kClockMonotonic, user(ts)), 0);
+  EXPECT_EQ(ts.tv_sec, 5);
+  EXPECT_EQ(ts.tv_nsec, 0);
+  EXPECT_EQ(call("clock_gettime", uapi::kClockRealtime, user_address(&ts)), 0);
+  EXPECT_EQ(ts.tv_sec, 1'700'000'005);
+  EXPECT_EQ(call("clock_gettime", 99, user_address(&ts)), err(uapi::Errno::einval));
+  uapi::Timeval tv{};
+  EXPECT_EQ(call("gettimeofday", user(tv), 0), 0);
+  EXPECT_EQ(tv.tv_sec, 1'700'000'005);
+  uapi::Timespec nap{1, 500};
+  EXPECT_EQ(call("nanosleep", user(nap), 0), 0);
+  EXPECT_EQ(testing_::machine().slept_until_ns, 6'000'000'500u);
+  uapi::Timespec bad{0, 1'000'000'000};
+  EXPECT_EQ(call("nanosleep", user(bad), 0), err(uapi::Errno::einval));
+  uapi::Timespec until{7, 0};
+  EXPECT_EQ(call("clock_nanosleep", uapi::kClockMonotonic, uapi::kTimerAbstime, user(until), 0), 0);
+  EXPECT_EQ(testing_::machine().slept_until_ns, 7'000'000'000u);
+  // A sleep cut short by the program's end: EINTR, and rem says what was left.
+  testing_::machine().interrupt_sleeps = true;
+  uapi::Timespec left{};
+  EXPECT_EQ(call("nanosleep", user_address(&nap), user(left)), err(uapi::Errno::eintr));
+  EXPECT_EQ(left.tv_sec, 1);
+  EXPECT_EQ(left.tv_nsec, 500);
+  testing_::machine().interrupt_sleeps = false;
+  EXPECT_EQ(call("sched_yield"), 0);
+  EXPECT_EQ(testing_::machine().yields, 1);
+}
+
+TEST_F(SyscallTest, UnameSysinfoGetrandomPrlimit) {
+  uapi::Utsname name{};
+  EXPECT_EQ(call("uname", user(name)), 0);
+  EXPECT_STREQ(name.sysname, "ferrite");
+  EXPECT_STREQ(name.machine, "x86_64");
+  uapi::Sysinfo info{};
+  EXPECT_EQ(call("sysinfo", user(info)), 0);
+  EXPECT_EQ(info.uptime, 5);
+  EXPECT_EQ(info.totalram, 128ull << 20);
+  EXPECT_EQ(info.mem_unit, 1u);
+  std::uint8_t random[300] = {};
+  EXPECT_EQ(call("getrandom", user(random), sizeof(random), 0), 300);
+  EXPECT_EQ(random[299], static_cast<std::uint8_t>((299 - 256) * 7 + 1));  // the second chunk
+  EXPECT_EQ(call("getrandom", user_address(random), 4, 0x80), err(uapi::Errno::einval));
+  uapi::Rlimit64 limit{};
+  EXPECT_EQ(call("prlimit64", 0, uapi::kRlimitNofile, 0, user(limit)), 0);
+  EXPECT_EQ(limit.rlim_cur, 64u);
+  EXPECT_EQ(call("prlimit64", 0, uapi::kRlimitStack, 0, user_address(&limit)), 0);
+  EXPECT_EQ(limit.rlim_cur, 8u << 20);
+  EXPECT_EQ(call("prlimit64", 0, 99, 0, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("prlimit64", 12345, 0, 0, 0), err(uapi::Errno::esrch));
+}
+
+TEST_F(SyscallTest, RebootChecksLinuxsMagicNumbers) {
+  EXPECT_EQ(call("reboot", 0xfee1dead, 12345, uapi::kRebootCmdPowerOff), err(uapi::Errno::einval));
+  EXPECT_EQ(call("reboot", 0xdeadbeef, uapi::kRebootMagic2, uapi::kRebootCmdPowerOff),
+            err(uapi::Errno::einval));
+  EXPECT_EQ(testing_::machine().power_offs, 0);
+  call("reboot", uapi::kRebootMagic1, uapi::kRebootMagic2, uapi::kRebootCmdPowerOff);
+  EXPECT_EQ(testing_::machine().power_offs, 1);
+  call("reboot", uapi::kRebootMagic1, uapi::kRebootMagic2C, uapi::kRebootCmdRestart);
+  EXPECT_EQ(testing_::machine().restarts, 1);
+  EXPECT_EQ(call("reboot", uapi::kRebootMagic1, uapi::kRebootMagic2, 0x1111),
+            err(uapi::Errno::einval));
+}
