@@ -35,11 +35,11 @@ run-uefi: iso
 	@tools/run-qemu.sh --iso $(ISO) --firmware uefi
 
 run-pvh: configure
-	@cmake --build --preset default --target ferrite
+	@cmake --build --preset default --target ferrite initramfs
 	@tools/run-qemu.sh --pvh $(KERNEL)
 
 debug: configure
-	@cmake --build --preset default --target ferrite
+	@cmake --build --preset default --target ferrite initramfs
 	@tools/run-qemu.sh --pvh $(KERNEL) --debug
 
 test: build
@@ -54,7 +54,7 @@ lint: configure
 	@python3 tools/lint.py --build $(BUILD)
 
 soak: iso
-	@cmake --build --preset default --target ferrite
+	@cmake --build --preset default --target ferrite initramfs
 	@python3 tools/soak.py --build $(BUILD)
 
 format:

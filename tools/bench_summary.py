@@ -65,17 +65,17 @@ def kernel_summary(path, report):
     if not path.exists():
         return
     figures = json.loads(path.read_text())
-    print("kernel threads (guest instructions under -icount shift=0, chapter 13):")
 
     def show(name, label, target=None, relative_to=None):
         if name not in figures:
-            print(f"  {label}: not measured")
+            beside = f" ({relative_to} {figures[relative_to]})" if relative_to in figures else ""
+            print(f"  {label}: not measured{beside}")
             return
         value = figures[name]
         text = f"  {label}: {value}"
         if relative_to is not None and figures.get(relative_to):
             ratio = value / figures[relative_to]
-            text += f" = {ratio:.2f}x {relative_to}"
+            text += f" = {ratio:.2f}x {relative_to} ({figures[relative_to]})"
             if target is not None:
                 met = ratio <= target
                 report.missed += not met
@@ -86,10 +86,24 @@ def kernel_summary(path, report):
             text += f"  (target <= {target}: {'met' if met else 'MISSED'})"
         print(text)
 
-    show("yield_switch", "thread-to-thread switch via yield", 300)
-    show("timer_preempt_switch", "timer interrupt that preempts and switches", 2.0, "yield_switch")
-    show("timer_tick_no_switch", "timer interrupt with nothing to switch to (no target)")
-    show("mutex_handoff", "mutex handoff, unlock to the waiter's return from lock (no target)")
+    if "yield_switch" in figures:  # tools/bench.sh, bench_threads.elf
+        print("kernel threads (guest instructions under -icount shift=0, chapter 13):")
+        show("yield_switch", "thread-to-thread switch via yield", 300)
+        show("timer_preempt_switch", "timer interrupt that preempts and switches", 2.0,
+             "yield_switch")
+        show("timer_tick_no_switch", "timer interrupt with nothing to switch to (no target)")
+        show("mutex_handoff", "mutex handoff, unlock to the waiter's return from lock (no target)")
+    if any(name.startswith("linux.") for name in figures):  # tools/bench_syscalls.py
+        print("system calls from user space, ferrite vs Linux 6.1, same binary (guest instructions"
+              " under -icount shift=0, chapters 14-15):")
+        show("ferrite.getpid", "getpid round trip", 0.5, "linux.getpid")
+        show("ferrite.sched_yield", "sched_yield, nothing else to run", 0.5, "linux.sched_yield")
+        show("ferrite.mmap_touch_munmap", "mmap + touch + munmap of one page", 0.5,
+             "linux.mmap_touch_munmap")
+        show("ferrite.pipe_round_trip", "pipe round trip between two processes (no target)",
+             relative_to="linux.pipe_round_trip")
+        show("ferrite.fork_exit_wait", "fork + _exit + waitpid (no target)",
+             relative_to="linux.fork_exit_wait")
 
 
 def main():

@@ -69,11 +69,6 @@ constexpr std::size_t number_of(std::string_view name) {
   return abi::kSyscallCount;  // not a Linux call: indexing the table with it will not compile
 }
 
-constexpr std::array<Handler, abi::kSyscallCount> kTable = [] {
-  std::array<Handler, abi::kSyscallCount> table{};
-  for (const Entry& entry : kEntries) table[number_of(entry.name)] = entry.handler;
-  return table;
-}();
 
 // One bit per number already reported (atomic: two processes may hit the same call at once).
 // Numbers past the table share the last bit.
@@ -92,15 +87,29 @@ void report_missing(const proc::Process& process, std::uint64_t number) {
             process.name_view(), process.pid);
 }
 
+// The handler of every number without one (and of the numbers past the table): -ENOSYS, and the
+// first use of each number logged. Off the fast path: no test for "is there a handler?".
+Result sys_missing(proc::Process& process, const Arguments& args) {
+  report_missing(process, args.number);
+  return std::unexpected(abi::Errno::enosys);
+}
+
+constexpr std::array<Handler, abi::kSyscallCount> kTable = [] {
+  std::array<Handler, abi::kSyscallCount> table{};
+  for (Handler& handler : table) handler = sys_missing;
+  for (const Entry& entry : kEntries) table[number_of(entry.name)] = entry.handler;
+  return table;
+}();
+
 }  // namespace
 
 std::int64_t dispatch(proc::Process& process, const Arguments& args) {
-  if (args.number < kTable.size() && kTable[args.number] != nullptr) {
-    const Result result = kTable[args.number](process, args);
-    return result ? *result : abi::negated(result.error());
-  }
-  report_missing(process, args.number);
-  return abi::negated(abi::Errno::enosys);
+  // The fast path is Linux's: one bounds check, one indirect call (every slot has a handler,
+  // sys_missing for the numbers without one), the result as it is when it succeeded.
+  const Handler handler = args.number < kTable.size() ? kTable[args.number] : sys_missing;
+  const Result result = handler(process, args);
+  if (result) [[likely]] return *result;
+  return abi::negated(result.error());
 }
 
 bool attach_files(proc::Process& process) {

@@ -10,11 +10,16 @@
  *   3. push a frame with exactly the layout of InterruptFrame (SS, RSP, RFLAGS, CS, RIP as an
  *      interrupt from ring 3 would have them, error code 0, vector FERRITE_SYSCALL_FRAME_VECTOR,
  *      then the general registers), so the fault paths and the debugger read one shape;
- *   4. interrupts on, call syscall_dispatch(frame), interrupts off;
+ *   4. interrupts on, call the process layer's handler through ferrite_syscall_handler (never
+ *      null: no test), interrupts off, call syscall_return_to_user(frame) — the return-to-user
+ *      check (prepare_return_to_user: a program asked to end ends there), one flag test when
+ *      there is nothing to do;
  *   5. back with sysretq (RIP from RCX, RFLAGS from R11) — unless the return address is not a
  *      canonical lower-half address: on Intel CPUs sysret would then raise #GP in ring 0 with the
  *      user's RSP already loaded, so that case leaves through iretq (SDM Vol. 2B SYSRET).
- * RCX and R11 come back holding RIP and RFLAGS: the Linux ABI lets `syscall` clobber them.
+ * Every other register comes back from the frame (a handler may have changed it: execve, and
+ * signal delivery later). RCX and R11 come back holding RIP and RFLAGS: the Linux ABI lets
+ * `syscall` clobber them. This is the path `make bench` measures (getpid): keep it short.
  *
  * user_mode_enter(rip, rsp) — the first entry into a program: an iretq frame for ring 3.
  */
@@ -59,8 +64,10 @@ syscall_entry:
         /* The kernel stack top is 16-byte aligned and 22 words were pushed: aligned for the call. */
         movq %rsp, %rdi
         sti
-        call syscall_dispatch
+        call *ferrite_syscall_handler(%rip)
         cli
+        movq %rsp, %rdi
+        call syscall_return_to_user
         /* Canonical lower half: bits 63..47 of the return RIP all zero. */
         movq FRAME_RIP(%rsp), %rcx
         movq %rcx, %r11
@@ -78,13 +85,11 @@ syscall_entry:
         popq %rdi
         popq %rsi
         popq %rdx
-        popq %rcx
-        popq %rbx
-        popq %rax
-        addq $16, %rsp                                  /* vector and error code */
-        movq 0(%rsp), %rcx                              /* rip */
-        movq 16(%rsp), %r11                             /* rflags */
-        movq 24(%rsp), %rsp                             /* the user's stack */
+        /* RCX already holds the return RIP: its slot is skipped, not popped. */
+        movq 8(%rsp), %rbx
+        movq 16(%rsp), %rax
+        movq 56(%rsp), %r11                             /* rflags */
+        movq 64(%rsp), %rsp                             /* the user's stack */
         swapgs
         sysretq
         .size syscall_entry, . - syscall_entry

@@ -12,8 +12,10 @@ extern "C" {
 // syscall_entry.S
 void syscall_entry();
 [[noreturn]] void user_mode_enter(std::uint64_t entry, std::uint64_t stack_pointer);
-// Called by syscall_entry.S with the frame it built.
-void syscall_dispatch(ferrite::arch::InterruptFrame* frame);
+// syscall_entry.S calls through this pointer with the frame it built (never null: see below).
+extern void (*ferrite_syscall_handler)(ferrite::arch::InterruptFrame& frame);
+// syscall_entry.S calls this with interrupts off, on the way back to ring 3.
+void syscall_return_to_user(ferrite::arch::InterruptFrame* frame);
 // user_copy.S: read by its stac/clac guards.
 extern bool ferrite_smap_enabled;
 // user_copy.S: the (instruction that may fault, where to continue) pairs.
@@ -51,10 +53,16 @@ constexpr std::uint64_t kCr4Smap = 1u << 21;
 constexpr std::uint32_t kCpuidSmep = 1u << 7;
 constexpr std::uint32_t kCpuidSmap = 1u << 20;
 
-constinit SyscallHandler syscall_handler = nullptr;
+// Before the process layer registers its hooks (and in test images without one) the two hooks
+// on the system-call path are these, not null: the fast path tests nothing to call them.
+void syscall_without_process_layer(InterruptFrame& frame) {
+  frame.rax = static_cast<std::uint64_t>(-38);  // -ENOSYS: no process layer in this image
+}
+void nothing_before_return() {}
+
 constinit UserPageResolver page_resolver = nullptr;
 constinit UserFaultHandler fault_handler = nullptr;
-constinit UserReturnHook return_hook = nullptr;
+constinit UserReturnHook return_hook = nothing_before_return;
 constinit bool smep_on = false;
 
 template <unsigned Offset>
@@ -143,14 +151,14 @@ void enter_user_mode(std::uint64_t entry, std::uint64_t stack_pointer) {
 
 void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault,
                          UserReturnHook before_return) {
-  syscall_handler = syscall;
+  ferrite_syscall_handler = syscall != nullptr ? syscall : syscall_without_process_layer;
   page_resolver = resolver;
   fault_handler = fault;
-  return_hook = before_return;
+  return_hook = before_return != nullptr ? before_return : nothing_before_return;
 }
 
 void prepare_return_to_user(const InterruptFrame& frame) {
-  if ((frame.cs & 3) == 3 && return_hook != nullptr) return_hook();
+  if ((frame.cs & 3) == 3) return_hook();
 }
 
 bool handle_user_mode_exception(InterruptFrame& frame) {
@@ -187,13 +195,11 @@ bool fix_up_user_access(InterruptFrame& frame) {
 
 }  // namespace ferrite::arch
 
-extern "C" void syscall_dispatch(ferrite::arch::InterruptFrame* frame) {
-  using namespace ferrite::arch;
-  if (syscall_handler != nullptr) {
-    syscall_handler(*frame);
-  } else {
-    frame->rax = static_cast<std::uint64_t>(-38);  // -ENOSYS: no process layer in this image
-  }
-  disable_interrupts();  // as the stub will: nothing may slip in between the check and sysret
-  prepare_return_to_user(*frame);
+extern "C" {
+constinit ferrite::arch::SyscallHandler ferrite_syscall_handler =
+    ferrite::arch::syscall_without_process_layer;
+}
+
+extern "C" void syscall_return_to_user(ferrite::arch::InterruptFrame* frame) {
+  ferrite::arch::prepare_return_to_user(*frame);
 }
