@@ -221,14 +221,9 @@ void on_user_fault(arch::InterruptFrame& frame, std::uint64_t address) {
 }
 
 // Before every return to ring 3: a process whose thread was asked to end (`kill ID`) ends now,
-// with SIGKILL, giving back its memory and files like any other exit.
-void before_user_return() {
-  if (!sched::current().kill_requested) return;
-  Process* process = current();
-  if (process == nullptr) return;
-  arch::enable_interrupts();
-  println("{}: killed by {}", process->name_view(), signal_name(kSigKill));
-  exit_current(kSigKill);
+// with SIGKILL; pending signals are delivered (proc/signals.cpp).
+void before_user_return(arch::InterruptFrame& frame) {
+  deliver_signals(frame);
 }
 
 }  // namespace

@@ -31,8 +31,6 @@ struct Process {
   sched::Thread* thread = nullptr;
   std::uint64_t fs_base = 0;             // arch_prctl(ARCH_SET_FS): restored on every switch in
   std::uint64_t clear_child_tid = 0;     // set_tid_address
-  std::uint64_t signal_mask = 0;         // rt_sigprocmask (recorded; delivery is chapter 15)
-  std::uint64_t signal_handlers[64] = {};// rt_sigaction handler addresses (recorded)
   // ---- signals (chapter 15, proc/signals.h): pending, blocked, actions, alternate stack.
   SignalState signals;
   bool exiting = false;

@@ -74,6 +74,9 @@ struct SignalState {
   SignalAction actions[kSignalCount] = {};
   std::uint64_t alt_stack = 0, alt_stack_size = 0;
   std::int32_t alt_stack_flags = 2;  // SS_DISABLE until sigaltstack sets one
+  // rt_sigsuspend: the mask to put back once the handler that ended it returns.
+  std::uint64_t saved_blocked = 0;
+  bool restore_saved = false;
 
   [[nodiscard]] const SignalAction& action(std::int32_t signal) const { return actions[signal - 1]; }
   // Would the signal, delivered now, do nothing at all?

@@ -27,6 +27,24 @@ std::size_t send_signal_to_group(Pid pgid, int signal);
 // Interrupts off.
 void update_signal_mark_locked(Process& process);
 
+// rt_sigprocmask, rt_sigaction...: `process`'s SignalState changed; keeps the thread's mark
+// right (takes interrupts off).
+void signals_changed(Process& process);
+
+// The way back to ring 3 (interrupts off): ends the process for a kill or a fatal signal, or
+// rewrites `frame` to enter a handler on a signal frame (arch/x86_64/signal_frame.h).
+void deliver_signals(arch::InterruptFrame& frame);
+
+// rt_sigreturn: restores the registers, FPU state and mask saved in the frame at the user RSP
+// (minus the popped return address); the value for RAX. A damaged frame ends the process with
+// SIGSEGV. Kernel only.
+std::int64_t signal_return(Process& process);
+
+// pause / rt_sigsuspend: waits until a signal is pending (interruptibly). With `mask`, blocks
+// exactly `mask` while waiting and until the handler returns (rt_sigsuspend). Returns when a
+// signal is there: the call returns -EINTR.
+void wait_for_signal(Process& process, const std::uint64_t* mask);
+
 // Calls `visit` for every live process (proc/process.cpp); stops early if it returns false.
 void for_each_process(bool (*visit)(Process& process, void* context), void* context);
 // The live process with this pid, or nullptr.

@@ -18,6 +18,7 @@
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "proc/signal.h"
+#include "proc/signals.h"
 #include "proc/spawn.h"
 #include "task/thread_exit.h"
 #include "platform/pc/pit.h"
@@ -434,10 +435,10 @@ task::Task<Outcome> run_program(Arguments arguments) {
   task::ThreadExit ended(thread);
   if (const std::optional<std::int64_t> value = co_await cancel().unless_cancelled(ended)) {
     status = static_cast<std::int32_t>(*value);
-  } else {  // Ctrl+C: the program ends with SIGKILL on its next way back to ring 3
+  } else {  // Ctrl+C: SIGINT for the program (chapter 15), as a terminal's ISIG sends it; a
+            // program that catches or ignores it carries on, and `run` waits for it still
     println("^C");
-    (void)sched::kill(thread.id);
-    tty::interrupt_console_readers();  // a program waiting for a line must wake to end
+    proc::send_signal(**process, proc::kSigInt);
     status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
   }
   proc::release(**process);

@@ -11,12 +11,6 @@ namespace ferrite::syscall {
 namespace {
 
 using abi::Errno;
-constexpr std::uint64_t kSignalCount = 64;    // _NSIG
-constexpr std::uint64_t kSignalSetBytes = 8;  // sizeof(sigset_t) in the kernel's ABI
-// SIGKILL and SIGSTOP can be neither caught nor blocked (signal(7)).
-constexpr std::uint64_t kUnblockable =
-    (std::uint64_t{1} << (abi::kSigkill - 1)) | (std::uint64_t{1} << (abi::kSigstop - 1));
-
 }  // namespace
 
 // exit and exit_group: one thread per process, so both end the process. The status is the
@@ -94,63 +88,6 @@ Result sys_set_tid_address(proc::Process& process, const Arguments& a) {
 Result sys_set_robust_list(proc::Process&, const Arguments& a) {
   constexpr std::uint64_t kRobustListHeadBytes = 24;
   if (a.arg[1] != kRobustListHeadBytes) return std::unexpected(Errno::einval);
-  return 0;
-}
-
-// rt_sigaction(sig, act, oldact, sigsetsize): the handler address is recorded per signal.
-Result sys_rt_sigaction(proc::Process& process, const Arguments& a) {
-  const std::uint64_t signal = a.arg[0], action = a.arg[1], old_action = a.arg[2];
-  if (a.arg[3] != kSignalSetBytes) return std::unexpected(Errno::einval);
-  if (signal < 1 || signal > kSignalCount) return std::unexpected(Errno::einval);
-  if (action != 0 && (signal == abi::kSigkill || signal == abi::kSigstop)) {
-    return std::unexpected(Errno::einval);
-  }
-  abi::KernelSigaction requested{};
-  if (action != 0) {
-    const auto read = copy_in<abi::KernelSigaction>(action);
-    if (!read) return std::unexpected(read.error());
-    requested = *read;
-  }
-  if (old_action != 0) {
-    const abi::KernelSigaction previous{process.signal_handlers[signal - 1], 0, 0, 0};
-    if (auto copied = copy_out(old_action, previous); !copied)
-      return std::unexpected(copied.error());
-  }
-  if (action != 0) process.signal_handlers[signal - 1] = requested.handler;
-  return 0;
-}
-
-// rt_sigprocmask(how, set, oldset, sigsetsize).
-Result sys_rt_sigprocmask(proc::Process& process, const Arguments& a) {
-  const std::uint64_t how = a.arg[0], set = a.arg[1], old_set = a.arg[2];
-  if (a.arg[3] != kSignalSetBytes) return std::unexpected(Errno::einval);
-  std::uint64_t requested = 0;
-  if (set != 0) {
-    if (how != abi::kSigBlock && how != abi::kSigUnblock && how != abi::kSigSetmask) {
-      return std::unexpected(Errno::einval);
-    }
-    const auto read = copy_in<std::uint64_t>(set);
-    if (!read) return std::unexpected(read.error());
-    requested = *read;
-  }
-  if (old_set != 0) {
-    if (auto copied = copy_out(old_set, process.signal_mask); !copied)
-      return std::unexpected(copied.error());
-  }
-  if (set != 0) {
-    switch (how) {
-      case abi::kSigBlock:
-        process.signal_mask |= requested;
-        break;
-      case abi::kSigUnblock:
-        process.signal_mask &= ~requested;
-        break;
-      default:
-        process.signal_mask = requested;
-        break;
-    }
-    process.signal_mask &= ~kUnblockable;
-  }
   return 0;
 }
 

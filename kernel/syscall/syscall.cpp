@@ -49,6 +49,10 @@ constexpr Entry kEntries[] = {
     {"arch_prctl", sys_arch_prctl}, {"set_tid_address", sys_set_tid_address},
     {"set_robust_list", sys_set_robust_list}, {"rt_sigaction", sys_rt_sigaction},
     {"rt_sigprocmask", sys_rt_sigprocmask}, {"prlimit64", sys_prlimit64},
+    // signals (signal.cpp)
+    {"rt_sigpending", sys_rt_sigpending}, {"rt_sigreturn", sys_rt_sigreturn}, {"kill", sys_kill},
+    {"tgkill", sys_tgkill}, {"tkill", sys_tkill}, {"pause", sys_pause},
+    {"rt_sigsuspend", sys_rt_sigsuspend}, {"sigaltstack", sys_sigaltstack},
     // time, randomness, the system
     {"uname", sys_uname}, {"clock_gettime", sys_clock_gettime},
     {"clock_getres", sys_clock_getres}, {"gettimeofday", sys_gettimeofday}, {"time", sys_time},

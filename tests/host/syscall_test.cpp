@@ -472,9 +472,11 @@ TEST_F(SyscallTest, ExitEndsTheProcessWithWaitsEncoding) {
 }
 
 TEST_F(SyscallTest, SignalDispositionsAndMasksAreRecorded) {
-  uapi::KernelSigaction action{0x401000, 0, 0, 0}, old{};
+  uapi::KernelSigaction action{0x401000, 0x04000000, 0x401100, 3u << 8}, old{};  // SA_RESTORER
   EXPECT_EQ(call("rt_sigaction", 2, user(action), user(old), 8), 0);
-  EXPECT_EQ(process_.signal_handlers[1], 0x401000u);
+  EXPECT_EQ(process_.signals.action(2).handler, 0x401000u);
+  EXPECT_EQ(process_.signals.action(2).restorer, 0x401100u);
+  EXPECT_EQ(process_.signals.action(2).mask, 1u << 9);  // SIGKILL in sa_mask is dropped
   EXPECT_EQ(call("rt_sigaction", 2, 0, user_address(&old), 8), 0);
   EXPECT_EQ(old.handler, 0x401000u);
   EXPECT_EQ(call("rt_sigaction", 9, user_address(&action), 0, 8),
@@ -484,8 +486,49 @@ TEST_F(SyscallTest, SignalDispositionsAndMasksAreRecorded) {
   std::uint64_t set = (1u << 1) | (1u << 8), previous = 99;               // SIGINT and SIGKILL
   EXPECT_EQ(call("rt_sigprocmask", uapi::kSigBlock, user(set), user(previous), 8), 0);
   EXPECT_EQ(previous, 0u);
-  EXPECT_EQ(process_.signal_mask, 1u << 1);  // SIGKILL cannot be blocked
+  EXPECT_EQ(process_.signals.blocked, 1u << 1);  // SIGKILL cannot be blocked
   EXPECT_EQ(call("rt_sigprocmask", 7, user_address(&set), 0, 8), err(uapi::Errno::einval));
+  // A handler without SA_RESTORER could not return: refused.
+  uapi::KernelSigaction no_restorer{0x401000, 0, 0, 0};
+  EXPECT_EQ(call("rt_sigaction", 10, user(no_restorer), 0, 8), err(uapi::Errno::einval));
+  old = {};
+  EXPECT_EQ(call("rt_sigaction", 10, 0, user(old), 8), 0);
+  EXPECT_EQ(old.handler, 0u);  // unchanged: SIG_DFL
+}
+
+TEST_F(SyscallTest, KillReachesProcessesAndGroups) {
+  ferrite::proc::Process other;
+  other.pid = 7;
+  process_.pid = 3;
+  testing_::processes() = {&process_, &other};
+  EXPECT_EQ(call("kill", 7, 0), 0);                       // signal 0: it exists
+  EXPECT_EQ(other.signals.pending, 0u);
+  EXPECT_EQ(call("kill", 7, 15), 0);                      // SIGTERM
+  EXPECT_EQ(other.signals.pending, 1u << 14);
+  EXPECT_EQ(call("kill", 99, 15), err(uapi::Errno::esrch));
+  EXPECT_EQ(call("kill", 7, 65), err(uapi::Errno::einval));
+  EXPECT_EQ(call("kill", -7, 10), 0);                     // the group 7
+  EXPECT_EQ(other.signals.pending, (1u << 14) | (1u << 9));
+  EXPECT_EQ(call("kill", -1, 12), 0);                     // everyone but the caller
+  EXPECT_EQ(process_.signals.pending, 0u);
+  EXPECT_NE(other.signals.pending & (1u << 11), 0u);
+  EXPECT_EQ(call("kill", 0, 1), 0);                       // the caller's group: itself
+  EXPECT_EQ(process_.signals.pending, 1u);
+  EXPECT_EQ(call("kill", -42, 1), err(uapi::Errno::esrch));
+  EXPECT_EQ(call("tgkill", 7, 7, 2), 0);
+  EXPECT_NE(other.signals.pending & 2u, 0u);
+  EXPECT_EQ(call("tgkill", 7, 8, 2), err(uapi::Errno::esrch));
+  EXPECT_EQ(call("tkill", 0, 2), err(uapi::Errno::einval));
+  // SIGCHLD's default is to ignore: sending it leaves nothing pending.
+  other.signals.pending = 0;
+  EXPECT_EQ(call("kill", 7, 17), 0);
+  EXPECT_EQ(other.signals.pending, 0u);
+  std::uint64_t pending = 99;
+  process_.signals.blocked = 1u << 1;
+  process_.signals.pending = (1u << 1) | 1u;
+  EXPECT_EQ(call("rt_sigpending", user(pending), 8), 0);
+  EXPECT_EQ(pending, 1u << 1);
+  testing_::processes().clear();
 }
 
 TEST_F(SyscallTest, TimeCalls) {

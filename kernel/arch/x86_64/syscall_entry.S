@@ -14,8 +14,9 @@
  *      null: no test), interrupts off, call syscall_return_to_user(frame) — the return-to-user
  *      check (prepare_return_to_user: a program asked to end ends there), one flag test when
  *      there is nothing to do;
- *   5. back with sysretq (RIP from RCX, RFLAGS from R11) — unless the return address is not a
- *      canonical lower-half address: on Intel CPUs sysret would then raise #GP in ring 0 with the
+ *   5. back with sysretq (RIP from RCX, RFLAGS from R11) — unless the frame's RCX/R11 differ
+ *      from its RIP/RFLAGS (after rt_sigreturn: the interrupted program's own, which only iretq
+ *      gives back), or the return address is not a canonical lower-half address: on Intel CPUs sysret would then raise #GP in ring 0 with the
  *      user's RSP already loaded, so that case leaves through iretq (SDM Vol. 2B SYSRET).
  * Every other register comes back from the frame (a handler may have changed it: execve, and
  * signal delivery later). RCX and R11 come back holding RIP and RFLAGS: the Linux ABI lets
@@ -28,6 +29,9 @@
 
 /* Byte offsets in InterruptFrame (interrupt_frame.h asserts the same numbers). */
 #define FRAME_RIP (17 * 8)
+#define FRAME_RFLAGS (19 * 8)
+#define FRAME_RCX (12 * 8)
+#define FRAME_R11 (4 * 8)
 
         .text
         .code64
@@ -73,6 +77,11 @@ syscall_entry:
         movq %rcx, %r11
         shrq $47, %r11
         jnz interrupt_return                            /* pops, swapgs, iretq */
+        cmpq FRAME_RCX(%rsp), %rcx                      /* sysret would lose RCX/R11 */
+        jne interrupt_return
+        movq FRAME_RFLAGS(%rsp), %r11
+        cmpq FRAME_R11(%rsp), %r11
+        jne interrupt_return
         popq %r15
         popq %r14
         popq %r13

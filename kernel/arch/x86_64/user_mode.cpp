@@ -58,7 +58,7 @@ constexpr std::uint32_t kCpuidSmap = 1u << 20;
 void syscall_without_process_layer(InterruptFrame& frame) {
   frame.rax = static_cast<std::uint64_t>(-38);  // -ENOSYS: no process layer in this image
 }
-void nothing_before_return() {}
+void nothing_before_return(InterruptFrame&) {}
 
 constinit UserPageResolver page_resolver = nullptr;
 constinit UserFaultHandler fault_handler = nullptr;
@@ -157,8 +157,8 @@ void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, User
   return_hook = before_return != nullptr ? before_return : nothing_before_return;
 }
 
-void prepare_return_to_user(const InterruptFrame& frame) {
-  if ((frame.cs & 3) == 3) return_hook();
+void prepare_return_to_user(InterruptFrame& frame) {
+  if ((frame.cs & 3) == 3) return_hook(frame);
 }
 
 bool handle_user_mode_exception(InterruptFrame& frame) {

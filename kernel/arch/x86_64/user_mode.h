@@ -63,14 +63,20 @@ using UserPageResolver = bool (*)(std::uint64_t address, mm::FaultAccess access)
 // The handler ends the program and does not return.
 using UserFaultHandler = void (*)(InterruptFrame& frame, std::uint64_t address);
 // Runs with interrupts off just before every return to ring 3 (after a system call, interrupt
-// or resolved fault): the place to end a program that was asked to end (Linux's
-// exit_to_user_mode). May not return.
-using UserReturnHook = void (*)();
+// or resolved fault): the place to end a program that was asked to end and to deliver signals
+// (Linux's exit_to_user_mode), which may rewrite `frame` (a handler's frame). May not return.
+using UserReturnHook = void (*)(InterruptFrame& frame);
 void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault,
                          UserReturnHook before_return);
 
 // Calls the UserReturnHook if `frame` returns to ring 3 (interrupt_dispatch does, at its end).
-void prepare_return_to_user(const InterruptFrame& frame);
+void prepare_return_to_user(InterruptFrame& frame);
+
+// The frame of the running user thread's entry into the kernel (syscall or interrupt from ring
+// 3): both build it at the very top of the thread's kernel stack. rt_sigreturn rewrites it.
+inline InterruptFrame& user_entry_frame(std::uintptr_t kernel_stack_top) {
+  return *reinterpret_cast<InterruptFrame*>(kernel_stack_top - sizeof(InterruptFrame));
+}
 
 // ---- Called by exceptions.cpp -------------------------------------------------------------
 // An exception whose frame says CPL 3. true: resolved (a demand page), return to the program.

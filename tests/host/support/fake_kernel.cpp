@@ -8,6 +8,7 @@
 #include "mm/address_space.h"
 #include "mm/user_copy.h"
 #include "proc/process.h"
+#include "proc/signals.h"
 #include "syscall/machine.h"
 
 namespace ferrite::testing {
@@ -45,6 +46,11 @@ void unmap_all_user() {
 }
 void set_initramfs(const fs::Tree* tree) {
   the_tree = tree;
+}
+
+std::vector<proc::Process*>& processes() {
+  static std::vector<proc::Process*> list;
+  return list;
 }
 
 FakeMachine& machine() {
@@ -136,6 +142,26 @@ Process* current() {
 }
 void exit_current(std::int32_t wait_status) {
   throw testing::ExitCalled{wait_status};
+}
+// Chapter 15's signal layer, as the signal system calls reach it: a table of the fake
+// processes the tests register (testing::processes()), sending by recording.
+void signals_changed(Process&) {}
+void send_signal(Process& target, int signal) { target.signals.post(signal); }
+void for_each_process(bool (*visit)(Process&, void*), void* context) {
+  for (Process* p : testing::processes()) {
+    if (!visit(*p, context)) return;
+  }
+}
+Process* find_process(Pid pid) {
+  for (Process* p : testing::processes()) {
+    if (p->pid == pid) return p;
+  }
+  return nullptr;
+}
+Pid process_group_of(const Process& process) { return process.pid; }
+std::int64_t signal_return(Process&) { throw testing::ExitCalled{kSigSegv}; }
+void wait_for_signal(Process& process, const std::uint64_t* mask) {
+  if (mask != nullptr) process.signals.set_blocked(*mask);
 }
 }  // namespace ferrite::proc
 

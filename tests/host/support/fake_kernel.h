@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "proc/process.h"
+
 #include "fs/tree.h"
 
 namespace ferrite::testing {
@@ -35,6 +37,10 @@ struct FakeMachine {
   int restarts = 0;
 };
 FakeMachine& machine();
+
+// The processes kill() and friends can reach (proc::find_process, for_each_process); tests add
+// theirs and clear the list.
+std::vector<proc::Process*>& processes();
 
 // proc::exit_current throws this (host builds have exceptions; the kernel's never returns).
 struct ExitCalled {

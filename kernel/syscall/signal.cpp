@@ -1,0 +1,181 @@
+// Signal system calls (chapter 15): actions, masks, sending, waiting, returning from a handler.
+// The state lives in Process::signals (proc/signal.h); sending and delivery are proc/signals.h.
+// Portable like the rest of syscall/: the host tests link fakes of proc's functions.
+#include "abi/linux_types.h"
+#include "proc/signals.h"
+#include "syscall/handlers.h"
+
+namespace ferrite::syscall {
+
+namespace {
+
+using abi::Errno;
+using proc::SignalAction;
+constexpr std::uint64_t kSignalSetBytes = 8;  // sizeof(sigset_t) in the kernel's ABI
+constexpr std::uint64_t kMinSignalStack = 2048;  // MINSIGSTKSZ
+
+struct StackT {  // stack_t
+  std::uint64_t sp;
+  std::int32_t flags;
+  std::int32_t pad;
+  std::uint64_t size;
+};
+static_assert(sizeof(StackT) == 24);
+static_assert(sizeof(SignalAction) == sizeof(abi::KernelSigaction));
+
+}  // namespace
+
+// rt_sigaction(sig, act, oldact, sigsetsize). A handler needs SA_RESTORER: the return address
+// of its frame is sa_restorer (every libc sets it; without one the handler could not return).
+Result sys_rt_sigaction(proc::Process& process, const Arguments& a) {
+  const auto signal = static_cast<std::int32_t>(a.arg[0]);
+  const std::uint64_t action = a.arg[1], old_action = a.arg[2];
+  if (a.arg[3] != kSignalSetBytes) return std::unexpected(Errno::einval);
+  if (a.arg[0] > 64 || !proc::valid_signal(signal)) return std::unexpected(Errno::einval);
+  if (action != 0 && (proc::signal_bit(signal) & proc::kUnblockableSignals) != 0) {
+    return std::unexpected(Errno::einval);
+  }
+  SignalAction requested{};
+  if (action != 0) {
+    const auto read = copy_in<SignalAction>(action);
+    if (!read) return std::unexpected(read.error());
+    requested = *read;
+    if (requested.handler > proc::kSigIgn && (requested.flags & proc::kSaRestorer) == 0) {
+      return std::unexpected(Errno::einval);
+    }
+  }
+  if (old_action != 0) {
+    if (auto copied = copy_out(old_action, process.signals.action(signal)); !copied)
+      return std::unexpected(copied.error());
+  }
+  if (action != 0) {
+    process.signals.set_action(signal, requested);
+    proc::signals_changed(process);
+  }
+  return 0;
+}
+
+// rt_sigprocmask(how, set, oldset, sigsetsize).
+Result sys_rt_sigprocmask(proc::Process& process, const Arguments& a) {
+  const std::uint64_t how = a.arg[0], set = a.arg[1], old_set = a.arg[2];
+  if (a.arg[3] != kSignalSetBytes) return std::unexpected(Errno::einval);
+  std::uint64_t requested = 0;
+  if (set != 0) {
+    if (how != abi::kSigBlock && how != abi::kSigUnblock && how != abi::kSigSetmask) {
+      return std::unexpected(Errno::einval);
+    }
+    const auto read = copy_in<std::uint64_t>(set);
+    if (!read) return std::unexpected(read.error());
+    requested = *read;
+  }
+  if (old_set != 0) {
+    if (auto copied = copy_out(old_set, process.signals.blocked); !copied)
+      return std::unexpected(copied.error());
+  }
+  if (set != 0) {
+    if (how == abi::kSigBlock) process.signals.block(requested);
+    else if (how == abi::kSigUnblock) process.signals.unblock(requested);
+    else process.signals.set_blocked(requested);
+    proc::signals_changed(process);
+  }
+  return 0;
+}
+
+// rt_sigpending(set, sigsetsize): the pending signals that are blocked (the others were taken).
+Result sys_rt_sigpending(proc::Process& process, const Arguments& a) {
+  if (a.arg[1] != kSignalSetBytes) return std::unexpected(Errno::einval);
+  if (auto copied = copy_out(a.arg[0], process.signals.pending & process.signals.blocked); !copied)
+    return std::unexpected(copied.error());
+  return 0;
+}
+
+Result sys_rt_sigreturn(proc::Process& process, const Arguments&) {
+  return proc::signal_return(process);
+}
+
+// kill(pid, sig): pid > 0 one process, 0 the caller's group, -1 every process but the caller
+// (and init, pid 1), < -1 the group -pid. Signal 0 checks that the target exists.
+Result sys_kill(proc::Process& process, const Arguments& a) {
+  const auto pid = static_cast<std::int32_t>(a.arg[0]);
+  const auto signal = static_cast<std::int32_t>(a.arg[1]);
+  if (a.arg[1] > 64 || (signal != 0 && !proc::valid_signal(signal))) return std::unexpected(Errno::einval);
+  if (pid > 0) {
+    proc::Process* target = proc::find_process(pid);
+    if (target == nullptr) return std::unexpected(Errno::esrch);
+    if (signal != 0) proc::send_signal(*target, signal);
+    return 0;
+  }
+  struct Context {
+    proc::Process* self;
+    std::int32_t pid, signal, group;
+    std::size_t count;
+  } context{&process, pid, signal, pid == 0 ? proc::process_group_of(process) : -pid, 0};
+  proc::for_each_process(
+      [](proc::Process& target, void* raw) {
+        auto& c = *static_cast<Context*>(raw);
+        if (c.pid == -1 ? (&target == c.self || target.pid == 1)
+                        : proc::process_group_of(target) != c.group) {
+          return true;
+        }
+        if (c.signal != 0) proc::send_signal(target, c.signal);
+        ++c.count;
+        return true;
+      },
+      &context);
+  if (context.count == 0) return std::unexpected(Errno::esrch);
+  return 0;
+}
+
+// tgkill(tgid, tid, sig) / tkill(tid, sig): one thread per process here, its tid is the pid.
+Result sys_tgkill(proc::Process& process, const Arguments& a) {
+  const auto tgid = static_cast<std::int32_t>(a.arg[0]), tid = static_cast<std::int32_t>(a.arg[1]);
+  if (tgid <= 0 || tid <= 0 || tgid != tid) return tgid <= 0 || tid <= 0 ? std::unexpected(Errno::einval) : std::unexpected(Errno::esrch);
+  return sys_kill(process, Arguments{a.number, {a.arg[1], a.arg[2], 0, 0, 0, 0}});
+}
+Result sys_tkill(proc::Process& process, const Arguments& a) {
+  if (static_cast<std::int32_t>(a.arg[0]) <= 0) return std::unexpected(Errno::einval);
+  return sys_kill(process, a);
+}
+
+// pause(): until a signal is delivered; always EINTR.
+Result sys_pause(proc::Process& process, const Arguments&) {
+  proc::wait_for_signal(process, nullptr);
+  return std::unexpected(Errno::eintr);
+}
+
+// rt_sigsuspend(mask, sigsetsize): waits with `mask` blocked; the old mask comes back when the
+// handler returns (it is the frame's uc_sigmask).
+Result sys_rt_sigsuspend(proc::Process& process, const Arguments& a) {
+  if (a.arg[1] != kSignalSetBytes) return std::unexpected(Errno::einval);
+  const auto mask = copy_in<std::uint64_t>(a.arg[0]);
+  if (!mask) return std::unexpected(mask.error());
+  proc::wait_for_signal(process, &*mask);
+  return std::unexpected(Errno::eintr);
+}
+
+// sigaltstack(ss, old_ss): the stack is recorded and SA_ONSTACK handlers run on it. Honest
+// minimum: no EPERM for changing it while on it, SS_AUTODISARM is not supported (EINVAL).
+Result sys_sigaltstack(proc::Process& process, const Arguments& a) {
+  proc::SignalState& state = process.signals;
+  if (a.arg[1] != 0) {
+    const StackT old{state.alt_stack, state.alt_stack_flags, 0, state.alt_stack_size};
+    if (auto copied = copy_out(a.arg[1], old); !copied) return std::unexpected(copied.error());
+  }
+  if (a.arg[0] != 0) {
+    const auto requested = copy_in<StackT>(a.arg[0]);
+    if (!requested) return std::unexpected(requested.error());
+    if (requested->flags == 2) {  // SS_DISABLE
+      state.alt_stack = state.alt_stack_size = 0;
+      state.alt_stack_flags = 2;
+      return 0;
+    }
+    if (requested->flags != 0) return std::unexpected(Errno::einval);
+    if (requested->size < kMinSignalStack) return std::unexpected(Errno::enomem);
+    state.alt_stack = requested->sp;
+    state.alt_stack_size = requested->size;
+    state.alt_stack_flags = 0;
+  }
+  return 0;
+}
+
+}  // namespace ferrite::syscall

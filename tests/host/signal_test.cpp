@@ -1,0 +1,107 @@
+// Chapter 15's portable signal logic: the signal frame's Linux layout and placement
+// (arch/x86_64/signal_frame.h), checked against the host's own <signal.h>/<ucontext.h> where
+// they describe the same bytes, and a process's SignalState (proc/signal.h): posting, blocking,
+// delivery order, actions.
+#include "arch/x86_64/signal_frame.h"
+#include "proc/signal.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/ucontext.h>
+
+#include <cstddef>
+
+namespace {
+
+using namespace ferrite;
+
+TEST(SignalFrame, SigcontextMatchesTheHostsMcontext) {
+  // glibc's mcontext_t: gregs[23] in the same order, then the fpregs pointer.
+  EXPECT_EQ(offsetof(arch::SigContext, r8), sizeof(greg_t) * REG_R8);
+  EXPECT_EQ(offsetof(arch::SigContext, rdi), sizeof(greg_t) * REG_RDI);
+  EXPECT_EQ(offsetof(arch::SigContext, rsp), sizeof(greg_t) * REG_RSP);
+  EXPECT_EQ(offsetof(arch::SigContext, rip), sizeof(greg_t) * REG_RIP);
+  EXPECT_EQ(offsetof(arch::SigContext, eflags), sizeof(greg_t) * REG_EFL);
+  EXPECT_EQ(offsetof(arch::SigContext, cs), sizeof(greg_t) * REG_CSGSFS);
+  EXPECT_EQ(offsetof(arch::SigContext, err), sizeof(greg_t) * REG_ERR);
+  EXPECT_EQ(offsetof(arch::SigContext, trapno), sizeof(greg_t) * REG_TRAPNO);
+  EXPECT_EQ(offsetof(arch::SigContext, oldmask), sizeof(greg_t) * REG_OLDMASK);
+  EXPECT_EQ(offsetof(arch::SigContext, cr2), sizeof(greg_t) * REG_CR2);
+  EXPECT_EQ(offsetof(arch::SigContext, fpstate), offsetof(mcontext_t, fpregs));
+  // ucontext_t up to uc_sigmask is the kernel's struct ucontext.
+  EXPECT_EQ(offsetof(arch::UContext, mcontext), offsetof(ucontext_t, uc_mcontext));
+  EXPECT_EQ(offsetof(arch::UContext, stack), offsetof(ucontext_t, uc_stack));
+  EXPECT_EQ(offsetof(arch::UContext, sigmask), offsetof(ucontext_t, uc_sigmask));
+  EXPECT_EQ(sizeof(arch::SigInfo), sizeof(siginfo_t));
+  EXPECT_EQ(offsetof(arch::SigInfo, pid), offsetof(siginfo_t, si_pid));
+  EXPECT_EQ(sizeof(arch::SignalStack), sizeof(stack_t));
+  EXPECT_EQ(offsetof(arch::SignalStack, size), offsetof(stack_t, ss_size));
+}
+
+TEST(SignalFrame, PlacementAlignsAndSkipsTheRedZone) {
+  for (std::uint64_t rsp = 0x7fff'ffff'e000; rsp < 0x7fff'ffff'e000 + 64; rsp += 8) {
+    for (std::uint64_t fpu : {512u, 580u, 836u}) {
+      const arch::SignalFrameLayout l = arch::signal_frame_layout(rsp, fpu);
+      EXPECT_EQ(l.fpstate % 64, 0u);
+      EXPECT_LE(l.fpstate + fpu, rsp - arch::kRedZoneBytes);  // the red zone is untouched
+      EXPECT_EQ(l.frame % 16, 8u);                            // as after a call
+      EXPECT_LE(l.frame + sizeof(arch::RtSigframe), l.fpstate);
+    }
+  }
+}
+
+TEST(SignalFrame, ReturnValidation) {
+  EXPECT_TRUE(arch::user_address_ok(0x401000));
+  EXPECT_FALSE(arch::user_address_ok(0x0000'8000'0000'0000));  // non-canonical / kernel half
+  EXPECT_FALSE(arch::user_address_ok(0xffff'ffff'8000'1000));
+  // IF and IOPL are the kernel's; the arithmetic flags and DF are the program's.
+  EXPECT_EQ(arch::restored_rflags(0x202, 0x3000 | 0x400 | 0x1), 0x202u | 0x400 | 0x1);
+  EXPECT_EQ(arch::restored_rflags(0x202, 0), 0x202u);
+}
+
+TEST(SignalState, PostBlockTakeInOrder) {
+  proc::SignalState s;
+  EXPECT_TRUE(s.post(proc::kSigTerm));
+  EXPECT_TRUE(s.post(proc::kSigInt));
+  EXPECT_FALSE(s.post(0));
+  EXPECT_FALSE(s.post(65));
+  s.block(proc::signal_bit(proc::kSigInt) | proc::kUnblockableSignals);
+  EXPECT_EQ(s.blocked, proc::signal_bit(proc::kSigInt));  // SIGKILL/SIGSTOP never blocked
+  EXPECT_EQ(s.take_next(), proc::kSigTerm);
+  EXPECT_EQ(s.take_next(), 0);  // SIGINT waits while blocked
+  s.unblock(proc::signal_bit(proc::kSigInt));
+  EXPECT_EQ(s.take_next(), proc::kSigInt);
+  EXPECT_EQ(s.pending, 0u);
+  s.set_blocked(~0ull);
+  EXPECT_EQ(s.blocked, ~0ull & ~proc::kUnblockableSignals);
+}
+
+TEST(SignalState, IgnoredSignalsAreDropped) {
+  proc::SignalState s;
+  EXPECT_FALSE(s.post(proc::kSigChld));   // default: ignore
+  EXPECT_FALSE(s.post(proc::kSigWinch));
+  EXPECT_TRUE(s.post(proc::kSigPipe));    // default: terminate
+  EXPECT_TRUE(s.set_action(proc::kSigPipe, {proc::kSigIgn, 0, 0, 0}));
+  EXPECT_EQ(s.pending, 0u);               // becoming ignored discards it
+  EXPECT_FALSE(s.post(proc::kSigPipe));
+  s.block(proc::signal_bit(proc::kSigChld));
+  EXPECT_TRUE(s.post(proc::kSigChld));    // blocked: kept, the action may change before unblock
+  EXPECT_FALSE(s.set_action(proc::kSigKill, {proc::kSigIgn, 0, 0, 0}));
+  EXPECT_FALSE(s.set_action(proc::kSigStop, {0x1000, 0, 0, 0}));
+  EXPECT_TRUE(s.set_action(proc::kSigUsr1, {0x1000, proc::kSaRestorer, 0x2000, ~0ull}));
+  EXPECT_EQ(s.action(proc::kSigUsr1).mask, ~0ull & ~proc::kUnblockableSignals);
+}
+
+TEST(SignalState, DefaultActions) {
+  EXPECT_EQ(proc::default_action(proc::kSigInt), proc::DefaultAction::terminate);
+  EXPECT_EQ(proc::default_action(proc::kSigPipe), proc::DefaultAction::terminate);
+  EXPECT_EQ(proc::default_action(proc::kSigSegv), proc::DefaultAction::core_dump);
+  EXPECT_EQ(proc::default_action(proc::kSigChld), proc::DefaultAction::ignore);
+  EXPECT_EQ(proc::default_action(proc::kSigUrg), proc::DefaultAction::ignore);
+  EXPECT_EQ(proc::default_action(proc::kSigTstp), proc::DefaultAction::stop);
+  EXPECT_EQ(proc::default_action(proc::kSigCont), proc::DefaultAction::resume);
+  EXPECT_EQ(proc::default_action(40), proc::DefaultAction::terminate);  // real-time
+  EXPECT_EQ(proc::signal_name(proc::kSigAlrm), "SIGALRM");
+}
+
+}  // namespace
