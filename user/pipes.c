@@ -1,6 +1,7 @@
 /* Pipes and descriptors in one process (chapter 15): pipe2, dup2 of stdout into a pipe, fcntl's
  * flags, O_NONBLOCK's EAGAIN on an empty and on a full pipe, FIONREAD, fstat's S_IFIFO, end of
- * file after the last writer, EPIPE after the last reader. Prints each failed check and, at the
+ * file after the last writer, EPIPE after the last reader; poll and select on pipes and
+ * /dev/null, with a timeout. Prints each failed check and, at the
  * end, "pipes: N checks, F failed". The same program gives the same output on Linux. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -8,7 +9,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +70,34 @@ int main(void) {
   for (ssize_t got; (got = read(p[0], buffer, sizeof buffer)) > 0;) drained += got;
   check(errno == EAGAIN && drained == total + (big > 0 ? big : 0), "read back every byte");
 
+  /* poll and select: an empty pipe times out, data makes it readable */
+  struct timespec t0, t1;
+  struct pollfd pf[3] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}, {99, POLLIN, 0}};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  check(poll(pf, 1, 50) == 0 && pf[0].revents == 0, "poll: empty pipe times out");
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+  check(waited_ms >= 45 && waited_ms < 1000, "poll: waited about 50 ms");
+  check(poll(pf, 3, -1) == 2 && pf[0].revents == 0 && pf[1].revents == POLLOUT &&
+            pf[2].revents == POLLNVAL, "poll: write end POLLOUT, bad fd POLLNVAL");
+  check(write(p[1], "q", 1) == 1 && poll(pf, 1, 0) == 1 && pf[0].revents == POLLIN, "poll: POLLIN");
+  fd_set readable;
+  FD_ZERO(&readable);
+  FD_SET(p[0], &readable);
+  struct timeval tv = {1, 0};
+  check(select(p[0] + 1, &readable, NULL, NULL, &tv) == 1 && FD_ISSET(p[0], &readable),
+        "select: readable");
+  check(read(p[0], buffer, 10) == 1, "read it");
+  FD_SET(p[0], &readable);
+  tv.tv_sec = 0;
+  tv.tv_usec = 20000;
+  check(select(p[0] + 1, &readable, NULL, NULL, &tv) == 0 && !FD_ISSET(p[0], &readable),
+        "select: times out");
+  int null_fd = open("/dev/null", O_RDWR);
+  struct pollfd nf = {null_fd, POLLIN | POLLOUT, 0};
+  check(poll(&nf, 1, 0) == 1 && nf.revents == (POLLIN | POLLOUT), "poll: /dev/null always ready");
+  close(null_fd);
+
   /* dup3 and F_DUPFD_CLOEXEC */
   check(dup3(p[1], p[1], 0) == -1 && errno == EINVAL, "dup3(fd, fd): EINVAL");
   int copy = fcntl(p[1], F_DUPFD_CLOEXEC, 20);
@@ -75,6 +107,8 @@ int main(void) {
   check(close(p[1]) == 0, "close write end");
   check(read(p[0], buffer, 1) == -1 && errno == EAGAIN, "a writer is left: EAGAIN");
   check(write(copy, "z", 1) == 1 && close(copy) == 0, "last writer writes and closes");
+  struct pollfd hup = {p[0], POLLIN, 0};
+  check(poll(&hup, 1, 0) == 1 && hup.revents == (POLLIN | POLLHUP), "poll: data and POLLHUP");
   check(read(p[0], buffer, 10) == 1 && read(p[0], buffer, 10) == 0, "data, then end of file");
   check(close(p[0]) == 0, "close read end");
 

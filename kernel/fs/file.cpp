@@ -244,6 +244,26 @@ std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std:
   return used;
 }
 
+std::uint32_t poll_events(const OpenFile& file) {
+  constexpr std::uint32_t kIn = kPollIn | kPollRdnorm, kOut = kPollOut | kPollWrnorm;
+  switch (file.kind) {
+    case FileKind::pipe: {
+      const Pipe& pipe = *file.pipe;
+      if (file.readable()) {
+        return (pipe.readable_bytes() > 0 ? kIn : 0) | (pipe.writers() == 0 ? kPollHup : 0);
+      }
+      if (pipe.readers() == 0) return kOut | kPollErr;
+      return pipe.free_bytes() >= Pipe::kAtomicWrite ? kOut : 0;
+    }
+    case FileKind::terminal: {
+      TerminalPort* port = terminal();
+      return (port != nullptr && port->readable_bytes() > 0 ? kIn : 0) | kOut;
+    }
+    default:
+      return kIn | kOut;
+  }
+}
+
 abi::Stat stat_of(const Node& node) {
   abi::Stat st{};
   st.st_dev = kTreeDevice;

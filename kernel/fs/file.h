@@ -92,6 +92,15 @@ std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offs
 // 0 at the end; EINVAL when not even the next one fits; ENOTDIR for anything else.
 std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std::byte> out);
 
+// poll(2)'s events (<asm-generic/poll.h>) and what a file is ready for now: a pipe's read end
+// when it holds data (or has no writer: POLLHUP), its write end when PIPE_BUF bytes fit (no
+// reader: POLLERR), the terminal when a line is typed; files and /dev/null always, as Linux's
+// DEFAULT_POLLMASK.
+inline constexpr std::uint32_t kPollIn = 0x1, kPollPri = 0x2, kPollOut = 0x4, kPollErr = 0x8,
+                               kPollHup = 0x10, kPollNval = 0x20, kPollRdnorm = 0x40,
+                               kPollWrnorm = 0x100;
+std::uint32_t poll_events(const OpenFile& file);
+
 // What stat(2) says about a node, and statx(2) the same in its own layout.
 abi::Stat stat_of(const Node& node);
 abi::Statx statx_of(const Node& node);

@@ -70,7 +70,7 @@ Result write_from_user(fs::OpenFile& file, std::uint64_t buffer, std::uint64_t c
 std::expected<fs::OpenFile*, Errno> checked_transfer(proc::Process& process, std::uint64_t fd,
                                                      std::uint64_t buffer, std::uint64_t& count,
                                                      bool writing) {
-  const auto file = file_of(process, fd);
+  auto file = file_of(process, fd);  // not const: returned by move
   if (!file) return file;
   if (writing ? !(*file)->writable() : !(*file)->readable()) return std::unexpected(Errno::ebadf);
   if (!user_range_ok(buffer, count)) return std::unexpected(Errno::efault);
