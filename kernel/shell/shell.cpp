@@ -449,6 +449,34 @@ task::Task<Outcome> run_program(Arguments arguments) {
   co_return Outcome::done;
 }
 
+// Chapter 15: `sh` is `run /bin/sh` — busybox's shell on the console; back to `ferrite> ` when it
+// exits.
+task::Task<Outcome> run_sh(Arguments arguments) {
+  std::string_view words[8] = {"/bin/sh"};
+  std::size_t count = 1;
+  for (std::string_view word : arguments.words) {
+    if (count < 8) words[count++] = word;
+  }
+  Arguments with_path = arguments;
+  with_path.words = {words, count};
+  co_return co_await run_program(with_path);
+}
+
+// Chapter 15: the process table — PID, parent, group, state (R running or sleeping, Z zombie),
+// the memory its address space maps, and its name.
+void ps() {
+  static proc::ProcessInfo infos[proc::kMaxProcesses];
+  const std::size_t count = proc::snapshot(infos);
+  println("  PID  PPID  PGID S      MEM NAME");
+  for (std::size_t i = 0; i < count; ++i) {
+    const proc::ProcessInfo& info = infos[i];
+    std::size_t length = 0;
+    while (length < proc::kProcessNameLength && info.name[length] != '\0') ++length;
+    println("{:>5} {:>5} {:>5} {} {:>7}K {}", info.pid, info.parent, info.pgid,
+            info.zombie ? 'Z' : 'R', info.frames * 4, std::string_view(info.name, length));
+  }
+}
+
 constexpr Command kCommands[] = {
     {"help", "help", "this list", run_plain<help>},
     {"clear", "clear", "clear the screen (also Ctrl+L)", run_plain<clear>},
@@ -465,6 +493,8 @@ constexpr Command kCommands[] = {
     {"ls", "ls [PATH]", "list a directory of the initramfs (default /)", run_ls},
     {"programs", "programs", "the programs in /bin and what their ELF headers say", run_plain<programs>},
     {"run", "run PATH [ARGS...]", "run a program from the initramfs and wait for it (Ctrl+C kills it)", run_program},
+    {"sh", "sh [ARGS...]", "start /bin/sh (busybox) on the console and wait for it", run_sh},
+    {"ps", "ps", "processes: PID, parent, group, state, memory, name", run_plain<ps>},
     {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_plain<threads_command>},
     {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_with_number<spin>},
     {"kill", "kill ID", "end thread ID", run_with_number<kill_thread>},
