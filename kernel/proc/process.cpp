@@ -378,8 +378,7 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
   child.sid = parent.sid;
   child.cwd = parent.cwd;
   child.fs_base = parent.fs_base;
-  child.signals = parent.signals;  // actions, mask and alternate stack; nothing pending
-  child.signals.pending = 0;
+  child.signals = parent.signals.for_child();
   child.clear_child_tid = clear_child_tid ? child_tid : 0;
   child.vfork_pending = wait_for_exec;
   slot->forked = true;
@@ -458,15 +457,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   syscall::close_on_exec_files(process);
   process.fs_base = 0;
   process.clear_child_tid = 0;
-  // Caught signals go back to their default action (ignored ones stay ignored); the mask and
-  // pending signals stay, the alternate stack goes (execve(2)).
-  for (SignalAction& action : process.signals.actions) {
-    if (action.handler != kSigIgn) action = SignalAction{};
-  }
-  process.signals.alt_stack = 0;
-  process.signals.alt_stack_size = 0;
-  process.signals.alt_stack_flags = 2;  // SS_DISABLE
-  signals_changed(process);
+  process.signals.reset_for_exec();  // caught signals back to default, ignored ones stay
   const std::size_t slash = path.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (std::size_t i = 0; i < kProcessNameLength; ++i)
@@ -584,13 +575,6 @@ void for_each_process(bool (*visit)(Process& process, void* context), void* cont
       return;
     }
   }
-}
-
-Process* find_process(Pid pid) {
-  for (Slot& slot : slots) {
-    if (slot.in_use && !slot.process.exiting && slot.process.pid == pid) return &slot.process;
-  }
-  return nullptr;
 }
 
 std::size_t process_count() {
