@@ -321,6 +321,14 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
   return &process;
 }
 
+Process* find_process(Pid pid) {
+  sync::InterruptGuard no_interrupts;
+  for (Slot& slot : slots) {
+    if (slot.in_use && slot.process.pid == pid) return &slot.process;  // zombies too
+  }
+  return nullptr;
+}
+
 void exit_current(std::int32_t wait_status) {
   Process& process = *current();
   sched::Thread& self = sched::current();
