@@ -5,11 +5,16 @@
  *   forktest loop N     N rounds of fork + _exit + wait (the memory-leak check)
  *   forktest bomb       fork until fork fails; reports EAGAIN, then reaps every child */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t sigchld_seen = 0;
+static void on_sigchld(int signal) { (void)signal; sigchld_seen = 1; }
 
 static char big[64 * 1024];  /* .bss pages the child changes after fork */
 static int counter = 1;      /* .data */
@@ -148,6 +153,41 @@ int main(int argc, char** argv) {
   }
   waitpid(pid, &status, 0);
   describe(status);
+
+  /* 9. pipe + dup2 + exec: a child's stdout goes into a pipe; the parent polls, reads, then
+   * sees EOF once the only writer is gone. */
+  if (pipe(fds) != 0) { printf("pipe failed\n"); return 1; }
+  pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    char* args[] = {"echo", "through the pipe", NULL};
+    execv("/bin/busybox", args);
+    _exit(127);
+  }
+  close(fds[1]);
+  struct pollfd readable = {fds[0], POLLIN, 0};
+  int ready = poll(&readable, 1, 5000);
+  char line[64] = {0};
+  int got = (int)read(fds[0], line, sizeof line - 1);
+  printf("poll %d, read %d: %s", ready, got, line);
+  waitpid(pid, &status, 0);
+  describe(status);
+  printf("then EOF: %d\n", (int)read(fds[0], line, sizeof line));
+  close(fds[0]);
+
+  /* 10. Signals: SIGTERM ends a sleeping child; the parent's SIGCHLD handler runs. */
+  signal(SIGCHLD, on_sigchld);
+  pid = fork();
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  kill(pid, SIGTERM);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  describe(status);
+  printf("SIGCHLD handled: %s\n", sigchld_seen ? "yes" : "no");
 
   printf("forktest: done\n");
   return 0;
