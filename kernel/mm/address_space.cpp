@@ -8,6 +8,8 @@
 
 #include "arch/x86_64/cpu.h"
 #include "lib/panic.h"
+#include "mm/frame_shares.h"
+#include "mm/heap.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
 #include "mm/user_page_tables.h"
@@ -27,6 +29,31 @@ constinit AddressSpace* active = nullptr;
 // so that a failure half-way can find and take back exactly those. Bit 9 is ignored by the CPU
 // and free for the OS in every entry (Intel SDM Vol. 3A 4.5, table 4-20; page_table.h).
 constexpr PageTableFlags kNewlyMapped = PageTableFlags::from_bits(std::uint64_t{1} << 9);
+// Chapter 15: a page of a writable region that fork shares with another space. Its entry is
+// read-only; the first write faults, and handle_fault copies the page (or, when no other space
+// maps the frame any more, just makes it writable again). Bit 10, also free for the OS.
+constexpr PageTableFlags kCopyOnWrite = PageTableFlags::from_bits(std::uint64_t{1} << 10);
+
+// The owner counts of shared frames (mm/frame_shares.h), one per frame of usable memory; made
+// by the first fork (frames never shared need no count: 0 = one owner).
+constinit FrameShares frame_shares;
+constinit bool frame_shares_ready = false;
+
+bool make_frame_shares() {
+  if (frame_shares_ready) return true;
+  const auto runs = frame_allocator().runs();
+  if (runs.empty()) return false;
+  const std::uint64_t frames = runs.back().end / kPageBytes;
+  auto* counts = static_cast<FrameShares::Count*>(
+      heap_allocate(frames * sizeof(FrameShares::Count), alignof(FrameShares::Count)));
+  if (counts == nullptr) return false;
+  __builtin_memset(counts, 0, frames * sizeof(FrameShares::Count));
+  frame_shares = FrameShares({counts, frames});
+  __atomic_store_n(&frame_shares_ready, true, __ATOMIC_RELEASE);
+  return true;
+}
+
+std::uint64_t frame_number(PhysAddr address) { return address.value() / kPageBytes; }
 
 PageTable& table_at(PhysAddr address) { return *kPhysicalMemory.pointer_to<PageTable>(address); }
 
@@ -96,11 +123,16 @@ class SpaceFrames final : public FrameSource {
     if (frame) ++space_.frames_in_use_;
     return frame;
   }
+  // This space lets go of `frame`: back to the allocator unless another space (fork) still
+  // maps it. Either way the space holds one frame less.
   void free(Frame4KiB frame) {
     FERRITE_ASSERT(space_.frames_in_use_ > 0);
-    frame_allocator().free(frame);
+    if (frame_shares.release(frame_number(frame.start()))) frame_allocator().free(frame);
     --space_.frames_in_use_;
   }
+  // A frame another space owns too: counted here as well (frames_in_use is what this space
+  // maps, so a parent and a fresh child each count their shared pages).
+  void count_shared() { ++space_.frames_in_use_; }
   std::optional<Frame4KiB> allocate_frame() override { return allocate(); }
 
  private:
@@ -238,7 +270,12 @@ void AddressSpace::set_page_protection_locked(std::uint64_t start, std::uint64_t
                                               std::uint32_t protection) {
   const PageTableFlags flags = page_flags(protection);
   auto reflag_page = [&](Page4KiB page, PageTableEntry& entry) {
-    entry.set_flags(flags);  // parks the page for PROT_NONE, brings it back otherwise
+    // A copy-on-write page stays read-only (and marked) until a write fault copies it.
+    if (entry.flags().contains(kCopyOnWrite)) {
+      entry.set_flags(flags.without(PageTableFlags::writable) | kCopyOnWrite);
+    } else {
+      entry.set_flags(flags);  // parks the page for PROT_NONE, brings it back otherwise
+    }
     // Narrowing a permission must flush, or the old one lives on in the TLB; widening need not
     // (a fault on the stale entry is retried by handle_fault), but one invlpg is cheap.
     flush_tlb_entry(page.start());
@@ -333,10 +370,88 @@ bool AddressSpace::handle_fault(std::uint64_t address, FaultAccess access) {
   // A page that is there already faulted on its permissions: a real fault. (It cannot be a
   // stale, narrower TLB entry: protect() flushes every page it changes in the active space, and
   // activate() flushes the rest. Retrying here could loop forever, e.g. on an SMAP violation.)
-  if (has_frame(level4_table_, page)) return false;
+  if (has_frame(level4_table_, page)) {
+    if (access != FaultAccess::write) return false;
+    return copy_on_write_locked(page);
+  }
   SpaceFrames frames(*this);
   return map_fresh_pages(mapper, kPhysicalMemory, page, 1, page_flags(region->protection), frames)
       .has_value();
+}
+
+// A write to a page fork shared: the region allows it (checked by the caller), the entry is
+// read-only and marked. Sole owner: writable in place. Otherwise a fresh frame gets a copy, the
+// entry moves to it, and this space's share of the old frame goes.
+bool AddressSpace::copy_on_write_locked(Page4KiB page) {
+  PageTableEntry& entry = *user_page_entry(kPhysicalMemory, level4_table_, page);
+  const PageTableFlags flags = entry.flags();
+  if (!flags.contains(kCopyOnWrite) || !flags.contains(PageTableFlags::present)) return false;
+  const PageTableFlags writable_flags =
+      flags.without(kCopyOnWrite) | PageTableFlags::writable;
+  const Frame4KiB old_frame = Frame4KiB::containing(entry.address());
+  if (!frame_shares.is_shared(frame_number(old_frame.start()))) {
+    entry.set_flags(writable_flags);
+    flush_tlb_entry(page.start());
+    return true;
+  }
+  SpaceFrames frames(*this);
+  const std::optional<Frame4KiB> copy = frames.allocate();
+  if (!copy) return false;  // out of memory: the process gets SIGSEGV, as Linux's OOM would end it
+  __builtin_memcpy(kPhysicalMemory.pointer_to(copy->start()),
+                   kPhysicalMemory.pointer_to(old_frame.start()), kPageBytes);
+  entry.set(copy->start(), writable_flags);
+  flush_tlb_entry(page.start());
+  frames.free(old_frame);  // drops this space's share; the other owners keep the frame
+  return true;
+}
+
+AddressSpace* clone_address_space(AddressSpace& parent) {
+  if (!make_frame_shares()) return nullptr;
+  AddressSpace* child = create_address_space();
+  if (child == nullptr) return nullptr;
+  bool ok = true;
+  {
+    sched::MutexGuard guard(parent.lock_);
+    // Nobody else knows the child yet: its lock is not needed; SpaceFrames counts in it.
+    SpaceFrames child_frames(*child);
+    Mapper child_mapper = child->page_mapper();
+    child->regions_ = parent.regions_;
+    auto share_page = [&](Page4KiB page, PageTableEntry& entry) {
+      if (!ok) return;
+      PageTableFlags flags = entry.flags();
+      const Region* region = parent.regions_.find(page.start().value());
+      const bool writable = region != nullptr && (region->protection & kProtWrite) != 0;
+      const Frame4KiB frame = Frame4KiB::containing(entry.address());
+      if (!frame_shares.share(frame_number(frame.start()))) {
+        ok = false;
+        return;
+      }
+      if (writable) {
+        flags = flags.without(PageTableFlags::writable) | kCopyOnWrite;
+        entry.set_flags(flags);
+        flush_tlb_entry(page.start());
+      }
+      // The mapper makes the entry present; the exact flags (parked pages too) follow.
+      if (!child_mapper.map(page, frame, PageTableFlags::user, child_frames)) {
+        (void)frame_shares.release(frame_number(frame.start()));
+        ok = false;
+        return;
+      }
+      user_page_entry(kPhysicalMemory, child->level4_table_, page)->set_flags(flags);
+      child_frames.count_shared();
+    };
+    for_each_user_page(kPhysicalMemory, parent.level4_table_, kUserBase, kUserEnd, share_page);
+    child->break_base_ = parent.break_base_;
+    child->break_end_ = parent.break_end_;
+    child->frame_limit_ = parent.frame_limit_;
+  }
+  if (!ok) {
+    // The pages shared so far stay copy-on-write in the parent (harmless: its next write takes
+    // the page back in place once the child's share is gone); the child's shares go here.
+    destroy_address_space(child);
+    return nullptr;
+  }
+  return child;
 }
 
 std::uint64_t AddressSpace::frames_in_use() const { return __atomic_load_n(&frames_in_use_, __ATOMIC_RELAXED); }

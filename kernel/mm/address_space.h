@@ -67,6 +67,10 @@ class AddressSpace;
 AddressSpace* create_address_space();
 // Gives back every frame and page table of the lower half, then the object. Must not be active.
 void destroy_address_space(AddressSpace* space);
+// Chapter 15, fork: a new space with the same regions and pages as `parent`, copy-on-write —
+// every page is shared (frame owner counts, mm/frame_shares.h), writable ones become read-only
+// in both until a write fault copies them. nullptr when memory ran out (nothing leaks).
+AddressSpace* clone_address_space(AddressSpace& parent);
 // Loads `space` into CR3 (nullptr: the kernel's own tables, lower half empty).
 void activate(AddressSpace* space);
 // The active user address space, or nullptr.
@@ -134,6 +138,7 @@ class AddressSpace {
   friend AddressSpace* create_address_space();
   friend void destroy_address_space(AddressSpace* space);
   friend void activate(AddressSpace* space);
+  friend AddressSpace* clone_address_space(AddressSpace& parent);
   friend class SpaceFrames;
 
   explicit AddressSpace(Frame4KiB level4_table) : level4_table_(level4_table) {}
@@ -146,6 +151,7 @@ class AddressSpace {
   std::expected<void, abi::Errno> unmap_locked(std::uint64_t start, std::uint64_t bytes);
   // Unmaps every page in [start, end) and frees its frame; re-flags the pages there.
   void unmap_pages_locked(std::uint64_t start, std::uint64_t end);
+  bool copy_on_write_locked(Page4KiB page);
   void set_page_protection_locked(std::uint64_t start, std::uint64_t end, std::uint32_t protection);
 
   // Lock 1 of mm/memory.h: everything below but level4_table_, which never changes. mutable:

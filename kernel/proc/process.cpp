@@ -16,6 +16,7 @@
 #include "mm/address_space.h"
 #include "mm/heap.h"
 #include "mm/page.h"
+#include "mm/user_copy.h"
 #include "proc/signal.h"
 #include "proc/signals.h"
 #include "proc/spawn.h"
@@ -37,12 +38,24 @@ struct Slot {
   std::uint64_t entry = 0;
   std::uint64_t stack_pointer = 0;
   bool in_use = false;
+  // Chapter 15, a forked child: it starts by returning to ring 3 with a copy of its parent's
+  // system-call frame (RAX = 0), after writing its PID at child_tid (CLONE_CHILD_SETTID).
+  bool forked = false;
+  arch::InterruptFrame frame{};
+  std::uint64_t child_tid = 0;
 };
 
 std::array<Slot, kMaxProcesses> slots;
 constinit Pid next_pid = 1;
+// Woken (all) whenever a process ends or a vfork child execs: wait4 and vfork parents re-check.
+constinit sched::WaitQueue child_events;
 
-// The environment every program starts with (as a Linux init would hand on).
+void wake_child_waiters_locked() {
+  while (child_events.wake_one_locked()) {
+  }
+}
+
+// The environment every program the kernel starts begins with (as a Linux init would hand on).
 constexpr std::string_view kEnvironment[] = {"HOME=/", "PATH=/bin", "TERM=vt100"};
 // Bytes set aside to build the initial stack in (argv, envp, auxv and their strings).
 constexpr std::size_t kInitialStackBuffer = 16 * 1024;
@@ -138,7 +151,8 @@ std::expected<std::uint64_t, abi::Errno> write_stack(
 std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space,
                                                      const exec::ElfImage& image,
                                                      std::string_view path,
-                                                     std::span<const std::string_view> argv) {
+                                                     std::span<const std::string_view> argv,
+                                                     std::span<const std::string_view> envp) {
   const std::uint64_t bottom = mm::kUserStackTop - mm::kUserStackBytes;
   if (auto mapped =
           space.map_anonymous(bottom, mm::kUserStackBytes, mm::kProtRead | mm::kProtWrite);
@@ -157,7 +171,7 @@ std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space,
   auto* buffer = static_cast<std::byte*>(mm::heap_allocate(kInitialStackBuffer, 16));
   if (buffer == nullptr) return std::unexpected(abi::Errno::enomem);
   const auto stack = exec::build_initial_stack({buffer, kInitialStackBuffer}, mm::kUserStackTop,
-                                               argv, kEnvironment, aux);
+                                               argv, envp, aux);
   auto written = write_stack(space, stack, {buffer, kInitialStackBuffer});  // not const: moved out
   mm::heap_deallocate(buffer, kInitialStackBuffer, 16);
   return written;
@@ -170,6 +184,8 @@ Slot* allocate_slot() {
     slot.in_use = true;
     slot.process = Process{};
     slot.process.pid = next_pid++;
+    slot.forked = false;
+    slot.child_tid = 0;
     return &slot;
   }
   return nullptr;
@@ -191,7 +207,16 @@ std::int64_t process_main(void* argument) {
   self.address_space = slot.process.address_space;
   arch::load_user_context(slot.context, self.stack_top);
   mm::activate(slot.process.address_space);
-  arch::enter_user_mode(slot.entry, slot.stack_pointer);
+  if (!slot.forked) arch::enter_user_mode(slot.entry, slot.stack_pointer);
+  if (slot.child_tid != 0) {
+    // CLONE_CHILD_SETTID: in the child's own memory (a copy-on-write fault may copy the page,
+    // which may sleep: interrupts on; the scheduler keeps this thread's user state from here).
+    arch::enable_interrupts();
+    const auto pid = static_cast<std::uint32_t>(slot.process.pid);
+    (void)mm::copy_to_user(slot.child_tid, &pid, sizeof pid);
+    arch::disable_interrupts();
+  }
+  arch::resume_user_mode(slot.frame, self.stack_top);
 }
 
 // ---- The hooks arch calls ---------------------------------------------------------------------
@@ -199,6 +224,7 @@ std::int64_t process_main(void* argument) {
 void on_syscall(arch::InterruptFrame& frame) {
   Process* process = current();
   if (process == nullptr) panic("proc: a system call from a thread without a process");
+  process->syscall_frame = &frame;
   const syscall::Arguments arguments{
       frame.rax, {frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9}};
   frame.rax = static_cast<std::uint64_t>(syscall::dispatch(*process, arguments));
@@ -260,6 +286,9 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
   for (std::size_t i = 0; i + 1 < kProcessNameLength && i < name.size(); ++i)
     process.name[i] = name[i];
   process.cwd = tree->root();
+  process.kernel_waited = true;  // the kernel shell (or init's runner) joins its thread
+  process.pgid = process.pid;
+  process.sid = process.pid;
   arch::init_user_context(slot->context);
 
   mm::AddressSpace* space = mm::create_address_space();
@@ -275,7 +304,7 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
   };
   if (auto loaded = load_segments(*space, *image, file); !loaded)
     return fail(loaded.error(), "cannot map its segments");
-  const auto stack_pointer = build_stack(*space, *image, path, argv);
+  const auto stack_pointer = build_stack(*space, *image, path, argv, kEnvironment);
   if (!stack_pointer) return fail(stack_pointer.error(), "cannot build its initial stack");
   space->set_break_base(page_ceil(image->image_end));
   slot->entry = image->entry;
@@ -292,6 +321,14 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
   return &process;
 }
 
+Process* find_process(Pid pid) {
+  sync::InterruptGuard no_interrupts;
+  for (Slot& slot : slots) {
+    if (slot.in_use && slot.process.pid == pid) return &slot.process;  // zombies too
+  }
+  return nullptr;
+}
+
 void exit_current(std::int32_t wait_status) {
   Process& process = *current();
   sched::Thread& self = sched::current();
@@ -304,9 +341,227 @@ void exit_current(std::int32_t wait_status) {
     mm::activate(nullptr);
   }
   mm::destroy_address_space(std::exchange(process.address_space, nullptr));
+  // From here to the switch away, interrupts stay off: the parent may free this slot as soon
+  // as it runs again, and nothing below touches the slot after that could happen.
+  arch::disable_interrupts();
+  // Orphans go to PID 1 (init) when it is alive, else nobody waits for them: a zombie orphan
+  // is freed now, a live one when it ends.
+  Process* init = nullptr;
+  for (Slot& slot : slots) {
+    if (slot.in_use && slot.process.pid == 1 && !slot.process.zombie && &slot.process != &process)
+      init = &slot.process;
+  }
+  for (Slot& slot : slots) {
+    if (!slot.in_use || slot.process.parent != process.pid || &slot.process == &process) continue;
+    slot.process.parent = init != nullptr ? init->pid : 0;
+    if (init == nullptr && slot.process.zombie && !slot.process.kernel_waited) slot.in_use = false;
+  }
   process.exit_status = wait_status;
   process.exiting = true;
+  process.zombie = true;
+  process.vfork_pending = false;
+  self.user = nullptr;  // nothing of the slot is saved on the switch away
+  if (process.parent != 0) {
+    for (Slot& slot : slots) {
+      if (slot.in_use && slot.process.pid == process.parent && !slot.process.zombie)
+        send_signal(slot.process, kSigChld);
+    }
+  }
+  if (process.parent == 0 && !process.kernel_waited) free_slot(slot_of(process));
+  wake_child_waiters_locked();
   sched::exit(wait_status);  // wakes the waiter (join, or a task's thread_exit)
+}
+
+std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint64_t child_tid,
+                                            bool clear_child_tid, bool wait_for_exec) {
+  Process& parent = *current();
+  Slot& parent_slot = slot_of(parent);
+  Slot* slot = allocate_slot();
+  if (slot == nullptr) return std::unexpected(abi::Errno::eagain);
+  Process& child = slot->process;
+  const Pid pid = child.pid;
+  for (std::size_t i = 0; i < kProcessNameLength; ++i) child.name[i] = parent.name[i];
+  child.parent = parent.pid;
+  child.pgid = parent.pgid;
+  child.sid = parent.sid;
+  child.cwd = parent.cwd;
+  child.fs_base = parent.fs_base;
+  child.signals = parent.signals.for_child();
+  child.clear_child_tid = clear_child_tid ? child_tid : 0;
+  child.vfork_pending = wait_for_exec;
+  slot->forked = true;
+  slot->child_tid = child_tid;
+  slot->frame = *parent.syscall_frame;
+  slot->frame.rax = 0;
+  if (child_stack != 0) slot->frame.rsp = child_stack;
+  {
+    // The parent's live FPU/SSE registers and FS base (the kernel uses neither).
+    sync::InterruptGuard no_interrupts;
+    arch::save_user_context(slot->context);
+  }
+  (void)parent_slot;
+  child.address_space = mm::clone_address_space(*parent.address_space);
+  if (child.address_space == nullptr) {
+    free_slot(*slot);
+    return std::unexpected(abi::Errno::enomem);
+  }
+  if (!syscall::clone_files(parent, child)) {
+    mm::destroy_address_space(child.address_space);
+    free_slot(*slot);
+    return std::unexpected(abi::Errno::enomem);
+  }
+  const auto thread = sched::spawn(child.name_view(), process_main, slot);
+  if (!thread) {
+    syscall::release_files(child);
+    mm::destroy_address_space(child.address_space);
+    free_slot(*slot);
+    return std::unexpected(abi::Errno::eagain);
+  }
+  child.thread = *thread;
+  sched::detach(**thread);  // the slot outlives the thread as a zombie; wait4 frees the slot
+  if (wait_for_exec) {
+    // vfork: the child runs first and alone with the parent's memory in Linux; here its memory
+    // is a copy-on-write copy, so the only thing to keep is the order: sleep until it execs or
+    // ends.
+    sync::InterruptGuard no_interrupts;
+    while (slot->in_use && slot->process.pid == pid && slot->process.vfork_pending) {
+      child_events.wait_locked();
+    }
+  }
+  return pid;
+}
+
+std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<const std::byte> file,
+                                             std::span<const std::string_view> argv,
+                                             std::span<const std::string_view> envp) {
+  Process& process = *current();
+  Slot& slot = slot_of(process);
+  const auto image = exec::parse_elf(file);
+  if (!image) return std::unexpected(abi::Errno::enoexec);
+  mm::AddressSpace* space = mm::create_address_space();
+  if (space == nullptr) return std::unexpected(abi::Errno::enomem);
+  if (auto loaded = load_segments(*space, *image, file); !loaded) {
+    mm::destroy_address_space(space);
+    return std::unexpected(loaded.error());
+  }
+  const auto stack_pointer = build_stack(*space, *image, path, argv, envp);
+  if (!stack_pointer) {
+    mm::destroy_address_space(space);
+    return std::unexpected(stack_pointer.error());
+  }
+  space->set_break_base(page_ceil(image->image_end));
+  // The point of no return: the new image takes over.
+  sched::Thread& self = sched::current();
+  mm::AddressSpace* old = process.address_space;
+  {
+    sync::InterruptGuard no_interrupts;
+    process.address_space = space;
+    self.address_space = space;
+    mm::activate(space);
+    arch::init_user_context(slot.context);
+    arch::load_user_context(slot.context, self.stack_top);
+  }
+  mm::destroy_address_space(old);
+  syscall::close_on_exec_files(process);
+  process.fs_base = 0;
+  process.clear_child_tid = 0;
+  process.signals.reset_for_exec();  // caught signals back to default, ignored ones stay
+  const std::size_t slash = path.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  for (std::size_t i = 0; i < kProcessNameLength; ++i)
+    process.name[i] = i + 1 < kProcessNameLength && i < name.size() ? name[i] : '\0';
+  arch::InterruptFrame& frame = *process.syscall_frame;
+  const std::uint64_t cs = frame.cs, ss = frame.ss;
+  frame = arch::InterruptFrame{};
+  frame.cs = cs;
+  frame.ss = ss;
+  frame.rip = image->entry;
+  frame.rsp = *stack_pointer;
+  frame.rflags = 0x202;  // IF, and bit 1 (always 1)
+  frame.vector = arch::kSyscallFrameVector;
+  if (process.vfork_pending) {
+    sync::InterruptGuard no_interrupts;
+    process.vfork_pending = false;
+    wake_child_waiters_locked();
+  }
+  return {};
+}
+
+std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, bool no_hang, bool reap) {
+  auto matches = [&](const Process& child) {
+    if (child.parent != self.pid) return false;
+    if (pid > 0) return child.pid == pid;
+    if (pid == -1) return true;
+    if (pid == 0) return child.pgid == self.pgid;
+    return child.pgid == -pid;
+  };
+  sync::InterruptGuard no_interrupts;
+  for (;;) {
+    bool any = false;
+    for (Slot& slot : slots) {
+      if (!slot.in_use || !matches(slot.process)) continue;
+      any = true;
+      if (!slot.process.zombie) continue;
+      const WaitResult result{slot.process.pid, slot.process.exit_status};
+      if (reap) slot.in_use = false;
+      return result;
+    }
+    if (!any) return std::unexpected(abi::Errno::echild);
+    if (no_hang) return WaitResult{};
+    if (!child_events.wait_interruptible_locked()) return std::unexpected(abi::Errno::eintr);
+  }
+}
+
+std::expected<void, abi::Errno> set_process_group(Process& self, Pid pid, Pid pgid) {
+  if (pgid < 0) return std::unexpected(abi::Errno::einval);
+  sync::InterruptGuard no_interrupts;
+  Process* target = pid == 0 ? &self : nullptr;
+  if (target == nullptr) {
+    for (Slot& slot : slots) {
+      if (slot.in_use && slot.process.pid == pid) target = &slot.process;
+    }
+  }
+  if (target == nullptr || (target != &self && target->parent != self.pid))
+    return std::unexpected(abi::Errno::esrch);
+  if (target->sid != self.sid) return std::unexpected(abi::Errno::eperm);
+  if (target->sid == target->pid) return std::unexpected(abi::Errno::eperm);  // a session leader
+  const Pid group = pgid == 0 ? target->pid : pgid;
+  if (group != target->pid) {
+    bool exists = false;
+    for (Slot& slot : slots) {
+      if (slot.in_use && slot.process.pgid == group && slot.process.sid == self.sid) exists = true;
+    }
+    if (!exists) return std::unexpected(abi::Errno::eperm);
+  }
+  target->pgid = group;
+  return {};
+}
+
+std::expected<Pid, abi::Errno> new_session(Process& self) {
+  sync::InterruptGuard no_interrupts;
+  for (Slot& slot : slots) {
+    if (slot.in_use && slot.process.pgid == self.pid) return std::unexpected(abi::Errno::eperm);
+  }
+  self.sid = self.pid;
+  self.pgid = self.pid;
+  return self.pid;
+}
+
+std::size_t snapshot(std::span<ProcessInfo> out) {
+  sync::InterruptGuard no_interrupts;
+  std::size_t count = 0;
+  for (const Slot& slot : slots) {
+    if (!slot.in_use || count == out.size()) continue;
+    ProcessInfo& info = out[count++];
+    info.pid = slot.process.pid;
+    info.parent = slot.process.parent;
+    info.pgid = slot.process.pgid;
+    info.zombie = slot.process.zombie;
+    for (std::size_t i = 0; i < kProcessNameLength; ++i) info.name[i] = slot.process.name[i];
+    info.frames =
+        slot.process.address_space != nullptr ? slot.process.address_space->frames_in_use() : 0;
+  }
+  return count;
 }
 
 std::int32_t wait(Process& process) {
@@ -328,13 +583,6 @@ void for_each_process(bool (*visit)(Process& process, void* context), void* cont
       return;
     }
   }
-}
-
-Process* find_process(Pid pid) {
-  for (Slot& slot : slots) {
-    if (slot.in_use && !slot.process.exiting && slot.process.pid == pid) return &slot.process;
-  }
-  return nullptr;
 }
 
 std::size_t process_count() {

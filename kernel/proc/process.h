@@ -12,6 +12,7 @@
 #include "mm/address_space.h"
 #include "proc/signal.h"
 
+namespace ferrite::arch { struct InterruptFrame; }
 namespace ferrite::fs { class FdTable; }
 namespace ferrite::sched { struct Thread; }
 
@@ -36,6 +37,14 @@ struct Process {
   bool exiting = false;
   std::int32_t exit_status = 0;          // Linux wait status encoding: (code << 8) or signal
 
+  // ---- procs (chapter 15): the process tree ----
+  Pid pgid = 0;                          // process group (setpgid); the tty's foreground is one
+  Pid sid = 0;                           // session (setsid)
+  bool zombie = false;                   // ended, not yet reaped by wait4/waitid
+  bool kernel_waited = false;            // started by the kernel (spawn): wait()/release() free it
+  bool vfork_pending = false;            // a vfork child: its parent sleeps until exec or exit
+  arch::InterruptFrame* syscall_frame = nullptr;  // the registers of the system call running now
+
   [[nodiscard]] std::string_view name_view() const {
     std::size_t length = 0;
     while (length < kProcessNameLength && name[length] != '\0') ++length;
@@ -46,6 +55,10 @@ struct Process {
 // The process whose code the CPU was running when it entered the kernel (nullptr in a kernel
 // thread).
 Process* current();
+
+// The live or zombie process with this PID, or nullptr (the caller holds interrupts off, or
+// accepts a snapshot).
+Process* find_process(Pid pid);
 
 // Ends the calling process with a Linux wait status (exit(n): n << 8; killed by signal s: s).
 // Gives back its memory and files; never returns.

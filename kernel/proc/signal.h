@@ -103,6 +103,22 @@ struct SignalState {
     pending &= ~signal_bit(signal);
     return signal;
   }
+  // fork: the child gets the actions, the mask and the alternate stack; nothing pending (POSIX).
+  [[nodiscard]] SignalState for_child() const {
+    SignalState child = *this;
+    child.pending = 0;
+    child.restore_saved = false;
+    return child;
+  }
+  // execve: caught signals go back to their default action (the handlers are gone with the old
+  // program), ignored ones stay ignored; the mask and pending signals stay; no alternate stack.
+  void reset_for_exec() {
+    for (SignalAction& a : actions) {
+      if (a.handler != kSigIgn) a = SignalAction{};
+    }
+    alt_stack = alt_stack_size = 0;
+    alt_stack_flags = 2;
+  }
   // rt_sigprocmask's three ways; SIGKILL and SIGSTOP are never blocked.
   void block(std::uint64_t set) { blocked = (blocked | set) & ~kUnblockableSignals; }
   void unblock(std::uint64_t set) { blocked &= ~set; }

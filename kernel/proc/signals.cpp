@@ -37,7 +37,7 @@ void send_signal(Process& target, int signal) {
 }
 
 Pid process_group_of(const Process& process) {
-  return process.pid;  // procs' pgid replaces this at the merge
+  return process.pgid != 0 ? process.pgid : process.pid;  // procs' process groups (merge)
 }
 
 std::size_t send_signal_to_group(Pid pgid, int signal) {

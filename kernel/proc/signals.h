@@ -47,9 +47,7 @@ void wait_for_signal(Process& process, const std::uint64_t* mask);
 
 // Calls `visit` for every live process (proc/process.cpp); stops early if it returns false.
 void for_each_process(bool (*visit)(Process& process, void* context), void* context);
-// The live process with this pid, or nullptr.
-Process* find_process(Pid pid);
-// The process group of `process`: its pgid (procs branch) once there is one, else its pid.
+// The process group of `process` (find_process is proc/process.h's).
 Pid process_group_of(const Process& process);
 
 }  // namespace ferrite::proc

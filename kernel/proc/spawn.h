@@ -13,7 +13,9 @@
 
 namespace ferrite::proc {
 
-inline constexpr std::size_t kMaxProcesses = 16;
+// The process table's size: fork beyond it fails with EAGAIN (a fork bomb stops here). Below the
+// scheduler's 64 threads, so the kernel's own threads always find a slot.
+inline constexpr std::size_t kMaxProcesses = 48;
 
 // Why a program could not be started: Linux's errno for execve, and a sentence for people.
 struct SpawnFailure {
@@ -35,6 +37,49 @@ void init();
 std::int32_t wait(Process& process);
 // Frees an ended process whose thread has already been joined (after task::thread_exit).
 void release(Process& process);
+
+// ---- Chapter 15 -------------------------------------------------------------------------------
+// fork/vfork/clone for the calling process (its registers: the system call's frame): a child
+// with a copy-on-write copy of the address space, the same open files, the same registers but
+// RAX = 0. `child_stack` (clone) replaces the child's RSP when not 0; `child_tid` (clone's
+// CLONE_CHILD_SETTID) gets the child's PID written in the child's memory; `wait_for_exec`
+// (vfork, CLONE_VFORK) keeps the parent asleep until the child execs or exits. EAGAIN when the
+// table is full, ENOMEM when memory is.
+[[nodiscard]] std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack,
+                                                          std::uint64_t child_tid,
+                                                          bool clear_child_tid,
+                                                          bool wait_for_exec);
+// execve for the calling process: the program in `file` (an ELF from the initramfs) replaces
+// its image, with `argv` and `envp`; the PID, parent and files (but close-on-exec ones) stay.
+// Returns only on failure (the old image is untouched); on success the system call returns to
+// the new program's entry point.
+[[nodiscard]] std::expected<void, abi::Errno> exec_current(std::string_view path,
+                                                           std::span<const std::byte> file,
+                                                           std::span<const std::string_view> argv,
+                                                           std::span<const std::string_view> envp);
+// wait4/waitid: a child of `self` matching `pid` (wait4's meaning: > 0 that PID, -1 any, 0 the
+// caller's group, < -1 the group -pid) that has ended. Blocks unless `no_hang`; `reap` frees it.
+// Returns {pid, wait status}, {0, 0} for no_hang with none ended yet, ECHILD when there is none.
+struct WaitResult {
+  Pid pid = 0;
+  std::int32_t status = 0;
+};
+[[nodiscard]] std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, bool no_hang,
+                                                               bool reap);
+// setpgid / setsid, with Linux's errors.
+[[nodiscard]] std::expected<void, abi::Errno> set_process_group(Process& self, Pid pid, Pid pgid);
+[[nodiscard]] std::expected<Pid, abi::Errno> new_session(Process& self);
+
+// A snapshot of one process, for `ps`.
+struct ProcessInfo {
+  Pid pid;
+  Pid parent;
+  Pid pgid;
+  bool zombie;
+  char name[kProcessNameLength];
+  std::uint64_t frames;  // frames its address space maps
+};
+std::size_t snapshot(std::span<ProcessInfo> out);
 
 // How many processes exist (started, not yet released): for tests.
 [[nodiscard]] std::size_t process_count();

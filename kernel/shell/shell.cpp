@@ -450,6 +450,65 @@ task::Task<Outcome> run_program(Arguments arguments) {
   co_return Outcome::done;
 }
 
+// Chapter 15: `sh` starts busybox's shell on the console and waits for it; back to `ferrite> `
+// when it exits. Ctrl+C is the terminal's: SIGINT for the shell's jobs — every process of its
+// session but the shell itself (ferrite's console keeps no foreground process group yet, so a
+// background job gets it too) — and the shell goes on.
+task::Task<Outcome> run_sh(Arguments arguments) {
+  std::string_view words[8] = {"/bin/sh"};
+  std::size_t count = 1;
+  for (std::string_view word : arguments.words) {
+    if (count < 8) words[count++] = word;
+  }
+  const auto process = proc::spawn("/bin/sh", std::span<const std::string_view>(words, count));
+  if (!process) {
+    println("sh: {} ({})", process.error().reason, abi::name(process.error().error));
+    co_return Outcome::done;
+  }
+  sched::Thread& thread = *(*process)->thread;
+  const proc::Pid session = (*process)->sid;
+  std::int32_t status = 0;
+  for (;;) {
+    task::ThreadExit ended(thread);
+    if (const std::optional<std::int64_t> value = co_await cancel().unless_cancelled(ended)) {
+      status = static_cast<std::int32_t>(*value);
+      break;
+    }
+    proc::Pid sid = session;
+    proc::for_each_process(
+        [](proc::Process& member, void* raw) {
+          const proc::Pid sid = *static_cast<proc::Pid*>(raw);
+          if (member.sid == sid && member.pid != sid) proc::send_signal(member, proc::kSigInt);
+          return true;
+        },
+        &sid);
+    (void)cancel().disarm();
+    cancel().arm();
+  }
+  proc::release(**process);
+  if (proc::exited_normally(status)) {
+    println("exit status {}", proc::exit_code_of(status));
+  } else {
+    println("killed by {}", proc::signal_name(proc::signal_of(status)));
+  }
+  co_return Outcome::done;
+}
+
+// Chapter 15: the process table — PID, parent, group, state (R running or sleeping, Z zombie),
+// the memory its address space maps, and its name.
+void ps() {
+  static proc::ProcessInfo infos[proc::kMaxProcesses];
+  const std::size_t count = proc::snapshot(infos);
+  println("  PID  PPID  PGID S      MEM NAME");
+  for (std::size_t i = 0; i < count; ++i) {
+    const proc::ProcessInfo& info = infos[i];
+    std::size_t length = 0;
+    while (length < proc::kProcessNameLength && info.name[length] != '\0') ++length;
+    println("{:>5} {:>5} {:>5} {} {:>7}K {}", info.pid, info.parent, info.pgid,
+            info.zombie ? 'Z' : 'R', info.frames * 4, std::string_view(info.name, length));
+  }
+}
+
 constexpr Command kCommands[] = {
     {"help", "help", "this list", run_plain<help>},
     {"clear", "clear", "clear the screen (also Ctrl+L)", run_plain<clear>},
@@ -466,6 +525,8 @@ constexpr Command kCommands[] = {
     {"ls", "ls [PATH]", "list a directory of the initramfs (default /)", run_ls},
     {"programs", "programs", "the programs in /bin and what their ELF headers say", run_plain<programs>},
     {"run", "run PATH [ARGS...]", "run a program from the initramfs and wait for it (Ctrl+C kills it)", run_program},
+    {"sh", "sh [ARGS...]", "start /bin/sh (busybox) on the console and wait for it", run_sh},
+    {"ps", "ps", "processes: PID, parent, group, state, memory, name", run_plain<ps>},
     {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_plain<threads_command>},
     {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_with_number<spin>},
     {"kill", "kill ID", "end thread ID", run_with_number<kill_thread>},

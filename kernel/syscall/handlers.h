@@ -134,6 +134,17 @@ Result sys_set_tid_address(proc::Process&, const Arguments&);
 Result sys_set_robust_list(proc::Process&, const Arguments&);
 Result sys_prlimit64(proc::Process&, const Arguments&);
 Result sys_getpgid(proc::Process&, const Arguments&);
+// procs (chapter 15)
+Result sys_getpgrp(proc::Process&, const Arguments&);
+Result sys_getsid(proc::Process&, const Arguments&);
+Result sys_setpgid(proc::Process&, const Arguments&);
+Result sys_setsid(proc::Process&, const Arguments&);
+Result sys_fork(proc::Process&, const Arguments&);
+Result sys_vfork(proc::Process&, const Arguments&);
+Result sys_clone(proc::Process&, const Arguments&);
+Result sys_execve(proc::Process&, const Arguments&);
+Result sys_wait4(proc::Process&, const Arguments&);
+Result sys_waitid(proc::Process&, const Arguments&);
 Result sys_getgroups(proc::Process&, const Arguments&);
 Result sys_umask(proc::Process&, const Arguments&);
 // system.cpp

@@ -1,8 +1,15 @@
 // The process's own system calls (chapter 14): exit, its IDs, the FS base for thread-local
 // storage, the calls libc start-up makes (set_tid_address, set_robust_list), signal dispositions
 // and masks (recorded here; delivering signals is chapter 15) and resource limits.
+#include <array>
+#include <new>
+
 #include "abi/linux_types.h"
+#include "fs/fd_table.h"
+#include "fs/file.h"
 #include "proc/signal.h"
+#include "proc/spawn.h"
+#include "sync/spinlock.h"
 #include "syscall/handlers.h"
 #include "syscall/machine.h"
 
@@ -49,11 +56,210 @@ Result sys_umask(proc::Process&, const Arguments&) {
   return 022;
 }
 
-// getpgid(pid): each process is its own group until chapter 15's job control.
+// getpgid(pid) / getsid(pid): 0 is the caller.
 Result sys_getpgid(proc::Process& process, const Arguments& a) {
   const auto pid = static_cast<std::int32_t>(a.arg[0]);
-  if (pid != 0 && pid != process.pid) return std::unexpected(Errno::esrch);
-  return process.pid;
+  const proc::Process* target = pid == 0 ? &process : proc::find_process(pid);
+  if (target == nullptr) return std::unexpected(Errno::esrch);
+  return target->pgid;
+}
+Result sys_getpgrp(proc::Process& process, const Arguments&) { return process.pgid; }
+Result sys_getsid(proc::Process& process, const Arguments& a) {
+  const auto pid = static_cast<std::int32_t>(a.arg[0]);
+  const proc::Process* target = pid == 0 ? &process : proc::find_process(pid);
+  if (target == nullptr) return std::unexpected(Errno::esrch);
+  return target->sid;
+}
+Result sys_setpgid(proc::Process& process, const Arguments& a) {
+  if (auto set = proc::set_process_group(process, static_cast<std::int32_t>(a.arg[0]),
+                                         static_cast<std::int32_t>(a.arg[1]));
+      !set)
+    return std::unexpected(set.error());
+  return 0;
+}
+Result sys_setsid(proc::Process& process, const Arguments&) {
+  const auto sid = proc::new_session(process);
+  if (!sid) return std::unexpected(sid.error());
+  return *sid;
+}
+
+// ---- Chapter 15: fork, exec, wait --------------------------------------------------------------
+
+namespace {
+// clone(2) flags (<linux/sched.h>) that fork-like use needs.
+constexpr std::uint64_t kCloneVm = 0x100, kCloneFs = 0x200, kCloneFiles = 0x400,
+                        kCloneSighand = 0x800, kCloneVfork = 0x4000, kCloneThread = 0x10000,
+                        kCloneParentSettid = 0x100000, kCloneChildCleartid = 0x200000,
+                        kCloneChildSettid = 0x1000000, kCloneSettls = 0x80000;
+constexpr std::uint64_t kSigchld = 17;
+// wait options (<linux/wait.h>).
+constexpr std::uint64_t kWnohang = 1, kWexited = 4, kWnowait = 0x01000000, kWstopped = 2,
+                        kWcontinued = 8, kWall = 0x40000000, kWclone = 0x80000000,
+                        kWnothread = 0x20000000;
+// waitid's idtype.
+constexpr std::uint64_t kPAll = 0, kPPid = 1, kPPgid = 2;
+
+Result fork_result(const std::expected<proc::Pid, Errno>& pid) {
+  if (!pid) return std::unexpected(pid.error());
+  return *pid;
+}
+}  // namespace
+
+Result sys_fork(proc::Process&, const Arguments&) {
+  return fork_result(proc::fork_current(0, 0, false, false));
+}
+
+// vfork: a fork (copy-on-write) whose parent sleeps until the child execs or exits — the order
+// vfork promises, without the shared memory (a child that only execs or _exits cannot tell).
+Result sys_vfork(proc::Process&, const Arguments&) {
+  return fork_result(proc::fork_current(0, 0, false, true));
+}
+
+// clone(flags, stack, parent_tid, child_tid, tls): the fork-like uses — glibc's fork
+// (CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD) and posix_spawn/vfork
+// (CLONE_VM|CLONE_VFORK|SIGCHLD, with a stack). CLONE_VM is honoured as vfork's is: the child
+// gets a copy-on-write copy, and with CLONE_VFORK the parent waits for its exec or exit.
+// Threads (CLONE_THREAD, CLONE_VM without CLONE_VFORK) are not supported: EINVAL.
+Result sys_clone(proc::Process& process, const Arguments& a) {
+  const std::uint64_t flags = a.arg[0], stack = a.arg[1], parent_tid = a.arg[2],
+                      child_tid = a.arg[3];
+  if ((flags & (kCloneThread | kCloneSighand | kCloneSettls)) != 0) return std::unexpected(Errno::einval);
+  if ((flags & kCloneVm) != 0 && (flags & kCloneVfork) == 0) return std::unexpected(Errno::einval);
+  if ((flags & 0xFF) != kSigchld && (flags & 0xFF) != 0) return std::unexpected(Errno::einval);
+  (void)kCloneFs;
+  (void)kCloneFiles;
+  const auto pid = proc::fork_current(stack, (flags & kCloneChildSettid) != 0 ? child_tid : 0,
+                                      (flags & kCloneChildCleartid) != 0,
+                                      (flags & kCloneVfork) != 0);
+  if (pid && (flags & kCloneParentSettid) != 0) {
+    (void)copy_out(parent_tid, static_cast<std::int32_t>(*pid));
+  }
+  (void)process;
+  return fork_result(pid);
+}
+
+namespace {
+// argv/envp of an execve, copied in: the strings in one heap buffer.
+struct ExecArguments {
+  static constexpr std::size_t kBytes = 64 * 1024;  // well above what a shell passes here
+  static constexpr std::size_t kMaxStrings = 1024;
+  char bytes[kBytes];
+  std::string_view strings[kMaxStrings];
+  std::size_t used = 0;
+  std::size_t count = 0;
+
+  // Reads the NULL-terminated array at `address` (NULL: empty); returns the span it filled.
+  std::expected<std::span<const std::string_view>, Errno> read_vector(std::uint64_t address) {
+    const std::size_t first = count;
+    for (std::size_t i = 0; address != 0; ++i) {
+      const auto pointer = copy_in<std::uint64_t>(address + 8 * i);
+      if (!pointer) return std::unexpected(pointer.error());
+      if (*pointer == 0) break;
+      if (count == kMaxStrings || used >= kBytes) return std::unexpected(Errno::e2big);
+      const auto length = mm::copy_string_from_user(bytes + used, *pointer, kBytes - used);
+      if (!length) {
+        return std::unexpected(length.error() == Errno::enametoolong ? Errno::e2big : length.error());
+      }
+      strings[count++] = std::string_view(bytes + used, *length);
+      used += *length + 1;
+    }
+    return std::span<const std::string_view>(strings + first, count - first);
+  }
+};
+}  // namespace
+
+// execve(path, argv, envp).
+Result sys_execve(proc::Process& process, const Arguments& a) {
+  UserPath path;
+  const auto name = path.read(a.arg[0]);
+  if (!name) return std::unexpected(name.error());
+  if (name->empty()) return std::unexpected(Errno::enoent);
+  const auto node = resolve(process, abi::kAtFdcwd, *name, fs::FollowLast::yes);
+  if (!node) return std::unexpected(node.error());
+  if ((*node)->type == fs::NodeType::directory) return std::unexpected(Errno::eacces);
+  if ((*node)->type != fs::NodeType::regular) return std::unexpected(Errno::eacces);
+  auto* arguments = new (std::nothrow) ExecArguments;
+  if (arguments == nullptr) return std::unexpected(Errno::enomem);
+  Result result = 0;
+  const auto argv = arguments->read_vector(a.arg[1]);
+  const auto envp = argv ? arguments->read_vector(a.arg[2]) : argv;
+  if (!argv || !envp) {
+    result = std::unexpected(!argv ? argv.error() : envp.error());
+  } else if (auto done = proc::exec_current(*name, (*node)->data, *argv, *envp); !done) {
+    result = std::unexpected(done.error());
+  }
+  delete arguments;
+  return result;
+}
+
+namespace {
+Result finish_wait(const std::expected<proc::WaitResult, Errno>& waited, std::uint64_t status_address) {
+  if (!waited) return std::unexpected(waited.error());
+  if (waited->pid != 0 && status_address != 0) {
+    if (auto copied = copy_out(status_address, waited->status); !copied)
+      return std::unexpected(copied.error());
+  }
+  return waited->pid;
+}
+}  // namespace
+
+// wait4(pid, status, options, rusage): rusage comes back zeroed (no accounting yet).
+Result sys_wait4(proc::Process& process, const Arguments& a) {
+  const std::uint64_t options = a.arg[2];
+  if ((options & ~(kWnohang | kWstopped | kWcontinued | kWall | kWclone | kWnothread)) != 0)
+    return std::unexpected(Errno::einval);
+  if (a.arg[3] != 0) {
+    const std::array<std::uint64_t, 18> rusage{};  // sizeof(struct rusage) = 144
+    if (auto copied = copy_out(a.arg[3], rusage); !copied) return std::unexpected(copied.error());
+  }
+  const auto waited = proc::wait_child(process, static_cast<std::int32_t>(a.arg[0]),
+                                       (options & kWnohang) != 0, true);
+  return finish_wait(waited, a.arg[1]);
+}
+
+// waitid(idtype, id, infop, options, rusage): WEXITED only (stop/continue is not reported).
+Result sys_waitid(proc::Process& process, const Arguments& a) {
+  const std::uint64_t idtype = a.arg[0], options = a.arg[3];
+  if ((options & (kWexited | kWstopped | kWcontinued)) == 0) return std::unexpected(Errno::einval);
+  proc::Pid pid = -1;
+  if (idtype == kPPid) {
+    pid = static_cast<std::int32_t>(a.arg[1]);
+    if (pid <= 0) return std::unexpected(Errno::einval);
+  } else if (idtype == kPPgid) {
+    pid = a.arg[1] == 0 ? 0 : -static_cast<std::int32_t>(a.arg[1]);
+  } else if (idtype != kPAll) {
+    return std::unexpected(Errno::einval);
+  }
+  if ((options & kWexited) == 0) {  // only stops/continues asked for: none ever happen
+    if ((options & kWnohang) != 0) return 0;
+  }
+  const auto waited = proc::wait_child(process, pid, (options & kWnohang) != 0,
+                                       (options & kWnowait) == 0);
+  if (!waited) return std::unexpected(waited.error());
+  if (a.arg[2] != 0) {
+    // siginfo_t (128 bytes): si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
+    std::array<std::int32_t, 32> info{};
+    if (waited->pid != 0) {
+      const bool exited = proc::exited_normally(waited->status);
+      info[0] = static_cast<std::int32_t>(kSigchld);
+      info[2] = exited ? 1 : 2;  // CLD_EXITED, CLD_KILLED
+      info[4] = waited->pid;
+      info[5] = 0;
+      info[6] = exited ? proc::exit_code_of(waited->status) : proc::signal_of(waited->status);
+    }
+    if (auto copied = copy_out(a.arg[2], info); !copied) return std::unexpected(copied.error());
+  }
+  return 0;
+}
+
+// The descriptor table's share of fork and exec: the files branch's FdTable hooks.
+bool clone_files(const proc::Process& parent, proc::Process& child) {
+  child.files = parent.files != nullptr ? parent.files->clone() : new (std::nothrow) fs::FdTable;
+  return child.files != nullptr;
+}
+
+void close_on_exec_files(proc::Process& process) {
+  if (process.files != nullptr) process.files->close_on_exec_all();
 }
 
 // arch_prctl: musl and glibc point %fs at the thread's TLS block with ARCH_SET_FS before any

@@ -44,8 +44,12 @@ constexpr Entry kEntries[] = {
     {"exit", sys_exit}, {"exit_group", sys_exit}, {"getpid", sys_getpid},
     {"getppid", sys_getppid}, {"gettid", sys_gettid}, {"getuid", sys_getuid},
     {"geteuid", sys_getuid}, {"getgid", sys_getuid}, {"getegid", sys_getuid},
-    {"getpgid", sys_getpgid}, {"getpgrp", sys_getpid}, {"getgroups", sys_getgroups},
+    {"getpgid", sys_getpgid}, {"getpgrp", sys_getpgrp}, {"getgroups", sys_getgroups},
     {"umask", sys_umask},
+    // procs (chapter 15)
+    {"getsid", sys_getsid}, {"setpgid", sys_setpgid}, {"setsid", sys_setsid},
+    {"fork", sys_fork}, {"vfork", sys_vfork}, {"clone", sys_clone}, {"execve", sys_execve},
+    {"wait4", sys_wait4}, {"waitid", sys_waitid},
     {"arch_prctl", sys_arch_prctl}, {"set_tid_address", sys_set_tid_address},
     {"set_robust_list", sys_set_robust_list}, {"rt_sigaction", sys_rt_sigaction},
     {"rt_sigprocmask", sys_rt_sigprocmask}, {"prlimit64", sys_prlimit64},

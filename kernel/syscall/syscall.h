@@ -26,5 +26,9 @@ std::int64_t dispatch(proc::Process& process, const Arguments& args);
 [[nodiscard]] bool attach_files(proc::Process& process);
 // Closes every descriptor and frees the table (process exit).
 void release_files(proc::Process& process);
+// Chapter 15 (syscall/process.cpp): fork gives the child the parent's descriptors (the same
+// open files, one more reference each); execve closes the close-on-exec ones.
+[[nodiscard]] bool clone_files(const proc::Process& parent, proc::Process& child);
+void close_on_exec_files(proc::Process& process);
 
 }  // namespace ferrite::syscall

@@ -148,6 +148,22 @@ KTEST(process_hundred_runs_leave_memory_where_it_started) {
   KEXPECT(before == after);
 }
 
+// Chapter 15 (procs): 1,000 rounds of fork + _exit + waitpid inside one program give back every
+// frame and heap byte: copy-on-write shares, page tables, process slots and thread stacks.
+KTEST(process_thousand_forks_leave_memory_where_it_started) {
+  const std::array<std::string_view, 3> warm_up{"/bin/forktest", "loop", "2"};
+  KASSERT_EQ(run("/bin/forktest", warm_up), 0);  // the frame-share table, first thread stacks
+  const MemoryFigures before = memory_figures();
+  const std::array<std::string_view, 3> argv{"/bin/forktest", "loop", "1000"};
+  KEXPECT_EQ(run("/bin/forktest", argv), 0);
+  const MemoryFigures after = memory_figures();
+  println("  frames used {} -> {}, heap {} bytes in {} allocations -> {} bytes in {}",
+          before.frames_used, after.frames_used, before.heap_bytes, before.heap_allocations,
+          after.heap_bytes, after.heap_allocations);
+  KEXPECT(before == after);
+  KEXPECT_EQ(proc::process_count(), 0u);
+}
+
 // Two programs whose x87/SSE registers must not leak into each other: both run at once, are
 // preempted many times (the test checks that the CPU really switched between them), and both
 // must find their registers and sums exact.

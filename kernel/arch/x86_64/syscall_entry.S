@@ -133,4 +133,23 @@ user_mode_enter:
         iretq
         .size user_mode_enter, . - user_mode_enter
 
+/* void user_mode_resume(const InterruptFrame* frame, std::uint64_t kernel_stack_top): never
+ * returns. Chapter 15, a forked child's first way to ring 3: the frame (a copy of its parent's
+ * system-call frame) goes to the top of this thread's kernel stack — where an entry from ring 3
+ * would have put it — and leaves through interrupt_return (pops, swapgs, iretq). */
+        .balign 16
+        .global user_mode_resume
+        .type user_mode_resume, @function
+user_mode_resume:
+        cli
+        movq %rsi, %rsp
+        subq $(22 * 8), %rsp
+        movq %rdi, %rsi
+        movq %rsp, %rdi
+        movl $22, %ecx
+        cld
+        rep movsq
+        jmp interrupt_return
+        .size user_mode_resume, . - user_mode_resume
+
         .section .note.GNU-stack, "", @progbits

@@ -12,6 +12,8 @@ extern "C" {
 // syscall_entry.S
 void syscall_entry();
 [[noreturn]] void user_mode_enter(std::uint64_t entry, std::uint64_t stack_pointer);
+[[noreturn]] void user_mode_resume(const ferrite::arch::InterruptFrame* frame,
+                                   std::uint64_t kernel_stack_top);
 // syscall_entry.S calls through this pointer with the frame it built (never null: see below).
 extern void (*ferrite_syscall_handler)(ferrite::arch::InterruptFrame& frame);
 // syscall_entry.S calls this with interrupts off, on the way back to ring 3.
@@ -147,6 +149,10 @@ std::uint64_t user_fs_base() {
 
 void enter_user_mode(std::uint64_t entry, std::uint64_t stack_pointer) {
   user_mode_enter(entry, stack_pointer);
+}
+
+void resume_user_mode(const InterruptFrame& frame, std::uintptr_t kernel_stack_top) {
+  user_mode_resume(&frame, kernel_stack_top);
 }
 
 void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault,

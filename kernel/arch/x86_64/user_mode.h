@@ -52,6 +52,11 @@ void set_user_fs_base(std::uint64_t base);
 // interrupts on, every general register zero (the ABI's "undefined" made deterministic).
 [[noreturn]] void enter_user_mode(std::uint64_t entry, std::uint64_t stack_pointer);
 
+// Chapter 15: leaves the kernel for good on this stack with the registers of `frame` (a copy is
+// put at `kernel_stack_top`, so `frame` may live anywhere): how a forked child first returns
+// from its parent's system call.
+[[noreturn]] void resume_user_mode(const InterruptFrame& frame, std::uintptr_t kernel_stack_top);
+
 // ---- Hooks the process layer registers ----------------------------------------------------
 // A `syscall` from ring 3: the frame holds the user's registers (RAX number, RDI.. arguments);
 // the handler puts the result in frame.rax. Runs with interrupts on, on the thread's kernel stack.

@@ -9,6 +9,7 @@
 #include "mm/user_copy.h"
 #include "proc/process.h"
 #include "proc/signals.h"
+#include "proc/spawn.h"
 #include "syscall/machine.h"
 
 namespace ferrite::testing {
@@ -143,6 +144,23 @@ Process* current() {
 void exit_current(std::int32_t wait_status) {
   throw testing::ExitCalled{wait_status};
 }
+// The process tree (procs branch): not modelled here; the calls fail with ENOSYS (a link fix
+// made while merging procs into signals: its syscall/process.cpp calls these).
+std::expected<Pid, abi::Errno> fork_current(std::uint64_t, std::uint64_t, bool, bool) {
+  return std::unexpected(abi::Errno::enosys);
+}
+std::expected<void, abi::Errno> exec_current(std::string_view, std::span<const std::byte>,
+                                             std::span<const std::string_view>,
+                                             std::span<const std::string_view>) {
+  return std::unexpected(abi::Errno::enosys);
+}
+std::expected<WaitResult, abi::Errno> wait_child(Process&, Pid, bool, bool) {
+  return std::unexpected(abi::Errno::echild);
+}
+std::expected<void, abi::Errno> set_process_group(Process&, Pid, Pid) {
+  return std::unexpected(abi::Errno::enosys);
+}
+std::expected<Pid, abi::Errno> new_session(Process&) { return std::unexpected(abi::Errno::enosys); }
 // Chapter 15's signal layer, as the signal system calls reach it: a table of the fake
 // processes the tests register (testing::processes()), sending by recording.
 void signals_changed(Process&) {}
@@ -158,7 +176,7 @@ Process* find_process(Pid pid) {
   }
   return nullptr;
 }
-Pid process_group_of(const Process& process) { return process.pid; }
+Pid process_group_of(const Process& process) { return process.pgid != 0 ? process.pgid : process.pid; }
 std::int64_t signal_return(Process&) { throw testing::ExitCalled{kSigSegv}; }
 void wait_for_signal(Process& process, const std::uint64_t* mask) {
   if (mask != nullptr) process.signals.set_blocked(*mask);
