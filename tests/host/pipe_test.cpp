@@ -129,3 +129,25 @@ TEST(Pipe, TheFileKeepsONonblockAndTheTableKeepsOCloexec) {
   EXPECT_EQ(table.install(ends.read).value(), 0);
   EXPECT_EQ(table.install(ends.write).value(), 1);
 }
+
+TEST(Pipe, PollSaysWhatEachEndIsReadyFor) {
+  Ends ends = make();
+  constexpr std::uint32_t kIn = fs::kPollIn | fs::kPollRdnorm, kOut = fs::kPollOut | fs::kPollWrnorm;
+  EXPECT_EQ(fs::poll_events(*ends.read), 0u);  // empty
+  EXPECT_EQ(fs::poll_events(*ends.write), kOut);
+  EXPECT_EQ(fs::write(*ends.write, bytes_of(std::string(fs::Pipe::kCapacity - 100, 'a'))).value(),
+            fs::Pipe::kCapacity - 100);
+  EXPECT_EQ(fs::poll_events(*ends.read), kIn);
+  EXPECT_EQ(fs::poll_events(*ends.write), 0u);  // less than PIPE_BUF free
+  fs::OpenFile* reader = ends.read;
+  fs::release(ends.write);
+  EXPECT_EQ(fs::poll_events(*reader), kIn | fs::kPollHup);  // data left, and no writer
+  fs::release(reader);
+}
+
+TEST(Pipe, PollOnAWriteEndWithNoReaderIsAnError) {
+  Ends ends = make();
+  fs::release(ends.read);
+  EXPECT_NE(fs::poll_events(*ends.write) & fs::kPollErr, 0u);
+  fs::release(ends.write);
+}

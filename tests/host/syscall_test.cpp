@@ -596,3 +596,46 @@ TEST_F(SyscallTest, RebootChecksLinuxsMagicNumbers) {
   EXPECT_EQ(call("reboot", uapi::kRebootMagic1, uapi::kRebootMagic2, 0x1111),
             err(uapi::Errno::einval));
 }
+
+// Chapter 15 (files): pipes and poll/select through the system calls. No waiter is set on the
+// host, so nothing blocks; the fake machine's sleeps end at once and can be made "interrupted".
+TEST_F(SyscallTest, PipesPollAndSelectAsLinuxDoes) {
+  std::int32_t fds[2] = {-1, -1};
+  EXPECT_EQ(call("pipe2", user(fds), 0x80000000ULL), err(uapi::Errno::einval));  // unknown flag
+  ASSERT_EQ(call("pipe2", user(fds), uapi::kOpenCloexec | uapi::kOpenNonblock), 0);
+  EXPECT_EQ(fds[0], 3);
+  EXPECT_EQ(fds[1], 4);
+  EXPECT_EQ(call("fcntl", 3, 1 /* F_GETFD */), 1);
+  EXPECT_EQ(call("fcntl", 4, 3 /* F_GETFL */), uapi::kOpenWriteOnly | uapi::kOpenNonblock);
+  EXPECT_EQ(call("fcntl", 4, 4 /* F_SETFL */, uapi::kOpenAppend), 0);  // access mode kept
+  EXPECT_EQ(call("fcntl", 4, 3 /* F_GETFL */), uapi::kOpenWriteOnly | uapi::kOpenAppend);
+  EXPECT_EQ(call("dup3", 4, 4, 0), err(uapi::Errno::einval));
+  struct PollFd {
+    std::int32_t fd;
+    std::int16_t events, revents;
+  } polled[3] = {{3, 1, 0}, {4, 4, 0}, {9, 1, 0}};
+  EXPECT_EQ(call("poll", user(polled), 3, 0), 2);  // write end ready, fd 9 POLLNVAL
+  EXPECT_EQ(polled[0].revents, 0);
+  EXPECT_EQ(polled[1].revents, 4);
+  EXPECT_EQ(polled[2].revents, 0x20);
+  char text[] = "hi";
+  EXPECT_EQ(call("write", 4, user(text), 2), 2);
+  std::int32_t queued = 0;
+  EXPECT_EQ(call("ioctl", 3, uapi::kFionread, user(queued)), 0);
+  EXPECT_EQ(queued, 2);
+  std::uint64_t readable[16] = {1u << 3};  // an fd_set with fd 3
+  EXPECT_EQ(call("select", 4, user(readable), 0, 0, 0), 1);
+  EXPECT_EQ(readable[0], 1u << 3);
+  std::uint64_t bad[16] = {1u << 9};
+  EXPECT_EQ(call("select", 10, user(bad), 0, 0, 0), err(uapi::Errno::ebadf));
+  char buffer[8];
+  EXPECT_EQ(call("read", 3, user(buffer), sizeof buffer), 2);
+  EXPECT_EQ(call("read", 3, user(buffer), sizeof buffer), err(uapi::Errno::eagain));
+  testing_::machine().interrupt_sleeps = true;  // a signal during an endless poll: EINTR
+  EXPECT_EQ(call("poll", user(polled), 1, static_cast<std::uint64_t>(-1)),
+            err(uapi::Errno::eintr));
+  EXPECT_EQ(call("close", 4), 0);
+  EXPECT_EQ(call("read", 3, user(buffer), sizeof buffer), 0);  // end of file
+  EXPECT_EQ(call("poll", user(polled), 1, 0), 1);
+  EXPECT_EQ(polled[0].revents, 0x10);  // POLLHUP
+}
