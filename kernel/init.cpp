@@ -36,13 +36,26 @@ void init_local_apic() {
   const auto registers = mm::map_mmio(arch::lapic::physical_base(), 4096);
   if (!registers) panic("lapic: cannot map its registers: {}", mm::to_string(registers.error()));
   arch::lapic::init(registers->value());
-  // 1 ms against the calibrated TSC clock: ~62500 counts at QEMU's 62.5 MHz, so the count's own
-  // resolution is 16 ppm; the tick and time slices need far less.
-  const std::uint64_t hz = arch::lapic::calibrate_timer(time::now_ns, 1'000'000);
+}
+
+// After the clock: its calibration window also measured the local APIC timer.
+void report_local_apic() {
+  if (!arch::lapic::enabled()) return;
+  const std::uint64_t hz = arch::lapic::timer_hz();
   log::info("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
-          arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
-          arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
-          arch::lapic::has_tsc_deadline() ? "yes" : "no");
+            arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
+            arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
+            arch::lapic::has_tsc_deadline() ? "yes" : "no");
+}
+
+// The ACPI PM timer, if the FADT gives it as an I/O port: the clock's refinement reference.
+std::optional<time::PmTimer> pm_timer() {
+  const acpi::AcpiInfo* tables = acpi::machine_tables();
+  if (tables == nullptr || !tables->fadt || !tables->fadt->pm_timer) return std::nullopt;
+  const acpi::Register& reg = *tables->fadt->pm_timer;
+  if (reg.space != acpi::Register::Space::io || reg.address > 0xFFFF) return std::nullopt;
+  return time::PmTimer{static_cast<std::uint16_t>(reg.address),
+                       static_cast<std::uint8_t>(tables->fadt->pm_timer_bits == 32 ? 32 : 24)};
 }
 
 // The I/O APICs take the device IRQs over from the 8259 pair, which is then masked entirely.
@@ -101,8 +114,6 @@ void init(const boot::BootInfo& boot_info) {
   pc::pic::init();  // the 8259 pair moved to vectors 32-47, lines masked (chapter 7)
   console::use_serial_interrupts();  // serial output sent by IRQ 4 from now on
   pc::pit::init();  // IRQ 0 at 1000 Hz: ticks
-  time::init_clock();  // the TSC clock, calibrated against PIT channel 2 (chapter 13)
-  log::set_clock(time::now_ns);  // log timestamps from it: the PIT's IRQ 0 stops with the APIC tick
   const auto ps2 = pc::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
   if (ps2) {
@@ -126,6 +137,12 @@ void init(const boot::BootInfo& boot_info) {
   // Chapter 13: this CPU's local APIC (its timer drives the tick), then the I/O APIC, which
   // takes the device IRQs from the 8259 (until then they reach the CPU through LINT0).
   init_local_apic();
+  // The TSC clock and the local APIC timer, calibrated together against PIT channel 2, later
+  // refined against the ACPI PM timer (chapter 13). Log timestamps come from it from here on:
+  // the PIT's IRQ 0 stops with the APIC tick.
+  time::init_clock(pm_timer());
+  log::set_clock(time::now_ns);
+  report_local_apic();
   init_io_apic(command_line);  // the 8259's lines move to the I/O APIC (chapter 13)
   time::start_tick();
   // Chapter 13: from here on the kernel has threads; this code goes on as thread 1 "main".

@@ -7,8 +7,8 @@ the same machine load:
      isa-debug-exit once it has printed its ready marker ("ferrite: ready");
   B  an empty kernel that exits at once.
 QEMU's own start-up and tear-down are in both; the difference is what ferrite's boot costs.
-Reports the median wall time of each (spawn to QEMU exit), the ratio A/B (issue 2 asks for
-<= 1.2), and A's text/data/bss sizes as `size` reports them (Berkeley format: "text" includes
+Reports the median wall time of each (spawn to QEMU exit), the ratio A/B (issue 2 asked for
+<= 1.2, issue 9 for <= 1.1), and A's text/data/bss sizes as `size` reports them (Berkeley format: "text" includes
 read-only data). This is a benchmark, not a test: it never fails on a slow ratio, only on
 runs that did not boot properly.
 
@@ -48,7 +48,7 @@ import time
 from typing import NamedTuple, Optional
 
 EXIT_SUCCESS = (0x10 << 1) | 1  # isa-debug-exit 0x10, see tools/ktest.py
-RATIO_TARGET = 1.2
+RATIO_TARGET = 1.1  # issue 9
 GUEST_TSC = re.compile(rb"boot tsc: (\d+)")  # printed by both images before they exit
 DEVICE_ACCESS_EVENT = b"memory_region_ops_"  # QEMU trace events: memory_region_ops_read/write
 

@@ -15,6 +15,7 @@ packages=(
   gdb clang-format
   # user programs (chapter 14): the static libc, the first real program, and a cpio lister
   musl-tools busybox-static cpio
+  gcc libc6-dev  # glibc static-PIE programs (user/pie_hello: gcc -static-pie needs rcrt1.o)
 )
 
 missing=()

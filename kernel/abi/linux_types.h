@@ -44,6 +44,7 @@ inline constexpr std::uint32_t kModeDirectory = 0040000;
 inline constexpr std::uint32_t kModeCharDevice = 0020000;
 inline constexpr std::uint32_t kModeRegular = 0100000;
 inline constexpr std::uint32_t kModeSymlink = 0120000;
+inline constexpr std::uint32_t kModeFifo = 0010000;
 
 // <linux/stat.h>: statx's timestamps and the structure itself (glibc's stat() uses statx when
 // the kernel has it, and falls back to newfstatat on ENOSYS).
@@ -97,7 +98,7 @@ inline constexpr std::size_t kDirent64NameOffset = 19;  // offsetof(linux_dirent
 static_assert(offsetof(Dirent64Header, d_reclen) == 16 && offsetof(Dirent64Header, d_type) == 18);
 // d_type values (<dirent.h>, DT_*).
 inline constexpr std::uint8_t kDirentCharDevice = 2, kDirentDirectory = 4, kDirentRegular = 8,
-                              kDirentSymlink = 10;
+                              kDirentSymlink = 10, kDirentFifo = 1;
 
 // <asm-generic/termbits.h>: the kernel's struct termios (TCGETS/TCSETS), NCCS = 19.
 inline constexpr std::size_t kTermiosControlChars = 19;
@@ -217,7 +218,8 @@ inline constexpr std::uint64_t kOpenAccessMask = 3, kOpenReadOnly = 0, kOpenWrit
                                kOpenReadWrite = 2;
 inline constexpr std::uint64_t kOpenCreate = 0100, kOpenExclusive = 0200, kOpenTruncate = 01000,
                                kOpenAppend = 02000, kOpenDirectory = 0200000,
-                               kOpenNofollow = 0400000, kOpenCloexec = 02000000;
+                               kOpenNofollow = 0400000, kOpenCloexec = 02000000,
+                               kOpenNonblock = 04000;
 inline constexpr std::int32_t kAtFdcwd = -100;
 inline constexpr std::uint64_t kAtSymlinkNofollow = 0x100, kAtEaccess = 0x200,
                                kAtEmptyPath = 0x1000;

@@ -1,6 +1,8 @@
 // The descriptor table (see fd_table.h).
 #include "fs/fd_table.h"
 
+#include <new>
+
 namespace ferrite::fs {
 
 std::expected<int, abi::Errno> FdTable::install(OpenFile* file, int lowest) {
@@ -48,6 +50,26 @@ void FdTable::close_all() {
   for (OpenFile*& file : files_) {
     release(file);
     file = nullptr;
+  }
+}
+
+FdTable* FdTable::clone() const {
+  auto* copy = new (std::nothrow) FdTable;
+  if (copy == nullptr) return nullptr;
+  for (std::size_t fd = 0; fd < files_.size(); ++fd) {
+    copy->files_[fd] = retain(files_[fd]);
+    copy->close_on_exec_[fd] = close_on_exec_[fd];
+  }
+  return copy;
+}
+
+void FdTable::close_on_exec_all() {
+  for (std::size_t fd = 0; fd < files_.size(); ++fd) {
+    if (close_on_exec_[fd]) {
+      release(files_[fd]);
+      files_[fd] = nullptr;
+      close_on_exec_[fd] = false;
+    }
   }
 }
 

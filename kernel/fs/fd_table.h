@@ -32,13 +32,20 @@ class FdTable {
   std::expected<void, abi::Errno> close(std::int64_t fd);
   void close_all();
 
-  // O_CLOEXEC / FD_CLOEXEC, kept per descriptor (exec comes in chapter 15; fcntl reports it).
+  // O_CLOEXEC / FD_CLOEXEC, kept per descriptor; close_on_exec_all() acts on it at execve.
   [[nodiscard]] bool close_on_exec(int fd) const {
     return close_on_exec_[static_cast<std::size_t>(fd)];
   }
   void set_close_on_exec(int fd, bool on) { close_on_exec_[static_cast<std::size_t>(fd)] = on; }
 
   [[nodiscard]] std::size_t open_count() const;
+
+  // fork(2): a new table (new'd; the caller owns it, nullptr when memory is out) naming the same
+  // OpenFiles — each gains a reference, so the two processes share positions and flags as Linux's
+  // do — with the same close-on-exec flags.
+  [[nodiscard]] FdTable* clone() const;
+  // execve(2): closes every descriptor marked close-on-exec.
+  void close_on_exec_all();
 
  private:
   std::array<OpenFile*, kMaxDescriptors> files_{};

@@ -2,8 +2,11 @@
 #include "fs/file.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
+
+#include "fs/pipe.h"
 
 namespace ferrite::fs {
 
@@ -35,6 +38,8 @@ FileKind kind_of(const Node& node) {
         case Device::none:
           return FileKind::terminal;
       }
+    case NodeType::fifo:
+      break;  // only pipes have one, and they are not opened by name
   }
   return FileKind::regular;
 }
@@ -44,11 +49,13 @@ FileKind kind_of(const Node& node) {
 static_assert(static_cast<int>(NodeType::directory) == 0 &&
               static_cast<int>(NodeType::regular) == 1 &&
               static_cast<int>(NodeType::symlink) == 2 &&
-              static_cast<int>(NodeType::char_device) == 3);
+              static_cast<int>(NodeType::char_device) == 3 &&
+              static_cast<int>(NodeType::fifo) == 4);
 constexpr std::uint32_t kTypeBits[] = {abi::kModeDirectory, abi::kModeRegular, abi::kModeSymlink,
-                                       abi::kModeCharDevice};
+                                       abi::kModeCharDevice, abi::kModeFifo};
 constexpr std::uint8_t kDirentTypes[] = {abi::kDirentDirectory, abi::kDirentRegular,
-                                         abi::kDirentSymlink, abi::kDirentCharDevice};
+                                         abi::kDirentSymlink, abi::kDirentCharDevice,
+                                         abi::kDirentFifo};
 
 std::uint32_t type_bits(const Node& node) {
   return kTypeBits[static_cast<int>(node.type)];
@@ -105,9 +112,18 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
   return file;
 }
 
+OpenFile* retain(OpenFile* file) {
+  if (file != nullptr) std::atomic_ref(file->references).fetch_add(1, std::memory_order_relaxed);
+  return file;
+}
+
 void release(OpenFile* file) {
-  if (file == nullptr || --file->references > 0) return;
+  if (file == nullptr ||
+      std::atomic_ref(file->references).fetch_sub(1, std::memory_order_acq_rel) > 1) {
+    return;
+  }
   if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->closed();
+  if (file->kind == FileKind::pipe) close_pipe_end(*file);
   delete file;
 }
 
@@ -130,6 +146,8 @@ std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte>
       if (port == nullptr) return std::unexpected(abi::Errno::eio);
       return port->read({reinterpret_cast<char*>(out.data()), out.size()});
     }
+    case FileKind::pipe:
+      return pipe_read(file, out);
     default:
       return std::unexpected(abi::Errno::einval);  // a symbolic link opened with O_PATH
   }
@@ -138,7 +156,9 @@ std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte>
 std::expected<std::size_t, abi::Errno> pread(OpenFile& file, std::span<std::byte> out,
                                              std::uint64_t offset) {
   if (!file.readable()) return std::unexpected(abi::Errno::ebadf);
-  if (file.kind == FileKind::terminal) return std::unexpected(abi::Errno::espipe);
+  if (file.kind == FileKind::terminal || file.kind == FileKind::pipe) {
+    return std::unexpected(abi::Errno::espipe);
+  }
   if (file.kind == FileKind::regular) return copy_out(file.node->data, offset, out);
   const std::uint64_t saved = file.offset;  // the devices and directories ignore positions
   auto result = read(file, out);
@@ -158,6 +178,8 @@ std::expected<std::size_t, abi::Errno> write(OpenFile& file, std::span<const std
       port->write({reinterpret_cast<const char*>(in.data()), in.size()});
       return in.size();
     }
+    case FileKind::pipe:
+      return pipe_write(file, in);
     default:
       return std::unexpected(abi::Errno::ebadf);  // open() never lets this happen
   }
@@ -165,7 +187,9 @@ std::expected<std::size_t, abi::Errno> write(OpenFile& file, std::span<const std
 
 std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offset,
                                                std::uint64_t whence) {
-  if (file.kind == FileKind::terminal) return std::unexpected(abi::Errno::espipe);
+  if (file.kind == FileKind::terminal || file.kind == FileKind::pipe) {
+    return std::unexpected(abi::Errno::espipe);
+  }
   if (file.kind == FileKind::null || file.kind == FileKind::zero) return 0;  // as Linux's
   std::int64_t base = 0;
   switch (whence) {
@@ -218,6 +242,26 @@ std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std:
     used += length;
   }
   return used;
+}
+
+std::uint32_t poll_events(const OpenFile& file) {
+  constexpr std::uint32_t kIn = kPollIn | kPollRdnorm, kOut = kPollOut | kPollWrnorm;
+  switch (file.kind) {
+    case FileKind::pipe: {
+      const Pipe& pipe = *file.pipe;
+      if (file.readable()) {
+        return (pipe.readable_bytes() > 0 ? kIn : 0) | (pipe.writers() == 0 ? kPollHup : 0);
+      }
+      if (pipe.readers() == 0) return kOut | kPollErr;
+      return pipe.free_bytes() >= Pipe::kAtomicWrite ? kOut : 0;
+    }
+    case FileKind::terminal: {
+      TerminalPort* port = terminal();
+      return (port != nullptr && port->readable_bytes() > 0 ? kIn : 0) | kOut;
+    }
+    default:
+      return kIn | kOut;
+  }
 }
 
 abi::Stat stat_of(const Node& node) {

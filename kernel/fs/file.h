@@ -46,18 +46,24 @@ class TerminalPort {
 TerminalPort* terminal();
 void set_terminal(TerminalPort* port);
 
-enum class FileKind : std::uint8_t { regular, directory, symlink, null, zero, terminal };
+enum class FileKind : std::uint8_t { regular, directory, symlink, null, zero, terminal, pipe };
+
+class Pipe;
 
 struct OpenFile {
   Node* node = nullptr;
   FileKind kind = FileKind::regular;
   std::uint32_t flags = 0;       // the open flags (O_RDONLY... as given), for F_GETFL
   std::uint64_t offset = 0;      // bytes for files; entries for directories
-  std::uint32_t references = 1;  // descriptors sharing it (dup)
+  Pipe* pipe = nullptr;          // FileKind::pipe: the pipe this is an end of
+  // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after
+  // fork two processes' tables, on two CPUs, may close the same file at once.
+  std::uint32_t references = 1;
 
   [[nodiscard]] bool readable() const {
     return (flags & abi::kOpenAccessMask) != abi::kOpenWriteOnly;
   }
+  [[nodiscard]] bool nonblocking() const { return (flags & abi::kOpenNonblock) != 0; }
   [[nodiscard]] bool writable() const {
     return (flags & abi::kOpenAccessMask) != abi::kOpenReadOnly;
   }
@@ -67,6 +73,8 @@ struct OpenFile {
 // directory is EROFS / EISDIR, O_DIRECTORY on a non-directory ENOTDIR. The result is new'd;
 // the descriptor table releases it.
 std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags);
+// Adds one reference (dup, fork) and returns `file`.
+OpenFile* retain(OpenFile* file);
 // Drops one reference; the last one frees the OpenFile.
 void release(OpenFile* file);
 
@@ -83,6 +91,15 @@ std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offs
 // getdents64(2): as many whole linux_dirent64 records as fit in `out` ("." and ".." first);
 // 0 at the end; EINVAL when not even the next one fits; ENOTDIR for anything else.
 std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std::byte> out);
+
+// poll(2)'s events (<asm-generic/poll.h>) and what a file is ready for now: a pipe's read end
+// when it holds data (or has no writer: POLLHUP), its write end when PIPE_BUF bytes fit (no
+// reader: POLLERR), the terminal when a line is typed; files and /dev/null always, as Linux's
+// DEFAULT_POLLMASK.
+inline constexpr std::uint32_t kPollIn = 0x1, kPollPri = 0x2, kPollOut = 0x4, kPollErr = 0x8,
+                               kPollHup = 0x10, kPollNval = 0x20, kPollRdnorm = 0x40,
+                               kPollWrnorm = 0x100;
+std::uint32_t poll_events(const OpenFile& file);
 
 // What stat(2) says about a node, and statx(2) the same in its own layout.
 abi::Stat stat_of(const Node& node);

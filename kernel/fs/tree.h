@@ -21,7 +21,7 @@
 
 namespace ferrite::fs {
 
-enum class NodeType : std::uint8_t { directory, regular, symlink, char_device };
+enum class NodeType : std::uint8_t { directory, regular, symlink, char_device, fifo };
 
 // The character devices ferrite has, and the Linux device numbers (major, minor) that name them
 // in an archive made for Linux (Documentation/admin-guide/devices.txt).

@@ -172,7 +172,7 @@ std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space,
   if (buffer == nullptr) return std::unexpected(abi::Errno::enomem);
   const auto stack = exec::build_initial_stack({buffer, kInitialStackBuffer}, mm::kUserStackTop,
                                                argv, envp, aux);
-  const auto written = write_stack(space, stack, {buffer, kInitialStackBuffer});
+  auto written = write_stack(space, stack, {buffer, kInitialStackBuffer});  // not const: moved out
   mm::heap_deallocate(buffer, kInitialStackBuffer, 16);
   return written;
 }

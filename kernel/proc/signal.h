@@ -138,7 +138,7 @@ struct SignalState {
 constexpr Signal signal_for_exception(std::uint8_t vector) {
   switch (vector) {
     case arch::kDivideErrorVector: return kSigFpe;
-    case 1: return kSigTrap;                     // #DB
+    case 1:                                      // #DB
     case arch::kBreakpointVector: return kSigTrap;
     case arch::kInvalidOpcodeVector: return kSigIll;
     case 12: return kSigBus;                     // #SS

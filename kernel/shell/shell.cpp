@@ -137,6 +137,7 @@ std::array<char, 10> mode_letters(const fs::Node& node) {
     case fs::NodeType::symlink: letters[0] = 'l'; break;
     case fs::NodeType::char_device: letters[0] = 'c'; break;
     case fs::NodeType::regular: letters[0] = '-'; break;
+    case fs::NodeType::fifo: letters[0] = 'p'; break;
   }
   constexpr char kRwx[] = "rwxrwxrwx";
   for (std::size_t i = 0; i < 9; ++i) letters[1 + i] = (node.mode >> (8 - i) & 1) != 0 ? kRwx[i] : '-';

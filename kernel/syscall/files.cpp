@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "abi/linux_types.h"
+#include "fs/pipe.h"
 #include "syscall/handlers.h"
 
 namespace ferrite::syscall {
@@ -69,7 +70,7 @@ Result write_from_user(fs::OpenFile& file, std::uint64_t buffer, std::uint64_t c
 std::expected<fs::OpenFile*, Errno> checked_transfer(proc::Process& process, std::uint64_t fd,
                                                      std::uint64_t buffer, std::uint64_t& count,
                                                      bool writing) {
-  const auto file = file_of(process, fd);
+  auto file = file_of(process, fd);  // not const: returned by move
   if (!file) return file;
   if (writing ? !(*file)->writable() : !(*file)->readable()) return std::unexpected(Errno::ebadf);
   if (!user_range_ok(buffer, count)) return std::unexpected(Errno::efault);
@@ -389,6 +390,13 @@ Result sys_fchdir(proc::Process& process, const Arguments& a) {
 Result sys_ioctl(proc::Process& process, const Arguments& a) {
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
+  if ((*file)->kind == fs::FileKind::pipe && a.arg[1] == abi::kFionread) {
+    const auto readable = static_cast<std::int32_t>((*file)->pipe->readable_bytes());
+    if (auto copied = copy_out<std::int32_t>(a.arg[2], readable); !copied) {
+      return std::unexpected(copied.error());
+    }
+    return 0;
+  }
   fs::TerminalPort* port = fs::terminal();
   if ((*file)->kind != fs::FileKind::terminal || port == nullptr)
     return std::unexpected(Errno::enotty);
@@ -482,7 +490,7 @@ Result sys_fcntl(proc::Process& process, const Arguments& a) {
   switch (a.arg[1]) {
     case kDupfd:
     case kDupfdCloexec: {
-      ++(*file)->references;
+      fs::retain(*file);
       const auto copy = process.files->install(*file, static_cast<std::int32_t>(a.arg[2]));
       if (!copy) return std::unexpected(copy.error());
       process.files->set_close_on_exec(*copy, a.arg[1] == kDupfdCloexec);
@@ -495,8 +503,14 @@ Result sys_fcntl(proc::Process& process, const Arguments& a) {
       return 0;
     case kGetfl:
       return (*file)->flags & ~static_cast<std::uint32_t>(abi::kOpenCloexec);
-    case kSetfl:
-      return 0;  // O_APPEND, O_NONBLOCK...: nothing here they would change
+    case kSetfl: {
+      // Only these can change after open (Linux's SETFL_MASK less O_ASYNC, O_DIRECT and
+      // O_NOATIME, which mean nothing here); the access mode and the rest are kept.
+      constexpr std::uint32_t kChangeable = abi::kOpenAppend | abi::kOpenNonblock;
+      (*file)->flags = ((*file)->flags & ~kChangeable) |
+                       (static_cast<std::uint32_t>(a.arg[2]) & kChangeable);
+      return 0;
+    }
     default:
       return std::unexpected(Errno::einval);
   }
@@ -505,7 +519,7 @@ Result sys_fcntl(proc::Process& process, const Arguments& a) {
 Result sys_dup(proc::Process& process, const Arguments& a) {
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
-  ++(*file)->references;
+  fs::retain(*file);
   const auto copy = process.files->install(*file);
   if (!copy) return std::unexpected(copy.error());
   return *copy;
@@ -516,7 +530,7 @@ Result sys_dup3(proc::Process& process, const Arguments& a) {
   if (!file) return std::unexpected(file.error());
   if (a.arg[0] == a.arg[1]) return std::unexpected(Errno::einval);
   if ((a.arg[2] & ~abi::kOpenCloexec) != 0) return std::unexpected(Errno::einval);
-  ++(*file)->references;
+  fs::retain(*file);
   const auto copy = process.files->install_at(static_cast<std::int32_t>(a.arg[1]), *file);
   if (!copy) return std::unexpected(copy.error());
   process.files->set_close_on_exec(*copy, (a.arg[2] & abi::kOpenCloexec) != 0);
@@ -530,6 +544,44 @@ Result sys_dup2(proc::Process& process, const Arguments& a) {
     return static_cast<std::int32_t>(a.arg[0]);
   }
   return sys_dup3(process, {a.number, {a.arg[0], a.arg[1], 0, 0, 0, 0}});
+}
+
+// pipe2(fds[2], flags): fds[0] the read end, fds[1] the write end. Flags other than O_CLOEXEC
+// and O_NONBLOCK (O_DIRECT: packet mode, O_NOTIFICATION_PIPE) are EINVAL here.
+Result sys_pipe2(proc::Process& process, const Arguments& a) {
+  const std::uint64_t flags = a.arg[1];
+  if ((flags & ~(abi::kOpenCloexec | abi::kOpenNonblock)) != 0) return std::unexpected(Errno::einval);
+  if (process.files == nullptr) return std::unexpected(Errno::emfile);
+  if (!user_range_ok(a.arg[0], 2 * sizeof(std::int32_t))) return std::unexpected(Errno::efault);
+  fs::OpenFile* read_end = nullptr;
+  fs::OpenFile* write_end = nullptr;
+  if (auto made = fs::make_pipe(read_end, write_end, flags); !made) {
+    return std::unexpected(made.error());
+  }
+  const auto read_fd = process.files->install(read_end);
+  if (!read_fd) {
+    fs::release(write_end);
+    return std::unexpected(read_fd.error());
+  }
+  const auto write_fd = process.files->install(write_end);
+  if (!write_fd) {
+    (void)process.files->close(*read_fd);
+    return std::unexpected(write_fd.error());
+  }
+  const bool cloexec = (flags & abi::kOpenCloexec) != 0;
+  process.files->set_close_on_exec(*read_fd, cloexec);
+  process.files->set_close_on_exec(*write_fd, cloexec);
+  const std::int32_t fds[2] = {*read_fd, *write_fd};
+  if (auto copied = mm::copy_to_user(a.arg[0], fds, sizeof fds); !copied) {
+    (void)process.files->close(*read_fd);  // Linux undoes the descriptors too
+    (void)process.files->close(*write_fd);
+    return std::unexpected(copied.error());
+  }
+  return 0;
+}
+
+Result sys_pipe(proc::Process& process, const Arguments& a) {
+  return sys_pipe2(process, {a.number, {a.arg[0], 0, 0, 0, 0, 0}});
 }
 
 }  // namespace ferrite::syscall

@@ -111,6 +111,13 @@ Result sys_fcntl(proc::Process&, const Arguments&);
 Result sys_dup(proc::Process&, const Arguments&);
 Result sys_dup2(proc::Process&, const Arguments&);
 Result sys_dup3(proc::Process&, const Arguments&);
+// chapter 15 (files): pipes
+Result sys_pipe(proc::Process&, const Arguments&);
+Result sys_pipe2(proc::Process&, const Arguments&);
+Result sys_poll(proc::Process&, const Arguments&);
+Result sys_ppoll(proc::Process&, const Arguments&);
+Result sys_select(proc::Process&, const Arguments&);
+Result sys_pselect6(proc::Process&, const Arguments&);
 // memory.cpp
 Result sys_brk(proc::Process&, const Arguments&);
 Result sys_mmap(proc::Process&, const Arguments&);

@@ -35,6 +35,9 @@ constexpr Entry kEntries[] = {
     {"chdir", sys_chdir}, {"fchdir", sys_fchdir}, {"ioctl", sys_ioctl},
     {"sendfile", sys_sendfile}, {"fcntl", sys_fcntl}, {"dup", sys_dup}, {"dup2", sys_dup2},
     {"dup3", sys_dup3},
+    // chapter 15 (files): pipes
+    {"pipe", sys_pipe}, {"pipe2", sys_pipe2}, {"poll", sys_poll}, {"ppoll", sys_ppoll},
+    {"select", sys_select}, {"pselect6", sys_pselect6},
     // memory
     {"brk", sys_brk}, {"mmap", sys_mmap}, {"munmap", sys_munmap}, {"mprotect", sys_mprotect},
     // the process

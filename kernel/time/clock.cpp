@@ -1,31 +1,68 @@
-// The TSC clock: calibration against PIT channel 2, and reading it (chapter 13).
+// The TSC clock: a short boot calibration against PIT channel 2 (with the local APIC timer in the
+// same window), a background refinement against the ACPI PM timer, and reading it (chapter 13).
 #include "lib/log.h"
 #include "time/clock.h"
 
-#include <algorithm>
 #include <array>
+#include <atomic>
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/lapic.h"
 #include "platform/pc/pit.h"
 #include "sync/spinlock.h"
+#include "time/tick.h"
 
 namespace ferrite::time {
 
 namespace {
 
-// 1 ms of the PIT's 1.193182 MHz. Boot waits for every window (issue 9 holds boot to 1.1x an
-// empty kernel, which boots in ~0.1 s), so they are short: the price is the PIT's start
-// uncertainty of one input clock, 1/1193 = 838 ppm of each window, which the error reports.
+// 1 ms of the PIT's 1.193182 MHz: the one window boot waits for (issue 9 holds boot to 1.1x an
+// empty kernel, which boots in ~0.1 s). The price is the PIT's start uncertainty of one input
+// clock, 1/1193 = 838 ppm, which the error reports and the refinement removes.
 constexpr std::uint16_t kWindowInputClocks = 1193;
 // The warm-up window, thrown away: it only has to run the polling loop once.
 constexpr std::uint16_t kWarmUpInputClocks = 120;  // 0.1 ms
-// An odd number, for a median. Under an emulator on a busy host the emulator's thread can be
-// descheduled inside a window and stretch or shrink it; the median of five ignores two of those.
-constexpr std::size_t kWindows = 5;
 
-constinit ClockInfo info{};
-constinit std::uint64_t tsc_at_boot = 0;
+// The refinement: ~250 ms of the ACPI PM timer (3.579545 MHz, ACPI 6.5 4.8.3.3), one count
+// = 1.1 ppm of it, measured by a tick handler without holding anything up.
+constexpr std::uint64_t kPmTimerHz = 3'579'545;
+constexpr std::uint64_t kRefineAfterNs = 250'000'000;
+// Edges (the two port reads, each bracketed by rdtsc) known within 1/kRefineEdgeFraction of the
+// window, or the tightest of kRefineTries ticks' tries.
+constexpr std::uint64_t kRefineEdgeFraction = 100'000;  // 10 ppm
+constexpr int kRefineTries = 20;
+// A refinement further than this from the boot calibration means a broken reference (a PM timer
+// of the wrong width, a window that wrapped it): the boot calibration stays.
+constexpr std::uint64_t kRefineMaxChangePpm = 20'000;
+
 constinit bool ready = false;
+
+// The clock's state, double-buffered so that a reader never waits for the refinement, even in an
+// NMI that interrupted it: the writer fills the slot readers are not using, then publishes it by
+// bumping `version`; a reader that saw `version` change during its read reads again.
+struct State {
+  ClockEpoch epoch;
+  ClockInfo info;
+};
+constinit std::array<State, 2> states{};
+constinit std::atomic<std::uint32_t> version{0};
+
+template <typename Read>
+auto read_consistent(Read read) {
+  for (;;) {
+    const std::uint32_t seen = version.load(std::memory_order_acquire);
+    const auto value = read(states[seen & 1]);
+    std::atomic_signal_fence(std::memory_order_acq_rel);  // one CPU: only the compiler reorders
+    if (version.load(std::memory_order_acquire) == seen) return value;
+  }
+}
+
+// The writer: interrupts off (a tick handler, or boot), so nothing else writes meanwhile.
+void publish(const State& next) {
+  const std::uint32_t current = version.load(std::memory_order_relaxed);
+  states[(current + 1) & 1] = next;
+  version.store(current + 1, std::memory_order_release);
+}
 
 // CPUID 8000_0007h EDX bit 8, "Invariant TSC" (Intel SDM Vol. 3B 18.17.1; AMD APM Vol. 3 E.4.19).
 bool tsc_is_invariant() {
@@ -62,62 +99,166 @@ Window measure_window(std::uint16_t input_clocks, std::uint64_t quiet_ticks = 0)
   return best;
 }
 
+// A reading of another counter bracketed by two TSC reads: it happened at `tsc` +- width / 2.
+struct Sample {
+  std::uint64_t tsc;
+  std::uint64_t width;
+  std::uint32_t count;
+};
+template <typename ReadCount>
+Sample sample(ReadCount read_count) {
+  const std::uint64_t before = arch::read_tsc();
+  const std::uint32_t count = read_count();
+  const std::uint64_t after = arch::read_tsc();
+  return {before / 2 + after / 2, after - before, count};
+}
+
+struct Refinement {
+  PmTimer timer;
+  Sample start;
+  std::uint64_t due_ticks;  // TSC ticks after start.tsc, by the boot calibration
+  Sample best;
+  int tries;
+};
+constinit Refinement refinement{};
+constinit bool refining = false;
+
+std::uint32_t read_pm_timer() { return arch::inl(refinement.timer.port); }
+
+void start_refinement(PmTimer timer, const TscScale& boot_scale) {
+  refinement = Refinement{timer, {}, boot_scale.to_ticks(kRefineAfterNs), {}, 0};
+  refinement.start = sample(read_pm_timer);
+  for (int i = 0; i < kMaxTries && refinement.start.width * kRefineEdgeFraction * 2 >
+                                        refinement.due_ticks; ++i) {
+    refinement.start = sample(read_pm_timer);
+  }
+  refining = true;
+}
+
+// Every tick (interrupts off): a few instructions until the window is due, then one port read a
+// tick until an edge is tight enough.
+void refine_on_tick(std::uint64_t) {
+  if (!refining) return;
+  const std::uint64_t elapsed = arch::read_tsc() - refinement.start.tsc;
+  if (elapsed < refinement.due_ticks) return;
+  const ClockInfo boot = clock_info();
+  // A 24-bit PM timer wraps after 4.7 s: a window that long (ticks stopped) starts over.
+  const std::uint64_t wrap_ns = (std::uint64_t{1} << refinement.timer.bits) * 1'000'000'000 /
+                                kPmTimerHz;
+  if (boot.scale.to_ns(elapsed) >= wrap_ns / 2) {
+    start_refinement(refinement.timer, boot.scale);
+    return;
+  }
+  const Sample end = sample(read_pm_timer);
+  if (refinement.tries == 0 || end.width < refinement.best.width) refinement.best = end;
+  ++refinement.tries;
+  const std::uint64_t window = end.tsc - refinement.start.tsc;
+  if (end.width * kRefineEdgeFraction * 2 > window && refinement.tries < kRefineTries) return;
+  refining = false;
+
+  const Sample& chosen = refinement.best;
+  const std::uint64_t ticks = chosen.tsc - refinement.start.tsc;
+  const std::uint64_t mask = refinement.timer.bits >= 32 ? 0xFFFF'FFFFull
+                                                         : (std::uint64_t{1} << refinement.timer.bits) - 1;
+  const std::uint64_t counts = (chosen.count - refinement.start.count) & mask;
+  if (counts == 0) {
+    log::warn("clock: the ACPI PM timer does not count; keeping the PIT calibration");
+    return;
+  }
+  const std::uint64_t hz = frequency_from(ticks, counts, kPmTimerHz);
+  const std::uint64_t old_hz = boot.scale.hz();
+  const std::uint64_t change_ppm = (hz > old_hz ? hz - old_hz : old_hz - hz) * 1'000'000 / old_hz;
+  if (change_ppm > kRefineMaxChangePpm) {
+    log::warn("clock: the ACPI PM timer says TSC {} Hz, {} ppm from the PIT's {} Hz; keeping the "
+              "PIT calibration", hz, change_ppm, old_hz);
+    return;
+  }
+  ClockInfo info = boot;
+  info.scale = TscScale::from_hz(hz);
+  info.refined = true;
+  const std::uint64_t window_ns = info.scale.to_ns(ticks);
+  info.window_us = static_cast<std::uint32_t>(window_ns / 1000);
+  // Each end: the count is read somewhere inside its bracket (width / 2 either side of the
+  // midpoint) and is a whole count (one count of uncertainty over the window).
+  info.error_ppm = static_cast<std::uint32_t>(
+      (refinement.start.width + chosen.width) / 2 * 1'000'000 / ticks + 1'000'000 / counts + 1);
+  const State current = read_consistent([](const State& s) { return s; });
+  publish({current.epoch.rescaled(arch::read_tsc(), info.scale), info});
+  // Debug level: it comes when the shell is up, whose screen it would scroll (`dmesg` shows it).
+  log::debug("clock: refined against the ACPI PM timer over {} ms: TSC {}.{:03} MHz, error +-{} ppm "
+            "(boot calibration was off by {} ppm)", window_ns / 1'000'000, hz / 1'000'000,
+            hz / 1000 % 1000, info.error_ppm, change_ppm);
+}
+
 }  // namespace
 
-void init_clock() {
-  std::array<std::uint64_t, kWindows> hz{};
-  std::uint64_t worst_edges_ppm = 0;
+void init_clock(std::optional<PmTimer> pm_timer) {
+  const bool lapic = arch::lapic::enabled();
+  Window window{};
+  Sample lapic_start{}, lapic_end{};
+  State state{};
   {
     sync::InterruptGuard no_interrupts;  // an interrupt inside a window would lengthen it
     // One window first, thrown away: under an emulator the first run of the polling loop also
     // pays for translating it, and the caches are cold on real hardware. It gives a first guess
-    // of a window's length.
+    // of a window's length, so that the real one waits out 7/8 of it on the TSC before polling
+    // the PIT: the same edges, an eighth of the port reads.
     const Window warm_up = measure_window(kWarmUpInputClocks);
-    // Wait out 7/8 of the expected window on the TSC before polling the PIT: the same edges, an
-    // eighth of the port reads. The guess is the warm-up's, then the shortest well-measured
-    // window's.
-    std::uint64_t shortest = warm_up.ticks / kWarmUpInputClocks * kWindowInputClocks;
-    for (std::uint64_t& h : hz) {
-      const Window window = measure_window(kWindowInputClocks, shortest - shortest / 8);
-      if (window.uncertainty * kEdgeFraction <= window.ticks && window.ticks < shortest) {
-        shortest = window.ticks;
-      }
-      h = frequency_from(window.ticks, kWindowInputClocks, pc::pit::kInputFrequencyHz);
-      worst_edges_ppm = std::max(worst_edges_ppm, window.uncertainty * 1'000'000 / window.ticks);
+    const std::uint64_t guess = warm_up.ticks / kWarmUpInputClocks * kWindowInputClocks;
+    // The local APIC timer counts through the same window: its count is read before and after,
+    // each read placed on the TSC, and the TSC's rate converts (no second wait, as in Linux).
+    // (Both ends are reads of the running count: one register access each, where the start's
+    // three writes would blur the first edge.)
+    if (lapic) {
+      arch::lapic::start_count();
+      lapic_start = sample(arch::lapic::counted);
     }
+    window = measure_window(kWindowInputClocks, guess - guess / 8);
+    if (lapic) lapic_end = sample(arch::lapic::counted);
+    const std::uint64_t hz =
+        frequency_from(window.ticks, kWindowInputClocks, pc::pit::kInputFrequencyHz);
+    state.info.scale = TscScale::from_hz(hz);
+    state.info.invariant = tsc_is_invariant();
+    state.info.window_us = static_cast<std::uint32_t>(std::uint64_t{kWindowInputClocks} *
+                                                      1'000'000 / pc::pit::kInputFrequencyHz);
+    // Error: how loosely the window's edges were known, plus the PIT's own start uncertainty
+    // of one input clock.
+    state.info.error_ppm = static_cast<std::uint32_t>(
+        window.uncertainty * 1'000'000 / window.ticks + 1'000'000 / kWindowInputClocks);
+    // The clock goes on from the PIT's count of ticks, which the log's timestamps read so far:
+    // no timestamp goes back when the log switches to this clock.
+    state.info.boot_hz = hz;
+    state.info.boot_error_ppm = state.info.error_ppm;
+    state.epoch = ClockEpoch{arch::read_tsc(), pc::pit::uptime_ns(), state.info.scale};
+    publish(state);
+    ready = true;
+    if (pm_timer) start_refinement(*pm_timer, state.info.scale);
   }
-  std::sort(hz.begin(), hz.end());
-  const std::uint64_t median = hz[kWindows / 2];
-  // The error estimate: how far the middle windows stray from the median (the outer two are the
-  // ones the median exists to ignore).
-  std::uint64_t deviation = 0;
-  for (std::size_t i = 1; i + 1 < kWindows; ++i) {
-    deviation = std::max(deviation, hz[i] > median ? hz[i] - median : median - hz[i]);
+  const std::uint64_t hz = state.info.scale.hz();
+  std::uint64_t lapic_hz = 0;
+  if (lapic) {
+    lapic_hz = frequency_from(lapic_end.count - lapic_start.count, lapic_end.tsc - lapic_start.tsc,
+                              hz);
+    arch::lapic::set_timer_hz(lapic_hz);
   }
-  info.scale = TscScale::from_hz(median);
-  info.invariant = tsc_is_invariant();
-  info.windows = kWindows;
-  info.window_us = static_cast<std::uint32_t>(std::uint64_t{kWindowInputClocks} * 1'000'000 /
-                                              pc::pit::kInputFrequencyHz);
-  // Error: the spread of the middle windows, or how loosely the worst window's edges were known,
-  // whichever is larger, plus the PIT's own start uncertainty of one input clock.
-  info.error_ppm = static_cast<std::uint32_t>(
-      std::max(deviation * 1'000'000 / median, worst_edges_ppm) + 1'000'000 / kWindowInputClocks);
-  tsc_at_boot = arch::read_tsc();
-  ready = true;
-  log::info("clock: TSC {}.{:03} MHz{}, PIT-calibrated {}x{} ms, error +-{} ppm", median / 1'000'000,
-          median / 1000 % 1000, info.invariant ? " invariant" : " (not invariant)", kWindows,
-          (info.window_us + 500) / 1000, info.error_ppm);
+  if (pm_timer && !add_tick_handler(refine_on_tick)) refining = false;
+  log::info("clock: TSC {}.{:03} MHz{}, PIT-calibrated 1x{} ms, error +-{} ppm{}", hz / 1'000'000,
+            hz / 1000 % 1000, state.info.invariant ? " invariant" : " (not invariant)",
+            (state.info.window_us + 500) / 1000, state.info.error_ppm,
+            refining ? "; refining against the ACPI PM timer" : "");
 }
 
 bool clock_ready() { return ready; }
 
 std::uint64_t now_ns() {
   if (!ready) return 0;
-  return info.scale.to_ns(arch::read_tsc() - tsc_at_boot);
+  // The TSC is read inside: a reading taken after a new epoch began must use it.
+  return read_consistent([](const State& s) { return s.epoch.ns_at(arch::read_tsc()); });
 }
 
-const ClockInfo& clock_info() { return info; }
+ClockInfo clock_info() {
+  return read_consistent([](const State& s) { return s.info; });
+}
 
 void spin_until_ns(std::uint64_t deadline) {
   while (now_ns() < deadline) asm volatile("pause");

@@ -68,6 +68,24 @@ class TscScale {
   std::uint64_t ticks_per_ns_ = 0;  // hz / 10^9 in 32.32 fixed point
 };
 
+// Where a clock's scale starts: at TSC `tsc` it read `ns`; after that it advances by `scale`.
+// A new scale (a better calibration) starts a new epoch at the moment of the change, from the
+// time the old one reads then: the clock is continuous, so it never goes back, whichever way the
+// rate moved.
+struct ClockEpoch {
+  std::uint64_t tsc = 0;
+  std::uint64_t ns = 0;
+  TscScale scale;
+
+  // `now` >= tsc (one CPU's TSC only goes forward).
+  [[nodiscard]] constexpr std::uint64_t ns_at(std::uint64_t now) const {
+    return ns + scale.to_ns(now - tsc);
+  }
+  [[nodiscard]] constexpr ClockEpoch rescaled(std::uint64_t now, TscScale next) const {
+    return ClockEpoch{now, ns_at(now), next};
+  }
+};
+
 // The frequency measured by counting `ticks` of a counter while a reference of known frequency
 // `reference_hz` counted `reference_ticks` (e.g. the TSC against the PIT's 1.193182 MHz).
 constexpr std::uint64_t frequency_from(std::uint64_t ticks, std::uint64_t reference_ticks,

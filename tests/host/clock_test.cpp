@@ -10,6 +10,7 @@
 
 namespace {
 
+using ferrite::time::ClockEpoch;
 using ferrite::time::frequency_from;
 using ferrite::time::TscScale;
 using u128 = unsigned __int128;
@@ -84,6 +85,35 @@ TEST(TscScale, FrequencyFromAReferenceCount) {
   // 10 ms of the PIT (11932 input clocks) against a 3.58 GHz TSC.
   EXPECT_EQ(frequency_from(35'800'000, 11932, 1'193'182), 3'579'945'993u);
   EXPECT_EQ(frequency_from(~std::uint64_t{0} / 2, 1, 1), ~std::uint64_t{0} / 2);  // no overflow
+}
+
+// The background refinement changes the scale while the clock runs: from the moment of the
+// change the clock must go on from where it was, faster or slower, never back and never jumping.
+TEST(ClockEpoch, RescalingIsContinuousAndNeverGoesBack) {
+  std::mt19937_64 random(9);
+  for (std::uint64_t hz : kFrequencies) {
+    for (std::int64_t change_ppm : {-20'000, -1'459, -22, 0, 22, 838, 20'000}) {
+      const std::uint64_t next_hz = hz + static_cast<std::uint64_t>(
+          static_cast<std::int64_t>(hz / 1'000'000) * change_ppm);
+      const ClockEpoch boot{random() >> 20, random() >> 30, TscScale::from_hz(hz)};
+      const std::uint64_t switch_at = boot.tsc + (random() >> 28);
+      const ClockEpoch refined = boot.rescaled(switch_at, TscScale::from_hz(next_hz));
+      EXPECT_EQ(refined.ns_at(switch_at), boot.ns_at(switch_at));  // continuous
+      // Every reading before the switch (old epoch) is <= every reading after it (new epoch).
+      EXPECT_LE(boot.ns_at(switch_at - 1), refined.ns_at(switch_at));
+      std::uint64_t previous = refined.ns_at(switch_at);
+      for (std::uint64_t step : {1ull, 7ull, 1'000ull, 123'456'789ull, 1ull << 40}) {
+        const std::uint64_t now = refined.ns_at(switch_at + step);
+        EXPECT_GE(now, previous) << hz << " " << change_ppm << " " << step;
+        previous = now;
+      }
+      // After the switch it runs at the new rate (to within the multipliers' rounding).
+      const std::uint64_t one_second = next_hz;
+      EXPECT_NEAR(static_cast<double>(refined.ns_at(switch_at + one_second) -
+                                      refined.ns_at(switch_at)),
+                  1e9, 2.0);
+    }
+  }
 }
 
 }  // namespace

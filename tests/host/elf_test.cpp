@@ -135,6 +135,51 @@ TEST(Elf, RefusesMalformedFilesWithTheReason) {
   }
 }
 
+// The same checks hold for ET_DYN, applied after the move to kPieBase: a dynamically linked PIE
+// (what `gcc` without -static-pie makes), and segments or an entry that are wrong only once biased.
+TEST(Elf, RefusesMalformedStaticPiesWithTheReason) {
+  const auto make_pie = [](ElfBuilder& b) {
+    b.header.type = kElfTypeDyn;
+    b.header.entry = 0x1010;
+    b.phdrs[0].vaddr = 0;
+    b.phdrs[1].vaddr = 0x2000;
+  };
+  const Bad cases[] = {
+      {"dynamic PIE", ElfError::needs_interpreter, [](ElfBuilder& b) { b.phdrs.push_back({kPtInterp, kPfRead, 0x200, 0x200, 0, 28, 28, 1}); }},
+      {"biased into kernel half", ElfError::segment_outside_user, [](ElfBuilder& b) { b.phdrs[1].vaddr = kUserEnd - kPieBase - 0x1000; b.phdrs[1].memsz = 0x2000; }},
+      {"bias wraps", ElfError::segment_overflows, [](ElfBuilder& b) { b.phdrs[1].vaddr = 0xFFFFFFFFFFFFF000ull; }},
+      {"overlap", ElfError::segments_overlap, [](ElfBuilder& b) { b.phdrs[1].vaddr = 0x1000; }},
+      {"entry in data", ElfError::entry_outside_segments, [](ElfBuilder& b) { b.header.entry = 0x2010; }},
+      {"absolute entry", ElfError::entry_outside_segments, [](ElfBuilder& b) { b.header.entry = kPieBase + 0x1010; }},
+      {"segment past file", ElfError::segment_past_file, [](ElfBuilder& b) { b.phdrs[1].filesz = 0x1001; }},
+  };
+  for (const Bad& c : cases) {
+    ElfBuilder b;
+    make_pie(b);
+    c.apply(b);
+    const auto file = b.bytes();
+    const auto image = parse_elf(file);
+    ASSERT_FALSE(image.has_value()) << c.what;
+    EXPECT_EQ(image.error(), c.expected) << c.what << ": got " << to_string(image.error());
+  }
+}
+
+// glibc's static-PIE start-up finds its program headers (and so its TLS segment) through
+// AT_PHDR: with PT_PHDR present, its address must be moved by the bias too.
+TEST(Elf, BiasesAStaticPiesPtPhdr) {
+  ElfBuilder b;
+  b.header.type = kElfTypeDyn;
+  b.header.entry = 0x1010;
+  b.phdrs[0].vaddr = 0;
+  b.phdrs[1].vaddr = 0x2000;
+  b.phdrs.insert(b.phdrs.begin(), {kPtPhdr, kPfRead, 0x40, 0x40, 0x40, 4 * sizeof(Elf64ProgramHeader), 4 * sizeof(Elf64ProgramHeader), 8});
+  const auto file = b.bytes();
+  const auto image = parse_elf(file);
+  ASSERT_TRUE(image.has_value()) << to_string(image.error());
+  EXPECT_EQ(image->phdr_address, kPieBase + 0x40);
+  EXPECT_EQ(image->phnum, 4u);
+}
+
 TEST(Elf, RandomDamageNeverReadsOutOfBounds) {
   ElfBuilder b;
   const auto good = b.bytes();

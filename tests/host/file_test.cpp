@@ -241,3 +241,38 @@ TEST_F(FilesTest, SharedOpenFilesShareTheirPosition) {
   ASSERT_TRUE(table.close(a).has_value());
   EXPECT_EQ(read_string(*table.get(b), 4), " the");  // still open through b
 }
+
+TEST_F(FilesTest, ACloneSharesEveryOpenFileAndItsCloseOnExecFlags) {
+  fs::FdTable parent;
+  fs::OpenFile* motd = open("/etc/motd");
+  ASSERT_EQ(parent.install(motd).value(), 0);
+  ASSERT_EQ(parent.install(open("/etc/motd"), 5).value(), 5);
+  parent.set_close_on_exec(5, true);
+  fs::FdTable* child = parent.clone();
+  ASSERT_NE(child, nullptr);
+  EXPECT_EQ(child->get(0), motd);  // the same open file, not a copy
+  EXPECT_EQ(motd->references, 2u);
+  EXPECT_EQ(child->open_count(), 2u);
+  EXPECT_FALSE(child->close_on_exec(0));
+  EXPECT_TRUE(child->close_on_exec(5));
+  EXPECT_EQ(read_string(*parent.get(0), 6), "hello ");
+  EXPECT_EQ(read_string(*child->get(0), 4), "from");  // one position for both processes
+  delete child;                                        // the child exits: references drop
+  EXPECT_EQ(motd->references, 1u);
+  EXPECT_EQ(read_string(*parent.get(0), 4), " the");
+}
+
+TEST_F(FilesTest, ExecClosesOnlyCloseOnExecDescriptors) {
+  fs::FdTable table;
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(table.install(open("/etc/motd")).value(), i);
+  table.set_close_on_exec(1, true);
+  table.set_close_on_exec(3, true);
+  table.close_on_exec_all();
+  EXPECT_NE(table.get(0), nullptr);
+  EXPECT_EQ(table.get(1), nullptr);
+  EXPECT_NE(table.get(2), nullptr);
+  EXPECT_EQ(table.get(3), nullptr);
+  EXPECT_FALSE(table.close_on_exec(1));  // the number is free and clean for the next open
+  EXPECT_EQ(table.install(open("/etc/motd")).value(), 1);
+  EXPECT_FALSE(table.close_on_exec(1));
+}

@@ -59,6 +59,31 @@ KTEST(clock_keeps_time_with_interrupts_off) {
   KEXPECT(ticks <= 2);  // the interrupt-counting clock would have lost ~48 ms
 }
 
+// The boot calibration is one 1 ms window (error ~1000 ppm); ~250 ms later a tick handler measures
+// the TSC again over the ACPI PM timer (QEMU's machines have one) and updates the scale without
+// the clock ever going back.
+KTEST(clock_is_refined_against_the_pm_timer) {
+  std::uint64_t previous = ktime::now_ns();
+  const std::uint64_t give_up = previous + 2'000'000'000;
+  while (!ktime::clock_info().refined && ktime::now_ns() < give_up) {
+    const std::uint64_t now = ktime::now_ns();
+    KASSERT(now >= previous);
+    previous = now;
+    ferrite::arch::halt();
+  }
+  const ktime::ClockInfo info = ktime::clock_info();
+  ferrite::println("  boot: {} Hz +-{} ppm; refined: {} Hz +-{} ppm over {} us", info.boot_hz,
+                   info.boot_error_ppm, info.scale.hz(), info.error_ppm, info.window_us);
+  KASSERT(info.refined);
+  KEXPECT(info.window_us >= 200'000);
+  KEXPECT(info.error_ppm < 100);
+  KEXPECT(info.boot_error_ppm >= 838);  // one PIT input clock of a 1 ms window, at least
+  // Both calibrations measure the same TSC: they agree within their errors.
+  const std::uint64_t a = info.boot_hz, b = info.scale.hz();
+  const std::uint64_t apart_ppm = (a > b ? a - b : b - a) * 1'000'000 / b;
+  KEXPECT(apart_ppm <= std::uint64_t{info.boot_error_ppm} + info.error_ppm);
+}
+
 // The local APIC timer drives the tick at kTickHz, measured by the TSC clock.
 KTEST(lapic_timer_drives_the_tick) {
   KEXPECT(ferrite::time::tick_source() == ferrite::time::TickSource::lapic);

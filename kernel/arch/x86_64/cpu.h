@@ -21,6 +21,11 @@ inline std::uint8_t inb(std::uint16_t port) {
   asm volatile("inb %1, %0" : "=a"(value) : "Nd"(port) : "memory");
   return value;
 }
+inline std::uint32_t inl(std::uint16_t port) {
+  std::uint32_t value;
+  asm volatile("inl %1, %0" : "=a"(value) : "Nd"(port) : "memory");
+  return value;
+}
 
 // A write to an unused port takes about a microsecond: old devices (the 8259 PIC) need that pause.
 inline void io_wait() { outb(0x80, 0); }

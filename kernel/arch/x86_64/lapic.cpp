@@ -120,23 +120,17 @@ std::uint32_t id() {
 
 void eoi() { write(Register::eoi, 0); }
 
-std::uint64_t calibrate_timer(std::uint64_t (*now_ns)(), std::uint64_t window_ns) {
+void start_count() {
   write(Register::timer_divide, kDivideBy16);
   write(Register::lvt_timer, kLvtMasked | kTimerOneShot | kTimerVector);
-  // The count starts at the write and is sampled at the read: each is bracketed by two clock
-  // readings and placed at their midpoint, so the window's error is the brackets' half-widths
-  // (well under 1 us even for an emulator's MMIO exit), not the whole write or read.
-  const std::uint64_t start_before = now_ns();
   write(Register::timer_initial_count, 0xFFFF'FFFF);
-  const std::uint64_t start = start_before + (now_ns() - start_before) / 2;
-  while (now_ns() - start < window_ns) asm volatile("pause");
-  const std::uint64_t end_before = now_ns();
-  const std::uint32_t remaining = read(Register::timer_current_count);
-  const std::uint64_t end = end_before + (now_ns() - end_before) / 2;
-  const std::uint64_t elapsed = end - start;
-  write(Register::timer_initial_count, 0);
-  timer_frequency = (0xFFFF'FFFFull - remaining) * 1'000'000'000 / elapsed;
-  return timer_frequency;
+}
+
+std::uint32_t counted() { return 0xFFFF'FFFF - read(Register::timer_current_count); }
+
+void set_timer_hz(std::uint64_t hz) {
+  write(Register::timer_initial_count, 0);  // stops start_count()'s count
+  timer_frequency = hz;
 }
 
 std::uint64_t timer_hz() { return timer_frequency; }

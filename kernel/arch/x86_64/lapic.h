@@ -48,10 +48,15 @@ void mask_lint0();
 void eoi();
 
 // ---- The timer (11.5.4 "APIC Timer") ----
-// Measures the timer's input frequency (after its divide-by-16) against `now_ns`, a clock that
-// is already calibrated, over `window_ns`. Returns counts per second.
-std::uint64_t calibrate_timer(std::uint64_t (*now_ns)(), std::uint64_t window_ns);
-[[nodiscard]] std::uint64_t timer_hz();  // 0 before calibrate_timer
+// Calibration, in the same window as the TSC's (time/clock.cpp), so that boot waits once:
+// start_count() lets the timer count down from its largest value (divide-by-16, one-shot,
+// masked); counted() is how far it has got since; set_timer_hz() stops it and records the
+// frequency measured from it (counts per second after the divider), which the two modes below
+// convert with.
+void start_count();
+[[nodiscard]] std::uint32_t counted();
+void set_timer_hz(std::uint64_t hz);
+[[nodiscard]] std::uint64_t timer_hz();  // 0 before set_timer_hz
 // Interrupts on kTimerVector every `period_ns` (periodic mode) or once after `delay_ns`
 // (one-shot mode), in units of the calibrated frequency.
 void start_periodic(std::uint64_t period_ns);

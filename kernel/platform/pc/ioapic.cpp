@@ -104,12 +104,12 @@ unsigned route_isa_irqs(const acpi::Madt& madt, std::uint8_t destination) {
     routes_by_irq[irq] = {};
     const std::optional<acpi::IsaRoute> route = madt.isa_route(irq);
     if (!route) continue;
-    for (std::uint8_t c = 0; c < chip_count; ++c) {
+    for (unsigned c = 0; c < chip_count; ++c) {
       const Chip& chip = chips[c];
       if (route->gsi < chip.gsi_base || route->gsi - chip.gsi_base >= chip.pins) continue;
       const auto pin = static_cast<std::uint8_t>(route->gsi - chip.gsi_base);
       write_entry(chip, pin, redirection_entry(pic::vector_of(irq), *route, destination, true));
-      routes_by_irq[irq] = {.present = true, .chip = c, .pin = pin, .gsi = route->gsi};
+      routes_by_irq[irq] = {.present = true, .chip = static_cast<std::uint8_t>(c), .pin = pin, .gsi = route->gsi};
       ++routed;
       break;
     }

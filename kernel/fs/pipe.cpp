@@ -1,0 +1,164 @@
+// Pipes (see pipe.h): the ring buffer, the two ends, and blocking through the PipeWaiter.
+#include "fs/pipe.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "fs/file.h"
+
+namespace ferrite::fs {
+
+namespace {
+
+constinit PipeWaiter* the_waiter = nullptr;
+
+// The waiter's lock for one scope; nothing to lock without a waiter (host tests).
+class WaiterLock {
+ public:
+  explicit WaiterLock(PipeWaiter* waiter) : waiter_(waiter) {
+    if (waiter_ != nullptr) state_ = waiter_->lock();
+  }
+  ~WaiterLock() {
+    if (waiter_ != nullptr) waiter_->unlock(state_);
+  }
+  WaiterLock(const WaiterLock&) = delete;
+  WaiterLock& operator=(const WaiterLock&) = delete;
+
+ private:
+  PipeWaiter* waiter_;
+  bool state_ = false;
+};
+
+void wake(PipeWaiter* waiter) {
+  if (waiter != nullptr) waiter->wake();
+}
+
+}  // namespace
+
+PipeWaiter* pipe_waiter() { return the_waiter; }
+void set_pipe_waiter(PipeWaiter* waiter) { the_waiter = waiter; }
+
+Pipe::Pipe() : buffer_(new (std::nothrow) Ring) {
+  node.type = NodeType::fifo;
+  node.mode = 0600;
+  node.inode = 0;
+}
+
+std::expected<std::size_t, abi::Errno> Pipe::try_read(std::span<std::byte> out) {
+  if (used_ == 0) {
+    if (writers_ == 0) return 0;
+    return std::unexpected(abi::Errno::eagain);
+  }
+  const std::size_t count = std::min(out.size(), used_);
+  const std::size_t first = std::min(count, kCapacity - head_);  // up to the end of the ring
+  std::memcpy(out.data(), buffer_->bytes + head_, first);
+  std::memcpy(out.data() + first, buffer_->bytes, count - first);
+  head_ = (head_ + count) % kCapacity;
+  used_ -= count;
+  if (used_ == 0) head_ = 0;  // keeps later writes in one piece
+  return count;
+}
+
+std::expected<std::size_t, abi::Errno> Pipe::try_write(std::span<const std::byte> in) {
+  if (readers_ == 0) return std::unexpected(abi::Errno::epipe);
+  const std::size_t room = free_bytes();
+  // POSIX: writes of at most PIPE_BUF bytes are never interleaved with other writers' data.
+  if (room == 0 || (in.size() <= kAtomicWrite && room < in.size())) {
+    return std::unexpected(abi::Errno::eagain);
+  }
+  const std::size_t count = std::min(in.size(), room);
+  const std::size_t tail = (head_ + used_) % kCapacity;
+  const std::size_t first = std::min(count, kCapacity - tail);
+  std::memcpy(buffer_->bytes + tail, in.data(), first);
+  std::memcpy(buffer_->bytes, in.data() + first, count - first);
+  used_ += count;
+  return count;
+}
+
+std::expected<void, abi::Errno> make_pipe(OpenFile*& read_end, OpenFile*& write_end,
+                                          std::uint64_t flags) {
+  auto* pipe = new (std::nothrow) Pipe;
+  if (pipe == nullptr || !pipe->buffer_ok()) {
+    delete pipe;
+    return std::unexpected(abi::Errno::enomem);
+  }
+  const std::uint32_t kept = static_cast<std::uint32_t>(flags & abi::kOpenNonblock);
+  read_end = new (std::nothrow)
+      OpenFile{&pipe->node, FileKind::pipe, static_cast<std::uint32_t>(abi::kOpenReadOnly) | kept};
+  write_end = new (std::nothrow) OpenFile{&pipe->node, FileKind::pipe,
+                                          static_cast<std::uint32_t>(abi::kOpenWriteOnly) | kept};
+  if (read_end == nullptr || write_end == nullptr) {
+    delete read_end;
+    delete write_end;
+    delete pipe;
+    return std::unexpected(abi::Errno::enomem);
+  }
+  read_end->pipe = write_end->pipe = pipe;
+  pipe->readers_ = pipe->writers_ = 1;
+  return {};
+}
+
+void close_pipe_end(OpenFile& file) {
+  Pipe* pipe = file.pipe;
+  if (pipe == nullptr) return;
+  file.pipe = nullptr;
+  bool last = false;
+  {
+    WaiterLock locked(the_waiter);
+    (file.readable() ? pipe->readers_ : pipe->writers_) -= 1;
+    last = pipe->readers_ == 0 && pipe->writers_ == 0;
+  }
+  wake(the_waiter);  // readers see end of file, writers EPIPE, polls a change
+  if (last) delete pipe;
+}
+
+std::expected<std::size_t, abi::Errno> pipe_read(OpenFile& file, std::span<std::byte> out) {
+  if (out.empty()) return 0;
+  PipeWaiter* waiter = the_waiter;
+  for (;;) {
+    std::expected<std::size_t, abi::Errno> got;
+    {
+      WaiterLock locked(waiter);
+      got = file.pipe->try_read(out);
+      if (!got && got.error() == abi::Errno::eagain && !file.nonblocking() && waiter != nullptr) {
+        if (!waiter->wait()) return std::unexpected(abi::Errno::eintr);
+        continue;
+      }
+    }
+    if (got && *got > 0) wake(waiter);  // room for blocked writers
+    return got;
+  }
+}
+
+std::expected<std::size_t, abi::Errno> pipe_write(OpenFile& file, std::span<const std::byte> in) {
+  if (in.empty()) return 0;
+  PipeWaiter* waiter = the_waiter;
+  std::size_t done = 0;
+  // A blocking write returns only when all of it is in (pipe(7)); a non-blocking one takes what
+  // fits. Either returns what went in before an error, if anything did.
+  for (;;) {
+    std::expected<std::size_t, abi::Errno> put;
+    bool interrupted = false;
+    {
+      WaiterLock locked(waiter);
+      put = file.pipe->try_write(in.subspan(done));
+      if (!put && put.error() == abi::Errno::eagain && !file.nonblocking() && waiter != nullptr) {
+        interrupted = !waiter->wait();
+        if (!interrupted) continue;
+      }
+    }
+    if (put) {
+      done += *put;
+      wake(waiter);  // data for blocked readers
+      if (done < in.size() && !file.nonblocking()) continue;
+      return done;
+    }
+    if (done > 0) return done;
+    if (interrupted) return std::unexpected(abi::Errno::eintr);
+    if (put.error() == abi::Errno::epipe && waiter != nullptr) waiter->broken_pipe();
+    return std::unexpected(put.error());
+  }
+}
+
+}  // namespace ferrite::fs

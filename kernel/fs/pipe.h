@@ -1,0 +1,86 @@
+// Pipes (chapter 15): a 64 KiB ring buffer with a read end and a write end, as pipe(7) describes
+// Linux's — a read returns what is there (at least one byte), a write of at most PIPE_BUF bytes
+// goes in whole or not at all, a read of an empty pipe with no writer left is end of file, a
+// write with no reader left is EPIPE. This part is portable and host-tested and never blocks: when
+// it would have to wait it says EAGAIN. Blocking is the PipeWaiter's business (fs/pipe_wait.cpp
+// in the kernel: the scheduler; host tests leave it unset and see EAGAIN).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <span>
+
+#include "abi/errno.h"
+#include "fs/tree.h"
+
+namespace ferrite::fs {
+
+struct OpenFile;
+
+class Pipe {
+ public:
+  static constexpr std::size_t kCapacity = 65536;  // Linux's default: 16 pages
+  static constexpr std::size_t kAtomicWrite = 4096;  // PIPE_BUF
+
+  Pipe();
+  // Reads up to out.size() bytes: > 0 what was there; 0 end of file (empty, no writer left);
+  // EAGAIN when empty and a writer may still write.
+  std::expected<std::size_t, abi::Errno> try_read(std::span<std::byte> out);
+  // Writes what fits — but a write of at most kAtomicWrite bytes only whole; EAGAIN when nothing
+  // could go in; EPIPE when no reader is left.
+  std::expected<std::size_t, abi::Errno> try_write(std::span<const std::byte> in);
+
+  [[nodiscard]] std::size_t readable_bytes() const { return used_; }  // FIONREAD, poll
+  [[nodiscard]] std::size_t free_bytes() const { return kCapacity - used_; }
+  [[nodiscard]] std::size_t readers() const { return readers_; }
+  [[nodiscard]] std::size_t writers() const { return writers_; }
+  [[nodiscard]] bool buffer_ok() const { return buffer_ != nullptr; }
+
+  Node node;  // what fstat reports: a FIFO with no name
+
+ private:
+  friend std::expected<void, abi::Errno> make_pipe(OpenFile*& read_end, OpenFile*& write_end,
+                                                   std::uint64_t flags);
+  friend void close_pipe_end(OpenFile& file);
+  // One object rather than new[]: the kernel has no unsized operator delete[] (mm/heap.cpp).
+  struct Ring {
+    std::byte bytes[kCapacity];
+  };
+  std::unique_ptr<Ring> buffer_;
+  std::size_t head_ = 0;  // next byte to read
+  std::size_t used_ = 0;
+  std::size_t readers_ = 0;
+  std::size_t writers_ = 0;
+};
+
+// How a blocking pipe operation waits. lock()/unlock() bracket the check and the wait (the
+// kernel: interrupts off, so a wake between the two is not lost); wait() sleeps until wake() is
+// called for any pipe or the wait is interrupted (false: EINTR).
+class PipeWaiter {
+ public:
+  virtual bool lock() = 0;  // returns what unlock() needs to put back
+  virtual void unlock(bool state) = 0;
+  virtual bool wait() = 0;
+  virtual void wake() = 0;
+  virtual void broken_pipe() {}  // a write found no reader: SIGPIPE to the writer
+
+ protected:
+  ~PipeWaiter() = default;
+};
+PipeWaiter* pipe_waiter();
+void set_pipe_waiter(PipeWaiter* waiter);
+
+// pipe2(2): two OpenFiles (read end, write end) on a new pipe; `flags` may hold O_NONBLOCK
+// (kept in both files' flags) — O_CLOEXEC is the descriptor table's. ENOMEM when out of memory.
+std::expected<void, abi::Errno> make_pipe(OpenFile*& read_end, OpenFile*& write_end,
+                                          std::uint64_t flags);
+// The last reference to a pipe end went (fs::release calls this): one reader or writer fewer,
+// the waiters woken, and the pipe freed with its last end.
+void close_pipe_end(OpenFile& file);
+// read(2) and write(2) on a pipe end: blocking unless O_NONBLOCK (or no waiter is set).
+std::expected<std::size_t, abi::Errno> pipe_read(OpenFile& file, std::span<std::byte> out);
+std::expected<std::size_t, abi::Errno> pipe_write(OpenFile& file, std::span<const std::byte> in);
+
+}  // namespace ferrite::fs
