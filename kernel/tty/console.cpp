@@ -59,6 +59,9 @@ class ConsoleTerminal final : public fs::TerminalPort {
     for (;;) {
       pump();
       if (line_discipline_.can_read()) return line_discipline_.read(out);
+      // Raw mode with VMIN 0: a read returns what is there, even nothing (VTIME is not
+      // supported: no timed wait; VMIN > 1 returns as soon as one byte is there).
+      if (!line_discipline_.canonical() && termios_.c_cc[abi::kVmin] == 0) return 0;
       // Sleep until IRQ 1 queues a byte — or a signal (or a kill: Ctrl+C in `run`) ends the
       // wait: EINTR, and the way back to ring 3 delivers it. The emptiness check and the wait
       // are one interrupts-off section, so a byte that arrives in between still wakes us.
@@ -80,11 +83,12 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   abi::Termios termios() override { return termios_; }
 
-  // Only ECHO takes effect: non-canonical (raw) input is a later chapter's, and the flags are
+  // ECHO and ICANON take effect (chapter 15: raw mode for line editors); the other flags are
   // kept so that a program that saves and restores them gets back what it saved.
   void set_termios(const abi::Termios& termios) override {
     termios_ = termios;
     line_discipline_.set_echo((termios.c_lflag & abi::kEcho) != 0);
+    line_discipline_.set_canonical((termios.c_lflag & abi::kIcanon) != 0);
   }
 
   std::size_t readable_bytes() override {
@@ -115,6 +119,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
     // Decoded but unread text stays with the program that ended (Linux flushes a hung-up tty).
     line_discipline_.flush_input();
     line_discipline_.set_echo(true);
+    line_discipline_.set_canonical(true);
     termios_ = default_termios();
   }
 
@@ -128,15 +133,40 @@ class ConsoleTerminal final : public fs::TerminalPort {
   // shell if the program ends without reading them (`cat`, then Ctrl+D, then `ls` typed ahead).
   void pump() {
     EchoToConsole echo;
-    while (!line_discipline_.can_read()) {
+    while (!line_discipline_.can_read() || !line_discipline_.canonical()) {
       const std::optional<std::uint8_t> scancode = scancodes_.try_pop();
       if (!scancode) break;
       if (!keyboard_) continue;
       const auto event = keyboard_->feed(*scancode);
-      if (!event || !event->pressed || event->character == 0) continue;  // arrows, modifiers
+      if (!event || !event->pressed) continue;
+      if (event->character == 0) {
+        // In raw mode the keys without a character type what a VT100 sends for them (ECMA-48
+        // cursor keys, as Linux's console in normal cursor mode): busybox's line editor
+        // reads them for history and cursor motion. Canonical mode has no use for them.
+        const std::string_view sequence = line_discipline_.canonical() ? "" : escape_sequence(event->key);
+        for (char byte : sequence) line_discipline_.receive(byte, echo);
+        continue;
+      }
       char bytes[4];
       const std::size_t length = encode_utf8(event->character, bytes);
       for (std::size_t i = 0; i < length; ++i) line_discipline_.receive(bytes[i], echo);
+    }
+  }
+
+  static std::string_view escape_sequence(drivers::keyboard::KeyCode key) {
+    using drivers::keyboard::KeyCode;
+    switch (key) {
+      case KeyCode::ArrowUp: return "\x1b[A";
+      case KeyCode::ArrowDown: return "\x1b[B";
+      case KeyCode::ArrowRight: return "\x1b[C";
+      case KeyCode::ArrowLeft: return "\x1b[D";
+      case KeyCode::Home: return "\x1b[1~";
+      case KeyCode::End: return "\x1b[4~";
+      case KeyCode::Insert: return "\x1b[2~";
+      case KeyCode::Delete: return "\x1b[3~";
+      case KeyCode::PageUp: return "\x1b[5~";
+      case KeyCode::PageDown: return "\x1b[6~";
+      default: return "";
     }
   }
 

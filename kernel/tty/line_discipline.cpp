@@ -41,6 +41,12 @@ bool LineDiscipline::erase_last_character(fmt::Sink& echo) {
 
 void LineDiscipline::receive(char byte, fmt::Sink& echo) {
   if (byte == '\r') byte = '\n';  // ICRNL
+  if (!canonical_) {
+    if (!append(byte, kNone)) return;
+    commit();
+    if (echo_) echo.write({&byte, 1});
+    return;
+  }
   switch (byte) {
     case '\n':
       if (append('\n', kLineEnd)) {
@@ -87,7 +93,7 @@ std::size_t LineDiscipline::read(std::span<char> out) {
     }
     if (copied == out.size()) break;
     out[copied++] = bytes_[taken++];
-    if (mark == kLineEnd) break;
+    if (mark == kLineEnd && canonical_) break;
   }
   // Shift what is left to the front (at most 4 KiB, only on reads: simpler than a ring).
   std::copy(bytes_.begin() + static_cast<std::ptrdiff_t>(taken),

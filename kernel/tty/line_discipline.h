@@ -44,6 +44,15 @@ class LineDiscipline {
   [[nodiscard]] std::size_t readable_bytes() const;
   [[nodiscard]] std::size_t editing_bytes() const { return size_ - committed_; }
 
+  // ICANON off (chapter 15, "raw" or noncanonical mode): every byte is readable at once, no
+  // editing characters, a read takes whatever is there up to its size (VMIN/VTIME are the
+  // terminal's to wait for). ICRNL and ECHO still apply.
+  void set_canonical(bool on) {
+    canonical_ = on;
+    if (!on) commit();  // what was being typed becomes readable as it is
+  }
+  [[nodiscard]] bool canonical() const { return canonical_; }
+
   void set_echo(bool on) { echo_ = on; }
   [[nodiscard]] bool echo() const { return echo_; }
   // Drops everything typed (TCSETSF, or a new program taking the terminal).
@@ -63,6 +72,7 @@ class LineDiscipline {
   std::size_t size_ = 0;       // bytes in the buffer
   std::size_t committed_ = 0;  // of those, the completed lines at the front
   bool echo_ = true;
+  bool canonical_ = true;
 };
 
 }  // namespace ferrite::tty

@@ -157,3 +157,25 @@ TEST(LineDiscipline, AFullBufferStillTakesTheNewline) {
   EXPECT_EQ(line.size(), LineDiscipline::kCapacity);
   EXPECT_EQ(line.back(), '\n');
 }
+
+// Chapter 15: ICANON off. Each byte is readable at once, editing characters are data (busybox's
+// line editor reads Backspace and ESC [ A itself), a read spans line ends, and turning raw mode
+// on makes a half-typed line readable.
+TEST(LineDiscipline, RawModeHandsOverEveryByteAtOnce) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "ab", echo);
+  EXPECT_FALSE(ld.can_read());
+  ld.set_canonical(false);
+  ld.set_echo(false);
+  ASSERT_TRUE(ld.can_read());
+  EXPECT_EQ(read_all(ld), "ab");
+  type(ld, "x\x7f\x1b[A\r\x15y", echo);
+  EXPECT_EQ(ld.readable_bytes(), 8u);
+  EXPECT_EQ(read_all(ld, 3), "x\x7f\x1b");
+  EXPECT_EQ(read_all(ld), "[A\n\x15y");  // \r became \n (ICRNL); Ctrl+U is data
+  EXPECT_EQ(echo.text, "ab");  // echo was off
+  ld.set_canonical(true);
+  type(ld, "no\x7f\x7fok\n", echo);
+  EXPECT_EQ(read_all(ld), "ok\n");
+}
