@@ -105,9 +105,14 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
   }
   if (access == abi::kOpenAccessMask) return std::unexpected(abi::Errno::einval);
   if (wants_write && node->type == NodeType::directory) return std::unexpected(abi::Errno::eisdir);
-  if (wants_write && node->type != NodeType::char_device) return std::unexpected(abi::Errno::erofs);
+  const bool tmpfs_file = node->writable() && node->type == NodeType::regular;
+  if (wants_write && node->type != NodeType::char_device && !tmpfs_file) {
+    return std::unexpected(abi::Errno::erofs);
+  }
   auto* file = new (std::nothrow) OpenFile{node, kind_of(*node), static_cast<std::uint32_t>(flags)};
   if (file == nullptr) return std::unexpected(abi::Errno::enomem);
+  if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
+  if (node->writable()) ++node->open_count;
   if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->opened();
   return file;
 }
@@ -123,6 +128,10 @@ void release(OpenFile* file) {
     return;
   }
   if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->closed();
+  if (file->kind != FileKind::pipe && file->node != nullptr && file->node->writable() &&
+      --file->node->open_count == 0 && file->node->unlinked) {
+    file->node->free_bytes();  // unlinked while open: the last close frees the bytes
+  }
   if (file->kind == FileKind::pipe) close_pipe_end(*file);
   delete file;
 }
@@ -180,9 +189,39 @@ std::expected<std::size_t, abi::Errno> write(OpenFile& file, std::span<const std
     }
     case FileKind::pipe:
       return pipe_write(file, in);
+    case FileKind::regular: {
+      if (!file.node->writable()) return std::unexpected(abi::Errno::ebadf);  // open() stops it
+      if ((file.flags & abi::kOpenAppend) != 0) file.offset = file.node->size();
+      auto put = file.node->write_at(file.offset, in);
+      if (put) file.offset += *put;
+      return put;
+    }
     default:
       return std::unexpected(abi::Errno::ebadf);  // open() never lets this happen
   }
+}
+
+std::expected<std::size_t, abi::Errno> pwrite(OpenFile& file, std::span<const std::byte> in,
+                                              std::uint64_t offset) {
+  if (!file.writable()) return std::unexpected(abi::Errno::ebadf);
+  if (file.kind == FileKind::terminal || file.kind == FileKind::pipe) {
+    return std::unexpected(abi::Errno::espipe);
+  }
+  if (file.kind == FileKind::regular && file.node->writable()) {
+    return file.node->write_at(offset, in);  // at `offset` even with O_APPEND (Linux appends)
+  }
+  return write(file, in);
+}
+
+std::expected<void, abi::Errno> truncate(Node& node, std::int64_t length) {
+  if (length < 0) return std::unexpected(abi::Errno::einval);
+  if (node.type == NodeType::directory) return std::unexpected(abi::Errno::eisdir);
+  if (node.type != NodeType::regular) return std::unexpected(abi::Errno::einval);
+  if (!node.writable()) return std::unexpected(abi::Errno::erofs);
+  if (static_cast<std::uint64_t>(length) > node.budget->limit) {
+    return std::unexpected(abi::Errno::enospc);
+  }
+  return node.resize(static_cast<std::size_t>(length));
 }
 
 std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offset,

@@ -2,7 +2,8 @@
 // read-only initramfs tree (fs/tree.h) plus the state open() creates — the position and the
 // open flags — and the operations read, pread, write, lseek, getdents64 and fstat behave as on
 // Linux for each kind of node:
-//   regular file   read/pread/lseek over its bytes in the archive; never writable (EBADF)
+//   regular file   read/pread/lseek over its bytes in the archive; never writable (EROFS),
+//                  except tmpfs files under /tmp: write/pwrite grow them (O_APPEND, O_TRUNC)
 //   directory      getdents64 with "." and ".." first; read is EISDIR
 //   /dev/null      reads end at once, writes vanish;  /dev/zero  reads zeros, writes vanish
 //   /dev/console, /dev/tty   the terminal (a TerminalPort: the console's line discipline)
@@ -83,8 +84,14 @@ std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte>
 // pread64(2): at `offset`, position unchanged. ESPIPE on the terminal.
 std::expected<std::size_t, abi::Errno> pread(OpenFile& file, std::span<std::byte> out,
                                              std::uint64_t offset);
-// write(2): only devices take writes (the tree is read-only, and files are opened read-only).
+// write(2): devices, pipes and tmpfs files (at the end with O_APPEND) take writes.
 std::expected<std::size_t, abi::Errno> write(OpenFile& file, std::span<const std::byte> in);
+// pwrite64(2): at `offset`, position unchanged; ESPIPE on pipes and the terminal.
+std::expected<std::size_t, abi::Errno> pwrite(OpenFile& file, std::span<const std::byte> in,
+                                              std::uint64_t offset);
+// truncate(2)/ftruncate(2) of a node: tmpfs files only (EROFS elsewhere, EISDIR a directory,
+// EINVAL a negative length or a device), zeros added when growing.
+std::expected<void, abi::Errno> truncate(Node& node, std::int64_t length);
 // lseek(2): the new position. Negative results are EINVAL; the terminal is ESPIPE.
 std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offset,
                                                std::uint64_t whence);

@@ -11,7 +11,7 @@ namespace ferrite::fs {
 
 namespace {
 
-// Built once at boot, before any program runs, and read-only afterwards.
+// Built once at boot, before any program runs; afterwards only /tmp (tmpfs) changes.
 constinit std::optional<Tree> tree;
 
 }  // namespace
@@ -38,6 +38,6 @@ void mount_initramfs(const boot::BootInfo& boot_info) {
           report.skipped != 0 ? " (some entries of unsupported types skipped)" : "");
 }
 
-const Tree* initramfs() { return tree.has_value() ? &*tree : nullptr; }
+Tree* initramfs() { return tree.has_value() ? &*tree : nullptr; }
 
 }  // namespace ferrite::fs

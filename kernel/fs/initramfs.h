@@ -13,6 +13,6 @@ namespace ferrite::fs {
 void mount_initramfs(const boot::BootInfo& boot_info);
 
 // The tree read at boot, or nullptr when there is none.
-const Tree* initramfs();
+Tree* initramfs();  // writable: /tmp (tmpfs) changes
 
 }  // namespace ferrite::fs

@@ -77,7 +77,7 @@ Node* Tree::make_node(Node* parent, std::string_view name, NodeType type) {
   Node* node = nodes_.back().get();
   node->name = name;
   node->type = type;
-  node->inode = nodes_.size();
+  node->inode = next_inode_++;
   node->parent = parent != nullptr ? parent : node;
   if (parent != nullptr) parent->children.push_back(node);
   return node;
@@ -192,6 +192,12 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
       node->device = d.device;
     }
   }
+  // /tmp: the one writable directory (tmpfs), empty at boot whatever the archive put there.
+  if (Node* tmp = tree.ensure_directory("tmp", report); tmp != nullptr) {
+    if (tmp->mode == 0) tmp->mode = 01777;
+    tmp->budget = tree.budget_.get();
+    tmp->children.clear();
+  }
   if (report_out != nullptr) *report_out = report;
   return tree;
 }
@@ -236,6 +242,116 @@ std::expected<Node*, abi::Errno> Tree::walk(std::string_view path, Node* start, 
     return std::unexpected(abi::Errno::enotdir);
   }
   return current;
+}
+
+std::expected<void, abi::Errno> Node::resize(std::size_t new_size) {
+  if (budget == nullptr || type != NodeType::regular) return std::unexpected(abi::Errno::erofs);
+  if (new_size > bytes.size() && new_size - bytes.size() > budget->limit - budget->used) {
+    return std::unexpected(abi::Errno::enospc);
+  }
+  budget->used = budget->used - bytes.size() + new_size;
+  bytes.resize(new_size);
+  if (new_size == 0) bytes.shrink_to_fit();
+  data = {bytes.data(), bytes.size()};
+  return {};
+}
+
+std::expected<std::size_t, abi::Errno> Node::write_at(std::uint64_t offset,
+                                                      std::span<const std::byte> in) {
+  if (in.empty()) return 0;
+  if (offset > budget->limit || in.size() > budget->limit - offset) {
+    return std::unexpected(abi::Errno::enospc);
+  }
+  const std::size_t end = offset + in.size();
+  if (end > bytes.size()) {
+    if (auto grown = resize(end); !grown) return std::unexpected(grown.error());
+  }
+  for (std::size_t i = 0; i < in.size(); ++i) bytes[offset + i] = in[i];
+  return in.size();
+}
+
+void Node::free_bytes() {
+  if (budget != nullptr) budget->used -= bytes.size();
+  bytes = {};
+  data = {};
+}
+
+std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view name, NodeType type,
+                                              std::uint32_t mode) {
+  if (parent->type != NodeType::directory) return std::unexpected(abi::Errno::enotdir);
+  if (name.empty() || name == "." || name == "..") return std::unexpected(abi::Errno::eexist);
+  if (name.size() > kMaxNameLength) return std::unexpected(abi::Errno::enametoolong);
+  if (parent->child(name) != nullptr) return std::unexpected(abi::Errno::eexist);
+  if (!parent->writable()) return std::unexpected(abi::Errno::erofs);
+  Node* node = make_node(parent, {}, type);
+  node->owned_name.assign(name.begin(), name.end());
+  node->name = {node->owned_name.data(), node->owned_name.size()};
+  node->mode = mode & 07777;
+  node->budget = parent->budget;
+  return node;
+}
+
+// Takes `node` out of its directory; frees it unless it is open (then release() frees the bytes).
+void Tree::detach(Node* node) {
+  auto& siblings = node->parent->children;
+  std::erase(siblings, node);
+  if (node->open_count > 0) {
+    node->unlinked = true;
+    return;
+  }
+  node->free_bytes();
+  std::erase_if(nodes_, [node](const std::unique_ptr<Node>& n) { return n.get() == node; });
+}
+
+std::expected<void, abi::Errno> Tree::remove(Node* parent, std::string_view name, bool directory) {
+  if (parent->type != NodeType::directory) return std::unexpected(abi::Errno::enotdir);
+  Node* node = name == "." || name == ".." ? nullptr : parent->child(name);
+  if (node == nullptr) {
+    return std::unexpected(name == "." || name == ".." ? abi::Errno::einval : abi::Errno::enoent);
+  }
+  if (!parent->writable() || !node->writable()) return std::unexpected(abi::Errno::erofs);
+  const bool is_directory = node->type == NodeType::directory;
+  if (is_directory && !directory) return std::unexpected(abi::Errno::eisdir);
+  if (!is_directory && directory) return std::unexpected(abi::Errno::enotdir);
+  if (is_directory && !node->children.empty()) return std::unexpected(abi::Errno::enotempty);
+  detach(node);
+  return {};
+}
+
+std::expected<void, abi::Errno> Tree::rename(Node* old_parent, std::string_view old_name,
+                                             Node* new_parent, std::string_view new_name) {
+  if (old_parent->type != NodeType::directory || new_parent->type != NodeType::directory) {
+    return std::unexpected(abi::Errno::enotdir);
+  }
+  Node* node = old_parent->child(old_name);
+  if (node == nullptr) return std::unexpected(abi::Errno::enoent);
+  if (new_name.empty() || new_name == "." || new_name == "..") {
+    return std::unexpected(abi::Errno::einval);
+  }
+  if (new_name.size() > kMaxNameLength) return std::unexpected(abi::Errno::enametoolong);
+  if (!old_parent->writable() || !new_parent->writable() || !node->writable()) {
+    return std::unexpected(abi::Errno::erofs);
+  }
+  for (const Node* n = new_parent;; n = n->parent) {  // a directory into itself
+    if (n == node) return std::unexpected(abi::Errno::einval);
+    if (n == n->parent) break;
+  }
+  Node* existing = new_parent->child(new_name);
+  if (existing == node) return {};
+  if (existing != nullptr) {
+    const bool node_dir = node->type == NodeType::directory;
+    const bool existing_dir = existing->type == NodeType::directory;
+    if (existing_dir && !node_dir) return std::unexpected(abi::Errno::eisdir);
+    if (!existing_dir && node_dir) return std::unexpected(abi::Errno::enotdir);
+    if (existing_dir && !existing->children.empty()) return std::unexpected(abi::Errno::enotempty);
+    detach(existing);
+  }
+  std::erase(old_parent->children, node);
+  node->owned_name.assign(new_name.begin(), new_name.end());
+  node->name = {node->owned_name.data(), node->owned_name.size()};
+  node->parent = new_parent;
+  new_parent->children.push_back(node);
+  return {};
 }
 
 std::expected<std::size_t, abi::Errno> Tree::path_of(const Node* node, std::span<char> out) const {

@@ -1,6 +1,11 @@
 // The file tree a program sees (chapter 14): directories, regular files, symbolic links and the
 // character devices /dev/console, /dev/tty, /dev/null and /dev/zero, built from the initramfs.
-// Read-only: file contents point into the archive in memory, nothing is copied.
+// Read-only: file contents point into the archive in memory, nothing is copied — except under
+// /tmp, a tmpfs: its nodes carry a TmpfsBudget pointer, own their names and bytes on the kernel
+// heap, and can be created, written, truncated, unlinked and renamed (16 MiB in all, then ENOSPC).
+// Simplifications: a removed node's struct stays in the tree until the tree dies (its bytes are
+// freed when it is unlinked and no longer open); no lock: the tree is changed by system calls,
+// which ferrite runs one at a time per file (two CPUs writing one /tmp file at once could race).
 //
 // Path lookup follows POSIX (the Linux path_resolution(7) manual page): "." and "..", ".." at
 // the root stays at the root, symbolic links are followed (at most 40 per lookup, then ELOOP),
@@ -33,6 +38,12 @@ struct DeviceNumbers {
 };
 DeviceNumbers numbers_of(Device device);
 
+// The bytes /tmp may hold in all, and how many it holds now.
+struct TmpfsBudget {
+  std::size_t used = 0;
+  std::size_t limit = 16 * 1024 * 1024;
+};
+
 struct Node {
   std::string_view name;              // "" for the root
   NodeType type = NodeType::directory;
@@ -45,9 +56,22 @@ struct Node {
   std::span<const std::byte> data;    // file contents or symlink target
   Device device = Device::none;
   std::vector<Node*> children;        // directories only, in archive order
+  // tmpfs (/tmp and below): non-null budget marks a writable node; `data` then views `bytes`.
+  TmpfsBudget* budget = nullptr;
+  std::vector<std::byte> bytes;       // the contents of a tmpfs file
+  std::vector<char> owned_name;       // `name` of a node created at run time
+  std::uint32_t open_count = 0;       // OpenFiles on a tmpfs node
+  bool unlinked = false;              // removed from its directory while open
 
   std::size_t size() const { return type == NodeType::directory ? 0 : data.size(); }
   Node* child(std::string_view child_name) const;
+  [[nodiscard]] bool writable() const { return budget != nullptr; }
+  // tmpfs files: new size (zeros added), ENOSPC past the budget.
+  std::expected<void, abi::Errno> resize(std::size_t new_size);
+  // tmpfs files: writes `in` at `offset`, growing the file.
+  std::expected<std::size_t, abi::Errno> write_at(std::uint64_t offset, std::span<const std::byte> in);
+  // Gives the bytes back to the budget (unlinked and closed).
+  void free_bytes();
 };
 
 // How a lookup treats a symbolic link in the last component: stat() follows it, lstat() and
@@ -87,14 +111,30 @@ class Tree {
 
   std::size_t node_count() const { return nodes_.size(); }
 
+  // tmpfs operations, in a writable directory `parent` (else EROFS). create: EEXIST if the name
+  // is taken. remove: ENOENT, EISDIR (a directory without `directory`), ENOTDIR (a file with it),
+  // ENOTEMPTY. rename: both parents writable, replaces a file of the new name (EISDIR/ENOTDIR
+  // when the kinds differ, ENOTEMPTY for a full directory), EINVAL into itself.
+  std::expected<Node*, abi::Errno> create(Node* parent, std::string_view name, NodeType type,
+                                          std::uint32_t mode);
+  std::expected<void, abi::Errno> remove(Node* parent, std::string_view name, bool directory);
+  std::expected<void, abi::Errno> rename(Node* old_parent, std::string_view old_name,
+                                         Node* new_parent, std::string_view new_name);
+  const TmpfsBudget& tmpfs_budget() const { return *budget_; }
+  void set_tmpfs_limit(std::size_t limit) { budget_->limit = limit; }
+
  private:
   Node* make_node(Node* parent, std::string_view name, NodeType type);
   Node* ensure_directory(std::string_view path, BuildReport& report);
   std::expected<Node*, abi::Errno> walk(std::string_view path, Node* start, FollowLast follow,
                                         int& hops) const;
 
+  void detach(Node* node);
+
   std::vector<std::unique_ptr<Node>> nodes_;
   Node* root_ = nullptr;
+  std::unique_ptr<TmpfsBudget> budget_ = std::make_unique<TmpfsBudget>();  // moves with the tree
+  std::uint64_t next_inode_ = 1;
 };
 
 }  // namespace ferrite::fs

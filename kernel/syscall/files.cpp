@@ -132,24 +132,54 @@ std::expected<fs::Node*, Errno> resolve_user_path(proc::Process& process, std::i
   return resolve(process, dirfd, *text, follow);
 }
 
+// The directory a path's last component lives in, and that component ("a/b/" → a, "b").
+struct ParentAndName {
+  fs::Node* parent;
+  std::string_view name;
+};
+std::expected<ParentAndName, Errno> resolve_parent(proc::Process& process, std::int64_t dirfd,
+                                                   std::string_view path) {
+  if (path.empty()) return std::unexpected(Errno::enoent);
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const std::size_t slash = path.rfind('/');
+  std::string_view directory = ".";
+  std::string_view name = path;
+  if (slash != std::string_view::npos) {
+    directory = slash == 0 ? "/" : path.substr(0, slash);
+    name = path.substr(slash + 1);
+  }
+  const auto parent = resolve(process, dirfd, directory, fs::FollowLast::yes);
+  if (!parent) return std::unexpected(parent.error());
+  if ((*parent)->type != fs::NodeType::directory) return std::unexpected(Errno::enotdir);
+  if (name.size() > fs::kMaxNameLength) return std::unexpected(Errno::enametoolong);
+  return ParentAndName{*parent, name};
+}
+
 Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
-               std::uint64_t flags) {
+               std::uint64_t flags, std::uint64_t mode) {
   if (process.files == nullptr) return std::unexpected(Errno::emfile);
   UserPath path;
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
   const bool no_follow = (flags & abi::kOpenNofollow) != 0;
-  const auto node =
+  const bool create = (flags & abi::kOpenCreate) != 0;
+  auto node =
       resolve(process, dirfd, *text, no_follow ? fs::FollowLast::no : fs::FollowLast::yes);
   if (!node) {
-    // Creating a file on a read-only file system is EROFS, as Linux says for a missing name.
-    if (node.error() == Errno::enoent && (flags & abi::kOpenCreate) != 0)
-      return std::unexpected(Errno::erofs);
-    return std::unexpected(node.error());
-  }
-  if ((flags & (abi::kOpenCreate | abi::kOpenExclusive)) ==
-      (abi::kOpenCreate | abi::kOpenExclusive)) {
-    return std::unexpected(Errno::eexist);
+    if (node.error() != Errno::enoent || !create) return std::unexpected(node.error());
+    // O_CREAT of a missing name: a new tmpfs file; EROFS outside /tmp, EISDIR for "name/".
+    if (text->ends_with('/')) return std::unexpected(Errno::eisdir);
+    const auto where = resolve_parent(process, dirfd, *text);
+    if (!where) return std::unexpected(where.error());
+    const auto tree = file_tree();
+    if (!tree) return std::unexpected(tree.error());
+    const auto created =
+        (*tree)->create(where->parent, where->name, fs::NodeType::regular, mode & 07777);
+    if (!created) return std::unexpected(created.error());
+    node = *created;
+  } else if (create) {
+    if ((flags & abi::kOpenExclusive) != 0) return std::unexpected(Errno::eexist);
+    if ((*node)->type == fs::NodeType::directory) return std::unexpected(Errno::eisdir);
   }
   if (no_follow && (*node)->type == fs::NodeType::symlink) return std::unexpected(Errno::eloop);
   const auto file = fs::open(*node, flags);
@@ -211,7 +241,8 @@ Result access_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_
       process, dirfd, path_address,
       (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
   if (!node) return std::unexpected(node.error());
-  if ((mode & abi::kAccessWrite) != 0 && (*node)->type != fs::NodeType::char_device) {
+  if ((mode & abi::kAccessWrite) != 0 && (*node)->type != fs::NodeType::char_device &&
+      !(*node)->writable()) {
     return std::unexpected(Errno::erofs);
   }
   if ((mode & abi::kAccessExecute) != 0 && (*node)->type != fs::NodeType::directory &&
@@ -253,10 +284,138 @@ Result sys_writev(proc::Process& process, const Arguments& a) {
 }
 
 Result sys_open(proc::Process& process, const Arguments& a) {
-  return open_at(process, abi::kAtFdcwd, a.arg[0], a.arg[1]);
+  return open_at(process, abi::kAtFdcwd, a.arg[0], a.arg[1], a.arg[2]);
 }
 Result sys_openat(proc::Process& process, const Arguments& a) {
-  return open_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2]);
+  return open_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2], a.arg[3]);
+}
+Result sys_creat(proc::Process& process, const Arguments& a) {
+  return open_at(process, abi::kAtFdcwd, a.arg[0],
+                 abi::kOpenCreate | abi::kOpenWriteOnly | abi::kOpenTruncate, a.arg[1]);
+}
+
+// --- tmpfs: the calls that change the tree (only /tmp takes them; EROFS elsewhere).
+
+namespace {
+
+Result make_directory(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
+                      std::uint64_t mode) {
+  UserPath path;  // outlives `where`, whose name points into it
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  const auto where = resolve_parent(process, dirfd, *text);
+  if (!where) return std::unexpected(where.error());
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  const auto made = (*tree)->create(where->parent, where->name, fs::NodeType::directory, mode);
+  if (!made) return std::unexpected(made.error());
+  return 0;
+}
+
+Result remove_name(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
+                   bool directory) {
+  UserPath path;
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  const auto where = resolve_parent(process, dirfd, *text);
+  if (!where) return std::unexpected(where.error());
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  if (where->name == "." && directory) return std::unexpected(Errno::einval);
+  if (auto removed = (*tree)->remove(where->parent, where->name, directory); !removed) {
+    return std::unexpected(removed.error());
+  }
+  return 0;
+}
+
+Result rename_at(proc::Process& process, std::int64_t old_dirfd, std::uint64_t old_address,
+                 std::int64_t new_dirfd, std::uint64_t new_address, std::uint64_t flags) {
+  if (flags != 0) return std::unexpected(Errno::einval);  // RENAME_NOREPLACE... not supported
+  UserPath old_path;
+  UserPath new_path;
+  const auto old_text = old_path.read(old_address);
+  if (!old_text) return std::unexpected(old_text.error());
+  const auto new_text = new_path.read(new_address);
+  if (!new_text) return std::unexpected(new_text.error());
+  const auto from = resolve_parent(process, old_dirfd, *old_text);
+  if (!from) return std::unexpected(from.error());
+  const auto to = resolve_parent(process, new_dirfd, *new_text);
+  if (!to) return std::unexpected(to.error());
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  if (auto moved = (*tree)->rename(from->parent, from->name, to->parent, to->name); !moved) {
+    return std::unexpected(moved.error());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result sys_mkdir(proc::Process& process, const Arguments& a) {
+  return make_directory(process, abi::kAtFdcwd, a.arg[0], a.arg[1]);
+}
+Result sys_mkdirat(proc::Process& process, const Arguments& a) {
+  return make_directory(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2]);
+}
+Result sys_unlink(proc::Process& process, const Arguments& a) {
+  return remove_name(process, abi::kAtFdcwd, a.arg[0], false);
+}
+Result sys_rmdir(proc::Process& process, const Arguments& a) {
+  return remove_name(process, abi::kAtFdcwd, a.arg[0], true);
+}
+Result sys_unlinkat(proc::Process& process, const Arguments& a) {
+  constexpr std::uint64_t kAtRemovedir = 0x200;  // <linux/fcntl.h>
+  if ((a.arg[2] & ~kAtRemovedir) != 0) return std::unexpected(Errno::einval);
+  return remove_name(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1],
+                     (a.arg[2] & kAtRemovedir) != 0);
+}
+Result sys_rename(proc::Process& process, const Arguments& a) {
+  return rename_at(process, abi::kAtFdcwd, a.arg[0], abi::kAtFdcwd, a.arg[1], 0);
+}
+Result sys_renameat(proc::Process& process, const Arguments& a) {
+  return rename_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1],
+                   static_cast<std::int64_t>(a.arg[2]), a.arg[3], 0);
+}
+Result sys_renameat2(proc::Process& process, const Arguments& a) {
+  return rename_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1],
+                   static_cast<std::int64_t>(a.arg[2]), a.arg[3], a.arg[4]);
+}
+Result sys_truncate(proc::Process& process, const Arguments& a) {
+  const auto node = resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes);
+  if (!node) return std::unexpected(node.error());
+  if (auto cut = fs::truncate(**node, static_cast<std::int64_t>(a.arg[1])); !cut) {
+    return std::unexpected(cut.error());
+  }
+  return 0;
+}
+Result sys_ftruncate(proc::Process& process, const Arguments& a) {
+  const auto file = file_of(process, a.arg[0]);
+  if (!file) return std::unexpected(file.error());
+  if (!(*file)->writable() || (*file)->kind != fs::FileKind::regular) {
+    return std::unexpected(Errno::einval);  // Linux: EINVAL for a file not open for writing
+  }
+  if (auto cut = fs::truncate(*(*file)->node, static_cast<std::int64_t>(a.arg[1])); !cut) {
+    return std::unexpected(cut.error());
+  }
+  return 0;
+}
+Result sys_pwrite64(proc::Process& process, const Arguments& a) {
+  std::uint64_t count = a.arg[2];
+  const auto file = checked_transfer(process, a.arg[0], a.arg[1], count, true);
+  if (!file) return std::unexpected(file.error());
+  if (static_cast<std::int64_t>(a.arg[3]) < 0) return std::unexpected(Errno::einval);
+  if ((*file)->kind == fs::FileKind::terminal || (*file)->kind == fs::FileKind::pipe) {
+    return std::unexpected(Errno::espipe);
+  }
+  // Through the file position, put back afterwards: one chunked copy loop for both calls.
+  const std::uint64_t saved = (*file)->offset;
+  const std::uint32_t saved_flags = (*file)->flags;
+  (*file)->offset = a.arg[3];
+  (*file)->flags &= ~static_cast<std::uint32_t>(abi::kOpenAppend);
+  const Result done = write_from_user(**file, a.arg[1], count);
+  (*file)->offset = saved;
+  (*file)->flags = saved_flags;
+  return done;
 }
 
 Result sys_close(proc::Process& process, const Arguments& a) {

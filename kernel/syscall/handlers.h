@@ -73,7 +73,7 @@ class UserPath {
 std::expected<fs::OpenFile*, abi::Errno> file_of(proc::Process& process, std::uint64_t fd);
 
 // The initramfs tree (ENOENT when the kernel booted without one).
-std::expected<const fs::Tree*, abi::Errno> file_tree();
+std::expected<fs::Tree*, abi::Errno> file_tree();
 
 // Resolves `path` as the *at() calls do: absolute, or relative to the directory open as
 // `dirfd` (AT_FDCWD: the current directory). An empty path is ENOENT.
@@ -89,6 +89,18 @@ Result sys_writev(proc::Process&, const Arguments&);
 Result sys_pread64(proc::Process&, const Arguments&);
 Result sys_open(proc::Process&, const Arguments&);
 Result sys_openat(proc::Process&, const Arguments&);
+Result sys_creat(proc::Process&, const Arguments&);
+Result sys_mkdir(proc::Process&, const Arguments&);
+Result sys_mkdirat(proc::Process&, const Arguments&);
+Result sys_unlink(proc::Process&, const Arguments&);
+Result sys_unlinkat(proc::Process&, const Arguments&);
+Result sys_rmdir(proc::Process&, const Arguments&);
+Result sys_rename(proc::Process&, const Arguments&);
+Result sys_renameat(proc::Process&, const Arguments&);
+Result sys_renameat2(proc::Process&, const Arguments&);
+Result sys_truncate(proc::Process&, const Arguments&);
+Result sys_ftruncate(proc::Process&, const Arguments&);
+Result sys_pwrite64(proc::Process&, const Arguments&);
 Result sys_close(proc::Process&, const Arguments&);
 Result sys_lseek(proc::Process&, const Arguments&);
 Result sys_stat(proc::Process&, const Arguments&);

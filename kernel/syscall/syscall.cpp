@@ -35,6 +35,11 @@ constexpr Entry kEntries[] = {
     {"chdir", sys_chdir}, {"fchdir", sys_fchdir}, {"ioctl", sys_ioctl},
     {"sendfile", sys_sendfile}, {"fcntl", sys_fcntl}, {"dup", sys_dup}, {"dup2", sys_dup2},
     {"dup3", sys_dup3},
+    // tmpfs (/tmp)
+    {"creat", sys_creat}, {"mkdir", sys_mkdir}, {"mkdirat", sys_mkdirat},
+    {"unlink", sys_unlink}, {"unlinkat", sys_unlinkat}, {"rmdir", sys_rmdir},
+    {"rename", sys_rename}, {"renameat", sys_renameat}, {"renameat2", sys_renameat2},
+    {"truncate", sys_truncate}, {"ftruncate", sys_ftruncate}, {"pwrite64", sys_pwrite64},
     // chapter 15 (files): pipes
     {"pipe", sys_pipe}, {"pipe2", sys_pipe2}, {"poll", sys_poll}, {"ppoll", sys_ppoll},
     {"select", sys_select}, {"pselect6", sys_pselect6},
@@ -162,8 +167,8 @@ std::expected<fs::OpenFile*, abi::Errno> file_of(proc::Process& process, std::ui
   return file;
 }
 
-std::expected<const fs::Tree*, abi::Errno> file_tree() {
-  const fs::Tree* tree = fs::initramfs();
+std::expected<fs::Tree*, abi::Errno> file_tree() {
+  fs::Tree* tree = fs::initramfs();
   if (tree == nullptr) return std::unexpected(abi::Errno::enoent);
   return tree;
 }

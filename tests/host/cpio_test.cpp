@@ -162,7 +162,7 @@ TEST(FileTree, BuildsDirectoriesFilesLinksAndDevices) {
   auto tree = Tree::from_archive(archive, &report);
   ASSERT_TRUE(tree.has_value());
   EXPECT_EQ(report.entries, 12u);
-  EXPECT_EQ(report.implicit_directories, 3u);  // dev, deep, deep/er
+  EXPECT_EQ(report.implicit_directories, 4u);  // dev, tmp, deep, deep/er
   Node* root = tree->root();
   ASSERT_NE(root, nullptr);
   auto hello = tree->lookup("/bin/hello", root);

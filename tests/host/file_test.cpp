@@ -176,7 +176,7 @@ TEST_F(FilesTest, StatDescribesNodesAsLinuxDoes) {
   EXPECT_EQ(etc.st_mode & uapi::kModeTypeMask, uapi::kModeDirectory);
   EXPECT_EQ(etc.st_nlink, 2u);
   const uapi::Stat root = fs::stat_of(*tree_->root());
-  EXPECT_EQ(root.st_nlink, 5u);  // ".", its name, and the ".." of etc, bin and dev
+  EXPECT_EQ(root.st_nlink, 6u);  // ".", its name, and the ".." of etc, bin, dev and tmp
   const uapi::Stat link = fs::stat_of(*node("/bin/sh", fs::FollowLast::no));
   EXPECT_EQ(link.st_mode, 0120777u);
   EXPECT_EQ(link.st_size, 7);  // the target's length, as lstat says
@@ -275,4 +275,113 @@ TEST_F(FilesTest, ExecClosesOnlyCloseOnExecDescriptors) {
   EXPECT_FALSE(table.close_on_exec(1));  // the number is free and clean for the next open
   EXPECT_EQ(table.install(open("/etc/motd")).value(), 1);
   EXPECT_FALSE(table.close_on_exec(1));
+}
+
+// tmpfs: /tmp is the one writable directory of the tree.
+TEST_F(FilesTest, TmpfsFilesAreCreatedWrittenAppendedAndTruncated) {
+  fs::Node* tmp = node("/tmp");
+  ASSERT_TRUE(tmp->writable());
+  EXPECT_FALSE(node("/etc")->writable());
+  auto made = tree_->create(tmp, "f", fs::NodeType::regular, 0644);
+  ASSERT_TRUE(made.has_value());
+  EXPECT_EQ(tree_->create(tmp, "f", fs::NodeType::regular, 0644).error(), uapi::Errno::eexist);
+  EXPECT_EQ(tree_->create(node("/etc"), "x", fs::NodeType::regular, 0644).error(),
+            uapi::Errno::erofs);
+  fs::OpenFile* out = open("/tmp/f", uapi::kOpenWriteOnly);
+  const auto bytes = [](std::string_view s) {
+    return std::span<const std::byte>(reinterpret_cast<const std::byte*>(s.data()), s.size());
+  };
+  EXPECT_EQ(fs::write(*out, bytes("data\n")).value(), 5u);
+  EXPECT_EQ(fs::write(*out, bytes("more\n")).value(), 5u);
+  EXPECT_EQ(fs::lseek(*out, 20, uapi::kSeekSet).value(), 20u);
+  EXPECT_EQ(fs::write(*out, bytes("!")).value(), 1u);  // a hole, read back as zeros
+  EXPECT_EQ(fs::stat_of(*node("/tmp/f")).st_size, 21);
+  EXPECT_EQ(fs::stat_of(*node("/tmp/f")).st_mode, uapi::kModeRegular | 0644);
+  fs::release(out);
+  fs::OpenFile* in = open("/tmp/f");
+  EXPECT_EQ(read_string(*in, 10), "data\nmore\n");
+  EXPECT_EQ(read_string(*in, 64), std::string(10, '\0') + "!");
+  EXPECT_EQ(fs::write(*in, bytes("x")).error(), uapi::Errno::ebadf);  // read-only descriptor
+  fs::release(in);
+  // O_APPEND writes at the end whatever the position; O_TRUNC empties.
+  fs::OpenFile* append = open("/tmp/f", uapi::kOpenWriteOnly | uapi::kOpenAppend);
+  EXPECT_EQ(fs::write(*append, bytes("end")).value(), 3u);
+  EXPECT_EQ(node("/tmp/f")->size(), 24u);
+  fs::release(append);
+  EXPECT_TRUE(fs::truncate(*node("/tmp/f"), 4).has_value());
+  EXPECT_EQ(fs::truncate(*node("/tmp/f"), -1).error(), uapi::Errno::einval);
+  EXPECT_EQ(fs::truncate(*node("/etc/motd"), 0).error(), uapi::Errno::erofs);
+  EXPECT_EQ(fs::truncate(*tmp, 0).error(), uapi::Errno::eisdir);
+  EXPECT_EQ(tree_->tmpfs_budget().used, 4u);
+  fs::release(open("/tmp/f", uapi::kOpenReadWrite | uapi::kOpenTruncate));
+  EXPECT_EQ(node("/tmp/f")->size(), 0u);
+  EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
+  // Everything outside /tmp stays read-only.
+  EXPECT_EQ(fs::open(node("/etc/motd"), uapi::kOpenWriteOnly).error(), uapi::Errno::erofs);
+  EXPECT_EQ(fs::open(tmp, uapi::kOpenWriteOnly).error(), uapi::Errno::eisdir);
+}
+
+TEST_F(FilesTest, TmpfsRunsOutOfSpaceWithEnospc) {
+  tree_->set_tmpfs_limit(100);
+  ASSERT_TRUE(tree_->create(node("/tmp"), "big", fs::NodeType::regular, 0644).has_value());
+  fs::OpenFile* out = open("/tmp/big", uapi::kOpenWriteOnly);
+  const std::vector<std::byte> chunk(60);
+  EXPECT_EQ(fs::write(*out, chunk).value(), 60u);
+  EXPECT_EQ(fs::write(*out, chunk).error(), uapi::Errno::enospc);
+  EXPECT_EQ(fs::pwrite(*out, chunk, 40).value(), 60u);  // exactly full
+  EXPECT_EQ(fs::truncate(*node("/tmp/big"), 101).error(), uapi::Errno::enospc);
+  EXPECT_EQ(tree_->tmpfs_budget().used, 100u);
+  fs::release(out);
+}
+
+TEST_F(FilesTest, TmpfsUnlinkMkdirRmdirRenameAndListing) {
+  fs::Node* tmp = node("/tmp");
+  ASSERT_TRUE(tree_->create(tmp, "d", fs::NodeType::directory, 0755).has_value());
+  EXPECT_EQ(tree_->create(tmp, "d", fs::NodeType::directory, 0755).error(), uapi::Errno::eexist);
+  ASSERT_TRUE(tree_->create(node("/tmp/d"), "f", fs::NodeType::regular, 0600).has_value());
+  EXPECT_EQ(tree_->remove(tmp, "d", true).error(), uapi::Errno::enotempty);
+  EXPECT_EQ(tree_->remove(tmp, "d", false).error(), uapi::Errno::eisdir);
+  EXPECT_EQ(tree_->remove(node("/tmp/d"), "f", true).error(), uapi::Errno::enotdir);
+  EXPECT_EQ(tree_->remove(tmp, "nope", false).error(), uapi::Errno::enoent);
+  EXPECT_EQ(tree_->remove(node("/etc"), "motd", false).error(), uapi::Errno::erofs);
+  EXPECT_EQ(tree_->remove(node("/"), "tmp", true).error(), uapi::Errno::erofs);
+  // rename within /tmp: moves, replaces a file, refuses a directory into itself.
+  ASSERT_TRUE(tree_->rename(node("/tmp/d"), "f", tmp, "g").has_value());
+  EXPECT_EQ(node("/tmp/g")->name, "g");
+  EXPECT_FALSE(tree_->lookup("/tmp/d/f", tree_->root()).has_value());
+  ASSERT_TRUE(tree_->create(tmp, "h", fs::NodeType::regular, 0600).has_value());
+  ASSERT_TRUE(tree_->rename(tmp, "h", tmp, "g").has_value());
+  EXPECT_EQ(tree_->rename(tmp, "d", node("/tmp/d"), "x").error(), uapi::Errno::einval);
+  EXPECT_EQ(tree_->rename(tmp, "g", tmp, "d").error(), uapi::Errno::eisdir);
+  EXPECT_EQ(tree_->rename(node("/etc"), "motd", tmp, "m").error(), uapi::Errno::erofs);
+  EXPECT_EQ(tree_->rename(tmp, "zz", tmp, "m").error(), uapi::Errno::enoent);
+  // The listing: ".", "..", then d and g.
+  fs::OpenFile* dir = open("/tmp");
+  std::vector<std::byte> records(512);
+  const std::size_t used = fs::getdents64(*dir, records).value();
+  std::string names;
+  for (std::size_t at = 0; at < used;) {
+    std::uint16_t length = 0;
+    std::memcpy(&length, records.data() + at + 16, 2);
+    names += reinterpret_cast<const char*>(records.data() + at + uapi::kDirent64NameOffset);
+    names += ' ';
+    at += length;
+  }
+  EXPECT_EQ(names, ". .. d g ");
+  fs::release(dir);
+  EXPECT_TRUE(tree_->remove(tmp, "d", true).has_value());
+}
+
+TEST_F(FilesTest, TmpfsFileOpenAfterUnlinkKeepsItsDataUntilClosed) {
+  ASSERT_TRUE(tree_->create(node("/tmp"), "f", fs::NodeType::regular, 0644).has_value());
+  fs::OpenFile* file = open("/tmp/f", uapi::kOpenReadWrite);
+  const std::string text = "kept";
+  EXPECT_EQ(fs::write(*file, std::as_bytes(std::span(text))).value(), 4u);
+  ASSERT_TRUE(tree_->remove(node("/tmp"), "f", false).has_value());
+  EXPECT_FALSE(tree_->lookup("/tmp/f", tree_->root()).has_value());
+  EXPECT_EQ(fs::lseek(*file, 0, uapi::kSeekSet).value(), 0u);
+  EXPECT_EQ(read_string(*file, 16), "kept");
+  EXPECT_EQ(tree_->tmpfs_budget().used, 4u);
+  fs::release(file);  // the last close frees the bytes
+  EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
 }

@@ -639,3 +639,57 @@ TEST_F(SyscallTest, PipesPollAndSelectAsLinuxDoes) {
   EXPECT_EQ(call("poll", user(polled), 1, 0), 1);
   EXPECT_EQ(polled[0].revents, 0x10);  // POLLHUP
 }
+
+// tmpfs through the system calls: /tmp takes O_CREAT, writes, truncation, unlink, mkdir, rmdir
+// and rename; everything else stays EROFS.
+TEST_F(SyscallTest, TmpfsCallsCreateWriteAndRemoveUnderTmpOnly) {
+  const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenWriteOnly | uapi::kOpenTruncate;
+  EXPECT_EQ(call("open", user_string("/tmp/f"), create, 0644), 3);
+  EXPECT_EQ(call("open", user_string("/tmp/f"), create | uapi::kOpenExclusive, 0644),
+            err(uapi::Errno::eexist));
+  EXPECT_EQ(call("open", user_string("/etc/new"), create, 0644), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("open", user_string("/tmp/no/f"), create, 0644), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("open", user_string("/tmp"), uapi::kOpenCreate, 0644), err(uapi::Errno::eisdir));
+  char text[] = "data\n";
+  EXPECT_EQ(call("write", 3, user(text), 5), 5);
+  EXPECT_EQ(call("pwrite64", 3, user(text), 2, 5), 2);  // "data\nda"
+  EXPECT_EQ(call("lseek", 3, 0, uapi::kSeekCur), 5);    // pwrite leaves the position alone
+  uapi::Stat st{};
+  EXPECT_EQ(call("fstat", 3, user(st)), 0);
+  EXPECT_EQ(st.st_size, 7);
+  EXPECT_EQ(call("close", 3), 0);
+  EXPECT_EQ(call("open", user_string("/tmp/f"), uapi::kOpenWriteOnly | uapi::kOpenAppend), 3);
+  EXPECT_EQ(call("write", 3, user(text), 5), 5);
+  EXPECT_EQ(call("ftruncate", 3, 10), 0);
+  EXPECT_EQ(call("stat", user_string("/tmp/f"), user(st)), 0);
+  EXPECT_EQ(st.st_size, 10);
+  EXPECT_EQ(call("truncate", user_string("/etc/motd"), 0), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("close", 3), 0);
+  EXPECT_EQ(call("open", user_string("/tmp/f"), uapi::kOpenReadOnly), 3);
+  char buffer[16] = {};
+  EXPECT_EQ(call("read", 3, user(buffer), 16), 10);
+  EXPECT_EQ(std::string(buffer, 10), "data\ndadat");  // "data\nda" + "data\n", cut to 10
+  EXPECT_EQ(call("ftruncate", 3, 0), err(uapi::Errno::einval));  // not open for writing
+  EXPECT_EQ(call("close", 3), 0);
+  EXPECT_EQ(call("access", user_string("/tmp/f"), 2 /* W_OK */), 0);
+  EXPECT_EQ(call("access", user_string("/etc/motd"), 2), err(uapi::Errno::erofs));
+  // Directories.
+  EXPECT_EQ(call("mkdir", user_string("/tmp/d"), 0755), 0);
+  EXPECT_EQ(call("mkdir", user_string("/tmp/d/"), 0755), err(uapi::Errno::eexist));
+  EXPECT_EQ(call("mkdir", user_string("/etc/d"), 0755), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("rename", user_string("/tmp/f"), user_string("/tmp/d/g")), 0);
+  EXPECT_EQ(call("rmdir", user_string("/tmp/d")), err(uapi::Errno::enotempty));
+  EXPECT_EQ(call("unlink", user_string("/tmp/d")), err(uapi::Errno::eisdir));
+  EXPECT_EQ(call("unlink", user_string("/tmp/f")), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("unlink", user_string("/etc/motd")), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("unlinkat", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/tmp/d/g"),
+                 0),
+            0);
+  EXPECT_EQ(call("unlinkat", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/tmp/d"),
+                 0x200 /* AT_REMOVEDIR */),
+            0);
+  EXPECT_EQ(call("rmdir", user_string("/tmp/d")), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("rename", user_string("/etc/motd"), user_string("/tmp/m")),
+            err(uapi::Errno::erofs));
+  EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
+}

@@ -34,7 +34,7 @@ bool is_user(std::uint64_t address, std::size_t bytes) {
   return false;
 }
 
-const fs::Tree* the_tree = nullptr;
+fs::Tree* the_tree = nullptr;
 
 }  // namespace
 
@@ -45,7 +45,7 @@ void map_user(const void* host, std::size_t bytes) {
 void unmap_all_user() {
   user_ranges().clear();
 }
-void set_initramfs(const fs::Tree* tree) {
+void set_initramfs(fs::Tree* tree) {
   the_tree = tree;
 }
 
@@ -67,7 +67,7 @@ FakeAddressSpace& address_space_calls() {
 }  // namespace ferrite::testing
 
 namespace ferrite::fs {
-const Tree* initramfs() {
+Tree* initramfs() {
   return testing::the_tree;
 }
 }  // namespace ferrite::fs

@@ -23,7 +23,7 @@ inline std::uint64_t user_address(const void* host) {
 }
 
 // The tree fs::initramfs() returns (nullptr: booted without one).
-void set_initramfs(const fs::Tree* tree);
+void set_initramfs(fs::Tree* tree);
 
 // What the fake machine saw and answers.
 struct FakeMachine {
