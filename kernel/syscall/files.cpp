@@ -190,26 +190,29 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
   return *fd;
 }
 
+// The node newfstatat and statx describe: `path_address` resolved from `dirfd` (a symlink itself
+// with AT_SYMLINK_NOFOLLOW), or with AT_EMPTY_PATH and an empty path the file `dirfd` names.
+std::expected<fs::Node*, Errno> node_to_describe(proc::Process& process, std::int64_t dirfd,
+                                                 std::uint64_t path_address, std::uint64_t flags) {
+  UserPath path;
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  if (text->empty() && (flags & abi::kAtEmptyPath) != 0) {
+    const auto file = file_of(process, static_cast<std::uint64_t>(dirfd));
+    if (!file) return std::unexpected(file.error());
+    return (*file)->node;
+  }
+  return resolve(process, dirfd, *text,
+                 (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
+}
+
 Result stat_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                std::uint64_t stat_address, std::uint64_t flags) {
   if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0)
     return std::unexpected(Errno::einval);
-  UserPath path;
-  const auto text = path.read(path_address);
-  if (!text) return std::unexpected(text.error());
-  fs::Node* node = nullptr;
-  if (text->empty() && (flags & abi::kAtEmptyPath) != 0) {
-    const auto file = file_of(process, static_cast<std::uint64_t>(dirfd));
-    if (!file) return std::unexpected(file.error());
-    node = (*file)->node;
-  } else {
-    const auto found =
-        resolve(process, dirfd, *text,
-                (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
-    if (!found) return std::unexpected(found.error());
-    node = *found;
-  }
-  if (auto copied = copy_out(stat_address, fs::stat_of(*node)); !copied)
+  const auto node = node_to_describe(process, dirfd, path_address, flags);
+  if (!node) return std::unexpected(node.error());
+  if (auto copied = copy_out(stat_address, fs::stat_of(**node)); !copied)
     return std::unexpected(copied.error());
   return 0;
 }
@@ -457,23 +460,10 @@ Result sys_fstat(proc::Process& process, const Arguments& a) {
 Result sys_statx(proc::Process& process, const Arguments& a) {
   const auto dirfd = static_cast<std::int64_t>(a.arg[0]);
   const std::uint64_t flags = a.arg[2];
-  UserPath path;
-  const auto text = path.read(a.arg[1]);
-  if (!text) return std::unexpected(text.error());
-  fs::Node* node = nullptr;
-  if (text->empty() && (flags & abi::kAtEmptyPath) != 0) {
-    const auto file = file_of(process, static_cast<std::uint64_t>(dirfd));
-    if (!file) return std::unexpected(file.error());
-    node = (*file)->node;
-  } else {
-    const auto found =
-        resolve(process, dirfd, *text,
-                (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
-    if (!found) return std::unexpected(found.error());
-    node = *found;
-  }
+  const auto node = node_to_describe(process, dirfd, a.arg[1], flags);
+  if (!node) return std::unexpected(node.error());
   // The mask asks for fields; we fill in the basic ones whatever it says, and say so in stx_mask.
-  if (auto copied = copy_out(a.arg[4], fs::statx_of(*node)); !copied)
+  if (auto copied = copy_out(a.arg[4], fs::statx_of(**node)); !copied)
     return std::unexpected(copied.error());
   return 0;
 }

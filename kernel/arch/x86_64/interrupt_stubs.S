@@ -27,6 +27,7 @@
 
 #include "arch/x86_64/error_code_vectors.h"
 #include "arch/x86_64/ist_vectors.h"
+#include "arch/x86_64/register_frame.inc"
 
         .altmacro
 
@@ -54,42 +55,6 @@ interrupt_stub_\vector:
         .else
         jmp interrupt_common
         .endif
-.endm
-
-/* The general registers, in the order of struct InterruptFrame. */
-.macro push_registers
-        pushq %rax
-        pushq %rbx
-        pushq %rcx
-        pushq %rdx
-        pushq %rsi
-        pushq %rdi
-        pushq %rbp
-        pushq %r8
-        pushq %r9
-        pushq %r10
-        pushq %r11
-        pushq %r12
-        pushq %r13
-        pushq %r14
-        pushq %r15
-.endm
-.macro pop_registers
-        popq %r15
-        popq %r14
-        popq %r13
-        popq %r12
-        popq %r11
-        popq %r10
-        popq %r9
-        popq %r8
-        popq %rbp
-        popq %rdi
-        popq %rsi
-        popq %rdx
-        popq %rcx
-        popq %rbx
-        popq %rax
 .endm
 
 /* With SMAP on, no handler runs with user memory open, whatever AC the interrupted code had

@@ -26,6 +26,7 @@
  */
 #include "arch/x86_64/cpu_local.h"
 #include "arch/x86_64/segment_selectors.h"
+#include "arch/x86_64/register_frame.inc"
 
 /* Byte offsets in InterruptFrame (interrupt_frame.h asserts the same numbers). */
 #define FRAME_RIP (17 * 8)
@@ -50,21 +51,7 @@ syscall_entry:
         pushq %rcx                                      /* rip */
         pushq $0                                        /* error code */
         pushq $FERRITE_SYSCALL_FRAME_VECTOR             /* vector */
-        pushq %rax
-        pushq %rbx
-        pushq %rcx
-        pushq %rdx
-        pushq %rsi
-        pushq %rdi
-        pushq %rbp
-        pushq %r8
-        pushq %r9
-        pushq %r10
-        pushq %r11
-        pushq %r12
-        pushq %r13
-        pushq %r14
-        pushq %r15
+        push_registers
         /* The kernel stack top is 16-byte aligned and 22 words were pushed: aligned for the call. */
         movq %rsp, %rdi
         sti
