@@ -105,15 +105,15 @@ static int op_fork_exit_wait(void) {
 
 /* The process being forked and timed, in 4 KiB pages: its image as the linker laid it out, from
  * __executable_start (the ELF's first byte, GNU ld's default script) to `end` (the last byte of
- * .bss), page-rounded, plus the pages of heap (brk) it has grown. Its stack (one or two pages
- * touched) is not counted. The same binary gives the same count under both kernels; fork copies
- * (or shares copy-on-write) the page tables that map these. */
+ * .bss), page-rounded, plus the heap (brk) grown since main began (Linux places the break at a
+ * random distance above `end`, so only the growth is comparable). Its stack (one or two pages
+ * touched) is not counted. The same binary gives the same count under both kernels. */
 extern const char __executable_start[], end[];
+static uintptr_t brk_at_start;
 static long long process_pages(void) {
   uintptr_t first = (uintptr_t)__executable_start & ~(uintptr_t)4095;
   uintptr_t last = ((uintptr_t)end + 4095) & ~(uintptr_t)4095;
-  uintptr_t brk_now = (uintptr_t)sbrk(0);
-  uintptr_t heap = brk_now > last ? ((brk_now + 4095) & ~(uintptr_t)4095) - last : 0;
+  uintptr_t heap = ((uintptr_t)sbrk(0) - brk_at_start + 4095) & ~(uintptr_t)4095;
   return (long long)((last - first + heap) / 4096);
 }
 
@@ -127,6 +127,7 @@ static void report(const char* name, long long value) {
 }
 
 int main(void) {
+  brk_at_start = (uintptr_t)sbrk(0);
   printf("bench: start (pid %d)\n", (int)getpid());
   report("getpid", measure(op_getpid, 1000));
   report("sched_yield", measure(op_yield, 1000));
