@@ -100,10 +100,12 @@ def kernel_summary(path, report):
         show("ferrite.sched_yield", "sched_yield, nothing else to run", 0.5, "linux.sched_yield")
         show("ferrite.mmap_touch_munmap", "mmap + touch + munmap of one page", 0.5,
              "linux.mmap_touch_munmap")
-        show("ferrite.pipe_round_trip", "pipe round trip between two processes (no target)",
-             relative_to="linux.pipe_round_trip")
-        show("ferrite.fork_exit_wait", "fork + _exit + waitpid (no target)",
-             relative_to="linux.fork_exit_wait")
+        show("ferrite.pipe_round_trip", "pipe round trip between two processes, 1 byte each way",
+             0.5, "linux.pipe_round_trip")
+        show("ferrite.fork_exit_wait", "fork + _exit + waitpid", 0.5, "linux.fork_exit_wait")
+        if "bench.process_pages" in figures:
+            print(f"  process forked and piped: {figures['bench.process_pages']} pages of 4 KiB"
+                  " mapped (image + heap, stack not counted)")
 
 
 def main():

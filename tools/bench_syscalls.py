@@ -27,8 +27,11 @@ BENCH_LINE = re.compile(r"^bench (\w+) (\d+|unsupported.*)$")
 # ferrite.<name> and linux.<name> (guest instructions per operation) and ratio.<name>
 # (ferrite / Linux): stable names, read by tools/bench_summary.py.
 NAMES = ("getpid", "sched_yield", "mmap_touch_munmap", "pipe_round_trip", "fork_exit_wait")
-# The three the issue sets a target for (ferrite <= TARGET_RATIO x Linux); the others are shown.
-TARGETED = ("getpid", "sched_yield", "mmap_touch_munmap")
+# Every one has a target: ferrite <= TARGET_RATIO x Linux (issue 12 added the pipe and fork ones).
+TARGETED = NAMES
+# Not a cost: the bench process's mapped pages (image + heap) that fork copies, the same binary
+# under both kernels. kernel.json: bench.process_pages.
+PROCESS_PAGES = "process_pages"
 
 
 def parse_line(line, figures):
@@ -80,6 +83,12 @@ def compare(linux, ferrite, figures):
             missed += not met
             text += f"  (target <= {TARGET_RATIO}x: {'met' if met else 'MISSED'})"
         lines.append(text)
+    figures.pop(f"bench.{PROCESS_PAGES}", None)
+    pages = ferrite.get(PROCESS_PAGES, linux.get(PROCESS_PAGES))
+    if pages is not None:
+        figures[f"bench.{PROCESS_PAGES}"] = pages
+        lines.append(f"  process measured (fork, pipes): {pages} pages of 4 KiB mapped "
+                     "(image + heap, stack not counted)")
     return lines, missed
 
 

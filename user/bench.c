@@ -7,6 +7,9 @@
  *
  *   bench <name> <instructions per operation>      or      bench <name> unsupported (<errno>)
  *
+ * and last `bench process_pages <n>`: the size of the process the fork figure copies (a page
+ * count, not a cost).
+ *
  * When it runs as PID 1 it powers the machine off at the end (reboot(RB_POWER_OFF)), which ends
  * QEMU. Each figure is the smallest of several batches, to drop one-off costs (first-touch page
  * faults, cache warm-up in the emulator's translation cache); the first batch is the warm-up.
@@ -100,6 +103,20 @@ static int op_fork_exit_wait(void) {
   return 0;
 }
 
+/* The process being forked and timed, in 4 KiB pages: its image as the linker laid it out, from
+ * __executable_start (the ELF's first byte, GNU ld's default script) to `end` (the last byte of
+ * .bss), page-rounded, plus the heap (brk) grown since main began (Linux places the break at a
+ * random distance above `end`, so only the growth is comparable). Its stack (one or two pages
+ * touched) is not counted. The same binary gives the same count under both kernels. */
+extern const char __executable_start[], end[];
+static uintptr_t brk_at_start;
+static long long process_pages(void) {
+  uintptr_t first = (uintptr_t)__executable_start & ~(uintptr_t)4095;
+  uintptr_t last = ((uintptr_t)end + 4095) & ~(uintptr_t)4095;
+  uintptr_t heap = ((uintptr_t)sbrk(0) - brk_at_start + 4095) & ~(uintptr_t)4095;
+  return (long long)((last - first + heap) / 4096);
+}
+
 static void report(const char* name, long long value) {
   if (value < 0) {
     printf("bench %s unsupported (%s)\n", name, strerror((int)-value));
@@ -110,12 +127,14 @@ static void report(const char* name, long long value) {
 }
 
 int main(void) {
+  brk_at_start = (uintptr_t)sbrk(0);
   printf("bench: start (pid %d)\n", (int)getpid());
   report("getpid", measure(op_getpid, 1000));
   report("sched_yield", measure(op_yield, 1000));
   report("mmap_touch_munmap", measure(op_mmap_touch_munmap, 200));
   report("pipe_round_trip", measure_pipe(200));
   report("fork_exit_wait", measure(op_fork_exit_wait, 20));
+  report("process_pages", process_pages());
   printf("bench: done\n");
   fflush(stdout);
   if (getpid() == 1) {
