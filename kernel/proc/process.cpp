@@ -222,7 +222,8 @@ std::int64_t process_main(void* argument) {
 // ---- The hooks arch calls ---------------------------------------------------------------------
 
 void on_syscall(arch::InterruptFrame& frame) {
-  Process* process = current();
+  // Only a user thread reaches this hook, so the scheduler runs: no running() test here.
+  auto* process = static_cast<Process*>(sched::current().owner);
   if (process == nullptr) panic("proc: a system call from a thread without a process");
   process->syscall_frame = &frame;
   const syscall::Arguments arguments{
@@ -249,6 +250,9 @@ void on_user_fault(arch::InterruptFrame& frame, std::uint64_t address) {
 // Before every return to ring 3: a process whose thread was asked to end (`kill ID`) ends now,
 // with SIGKILL; pending signals are delivered (proc/signals.cpp).
 void before_user_return(arch::InterruptFrame& frame) {
+  // The usual case, tested here without a call: nothing to deliver, nobody asked us to end.
+  const sched::Thread& self = sched::current();
+  if (!self.kill_requested && !self.signal_pending) return;
   deliver_signals(frame);
 }
 

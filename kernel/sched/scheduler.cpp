@@ -260,8 +260,6 @@ void describe_fault(fmt::Sink& out, std::uintptr_t cr2, std::uintptr_t rsp) {
 
 }  // namespace
 
-PerCpu& this_cpu() { return *arch::cpu_local_read<PerCpu*, 0>(); }
-Thread& current() { return *arch::cpu_local_read<Thread*, 8>(); }
 bool running() { return is_running; }
 
 void set_time_slice(std::uint64_t ns) {

@@ -13,6 +13,7 @@
 #include <span>
 #include <string_view>
 
+#include "arch/x86_64/context.h"
 #include "sched/run_queue.h"
 #include "sched/thread.h"
 
@@ -56,8 +57,9 @@ void init(std::uint64_t time_slice_ns = kDefaultTimeSliceNs);
 // Changes this CPU's time slice (benchmarks; the command line's `timeslice=MS` sets it at boot).
 void set_time_slice(std::uint64_t ns);
 
-[[nodiscard]] PerCpu& this_cpu();
-[[nodiscard]] Thread& current();
+// Inline: a system call asks for the running thread on its fast path (one GS-relative load).
+[[nodiscard]] inline PerCpu& this_cpu() { return *arch::cpu_local_read<PerCpu*, 0>(); }
+[[nodiscard]] inline Thread& current() { return *arch::cpu_local_read<Thread*, 8>(); }
 
 // A new thread, ready to run. Not detached: someone must join() it (or call detach()).
 [[nodiscard]] std::expected<Thread*, SpawnError> spawn(std::string_view name, ThreadEntry entry,
