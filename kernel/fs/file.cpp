@@ -104,6 +104,11 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
     return std::unexpected(abi::Errno::enotdir);
   }
   if (access == abi::kOpenAccessMask) return std::unexpected(abi::Errno::einval);
+  // A device node with numbers ferrite has no driver for (an initramfs made for Linux may carry
+  // /dev/ttyS0, 4,64): Linux answers ENXIO when the driver is missing, and so do we.
+  if (node->type == NodeType::char_device && node->device == Device::none) {
+    return std::unexpected(abi::Errno::enxio);
+  }
   if (wants_write && node->type == NodeType::directory) return std::unexpected(abi::Errno::eisdir);
   const bool tmpfs_file = node->writable() && node->type == NodeType::regular;
   if (wants_write && node->type != NodeType::char_device && !tmpfs_file) {

@@ -420,6 +420,17 @@ task::Task<Outcome> run_fault(Arguments arguments) {
   co_return Outcome::done;
 }
 
+// The end of `run` and `sh`: the program's slot goes back, and its wait status is told the way
+// a shell would ("exit status N", or the signal that ended it).
+void release_and_report(proc::Process& process, std::int32_t status) {
+  proc::release(process);
+  if (proc::exited_normally(status)) {
+    println("exit status {}", proc::exit_code_of(status));
+  } else {
+    println("killed by {}", proc::signal_name(proc::signal_of(status)));
+  }
+}
+
 // Chapter 14: a program from the initramfs as a process; the shell task waits for its thread to
 // end without blocking the executor (task::thread_exit), then reports how it ended. Ctrl+C kills
 // the program.
@@ -441,12 +452,7 @@ task::Task<Outcome> run_program(Arguments arguments) {
     proc::send_signal(**process, proc::kSigInt);
     status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
   }
-  proc::release(**process);
-  if (proc::exited_normally(status)) {
-    println("exit status {}", proc::exit_code_of(status));
-  } else {
-    println("killed by {}", proc::signal_name(proc::signal_of(status)));
-  }
+  release_and_report(**process, status);
   co_return Outcome::done;
 }
 
@@ -485,12 +491,7 @@ task::Task<Outcome> run_sh(Arguments arguments) {
     (void)cancel().disarm();
     cancel().arm();
   }
-  proc::release(**process);
-  if (proc::exited_normally(status)) {
-    println("exit status {}", proc::exit_code_of(status));
-  } else {
-    println("killed by {}", proc::signal_name(proc::signal_of(status)));
-  }
+  release_and_report(**process, status);
   co_return Outcome::done;
 }
 

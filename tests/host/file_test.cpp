@@ -28,6 +28,7 @@ class FilesTest : public ::testing::Test {
                    .directory("bin")
                    .symlink("bin/sh", "busybox")
                    .file("bin/busybox", "ELF...")
+                   .add("dev/ttyS0", 0020600, {}, 4, 64)  // a device ferrite has no driver for
                    .trailer()
                    .bytes();
     auto built = fs::Tree::from_archive(archive_);
@@ -108,6 +109,14 @@ TEST_F(FilesTest, LseekFollowsSetCurEndAndRefusesNegativePositions) {
   EXPECT_EQ(fs::lseek(*file, 0, 7).error(), uapi::Errno::einval);  // no such whence
   EXPECT_EQ(fs::lseek(*file, INT64_MAX, uapi::kSeekEnd).error(), uapi::Errno::einval);  // overflow
   fs::release(file);
+}
+
+// A device node whose numbers name no driver here opens as Linux's does without the driver:
+// ENXIO ("no such device or address"), not as some other device.
+TEST_F(FilesTest, ADeviceWithoutADriverIsEnxio) {
+  const auto opened = fs::open(node("/dev/ttyS0"), uapi::kOpenReadWrite);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_EQ(opened.error(), uapi::Errno::enxio);
 }
 
 TEST_F(FilesTest, TheTreeIsReadOnly) {
