@@ -1,6 +1,8 @@
 // Line editing for the shell: a UTF-8 buffer with a cursor counted in characters.
 #include "shell/line_editor.h"
 
+#include "lib/utf8.h"
+
 namespace ferrite::shell {
 
 namespace {
@@ -10,29 +12,6 @@ using drivers::keyboard::KeyEvent;
 
 bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
-// UTF-8 encoding of one code point into `out`; returns the byte count (1-4).
-std::size_t encode_utf8(char32_t c, char* out) {
-  if (c < 0x80) {
-    out[0] = static_cast<char>(c);
-    return 1;
-  }
-  if (c < 0x800) {
-    out[0] = static_cast<char>(0xC0 | (c >> 6));
-    out[1] = static_cast<char>(0x80 | (c & 0x3F));
-    return 2;
-  }
-  if (c < 0x10000) {
-    out[0] = static_cast<char>(0xE0 | (c >> 12));
-    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out[2] = static_cast<char>(0x80 | (c & 0x3F));
-    return 3;
-  }
-  out[0] = static_cast<char>(0xF0 | (c >> 18));
-  out[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-  out[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-  out[3] = static_cast<char>(0x80 | (c & 0x3F));
-  return 4;
-}
 
 }  // namespace
 
@@ -81,8 +60,8 @@ std::size_t LineEditor::byte_offset_of_cursor() const {
 
 bool LineEditor::insert(char32_t character) {
   if (char_count() >= kMaxLine) return false;
-  char encoded[4];
-  const std::size_t size = encode_utf8(character, encoded);
+  char encoded[lib::kMaxUtf8Bytes];
+  const std::size_t size = lib::encode_utf8(character, encoded);
   const std::size_t at = byte_offset_of_cursor();
   for (std::size_t i = length_; i > at; --i) text_[i - 1 + size] = text_[i - 1];
   for (std::size_t i = 0; i < size; ++i) text_[at + i] = encoded[i];

@@ -10,6 +10,7 @@
 #include "drivers/keyboard/keyboard.h"
 #include "fs/file.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 #include "sched/scheduler.h"
 #include "sched/sync.h"
 #include "sync/spinlock.h"
@@ -147,8 +148,8 @@ class ConsoleTerminal final : public fs::TerminalPort {
         for (char byte : sequence) line_discipline_.receive(byte, echo);
         continue;
       }
-      char bytes[4];
-      const std::size_t length = encode_utf8(event->character, bytes);
+      char bytes[lib::kMaxUtf8Bytes];
+      const std::size_t length = lib::encode_utf8(event->character, bytes);
       for (std::size_t i = 0; i < length; ++i) line_discipline_.receive(bytes[i], echo);
     }
   }
@@ -168,22 +169,6 @@ class ConsoleTerminal final : public fs::TerminalPort {
       case KeyCode::PageDown: return "\x1b[6~";
       default: return "";
     }
-  }
-
-  static std::size_t encode_utf8(char32_t c, char (&out)[4]) {
-    if (c < 0x80) {
-      out[0] = static_cast<char>(c);
-      return 1;
-    }
-    if (c < 0x800) {
-      out[0] = static_cast<char>(0xC0 | (c >> 6));
-      out[1] = static_cast<char>(0x80 | (c & 0x3F));
-      return 2;
-    }
-    out[0] = static_cast<char>(0xE0 | (c >> 12));
-    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out[2] = static_cast<char>(0x80 | (c & 0x3F));
-    return 3;  // the layouts type nothing beyond the Basic Multilingual Plane
   }
 
   const drivers::keyboard::Layout* layout_ = nullptr;

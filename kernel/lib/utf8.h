@@ -1,0 +1,36 @@
+// UTF-8 encoding of one code point (RFC 3629): what a key event's character becomes in a line
+// buffer — the kernel shell's line editor and the console terminal's line discipline both take
+// keys this way. Portable, header-only.
+#pragma once
+
+#include <cstddef>
+
+namespace ferrite::lib {
+
+inline constexpr std::size_t kMaxUtf8Bytes = 4;
+
+// Writes the UTF-8 bytes of `c` to `out` (room for kMaxUtf8Bytes) and returns how many (1-4).
+inline std::size_t encode_utf8(char32_t c, char* out) {
+  if (c < 0x80) {
+    out[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (c >> 6));
+    out[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (c >> 12));
+    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (c >> 18));
+  out[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (c & 0x3F));
+  return 4;
+}
+
+}  // namespace ferrite::lib
