@@ -350,13 +350,15 @@ static void check_exec(void) {
     const char* missing = r(execve("/bin/does-not-exist", args, env));
     const char* directory = r(execve("/tmp", args, env));
     const char* not_executable = r(execve("/etc/passwd", args, env));
-    say("exec-errors: missing %s, directory %s, no-x-bit %s\n", missing, directory, not_executable);
+    say("exec-missing-file: %s\n", missing);
+    say("exec-directory: %s\n", directory);
+    say("exec-no-x-bit: %s\n", not_executable);
     int fd = open("/tmp/pt-garbage", O_CREAT | O_WRONLY | O_TRUNC, 0755);
     (void)!write(fd, "garbage\n", 8);
     close(fd);
     const char* garbage = r(execve("/tmp/pt-garbage", args, env));
     unlink("/tmp/pt-garbage");
-    say("exec-errors: not-a-program %s\n", garbage);
+    say("exec-not-a-program: %s\n", garbage);
     _exit(0);
   }
   say("exec-errors-child: %s\n", status_text(wait_for(pid)));
@@ -473,7 +475,8 @@ static void check_pipes(void) {
   reset_record();
   on(SIGPIPE, 0);
   const char* caught = r(write(p[1], "x", 1));
-  say("epipe-caught: %s handler-ran=%d signal=%d code=%d\n", caught, handled, last_signal, last_code);
+  say("epipe-caught: %s handler-ran=%d signal=%d\n", caught, handled, last_signal);
+  say("epipe-caught-siginfo: si_code=%d\n", last_code);
   set_mask(SIG_BLOCK, SIGPIPE, 0);
   reset_record();
   const char* blocked = r(write(p[1], "x", 1));
@@ -622,11 +625,13 @@ static void check_signals(void) {
   reset_record();
   on(SIGUSR1, 0);
   const char* sent = r(kill(getpid(), SIGUSR1));
-  say("kill-self: %s handler-ran=%d signal=%d si_code=%d sender-is-self=%d mask-in-handler=%d\n",
-      sent, handled, last_signal, last_code, sender_is_self, mask_in_handler_ok);
+  say("kill-self: %s handler-ran=%d signal=%d mask-in-handler=%d\n", sent, handled, last_signal,
+      mask_in_handler_ok);
+  say("kill-self-siginfo: si_code=%d sender-is-self=%d\n", last_code, sender_is_self);
   reset_record();
   sent = r(raise(SIGUSR1));
-  say("raise: %s handler-ran=%d si_code=%d\n", sent, handled, last_code);
+  say("raise: %s handler-ran=%d\n", sent, handled);
+  say("raise-siginfo: si_code=%d\n", last_code);
   sigset_t now;
   sigprocmask(SIG_BLOCK, NULL, &now);
   say("mask-after-handler: SIGUSR1 blocked %d SIGUSR2 blocked %d\n", sigismember(&now, SIGUSR1),
@@ -692,16 +697,18 @@ static void check_signals(void) {
   say("sigchld-blocked: pending %d handler-ran=%d %s\n", is_pending(SIGCHLD), handled,
       status_text(status));
   set_mask(SIG_UNBLOCK, SIGCHLD, 0);
-  say("sigchld-exited: handler-ran=%d si_code=%d si_status=%d pid-match=%d\n", handled, last_code,
-      last_status, last_pid == pid);
+  say("sigchld-exited: handler-ran=%d\n", handled);
+  say("sigchld-exited-siginfo: si_code=%d si_status=%d pid-match=%d\n", last_code, last_status,
+      last_pid == pid);
   reset_record();
   set_mask(SIG_BLOCK, SIGCHLD, 0);
   if ((pid = fork()) == 0) { for (;;) pause(); }
   kill(pid, SIGKILL);
   status = wait_for(pid);
   set_mask(SIG_UNBLOCK, SIGCHLD, 0);
-  say("sigchld-killed: handler-ran=%d si_code=%d si_status=%d pid-match=%d\n", handled, last_code,
-      last_status, last_pid == pid);
+  say("sigchld-killed: handler-ran=%d\n", handled);
+  say("sigchld-killed-siginfo: si_code=%d si_status=%d pid-match=%d\n", last_code, last_status,
+      last_pid == pid);
   signal(SIGCHLD, SIG_DFL);
 
   /* sigsuspend: waits with the mask it is given, returns EINTR, restores the old mask. */
@@ -786,10 +793,10 @@ static void check_groups(void) {
   if (pid == 0) {
     close(p[0]);
     close(go[1]);
-    say("group-child: inherits-group=%d inherits-session=%d\n", getpgid(0) == me, getsid(0) == me);
+    say("group-child-inherits: inherits-group=%d inherits-session=%d\n", getpgid(0) == me, getsid(0) == me);
     const char* own = r(setpgid(0, 0));
-    say("group-child: setpgid(0,0) %s own-group=%d\n", own, getpgid(0) == getpid());
-    say("group-child: setsid as group leader %s\n", r(setsid()));
+    say("group-child-setpgid: setpgid(0,0) %s own-group=%d\n", own, getpgid(0) == getpid());
+    say("group-child-setsid: setsid as group leader %s\n", r(setsid()));
     (void)!write(p[1], "x", 1);
     char c;
     (void)!read(go[0], &c, 1);
