@@ -75,9 +75,13 @@ def without_pending(expected, actual):
             [line for line in actual if key(line) not in PENDING])
 
 
+INCOMPLETE = "[the run ended here, without \"proctest: done\"]"
+
+
 def program_lines(text):
     """(the program's lines from START to DONE, the kernel's lines among them). The lines are
-    None if START or DONE never came (the run died, hung, or did not start)."""
+    None if START never came (the run did not start); if DONE never came (it died or hung) they
+    end with INCOMPLETE, so that the diff shows how far it got."""
     lines = [line.rstrip("\r") for line in text.replace("\r\n", "\n").split("\n")]
     if START not in lines:
         return None, []
@@ -86,10 +90,14 @@ def program_lines(text):
         if any(pattern.match(line) for pattern in KERNEL_LINES):
             kernel.append(line)
             continue
+        if line.startswith("[timed out after") or line.startswith("[saw "):  # linux_boot's notes
+            continue
         kept.append(line)
         if line == DONE:
             return kept, kernel
-    return None, kernel
+    while kept and kept[-1] == "":
+        kept.pop()
+    return kept + [INCOMPLETE], kernel
 
 
 def read_expected(path: pathlib.Path):
@@ -164,7 +172,7 @@ def main():
         log = args.log or out / "proctest-ferrite.log"
         ferrite = run_ferrite(kernel, initramfs, args.timeout, log)
         if ferrite is None:
-            print(f"linux_compare: ferrite never printed {START!r} ... {DONE!r}; serial log: {log}")
+            print(f"linux_compare: ferrite never printed {START!r}; serial log: {log}")
             return 1
         expected, ferrite = without_pending(read_expected(args.expected), ferrite)
         if differ(expected, ferrite, f"Linux ({args.expected.name})", "ferrite"):
@@ -182,7 +190,10 @@ def main():
     linux, _ = program_lines(linux_boot.boot(vmlinuz, initramfs, linux_boot.LINUX_APPEND,
                                              args.timeout, linux_log, icount=False))
     if linux is None:
-        print(f"linux_compare: Linux never printed {START!r} ... {DONE!r}; serial log: {linux_log}")
+        print(f"linux_compare: Linux never printed {START!r}; serial log: {linux_log}")
+        return 1
+    if linux[-1] == INCOMPLETE:
+        print(f"linux_compare: Linux never printed {DONE!r}; serial log: {linux_log}")
         return 1
     if args.update:
         write_expected(args.expected, linux, version)
@@ -201,7 +212,7 @@ def main():
     ferrite_log = out / "proctest-ferrite.log"
     ferrite = run_ferrite(kernel, initramfs, args.timeout, ferrite_log)
     if ferrite is None:
-        print(f"linux_compare: ferrite never printed {START!r} ... {DONE!r}; serial log: {ferrite_log}")
+        print(f"linux_compare: ferrite never printed {START!r}; serial log: {ferrite_log}")
         failed = True
     elif differ(*without_pending(linux, ferrite), f"Linux {version}", "ferrite"):
         print(f"linux_compare: ferrite differs from Linux (above: - Linux, + ferrite); logs in {out}/proctest-*.log")
