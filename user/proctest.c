@@ -16,9 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/reboot.h>
 #include <sys/select.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,7 +46,7 @@ static const char* errno_name(int e) {
     case ENOTDIR: return "ENOTDIR";  case EISDIR: return "EISDIR";   case EINVAL: return "EINVAL";
     case ESPIPE: return "ESPIPE";    case EPIPE: return "EPIPE";     case ENOSYS: return "ENOSYS";
     case ENOTEMPTY: return "ENOTEMPTY"; case EACCES: return "EACCES"; case ENOEXEC: return "ENOEXEC";
-    case EMFILE: return "EMFILE";    case ENOTTY: return "ENOTTY";   case EXDEV: return "EXDEV";
+    case EMFILE: return "EMFILE";    case EROFS: return "EROFS";    case ENOTTY: return "ENOTTY";   case EXDEV: return "EXDEV";
     default: {
       static char other[8][16];
       static int next;
@@ -525,6 +528,117 @@ static void check_dup(void) {
   for (int fd = 10; fd <= 21; ++fd) close(fd);
   close(p[0]);
   close(p[1]);
+}
+
+
+/* Descriptors beyond pipes: readv/writev, FIONREAD, dup2 over an open descriptor, what F_SETFL
+ * may change, devices, paths relative to a directory, lseek's edges, poll on files. */
+static void check_files(void) {
+  int p[2];
+  pipe(p);
+  struct iovec out[2] = {{"ab", 2}, {"cde", 3}};
+  say("writev-pipe: %s\n", r(writev(p[1], out, 2)));
+  int queued = -1;
+  const char* asked = r(ioctl(p[0], FIONREAD, &queued));
+  say("fionread-pipe: %s queued %d\n", asked, queued);
+  char a[3] = {0}, b[8] = {0};
+  struct iovec in[2] = {{a, 3}, {b, sizeof b}};
+  long got = readv(p[0], in, 2);
+  say("readv-pipe: %ld first %s second %s\n", got, quoted(a, 3), quoted(b, got - 3));
+  say("pipe-zero-byte-write: %s\n", r(write(p[1], "", 0)));
+  say("pipe-zero-byte-read: %s\n", r(read(p[0], b, 0)));
+  say("pipe2-bad-flags: %s\n", r(pipe2(p, 0x1234)));
+  int nb[2];
+  pipe2(nb, O_NONBLOCK | O_CLOEXEC);
+  const char* nb_flags = ro(fcntl(nb[0], F_GETFL));
+  say("pipe2-nonblock-cloexec: F_GETFL %s F_GETFD %s\n", nb_flags, ro(fcntl(nb[1], F_GETFD)));
+  close(nb[0]);
+  close(nb[1]);
+  /* dup2 onto the only write end closes it: the reader sees end of file. */
+  int null = open("/dev/null", O_WRONLY);
+  const char* over = r(dup2(null, p[1]));
+  fcntl(p[0], F_SETFL, O_NONBLOCK);
+  say("dup2-over-last-writer: %s then read %s\n", over, r(read(p[0], b, 1)));
+  close(p[0]);
+  close(p[1]);
+  say("dev-null-getfl: %s\n", ro(fcntl(null, F_GETFL)));
+  say("dev-null-write: %s\n", r(write(null, "abc", 3)));
+  say("dev-null-read-on-write-only: %s\n", r(read(null, b, 1)));
+  close(null);
+  null = open("/dev/null", O_RDONLY);
+  say("dev-null-read: %s\n", r(read(null, b, 1)));
+  say("dev-null-lseek: %s\n", r(lseek(null, 100, SEEK_SET)));
+  struct stat st;
+  fstat(null, &st);
+  say("dev-null-fstat: char=%d major %u minor %u\n", S_ISCHR(st.st_mode), major(st.st_rdev),
+      minor(st.st_rdev));
+  /* F_SETFL changes O_APPEND and O_NONBLOCK, never the access mode. */
+  say("setfl-access-mode: %s\n", r(fcntl(null, F_SETFL, O_RDWR | O_APPEND)));
+  say("setfl-after: %s\n", ro(fcntl(null, F_GETFL)));
+  close(null);
+  int zero = open("/dev/zero", O_RDONLY);
+  memset(b, 'x', sizeof b);
+  got = read(zero, b, 4);
+  say("dev-zero-read: %ld %s\n", got, quoted(b, 4));
+  close(zero);
+
+  /* Paths: the working directory, openat from a directory descriptor, O_DIRECTORY. */
+  char cwd[64] = "?";
+  say("getcwd: %s\n", getcwd(cwd, sizeof cwd) ? cwd : r(-1));
+  say("chdir-tmp: %s\n", r(chdir("/tmp")));
+  int fd = open("pt-relative", O_CREAT | O_WRONLY, 0644);
+  (void)!write(fd, "rel", 3);
+  close(fd);
+  say("getcwd-after-chdir: %s\n", getcwd(cwd, sizeof cwd) ? cwd : r(-1));
+  say("stat-relative: %s\n", r(stat("/tmp/pt-relative", &st)));
+  chdir("/");
+  int dir = open("/tmp", O_RDONLY | O_DIRECTORY);
+  say("open-o-directory: %s\n", dir >= 0 ? "ok" : r(-1));
+  fd = openat(dir, "pt-relative", O_RDONLY);
+  got = read(fd, b, sizeof b);
+  say("openat-dirfd: %s\n", quoted(b, got));
+  say("read-directory: %s\n", r(read(dir, b, 1)));
+  say("open-file-o-directory: %s\n", r(open("/tmp/pt-relative", O_RDONLY | O_DIRECTORY)));
+  say("access-exists: %s\n", r(access("/tmp/pt-relative", F_OK)));
+  say("access-missing: %s\n", r(access("/tmp/pt-none", F_OK)));
+  /* lseek's edges on a regular file. */
+  say("lseek-end-minus-1: %s\n", r(lseek(fd, -1, SEEK_END)));
+  say("lseek-negative: %s\n", r(lseek(fd, -10, SEEK_SET)));
+  say("lseek-past-end: %s\n", r(lseek(fd, 100, SEEK_SET)));
+  say("read-past-end: %s\n", r(read(fd, b, 1)));
+  say("lseek-bad-whence: %s\n", r(lseek(fd, 0, 7)));
+  say("write-on-read-only: %s\n", r(write(fd, "x", 1)));
+  say("ftruncate-read-only: %s\n", r(ftruncate(fd, 0)));
+  struct pollfd files[2] = {{fd, POLLIN | POLLOUT, 0}, {dir, POLLIN, 0}};
+  const char* ready = r(poll(files, 2, 0));
+  say("poll-regular-file: %s 0x%x directory 0x%x\n", ready, files[0].revents, files[1].revents);
+  close(fd);
+  say("truncate-path: %s\n", r(truncate("/tmp/pt-relative", 1)));
+  stat("/tmp/pt-relative", &st);
+  say("truncate-size: %ld\n", (long)st.st_size);
+  mkdir("/tmp/pt-dir", 0700);
+  say("rename-file-over-dir: %s\n", r(rename("/tmp/pt-relative", "/tmp/pt-dir")));
+  say("rename-dir-over-file: %s\n", r(rename("/tmp/pt-dir", "/tmp/pt-relative")));
+  say("rename-dir-into-itself: %s\n", r(rename("/tmp/pt-dir", "/tmp/pt-dir/sub")));
+  say("rename-dir: %s\n", r(rename("/tmp/pt-dir", "/tmp/pt-dir2")));
+  stat("/tmp/pt-dir2", &st);
+  say("mkdir-mode: %04o\n", st.st_mode & 07777);
+  say("unlinkat-removedir: %s\n", r(unlinkat(dir, "pt-dir2", AT_REMOVEDIR)));
+  say("unlinkat-file: %s\n", r(unlinkat(dir, "pt-relative", 0)));
+  close(dir);
+
+  /* EMFILE: opening until the table is full (its size is the kernel's; not printed). */
+  int first = -1, last = -1;
+  for (;;) {
+    int d = dup(0);
+    if (d < 0) break;
+    if (first < 0) first = d;
+    last = d;
+  }
+  say("emfile: %s\n", errno_name(errno));
+  for (int d = first; d >= 0 && d <= last; ++d) close(d);
+  say("after-emfile: dup %s\n", r(fd = dup(0)));
+  close(fd);
 }
 
 static void check_poll(void) {
@@ -1016,6 +1130,7 @@ static int run_checks(void) {
   check_exec();
   check_pipes();
   check_dup();
+  check_files();
   check_poll();
   check_select();
   check_signals();
