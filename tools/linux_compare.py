@@ -52,6 +52,12 @@ PENDING = {
     "sigchld-exited-siginfo": "SIGCHLD's siginfo has no si_code/si_status/si_pid (proc/signals)",
     "sigchld-killed-siginfo": "SIGCHLD's siginfo has no si_code/si_status/si_pid (proc/signals)",
     "setpgid-after-exec": "setpgid of a child that has exec'd succeeds, Linux EACCES (syscall/process.cpp)",
+    "sigchld-ignored-no-zombie": "with SIGCHLD at SIG_IGN a child still becomes a zombie to wait "
+                                 "for; Linux reaps it, wait is ECHILD (proc/, syscall/process.cpp)",
+    "read-sa-restart": "SA_RESTART is not honoured: the read ends with EINTR (syscall return path)",
+    "ppoll-sigmask": "ppoll ignores its signal mask: a pending blocked signal does not end it "
+                     "(syscall/poll.cpp)",
+    "pselect-sigmask": "pselect6 ignores its signal mask (syscall/poll.cpp)",
 }
 
 

@@ -213,6 +213,7 @@ static int exec_child(int argc, char** argv) {
   }
   say("exec-signals: SIGUSR1 %s, SIGUSR2 %s, SIGTERM still blocked %d\n", disposition(SIGUSR1),
       disposition(SIGUSR2), ({ sigset_t m; sigprocmask(SIG_BLOCK, NULL, &m); sigismember(&m, SIGTERM); }));
+  say("exec-pending-signal-kept: SIGHUP pending %d\n", is_pending(SIGHUP));
   return 42;
 }
 
@@ -300,6 +301,21 @@ static void check_fork_wait(void) {
   say("waitid: %s si_signo=%d si_code=%d si_status=%d pid-match=%d\n", result, info.si_signo,
       info.si_code, info.si_status, info.si_pid == pid);
 
+  /* WNOWAIT leaves the zombie for a later wait. */
+  if ((pid = fork()) == 0) _exit(6);
+  memset(&info, 0, sizeof info);
+  result = r(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT));
+  got = waitpid(pid, &status2, 0);
+  say("waitid-wnowait: %s si_status=%d, then waitpid pid-match=%d %s\n", result, info.si_status,
+      got == pid, status_text(status2));
+
+  /* SIGCHLD set to SIG_IGN: children are reaped by the kernel; wait finds none (ECHILD). */
+  signal(SIGCHLD, SIG_IGN);
+  if ((pid = fork()) == 0) _exit(1);
+  got = waitpid(pid, &status2, 0);
+  say("sigchld-ignored-no-zombie: %s\n", got == pid ? "waited the child" : r(got));
+  signal(SIGCHLD, SIG_DFL);
+
   /* Three children reaped in whatever order they end: the sum of their statuses. */
   for (int i = 1; i <= 3; ++i) {
     if (fork() == 0) _exit(i * 10);
@@ -335,7 +351,8 @@ static void check_exec(void) {
     snprintf(b, sizeof b, "%d", cloexec);
     signal(SIGUSR2, SIG_IGN);
     on(SIGUSR1, 0);
-    set_mask(SIG_BLOCK, SIGTERM, 0);
+    set_mask(SIG_BLOCK, SIGTERM, SIGHUP);
+    kill(getpid(), SIGHUP);  /* blocked: still pending in the new image */
     char* args[] = {"proctest", "exec-child", a, b, "two words", NULL};
     char* env[] = {"PT_ONE=1", "PT_TWO=two words", NULL};
     execve(SELF, args, env);
@@ -862,6 +879,53 @@ static void check_signals(void) {
   say("read-interrupted: %s handler-ran>0 %d\n", interrupted, handled > 0);
   wait_for(pid);
   close(ack[1]);
+  close(data[0]);
+  close(data[1]);
+
+  /* The same with SA_RESTART: the read goes on after each handler until the data comes. */
+  pipe(data);
+  reset_record();
+  on(SIGUSR1, SA_RESTART);
+  if ((pid = fork()) == 0) {
+    close(data[0]);
+    for (int i = 0; i < 10; ++i) {
+      usleep(20 * 1000);
+      kill(parent, SIGUSR1);
+    }
+    (void)!write(data[1], "z", 1);
+    _exit(0);
+  }
+  close(data[1]);
+  c = '?';
+  const char* restarted = r(read(data[0], &c, 1));
+  say("read-sa-restart: %s %c handler-ran>0 %d\n", restarted, c, handled > 0);
+  wait_for(pid);
+  close(data[0]);
+
+  /* ppoll and pselect with a signal mask: a blocked pending signal is let in and ends the wait. */
+  pipe(data);
+  reset_record();
+  on(SIGUSR1, 0);
+  set_mask(SIG_BLOCK, SIGUSR1, 0);
+  kill(getpid(), SIGUSR1);
+  struct pollfd empty_pipe = {data[0], POLLIN, 0};
+  struct timespec second = {1, 0};
+  sigemptyset(&open_mask);
+  const char* polled = r(ppoll(&empty_pipe, 1, &second, &open_mask));
+  sigprocmask(SIG_BLOCK, NULL, &now);
+  say("ppoll-sigmask: %s handler-ran=%d SIGUSR1 blocked again %d\n", polled, handled,
+      sigismember(&now, SIGUSR1));
+  reset_record();
+  kill(getpid(), SIGUSR1);
+  fd_set readable;
+  FD_ZERO(&readable);
+  FD_SET(data[0], &readable);
+  const char* selected = r(pselect(data[0] + 1, &readable, NULL, NULL, &second, &open_mask));
+  say("pselect-sigmask: %s handler-ran=%d\n", selected, handled);
+  struct timespec none = {0, 0};
+  FD_SET(data[0], &readable);
+  say("pselect-timeout-zero: %s\n", r(pselect(data[0] + 1, &readable, NULL, NULL, &none, NULL)));
+  set_mask(SIG_UNBLOCK, SIGUSR1, 0);
   close(data[0]);
   close(data[1]);
   signal(SIGUSR1, SIG_DFL);
