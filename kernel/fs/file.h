@@ -54,7 +54,7 @@ class Pipe;
 struct OpenFile {
   Node* node = nullptr;
   FileKind kind = FileKind::regular;
-  std::uint32_t flags = 0;       // the open flags (O_RDONLY... as given), for F_GETFL
+  std::uint32_t flags = 0;       // the open flags that last (see open()), for F_GETFL
   std::uint64_t offset = 0;      // bytes for files; entries for directories
   Pipe* pipe = nullptr;          // FileKind::pipe: the pipe this is an end of
   // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after

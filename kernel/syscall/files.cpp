@@ -176,9 +176,8 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
     if (!where) return std::unexpected(where.error());
     const auto tree = file_tree();
     if (!tree) return std::unexpected(tree.error());
-    const auto created =
-        (*tree)->create(where->parent, where->name, fs::NodeType::regular,
-                        mode & 07777 & ~fs::kUmask);
+    const auto created = (*tree)->create(where->parent, where->name, fs::NodeType::regular,
+                                         mode & 07777 & ~fs::kUmask);
     if (!created) return std::unexpected(created.error());
     node = *created;
   } else if (create) {
@@ -420,7 +419,7 @@ Result sys_pwrite64(proc::Process& process, const Arguments& a) {
   const std::uint32_t saved_flags = (*file)->flags;
   (*file)->offset = a.arg[3];
   (*file)->flags &= ~static_cast<std::uint32_t>(abi::kOpenAppend);
-  const Result done = write_from_user(**file, a.arg[1], count);
+  Result done = write_from_user(**file, a.arg[1], count);  // not const: returned by move
   (*file)->offset = saved;
   (*file)->flags = saved_flags;
   return done;

@@ -335,9 +335,10 @@ TEST_F(FilesTest, TmpfsFilesAreCreatedWrittenAppendedAndTruncated) {
 TEST_F(FilesTest, OpenKeepsOnlyTheFlagsThatLast) {
   ASSERT_TRUE(tree_->create(node("/tmp"), "g", fs::NodeType::regular, 0644).has_value());
   constexpr std::uint64_t kLargeFile = 0100000;
-  fs::OpenFile* file = open("/tmp/g", uapi::kOpenReadWrite | uapi::kOpenCreate | uapi::kOpenExclusive |
-                                          uapi::kOpenNoctty | uapi::kOpenTruncate | uapi::kOpenCloexec |
-                                          uapi::kOpenAppend | kLargeFile);
+  fs::OpenFile* file =
+      open("/tmp/g", uapi::kOpenReadWrite | uapi::kOpenCreate | uapi::kOpenExclusive |
+                         uapi::kOpenNoctty | uapi::kOpenTruncate | uapi::kOpenCloexec |
+                         uapi::kOpenAppend | kLargeFile);
   EXPECT_EQ(file->flags, uapi::kOpenReadWrite | uapi::kOpenAppend | kLargeFile);
   fs::release(file);
 }
