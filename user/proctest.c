@@ -5,7 +5,9 @@
  * Linux 6.1 and under ferrite and the two outputs must be identical, line for line.
  *   proctest               the checks between "proctest: start" and "proctest: done"; as PID 1
  *                          it then powers the machine off (reboot(RB_POWER_OFF))
- *   proctest exec-child …  (internal) the image execve'd by the exec checks */
+ *   proctest exec-child …  (internal) the image execve'd by the exec checks
+ *   proctest exec-idle FD  (internal) an exec'd child for setpgid's EACCES
+ * A check where ferrite still differs stays here; tools/linux_compare.py's PENDING names it. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
