@@ -226,6 +226,28 @@ std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t coun
   return mm::map_fresh_pages(tables, kPhysicalMemory, Page4KiB::containing(start), count, flags, frames);
 }
 
+std::uint64_t zero_written_pages(VirtAddr start, std::uint64_t count) {
+  const Page4KiB first = Page4KiB::containing(start);
+  std::uint64_t zeroed = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const Page4KiB page = first + i;
+    std::optional<Translation> translation;
+    {
+      sync::SpinlockGuard guard(kernel_tables_lock);
+      translation = kernel_mapper().translate(page.start());
+      if (!translation || !translation->flags.contains(PageTableFlags::dirty)) continue;
+      // Clean first (update_flags flushes the TLB entry, which holds the dirty state too), then
+      // zeroed through the physical map, so the zeroing itself does not mark the page again.
+      const auto cleaned =
+          kernel_mapper().update_flags(page, translation->flags.without(PageTableFlags::dirty));
+      FERRITE_ASSERT(cleaned.has_value());
+    }
+    __builtin_memset(kPhysicalMemory.pointer_to(translation->address), 0, kPageBytes);
+    ++zeroed;
+  }
+  return zeroed;
+}
+
 std::uint64_t unmap_pages(VirtAddr start, std::uint64_t count) {
   LockedKernelTables tables;
   std::uint64_t unmapped = 0;
