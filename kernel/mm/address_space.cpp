@@ -327,8 +327,11 @@ std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
   for (std::uint64_t address = first_page; address < end_page; address += kPageBytes) {
     const Page4KiB page = Page4KiB::containing(VirtAddr(address));
     if (has_frame(level4_table_, page)) continue;
-    // (The mapper makes every page present: a PROT_NONE page is parked after the copy.)
-    const PageTableFlags flags = page_flags(regions_.find(address)->protection) | kNewlyMapped;
+    // (The mapper makes every page present: a PROT_NONE page is parked after the copy.) `user`
+    // even then, so that the tables made on the way allow user access like every table of the
+    // lower half: handle_fault may later put a page straight into one of their entries.
+    const PageTableFlags flags =
+        page_flags(regions_.find(address)->protection) | PageTableFlags::user | kNewlyMapped;
     if (!map_fresh_pages(mapper, kPhysicalMemory, page, 1, flags, frames)) {
       auto unmap_new_page = [&](Page4KiB mapped, PageTableEntry& entry) {
         if (!entry.flags().contains(kNewlyMapped)) return;
@@ -402,8 +405,9 @@ bool AddressSpace::handle_fault(std::uint64_t address, FaultAccess access) {
   SpaceFrames frames(*this);
   if (entry != nullptr) {
     // Chapter 15: the tables are there, so the zeroed frame goes straight into the entry, with
-    // no second walk from the top through the mapper. No flush: the CPU never caches a
-    // not-present entry (Intel SDM Vol. 3A 4.10.4.3).
+    // no second walk from the top through the mapper (which would also widen the entries on the
+    // way; every lower-half table allows user access and writes already, see write_initial).
+    // No flush: the CPU never caches a not-present entry (Intel SDM Vol. 3A 4.10.4.3).
     const std::optional<Frame4KiB> frame = frames.allocate();
     if (!frame) return false;
     __builtin_memset(kPhysicalMemory.pointer_to(frame->start()), 0, kPageBytes);
