@@ -167,10 +167,11 @@ AddressSpace* create_address_space() {
   const PageTable& kernel = table_at(kernel_level4_table().start());
   // The kernel half: the same level-3 tables as the kernel's own table. mm::init made all 256 of
   // them, and they never change, so this copy stays right for the life of the space.
-  for (std::size_t index = kFirstKernelLevel4Entry; index < PageTable::kEntryCount; ++index) {
-    FERRITE_ASSERT(kernel[index].is_present());
-    table[index] = kernel[index];
-  }
+  // One memcpy (`rep movsb`, chapter 15's fork cost): cheaper than an entry-by-entry loop.
+  constexpr std::size_t kKernelHalfBytes =
+      (PageTable::kEntryCount - kFirstKernelLevel4Entry) * sizeof(PageTableEntry);
+  __builtin_memcpy(&table[kFirstKernelLevel4Entry], &kernel[kFirstKernelLevel4Entry],
+                   kKernelHalfBytes);
   return new (space_memory) AddressSpace(*level4);
 }
 
@@ -188,9 +189,8 @@ void destroy_address_space(AddressSpace* space) {
     free_user_ranges(kPhysicalMemory, space->level4_table_, space->extents_.ranges(), frames);
     // The kernel half belongs to the kernel: its entries are cleared, the tables stay.
     PageTable& level4 = table_at(space->level4_table_.start());
-    for (std::size_t index = kFirstKernelLevel4Entry; index < PageTable::kEntryCount; ++index) {
-      level4[index].clear();
-    }
+    __builtin_memset(&level4[kFirstKernelLevel4Entry], 0,
+                     (PageTable::kEntryCount - kFirstKernelLevel4Entry) * sizeof(PageTableEntry));
     frames.free_table(space->level4_table_);
     FERRITE_ASSERT(space->frames_in_use_ == 0);
   }

@@ -173,6 +173,10 @@ void init(const boot::BootInfo& boot_info) {
                    kernel | PageTableFlags::writable | no_execute);
 
   const std::size_t kernel_half_tables = preallocate_kernel_half(*level4);
+  // What lets create_address_space copy the kernel half once per space (mm/address_space.cpp).
+  for (std::size_t index = PageTable::kEntryCount / 2; index < PageTable::kEntryCount; ++index) {
+    FERRITE_ASSERT((*kPhysicalMemory.pointer_to<PageTable>(level4->start()))[index].is_present());
+  }
   kernel_level4 = *level4;
 
   if (nx) arch::write_msr(kMsrEfer, arch::read_msr(kMsrEfer) | kEferNoExecuteEnable);
