@@ -31,6 +31,7 @@
 #include "abi/errno.h"
 #include "mm/mapper.h"
 #include "mm/page.h"
+#include "mm/range_set.h"
 #include "mm/region_map.h"
 #include "sched/sync.h"
 
@@ -57,6 +58,9 @@ static_assert(kMmapTop <= kUserStackTop - kUserStackBytes);
 // How many regions one address space may have (Linux's vm.max_map_count is 65530; ferrite's
 // programs need a few dozen). Each costs 24 bytes in the AddressSpace object.
 inline constexpr std::size_t kMaxRegions = 256;
+// How many separate ranges an address space's extents (everything it ever mapped, below) keep
+// apart before neighbours are merged: a program's image, heap, mmap area and stack, with room.
+inline constexpr std::size_t kMaxExtents = 16;
 
 // What a page fault asked for.
 enum class FaultAccess : std::uint8_t { read, write, execute };
@@ -151,7 +155,7 @@ class AddressSpace {
   std::expected<void, abi::Errno> unmap_locked(std::uint64_t start, std::uint64_t bytes);
   // Unmaps every page in [start, end) and frees its frame; re-flags the pages there.
   void unmap_pages_locked(std::uint64_t start, std::uint64_t end);
-  bool copy_on_write_locked(Page4KiB page);
+  bool copy_on_write_locked(Page4KiB page, PageTableEntry& entry);  // `entry` maps `page`
   void set_page_protection_locked(std::uint64_t start, std::uint64_t end, std::uint32_t protection);
 
   // Lock 1 of mm/memory.h: everything below but level4_table_, which never changes. mutable:
@@ -159,6 +163,10 @@ class AddressSpace {
   mutable sched::Mutex lock_{"address space"};
   Frame4KiB level4_table_;  // the table CR3 points to while this space is active
   RegionMap<kMaxRegions> regions_;
+  // Chapter 15: every range that was ever a region (page-aligned; grows only). Pages are only
+  // ever mapped inside regions, so every page table of the space lies within these ranges even
+  // after munmap (which keeps empty tables): exit frees the tables by walking them alone.
+  RangeSet<kMaxExtents> extents_;
   std::uint64_t frames_in_use_ = 1;  // the level-4 table
   std::uint64_t frame_limit_ = ~std::uint64_t{0};
   std::uint64_t break_base_ = 0;  // 0 until set_break_base

@@ -66,16 +66,26 @@ FrameAllocator::Locker::~Locker() {
   if (allocator_.interrupts_.restore != nullptr) allocator_.interrupts_.restore(were_enabled_);
 }
 
-std::optional<Frame4KiB> FrameAllocator::allocate() {
-  const Locker locker(*this);
-  if (free_list_head_ != 0) {
-    const PhysAddr frame(free_list_head_);
+// A free frame, with the lock held: from one of the two lists (the zeroed one first if
+// `prefer_zeroed`), else a never-used frame of the runs. `zeroed` says whether it is all zero.
+std::optional<Frame4KiB> FrameAllocator::take_locked(bool prefer_zeroed, bool& zeroed) {
+  zeroed = zeroed_list_head_ != 0 && (prefer_zeroed || free_list_head_ == 0);
+  std::uint64_t& head = zeroed ? zeroed_list_head_ : free_list_head_;
+  if (head != 0) {
+    const PhysAddr frame(head);
     auto* header = memory_.pointer_to<FreeFrameHeader>(frame);
-    free_list_head_ = header->next;
-    header->marker = 0;  // in use again: its later free() needs no search of the list
+    head = header->next;
+    // In use again: its later free() needs no search of the lists. A zeroed frame's header
+    // is the only part of it that is not zero.
+    if (zeroed) {
+      header->next = 0;
+      __atomic_store_n(&zeroed_count_, zeroed_count_ - 1, __ATOMIC_RELAXED);
+    }
+    header->marker = 0;
     __atomic_store_n(&used_frames_, used_frames_ + 1, __ATOMIC_RELAXED);
     return Frame4KiB::containing(frame);
   }
+  // Whatever the firmware or the boot loader left there.
   for (; current_run_ < run_count_; ++current_run_) {
     Run& run = runs_[current_run_];
     if (run.next_unused < run.end) {
@@ -88,8 +98,34 @@ std::optional<Frame4KiB> FrameAllocator::allocate() {
   return std::nullopt;
 }
 
-void FrameAllocator::free(Frame4KiB frame) {
-  const Locker locker(*this);  // panics below run with it held: panic never allocates frames
+std::optional<Frame4KiB> FrameAllocator::allocate() {
+  const Locker locker(*this);
+  if (free_list_head_ != 0) {  // the usual case, spelled out: a page fault's frame
+    const PhysAddr frame(free_list_head_);
+    auto* header = memory_.pointer_to<FreeFrameHeader>(frame);
+    free_list_head_ = header->next;
+    header->marker = 0;  // in use again: its later free() needs no search of the lists
+    __atomic_store_n(&used_frames_, used_frames_ + 1, __ATOMIC_RELAXED);
+    return Frame4KiB::containing(frame);
+  }
+  bool zeroed = false;
+  return take_locked(false, zeroed);
+}
+
+std::optional<Frame4KiB> FrameAllocator::allocate_zeroed() {
+  bool zeroed = false;
+  std::optional<Frame4KiB> frame;
+  {
+    const Locker locker(*this);
+    frame = take_locked(true, zeroed);
+  }
+  if (frame && !zeroed) __builtin_memset(memory_.pointer_to(frame->start()), 0, Frame4KiB::kBytes);
+  return frame;
+}
+
+// Checks a frame being freed and puts it at the front of the list at `head`. Lock held.
+inline void FrameAllocator::push_locked(std::uint64_t& head, Frame4KiB frame) {
+  // Panics below run with the lock held: panic never allocates frames.
   const std::uint64_t address = frame.start().value();
   const Run* run = run_containing(address);
   if (run == nullptr) panic("FrameAllocator::free: the frame is not in usable memory");
@@ -99,10 +135,21 @@ void FrameAllocator::free(Frame4KiB frame) {
   if (header->marker == kFreeFrameMarker && is_on_free_list(address)) {
     panic("FrameAllocator::free: double free of a frame");
   }
-  header->next = free_list_head_;
+  header->next = head;
   header->marker = kFreeFrameMarker;
-  free_list_head_ = address;
+  head = address;
   __atomic_store_n(&used_frames_, used_frames_ - 1, __ATOMIC_RELAXED);
+}
+
+void FrameAllocator::free(Frame4KiB frame) {
+  const Locker locker(*this);
+  push_locked(free_list_head_, frame);
+}
+
+void FrameAllocator::free_zeroed(Frame4KiB frame) {
+  const Locker locker(*this);
+  push_locked(zeroed_list_head_, frame);
+  __atomic_store_n(&zeroed_count_, zeroed_count_ + 1, __ATOMIC_RELAXED);
 }
 
 std::optional<std::string_view> FrameAllocator::invariant_violation() const {
@@ -120,19 +167,28 @@ std::optional<std::string_view> FrameAllocator::invariant_violation_locked() con
   }
   // Every entry must be a distinct handed-out frame; more entries than frames means a cycle.
   const std::uint64_t handed_out = total_frames_ - never_used;
-  std::uint64_t listed = 0;
-  for (std::uint64_t node = free_list_head_; node != 0;
-       node = memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->next) {
-    if (++listed > handed_out) return "the free list is longer than the frames ever handed out (a cycle)";
-    const Run* run = run_containing(node);
-    if (run == nullptr || node % kPageBytes != 0) return "a free-list entry is not a usable frame";
-    if (node >= run->next_unused) return "a free-list entry was never handed out";
-    if (memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->marker != kFreeFrameMarker) {
-      return "a free-list entry lost its free marker (written while free, or handed out twice)";
+  std::uint64_t listed = 0, zeroed_listed = 0;
+  for (const std::uint64_t head : {free_list_head_, zeroed_list_head_}) {
+    for (std::uint64_t node = head; node != 0;
+         node = memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->next) {
+      if (++listed > handed_out) return "the free lists are longer than the frames ever handed out (a cycle)";
+      const Run* run = run_containing(node);
+      if (run == nullptr || node % kPageBytes != 0) return "a free-list entry is not a usable frame";
+      if (node >= run->next_unused) return "a free-list entry was never handed out";
+      if (memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->marker != kFreeFrameMarker) {
+        return "a free-list entry lost its free marker (written while free, or handed out twice)";
+      }
+      if (head != zeroed_list_head_) continue;
+      ++zeroed_listed;
+      const auto* words = memory_.pointer_to<std::uint64_t>(PhysAddr(node));
+      for (std::size_t i = sizeof(FreeFrameHeader) / 8; i < kPageBytes / 8; ++i) {
+        if (words[i] != 0) return "a frame on the zeroed list is not zero";
+      }
     }
   }
+  if (zeroed_listed != zeroed_count_) return "the zeroed list's length != zeroed_frames()";
   if (listed + never_used != total_frames_ - used_frames_) {
-    return "free list + never-used frames != free_frames()";
+    return "free lists + never-used frames != free_frames()";
   }
   return std::nullopt;
 }
@@ -224,9 +280,11 @@ const FrameAllocator::Run* FrameAllocator::run_containing(std::uint64_t address)
 }
 
 bool FrameAllocator::is_on_free_list(std::uint64_t frame_start) const {
-  for (std::uint64_t node = free_list_head_; node != 0;
-       node = memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->next) {
-    if (node == frame_start) return true;
+  for (const std::uint64_t head : {free_list_head_, zeroed_list_head_}) {
+    for (std::uint64_t node = head; node != 0;
+         node = memory_.pointer_to<FreeFrameHeader>(PhysAddr(node))->next) {
+      if (node == frame_start) return true;
+    }
   }
   return false;
 }

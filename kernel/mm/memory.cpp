@@ -173,6 +173,10 @@ void init(const boot::BootInfo& boot_info) {
                    kernel | PageTableFlags::writable | no_execute);
 
   const std::size_t kernel_half_tables = preallocate_kernel_half(*level4);
+  // What lets create_address_space copy the kernel half once per space (mm/address_space.cpp).
+  for (std::size_t index = PageTable::kEntryCount / 2; index < PageTable::kEntryCount; ++index) {
+    FERRITE_ASSERT((*kPhysicalMemory.pointer_to<PageTable>(level4->start()))[index].is_present());
+  }
   kernel_level4 = *level4;
 
   if (nx) arch::write_msr(kMsrEfer, arch::read_msr(kMsrEfer) | kEferNoExecuteEnable);
@@ -224,6 +228,28 @@ class LockedKernelTables {
 std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count, PageTableFlags flags) {
   LockedKernelTables tables;
   return mm::map_fresh_pages(tables, kPhysicalMemory, Page4KiB::containing(start), count, flags, frames);
+}
+
+std::uint64_t zero_written_pages(VirtAddr start, std::uint64_t count) {
+  const Page4KiB first = Page4KiB::containing(start);
+  std::uint64_t zeroed = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const Page4KiB page = first + i;
+    std::optional<Translation> translation;
+    {
+      sync::SpinlockGuard guard(kernel_tables_lock);
+      translation = kernel_mapper().translate(page.start());
+      if (!translation || !translation->flags.contains(PageTableFlags::dirty)) continue;
+      // Clean first (update_flags flushes the TLB entry, which holds the dirty state too), then
+      // zeroed through the physical map, so the zeroing itself does not mark the page again.
+      const auto cleaned =
+          kernel_mapper().update_flags(page, translation->flags.without(PageTableFlags::dirty));
+      FERRITE_ASSERT(cleaned.has_value());
+    }
+    __builtin_memset(kPhysicalMemory.pointer_to(translation->address), 0, kPageBytes);
+    ++zeroed;
+  }
+  return zeroed;
 }
 
 std::uint64_t unmap_pages(VirtAddr start, std::uint64_t count) {

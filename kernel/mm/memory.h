@@ -63,6 +63,13 @@ PageTableFlags no_execute_flag();
 // outside every lock: callers should not hold interrupts off around it.
 [[nodiscard]] std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count,
                                                             PageTableFlags flags);
+// Chapter 15: zeroes the pages of [start, start + count pages) (kernel pages that
+// map_fresh_pages made) that were written since they were mapped or last passed here, and
+// leaves the others, which are still all zero. The CPU says which: it sets an entry's dirty bit
+// on the first write through it (Intel SDM Vol. 3A 4.8); this clears the bit again. For a
+// thread stack being reused (sched): usually only its top page was touched. Returns how many
+// pages were zeroed. Any thread; nothing else may use the pages meanwhile.
+std::uint64_t zero_written_pages(VirtAddr start, std::uint64_t count);
 // Unmaps the 4 KiB pages of [start, start + count pages) that are mapped and frees their frames
 // (the reverse of map_fresh_pages); returns how many there were. Page tables stay.
 std::uint64_t unmap_pages(VirtAddr start, std::uint64_t count);

@@ -51,6 +51,15 @@ class RegionMap {
  public:
   static constexpr std::size_t kCapacity = Capacity;
 
+  RegionMap() = default;
+  // Copies only the regions in use: fork copies a process's map, a few of Capacity slots.
+  RegionMap(const RegionMap& other) { *this = other; }
+  RegionMap& operator=(const RegionMap& other) {
+    for (std::size_t i = 0; i < other.count_; ++i) regions_[i] = other.regions_[i];
+    count_ = other.count_;
+    return *this;
+  }
+
   std::span<const Region> regions() const { return {regions_.data(), count_}; }
   std::size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }

@@ -188,7 +188,9 @@ std::expected<Thread*, SpawnError> create(std::string_view name, ThreadEntry ent
     }
     thread->stack_mapped = true;
   } else {
-    __builtin_memset(reinterpret_cast<void*>(bottom), 0, kThreadStackBytes);  // for the high-water mark
+    // The high-water mark needs the stack zeroed again, but only the pages the last thread
+    // wrote are not zero any more — usually just the top one (mm/memory.h).
+    mm::zero_written_pages(mm::VirtAddr(bottom), kThreadStackBytes / kPageBytes);
   }
   thread->id = id;
   copy_name(*thread, name);

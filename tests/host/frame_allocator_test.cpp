@@ -333,6 +333,55 @@ TEST(FrameAllocator, InvariantCheckSeesAFreeFrameWrittenByItsFormerOwner) {
   EXPECT_NE(allocator.invariant_violation(), std::nullopt);
 }
 
+// Chapter 15: page tables come back all zero (free_zeroed) and go out again without zeroing.
+TEST(FrameAllocator, ZeroedFramesComeBackZeroAndOthersAreZeroedOnDemand) {
+  SimulatedPhysicalMemory memory(kMemorySize);
+  const MemoryRegion map[] = {{.base = 1 * MiB, .length = 1 * MiB, .type = MemoryType::usable}};
+  FrameAllocator allocator(map, {}, memory.view());
+  auto bytes = [&](Frame4KiB frame) { return memory.view().pointer_to<unsigned char>(frame.start()); };
+  auto all_zero = [&](Frame4KiB frame) {
+    for (std::uint64_t i = 0; i < kFrame; ++i) {
+      if (bytes(frame)[i] != 0) return false;
+    }
+    return true;
+  };
+  const Frame4KiB table = *allocator.allocate();
+  const Frame4KiB page = *allocator.allocate();
+  allocator.free_zeroed(table);  // untouched: all zero
+  std::memset(bytes(page), 0x5A, kFrame);
+  allocator.free(page);
+  EXPECT_EQ(allocator.zeroed_frames(), 1u);
+  EXPECT_EQ(allocator.used_frames(), 0u);
+  EXPECT_EQ(allocator.invariant_violation(), std::nullopt);
+  // allocate() takes the dirty frame first; allocate_zeroed() the zeroed one, header and all.
+  EXPECT_EQ(*allocator.allocate(), page);
+  allocator.free(page);
+  const Frame4KiB zeroed = *allocator.allocate_zeroed();
+  EXPECT_EQ(zeroed, table);
+  EXPECT_TRUE(all_zero(zeroed));
+  EXPECT_EQ(allocator.zeroed_frames(), 0u);
+  // With the zeroed list empty, a dirty frame is zeroed for the caller.
+  const Frame4KiB cleaned = *allocator.allocate_zeroed();
+  EXPECT_EQ(cleaned, page);
+  EXPECT_TRUE(all_zero(cleaned));
+  // allocate() falls back on the zeroed list when the other one is empty.
+  allocator.free_zeroed(cleaned);
+  EXPECT_EQ(*allocator.allocate(), cleaned);
+  EXPECT_EQ(allocator.zeroed_frames(), 0u);
+  EXPECT_EQ(allocator.used_frames(), 2u);
+  EXPECT_EQ(allocator.invariant_violation(), std::nullopt);
+}
+
+TEST(FrameAllocator, InvariantCheckSeesAZeroedFrameThatIsNotZero) {
+  SimulatedPhysicalMemory memory(kMemorySize);
+  const MemoryRegion map[] = {{.base = 1 * MiB, .length = 1 * MiB, .type = MemoryType::usable}};
+  FrameAllocator allocator(map, {}, memory.view());
+  const Frame4KiB a = *allocator.allocate();
+  memory.view().pointer_to<unsigned char>(a.start())[100] = 1;  // a table with an entry left
+  allocator.free_zeroed(a);
+  EXPECT_NE(allocator.invariant_violation(), std::nullopt);
+}
+
 // Chapter 14: threads allocate and free at once. Real threads on the host's cores race far
 // harder than one CPU's preemption does; each tags the frames it holds, so a frame handed to two
 // threads at once shows as a foreign tag. Without the allocator's lock this fails at once.
@@ -432,6 +481,10 @@ TEST_F(FrameAllocatorDeathTest, DoubleFreePanics) {
   EXPECT_DEATH(allocator.free(a), "double free");
   allocator.free(b);  // a is now second on the list: still found
   EXPECT_DEATH(allocator.free(a), "double free");
+  EXPECT_DEATH(allocator.free_zeroed(a), "double free");  // whichever list it is on
+  const Frame4KiB c = *allocator.allocate();
+  allocator.free_zeroed(c);
+  EXPECT_DEATH(allocator.free(c), "double free");
 }
 
 }  // namespace

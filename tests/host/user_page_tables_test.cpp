@@ -1,7 +1,7 @@
 // Host tests for walking a user address space's page tables (chapter 14, mm/user_page_tables.h):
 // which entries a range visits (present and parked, across table boundaries), the entry lookup
-// that creates nothing, and freeing the whole lower half back to a real FrameAllocator — which
-// panics on a double free, so a walk that frees a frame twice fails here too.
+// that creates nothing, copying ranges for fork, and freeing ranges back to a real FrameAllocator
+// — which panics on a double free, so a walk that frees a frame twice fails here too.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -119,7 +119,23 @@ TEST_F(UserPageTablesTest, EntryLookupCreatesNoTable) {
   EXPECT_TRUE(neighbour->is_unused());
 }
 
-TEST_F(UserPageTablesTest, FreeingTheUserHalfReturnsEveryFrameAndLeavesTheKernelHalf) {
+// What free_user_ranges and copy_user_tables want of the frames: pages to free, zeroed tables
+// to take and to give back (a space's SpaceFrames in the kernel).
+struct TestFrames {
+  FrameAllocator& allocator;
+  std::uint64_t tables_taken = 0, tables_freed = 0;
+  void free(Frame4KiB frame) { allocator.free(frame); }
+  void free_table(Frame4KiB frame) {
+    ++tables_freed;
+    allocator.free_zeroed(frame);
+  }
+  std::optional<Frame4KiB> allocate_zeroed() {
+    ++tables_taken;
+    return allocator.allocate_zeroed();
+  }
+};
+
+TEST_F(UserPageTablesTest, FreeingRangesReturnsEveryFrameTablesZeroedAndLeavesTheKernelHalf) {
   // A kernel-half mapping in the same tables (as the copied kernel entries would be): untouched.
   const std::optional<Frame4KiB> kernel_frame = frames.allocate();
   ASSERT_TRUE(kernel_frame);
@@ -127,19 +143,76 @@ TEST_F(UserPageTablesTest, FreeingTheUserHalfReturnsEveryFrameAndLeavesTheKernel
   ASSERT_TRUE(mapper.map(kernel_page, *kernel_frame, PageTableFlags::writable, frames));
   const std::uint64_t used_by_kernel = frames.used_frames();  // level 4, kernel tables, its page
 
-  for (std::uint64_t page : kEdgePages) map(page);
+  // One range per page, merged where they touch: tables shared by several ranges (the level-1
+  // table of 0x10000 and 0x1F'F000, the level-3 tables) must go once, after the last of them.
+  RangeSet<16> ranges;
+  for (std::uint64_t page : kEdgePages) {
+    map(page);
+    ranges.add(page, page + kPage);
+  }
   park(0x10000);
   park(0x7FFF'FFFF'E000);
   EXPECT_GT(frames.used_frames(), used_by_kernel + 9 + 4);  // pages and tables
-  free_user_half(view(), level4, frames);
+  TestFrames owner{frames};
+  free_user_ranges(view(), level4, ranges.ranges(), owner);
   EXPECT_EQ(frames.used_frames(), used_by_kernel);
+  EXPECT_EQ(frames.zeroed_frames(), owner.tables_freed);
+  EXPECT_EQ(frames.invariant_violation(), std::nullopt);  // and every freed table is all zero
   const PageTable& table = *view().pointer_to<PageTable>(level4.start());
   for (std::size_t index = 0; index < kFirstKernelLevel4Entry; ++index) EXPECT_TRUE(table[index].is_unused());
   ASSERT_TRUE(mapper.translate(kernel_page.start()));
   EXPECT_EQ(mapper.translate(kernel_page.start())->address, kernel_frame->start());
   EXPECT_EQ(visited(0, kLowerHalfEnd), std::vector<std::uint64_t>{});
-  free_user_half(view(), level4, frames);  // nothing left: a no-op, not a double free
+  free_user_ranges(view(), level4, ranges.ranges(), owner);  // nothing left: a no-op, not a double free
   EXPECT_EQ(frames.used_frames(), used_by_kernel);
+}
+
+TEST_F(UserPageTablesTest, CopyingRangesGivesTheChildTheSameEntriesAndNothingElse) {
+  std::mt19937_64 random(15);
+  const std::uint64_t windows[] = {0x40'0000, 0x7F'FFE0'0000, 0x7FFF'FFC0'0000};
+  for (int i = 0; i < 200; ++i) {
+    const std::uint64_t page = windows[random() % 3] + (random() % 1024) * kPage;
+    if (!mapped.contains(page)) map(page);
+  }
+  park(*mapped.begin());
+  const Frame4KiB child = *frames.allocate_zeroed();
+  TestFrames owner{frames};
+  // Two ranges that leave some mapped pages out: the child gets exactly the pages inside.
+  const AddressRange copied[] = {{0x40'0000, 0x60'0000}, {0x7F'FFF0'0000, 0x7FFF'FFFF'F000}};
+  std::uint64_t shared = 0;
+  for (const AddressRange& range : copied) {
+    ASSERT_TRUE(copy_user_tables(view(), level4, child, range.start, range.end, owner,
+                                 [&](Page4KiB, PageTableEntry& parent, PageTableEntry& entry) {
+                                   EXPECT_TRUE(entry.is_unused());
+                                   entry = parent;
+                                   ++shared;
+                                   return true;
+                                 }));
+  }
+  std::vector<std::uint64_t> in_child, expected_pages;
+  for_each_user_page(view(), child, 0, kLowerHalfEnd, [&](Page4KiB page, PageTableEntry& entry) {
+    in_child.push_back(page.start().value());
+    EXPECT_EQ(entry.raw(), user_page_entry(view(), level4, page)->raw());
+  });
+  for (const AddressRange& range : copied) {
+    for (std::uint64_t page : expected(range.start, range.end)) expected_pages.push_back(page);
+  }
+  EXPECT_EQ(in_child, expected_pages);
+  EXPECT_EQ(shared, expected_pages.size());
+  // The child's tables are its own: freeing them (not the pages, which the parent keeps)
+  // gives back exactly the tables the copy took.
+  struct TablesOnly {
+    TestFrames& owner;
+    void free(Frame4KiB) {}
+    void free_table(Frame4KiB frame) { owner.free_table(frame); }
+  } tables_only{owner};
+  free_user_ranges(view(), child, copied, tables_only);
+  EXPECT_EQ(owner.tables_freed, owner.tables_taken);
+  EXPECT_GT(owner.tables_taken, 3u);
+  EXPECT_EQ(frames.invariant_violation(), std::nullopt);
+  // A refusal stops the copy and says so.
+  EXPECT_FALSE(copy_user_tables(view(), level4, child, 0, kLowerHalfEnd, owner,
+                                [](Page4KiB, PageTableEntry&, PageTableEntry&) { return false; }));
 }
 
 }  // namespace
