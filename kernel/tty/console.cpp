@@ -1,6 +1,8 @@
 // The console terminal: keyboard bytes in, line discipline, VT100 screen out (see console.h).
 #include "tty/console.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <optional>
 
@@ -11,6 +13,8 @@
 #include "fs/file.h"
 #include "lib/log.h"
 #include "lib/utf8.h"
+#include "proc/signal.h"
+#include "proc/signals.h"
 #include "sched/scheduler.h"
 #include "sched/sync.h"
 #include "sync/spinlock.h"
@@ -67,7 +71,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
       // wait: EINTR, and the way back to ring 3 delivers it. The emptiness check and the wait
       // are one interrupts-off section, so a byte that arrives in between still wakes us.
       sync::InterruptGuard no_interrupts;
-      if (scancodes_.empty() && !waiters_.wait_interruptible_locked()) {
+      if (scancodes_.empty() && replies_size_ == 0 && !waiters_.wait_interruptible_locked()) {
         return std::unexpected(abi::Errno::eintr);
       }
     }
@@ -75,7 +79,22 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   void interrupt_readers() { waiters_.wake_all(); }
 
-  void write(std::string_view text) override { console::write_terminal(text); }
+  // The screen may answer (the cursor position report busybox's line editor asks for with
+  // CSI 6 n): the answer is typed into this terminal's input, as a real VT100 sends it back on
+  // the line; it goes through the line discipline like keys (and echoes if ECHO is on, as on
+  // Linux).
+  void write(std::string_view text) override {
+    char reply[kMaxReply];
+    const std::size_t length = console::write_terminal(text, reply);
+    if (length == 0) return;
+    {
+      sync::SpinlockGuard guard(replies_lock_);
+      for (std::size_t i = 0; i < length && replies_size_ < replies_.size(); ++i) {
+        replies_[replies_size_++] = reply[i];
+      }
+    }
+    waiters_.wake_all();
+  }
 
   abi::Winsize window_size() override {
     const console::CellSize size = console::screen_size();
@@ -84,12 +103,13 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   abi::Termios termios() override { return termios_; }
 
-  // ECHO and ICANON take effect (chapter 15: raw mode for line editors); the other flags are
+  // ECHO, ICANON, ISIG, NOFLSH, VINTR and VQUIT take effect (chapter 15: raw mode for line editors); the other flags are
   // kept so that a program that saves and restores them gets back what it saved.
   void set_termios(const abi::Termios& termios) override {
     termios_ = termios;
     line_discipline_.set_echo((termios.c_lflag & abi::kEcho) != 0);
     line_discipline_.set_canonical((termios.c_lflag & abi::kIcanon) != 0);
+    apply_signal_settings();
   }
 
   std::size_t readable_bytes() override {
@@ -101,7 +121,12 @@ class ConsoleTerminal final : public fs::TerminalPort {
     if (open_files_++ > 0) return;
     // A fresh decoder: the previous program's last keys (say Ctrl+D's releases) went to the
     // shell, and a modifier this one thinks is still held would garble the next line.
-    if (layout_ != nullptr) keyboard_.emplace(*layout_);
+    if (layout_ != nullptr) {
+      keyboard_.emplace(*layout_);
+      sync::InterruptGuard no_interrupts;  // IRQ 1 feeds the watcher
+      signal_watcher_.emplace(*layout_);
+      pending_signal_keys_ = 0;
+    }
     task::divert_scancodes(on_scancode);
   }
 
@@ -119,22 +144,49 @@ class ConsoleTerminal final : public fs::TerminalPort {
     }
     // Decoded but unread text stays with the program that ended (Linux flushes a hung-up tty).
     line_discipline_.flush_input();
+    {
+      sync::SpinlockGuard guard(replies_lock_);
+      replies_size_ = 0;
+    }
     line_discipline_.set_echo(true);
     line_discipline_.set_canonical(true);
     termios_ = default_termios();
+    apply_signal_settings();
   }
 
  private:
   // IRQ 1 (through task::divert_scancodes): store the byte and wake the reader. A full queue
-  // drops the byte, as the shell's queue does.
+  // drops the byte, as the shell's queue does. A key that stands for a signal (ISIG: Ctrl+C,
+  // Ctrl+\) sends it to the foreground process group here, at once — whether or not anyone
+  // reads the terminal (a shell waiting for `sleep 10` is not reading) — as Linux's n_tty does
+  // when the byte arrives. Its flush and echo happen when pump() reaches it.
   static void on_scancode(std::uint8_t scancode);
+
+  void apply_signal_settings() {
+    line_discipline_.set_signals((termios_.c_lflag & abi::kIsig) != 0,
+                                 (termios_.c_lflag & abi::kNoflsh) != 0,
+                                 static_cast<char>(termios_.c_cc[abi::kVintr]),
+                                 static_cast<char>(termios_.c_cc[abi::kVquit]));
+  }
 
   // Decodes queued bytes into characters (UTF-8) and types them into the line discipline —
   // only until a line is complete, so that keys typed beyond it stay raw and can go back to the
   // shell if the program ends without reading them (`cat`, then Ctrl+D, then `ls` typed ahead).
   void pump() {
     EchoToConsole echo;
-    while (!line_discipline_.can_read() || !line_discipline_.canonical()) {
+    // The terminal's answers first: the program that asked is waiting for them.
+    char replies[kMaxReply * 2];
+    std::size_t reply_count = 0;
+    {
+      sync::SpinlockGuard guard(replies_lock_);
+      reply_count = replies_size_;
+      std::copy_n(replies_.begin(), reply_count, replies);
+      replies_size_ = 0;
+    }
+    for (std::size_t i = 0; i < reply_count; ++i) (void)line_discipline_.receive(replies[i], echo);
+    // A queued signal key is decoded even past a completed line: its flush takes that line too.
+    while (!line_discipline_.can_read() || !line_discipline_.canonical() ||
+           pending_signal_keys_.load(std::memory_order_relaxed) > 0) {
       const std::optional<std::uint8_t> scancode = scancodes_.try_pop();
       if (!scancode) break;
       if (!keyboard_) continue;
@@ -150,7 +202,12 @@ class ConsoleTerminal final : public fs::TerminalPort {
       }
       char bytes[lib::kMaxUtf8Bytes];
       const std::size_t length = lib::encode_utf8(event->character, bytes);
-      for (std::size_t i = 0; i < length; ++i) line_discipline_.receive(bytes[i], echo);
+      for (std::size_t i = 0; i < length; ++i) {
+        if (line_discipline_.receive(bytes[i], echo) != 0 &&
+            pending_signal_keys_.load(std::memory_order_relaxed) > 0) {
+          pending_signal_keys_.fetch_sub(1, std::memory_order_relaxed);
+        }
+      }
     }
   }
 
@@ -173,6 +230,14 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   const drivers::keyboard::Layout* layout_ = nullptr;
   std::optional<drivers::keyboard::Keyboard> keyboard_;
+  // IRQ 1's own decoder, following every byte as keyboard_ will, to see signal keys at once.
+  std::optional<drivers::keyboard::Keyboard> signal_watcher_;
+  std::atomic<int> pending_signal_keys_{0};  // signal keys queued that pump() has not reached
+  // The screen's answers waiting to be typed in (write(), any thread; pump() takes them).
+  static constexpr std::size_t kMaxReply = 32;
+  sync::Spinlock replies_lock_;
+  std::array<char, kMaxReply * 2> replies_{};
+  std::size_t replies_size_ = 0;
   LineDiscipline line_discipline_;
   abi::Termios termios_{};
   task::SpscRing<std::uint8_t, 256> scancodes_;
@@ -184,9 +249,24 @@ class ConsoleTerminal final : public fs::TerminalPort {
 ConsoleTerminal console_terminal;
 
 void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
-  if (!console_terminal.scancodes_.try_push(scancode)) return;
-  console_terminal.waiters_.wake_one();
+  ConsoleTerminal& t = console_terminal;
+  if (!t.scancodes_.try_push(scancode)) return;
+  if (t.signal_watcher_) {
+    const auto event = t.signal_watcher_->feed(scancode);
+    const bool ascii = event && event->pressed && event->character != 0 && event->character < 0x80;
+    const int signal = ascii ? t.line_discipline_.signal_for(static_cast<char>(event->character)) : 0;
+    if (signal != 0) {
+      t.pending_signal_keys_.fetch_add(1, std::memory_order_relaxed);
+      if (const std::int32_t group = t.jobs.foreground.load(); group > 0) {
+        (void)proc::send_signal_to_group(group, signal);
+      }
+    }
+  }
+  t.waiters_.wake_one();
 }
+
+static_assert(LineDiscipline::kSignalInterrupt == proc::kSigInt &&
+              LineDiscipline::kSignalQuit == proc::kSigQuit);
 
 }  // namespace
 
