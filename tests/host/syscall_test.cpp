@@ -435,6 +435,48 @@ TEST_F(SyscallTest, ForegroundProcessGroupFollowsLinuxRules) {
   testing_::processes().clear();
 }
 
+// An interrupted call returns a restart code only when a signal waits to be delivered (the way
+// back to ring 3 resolves it), and only for the calls Linux restarts; else plain EINTR.
+TEST_F(SyscallTest, InterruptedCallsGetLinuxsRestartCodes) {
+  testing_::machine().interrupt_sleeps = true;
+  EXPECT_EQ(call("rt_sigsuspend", user(process_.signals.blocked), 8), err(uapi::Errno::eintr));
+  process_.signals.pending = ferrite::proc::signal_bit(ferrite::proc::kSigUsr1);
+  std::uint64_t none = 0;
+  EXPECT_EQ(call("rt_sigsuspend", user(none), 8), -ferrite::proc::kErestartnohand);
+  EXPECT_TRUE(process_.signals.restart_pending);
+  EXPECT_EQ(process_.signals.restart_number, number("rt_sigsuspend"));
+  process_.signals.restart_pending = false;
+  EXPECT_EQ(call("pause"), -ferrite::proc::kErestartnohand);
+  process_.signals.restart_pending = false;
+  uapi::Timespec nap{1, 0};
+  EXPECT_EQ(call("nanosleep", user(nap), 0), -ferrite::proc::kErestartRestartblock);
+  process_.signals.restart_pending = false;
+  EXPECT_EQ(call("getpid"), 7);  // not interrupted: nothing to restart
+  process_.signals.pending = 0;
+  EXPECT_EQ(call("nanosleep", user_address(&nap), 0), err(uapi::Errno::eintr));  // no signal
+  EXPECT_FALSE(process_.signals.restart_pending);
+}
+
+// ppoll's mask is the mask during the call: it lets a blocked pending signal interrupt it, and
+// the caller's mask comes back after the handler (interrupted) or at once (not).
+TEST_F(SyscallTest, PpollAppliesItsSignalMask) {
+  const std::uint64_t usr1 = ferrite::proc::signal_bit(ferrite::proc::kSigUsr1);
+  process_.signals.blocked = usr1;
+  process_.signals.pending = usr1;
+  std::uint64_t mask = 0;
+  uapi::Timespec zero{0, 0}, second{1, 0};
+  EXPECT_EQ(call("ppoll", 0, 0, user(zero), user(mask), 8), 0);  // timed out at once
+  EXPECT_EQ(process_.signals.blocked, usr1);
+  EXPECT_FALSE(process_.signals.restore_saved);
+  EXPECT_EQ(call("ppoll", 0, 0, user(zero), user_address(&mask), 4), err(uapi::Errno::einval));
+  testing_::machine().interrupt_sleeps = true;
+  EXPECT_EQ(call("ppoll", 0, 0, user(second), user_address(&mask), 8), -ferrite::proc::kErestartnohand);
+  EXPECT_EQ(process_.signals.blocked, 0u);  // the signal is delivered under ppoll's mask...
+  EXPECT_TRUE(process_.signals.restore_saved);
+  EXPECT_EQ(process_.signals.saved_blocked, usr1);  // ...and the caller's comes back after
+  process_.signals = ferrite::proc::SignalState{};
+}
+
 TEST_F(SyscallTest, SendfileCopiesAFileToTheConsole) {
   ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
   EXPECT_EQ(call("sendfile", 1, 3, 0, 100), 25);
