@@ -139,8 +139,11 @@ class ConsoleTerminal final : public fs::TerminalPort {
       sync::InterruptGuard no_interrupts;
       task::divert_scancodes(nullptr);
       while (const std::optional<std::uint8_t> scancode = scancodes_.try_pop()) {
-        task::give_back_scancode(*scancode);
+        if (*scancode != kSignalMark) task::give_back_scancode(*scancode);
       }
+      while (signal_chars_.try_pop()) {
+      }
+      pending_signal_keys_ = 0;
     }
     // Decoded but unread text stays with the program that ended (Linux flushes a hung-up tty).
     line_discipline_.flush_input();
@@ -159,8 +162,23 @@ class ConsoleTerminal final : public fs::TerminalPort {
   // drops the byte, as the shell's queue does. A key that stands for a signal (ISIG: Ctrl+C,
   // Ctrl+\) sends it to the foreground process group here, at once — whether or not anyone
   // reads the terminal (a shell waiting for `sleep 10` is not reading) — as Linux's n_tty does
-  // when the byte arrives. Its flush and echo happen when pump() reaches it.
+  // when the byte arrives. In the queue it becomes a mark (kSignalMark, its character in
+  // signal_chars_), and the signal-key thread pumps at once, so that the flush and the ^C echo
+  // happen now, in thread context, where echoing may wait for the console.
   static void on_scancode(std::uint8_t scancode);
+
+ public:
+  static std::int64_t signal_key_thread(void*) {
+    for (;;) {
+      console_terminal_signal_keys().down();
+      console_terminal_pump();
+    }
+  }
+
+ private:
+  static sched::Semaphore& console_terminal_signal_keys();
+  static void console_terminal_pump();
+  static constexpr std::uint8_t kSignalMark = 0x00;  // not a set-1 make or break code
 
   void apply_signal_settings() {
     line_discipline_.set_signals((termios_.c_lflag & abi::kIsig) != 0,
@@ -173,6 +191,10 @@ class ConsoleTerminal final : public fs::TerminalPort {
   // only until a line is complete, so that keys typed beyond it stay raw and can go back to the
   // shell if the program ends without reading them (`cat`, then Ctrl+D, then `ls` typed ahead).
   void pump() {
+    sched::MutexGuard one_at_a_time(pump_mutex_);  // a reader and the signal-key thread
+    pump_locked();
+  }
+  void pump_locked() {
     EchoToConsole echo;
     // The terminal's answers first: the program that asked is waiting for them.
     char replies[kMaxReply * 2];
@@ -189,6 +211,13 @@ class ConsoleTerminal final : public fs::TerminalPort {
            pending_signal_keys_.load(std::memory_order_relaxed) > 0) {
       const std::optional<std::uint8_t> scancode = scancodes_.try_pop();
       if (!scancode) break;
+      if (*scancode == kSignalMark) {
+        if (const std::optional<char> key = signal_chars_.try_pop()) {
+          line_discipline_.signal_key(*key, echo);
+          pending_signal_keys_.fetch_sub(1, std::memory_order_relaxed);
+          continue;
+        }
+      }
       if (!keyboard_) continue;
       const auto event = keyboard_->feed(*scancode);
       if (!event || !event->pressed) continue;
@@ -203,10 +232,10 @@ class ConsoleTerminal final : public fs::TerminalPort {
       char bytes[lib::kMaxUtf8Bytes];
       const std::size_t length = lib::encode_utf8(event->character, bytes);
       for (std::size_t i = 0; i < length; ++i) {
-        if (line_discipline_.receive(bytes[i], echo) != 0 &&
-            pending_signal_keys_.load(std::memory_order_relaxed) > 0) {
-          pending_signal_keys_.fetch_sub(1, std::memory_order_relaxed);
-        }
+        // A signal key here was not one when it arrived (ISIG came on since): signal now.
+        const int signal = line_discipline_.receive(bytes[i], echo);
+        const std::int32_t group = jobs.foreground.load();
+        if (signal != 0 && group > 0) (void)proc::send_signal_to_group(group, signal);
       }
     }
   }
@@ -233,6 +262,9 @@ class ConsoleTerminal final : public fs::TerminalPort {
   // IRQ 1's own decoder, following every byte as keyboard_ will, to see signal keys at once.
   std::optional<drivers::keyboard::Keyboard> signal_watcher_;
   std::atomic<int> pending_signal_keys_{0};  // signal keys queued that pump() has not reached
+  task::SpscRing<char, 16> signal_chars_;     // their characters, in order
+  sched::Semaphore signal_keys_;              // one up() per signal key: the thread pumps
+  sched::Mutex pump_mutex_;
   // The screen's answers waiting to be typed in (write(), any thread; pump() takes them).
   static constexpr std::size_t kMaxReply = 32;
   sync::Spinlock replies_lock_;
@@ -248,20 +280,34 @@ class ConsoleTerminal final : public fs::TerminalPort {
 // Built by the kernel's static constructors (it has a vtable), before init_console runs.
 ConsoleTerminal console_terminal;
 
+sched::Semaphore& ConsoleTerminal::console_terminal_signal_keys() { return console_terminal.signal_keys_; }
+void ConsoleTerminal::console_terminal_pump() { console_terminal.pump(); }
+
 void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
   ConsoleTerminal& t = console_terminal;
-  if (!t.scancodes_.try_push(scancode)) return;
+  // The watcher sees every byte first (a byte the full queue then drops is lost to the
+  // reader's decoder too: its modifier state can be off by that byte, as with any dropped key).
+  int signal = 0;
+  char key = 0;
   if (t.signal_watcher_) {
     const auto event = t.signal_watcher_->feed(scancode);
-    const bool ascii = event && event->pressed && event->character != 0 && event->character < 0x80;
-    const int signal = ascii ? t.line_discipline_.signal_for(static_cast<char>(event->character)) : 0;
-    if (signal != 0) {
-      t.pending_signal_keys_.fetch_add(1, std::memory_order_relaxed);
-      if (const std::int32_t group = t.jobs.foreground.load(); group > 0) {
-        (void)proc::send_signal_to_group(group, signal);
-      }
+    if (event && event->pressed && event->character != 0 && event->character < 0x80) {
+      key = static_cast<char>(event->character);
+      signal = t.line_discipline_.signal_for(key);
     }
   }
+  if (signal == 0) {
+    if (!t.scancodes_.try_push(scancode)) return;
+    t.waiters_.wake_one();
+    return;
+  }
+  if (const std::int32_t group = t.jobs.foreground.load(); group > 0) {
+    (void)proc::send_signal_to_group(group, signal);
+  }
+  if (!t.signal_chars_.try_push(key)) return;
+  if (!t.scancodes_.try_push(kSignalMark)) return;  // (its character then waits for the next mark)
+  t.pending_signal_keys_.fetch_add(1, std::memory_order_relaxed);
+  t.signal_keys_.up();
   t.waiters_.wake_one();
 }
 
@@ -277,6 +323,16 @@ void interrupt_console_readers() {
 void init_console(const drivers::keyboard::Layout& layout) {
   console_terminal.init(layout);
   fs::set_terminal(&console_terminal);
+  static bool thread_started = false;  // a second call changes only the layout
+  if (thread_started) return;
+  thread_started = true;
+  // Linux echoes ^C when the key arrives, not when someone reads; this thread does that part.
+  if (auto thread = sched::spawn("tty-signal-keys", ConsoleTerminal::signal_key_thread, nullptr)) {
+    sched::detach(**thread);
+  } else {
+    log::warn("tty: no thread for signal keys ({}): ^C echoes at the next read",
+              sched::to_string(thread.error()));
+  }
 }
 
 }  // namespace ferrite::tty

@@ -39,15 +39,19 @@ bool LineDiscipline::erase_last_character(fmt::Sink& echo) {
   return true;
 }
 
+void LineDiscipline::signal_key(char byte, fmt::Sink& echo) {
+  // n_tty's isig(): the input queue is flushed (NOFLSH keeps it), and the character is echoed
+  // as ECHOCTL shows control characters, ^C — no newline: the shell writes its own.
+  if (!noflsh_) flush_input();
+  if (echo_) {
+    const char shown[2] = {'^', static_cast<char>(static_cast<std::uint8_t>(byte) ^ 0x40)};
+    echo.write({shown, 2});
+  }
+}
+
 int LineDiscipline::receive(char byte, fmt::Sink& echo) {
   if (const int signal = signal_for(byte); signal != 0) {
-    // n_tty's isig(): the input queue is flushed (NOFLSH keeps it), and the character is echoed
-    // as ECHOCTL shows control characters, ^C — no newline: the shell writes its own.
-    if (!noflsh_) flush_input();
-    if (echo_) {
-      const char shown[2] = {'^', static_cast<char>(static_cast<std::uint8_t>(byte) ^ 0x40)};
-      echo.write({shown, 2});
-    }
+    signal_key(byte, echo);
     return signal;
   }
   if (byte == '\r') byte = '\n';  // ICRNL

@@ -52,6 +52,10 @@ class LineDiscipline {
     if (byte == quit_char_) return kSignalQuit;
     return 0;
   }
+  // A signal key's own part (receive() does it for a byte signal_for() matches; the terminal
+  // calls it for a key it already recognised on arrival): the input is flushed unless NOFLSH,
+  // and the key echoes as ^C / ^\ if ECHO is on.
+  void signal_key(char byte, fmt::Sink& echo);
   // ISIG, NOFLSH and the VINTR/VQUIT characters from termios (defaults: on, off, ^C, ^\).
   void set_signals(bool isig, bool noflsh, char interrupt_char, char quit_char) {
     isig_ = isig;
