@@ -119,6 +119,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   void opened() override {
     if (open_files_++ > 0) return;
+    start_signal_key_thread();
     // A fresh decoder: the previous program's last keys (say Ctrl+D's releases) went to the
     // shell, and a modifier this one thinks is still held would garble the next line.
     if (layout_ != nullptr) {
@@ -176,6 +177,19 @@ class ConsoleTerminal final : public fs::TerminalPort {
   }
 
  private:
+  // Started when a program first opens the terminal (a kernel that never runs one has no use
+  // for it). Linux echoes ^C when the key arrives, not when someone reads; this thread does
+  // that part.
+  void start_signal_key_thread() {
+    if (signal_key_thread_started_) return;
+    signal_key_thread_started_ = true;
+    if (auto thread = sched::spawn("tty-signal-keys", signal_key_thread, nullptr)) {
+      sched::detach(**thread);
+    } else {
+      log::warn("tty: no thread for signal keys ({}): ^C echoes at the next read",
+                sched::to_string(thread.error()));
+    }
+  }
   static sched::Semaphore& console_terminal_signal_keys();
   static void console_terminal_pump();
   static constexpr std::uint8_t kSignalMark = 0x00;  // not a set-1 make or break code
@@ -265,6 +279,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
   task::SpscRing<char, 16> signal_chars_;     // their characters, in order
   sched::Semaphore signal_keys_;              // one up() per signal key: the thread pumps
   sched::Mutex pump_mutex_;
+  bool signal_key_thread_started_ = false;
   // The screen's answers waiting to be typed in (write(), any thread; pump() takes them).
   static constexpr std::size_t kMaxReply = 32;
   sync::Spinlock replies_lock_;
@@ -323,16 +338,6 @@ void interrupt_console_readers() {
 void init_console(const drivers::keyboard::Layout& layout) {
   console_terminal.init(layout);
   fs::set_terminal(&console_terminal);
-  static bool thread_started = false;  // a second call changes only the layout
-  if (thread_started) return;
-  thread_started = true;
-  // Linux echoes ^C when the key arrives, not when someone reads; this thread does that part.
-  if (auto thread = sched::spawn("tty-signal-keys", ConsoleTerminal::signal_key_thread, nullptr)) {
-    sched::detach(**thread);
-  } else {
-    log::warn("tty: no thread for signal keys ({}): ^C echoes at the next read",
-              sched::to_string(thread.error()));
-  }
 }
 
 }  // namespace ferrite::tty
