@@ -1,7 +1,10 @@
 # The front door. Everything real happens in CMake (CMakePresets.json) and tools/.
 #   make run       install what is missing, build, boot the GRUB ISO under SeaBIOS in QEMU
 #   make test      install what is missing, build, run every host and in-kernel test (CTest)
-#   make bench     host benchmarks (allocators, executor) and the boot-cost benchmark
+#   make bench     host benchmarks (allocators, executor) and the boot-cost benchmark; then
+#                  make linux-compare
+#   make linux-compare  user/proctest as init under Linux 6.1 (fetched once) and under ferrite:
+#                  Linux's lines must still be tests/expected/proctest.linux.txt, ferrite's Linux's
 #   make lint      clang-tidy (.clang-tidy) over kernel/; exits non-zero on any finding
 #   make soak      boots the kernel across firmware/RAM/CPU configurations, types into its shell,
 #                  floods it with random keys and NMIs (minutes; not part of make test)
@@ -9,7 +12,7 @@ BUILD := build
 KERNEL := $(BUILD)/kernel/ferrite.elf
 ISO := $(BUILD)/ferrite.iso
 
-.PHONY: all setup configure build run run-pvh run-bios run-uefi debug iso test bench lint soak format clean
+.PHONY: all setup configure build run run-pvh run-bios run-uefi debug iso test bench linux-compare lint soak format clean
 
 all: build
 
@@ -48,6 +51,14 @@ test: build
 bench: build
 	@cmake --build --preset default --target benchmarks
 	@tools/bench.sh $(BUILD)
+	@$(MAKE) --no-print-directory linux-compare
+
+# Fails (status 1, a unified diff) if Linux no longer prints the committed lines, or ferrite
+# differs from Linux. `tools/linux_compare.py --update` rewrites the file from Linux.
+linux-compare: configure
+	@cmake --build --preset default --target ferrite initramfs
+	@echo "== the same program's output under Linux 6.1 and ferrite (tools/linux_compare.py)"
+	@python3 tools/linux_compare.py --build $(BUILD)
 
 # compile_commands.json comes from configuring; tools/lint.py adapts it for clang-tidy 14.
 lint: configure

@@ -2,8 +2,8 @@
 """System-call costs, ferrite beside Linux: the same static binary, the same QEMU (chapters 14-15).
 
 `make bench` runs this. It boots build/user/bench as /init (in an initramfs of its own) under
-  - Debian's Linux 6.1 cloud kernel, fetched once with `apt-get download` and unpacked with
-    `dpkg-deb -x` into <build>/bench/linux/ (nothing is installed on the machine), and
+  - Debian's Linux 6.1 cloud kernel, fetched once into <build>/bench/linux/ (tools/linux_boot.py,
+    which this shares with tools/linux_compare.py), and
   - ferrite (build/kernel/ferrite.elf with `init=/init`),
 both under `-icount shift=0,sleep=off`, where the guest's TSC advances one tick per guest
 instruction: the figures are guest instructions per operation, the same run after run. It writes
@@ -18,7 +18,8 @@ import pathlib
 import re
 import subprocess
 import sys
-import threading
+
+import linux_boot
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 TARGET_RATIO = 0.5
@@ -92,67 +93,11 @@ def compare(linux, ferrite, figures):
     return lines, missed
 
 
-def fetch_linux(directory: pathlib.Path) -> pathlib.Path:
-    """The cloud kernel's vmlinuz, downloaded and unpacked into `directory` on first use."""
-    existing = sorted(directory.glob("x/boot/vmlinuz-*"))
-    if existing:
-        return existing[-1]
-    directory.mkdir(parents=True, exist_ok=True)
-    # The meta-package names the current image package; download that one.
-    meta = "linux-image-cloud-amd64"
-    depends = subprocess.run(["apt-cache", "depends", meta], capture_output=True, text=True)
-    image = next((line.split(":", 1)[1].strip() for line in depends.stdout.splitlines()
-                  if line.strip().startswith("Depends:") and "linux-image-" in line), None)
-    if image is None:
-        raise SystemExit(f"bench_syscalls: apt-cache knows no {meta} (run 'apt-get update')")
-    print(f"bench_syscalls: fetching {image} with apt-get download (once)", flush=True)
-    # (As root apt-get warns that its _apt user cannot write here; the download still works.)
-    subprocess.run(["apt-get", "download", "-q", image], cwd=directory, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deb = sorted(directory.glob(f"{image}_*.deb"))[-1]
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(directory / "x")], check=True)
-    deb.unlink()
-    return sorted(directory.glob("x/boot/vmlinuz-*"))[-1]
-
-
 def run(kernel, initramfs, append, timeout, log, give_up_on=None):
-    """Boots `kernel` and returns {name: value or None} from the bench lines it printed.
-
-    `give_up_on`: a text that means /init will not run (ferrite's shell prompt: the kernel
-    started its own shell instead), so there is no point waiting for the timeout."""
-    command = ["qemu-system-x86_64", "-m", "256M", "-icount", "shift=0,sleep=off",
-               "-kernel", str(kernel), "-initrd", str(initramfs), "-append", append,
-               "-display", "none", "-serial", "stdio", "-no-reboot",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, text=True, errors="replace")
-    timer = threading.Timer(timeout, process.kill)
-    timer.start()
-    lines = []
-    figures = {}
-    try:
-        current = ""
-        while True:
-            char = process.stdout.read(1)  # not by line: a prompt has no newline after it
-            if not char:
-                break
-            current += char
-            if give_up_on and give_up_on in current:
-                lines.append(current + f"\n[bench_syscalls: saw {give_up_on!r}: /init did not start]\n")
-                current = ""
-                break
-            if char != "\n":
-                continue
-            lines.append(current)
-            parse_line(current, figures)
-            current = ""
-        lines.append(current)
-    finally:
-        timer.cancel()
-        process.kill()
-        process.wait()
-    log.write_text("".join(lines))
-    return figures
+    """Boots `kernel` under -icount and returns {name: value or None} from the bench lines it
+    printed (tools/linux_boot.py boots it)."""
+    return parse_output(linux_boot.boot(kernel, initramfs, append, timeout, log,
+                                        give_up_on=give_up_on, icount=True))
 
 
 def main():
@@ -171,10 +116,10 @@ def main():
     subprocess.run([sys.executable, str(REPO / "tools" / "mkinitramfs.py"), "--output",
                     str(initramfs), "--init", str(bench_binary)], check=True)
 
-    vmlinuz = fetch_linux(out / "linux")
-    print(f"bench_syscalls: Linux {vmlinuz.name.removeprefix('vmlinuz-')} and ferrite, "
+    vmlinuz = linux_boot.fetch_linux(linux_boot.linux_directory(build), who="bench_syscalls")
+    print(f"bench_syscalls: Linux {linux_boot.linux_version(vmlinuz)} and ferrite, "
           "same binary as /init, -icount shift=0,sleep=off", flush=True)
-    linux = run(vmlinuz, initramfs, "console=ttyS0 quiet panic=-1", args.timeout,
+    linux = run(vmlinuz, initramfs, linux_boot.LINUX_APPEND, args.timeout,
                 out / "syscalls-linux.log")
     ferrite = run(build / "kernel" / "ferrite.elf", initramfs, "init=/init", args.timeout,
                   out / "syscalls-ferrite.log", give_up_on="ferrite> ")

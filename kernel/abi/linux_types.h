@@ -217,7 +217,8 @@ inline constexpr std::uint64_t kSigkill = 9, kSigstop = 19;
 // open flags (<asm-generic/fcntl.h>) and the *at family's special values (<linux/fcntl.h>).
 inline constexpr std::uint64_t kOpenAccessMask = 3, kOpenReadOnly = 0, kOpenWriteOnly = 1,
                                kOpenReadWrite = 2;
-inline constexpr std::uint64_t kOpenCreate = 0100, kOpenExclusive = 0200, kOpenTruncate = 01000,
+inline constexpr std::uint64_t kOpenCreate = 0100, kOpenExclusive = 0200, kOpenNoctty = 0400,
+                               kOpenTruncate = 01000,
                                kOpenAppend = 02000, kOpenDirectory = 0200000,
                                kOpenNofollow = 0400000, kOpenCloexec = 02000000,
                                kOpenNonblock = 04000;

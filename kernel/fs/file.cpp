@@ -114,7 +114,10 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
   if (wants_write && node->type != NodeType::char_device && !tmpfs_file) {
     return std::unexpected(abi::Errno::erofs);
   }
-  auto* file = new (std::nothrow) OpenFile{node, kind_of(*node), static_cast<std::uint32_t>(flags)};
+  constexpr std::uint64_t kOpenOnly = abi::kOpenCreate | abi::kOpenExclusive | abi::kOpenNoctty |
+                                      abi::kOpenTruncate | abi::kOpenCloexec;
+  auto* file = new (std::nothrow)
+      OpenFile{node, kind_of(*node), static_cast<std::uint32_t>(flags & ~kOpenOnly)};
   if (file == nullptr) return std::unexpected(abi::Errno::enomem);
   if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
   if (node->writable()) ++node->open_count;

@@ -59,7 +59,7 @@ class Pipe;
 struct OpenFile {
   Node* node = nullptr;
   FileKind kind = FileKind::regular;
-  std::uint32_t flags = 0;       // the open flags (O_RDONLY... as given), for F_GETFL
+  std::uint32_t flags = 0;       // the open flags that last (see open()), for F_GETFL
   std::uint64_t offset = 0;      // bytes for files; entries for directories
   Pipe* pipe = nullptr;          // FileKind::pipe: the pipe this is an end of
   // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after
@@ -77,8 +77,13 @@ struct OpenFile {
 
 // Opens `node` with Linux's open flags: a read-only tree, so asking to write a file or a
 // directory is EROFS / EISDIR, O_DIRECTORY on a non-directory ENOTDIR. The result is new'd;
-// the descriptor table releases it.
+// the descriptor table releases it. The flags that act only at open (O_CREAT, O_EXCL, O_NOCTTY,
+// O_TRUNC) and O_CLOEXEC (the table's) are not kept: F_GETFL does not show them, as on Linux.
 std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags);
+
+// The file-mode creation mask applied to the modes of new tmpfs files and directories: Linux's
+// default for init, 022. Not yet per process: umask(2) (syscall/process.cpp) records nothing.
+inline constexpr std::uint32_t kUmask = 022;
 // Adds one reference (dup, fork) and returns `file`.
 OpenFile* retain(OpenFile* file);
 // Drops one reference; the last one frees the OpenFile.

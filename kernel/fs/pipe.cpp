@@ -76,6 +76,16 @@ std::expected<std::size_t, abi::Errno> Pipe::try_write(std::span<const std::byte
   return count;
 }
 
+bool Pipe::unread(std::span<const std::byte> in) {
+  if (in.size() > free_bytes()) return false;
+  head_ = (head_ + kCapacity - in.size()) % kCapacity;
+  const std::size_t first = std::min(in.size(), kCapacity - head_);  // up to the end of the ring
+  std::memcpy(buffer_->bytes + head_, in.data(), first);
+  std::memcpy(buffer_->bytes, in.data() + first, in.size() - first);
+  used_ += in.size();
+  return true;
+}
+
 std::expected<void, abi::Errno> make_pipe(OpenFile*& read_end, OpenFile*& write_end,
                                           std::uint64_t flags) {
   auto* pipe = new (std::nothrow) Pipe;
@@ -129,6 +139,15 @@ std::expected<std::size_t, abi::Errno> pipe_read(OpenFile& file, std::span<std::
     if (got && *got > 0) wake(waiter);  // room for blocked writers
     return got;
   }
+}
+
+void pipe_unread(OpenFile& file, std::span<const std::byte> in) {
+  if (in.empty() || file.pipe == nullptr) return;
+  {
+    WaiterLock locked(the_waiter);
+    (void)file.pipe->unread(in);
+  }
+  wake(the_waiter);  // readers that came meanwhile see the bytes again
 }
 
 std::expected<std::size_t, abi::Errno> pipe_write(OpenFile& file, std::span<const std::byte> in) {

@@ -31,6 +31,10 @@ class Pipe {
   // Writes what fits — but a write of at most kAtomicWrite bytes only whole; EAGAIN when nothing
   // could go in; EPIPE when no reader is left.
   std::expected<std::size_t, abi::Errno> try_write(std::span<const std::byte> in);
+  // Puts bytes that try_read took back at the front, where the next read finds them: read(2)
+  // could not copy them to the caller (EFAULT), and Linux leaves such bytes in the pipe. False
+  // if writers have filled the room since (the bytes are then lost).
+  bool unread(std::span<const std::byte> in);
 
   [[nodiscard]] std::size_t readable_bytes() const { return used_; }  // FIONREAD, poll
   [[nodiscard]] std::size_t free_bytes() const { return kCapacity - used_; }
@@ -82,5 +86,7 @@ void close_pipe_end(OpenFile& file);
 // read(2) and write(2) on a pipe end: blocking unless O_NONBLOCK (or no waiter is set).
 std::expected<std::size_t, abi::Errno> pipe_read(OpenFile& file, std::span<std::byte> out);
 std::expected<std::size_t, abi::Errno> pipe_write(OpenFile& file, std::span<const std::byte> in);
+// Gives back bytes pipe_read returned that never reached the reader (Pipe::unread).
+void pipe_unread(OpenFile& file, std::span<const std::byte> in);
 
 }  // namespace ferrite::fs

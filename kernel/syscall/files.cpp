@@ -33,6 +33,9 @@ Result read_to_user(fs::OpenFile& file, std::uint64_t buffer, std::uint64_t coun
     }
     if (*got > 0) {
       if (auto copied = mm::copy_to_user(buffer + done, chunk, *got); !copied) {
+        // Bytes taken from a pipe but not delivered go back into it, as on Linux, where a
+        // read into a bad buffer leaves the data for the next read.
+        if (file.kind == fs::FileKind::pipe) fs::pipe_unread(file, {chunk, *got});
         if (done > 0) break;
         return std::unexpected(copied.error());
       }
@@ -173,8 +176,8 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
     if (!where) return std::unexpected(where.error());
     const auto tree = file_tree();
     if (!tree) return std::unexpected(tree.error());
-    const auto created =
-        (*tree)->create(where->parent, where->name, fs::NodeType::regular, mode & 07777);
+    const auto created = (*tree)->create(where->parent, where->name, fs::NodeType::regular,
+                                         mode & 07777 & ~fs::kUmask);
     if (!created) return std::unexpected(created.error());
     node = *created;
   } else if (create) {
@@ -310,7 +313,8 @@ Result make_directory(proc::Process& process, std::int64_t dirfd, std::uint64_t 
   if (!where) return std::unexpected(where.error());
   const auto tree = file_tree();
   if (!tree) return std::unexpected(tree.error());
-  const auto made = (*tree)->create(where->parent, where->name, fs::NodeType::directory, mode);
+  const auto made = (*tree)->create(where->parent, where->name, fs::NodeType::directory,
+                                    mode & 07777 & ~fs::kUmask);
   if (!made) return std::unexpected(made.error());
   return 0;
 }
@@ -415,7 +419,7 @@ Result sys_pwrite64(proc::Process& process, const Arguments& a) {
   const std::uint32_t saved_flags = (*file)->flags;
   (*file)->offset = a.arg[3];
   (*file)->flags &= ~static_cast<std::uint32_t>(abi::kOpenAppend);
-  const Result done = write_from_user(**file, a.arg[1], count);
+  Result done = write_from_user(**file, a.arg[1], count);  // not const: returned by move
   (*file)->offset = saved;
   (*file)->flags = saved_flags;
   return done;

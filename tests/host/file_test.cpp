@@ -330,6 +330,19 @@ TEST_F(FilesTest, TmpfsFilesAreCreatedWrittenAppendedAndTruncated) {
   EXPECT_EQ(fs::open(tmp, uapi::kOpenWriteOnly).error(), uapi::Errno::eisdir);
 }
 
+// F_GETFL shows the access mode and the flags that last (O_APPEND, O_NONBLOCK, O_LARGEFILE),
+// not those that acted only at open or belong to the descriptor (O_CLOEXEC), as on Linux.
+TEST_F(FilesTest, OpenKeepsOnlyTheFlagsThatLast) {
+  ASSERT_TRUE(tree_->create(node("/tmp"), "g", fs::NodeType::regular, 0644).has_value());
+  constexpr std::uint64_t kLargeFile = 0100000;
+  fs::OpenFile* file =
+      open("/tmp/g", uapi::kOpenReadWrite | uapi::kOpenCreate | uapi::kOpenExclusive |
+                         uapi::kOpenNoctty | uapi::kOpenTruncate | uapi::kOpenCloexec |
+                         uapi::kOpenAppend | kLargeFile);
+  EXPECT_EQ(file->flags, uapi::kOpenReadWrite | uapi::kOpenAppend | kLargeFile);
+  fs::release(file);
+}
+
 TEST_F(FilesTest, TmpfsRunsOutOfSpaceWithEnospc) {
   tree_->set_tmpfs_limit(100);
   ASSERT_TRUE(tree_->create(node("/tmp"), "big", fs::NodeType::regular, 0644).has_value());

@@ -120,6 +120,23 @@ TEST(Pipe, TheRingWrapsRoundWithoutLosingAByte) {
   fs::release(ends.write);
 }
 
+// read(2) into a bad buffer: the bytes go back in front, in order, also across the ring's end.
+TEST(Pipe, UnreadBytesComeBackFirst) {
+  Ends ends = make();
+  std::string filler(fs::Pipe::kCapacity - 2, 'f');
+  EXPECT_EQ(fs::write(*ends.write, bytes_of(filler)).value(), filler.size());
+  EXPECT_EQ(read_string(*ends.read, filler.size()), filler);  // the head is 2 bytes from the end
+  EXPECT_EQ(fs::write(*ends.write, bytes_of("abcdef")).value(), 6u);
+  std::byte four[4];
+  EXPECT_EQ(fs::read(*ends.read, four).value(), 4u);  // "abcd", across the end
+  fs::pipe_unread(*ends.read, four);
+  EXPECT_EQ(ends.read->pipe->readable_bytes(), 6u);
+  EXPECT_EQ(read_string(*ends.read, 100), "abcdef");
+  EXPECT_FALSE(ends.read->pipe->unread(bytes_of(std::string(fs::Pipe::kCapacity + 1, 'x'))));
+  fs::release(ends.read);
+  fs::release(ends.write);
+}
+
 TEST(Pipe, TheFileKeepsONonblockAndTheTableKeepsOCloexec) {
   Ends ends = make(uapi::kOpenNonblock | uapi::kOpenCloexec);
   EXPECT_TRUE(ends.read->nonblocking());
