@@ -51,7 +51,7 @@ std::expected<std::uint64_t, Errno> deadline_after(std::int64_t seconds, std::in
 template <class Scan>
 Result wait_ready(std::uint64_t deadline, Scan scan) {
   for (;;) {
-    const Result ready = scan();
+    Result ready = scan();
     if (!ready || *ready > 0) return ready;
     const std::uint64_t now = machine::monotonic_ns();
     if (now >= deadline) return 0;
@@ -70,7 +70,7 @@ Result do_poll(proc::Process& process, std::uint64_t address, std::uint64_t coun
       return std::unexpected(copied.error());
     }
   }
-  const Result ready = wait_ready(deadline, [&]() -> Result {
+  Result ready = wait_ready(deadline, [&]() -> Result {
     std::int64_t found = 0;
     for (std::size_t i = 0; i < count; ++i) {
       PollFd& entry = fds[i];
@@ -126,7 +126,7 @@ Result do_select(proc::Process& process, std::uint64_t nfds, const std::uint64_t
     }
   }
   FdSet found[3];
-  const Result ready = wait_ready(deadline, [&]() -> Result {
+  Result ready = wait_ready(deadline, [&]() -> Result {
     std::int64_t count = 0;
     for (auto& set : found) set = FdSet{};
     for (std::size_t fd = 0; fd < nfds; ++fd) {
@@ -186,7 +186,7 @@ Result with_mask(proc::Process& process, const std::optional<std::uint64_t>& mas
   if (!mask) return call();
   process.signals.begin_temporary_mask(*mask);
   proc::signals_changed(process);
-  const Result result = call();
+  Result result = call();
   const bool interrupted = !result && result.error() == Errno::eintr && process.signals.deliverable() != 0;
   process.signals.end_temporary_mask(interrupted);
   proc::signals_changed(process);
