@@ -133,6 +133,9 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   void closed() override {
     if (--open_files_ > 0) return;
+    // The queues and the line discipline have one consumer at a time: the signal-key thread
+    // may be pumping right now.
+    sched::MutexGuard one_at_a_time(pump_mutex_);
     {
       // Keys typed ahead that no read decoded belong to whoever reads next: the shell. Under
       // one interrupts-off section, so no byte can slip between the last one given back and
