@@ -54,10 +54,6 @@ PENDING = {
     "setpgid-after-exec": "setpgid of a child that has exec'd succeeds, Linux EACCES (syscall/process.cpp)",
     "sigchld-ignored-no-zombie": "with SIGCHLD at SIG_IGN a child still becomes a zombie to wait "
                                  "for; Linux reaps it, wait is ECHILD (proc/, syscall/process.cpp)",
-    "read-sa-restart": "SA_RESTART is not honoured: the read ends with EINTR (syscall return path)",
-    "ppoll-sigmask": "ppoll ignores its signal mask: a pending blocked signal does not end it "
-                     "(syscall/poll.cpp)",
-    "pselect-sigmask": "pselect6 ignores its signal mask (syscall/poll.cpp)",
 }
 
 

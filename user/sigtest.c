@@ -6,13 +6,21 @@
  *                    at once with EINTR after the handler ran
  *   sigtest die      kill(getpid(), SIGTERM) with the default action: the process ends
  *   sigtest badframe a handler that points the saved RIP into the kernel half: rt_sigreturn
- *                    must end the process (SIGSEGV), never return to ring 0 */
+ *                    must end the process (SIGSEGV), never return to ring 0
+ *   sigtest restart  a read() blocked on an empty pipe, interrupted by SIGALRM from a child:
+ *                    with SA_RESTART the read goes on and returns the child's data; without,
+ *                    it fails with EINTR; a signal whose default is to do nothing (SIGCONT)
+ *                    never shows. Deterministic output, compared with Linux's.
+ *   sigtest forkkill SIGTERM sent to a forked child before its first instruction: the child's
+ *                    first system call must not run (a ferrite check, racy on an SMP Linux) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -78,6 +86,62 @@ static int registers_survive(void) {
          (r10 != 0x1010101010101010ull) + (rdi != (uint64_t)getpid()) + (back != 1.5);
 }
 
+static volatile sig_atomic_t alarms;
+static void on_alarm(int signal) {
+  (void)signal;
+  ++alarms;
+}
+
+/* A child that waits 200 ms (the parent is blocked in read by then), sends `signal` to the
+ * parent, waits again and writes "data" into the pipe. */
+static pid_t signal_then_write(int pipe_in, int signal) {
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  if (child == 0) {
+    struct timespec pause_ts = {0, 200000000};
+    nanosleep(&pause_ts, 0);
+    kill(parent, signal);
+    nanosleep(&pause_ts, 0);
+    if (write(pipe_in, "data", 4) != 4) _exit(1);
+    _exit(0);
+  }
+  return child;
+}
+
+static void read_around(const char* label, int signal, int flags) {
+  int p[2];
+  if (pipe(p) != 0) return;
+  struct sigaction sa = {0};
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = flags;
+  sigaction(SIGALRM, &sa, 0);
+  alarms = 0;
+  const pid_t child = signal_then_write(p[1], signal);
+  char buffer[16] = {0};
+  const ssize_t n = read(p[0], buffer, sizeof buffer - 1);
+  const int error = errno;
+  if (n < 0) {
+    printf("%s: read = -1 %s, handler ran %d\n", label, error == EINTR ? "EINTR" : strerror(error),
+           (int)alarms);
+    /* The data still comes: read it so that the pipe is drained before the next case. */
+    while (read(p[0], buffer, sizeof buffer - 1) < 0 && errno == EINTR) {
+    }
+  } else {
+    printf("%s: read = %d \"%s\", handler ran %d\n", label, (int)n, buffer, (int)alarms);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  close(p[0]);
+  close(p[1]);
+}
+
+static long raw_syscall3(long number, long a, long b, long c) {
+  long result;
+  __asm__ volatile("syscall" : "=a"(result) : "a"(number), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return result;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, 0, _IONBF, 0);
   const char* mode = argc > 1 ? argv[1] : "";
@@ -88,6 +152,27 @@ int main(int argc, char** argv) {
     const int r = nanosleep(&ts, &rem);
     printf("nanosleep: %d %s, handler saw %d, %s\n", r, r < 0 && errno == EINTR ? "EINTR" : "?",
            (int)got, rem.tv_sec > 5 ? "early" : "late");
+    return 0;
+  }
+  if (strcmp(mode, "restart") == 0) {
+    read_around("SIGALRM with SA_RESTART", SIGALRM, SA_RESTART);
+    read_around("SIGALRM without SA_RESTART", SIGALRM, 0);
+    read_around("SIGCONT, default action", SIGCONT, SA_RESTART);
+    printf("sigtest: done\n");
+    return 0;
+  }
+  if (strcmp(mode, "forkkill") == 0) {
+    /* The raw fork system call, so that the child's first instruction is another raw one:
+     * write(). musl's fork() would make a system call of its own first. */
+    const long child = raw_syscall3(SYS_fork, 0, 0, 0);
+    if (child == 0) {
+      raw_syscall3(SYS_write, 1, (long)"child: first system call ran\n", 29);
+      raw_syscall3(SYS_exit, 0, 0, 0);
+    }
+    kill((pid_t)child, SIGTERM);
+    int status = 0;
+    waitpid((pid_t)child, &status, 0);
+    printf("child: %s\n", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
     return 0;
   }
   if (strcmp(mode, "die") == 0) {

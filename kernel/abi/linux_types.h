@@ -119,7 +119,7 @@ inline constexpr std::uint32_t kOpost = 0000001, kOnlcr = 0000004;
 inline constexpr std::uint32_t kB38400 = 0000017, kCs8 = 0000060, kCread = 0000200;
 inline constexpr std::uint32_t kIsig = 0000001, kIcanon = 0000002, kEcho = 0000010,
                                kEchoe = 0000020, kEchok = 0000040, kEchoctl = 0001000,
-                               kEchoke = 0004000, kIexten = 0100000;
+                               kEchoke = 0004000, kNoflsh = 0000200, kIexten = 0100000;
 
 // <asm-generic/termios.h>: struct winsize (TIOCGWINSZ).
 struct Winsize {
@@ -133,7 +133,8 @@ static_assert(sizeof(Winsize) == 8);
 // ioctl request numbers for terminals (<asm-generic/ioctls.h>).
 inline constexpr std::uint64_t kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403,
                                kTcsetsf = 0x5404, kTiocgpgrp = 0x540F, kTiocspgrp = 0x5410,
-                               kTiocgwinsz = 0x5413, kTiocswinsz = 0x5414, kFionread = 0x541B;
+                               kTiocgwinsz = 0x5413, kTiocswinsz = 0x5414, kFionread = 0x541B,
+                               kTiocsctty = 0x540E, kTiocnotty = 0x5422, kTiocgsid = 0x5429;
 
 // <linux/utsname.h>: struct new_utsname, six NUL-terminated fields of 65 bytes.
 inline constexpr std::size_t kUtsFieldLength = 65;

@@ -2,6 +2,8 @@
 // and the lock around all of it (task context only; see console.h).
 #include "console/console.h"
 
+#include <algorithm>
+
 #include "arch/x86_64/cpu.h"
 #include "console/flood_guard.h"
 #include "console/text_writer.h"
@@ -327,8 +329,8 @@ void write(std::string_view text) {
 namespace {
 
 template <class Screen>
-void write_through_terminal(TextWriter<Screen>& writer, std::optional<Terminal<Screen>>& terminal,
-                            std::string_view text) {
+std::size_t write_through_terminal(TextWriter<Screen>& writer, std::optional<Terminal<Screen>>& terminal,
+                                   std::string_view text, std::span<char> reply) {
   if (!terminal) terminal.emplace(writer.screen());
   const std::size_t bottom = writer.screen().rows() - 1;
   if (state.kernel_wrote) terminal->move_to(bottom, writer.column());
@@ -347,21 +349,28 @@ void write_through_terminal(TextWriter<Screen>& writer, std::optional<Terminal<S
     }
   }
   writer.continue_at_column(terminal->row() == bottom ? terminal->column() : writer.screen().columns());
+  const std::string_view answer = terminal->pending_reply();
+  const std::size_t length = std::min(answer.size(), reply.size());
+  std::copy_n(answer.begin(), length, reply.begin());
+  terminal->clear_reply();
+  return length;
 }
 
 }  // namespace
 
-void write_terminal(std::string_view text) {
+std::size_t write_terminal(std::string_view text, std::span<char> reply) {
   Locked console;  // shows pending log records first
+  std::size_t replied = 0;
   switch (state.active) {
-    case Screen::vga_text: write_through_terminal(state.vga, state.vga_terminal, text); break;
+    case Screen::vga_text: replied = write_through_terminal(state.vga, state.vga_terminal, text, reply); break;
     case Screen::framebuffer:
-      write_through_terminal(state.framebuffer, state.framebuffer_terminal, text);
+      replied = write_through_terminal(state.framebuffer, state.framebuffer_terminal, text, reply);
       break;
     case Screen::none: break;
   }
   serial_write(text);
   state.kernel_wrote = false;
+  return replied;
 }
 
 CellSize screen_size() {

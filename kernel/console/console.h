@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "console/framebuffer_screen.h"
@@ -93,7 +94,11 @@ void write(std::string_view text);
 // on the other end interprets the sequences). It continues where the kernel's last output
 // ended; kernel output after a program that moved the cursor off the bottom row starts on a
 // new bottom line. Task context only (it waits for the console).
-void write_terminal(std::string_view text);
+//
+// Chapter 15: a report the text asks for (the cursor position, CSI 6 n) is answered into
+// `reply` — the terminal's answer, which is input for the program: the tty queues it. Returns
+// its length (0 if nothing was asked or there is no screen).
+std::size_t write_terminal(std::string_view text, std::span<char> reply = {});
 // The screen's size in character cells, for TIOCGWINSZ.
 struct CellSize {
   std::size_t rows = 0;

@@ -8,19 +8,24 @@
 //   CSI n K         erase in line (0 right, 1 left, 2 all)
 //   CSI ... m       SGR: 0 reset, 1 bold (bright), 7 reverse, 22/27 off, 30-37/90-97 foreground,
 //                   39 default, 40-47/100-107 background, 49 default
+//   CSI 6 n         cursor position report: the terminal answers CSI row;column R (1-based)
+//   CSI 5 n         status report: the terminal answers CSI 0 n ("OK")
 //   ESC 7, ESC 8    save / restore the cursor        ESC c   reset
 //   BS, HT, LF, CR  as on a teletype; LF on the last row scrolls
 //
 // (ECMA-48 5th edition 8.3; the DEC VT100 User Guide, chapter 3.) Anything else is parsed to its
 // end and ignored, so an unknown sequence never shows up as garbage. Parsing is split from the
 // screen: Vt100Parser turns bytes into actions, Terminal applies them to any cell grid with
-// put/get/scroll_up (VGA text, the framebuffer, or a plain array in the host tests).
+// put/get/scroll_up (VGA text, the framebuffer, or a plain array in the host tests). A report's
+// answer is input for the program, not output: Terminal keeps it (pending_reply) for whoever
+// owns the terminal's input to queue there — the console layer never calls up into the tty.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "console/cell.h"
 
@@ -139,6 +144,11 @@ class Terminal {
 
   std::size_t row() const { return row_; }
   std::size_t column() const { return column_; }
+
+  // What the terminal answered to reports since the last clear_reply(), in order. A full buffer
+  // drops later answers (a program asks once and waits).
+  std::string_view pending_reply() const { return {reply_.data(), reply_size_}; }
+  void clear_reply() { reply_size_ = 0; }
   ColorCode color() const { return current_color(); }
 
  private:
@@ -242,9 +252,44 @@ class Terminal {
       case 'm':
         select_graphic_rendition(a);
         break;
+      case 'n':
+        device_status_report(a.parameter_count == 0 ? 0 : a.parameters[0]);
+        break;
       default:
         break;  // not ours: ignored whole
     }
+  }
+
+  // DSR (ECMA-48 8.3.35; VT100 User Guide 3.3.6 "Cursor Position Report"): 5 asks for the
+  // status, 6 for the cursor. The column is the cell the cursor is on — after a full row, the
+  // last one (Linux's console reports it the same way: its cursor never leaves the row).
+  void device_status_report(std::uint16_t which) {
+    if (which == 5) {
+      add_reply("\x1b[0n");
+    } else if (which == 6) {
+      char text[24] = "\x1b[";
+      std::size_t n = 2;
+      n = append_number(text, n, row_ + 1);
+      text[n++] = ';';
+      n = append_number(text, n, std::min(column_, screen_.columns() - 1) + 1);
+      text[n++] = 'R';
+      add_reply({text, n});
+    }
+  }
+  static std::size_t append_number(char* text, std::size_t at, std::size_t value) {
+    char digits[20];
+    std::size_t count = 0;
+    do {
+      digits[count++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    while (count > 0) text[at++] = digits[--count];
+    return at;
+  }
+  void add_reply(std::string_view text) {
+    if (reply_size_ + text.size() > reply_.size()) return;
+    std::copy(text.begin(), text.end(), reply_.begin() + static_cast<std::ptrdiff_t>(reply_size_));
+    reply_size_ += text.size();
   }
 
   void erase_line(std::uint16_t mode) {
@@ -347,6 +392,8 @@ class Terminal {
   std::uint8_t foreground_ = kDefaultForeground;
   std::uint8_t background_ = kDefaultBackground;
   bool bold_ = false, reverse_ = false;
+  std::array<char, 64> reply_{};
+  std::size_t reply_size_ = 0;
 };
 
 }  // namespace ferrite::console

@@ -20,6 +20,7 @@
 #include "abi/errno.h"
 #include "abi/linux_types.h"
 #include "fs/tree.h"
+#include "tty/job_control.h"
 
 namespace ferrite::fs {
 
@@ -38,6 +39,10 @@ class TerminalPort {
   // keyboard types into the terminal instead of the kernel shell.
   virtual void opened() {}
   virtual void closed() {}
+
+  // Chapter 15: whose controlling terminal this is and its foreground process group
+  // (tty/job_control.h); the job-control ioctls read and change it, Ctrl+C signals the group.
+  tty::JobControl jobs;
 
  protected:
   ~TerminalPort() = default;

@@ -65,6 +65,31 @@ struct SignalAction {
 };
 static_assert(sizeof(SignalAction) == 32);
 
+// Restarting an interrupted system call (chapter 15; signal(7), "Interruption of system calls
+// and library functions by signal handlers"). A blocking call a signal interrupts does not
+// return EINTR at once: it returns one of Linux's internal codes (include/linux/errno.h, never
+// seen by a program), and the way back to ring 3 decides, knowing whether a handler runs:
+//   ERESTARTSYS            read/write on a terminal or pipe, wait4, open...: restarted if no
+//                          handler runs or the handler has SA_RESTART, else EINTR
+//   ERESTARTNOHAND         pause, sigsuspend, select, pselect6, ppoll: restarted only if no
+//                          handler runs (never after a handler, SA_RESTART or not)
+//   ERESTART_RESTARTBLOCK  nanosleep, clock_nanosleep, poll: as ERESTARTNOHAND (Linux restarts
+//                          them through restart_syscall with the time left; ferrite restarts
+//                          the call as it was made, so the full timeout starts again)
+//   ERESTARTNOINTR         always restarted (no call here returns it yet)
+// "Restarted" is done by the CPU: RIP back over the 2-byte `syscall`, RAX the number again.
+inline constexpr std::int64_t kErestartsys = 512, kErestartnointr = 513, kErestartnohand = 514,
+                              kErestartRestartblock = 516;
+constexpr bool is_restart_code(std::int64_t code) {
+  return code == kErestartsys || code == kErestartnointr || code == kErestartnohand ||
+         code == kErestartRestartblock;
+}
+// true: restart the call; false: it returns EINTR. `code` is one of the four above.
+constexpr bool restart_after_signal(std::int64_t code, bool handler_runs, bool sa_restart) {
+  if (!handler_runs || code == kErestartnointr) return true;
+  return code == kErestartsys && sa_restart;
+}
+
 // A process's signals: what is pending (one bit each: a second SIGINT before the first is taken
 // is the same SIGINT, as with Linux's standard signals), what is blocked, the 64 actions, and
 // the alternate stack (sigaltstack).
@@ -74,9 +99,13 @@ struct SignalState {
   SignalAction actions[kSignalCount] = {};
   std::uint64_t alt_stack = 0, alt_stack_size = 0;
   std::int32_t alt_stack_flags = 2;  // SS_DISABLE until sigaltstack sets one
-  // rt_sigsuspend: the mask to put back once the handler that ended it returns.
+  // rt_sigsuspend, ppoll, pselect6: the mask to put back once the handler that ended it returns.
   std::uint64_t saved_blocked = 0;
   bool restore_saved = false;
+  // The system call returning now was interrupted: its result is a restart code (above) for
+  // the way back to ring 3 to turn into EINTR or a restart of call `restart_number`.
+  bool restart_pending = false;
+  std::uint64_t restart_number = 0;
 
   [[nodiscard]] const SignalAction& action(std::int32_t signal) const { return actions[signal - 1]; }
   // Would the signal, delivered now, do nothing at all?
@@ -108,6 +137,7 @@ struct SignalState {
     SignalState child = *this;
     child.pending = 0;
     child.restore_saved = false;
+    child.restart_pending = false;
     return child;
   }
   // execve: caught signals go back to their default action (the handlers are gone with the old
@@ -118,6 +148,21 @@ struct SignalState {
     }
     alt_stack = alt_stack_size = 0;
     alt_stack_flags = 2;
+  }
+  // ppoll/pselect6/rt_sigsuspend: `mask` is blocked for the duration of the call.
+  void begin_temporary_mask(std::uint64_t mask) {
+    saved_blocked = blocked;
+    restore_saved = true;
+    set_blocked(mask);
+  }
+  // The call ends. Interrupted (a handler will run): the old mask comes back when the handler
+  // returns — the frame saves it — or when delivery finds no handler to run. Not interrupted:
+  // back at once, so a signal the call's mask held off and the old one allows is delivered on
+  // this very return (Linux's restore_saved_sigmask_unless).
+  void end_temporary_mask(bool interrupted) {
+    if (interrupted || !restore_saved) return;
+    blocked = saved_blocked;
+    restore_saved = false;
   }
   // rt_sigprocmask's three ways; SIGKILL and SIGSTOP are never blocked.
   void block(std::uint64_t set) { blocked = (blocked | set) & ~kUnblockableSignals; }

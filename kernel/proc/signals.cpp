@@ -155,6 +155,24 @@ bool push_signal_frame(Process& process, arch::InterruptFrame& frame, int signal
   return true;
 }
 
+// The interrupted system call's restart code in RAX becomes EINTR or a restart (proc/signal.h).
+// Once per return: the first handler decides, as on Linux.
+void resolve_restart(Process& process, arch::InterruptFrame& frame, bool handler_runs,
+                     bool sa_restart) {
+  SignalState& state = process.signals;
+  if (!state.restart_pending) return;
+  state.restart_pending = false;
+  const auto code = -static_cast<std::int64_t>(frame.rax);
+  if (frame.vector != arch::kSyscallFrameVector || !is_restart_code(code)) return;
+  if (!restart_after_signal(code, handler_runs, sa_restart)) {
+    frame.rax = static_cast<std::uint64_t>(-std::int64_t{4});  // -EINTR
+    return;
+  }
+  frame.rax = state.restart_number;
+  frame.rip -= 2;          // `syscall` is 0F 05
+  frame.rcx = frame.rip;   // as the instruction will leave it; keeps the sysretq way open
+}
+
 }  // namespace
 
 void deliver_signals(arch::InterruptFrame& frame) {
@@ -180,6 +198,9 @@ void deliver_signals(arch::InterruptFrame& frame) {
         case DefaultAction::stop: continue;  // no job control yet: stop signals are ignored
       }
     }
+    // An interrupted system call is resolved before its registers go into the frame: EINTR,
+    // or back over the `syscall` instruction to run again once the handler returns.
+    resolve_restart(*process, frame, true, (action.flags & kSaRestart) != 0);
     const std::uint64_t old_mask = state.restore_saved ? state.saved_blocked : state.blocked;
     state.restore_saved = false;
     if ((action.flags & kSaResethand) != 0) state.actions[signal - 1] = SignalAction{};
@@ -193,6 +214,7 @@ void deliver_signals(arch::InterruptFrame& frame) {
     // As Linux: every deliverable signal gets its frame now, each on top of the last, so the
     // last one set up runs first and returns into the one before.
   }
+  resolve_restart(*process, frame, false, false);  // no handler ran: the call goes on
   if (state.restore_saved) {  // rt_sigsuspend ended without a handler to run
     state.blocked = state.saved_blocked;
     state.restore_saved = false;

@@ -457,9 +457,9 @@ task::Task<Outcome> run_program(Arguments arguments) {
 }
 
 // Chapter 15: `sh` starts busybox's shell on the console and waits for it; back to `ferrite> `
-// when it exits. Ctrl+C is the terminal's: SIGINT for the shell's jobs — every process of its
-// session but the shell itself (ferrite's console keeps no foreground process group yet, so a
-// background job gets it too) — and the shell goes on.
+// when it exits. Ctrl+C is the terminal's, as under init=/bin/sh: the shell's command is not
+// cancellable, so the key reaches the console terminal, whose ISIG sends SIGINT to its
+// foreground process group (tty/console.cpp) — the job busybox put there, or the shell itself.
 task::Task<Outcome> run_sh(Arguments arguments) {
   std::string_view words[8] = {"/bin/sh"};
   std::size_t count = 1;
@@ -472,25 +472,9 @@ task::Task<Outcome> run_sh(Arguments arguments) {
     co_return Outcome::done;
   }
   sched::Thread& thread = *(*process)->thread;
-  const proc::Pid session = (*process)->sid;
-  std::int32_t status = 0;
-  for (;;) {
-    task::ThreadExit ended(thread);
-    if (const std::optional<std::int64_t> value = co_await cancel().unless_cancelled(ended)) {
-      status = static_cast<std::int32_t>(*value);
-      break;
-    }
-    proc::Pid sid = session;
-    proc::for_each_process(
-        [](proc::Process& member, void* raw) {
-          const proc::Pid sid = *static_cast<proc::Pid*>(raw);
-          if (member.sid == sid && member.pid != sid) proc::send_signal(member, proc::kSigInt);
-          return true;
-        },
-        &sid);
-    (void)cancel().disarm();
-    cancel().arm();
-  }
+  (void)cancel().disarm();  // the keyboard interrupt's Ctrl+C watcher lets the key through
+  const auto status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
+  cancel().arm();           // as the command loop expects to find it
   release_and_report(**process, status);
   co_return Outcome::done;
 }

@@ -572,12 +572,12 @@ Result sys_ioctl(proc::Process& process, const Arguments& a) {
       break;
     case abi::kTiocswinsz:
       break;  // the screen's size is what it is
-    // One process owns the terminal at a time: its process group is the foreground one.
     case abi::kTiocgpgrp:
-      copied = copy_out<std::int32_t>(argument, process.pid);
-      break;
     case abi::kTiocspgrp:
-      break;
+    case abi::kTiocsctty:
+    case abi::kTiocnotty:
+    case abi::kTiocgsid:
+      return terminal_job_ioctl(process, *port, a.arg[1], argument);  // signal.cpp
     case abi::kFionread:
       copied = copy_out<std::int32_t>(argument, static_cast<std::int32_t>(port->readable_bytes()));
       break;

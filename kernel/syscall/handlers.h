@@ -177,6 +177,17 @@ Result sys_tkill(proc::Process&, const Arguments&);
 Result sys_pause(proc::Process&, const Arguments&);
 Result sys_rt_sigsuspend(proc::Process&, const Arguments&);
 Result sys_sigaltstack(proc::Process&, const Arguments&);
+// A call `number` ended with EINTR: what it returns instead — a restart code the way back to ring
+// 3 resolves (proc/signal.h), when a signal is there to deliver and the call is one Linux
+// restarts; EINTR otherwise.
+std::int64_t interrupted_result(proc::Process& process, std::uint64_t number);
+// The terminal's job-control ioctls (TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID), from
+// sys_ioctl; `argument` is the ioctl's third argument.
+Result terminal_job_ioctl(proc::Process& process, fs::TerminalPort& port, std::uint64_t request,
+                          std::uint64_t argument);
+// A session leader the kernel starts with the console as its files takes it as its controlling
+// terminal, unless another live session has it (attach_files).
+void take_console_for_session(proc::Process& process, fs::TerminalPort& port);
 Result sys_clock_nanosleep(proc::Process&, const Arguments&);
 Result sys_sched_yield(proc::Process&, const Arguments&);
 Result sys_getrandom(proc::Process&, const Arguments&);

@@ -1,13 +1,16 @@
 // poll, ppoll, select and pselect6 (chapter 15): which of a set of descriptors are ready, waiting
 // up to a timeout on the monotonic clock. The wait is a loop of short sleeps that looks at every
 // file again (fs::poll_events) — simple and correct for pipes, files and the terminal alike, at
-// the cost of up to kSliceNs of latency. A signal ends the wait with EINTR. The signal masks of
-// ppoll and pselect6 are not applied, and the remaining time is not written back.
+// the cost of up to kSliceNs of latency. A signal ends the wait with EINTR (which the way back to
+// ring 3 may turn into a restart: proc/signal.h). ppoll and pselect6 block their signal mask
+// for the duration of the call, as Linux does. The remaining time is not written back.
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 
 #include "abi/linux_types.h"
+#include "proc/signals.h"
 #include "syscall/handlers.h"
 #include "syscall/machine.h"
 
@@ -48,7 +51,7 @@ std::expected<std::uint64_t, Errno> deadline_after(std::int64_t seconds, std::in
 template <class Scan>
 Result wait_ready(std::uint64_t deadline, Scan scan) {
   for (;;) {
-    const Result ready = scan();
+    Result ready = scan();
     if (!ready || *ready > 0) return ready;
     const std::uint64_t now = machine::monotonic_ns();
     if (now >= deadline) return 0;
@@ -67,7 +70,7 @@ Result do_poll(proc::Process& process, std::uint64_t address, std::uint64_t coun
       return std::unexpected(copied.error());
     }
   }
-  const Result ready = wait_ready(deadline, [&]() -> Result {
+  Result ready = wait_ready(deadline, [&]() -> Result {
     std::int64_t found = 0;
     for (std::size_t i = 0; i < count; ++i) {
       PollFd& entry = fds[i];
@@ -123,7 +126,7 @@ Result do_select(proc::Process& process, std::uint64_t nfds, const std::uint64_t
     }
   }
   FdSet found[3];
-  const Result ready = wait_ready(deadline, [&]() -> Result {
+  Result ready = wait_ready(deadline, [&]() -> Result {
     std::int64_t count = 0;
     for (auto& set : found) set = FdSet{};
     for (std::size_t fd = 0; fd < nfds; ++fd) {
@@ -166,6 +169,30 @@ std::expected<std::uint64_t, Errno> deadline_from(std::uint64_t address, bool mi
   return deadline_after(time->tv_sec, time->tv_nsec);
 }
 
+// ppoll's and pselect6's signal mask at `address` (0: none), sigsetsize `size`.
+std::expected<std::optional<std::uint64_t>, Errno> mask_from(std::uint64_t address, std::uint64_t size) {
+  if (address == 0) return std::nullopt;
+  if (size != sizeof(std::uint64_t)) return std::unexpected(Errno::einval);
+  const auto mask = copy_in<std::uint64_t>(address);
+  if (!mask) return std::unexpected(mask.error());
+  return *mask;
+}
+
+// Runs `call` with `mask` blocked (if there is one), and puts the old mask back — at once, unless
+// a signal interrupted the call: then after its handler (the frame keeps the old mask), so
+// the signal the call was waiting for is delivered under the mask the caller asked for.
+template <class Call>
+Result with_mask(proc::Process& process, const std::optional<std::uint64_t>& mask, Call call) {
+  if (!mask) return call();
+  process.signals.begin_temporary_mask(*mask);
+  proc::signals_changed(process);
+  Result result = call();
+  const bool interrupted = !result && result.error() == Errno::eintr && process.signals.deliverable() != 0;
+  process.signals.end_temporary_mask(interrupted);
+  proc::signals_changed(process);
+  return result;
+}
+
 }  // namespace
 
 // poll(fds, nfds, timeout_ms): a negative timeout waits for ever.
@@ -180,7 +207,9 @@ Result sys_poll(proc::Process& process, const Arguments& a) {
 Result sys_ppoll(proc::Process& process, const Arguments& a) {
   const auto deadline = deadline_from(a.arg[2], false);
   if (!deadline) return std::unexpected(deadline.error());
-  return do_poll(process, a.arg[0], a.arg[1], *deadline);
+  const auto mask = mask_from(a.arg[3], a.arg[4]);
+  if (!mask) return std::unexpected(mask.error());
+  return with_mask(process, *mask, [&] { return do_poll(process, a.arg[0], a.arg[1], *deadline); });
 }
 
 Result sys_select(proc::Process& process, const Arguments& a) {
@@ -189,10 +218,24 @@ Result sys_select(proc::Process& process, const Arguments& a) {
   return do_select(process, a.arg[0], {a.arg[1], a.arg[2], a.arg[3]}, *deadline);
 }
 
+// pselect6's sixth argument points at {const sigset_t* ss; size_t ss_len} (fs/select.c).
 Result sys_pselect6(proc::Process& process, const Arguments& a) {
   const auto deadline = deadline_from(a.arg[4], false);
   if (!deadline) return std::unexpected(deadline.error());
-  return do_select(process, a.arg[0], {a.arg[1], a.arg[2], a.arg[3]}, *deadline);
+  std::optional<std::uint64_t> mask;
+  if (a.arg[5] != 0) {
+    struct MaskArgument {
+      std::uint64_t set, size;
+    };
+    const auto argument = copy_in<MaskArgument>(a.arg[5]);
+    if (!argument) return std::unexpected(argument.error());
+    const auto read = mask_from(argument->set, argument->size);
+    if (!read) return std::unexpected(read.error());
+    mask = *read;
+  }
+  return with_mask(process, mask, [&] {
+    return do_select(process, a.arg[0], {a.arg[1], a.arg[2], a.arg[3]}, *deadline);
+  });
 }
 
 }  // namespace ferrite::syscall

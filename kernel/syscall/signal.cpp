@@ -2,6 +2,7 @@
 // The state lives in Process::signals (proc/signal.h); sending and delivery are proc/signals.h.
 // Portable like the rest of syscall/: the host tests link fakes of proc's functions.
 #include "abi/linux_types.h"
+#include "abi/syscall_names.h"
 #include "proc/signals.h"
 #include "syscall/handlers.h"
 
@@ -176,6 +177,142 @@ Result sys_sigaltstack(proc::Process& process, const Arguments& a) {
     state.alt_stack_flags = 0;
   }
   return 0;
+}
+
+}  // namespace ferrite::syscall
+
+namespace ferrite::syscall {
+
+namespace {
+
+tty::JobCaller caller_of(const proc::Process& process) {
+  return {process.pid, proc::process_group_of(process), process.sid};
+}
+
+// The session of process group `pgrp`: of any member, else of the process whose pid it is
+// (Linux's session_of_pgrp); 0 if neither exists.
+std::int32_t session_of_group(std::int32_t pgrp) {
+  struct Context {
+    std::int32_t pgrp, session;
+  } context{pgrp, 0};
+  proc::for_each_process(
+      [](proc::Process& member, void* raw) {
+        auto& c = *static_cast<Context*>(raw);
+        if (proc::process_group_of(member) != c.pgrp) return true;
+        c.session = member.sid;
+        return false;
+      },
+      &context);
+  if (context.session != 0 || pgrp <= 0) return context.session;
+  const proc::Process* leader = proc::find_process(pgrp);
+  return leader != nullptr ? leader->sid : 0;
+}
+
+// The terminal's session still has its leader (a session ends when its leader exits: Linux
+// then frees the terminal, disassociate_ctty).
+bool session_alive(const tty::JobControl& jobs) {
+  const std::int32_t session = jobs.session.load();
+  if (session == 0) return false;
+  const proc::Process* leader = proc::find_process(session);
+  return leader != nullptr && leader->sid == session && !leader->exiting;
+}
+
+}  // namespace
+
+namespace {
+
+constexpr std::uint64_t number_of(std::string_view name) {
+  for (std::uint64_t number = 0; number < abi::kSyscallCount; ++number) {
+    if (abi::kSyscallNames[number] == name) return number;
+  }
+  return abi::kSyscallCount;
+}
+
+// Which restart code an interrupted call gets, as Linux's implementation of it returns
+// (fs/read_write.c, fs/pipe.c, n_tty.c, kernel/exit.c: -ERESTARTSYS; kernel/signal.c's pause and
+// sigsuspend, fs/select.c's select/pselect6/ppoll: -ERESTARTNOHAND; nanosleep and poll:
+// -ERESTART_RESTARTBLOCK). Anything else that blocks here returns EINTR as it is.
+std::int64_t restart_code_for(std::uint64_t number) {
+  struct Entry {
+    std::uint64_t number;
+    std::int64_t code;
+  };
+  static constexpr Entry kRestartable[] = {
+      {number_of("read"), proc::kErestartsys},      {number_of("write"), proc::kErestartsys},
+      {number_of("readv"), proc::kErestartsys},     {number_of("writev"), proc::kErestartsys},
+      {number_of("pread64"), proc::kErestartsys},   {number_of("pwrite64"), proc::kErestartsys},
+      {number_of("sendfile"), proc::kErestartsys},  {number_of("open"), proc::kErestartsys},
+      {number_of("openat"), proc::kErestartsys},    {number_of("ioctl"), proc::kErestartsys},
+      {number_of("wait4"), proc::kErestartsys},     {number_of("waitid"), proc::kErestartsys},
+      {number_of("pause"), proc::kErestartnohand},  {number_of("rt_sigsuspend"), proc::kErestartnohand},
+      {number_of("select"), proc::kErestartnohand}, {number_of("pselect6"), proc::kErestartnohand},
+      {number_of("ppoll"), proc::kErestartnohand},  {number_of("poll"), proc::kErestartRestartblock},
+      {number_of("nanosleep"), proc::kErestartRestartblock},
+      {number_of("clock_nanosleep"), proc::kErestartRestartblock},
+  };
+  for (const Entry& entry : kRestartable) {
+    if (entry.number == number) return entry.code;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::int64_t interrupted_result(proc::Process& process, std::uint64_t number) {
+  const std::int64_t code = restart_code_for(number);
+  // Only with a signal to deliver: the way back to ring 3 then runs delivery and resolves the
+  // code. Woken for another reason (a kill ends the process anyway): plain EINTR.
+  if (code == 0 || process.signals.deliverable() == 0) return abi::negated(Errno::eintr);
+  process.signals.restart_pending = true;
+  process.signals.restart_number = number;
+  return -code;
+}
+
+void take_console_for_session(proc::Process& process, fs::TerminalPort& port) {
+  const tty::JobCaller caller = caller_of(process);
+  if (!caller.session_leader() || session_alive(port.jobs)) return;
+  (void)tty::acquire(port.jobs, caller, /*steal=*/true, /*owner_alive=*/false);
+}
+
+Result terminal_job_ioctl(proc::Process& process, fs::TerminalPort& port, std::uint64_t request,
+                          std::uint64_t argument) {
+  const tty::JobCaller caller = caller_of(process);
+  switch (request) {
+    case abi::kTiocgpgrp:
+    case abi::kTiocgsid: {
+      const auto value = request == abi::kTiocgpgrp ? tty::foreground_of(port.jobs, caller)
+                                                    : tty::session_of(port.jobs, caller);
+      if (!value) return std::unexpected(value.error());
+      if (auto copied = copy_out<std::int32_t>(argument, *value); !copied)
+        return std::unexpected(copied.error());
+      return 0;
+    }
+    case abi::kTiocspgrp: {
+      const auto pgrp = copy_in<std::int32_t>(argument);
+      if (!pgrp) return std::unexpected(pgrp.error());
+      const std::int32_t group_session = *pgrp > 0 ? session_of_group(*pgrp) : 0;
+      if (auto checked = tty::check_set_foreground(port.jobs, caller, *pgrp, group_session); !checked)
+        return std::unexpected(checked.error());
+      port.jobs.foreground.store(*pgrp);
+      return 0;
+    }
+    case abi::kTiocsctty: {
+      if (auto taken = tty::acquire(port.jobs, caller, argument == 1, session_alive(port.jobs)); !taken)
+        return std::unexpected(taken.error());
+      return 0;
+    }
+    case abi::kTiocnotty: {
+      const auto old_foreground = tty::give_up(port.jobs, caller);
+      if (!old_foreground) return std::unexpected(old_foreground.error());
+      if (*old_foreground > 0) {
+        (void)proc::send_signal_to_group(*old_foreground, proc::kSigHup);
+        (void)proc::send_signal_to_group(*old_foreground, proc::kSigCont);
+      }
+      return 0;
+    }
+    default:
+      return std::unexpected(Errno::enotty);
+  }
 }
 
 }  // namespace ferrite::syscall

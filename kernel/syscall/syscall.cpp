@@ -122,6 +122,7 @@ std::int64_t dispatch(proc::Process& process, const Arguments& args) {
   const Handler handler = args.number < kTable.size() ? kTable[args.number] : sys_missing;
   const Result result = handler(process, args);
   if (result) [[likely]] return *result;
+  if (result.error() == abi::Errno::eintr) return interrupted_result(process, args.number);
   return abi::negated(result.error());
 }
 
@@ -142,6 +143,7 @@ bool attach_files(proc::Process& process) {
   (*file)->references = 3;
   for (int fd = 0; fd < 3; ++fd) (void)table->install(*file);
   process.files = table;
+  if (fs::TerminalPort* port = fs::terminal()) take_console_for_session(process, *port);
   return true;
 }
 

@@ -1,6 +1,8 @@
 // The console terminal: keyboard bytes in, line discipline, VT100 screen out (see console.h).
 #include "tty/console.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <optional>
 
@@ -11,6 +13,8 @@
 #include "fs/file.h"
 #include "lib/log.h"
 #include "lib/utf8.h"
+#include "proc/signal.h"
+#include "proc/signals.h"
 #include "sched/scheduler.h"
 #include "sched/sync.h"
 #include "sync/spinlock.h"
@@ -67,7 +71,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
       // wait: EINTR, and the way back to ring 3 delivers it. The emptiness check and the wait
       // are one interrupts-off section, so a byte that arrives in between still wakes us.
       sync::InterruptGuard no_interrupts;
-      if (scancodes_.empty() && !waiters_.wait_interruptible_locked()) {
+      if (scancodes_.empty() && replies_size_ == 0 && !waiters_.wait_interruptible_locked()) {
         return std::unexpected(abi::Errno::eintr);
       }
     }
@@ -75,7 +79,22 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   void interrupt_readers() { waiters_.wake_all(); }
 
-  void write(std::string_view text) override { console::write_terminal(text); }
+  // The screen may answer (the cursor position report busybox's line editor asks for with
+  // CSI 6 n): the answer is typed into this terminal's input, as a real VT100 sends it back on
+  // the line; it goes through the line discipline like keys (and echoes if ECHO is on, as on
+  // Linux).
+  void write(std::string_view text) override {
+    char reply[kMaxReply];
+    const std::size_t length = console::write_terminal(text, reply);
+    if (length == 0) return;
+    {
+      sync::SpinlockGuard guard(replies_lock_);
+      for (std::size_t i = 0; i < length && replies_size_ < replies_.size(); ++i) {
+        replies_[replies_size_++] = reply[i];
+      }
+    }
+    waiters_.wake_all();
+  }
 
   abi::Winsize window_size() override {
     const console::CellSize size = console::screen_size();
@@ -84,12 +103,13 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   abi::Termios termios() override { return termios_; }
 
-  // ECHO and ICANON take effect (chapter 15: raw mode for line editors); the other flags are
+  // ECHO, ICANON, ISIG, NOFLSH, VINTR and VQUIT take effect (chapter 15: raw mode for line editors); the other flags are
   // kept so that a program that saves and restores them gets back what it saved.
   void set_termios(const abi::Termios& termios) override {
     termios_ = termios;
     line_discipline_.set_echo((termios.c_lflag & abi::kEcho) != 0);
     line_discipline_.set_canonical((termios.c_lflag & abi::kIcanon) != 0);
+    apply_signal_settings();
   }
 
   std::size_t readable_bytes() override {
@@ -99,14 +119,23 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   void opened() override {
     if (open_files_++ > 0) return;
+    start_signal_key_thread();
     // A fresh decoder: the previous program's last keys (say Ctrl+D's releases) went to the
     // shell, and a modifier this one thinks is still held would garble the next line.
-    if (layout_ != nullptr) keyboard_.emplace(*layout_);
+    if (layout_ != nullptr) {
+      keyboard_.emplace(*layout_);
+      sync::InterruptGuard no_interrupts;  // IRQ 1 feeds the watcher
+      signal_watcher_.emplace(*layout_);
+      pending_signal_keys_ = 0;
+    }
     task::divert_scancodes(on_scancode);
   }
 
   void closed() override {
     if (--open_files_ > 0) return;
+    // The queues and the line discipline have one consumer at a time: the signal-key thread
+    // may be pumping right now.
+    sched::MutexGuard one_at_a_time(pump_mutex_);
     {
       // Keys typed ahead that no read decoded belong to whoever reads next: the shell. Under
       // one interrupts-off section, so no byte can slip between the last one given back and
@@ -114,29 +143,98 @@ class ConsoleTerminal final : public fs::TerminalPort {
       sync::InterruptGuard no_interrupts;
       task::divert_scancodes(nullptr);
       while (const std::optional<std::uint8_t> scancode = scancodes_.try_pop()) {
-        task::give_back_scancode(*scancode);
+        if (*scancode != kSignalMark) task::give_back_scancode(*scancode);
       }
+      while (signal_chars_.try_pop()) {
+      }
+      pending_signal_keys_ = 0;
     }
     // Decoded but unread text stays with the program that ended (Linux flushes a hung-up tty).
     line_discipline_.flush_input();
+    {
+      sync::SpinlockGuard guard(replies_lock_);
+      replies_size_ = 0;
+    }
     line_discipline_.set_echo(true);
     line_discipline_.set_canonical(true);
     termios_ = default_termios();
+    apply_signal_settings();
   }
 
  private:
   // IRQ 1 (through task::divert_scancodes): store the byte and wake the reader. A full queue
-  // drops the byte, as the shell's queue does.
+  // drops the byte, as the shell's queue does. A key that stands for a signal (ISIG: Ctrl+C,
+  // Ctrl+\) sends it to the foreground process group here, at once — whether or not anyone
+  // reads the terminal (a shell waiting for `sleep 10` is not reading) — as Linux's n_tty does
+  // when the byte arrives. In the queue it becomes a mark (kSignalMark, its character in
+  // signal_chars_), and the signal-key thread pumps at once, so that the flush and the ^C echo
+  // happen now, in thread context, where echoing may wait for the console.
   static void on_scancode(std::uint8_t scancode);
+
+ public:
+  static std::int64_t signal_key_thread(void*) {
+    for (;;) {
+      console_terminal_signal_keys().down();
+      console_terminal_pump();
+    }
+  }
+
+ private:
+  // Started when a program first opens the terminal (a kernel that never runs one has no use
+  // for it). Linux echoes ^C when the key arrives, not when someone reads; this thread does
+  // that part.
+  void start_signal_key_thread() {
+    if (signal_key_thread_started_) return;
+    signal_key_thread_started_ = true;
+    if (auto thread = sched::spawn("tty-signal-keys", signal_key_thread, nullptr)) {
+      sched::detach(**thread);
+    } else {
+      log::warn("tty: no thread for signal keys ({}): ^C echoes at the next read",
+                sched::to_string(thread.error()));
+    }
+  }
+  static sched::Semaphore& console_terminal_signal_keys();
+  static void console_terminal_pump();
+  static constexpr std::uint8_t kSignalMark = 0x00;  // not a set-1 make or break code
+
+  void apply_signal_settings() {
+    line_discipline_.set_signals((termios_.c_lflag & abi::kIsig) != 0,
+                                 (termios_.c_lflag & abi::kNoflsh) != 0,
+                                 static_cast<char>(termios_.c_cc[abi::kVintr]),
+                                 static_cast<char>(termios_.c_cc[abi::kVquit]));
+  }
 
   // Decodes queued bytes into characters (UTF-8) and types them into the line discipline —
   // only until a line is complete, so that keys typed beyond it stay raw and can go back to the
   // shell if the program ends without reading them (`cat`, then Ctrl+D, then `ls` typed ahead).
   void pump() {
+    sched::MutexGuard one_at_a_time(pump_mutex_);  // a reader and the signal-key thread
+    pump_locked();
+  }
+  void pump_locked() {
     EchoToConsole echo;
-    while (!line_discipline_.can_read() || !line_discipline_.canonical()) {
+    // The terminal's answers first: the program that asked is waiting for them.
+    char replies[kMaxReply * 2];
+    std::size_t reply_count = 0;
+    {
+      sync::SpinlockGuard guard(replies_lock_);
+      reply_count = replies_size_;
+      std::copy_n(replies_.begin(), reply_count, replies);
+      replies_size_ = 0;
+    }
+    for (std::size_t i = 0; i < reply_count; ++i) (void)line_discipline_.receive(replies[i], echo);
+    // A queued signal key is decoded even past a completed line: its flush takes that line too.
+    while (!line_discipline_.can_read() || !line_discipline_.canonical() ||
+           pending_signal_keys_.load(std::memory_order_relaxed) > 0) {
       const std::optional<std::uint8_t> scancode = scancodes_.try_pop();
       if (!scancode) break;
+      if (*scancode == kSignalMark) {
+        if (const std::optional<char> key = signal_chars_.try_pop()) {
+          line_discipline_.signal_key(*key, echo);
+          pending_signal_keys_.fetch_sub(1, std::memory_order_relaxed);
+          continue;
+        }
+      }
       if (!keyboard_) continue;
       const auto event = keyboard_->feed(*scancode);
       if (!event || !event->pressed) continue;
@@ -150,7 +248,12 @@ class ConsoleTerminal final : public fs::TerminalPort {
       }
       char bytes[lib::kMaxUtf8Bytes];
       const std::size_t length = lib::encode_utf8(event->character, bytes);
-      for (std::size_t i = 0; i < length; ++i) line_discipline_.receive(bytes[i], echo);
+      for (std::size_t i = 0; i < length; ++i) {
+        // A signal key here was not one when it arrived (ISIG came on since): signal now.
+        const int signal = line_discipline_.receive(bytes[i], echo);
+        const std::int32_t group = jobs.foreground.load();
+        if (signal != 0 && group > 0) (void)proc::send_signal_to_group(group, signal);
+      }
     }
   }
 
@@ -173,6 +276,18 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   const drivers::keyboard::Layout* layout_ = nullptr;
   std::optional<drivers::keyboard::Keyboard> keyboard_;
+  // IRQ 1's own decoder, following every byte as keyboard_ will, to see signal keys at once.
+  std::optional<drivers::keyboard::Keyboard> signal_watcher_;
+  std::atomic<int> pending_signal_keys_{0};  // signal keys queued that pump() has not reached
+  task::SpscRing<char, 16> signal_chars_;     // their characters, in order
+  sched::Semaphore signal_keys_;              // one up() per signal key: the thread pumps
+  sched::Mutex pump_mutex_;
+  bool signal_key_thread_started_ = false;
+  // The screen's answers waiting to be typed in (write(), any thread; pump() takes them).
+  static constexpr std::size_t kMaxReply = 32;
+  sync::Spinlock replies_lock_;
+  std::array<char, kMaxReply * 2> replies_{};
+  std::size_t replies_size_ = 0;
   LineDiscipline line_discipline_;
   abi::Termios termios_{};
   task::SpscRing<std::uint8_t, 256> scancodes_;
@@ -183,10 +298,39 @@ class ConsoleTerminal final : public fs::TerminalPort {
 // Built by the kernel's static constructors (it has a vtable), before init_console runs.
 ConsoleTerminal console_terminal;
 
+sched::Semaphore& ConsoleTerminal::console_terminal_signal_keys() { return console_terminal.signal_keys_; }
+void ConsoleTerminal::console_terminal_pump() { console_terminal.pump(); }
+
 void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
-  if (!console_terminal.scancodes_.try_push(scancode)) return;
-  console_terminal.waiters_.wake_one();
+  ConsoleTerminal& t = console_terminal;
+  // The watcher sees every byte first (a byte the full queue then drops is lost to the
+  // reader's decoder too: its modifier state can be off by that byte, as with any dropped key).
+  int signal = 0;
+  char key = 0;
+  if (t.signal_watcher_) {
+    const auto event = t.signal_watcher_->feed(scancode);
+    if (event && event->pressed && event->character != 0 && event->character < 0x80) {
+      key = static_cast<char>(event->character);
+      signal = t.line_discipline_.signal_for(key);
+    }
+  }
+  if (signal == 0) {
+    if (!t.scancodes_.try_push(scancode)) return;
+    t.waiters_.wake_one();
+    return;
+  }
+  if (const std::int32_t group = t.jobs.foreground.load(); group > 0) {
+    (void)proc::send_signal_to_group(group, signal);
+  }
+  if (!t.signal_chars_.try_push(key)) return;
+  if (!t.scancodes_.try_push(kSignalMark)) return;  // (its character then waits for the next mark)
+  t.pending_signal_keys_.fetch_add(1, std::memory_order_relaxed);
+  t.signal_keys_.up();
+  t.waiters_.wake_one();
 }
+
+static_assert(LineDiscipline::kSignalInterrupt == proc::kSigInt &&
+              LineDiscipline::kSignalQuit == proc::kSigQuit);
 
 }  // namespace
 

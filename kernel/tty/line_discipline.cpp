@@ -8,7 +8,7 @@ namespace ferrite::tty {
 
 namespace {
 
-constexpr char kCtrlC = 0x03, kCtrlD = 0x04, kCtrlU = 0x15, kBackspace = '\b', kDelete = 0x7F;
+constexpr char kCtrlD = 0x04, kCtrlU = 0x15, kBackspace = '\b', kDelete = 0x7F;
 
 bool is_utf8_continuation(char byte) {
   return (static_cast<std::uint8_t>(byte) & 0xC0) == 0x80;
@@ -39,13 +39,27 @@ bool LineDiscipline::erase_last_character(fmt::Sink& echo) {
   return true;
 }
 
-void LineDiscipline::receive(char byte, fmt::Sink& echo) {
+void LineDiscipline::signal_key(char byte, fmt::Sink& echo) {
+  // n_tty's isig(): the input queue is flushed (NOFLSH keeps it), and the character is echoed
+  // as ECHOCTL shows control characters, ^C — no newline: the shell writes its own.
+  if (!noflsh_) flush_input();
+  if (echo_) {
+    const char shown[2] = {'^', static_cast<char>(static_cast<std::uint8_t>(byte) ^ 0x40)};
+    echo.write({shown, 2});
+  }
+}
+
+int LineDiscipline::receive(char byte, fmt::Sink& echo) {
+  if (const int signal = signal_for(byte); signal != 0) {
+    signal_key(byte, echo);
+    return signal;
+  }
   if (byte == '\r') byte = '\n';  // ICRNL
   if (!canonical_) {
-    if (!append(byte, kNone)) return;
+    if (!append(byte, kNone)) return 0;
     commit();
     if (echo_) echo.write({&byte, 1});
-    return;
+    return 0;
   }
   switch (byte) {
     case '\n':
@@ -53,26 +67,22 @@ void LineDiscipline::receive(char byte, fmt::Sink& echo) {
         commit();
         if (echo_) echo.write("\n");
       }
-      return;
+      return 0;
     case kCtrlD:  // VEOF: the line so far goes to the reader as it is; alone, it reads as EOF
       if (append('\0', kEofMark)) commit();
-      return;
+      return 0;
     case kBackspace:
     case kDelete:  // VERASE is DEL on Linux; the PC keyboard's Backspace key types \b here
       (void)erase_last_character(echo);
-      return;
+      return 0;
     case kCtrlU:  // VKILL
       while (erase_last_character(echo)) {
       }
-      return;
-    case kCtrlC:  // VINTR: without signals yet (chapter 15) it drops the line being typed
-      size_ = committed_;
-      if (echo_) echo.write("^C\n");
-      return;
+      return 0;
     default:
       break;
   }
-  if (!append(byte, kNone) || !echo_) return;
+  if (!append(byte, kNone) || !echo_) return 0;
   const auto value = static_cast<std::uint8_t>(byte);
   if (value < 0x20 && byte != '\t') {  // ECHOCTL: Ctrl+A shows as ^A
     const char shown[2] = {'^', static_cast<char>(value + '@')};
@@ -80,6 +90,7 @@ void LineDiscipline::receive(char byte, fmt::Sink& echo) {
   } else {
     echo.write({&byte, 1});
   }
+  return 0;
 }
 
 std::size_t LineDiscipline::read(std::span<char> out) {

@@ -8,7 +8,13 @@
 //   Ctrl+U (VKILL)                                    erases the whole line being typed
 //   Ctrl+D (VEOF)                                     completes the line without a newline; on an
 //                                                     empty line the next read returns 0 (EOF)
-//   Ctrl+C (VINTR)                                    drops the line (signals: chapter 15)
+//
+// With ISIG (chapter 15, in both modes) VINTR (Ctrl+C) and VQUIT (Ctrl+\) are not input: they
+// stand for SIGINT and SIGQUIT to the terminal's foreground process group (n_tty.c's isig()).
+// The line discipline says which signal a byte means (signal_for) and does its own part when the
+// byte arrives: everything typed so far is flushed unless NOFLSH, and it echoes as ^C. Sending
+// the signal is the terminal's (tty/console.cpp): it must happen when the key is pressed, even
+// when no program is reading.
 //
 // A read returns at most one line (less if the reader's buffer is smaller: the rest waits for
 // the next read). Echo goes to a fmt::Sink — the console — with "\b \b" for erasing, as
@@ -30,8 +36,33 @@ class LineDiscipline {
   // Linux's n_tty keeps 4096 bytes; a line that would not fit takes no more characters.
   static constexpr std::size_t kCapacity = 4096;
 
-  // One typed byte. What the user should see of it is written to `echo`.
-  void receive(char byte, fmt::Sink& echo);
+  // Linux's numbers for the signals the terminal sends (proc/signal.h has them all).
+  static constexpr int kSignalInterrupt = 2, kSignalQuit = 3;
+
+  // One typed byte. What the user should see of it is written to `echo`. Returns the signal the
+  // byte stands for under ISIG (its flush and echo are done), 0 for an ordinary byte.
+  int receive(char byte, fmt::Sink& echo);
+
+  // The signal `byte` stands for with the current settings: kSignalInterrupt for VINTR,
+  // kSignalQuit for VQUIT, 0 otherwise or without ISIG. A control character set to 0
+  // (_POSIX_VDISABLE) matches nothing.
+  [[nodiscard]] int signal_for(char byte) const {
+    if (!isig_ || byte == 0) return 0;
+    if (byte == interrupt_char_) return kSignalInterrupt;
+    if (byte == quit_char_) return kSignalQuit;
+    return 0;
+  }
+  // A signal key's own part (receive() does it for a byte signal_for() matches; the terminal
+  // calls it for a key it already recognised on arrival): the input is flushed unless NOFLSH,
+  // and the key echoes as ^C / ^\ if ECHO is on.
+  void signal_key(char byte, fmt::Sink& echo);
+  // ISIG, NOFLSH and the VINTR/VQUIT characters from termios (defaults: on, off, ^C, ^\).
+  void set_signals(bool isig, bool noflsh, char interrupt_char, char quit_char) {
+    isig_ = isig;
+    noflsh_ = noflsh;
+    interrupt_char_ = interrupt_char;
+    quit_char_ = quit_char;
+  }
 
   // Whether a read would return now: a completed line (or an end-of-file mark) is waiting.
   [[nodiscard]] bool can_read() const { return committed_ > 0; }
@@ -73,6 +104,8 @@ class LineDiscipline {
   std::size_t committed_ = 0;  // of those, the completed lines at the front
   bool echo_ = true;
   bool canonical_ = true;
+  bool isig_ = true, noflsh_ = false;
+  char interrupt_char_ = 0x03, quit_char_ = 0x1C;
 };
 
 }  // namespace ferrite::tty

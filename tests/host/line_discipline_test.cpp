@@ -130,11 +130,63 @@ TEST(LineDiscipline, ControlCharactersEchoAsCaretLetters) {
   EXPECT_EQ(read_all(ld), "\n");
 }
 
-TEST(LineDiscipline, CtrlCDropsTheLine) {
+// ISIG (chapter 15): Ctrl+C and Ctrl+\ are signals, not input; what was typed is flushed.
+TEST(LineDiscipline, CtrlCIsSigintAndFlushesTheInput) {
   LineDiscipline ld;
   Echo echo;
-  type(ld, "abc\x03xyz\n", echo);
+  type(ld, "done\nabc", echo);
+  EXPECT_EQ(ld.receive('\x03', echo), LineDiscipline::kSignalInterrupt);
+  EXPECT_EQ(echo.text, "done\nabc^C");  // echoed as ^C, no newline (the shell writes one)
+  EXPECT_FALSE(ld.can_read());          // the completed line went too, as n_tty flushes it
+  type(ld, "xyz\n", echo);
   EXPECT_EQ(read_all(ld), "xyz\n");
+}
+
+TEST(LineDiscipline, CtrlBackslashIsSigquit) {
+  LineDiscipline ld;
+  Echo echo;
+  EXPECT_EQ(ld.receive('\x1c', echo), LineDiscipline::kSignalQuit);
+  EXPECT_EQ(echo.text, "^\\");
+  EXPECT_EQ(ld.signal_for('a'), 0);
+}
+
+TEST(LineDiscipline, IsigWorksInRawModeToo) {
+  LineDiscipline ld;
+  Echo echo;
+  ld.set_canonical(false);
+  ld.set_echo(false);
+  type(ld, "ab", echo);
+  EXPECT_EQ(ld.receive('\x03', echo), LineDiscipline::kSignalInterrupt);
+  EXPECT_EQ(ld.readable_bytes(), 0u);
+  EXPECT_EQ(echo.text, "");
+}
+
+TEST(LineDiscipline, NoflshKeepsTheInput) {
+  LineDiscipline ld;
+  Echo echo;
+  ld.set_signals(true, true, '\x03', '\x1c');
+  type(ld, "one\ntw", echo);
+  EXPECT_EQ(ld.receive('\x03', echo), LineDiscipline::kSignalInterrupt);
+  type(ld, "o\n", echo);
+  EXPECT_EQ(read_all(ld), "one\n");
+  EXPECT_EQ(read_all(ld), "two\n");
+}
+
+TEST(LineDiscipline, WithoutIsigCtrlCIsAnOrdinaryCharacter) {
+  LineDiscipline ld;
+  Echo echo;
+  ld.set_signals(false, false, '\x03', '\x1c');
+  EXPECT_EQ(ld.signal_for('\x03'), 0);
+  type(ld, "a\x03\n", echo);
+  EXPECT_EQ(read_all(ld), "a\x03\n");
+  EXPECT_EQ(echo.text, "a^C\n");
+}
+
+TEST(LineDiscipline, ADisabledControlCharacterMatchesNothing) {
+  LineDiscipline ld;
+  ld.set_signals(true, false, '\0', '\x1c');  // VINTR = _POSIX_VDISABLE
+  EXPECT_EQ(ld.signal_for('\0'), 0);
+  EXPECT_EQ(ld.signal_for('\x03'), 0);
 }
 
 TEST(LineDiscipline, WithoutEchoNothingIsShown) {

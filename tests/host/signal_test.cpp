@@ -104,4 +104,44 @@ TEST(SignalState, DefaultActions) {
   EXPECT_EQ(proc::signal_name(proc::kSigAlrm), "SIGALRM");
 }
 
+// signal(7)'s table for a blocking call a signal interrupted, as Linux's handle_signal and
+// arch_do_signal_or_restart apply it.
+TEST(SignalRestart, DecisionTable) {
+  using proc::restart_after_signal;
+  // read/write/wait4 (ERESTARTSYS): restarted with SA_RESTART or with no handler, else EINTR.
+  EXPECT_TRUE(restart_after_signal(proc::kErestartsys, true, true));
+  EXPECT_FALSE(restart_after_signal(proc::kErestartsys, true, false));
+  EXPECT_TRUE(restart_after_signal(proc::kErestartsys, false, false));
+  // pause/sigsuspend/select/ppoll (ERESTARTNOHAND), nanosleep/poll (ERESTART_RESTARTBLOCK):
+  // never restarted after a handler, even with SA_RESTART; transparently without one.
+  for (const std::int64_t code : {proc::kErestartnohand, proc::kErestartRestartblock}) {
+    EXPECT_FALSE(restart_after_signal(code, true, true));
+    EXPECT_FALSE(restart_after_signal(code, true, false));
+    EXPECT_TRUE(restart_after_signal(code, false, false));
+  }
+  EXPECT_TRUE(restart_after_signal(proc::kErestartnointr, true, false));
+  EXPECT_TRUE(proc::is_restart_code(512) && proc::is_restart_code(516));
+  EXPECT_FALSE(proc::is_restart_code(4) || proc::is_restart_code(515));
+}
+
+// ppoll/pselect6's mask: in force during the call; back at once when the call ends normally,
+// kept for the handler's frame when a signal interrupted it.
+TEST(SignalState, TemporaryMaskComesBack) {
+  proc::SignalState state;
+  state.block(proc::signal_bit(proc::kSigInt));
+  state.begin_temporary_mask(proc::signal_bit(proc::kSigUsr1));
+  EXPECT_EQ(state.blocked, proc::signal_bit(proc::kSigUsr1));
+  state.end_temporary_mask(false);
+  EXPECT_EQ(state.blocked, proc::signal_bit(proc::kSigInt));
+  EXPECT_FALSE(state.restore_saved);
+
+  state.begin_temporary_mask(0);
+  state.end_temporary_mask(true);  // interrupted: delivery puts the old one back
+  EXPECT_EQ(state.blocked, 0u);
+  EXPECT_TRUE(state.restore_saved);
+  EXPECT_EQ(state.saved_blocked, proc::signal_bit(proc::kSigInt));
+  state.restart_pending = true;
+  EXPECT_FALSE(state.for_child().restart_pending);  // a fork returns no restart code
+}
+
 }  // namespace

@@ -80,6 +80,7 @@ class SyscallTest : public ::testing::Test {
     fs::set_terminal(&terminal_);
     process_.pid = 7;
     process_.parent = 1;
+    process_.pgid = process_.sid = 7;  // a session leader: the console becomes its terminal
     process_.address_space = &space_;
     ASSERT_TRUE(ferrite::syscall::attach_files(process_));
     testing_::address_space_calls() = {};
@@ -389,6 +390,93 @@ TEST_F(SyscallTest, TerminalIoctlsAndEnottyElsewhere) {
             err(uapi::Errno::enotty));  // isatty: no
 }
 
+// Chapter 15: the console's session and foreground process group (tty/job_control.h), with
+// Linux's errors: the terminal must be the caller's, the group exist and be in its session.
+TEST_F(SyscallTest, ForegroundProcessGroupFollowsLinuxRules) {
+  ferrite::proc::Process job, stranger;
+  job.pid = 8, job.pgid = 8, job.sid = 7;            // a job of the shell's session
+  stranger.pid = 9, stranger.pgid = 9, stranger.sid = 9;  // another session
+  testing_::processes() = {&process_, &job, &stranger};
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);       // taken when the leader got its files
+  std::int32_t value = 0;
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocgsid, user(value)), 0);
+  EXPECT_EQ(value, 7);
+  std::int32_t group = 8;
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocspgrp, user(group)), 0);
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocgpgrp, user(value)), 0);
+  EXPECT_EQ(value, 8);
+  EXPECT_EQ(terminal_.jobs.foreground.load(), 8);
+  group = 9;
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocspgrp, user_address(&group)), err(uapi::Errno::eperm));
+  group = 100;
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocspgrp, user_address(&group)), err(uapi::Errno::esrch));
+  group = -1;
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocspgrp, user_address(&group)), err(uapi::Errno::einval));
+  EXPECT_EQ(terminal_.jobs.foreground.load(), 8);    // the failures changed nothing
+  // Another session has no controlling terminal here: ENOTTY, and TIOCSCTTY is EPERM while the
+  // owner lives (unless stolen with argument 1).
+  const auto as_stranger = [&](std::uint64_t request, std::uint64_t argument) {
+    return ferrite::syscall::dispatch(
+        stranger, {number("ioctl"), {0, request, argument, 0, 0, 0}});
+  };
+  stranger.files = process_.files;
+  EXPECT_EQ(as_stranger(uapi::kTiocgpgrp, user_address(&value)), err(uapi::Errno::enotty));
+  group = 9;
+  EXPECT_EQ(as_stranger(uapi::kTiocspgrp, user_address(&group)), err(uapi::Errno::enotty));
+  EXPECT_EQ(as_stranger(uapi::kTiocsctty, 0), err(uapi::Errno::eperm));
+  // The leader gives the terminal up: its foreground group gets SIGHUP, then nobody owns it.
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocnotty, 0), 0);
+  EXPECT_NE(job.signals.pending & ferrite::proc::signal_bit(ferrite::proc::kSigHup), 0u);
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocgpgrp, user_address(&value)), err(uapi::Errno::enotty));
+  EXPECT_EQ(as_stranger(uapi::kTiocsctty, 0), 0);    // free now: the stranger's session takes it
+  EXPECT_EQ(as_stranger(uapi::kTiocgpgrp, user_address(&value)), 0);
+  EXPECT_EQ(value, 9);
+  stranger.files = nullptr;
+  testing_::processes().clear();
+}
+
+// An interrupted call returns a restart code only when a signal waits to be delivered (the way
+// back to ring 3 resolves it), and only for the calls Linux restarts; else plain EINTR.
+TEST_F(SyscallTest, InterruptedCallsGetLinuxsRestartCodes) {
+  testing_::machine().interrupt_sleeps = true;
+  EXPECT_EQ(call("rt_sigsuspend", user(process_.signals.blocked), 8), err(uapi::Errno::eintr));
+  process_.signals.pending = ferrite::proc::signal_bit(ferrite::proc::kSigUsr1);
+  std::uint64_t none = 0;
+  EXPECT_EQ(call("rt_sigsuspend", user(none), 8), -ferrite::proc::kErestartnohand);
+  EXPECT_TRUE(process_.signals.restart_pending);
+  EXPECT_EQ(process_.signals.restart_number, number("rt_sigsuspend"));
+  process_.signals.restart_pending = false;
+  EXPECT_EQ(call("pause"), -ferrite::proc::kErestartnohand);
+  process_.signals.restart_pending = false;
+  uapi::Timespec nap{1, 0};
+  EXPECT_EQ(call("nanosleep", user(nap), 0), -ferrite::proc::kErestartRestartblock);
+  process_.signals.restart_pending = false;
+  EXPECT_EQ(call("getpid"), 7);  // not interrupted: nothing to restart
+  process_.signals.pending = 0;
+  EXPECT_EQ(call("nanosleep", user_address(&nap), 0), err(uapi::Errno::eintr));  // no signal
+  EXPECT_FALSE(process_.signals.restart_pending);
+}
+
+// ppoll's mask is the mask during the call: it lets a blocked pending signal interrupt it, and
+// the caller's mask comes back after the handler (interrupted) or at once (not).
+TEST_F(SyscallTest, PpollAppliesItsSignalMask) {
+  const std::uint64_t usr1 = ferrite::proc::signal_bit(ferrite::proc::kSigUsr1);
+  process_.signals.blocked = usr1;
+  process_.signals.pending = usr1;
+  std::uint64_t mask = 0;
+  uapi::Timespec zero{0, 0}, second{1, 0};
+  EXPECT_EQ(call("ppoll", 0, 0, user(zero), user(mask), 8), 0);  // timed out at once
+  EXPECT_EQ(process_.signals.blocked, usr1);
+  EXPECT_FALSE(process_.signals.restore_saved);
+  EXPECT_EQ(call("ppoll", 0, 0, user(zero), user_address(&mask), 4), err(uapi::Errno::einval));
+  testing_::machine().interrupt_sleeps = true;
+  EXPECT_EQ(call("ppoll", 0, 0, user(second), user_address(&mask), 8), -ferrite::proc::kErestartnohand);
+  EXPECT_EQ(process_.signals.blocked, 0u);  // the signal is delivered under ppoll's mask...
+  EXPECT_TRUE(process_.signals.restore_saved);
+  EXPECT_EQ(process_.signals.saved_blocked, usr1);  // ...and the caller's comes back after
+  process_.signals = ferrite::proc::SignalState{};
+}
+
 TEST_F(SyscallTest, SendfileCopiesAFileToTheConsole) {
   ASSERT_EQ(call("open", user_string("/etc/motd"), 0), 3);
   EXPECT_EQ(call("sendfile", 1, 3, 0, 100), 25);
@@ -500,6 +588,7 @@ TEST_F(SyscallTest, KillReachesProcessesAndGroups) {
   ferrite::proc::Process other;
   other.pid = 7;
   process_.pid = 3;
+  process_.pgid = process_.sid = 0;  // groups here are the pids
   testing_::processes() = {&process_, &other};
   EXPECT_EQ(call("kill", 7, 0), 0);                       // signal 0: it exists
   EXPECT_EQ(other.signals.pending, 0u);

@@ -131,4 +131,24 @@ TEST(Vt100Parser, RandomBytesNeverLeaveTheScreen) {
   }
 }
 
+// CSI 6 n: the cursor position report a line editor asks for; the answer waits in the
+// terminal for the tty to queue as input (chapter 15).
+TEST_F(TerminalTest, AnswersCursorPositionAndStatusReports) {
+  EXPECT_EQ(terminal.pending_reply(), "");
+  type("ab\r\ncd\x1b[6n");
+  EXPECT_EQ(terminal.pending_reply(), "\x1b[2;3R");  // row 2, column 3, 1-based
+  EXPECT_EQ(grid.row(1), "cd        ");               // nothing drawn for it
+  type("\x1b[5n");
+  EXPECT_EQ(terminal.pending_reply(), "\x1b[2;3R\x1b[0n");
+  terminal.clear_reply();
+  type("\x1b[5;10H\x1b[6n");
+  EXPECT_EQ(terminal.pending_reply(), "\x1b[5;10R");
+  terminal.clear_reply();
+  type("\x1b[5;1H0123456789\x1b[6n");  // a full row: the cursor is on its last cell
+  EXPECT_EQ(terminal.pending_reply(), "\x1b[5;10R");
+  terminal.clear_reply();
+  type("\x1b[?6n\x1b[7n");  // private and unknown reports: no answer
+  EXPECT_EQ(terminal.pending_reply(), "");
+}
+
 }  // namespace

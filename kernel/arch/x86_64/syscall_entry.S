@@ -123,7 +123,8 @@ user_mode_enter:
 /* void user_mode_resume(const InterruptFrame* frame, std::uint64_t kernel_stack_top): never
  * returns. Chapter 15, a forked child's first way to ring 3: the frame (a copy of its parent's
  * system-call frame) goes to the top of this thread's kernel stack — where an entry from ring 3
- * would have put it — and leaves through interrupt_return (pops, swapgs, iretq). */
+ * would have put it — passes the return-to-user check (signals) and leaves through
+ * interrupt_return (pops, swapgs, iretq). */
         .balign 16
         .global user_mode_resume
         .type user_mode_resume, @function
@@ -136,6 +137,11 @@ user_mode_resume:
         movl $22, %ecx
         cld
         rep movsq
+        /* Like every other way back to ring 3, through the return-to-user check: a signal sent
+         * to the child before it first ran is delivered now, not at its next system call. The
+         * frame is 22 words below a 16-byte aligned top: RSP is aligned for the call. */
+        movq %rsp, %rdi
+        call syscall_return_to_user
         jmp interrupt_return
         .size user_mode_resume, . - user_mode_resume
 

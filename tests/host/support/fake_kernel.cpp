@@ -165,6 +165,15 @@ std::expected<Pid, abi::Errno> new_session(Process&) { return std::unexpected(ab
 // processes the tests register (testing::processes()), sending by recording.
 void signals_changed(Process&) {}
 void send_signal(Process& target, int signal) { target.signals.post(signal); }
+std::size_t send_signal_to_group(Pid pgid, int signal) {
+  std::size_t count = 0;
+  for (Process* p : testing::processes()) {
+    if ((p->pgid != 0 ? p->pgid : p->pid) != pgid) continue;
+    p->signals.post(signal);
+    ++count;
+  }
+  return count;
+}
 void for_each_process(bool (*visit)(Process&, void*), void* context) {
   for (Process* p : testing::processes()) {
     if (!visit(*p, context)) return;

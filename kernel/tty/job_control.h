@@ -1,0 +1,97 @@
+// A terminal's job control (chapter 15): which session the terminal is the controlling terminal
+// of, and which of that session's process groups is in the foreground — the one Ctrl+C signals
+// and the one a shell hands the terminal to while a job runs (tcsetpgrp). Linux keeps the same
+// two in struct tty_struct (session, pgrp); the rules below are drivers/tty/tty_jobctrl.c's.
+//
+// What "controlling terminal" means here: Linux records it per process (signal->tty), set when a
+// session leader without one opens a terminal, inherited by fork, dropped by setsid. ferrite
+// keeps no per-process field: a process has this terminal as its controlling terminal when its
+// session is the terminal's session. A session leader the kernel starts on the console (the
+// kernel shell's `sh`, `init=`) acquires it, as getty's or `setsid -c`'s children do on Linux; a
+// process that calls setsid() has a new session and so no controlling terminal, as on Linux.
+// Portable and host-tested (tests/host/syscall_test.cpp through the ioctls).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <expected>
+
+#include "abi/errno.h"
+
+namespace ferrite::tty {
+
+// Atomic: the keyboard interrupt reads the foreground group while a system call may change it.
+struct JobControl {
+  std::atomic<std::int32_t> session{0};     // 0: nobody's controlling terminal
+  std::atomic<std::int32_t> foreground{0};  // 0: no foreground process group
+
+  [[nodiscard]] bool controls(std::int32_t sid) const { return sid != 0 && session.load() == sid; }
+  void clear() {
+    session.store(0);
+    foreground.store(0);
+  }
+};
+
+// Who asks (the calling process).
+struct JobCaller {
+  std::int32_t pid, pgid, sid;
+  [[nodiscard]] bool session_leader() const { return pid == sid; }
+};
+
+// TIOCSPGRP's checks (tiocspgrp): the terminal must be the caller's controlling terminal
+// (ENOTTY), the group a valid number (EINVAL), exist (ESRCH) and belong to the caller's session
+// (EPERM). `group_session` is the session of the group `pgrp` — of any of its members, or of
+// the process whose pid is `pgrp` if the group has none (Linux's session_of_pgrp) — or 0 if
+// there is no such group or process. The SIGTTOU a background caller would get is not sent
+// (no job stops here).
+inline std::expected<void, abi::Errno> check_set_foreground(const JobControl& tty,
+                                                            const JobCaller& caller,
+                                                            std::int32_t pgrp,
+                                                            std::int32_t group_session) {
+  if (!tty.controls(caller.sid)) return std::unexpected(abi::Errno::enotty);
+  if (pgrp < 0) return std::unexpected(abi::Errno::einval);
+  if (group_session == 0) return std::unexpected(abi::Errno::esrch);
+  if (group_session != caller.sid) return std::unexpected(abi::Errno::eperm);
+  return {};
+}
+
+// TIOCGPGRP and TIOCGSID: only through one's own controlling terminal (else ENOTTY).
+inline std::expected<std::int32_t, abi::Errno> foreground_of(const JobControl& tty,
+                                                             const JobCaller& caller) {
+  if (!tty.controls(caller.sid)) return std::unexpected(abi::Errno::enotty);
+  return tty.foreground.load();
+}
+inline std::expected<std::int32_t, abi::Errno> session_of(const JobControl& tty,
+                                                          const JobCaller& caller) {
+  if (!tty.controls(caller.sid)) return std::unexpected(abi::Errno::enotty);
+  return tty.session.load();
+}
+
+// TIOCSCTTY (tiocsctty): a session leader makes this its controlling terminal, its group the
+// foreground. Already its own: nothing to do. Another live session's terminal: EPERM, unless
+// `steal` (argument 1; Linux also wants CAP_SYS_ADMIN, which every process here has).
+// `owner_alive`: the terminal's current session still has its leader.
+inline std::expected<void, abi::Errno> acquire(JobControl& tty, const JobCaller& caller,
+                                               bool steal, bool owner_alive) {
+  if (tty.controls(caller.sid) && caller.session_leader()) return {};
+  if (!caller.session_leader()) return std::unexpected(abi::Errno::eperm);
+  if (tty.session.load() != 0 && owner_alive && !steal) return std::unexpected(abi::Errno::eperm);
+  tty.session.store(caller.sid);
+  tty.foreground.store(caller.pgid);
+  return {};
+}
+
+// TIOCNOTTY: ENOTTY unless it is the caller's controlling terminal; a session leader gives it up
+// for the whole session (the caller then signals the old foreground group SIGHUP and SIGCONT,
+// as disassociate_ctty does). Returns the group to signal, 0 for none. A process that is not
+// the leader keeps it here (there is no per-process record to drop; Linux drops it for that
+// process only).
+inline std::expected<std::int32_t, abi::Errno> give_up(JobControl& tty, const JobCaller& caller) {
+  if (!tty.controls(caller.sid)) return std::unexpected(abi::Errno::enotty);
+  if (!caller.session_leader()) return 0;
+  const std::int32_t old_foreground = tty.foreground.load();
+  tty.clear();
+  return old_foreground;
+}
+
+}  // namespace ferrite::tty
