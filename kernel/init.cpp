@@ -38,11 +38,13 @@ void init_local_apic() {
   arch::lapic::init(registers->value());
 }
 
-// After the clock: its calibration window also measured the local APIC timer.
+// After the clock, which measured the local APIC timer. Debug level, like the other details of
+// a boot that went as expected (`dmesg` shows them, `log=debug` at boot): every byte on the
+// serial port costs the boot a few microseconds under QEMU (issue 9's boot-time budget).
 void report_local_apic() {
   if (!arch::lapic::enabled()) return;
   const std::uint64_t hz = arch::lapic::timer_hz();
-  log::info("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
+  log::debug("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
             arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
             arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
             arch::lapic::has_tsc_deadline() ? "yes" : "no");
@@ -120,9 +122,11 @@ void init(const boot::BootInfo& boot_info) {
   const auto ps2 = pc::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
   if (ps2) {
-    log::info("interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
-            pc::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
-            ps2->keyboard_acknowledged ? "" : ", keyboard did not answer");
+    // Worth a line at boot only if the keyboard did not answer (why: report_local_apic()).
+    log::message(ps2->keyboard_acknowledged ? log::Level::debug : log::Level::info,
+                 "interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
+                 pc::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
+                 ps2->keyboard_acknowledged ? "" : ", keyboard did not answer");
   } else {
     log::info("interrupts: on; timer {} Hz; no keyboard: {}", pc::pit::frequency_hz(),
             pc::ps2::to_string(ps2.error()));
