@@ -311,7 +311,9 @@ void init_clock(std::optional<PmTimer> pm_timer) {
     arch::lapic::set_timer_hz(lapic_hz);
   }
   if (pm_timer && !add_tick_handler(refine_on_tick)) refining = false;
-  log::info("clock: TSC {}.{:03} MHz{}, PIT-calibrated over {}.{:03} ms, error +-{} ppm{}",
+  // Debug level, as the other details of a boot that went as expected (init.cpp,
+  // report_local_apic): `dmesg` shows it. What went wrong is logged as a warning.
+  log::debug("clock: TSC {}.{:03} MHz{}, PIT-calibrated over {}.{:03} ms, error +-{} ppm{}",
             hz / 1'000'000, hz / 1000 % 1000,
             state.info.invariant ? " invariant" : " (not invariant)", state.info.window_us / 1000,
             state.info.window_us % 1000, state.info.error_ppm,
