@@ -39,8 +39,8 @@ void init_local_apic() {
 }
 
 // After the clock, which measured the local APIC timer. Debug level, like the other details of
-// a boot that went as expected (`dmesg` shows them, `log=debug` at boot): every byte on the
-// serial port costs the boot a few microseconds under QEMU (issue 9's boot-time budget).
+// a boot that went as expected (`dmesg` shows them, `log=debug` at boot): every line costs the
+// boot a scroll of the screen and its bytes on the serial port (issue 9's boot-time budget).
 void report_local_apic() {
   if (!arch::lapic::enabled()) return;
   const std::uint64_t hz = arch::lapic::timer_hz();

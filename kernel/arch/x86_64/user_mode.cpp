@@ -114,8 +114,7 @@ void init_user_mode() {
   if ((features & kCpuidSmap) != 0) cr4 |= kCr4Smap, ferrite_smap_enabled = true;
   write_cr4(cr4);
 
-  // Debug level: a detail of a boot that went as expected (init.cpp, report_local_apic).
-  log::debug("user mode: syscall entry {:#x}, SMEP {}, SMAP {}, FPU state by {} (XCR0 {:#x})",
+  log::info("user mode: syscall entry {:#x}, SMEP {}, SMAP {}, FPU state by {} (XCR0 {:#x})",
             reinterpret_cast<std::uint64_t>(&syscall_entry), smep_on ? "on" : "off (CPU lacks it)",
             ferrite_smap_enabled ? "on" : "off (CPU lacks it)",
             fpu_uses_xsave() ? "XSAVE" : "FXSAVE", fpu_xcr0());
