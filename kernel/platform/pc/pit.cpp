@@ -51,12 +51,18 @@ constinit std::array<std::atomic<TickCallback>, kMaxTickCallbacks> callbacks{};
 // and the handler then skips the slots instead of testing four empty ones on every interrupt.
 constinit std::atomic<unsigned> slots_used{0};
 
-void on_timer_interrupt(arch::InterruptFrame&) {
-  const std::uint64_t tick = tick_count.fetch_add(1, std::memory_order_relaxed) + 1;
-  const unsigned used = slots_used.load(std::memory_order_acquire);
+// Out of line, so that the interrupt without callbacks saves no registers for this loop
+// (make bench's timer IRQ round trip: 114 -> 103 instructions).
+[[gnu::noinline]] void run_callbacks(std::uint64_t tick, unsigned used) {
   for (unsigned i = 0; i < used; ++i) {
     if (const TickCallback callback = callbacks[i].load(std::memory_order_acquire)) callback(tick);
   }
+}
+
+void on_timer_interrupt(arch::InterruptFrame&) {
+  const std::uint64_t tick = tick_count.fetch_add(1, std::memory_order_relaxed) + 1;
+  const unsigned used = slots_used.load(std::memory_order_acquire);
+  if (used != 0) run_callbacks(tick, used);
 }
 
 }  // namespace
