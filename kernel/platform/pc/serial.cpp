@@ -129,7 +129,11 @@ std::size_t SerialPort::queue(std::string_view text) {
     // Prime the FIFO ourselves when it is empty (as Linux's 8250 driver does): not every UART
     // raises THRE on the arming alone.
     if ((arch::inb(base_ + kLineStatus) & kLineStatusTransmitEmpty) != 0) fill_fifo();
-    arch::outb(base_ + kInterruptEnable, kEnableTransmitEmpty);
+    if (idle()) {
+      transmitting_ = false;  // all of it is in the UART already (an emulated one keeps up)
+    } else {
+      arch::outb(base_ + kInterruptEnable, kEnableTransmitEmpty);
+    }
   }
   arch::restore_interrupts(were_enabled);
   return taken;
