@@ -38,11 +38,13 @@ void init_local_apic() {
   arch::lapic::init(registers->value());
 }
 
-// After the clock: its calibration window also measured the local APIC timer.
+// After the clock, which measured the local APIC timer. Debug level, like the other details of
+// a boot that went as expected (`dmesg` shows them, `log=debug` at boot): every line costs the
+// boot a scroll of the screen and its bytes on the serial port (issue 9's boot-time budget).
 void report_local_apic() {
   if (!arch::lapic::enabled()) return;
   const std::uint64_t hz = arch::lapic::timer_hz();
-  log::info("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
+  log::debug("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
             arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
             arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
             arch::lapic::has_tsc_deadline() ? "yes" : "no");
@@ -102,6 +104,9 @@ void init_io_apic(const boot::CommandLine& command_line) {
 }  // namespace
 
 void init(const boot::BootInfo& boot_info) {
+  // Chapter 13: the clock's calibration window opens here and closes at time::init_clock(); the
+  // work in between is what it measures over, instead of a wait.
+  time::start_calibration();
   const boot::CommandLine command_line(boot_info.command_line());
   if (const auto level = boot::log_level(command_line)) {
     console::set_level(*level);
@@ -117,9 +122,11 @@ void init(const boot::BootInfo& boot_info) {
   const auto ps2 = pc::ps2::init();  // the 8042, IRQ 1 on, scancode set 1
   arch::enable_interrupts();
   if (ps2) {
-    log::info("interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
-            pc::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
-            ps2->keyboard_acknowledged ? "" : ", keyboard did not answer");
+    // Worth a line at boot only if the keyboard did not answer (why: report_local_apic()).
+    log::message(ps2->keyboard_acknowledged ? log::Level::debug : log::Level::info,
+                 "interrupts: on; timer {} Hz; PS/2 keyboard ready ({} controller{})",
+                 pc::pit::frequency_hz(), ps2->dual_channel ? "dual-port" : "single-port",
+                 ps2->keyboard_acknowledged ? "" : ", keyboard did not answer");
   } else {
     log::info("interrupts: on; timer {} Hz; no keyboard: {}", pc::pit::frequency_hz(),
             pc::ps2::to_string(ps2.error()));
@@ -130,16 +137,18 @@ void init(const boot::BootInfo& boot_info) {
   mm::init(boot_info);
   mm::init_heap(mm::heap_config_from(command_line));
 
+  // Chapter 13: this CPU's local APIC (its timer drives the tick), then, after the clock, the I/O
+  // APIC, which takes the device IRQs from the 8259 (until then they reach the CPU through
+  // LINT0). Its timer counts for its calibration while the ACPI tables are read.
+  init_local_apic();
+  time::start_lapic_calibration();
   // Chapter 13: the firmware's ACPI tables (CPUs, I/O APICs, timers), read-only.
   acpi::init(boot_info);
   // Chapter 14: the initramfs (the first boot module) becomes the file tree programs see.
   fs::mount_initramfs(boot_info);
-  // Chapter 13: this CPU's local APIC (its timer drives the tick), then the I/O APIC, which
-  // takes the device IRQs from the 8259 (until then they reach the CPU through LINT0).
-  init_local_apic();
-  // The TSC clock and the local APIC timer, calibrated together against PIT channel 2, later
-  // refined against the ACPI PM timer (chapter 13). Log timestamps come from it from here on:
-  // the PIT's IRQ 0 stops with the APIC tick.
+  // The TSC clock and the local APIC timer, calibrated against PIT channel 2 over the windows
+  // opened above, later refined against the ACPI PM timer (chapter 13). Log timestamps come from
+  // it from here on: the PIT's IRQ 0 stops with the APIC tick.
   time::init_clock(pm_timer());
   log::set_clock(time::now_ns);
   report_local_apic();

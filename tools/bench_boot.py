@@ -80,10 +80,15 @@ def boot_once(args, image, marker):
     output = bytearray()
     marker_at = None
     needle = marker.encode() if marker else None
-    # Read the serial output as it comes, to see when the marker appears.
+    # Read the serial output as it comes, to see when the marker appears. QEMU writes each serial
+    # byte separately, so chunks are often one byte: look only at what is new (and the tail the
+    # marker could straddle), not at the whole output again each time, which costs the reader
+    # (and the 2-core machine QEMU runs on) time that grows with the output.
     while chunk := os.read(qemu.stdout.fileno(), 65536):
+        seen = len(output)
         output += chunk
-        if needle and marker_at is None and needle in output:
+        if needle and marker_at is None and \
+                needle in output[max(0, seen - len(needle) + 1):]:
             marker_at = time.monotonic() - started
     status = qemu.wait()
     seconds = time.monotonic() - started

@@ -10,21 +10,31 @@ class LineWriter {
  public:
   explicit LineWriter(Summary& summary) : summary_(summary) {}
 
+  // A call is its type-erased arguments and a call to add_erased(): the summary is put together
+  // once per boot, where (under QEMU's TCG) every instruction costs most in being translated.
   template <class... Args>
   void add(fmt::FormatStringFor<Args...> format, const Args&... args) {
-    if (summary_.count == Summary::max_lines) return;
-    auto& text = summary_.text[summary_.count];
-    std::size_t& used = summary_.length[summary_.count];
-    const std::size_t wanted = fmt::format_to_buffer(
-        std::span<char>(text.data() + used, text.size() - used), format, args...);
-    if (wanted > Summary::columns - used) summary_.truncated = true;
-    used += wanted < Summary::columns - used ? wanted : Summary::columns - used;
+    const std::array<fmt::detail::Argument, sizeof...(Args)> arguments{
+        fmt::detail::Argument{&args, &fmt::detail::format_erased<Args>}...};
+    add_erased(format.text(), arguments);
   }
   void end_line() {
     if (summary_.count < Summary::max_lines) ++summary_.count;
   }
 
  private:
+  [[gnu::noinline]] void add_erased(std::string_view format,
+                                    std::span<const fmt::detail::Argument> arguments) {
+    if (summary_.count == Summary::max_lines) return;
+    auto& text = summary_.text[summary_.count];
+    std::size_t& used = summary_.length[summary_.count];
+    fmt::BufferSink sink(std::span<char>(text.data() + used, text.size() - used));
+    fmt::detail::vformat_direct(sink, format, arguments);
+    const std::size_t wanted = sink.wanted_size();
+    if (wanted > Summary::columns - used) summary_.truncated = true;
+    used += wanted < Summary::columns - used ? wanted : Summary::columns - used;
+  }
+
   Summary& summary_;
 };
 

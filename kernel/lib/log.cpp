@@ -160,6 +160,15 @@ std::uint64_t now_ns() {
   return source != nullptr ? source() : 0;
 }
 
+void vmessage(Level level, std::string_view format, std::span<const fmt::detail::Argument> arguments) {
+  {
+    RecordWriter writer(ring(), level, now_ns());
+    fmt::detail::vformat_to(writer, format, arguments);
+    writer.write("\n");
+  }
+  drain();
+}
+
 void write(Level level, std::string_view text) {
   RecordWriter writer(kernel_ring, level, now_ns());
   writer.write(text);

@@ -16,10 +16,18 @@ namespace ferrite::time {
 
 namespace {
 
-// 1 ms of the PIT's 1.193182 MHz: the one window boot waits for (issue 9 holds boot to 1.1x an
-// empty kernel, which boots in ~0.1 s). The price is the PIT's start uncertainty of one input
-// clock, 1/1193 = 838 ppm, which the error reports and the refinement removes.
+// The boot calibration window is open from start_calibration() (the start of init()) to
+// init_clock(): the page tables, the heap and the ACPI tables are set up inside it instead of the
+// CPU waiting in it (issue 9 holds boot to 1.1x an empty kernel, which boots in ~0.1 s). Its
+// length is whatever that work took, at least 1 ms of the PIT's 1.193182 MHz (waited out if boot
+// was quicker) and at most the 54.9 ms channel 2 can count. The price is the PIT's uncertainty of
+// one input clock at each end (2/1193 = 1677 ppm of a 1 ms window, 168 ppm of 10 ms), which the
+// error reports and the refinement removes. If the window cannot be used (it ran out, or its
+// edges were seen too loosely) one 1 ms window is waited for instead, as before.
 constexpr std::uint16_t kWindowInputClocks = 1193;
+constexpr std::uint32_t kOverlappedEndClocks = 2;  // uncertainty of the two ends, in input clocks
+// The local APIC timer counts from start_lapic_calibration() to init_clock(), at least this long.
+constexpr std::uint64_t kMinLapicWindowNs = 1'000'000;
 // The warm-up window, thrown away: it only has to run the polling loop once.
 constexpr std::uint16_t kWarmUpInputClocks = 120;  // 0.1 ms
 
@@ -113,6 +121,59 @@ Sample sample(ReadCount read_count) {
   return {before / 2 + after / 2, after - before, count};
 }
 
+// The windows opened by start_calibration() and start_lapic_calibration().
+constinit pc::pit::Moment window_start{};
+constinit bool window_open = false;
+constinit Sample lapic_start{};
+constinit bool lapic_counting = false;
+
+// A window measured against the PIT: TSC ticks over `input_clocks` of it, and how many input
+// clocks of uncertainty the PIT's own ends add.
+struct PitWindow {
+  Window window;
+  std::uint32_t input_clocks;
+  std::uint32_t uncertain_clocks;
+};
+
+// Closes the window start_calibration() opened: reads channel 2's count, waiting first if less
+// than kWindowInputClocks have passed. Nothing if none was opened, it ran out, or its edges stay
+// too loosely known (a later reading lengthens the window, so it is read again, kMaxTries times).
+std::optional<PitWindow> close_window() {
+  if (!window_open) return std::nullopt;
+  window_open = false;
+  const std::uint64_t start = window_start.before / 2 + window_start.after / 2;
+  const std::uint64_t start_width = window_start.after - window_start.before;
+  for (int attempt = 0; attempt < kMaxTries;) {
+    const pc::pit::Channel2Reading reading = pc::pit::read_channel2(read_tsc);
+    if (reading.expired) return std::nullopt;
+    if (reading.elapsed_clocks < kWindowInputClocks) continue;
+    ++attempt;
+    const std::uint64_t end = reading.at.before / 2 + reading.at.after / 2;
+    const Window window{end - start, start_width + (reading.at.after - reading.at.before)};
+    if (window.uncertainty * kEdgeFraction <= window.ticks) {
+      return PitWindow{window, reading.elapsed_clocks, kOverlappedEndClocks};
+    }
+  }
+  return std::nullopt;
+}
+
+// The fallback: one window of kWindowInputClocks, waited for.
+PitWindow wait_for_window() {
+  // One window first, thrown away: under an emulator the first run of the polling loop also
+  // pays for translating it, and the caches are cold on real hardware. It gives a first guess
+  // of a window's length, so that the real one waits out 7/8 of it on the TSC before polling
+  // the PIT: the same edges, an eighth of the port reads.
+  const Window warm_up = measure_window(kWarmUpInputClocks);
+  const std::uint64_t guess = warm_up.ticks / kWarmUpInputClocks * kWindowInputClocks;
+  return {measure_window(kWindowInputClocks, guess - guess / 8), kWindowInputClocks, 1};
+}
+
+void start_lapic_count() {
+  arch::lapic::start_count();
+  lapic_start = sample(arch::lapic::counted);
+  lapic_counting = true;
+}
+
 struct Refinement {
   PmTimer timer;
   Sample start;
@@ -192,39 +253,47 @@ void refine_on_tick(std::uint64_t) {
 
 }  // namespace
 
+void start_calibration() {
+  sync::InterruptGuard no_interrupts;  // nothing between the two reads of the start
+  window_start = pc::pit::start_channel2(read_tsc);
+  window_open = true;
+}
+
+void start_lapic_calibration() {
+  if (!arch::lapic::enabled()) return;
+  sync::InterruptGuard no_interrupts;
+  start_lapic_count();
+}
+
 void init_clock(std::optional<PmTimer> pm_timer) {
   const bool lapic = arch::lapic::enabled();
-  Window window{};
-  Sample lapic_start{}, lapic_end{};
+  Sample lapic_end{};
   State state{};
   {
-    sync::InterruptGuard no_interrupts;  // an interrupt inside a window would lengthen it
-    // One window first, thrown away: under an emulator the first run of the polling loop also
-    // pays for translating it, and the caches are cold on real hardware. It gives a first guess
-    // of a window's length, so that the real one waits out 7/8 of it on the TSC before polling
-    // the PIT: the same edges, an eighth of the port reads.
-    const Window warm_up = measure_window(kWarmUpInputClocks);
-    const std::uint64_t guess = warm_up.ticks / kWarmUpInputClocks * kWindowInputClocks;
-    // The local APIC timer counts through the same window: its count is read before and after,
-    // each read placed on the TSC, and the TSC's rate converts (no second wait, as in Linux).
-    // (Both ends are reads of the running count: one register access each, where the start's
-    // three writes would blur the first edge.)
-    if (lapic) {
-      arch::lapic::start_count();
-      lapic_start = sample(arch::lapic::counted);
-    }
-    window = measure_window(kWindowInputClocks, guess - guess / 8);
-    if (lapic) lapic_end = sample(arch::lapic::counted);
+    sync::InterruptGuard no_interrupts;  // an interrupt inside a reading would widen its edges
+    const std::optional<PitWindow> overlapped = close_window();
+    const PitWindow pit = overlapped ? *overlapped : wait_for_window();
     const std::uint64_t hz =
-        frequency_from(window.ticks, kWindowInputClocks, pc::pit::kInputFrequencyHz);
+        frequency_from(pit.window.ticks, pit.input_clocks, pc::pit::kInputFrequencyHz);
     state.info.scale = TscScale::from_hz(hz);
     state.info.invariant = tsc_is_invariant();
-    state.info.window_us = static_cast<std::uint32_t>(std::uint64_t{kWindowInputClocks} *
+    state.info.window_us = static_cast<std::uint32_t>(std::uint64_t{pit.input_clocks} *
                                                       1'000'000 / pc::pit::kInputFrequencyHz);
-    // Error: how loosely the window's edges were known, plus the PIT's own start uncertainty
-    // of one input clock.
+    // Error: how loosely the window's edges were known, plus the PIT's own uncertainty.
     state.info.error_ppm = static_cast<std::uint32_t>(
-        window.uncertainty * 1'000'000 / window.ticks + 1'000'000 / kWindowInputClocks);
+        pit.window.uncertainty * 1'000'000 / pit.window.ticks +
+        std::uint64_t{pit.uncertain_clocks} * 1'000'000 / pit.input_clocks);
+    // The local APIC timer's count is read at both ends of its own window, each read placed on
+    // the TSC, and the TSC's rate converts (no wait on the PIT for it, as in Linux). (Both ends
+    // are reads of the running count: one register access each, where the start's three writes
+    // would blur the first edge.) A window shorter than kMinLapicWindowNs is waited out.
+    if (lapic) {
+      if (!lapic_counting) start_lapic_count();
+      const std::uint64_t min_ticks = state.info.scale.to_ticks(kMinLapicWindowNs);
+      while (read_tsc() - lapic_start.tsc < min_ticks) asm volatile("pause");
+      lapic_end = sample(arch::lapic::counted);
+      lapic_counting = false;
+    }
     // The clock goes on from the PIT's count of ticks, which the log's timestamps read so far:
     // no timestamp goes back when the log switches to this clock.
     state.info.boot_hz = hz;
@@ -242,9 +311,12 @@ void init_clock(std::optional<PmTimer> pm_timer) {
     arch::lapic::set_timer_hz(lapic_hz);
   }
   if (pm_timer && !add_tick_handler(refine_on_tick)) refining = false;
-  log::info("clock: TSC {}.{:03} MHz{}, PIT-calibrated 1x{} ms, error +-{} ppm{}", hz / 1'000'000,
-            hz / 1000 % 1000, state.info.invariant ? " invariant" : " (not invariant)",
-            (state.info.window_us + 500) / 1000, state.info.error_ppm,
+  // Debug level, as the other details of a boot that went as expected (init.cpp,
+  // report_local_apic): `dmesg` shows it. What went wrong is logged as a warning.
+  log::debug("clock: TSC {}.{:03} MHz{}, PIT-calibrated over {}.{:03} ms, error +-{} ppm{}",
+            hz / 1'000'000, hz / 1000 % 1000,
+            state.info.invariant ? " invariant" : " (not invariant)", state.info.window_us / 1000,
+            state.info.window_us % 1000, state.info.error_ppm,
             refining ? "; refining against the ACPI PM timer" : "");
 }
 

@@ -1,9 +1,9 @@
 // The kernel's one monotonic clock (chapter 13): nanoseconds since boot, read from the CPU's
 // time-stamp counter. Unlike counting timer interrupts, it cannot fall behind while interrupts
 // are off: the TSC counts on regardless. `uptime`, sleeps and timeouts all read it.
-// Calibrated twice: at boot against one short window of PIT channel 2 (boot waits for it), then
-// in the background against the ACPI PM timer over a long window, which sharpens the rate without
-// ever letting the clock go back.
+// Calibrated twice: at boot against PIT channel 2 over a window that boot's other work runs in
+// (nothing waits unless that work took under 1 ms), then in the background against the ACPI PM
+// timer over a long window, which sharpens the rate without ever letting the clock go back.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +30,17 @@ struct PmTimer {
   std::uint8_t bits;  // 24 or 32
 };
 
-// Measures the TSC frequency against one window of PIT channel 2 (interrupts off, ~1 ms), and in
-// the same window the local APIC timer's if the local APIC is enabled (its frequency is then set:
+// Opens the boot calibration window: PIT channel 2 starts counting, and the TSC is read around
+// the moment it starts. Call once, first thing at boot (interrupts off); init_clock() closes it.
+void start_calibration();
+// Starts the local APIC timer counting for its calibration, read again by init_clock(). Call once
+// the local APIC is set up (arch::lapic::init), as early as possible: its window lasts until
+// init_clock() (at least 1 ms, waited out if shorter). Does nothing without a local APIC.
+void start_lapic_calibration();
+
+// Measures the TSC frequency against the PIT channel 2 window start_calibration() opened (or,
+// without one or if it cannot be used, against a 1 ms window it waits for), and the local APIC
+// timer's against the TSC if the local APIC is enabled (its frequency is then set:
 // arch/x86_64/lapic.h). The clock goes on from the PIT's uptime, so log timestamps never go back.
 // With `pm_timer`, a tick handler (time/tick.h) later measures the TSC over ~250 ms against it and
 // updates the scale. Prints one line about each calibration. Call once, after the PIT's tick and

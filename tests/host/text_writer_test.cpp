@@ -148,21 +148,23 @@ TEST_F(TextWriterTest, ClearReachesEveryCellWhateverTheFirmwareLeft) {
   for (const ScreenChar& cell : cells) EXPECT_EQ(cell, (ScreenChar{' ', kDefaultColor.value()}));
 }
 
-// The VGA screen keeps a copy of the cells and stores to the card only what changes. To see
-// which cells were stored, put marks into the card behind the writer's back: a stored cell loses
-// its mark, an untouched one keeps it.
+// The VGA screen keeps a copy of the cells and stores to the card only what changes, four cells
+// (one 64-bit store) at a time when it scrolls. To see which cells were stored, put marks into
+// the card behind the writer's back: a stored cell loses its mark, an untouched one keeps it.
 TEST_F(TextWriterTest, ScrollingStoresOnlyTheCellsThatChange) {
   writer.clear();
   writer.write("x");
   const ScreenChar mark{'#', 0x4F};
   cells[0] = mark;                                        // blank before and after the scroll
   cells[(kBottom - 1) * VgaTextScreen::kColumns] = mark;  // receives the "x"
-  cells[kBottom * VgaTextScreen::kColumns + 1] = mark;    // blank before and after
+  cells[kBottom * VgaTextScreen::kColumns + 1] = mark;    // blank, in the group the "x" leaves
+  cells[kBottom * VgaTextScreen::kColumns + 4] = mark;    // blank, in a group that stays blank
   writer.write("\n");
   EXPECT_EQ(cells[0], mark);
   EXPECT_EQ(cells[(kBottom - 1) * VgaTextScreen::kColumns].character, 'x');
   EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns].character, ' ');  // the "x" moved away
-  EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns + 1], mark);
+  EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns + 1].character, ' ');  // stored with its group
+  EXPECT_EQ(cells[kBottom * VgaTextScreen::kColumns + 4], mark);
   // The writer's view comes from its copy, not from the card.
   EXPECT_EQ(writer.screen().get(0, 0).character, ' ');
 }

@@ -22,7 +22,8 @@ struct alignas(64) FpuState {
 
 // Turns on what programs need (SDM Vol. 3A 2.5 "Control Registers", 13.1 "Provide Processor
 // Support for SSE..."): CR0.MP, CR0.NE, EM and TS clear; CR4.OSFXSR and OSXMMEXCPT; with XSAVE,
-// CR4.OSXSAVE and XCR0 = x87 | SSE (| AVX where CPUID has it). Call once per CPU.
+// CR4.OSXSAVE and XCR0 = x87 | SSE (| AVX where CPUID has it). Call once per CPU, as early as
+// possible: kernel_entry (boot/start.cpp) does, right after the console comes up.
 void init_fpu();
 
 // Which save/restore instructions the kernel uses, for the boot log.

@@ -114,7 +114,6 @@ void init_user_mode() {
   if ((features & kCpuidSmap) != 0) cr4 |= kCr4Smap, ferrite_smap_enabled = true;
   write_cr4(cr4);
 
-  init_fpu();
   log::info("user mode: syscall entry {:#x}, SMEP {}, SMAP {}, FPU state by {} (XCR0 {:#x})",
             reinterpret_cast<std::uint64_t>(&syscall_entry), smep_on ? "on" : "off (CPU lacks it)",
             ferrite_smap_enabled ? "on" : "off (CPU lacks it)",

@@ -33,7 +33,8 @@ struct UserContext {
 void init_user_context(UserContext& context);
 
 // Once per CPU, after init_gdt() and sched::init() (the per-CPU block must exist): EFER.SCE and
-// the syscall MSRs, SMEP/SMAP where CPUID has them, the FPU/SSE for programs (init_fpu()).
+// the syscall MSRs, SMEP/SMAP where CPUID has them. (The FPU/SSE that programs need is already
+// on: init_fpu() runs first thing in kernel_entry, boot/start.cpp.)
 void init_user_mode();
 [[nodiscard]] bool smep_enabled();
 [[nodiscard]] bool smap_enabled();

@@ -55,4 +55,24 @@ struct Stopwatch {
 Stopwatch time_channel2(std::uint16_t input_clocks, std::uint64_t (*read_counter)(),
                         std::uint64_t quiet_counts = 0);
 
+// Channel 2 as a stopwatch that runs while the caller does other work (boot's calibration
+// window, time/clock.h): start_channel2() loads the largest count, kChannel2MaxClocks input
+// clocks (54.9 ms), in mode 0 and returns when counting started; read_channel2() latches the
+// count and says how many input clocks have passed since, and when it latched them. Nothing
+// waits. Each moment lies in [before, after] of `read_counter`; the count itself is known to one
+// input clock (0.84 us), plus up to one more at the start (the load waits for the next clock).
+// Once the count runs out the output goes high and stays high: `expired` then says the reading
+// means nothing (the counter wrapped). Call both with interrupts off.
+inline constexpr std::uint32_t kChannel2MaxClocks = 0xFFFF;
+struct Moment {
+  std::uint64_t before, after;
+};
+Moment start_channel2(std::uint64_t (*read_counter)());
+struct Channel2Reading {
+  Moment at;
+  std::uint32_t elapsed_clocks;
+  bool expired;
+};
+Channel2Reading read_channel2(std::uint64_t (*read_counter)());
+
 }  // namespace ferrite::pc::pit
