@@ -38,6 +38,12 @@ class Judge(unittest.TestCase):
         self.assertEqual(clean_serial_text("ferrite> ech\x1b[2Do\x1b[K\r\nok\r\n"),
                          "ferrite> echo\nok\n")
 
+    def test_cleaning_takes_the_late_clock_warning_out_of_a_typed_line(self):
+        self.assertEqual(clean_serial_text(
+            "ferrite> clock: the ACPI PM timer says TSC 2596136402 Hz, 152199 ppm from the PIT's "
+            "3062201087 Hz; keeping the PIT calibration\r\nrun /bin/hello\r\n"),
+            "ferrite> run /bin/hello\n")
+
 
 class Capture(unittest.TestCase):
     def setUp(self):
