@@ -165,8 +165,9 @@ AddressSpace* create_address_space() {
   }
   PageTable& table = table_at(level4->start());
   const PageTable& kernel = table_at(kernel_level4_table().start());
-  // The kernel half: the same level-3 tables as the kernel's own table. mm::init made all 256 of
-  // them, and they never change, so this copy stays right for the life of the space.
+  // The kernel half: the same level-3 tables as the kernel's own table. mm::init made those the
+  // kernel maps into after boot and then fixed the 256 entries, so this copy stays right for the
+  // life of the space.
   // One memcpy (`rep movsb`, chapter 15's fork cost): cheaper than an entry-by-entry loop.
   constexpr std::size_t kKernelHalfBytes =
       (PageTable::kEntryCount - kFirstKernelLevel4Entry) * sizeof(PageTableEntry);

@@ -113,6 +113,9 @@ std::expected<PageTableEntry*, MapError> Mapper::walk_to_entry(VirtAddr page, Pa
     PageTableEntry& entry = (*table)[page.table_index(level)];
     if (!entry.is_present()) {
       if (frames == nullptr) return std::unexpected(MapError::not_mapped);
+      if (level == 4 && page.table_index(4) >= first_fixed_level4_) {
+        return std::unexpected(MapError::level4_entries_fixed);
+      }
       const std::optional<Frame4KiB> new_table = frames->allocate_frame();
       if (!new_table) return std::unexpected(MapError::frame_allocation_failed);
       table_at(new_table->start()).clear();

@@ -26,6 +26,7 @@ enum class MapError {
   parent_is_huge_page,        // a larger page already covers the address
   mapped_with_smaller_pages,  // a 2 MiB / 1 GiB request where a table of smaller pages sits
   frame_allocation_failed,    // no frame left for a new page table
+  level4_entries_fixed,       // would need a new level-4 entry where they are fixed (see below)
 };
 
 constexpr std::string_view to_string(MapError error) {
@@ -40,6 +41,8 @@ constexpr std::string_view to_string(MapError error) {
       return "the address range is managed by a table of smaller pages, not by one huge page";
     case MapError::frame_allocation_failed:
       return "no physical frame left for a new page table";
+    case MapError::level4_entries_fixed:
+      return "the address lies outside the kernel regions whose level-4 entries were made at boot";
   }
   return "unknown mapping error";
 }
@@ -89,6 +92,12 @@ class Mapper {
     return Frame<Size>::containing(*frame_start);
   }
 
+  // From now on no level-4 entry at `first_index` or above is created: a map that would need
+  // one fails with level4_entries_fixed instead. The kernel fixes its half (256..511) once user
+  // address spaces may have copied it (mm/memory.cpp, mm::init): a new entry there would reach
+  // the kernel's own table only.
+  void fix_level4_entries_from(std::size_t first_index) { first_fixed_level4_ = first_index; }
+
   // Replaces the flags of a mapped page (same `present` / `huge` rule as map), keeping its frame.
   template <PageSize Size>
   [[nodiscard]] std::expected<void, MapError> update_flags(Page<Size> page, PageTableFlags flags) {
@@ -114,6 +123,7 @@ class Mapper {
   Frame4KiB level4_table_;
   PhysicalMemoryView memory_;
   FlushTlbEntry flush_tlb_entry_;
+  std::size_t first_fixed_level4_ = PageTable::kEntryCount;  // none fixed
 };
 
 // A FrameSource that also takes frames back: what map_fresh_pages needs to undo its work. The

@@ -10,6 +10,7 @@
 #include "lib/panic.h"
 #include "mm/layout.h"
 #include "mm/physical_map.h"
+#include "mm/user_page_tables.h"
 #include "sync/spinlock.h"
 
 extern "C" const char __kernel_physical_start[], __kernel_physical_end[];
@@ -115,25 +116,32 @@ void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags fla
   }
 }
 
-// Gives every kernel-half level-4 entry (256..511) a level-3 table now, empty where nothing is
-// mapped yet. Each user address space copies these 256 entries when it is made
-// (mm/address_space.cpp); a kernel mapping added later (heap growth, map_mmio, a thread stack)
-// then lands in a table every address space already points to. Were a level-4 entry made after a
-// user space copied the half, that space would never see the mapping. The entries themselves
-// never change afterwards: kernel pages are never user pages, so the mapper never widens them.
-// Costs up to 256 frames (1 MiB), which is what Linux's x86_64 sync_global_pgds avoids by
-// patching every page directory instead.
-// Returns how many tables it made.
-std::size_t preallocate_kernel_half(Frame4KiB level4) {
+// The kernel regions that get mappings after boot: map_mmio's windows at the physical offset
+// (device registers below 4 GiB, in the first 512 GiB with RAM), the heap as it grows, thread
+// stacks. Each lies within one level-4 entry (512 GiB; the heap never grows past the machine's
+// RAM, heap_config.cpp).
+constexpr std::array kLateKernelRegions{kPhysicalMemoryOffset, kKernelHeapStart, kThreadStacksStart};
+
+// Gives each late region's level-4 entry its level-3 table now, before any user address space
+// exists, and then fixes the kernel half: no level-4 entry is made there again. Each user space
+// copies the 256 kernel entries when it is made (mm/address_space.cpp); a kernel mapping added
+// later (heap growth, map_mmio, a thread stack) then lands in a level-3 table every space
+// already points to. Were a level-4 entry made after a space copied the half, that space would
+// never see the mapping; with the half fixed, such a map fails (MapError::level4_entries_fixed)
+// instead of going wrong later. Linux x86_64 does the same for its vmalloc area
+// (preallocate_vmalloc_pages, since 5.10). Filling all 256 entries instead would cost 1 MiB of
+// zeroed tables on every boot. Returns how many tables it made.
+std::size_t prepare_kernel_half(Frame4KiB level4) {
   PageTable& table = *kPhysicalMemory.pointer_to<PageTable>(level4.start());
   std::size_t made = 0;
-  for (std::size_t index = PageTable::kEntryCount / 2; index < PageTable::kEntryCount; ++index) {
-    if (table[index].is_present()) continue;
+  for (const std::uint64_t region : kLateKernelRegions) {
+    PageTableEntry& entry = table[VirtAddr(region).table_index(4)];
+    if (entry.is_present()) continue;
     ++made;
     const std::optional<Frame4KiB> level3 = frames.allocate();
     if (!level3) panic("mm: no memory for the kernel half's level-3 tables");
     kPhysicalMemory.pointer_to<PageTable>(level3->start())->clear();
-    table[index].set(level3->start(), PageTableFlags::present | PageTableFlags::writable);
+    entry.set(level3->start(), PageTableFlags::present | PageTableFlags::writable);
   }
   return made;
 }
@@ -172,11 +180,7 @@ void init(const boot::BootInfo& boot_info) {
   map_kernel_range(address_of(__kernel_data_start), address_of(__kernel_bss_end),
                    kernel | PageTableFlags::writable | no_execute);
 
-  const std::size_t kernel_half_tables = preallocate_kernel_half(*level4);
-  // What lets create_address_space copy the kernel half once per space (mm/address_space.cpp).
-  for (std::size_t index = PageTable::kEntryCount / 2; index < PageTable::kEntryCount; ++index) {
-    FERRITE_ASSERT((*kPhysicalMemory.pointer_to<PageTable>(level4->start()))[index].is_present());
-  }
+  const std::size_t kernel_half_tables = prepare_kernel_half(*level4);
   kernel_level4 = *level4;
 
   if (nx) arch::write_msr(kMsrEfer, arch::read_msr(kMsrEfer) | kEferNoExecuteEnable);
@@ -185,10 +189,11 @@ void init(const boot::BootInfo& boot_info) {
   arch::write_cr3(level4->start().value());
   // From here on the tables are live: changes must flush the TLB.
   mapper = new (mapper_storage) Mapper(*level4, kPhysicalMemory, [](VirtAddr page) { arch::invlpg(page.value()); });
+  mapper->fix_level4_entries_from(kFirstKernelLevel4Entry);  // what create_address_space copies
 
   log::info("mm: {} MiB in {} frames free, RAM mapped at the physical offset up to {} MiB, NX {}",
           frames.free_frames() * kPageBytes >> 20, frames.free_frames(), mapped_end >> 20, nx ? "on" : "off");
-  log::debug("mm: {} empty level-3 tables complete the kernel half for user address spaces", kernel_half_tables);
+  log::debug("mm: {} empty level-3 tables for the kernel regions mapped after boot", kernel_half_tables);
 }
 
 FrameAllocator& frame_allocator() { return frames; }

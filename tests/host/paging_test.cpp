@@ -362,6 +362,31 @@ TEST_F(MapperTest, EmptyTablesTranslateNothing) {
   EXPECT_FALSE(mapper.translate(VirtAddr(0xffff'ffff'8000'0000)).has_value());
 }
 
+// The kernel's half once user spaces exist (mm::init): below an existing level-4 entry a map
+// still makes the tables it needs; a map that would need a new level-4 entry fails, takes no
+// frame and changes nothing.
+TEST_F(MapperTest, FixedLevel4EntriesAreNeverCreated) {
+  const Frame4KiB frame = *Frame4KiB::starting_at(PhysAddr(0x1234'5000));
+  const VirtAddr prepared(0xffff'c000'0000'0000);  // level-4 entry 384
+  ASSERT_TRUE(mapper.map(Page4KiB::containing(prepared), frame, kData, frames).has_value());
+  mapper.fix_level4_entries_from(256);
+
+  const Page4KiB same_entry = Page4KiB::containing(prepared + (std::uint64_t{1} << 30));
+  EXPECT_TRUE(mapper.map(same_entry, frame, kData, frames).has_value());
+  EXPECT_TRUE(mapper.translate(same_entry.start()).has_value());
+
+  const std::size_t frames_before = frames.handed_out.size();
+  const Page4KiB new_entry = Page4KiB::containing(VirtAddr(0xffff'd000'0000'0000));  // entry 416
+  const auto refused = mapper.map(new_entry, frame, kData, frames);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), MapError::level4_entries_fixed);
+  EXPECT_EQ(frames.handed_out.size(), frames_before);
+  EXPECT_FALSE(entry_at(new_entry.start(), 4).is_present());
+
+  // The lower half is not fixed: user mappings still get their level-4 entries.
+  EXPECT_TRUE(mapper.map(Page4KiB::containing(VirtAddr(0x40'0000)), frame, kData, frames).has_value());
+}
+
 TEST_F(MapperTest, Map4KiBTranslateUnmapRoundTrip) {
   const Page4KiB page = Page4KiB::containing(VirtAddr(0xdead'b000));
   const Frame4KiB frame = *Frame4KiB::starting_at(PhysAddr(0x1234'5000));
@@ -671,11 +696,12 @@ TEST(MapError, EveryErrorHasItsOwnMessage) {
   std::set<std::string_view> messages;
   for (MapError error :
        {MapError::already_mapped, MapError::not_mapped, MapError::parent_is_huge_page,
-        MapError::mapped_with_smaller_pages, MapError::frame_allocation_failed}) {
+        MapError::mapped_with_smaller_pages, MapError::frame_allocation_failed,
+        MapError::level4_entries_fixed}) {
     EXPECT_FALSE(to_string(error).empty());
     messages.insert(to_string(error));
   }
-  EXPECT_EQ(messages.size(), 5u);
+  EXPECT_EQ(messages.size(), 6u);
 }
 
 // Random map / unmap / update / translate against a std::map model of what should be mapped.

@@ -20,9 +20,11 @@ constexpr std::uint64_t kPage = kPageBytes;
 constexpr std::uint64_t kData = 0x0000'0000'4000'0000;  // 1 GiB: some user address
 constexpr std::uint32_t kRW = kProtRead | kProtWrite;
 
-// A kernel-half address in a level-4 slot no kernel mapping uses (slot 480; the thread stacks
-// are in slot 448, the kernel image in 511).
-constexpr std::uint64_t kUnusedKernelSlot = 0xFFFF'F000'0000'0000;
+// A kernel-half address nothing maps: in the thread stacks' level-4 slot (448), which mm::init
+// prepared, 256 GiB above the stacks (64 threads x 64 KiB). And one in a slot nothing uses
+// (480; the kernel image is in 511), whose level-4 entry was never made.
+constexpr std::uint64_t kUnusedKernelAddress = kThreadStacksStart + (std::uint64_t{256} << 30);
+constexpr std::uint64_t kUnpreparedKernelSlot = 0xFFFF'F000'0000'0000;
 
 const std::byte* bytes_at(const AddressSpace& space, std::uint64_t address) {
   const auto translation = space.translate(address);
@@ -57,25 +59,35 @@ KTEST(aspace_new_space_shares_the_kernel_half_and_has_an_empty_lower_half) {
   KEXPECT_EQ(frame_allocator().used_frames(), used_before);
 }
 
-// The invariant of mm::init's preallocate_kernel_half: a kernel mapping made after a space was
-// created, in a level-4 slot nothing used before, is seen by that space too.
+// The invariant of mm::init's prepare_kernel_half: a kernel mapping made after a space was
+// created, where no table below the level-4 entry existed yet, is seen by that space too.
 KTEST(aspace_a_later_kernel_mapping_is_seen_by_an_existing_space) {
   AddressSpace* space = create_address_space();
   KASSERT(space != nullptr);
-  KASSERT(!kernel_mapper().translate(VirtAddr(kUnusedKernelSlot)).has_value());
-  KASSERT(map_fresh_pages(VirtAddr(kUnusedKernelSlot), 1,
+  KASSERT(!kernel_mapper().translate(VirtAddr(kUnusedKernelAddress)).has_value());
+  KASSERT(map_fresh_pages(VirtAddr(kUnusedKernelAddress), 1,
                           PageTableFlags::present | PageTableFlags::writable | no_execute_flag())
               .has_value());
-  const auto in_kernel = kernel_mapper().translate(VirtAddr(kUnusedKernelSlot));
-  const auto in_space = space->translate(kUnusedKernelSlot);
+  const auto in_kernel = kernel_mapper().translate(VirtAddr(kUnusedKernelAddress));
+  const auto in_space = space->translate(kUnusedKernelAddress);
   KEXPECT(in_kernel.has_value());
   KEXPECT(in_space.has_value());
   if (in_kernel && in_space) KEXPECT_EQ(in_space->address.value(), in_kernel->address.value());
-  const auto frame = kernel_mapper().unmap(Page4KiB::containing(VirtAddr(kUnusedKernelSlot)));
+  const auto frame = kernel_mapper().unmap(Page4KiB::containing(VirtAddr(kUnusedKernelAddress)));
   KASSERT(frame.has_value());
   frame_allocator().free(*frame);
-  KEXPECT(!space->translate(kUnusedKernelSlot).has_value());
+  KEXPECT(!space->translate(kUnusedKernelAddress).has_value());
   destroy_address_space(space);
+}
+
+// ...and where the level-4 entry itself would be new, the map fails (the kernel half is fixed
+// once spaces copy it) rather than reaching the kernel's own table only.
+KTEST(aspace_a_kernel_mapping_outside_the_prepared_slots_fails) {
+  const auto mapped = map_fresh_pages(VirtAddr(kUnpreparedKernelSlot), 1,
+                                      PageTableFlags::present | PageTableFlags::writable | no_execute_flag());
+  KASSERT(!mapped.has_value());
+  KEXPECT(mapped.error() == MapError::level4_entries_fixed);
+  KEXPECT(!kernel_mapper().translate(VirtAddr(kUnpreparedKernelSlot)).has_value());
 }
 
 KTEST(aspace_demand_fault_maps_a_zeroed_page_with_the_region_permissions) {

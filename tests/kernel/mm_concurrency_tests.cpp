@@ -34,10 +34,11 @@ constexpr std::uint32_t kRW = kProtRead | kProtWrite;
 constexpr std::uint64_t kData = 0x0000'0000'4000'0000;
 // Kernel pages the workers map, in 2 MiB stretches of fresh kernel address space: a shared
 // counter hands out the pages of one stretch to kWorkers calls in turn, so the workers keep
-// racing to create the same level-1 table. Its own 1 GiB (above the slot address_space_tests
-// uses), so the tables this test leaves behind are exactly one level 1 per stretch and one
+// racing to create the same level-1 table. Its own 1 GiB in the thread stacks' level-4 slot
+// (one of those mm::init prepares), above the stacks and above the GiB address_space_tests
+// uses, so the tables this test leaves behind are exactly one level 1 per stretch and one
 // level 2 per GiB.
-constexpr std::uint64_t kScratchKernel = 0xFFFF'F000'4000'0000;
+constexpr std::uint64_t kScratchKernel = kThreadStacksStart + (std::uint64_t{257} << 30);
 constexpr std::uint64_t kStretch = 2ull << 20;
 constexpr std::uint64_t kKernelPagesPerRound = 8;
 constexpr std::uint64_t kStretches = kKernelPageIterations * kKernelPagesPerRound;  // kWorkers pages each
