@@ -365,13 +365,18 @@ void exit_current(std::int32_t wait_status) {
   process.zombie = true;
   process.vfork_pending = false;
   self.user = nullptr;  // nothing of the slot is saved on the switch away
+  // SIGCHLD to the parent with the child's PID and how it ended (a parent that ignores SIGCHLD
+  // drops it in post). A parent that reaps its children itself (SIG_IGN, SA_NOCLDWAIT) gets no
+  // zombie: the slot goes now, and its wait finds one child less (ECHILD when none is left).
+  bool autoreap = process.parent == 0;
   if (process.parent != 0) {
     for (Slot& slot : slots) {
-      if (slot.in_use && slot.process.pid == process.parent && !slot.process.zombie)
-        send_signal(slot.process, kSigChld);
+      if (!slot.in_use || slot.process.pid != process.parent || slot.process.zombie) continue;
+      send_signal(slot.process, kSigChld, child_ended(process.pid, wait_status));
+      autoreap = reaps_children_itself(slot.process.signals.action(kSigChld));
     }
   }
-  if (process.parent == 0 && !process.kernel_waited) free_slot(slot_of(process));
+  if (autoreap && !process.kernel_waited) free_slot(slot_of(process));
   wake_child_waiters_locked();
   sched::exit(wait_status);  // wakes the waiter (join, or a task's thread_exit)
 }
@@ -391,6 +396,7 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
   child.cwd = parent.cwd;
   child.fs_base = parent.fs_base;
   child.signals = parent.signals.for_child();
+  child.umask = parent.umask;
   child.clear_child_tid = clear_child_tid ? child_tid : 0;
   child.vfork_pending = wait_for_exec;
   slot->forked = true;
@@ -470,6 +476,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   process.fs_base = 0;
   process.clear_child_tid = 0;
   process.signals.reset_for_exec();  // caught signals back to default, ignored ones stay
+  process.did_exec = true;
   const std::size_t slash = path.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (std::size_t i = 0; i < kProcessNameLength; ++i)
@@ -528,6 +535,8 @@ std::expected<void, abi::Errno> set_process_group(Process& self, Pid pid, Pid pg
   if (target == nullptr || (target != &self && target->parent != self.pid))
     return std::unexpected(abi::Errno::esrch);
   if (target->sid != self.sid) return std::unexpected(abi::Errno::eperm);
+  // A child that has run execve is no longer the parent's to regroup (Linux: PF_FORKNOEXEC).
+  if (target != &self && target->did_exec) return std::unexpected(abi::Errno::eacces);
   if (target->sid == target->pid) return std::unexpected(abi::Errno::eperm);  // a session leader
   const Pid group = pgid == 0 ? target->pid : pgid;
   if (group != target->pid) {

@@ -164,7 +164,9 @@ std::expected<Pid, abi::Errno> new_session(Process&) { return std::unexpected(ab
 // Chapter 15's signal layer, as the signal system calls reach it: a table of the fake
 // processes the tests register (testing::processes()), sending by recording.
 void signals_changed(Process&) {}
-void send_signal(Process& target, int signal) { target.signals.post(signal); }
+void send_signal(Process& target, int signal, const SignalInfo& from) {
+  target.signals.post(signal, from);
+}
 std::size_t send_signal_to_group(Pid pgid, int signal) {
   std::size_t count = 0;
   for (Process* p : testing::processes()) {
