@@ -45,7 +45,6 @@ KERNEL_LINES = (
 # expected file, and Linux is still compared on them). Each run prints both sides of each; take
 # an entry out when ferrite prints Linux's line.
 PENDING = {
-    "vfork": "vfork's child does not share the parent's memory (CLONE_VM; proc/, mm/)",
 }
 
 

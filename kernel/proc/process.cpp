@@ -344,7 +344,8 @@ void exit_current(std::int32_t wait_status) {
     self.address_space = nullptr;
     mm::activate(nullptr);
   }
-  mm::destroy_address_space(std::exchange(process.address_space, nullptr));
+  // A vfork child's space is its parent's: the parent's share keeps it (mm's users count).
+  mm::release_address_space(std::exchange(process.address_space, nullptr));
   // From here to the switch away, interrupts stay off: the parent may free this slot as soon
   // as it runs again, and nothing below touches the slot after that could happen.
   arch::disable_interrupts();
@@ -382,7 +383,8 @@ void exit_current(std::int32_t wait_status) {
 }
 
 std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint64_t child_tid,
-                                            bool clear_child_tid, bool wait_for_exec) {
+                                            bool clear_child_tid, bool wait_for_exec,
+                                            bool share_memory) {
   Process& parent = *current();
   Slot& parent_slot = slot_of(parent);
   Slot* slot = allocate_slot();
@@ -410,29 +412,33 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
     arch::save_user_context(slot->context);
   }
   (void)parent_slot;
-  child.address_space = mm::clone_address_space(*parent.address_space);
+  // vfork/CLONE_VM: the child runs in the parent's own space (one more user of it); fork: a
+  // copy-on-write copy.
+  child.address_space = share_memory ? mm::share_address_space(*parent.address_space)
+                                     : mm::clone_address_space(*parent.address_space);
   if (child.address_space == nullptr) {
     free_slot(*slot);
     return std::unexpected(abi::Errno::enomem);
   }
   if (!syscall::clone_files(parent, child)) {
-    mm::destroy_address_space(child.address_space);
+    mm::release_address_space(child.address_space);
     free_slot(*slot);
     return std::unexpected(abi::Errno::enomem);
   }
   const auto thread = sched::spawn(child.name_view(), process_main, slot);
   if (!thread) {
     syscall::release_files(child);
-    mm::destroy_address_space(child.address_space);
+    mm::release_address_space(child.address_space);
     free_slot(*slot);
     return std::unexpected(abi::Errno::eagain);
   }
   child.thread = *thread;
   sched::detach(**thread);  // the slot outlives the thread as a zombie; wait4 frees the slot
   if (wait_for_exec) {
-    // vfork: the child runs first and alone with the parent's memory in Linux; here its memory
-    // is a copy-on-write copy, so the only thing to keep is the order: sleep until it execs or
-    // ends.
+    // vfork: the child runs in this memory, on this very stack (vfork()) or one the parent
+    // lent it (clone's stack, posix_spawn). The parent must not touch either until the child
+    // has a space of its own (execve) or is gone (exit): it sleeps, uninterruptibly — a signal
+    // handler run now would write its frame on the stack the child is using.
     sync::InterruptGuard no_interrupts;
     while (slot->in_use && slot->process.pid == pid && slot->process.vfork_pending) {
       child_events.wait_locked();
@@ -471,7 +477,8 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
     arch::init_user_context(slot.context);
     arch::load_user_context(slot.context, self.stack_top);
   }
-  mm::destroy_address_space(old);
+  // A vfork child's old space is its parent's, which lives on: only the last user frees it.
+  mm::release_address_space(old);
   syscall::close_on_exec_files(process);
   process.fs_base = 0;
   process.clear_child_tid = 0;

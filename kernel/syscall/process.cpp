@@ -108,20 +108,22 @@ Result fork_result(const std::expected<proc::Pid, Errno>& pid) {
 }  // namespace
 
 Result sys_fork(proc::Process&, const Arguments&) {
-  return fork_result(proc::fork_current(0, 0, false, false));
+  return fork_result(proc::fork_current(0, 0, false, false, false));
 }
 
-// vfork: a fork (copy-on-write) whose parent sleeps until the child execs or exits — the order
-// vfork promises, without the shared memory (a child that only execs or _exits cannot tell).
+// vfork: the child runs in the parent's memory, on the parent's stack, while the parent sleeps
+// until the child execs or exits (CLONE_VM | CLONE_VFORK). Nothing is copied: the cheapest way
+// to start a program, which is why shells and posix_spawn use it.
 Result sys_vfork(proc::Process&, const Arguments&) {
-  return fork_result(proc::fork_current(0, 0, false, true));
+  return fork_result(proc::fork_current(0, 0, false, true, true));
 }
 
 // clone(flags, stack, parent_tid, child_tid, tls): the fork-like uses — glibc's fork
 // (CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD) and posix_spawn/vfork
-// (CLONE_VM|CLONE_VFORK|SIGCHLD, with a stack). CLONE_VM is honoured as vfork's is: the child
-// gets a copy-on-write copy, and with CLONE_VFORK the parent waits for its exec or exit.
-// Threads (CLONE_THREAD, CLONE_VM without CLONE_VFORK) are not supported: EINVAL.
+// (CLONE_VM|CLONE_VFORK|SIGCHLD, with a stack). CLONE_VM shares the parent's address space, as
+// vfork does; CLONE_VFORK makes the parent wait for the child's exec or exit (without CLONE_VM:
+// a copy-on-write copy, the parent still waits). Threads (CLONE_THREAD, CLONE_VM without
+// CLONE_VFORK) are not supported: EINVAL.
 Result sys_clone(proc::Process& process, const Arguments& a) {
   const std::uint64_t flags = a.arg[0], stack = a.arg[1], parent_tid = a.arg[2],
                       child_tid = a.arg[3];
@@ -132,7 +134,7 @@ Result sys_clone(proc::Process& process, const Arguments& a) {
   (void)kCloneFiles;
   const auto pid = proc::fork_current(stack, (flags & kCloneChildSettid) != 0 ? child_tid : 0,
                                       (flags & kCloneChildCleartid) != 0,
-                                      (flags & kCloneVfork) != 0);
+                                      (flags & kCloneVfork) != 0, (flags & kCloneVm) != 0);
   if (pid && (flags & kCloneParentSettid) != 0) {
     (void)copy_out(parent_tid, static_cast<std::int32_t>(*pid));
   }

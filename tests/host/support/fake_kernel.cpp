@@ -146,7 +146,7 @@ void exit_current(std::int32_t wait_status) {
 }
 // The process tree (procs branch): not modelled here; the calls fail with ENOSYS (a link fix
 // made while merging procs into signals: its syscall/process.cpp calls these).
-std::expected<Pid, abi::Errno> fork_current(std::uint64_t, std::uint64_t, bool, bool) {
+std::expected<Pid, abi::Errno> fork_current(std::uint64_t, std::uint64_t, bool, bool, bool) {
   return std::unexpected(abi::Errno::enosys);
 }
 std::expected<void, abi::Errno> exec_current(std::string_view, std::span<const std::byte>,
