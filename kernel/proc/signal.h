@@ -97,22 +97,24 @@ constexpr bool restart_after_signal(std::int64_t code, bool handler_runs, bool s
 // CLD_EXITED with the exit code, or CLD_KILLED/CLD_DUMPED with the signal that ended the child.
 inline constexpr std::int32_t kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
 inline constexpr std::int32_t kCldExited = 1, kCldKilled = 2, kCldDumped = 3;
+// 16 bytes, one per signal in every process (and copied by each fork): only what ferrite knows.
+// SIGCHLD's si_utime/si_stime stay 0 — no CPU time is kept per process yet.
 struct SignalInfo {
   std::int32_t code = kSiUser;
   std::int32_t pid = 0;       // the sender (kill, tkill) or the child (SIGCHLD)
   std::uint32_t uid = 0;
   std::int32_t status = 0;    // SIGCHLD: exit code or signal number
-  std::int64_t utime = 0, stime = 0;  // SIGCHLD: the child's CPU time in clock ticks
 };
+static_assert(sizeof(SignalInfo) == 16);
 // kill(2) / tkill(2) from process `sender`.
 constexpr SignalInfo sent_by(std::int32_t sender, bool thread_directed) {
-  return {thread_directed ? kSiTkill : kSiUser, sender, 0, 0, 0, 0};
+  return {thread_directed ? kSiTkill : kSiUser, sender, 0, 0};
 }
 // The SIGCHLD a child's end sends its parent, from its wait status (exit(n): n << 8; killed by
 // signal s: s, with 0x80 when a core was written — Linux's do_notify_parent).
 constexpr SignalInfo child_ended(std::int32_t child, std::int32_t wait_status) {
-  if ((wait_status & 0x7F) == 0) return {kCldExited, child, 0, (wait_status >> 8) & 0xFF, 0, 0};
-  return {(wait_status & 0x80) != 0 ? kCldDumped : kCldKilled, child, 0, wait_status & 0x7F, 0, 0};
+  if ((wait_status & 0x7F) == 0) return {kCldExited, child, 0, (wait_status >> 8) & 0xFF};
+  return {(wait_status & 0x80) != 0 ? kCldDumped : kCldKilled, child, 0, wait_status & 0x7F};
 }
 
 // The siginfo_t a handler (SA_SIGINFO) or waitid reads, in Linux's layout.
@@ -122,11 +124,7 @@ constexpr arch::SigInfo linux_siginfo(std::int32_t signal, const SignalInfo& fro
   out.code = from.code;
   out.pid = from.pid;
   out.uid = from.uid;
-  if (signal == kSigChld) {
-    out.status = from.status;
-    out.utime = from.utime;
-    out.stime = from.stime;
-  }
+  if (signal == kSigChld) out.status = from.status;
   return out;
 }
 
