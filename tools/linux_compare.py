@@ -45,15 +45,6 @@ KERNEL_LINES = (
 # expected file, and Linux is still compared on them). Each run prints both sides of each; take
 # an entry out when ferrite prints Linux's line.
 PENDING = {
-    "vfork": "vfork's child does not share the parent's memory (CLONE_VM; proc/, mm/)",
-    "exec-no-x-bit": "execve of a file without an x bit is ENOEXEC, Linux EACCES (syscall/process.cpp)",
-    "kill-self-siginfo": "kill()'s siginfo has no si_pid (proc/signals, syscall/signal.cpp)",
-    "raise-siginfo": "tkill()'s siginfo has si_code SI_USER, Linux SI_TKILL (-6) (syscall/signal.cpp)",
-    "sigchld-exited-siginfo": "SIGCHLD's siginfo has no si_code/si_status/si_pid (proc/signals)",
-    "sigchld-killed-siginfo": "SIGCHLD's siginfo has no si_code/si_status/si_pid (proc/signals)",
-    "setpgid-after-exec": "setpgid of a child that has exec'd succeeds, Linux EACCES (syscall/process.cpp)",
-    "sigchld-ignored-no-zombie": "with SIGCHLD at SIG_IGN a child still becomes a zombie to wait "
-                                 "for; Linux reaps it, wait is ECHILD (proc/, syscall/process.cpp)",
 }
 
 

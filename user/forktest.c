@@ -3,6 +3,7 @@
  * output is the same on Linux and on ferrite (no PIDs or addresses in it). Arguments:
  *   forktest            the checks, then "forktest: done"
  *   forktest loop N     N rounds of fork + _exit + wait (the memory-leak check)
+ *   forktest vloop N    N rounds of vfork + _exit + wait (the same for a shared space)
  *   forktest bomb       fork until fork fails; reports EAGAIN, then reaps every child */
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +41,23 @@ static int loop(int rounds) {
   return 0;
 }
 
+/* The same with vfork: the child runs in the parent's memory and _exits; nothing is copied, and
+ * the shared space must outlive the child's exit (the vfork memory check). */
+static int vloop(int rounds) {
+  for (int i = 0; i < rounds; ++i) {
+    pid_t pid = vfork();
+    if (pid < 0) { printf("vfork failed at %d: %s\n", i, strerror(errno)); return 1; }
+    if (pid == 0) _exit(i & 0x7F);
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || WEXITSTATUS(status) != (i & 0x7F)) {
+      printf("round %d: wrong wait\n", i);
+      return 1;
+    }
+  }
+  printf("vloop: %d vforks\n", rounds);
+  return 0;
+}
+
 static int bomb(void) {
   int children = 0;
   for (;;) {
@@ -59,6 +77,7 @@ static int bomb(void) {
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);  /* no buffered output duplicated by fork */
   if (argc == 3 && strcmp(argv[1], "loop") == 0) return loop(atoi(argv[2]));
+  if (argc == 3 && strcmp(argv[1], "vloop") == 0) return vloop(atoi(argv[2]));
   if (argc == 2 && strcmp(argv[1], "bomb") == 0) return bomb();
   if (argc == 2 && strcmp(argv[1], "child") == 0) { printf("exec: child runs\n"); return 5; }
 

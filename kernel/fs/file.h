@@ -81,8 +81,9 @@ struct OpenFile {
 // O_TRUNC) and O_CLOEXEC (the table's) are not kept: F_GETFL does not show them, as on Linux.
 std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags);
 
-// The file-mode creation mask applied to the modes of new tmpfs files and directories: Linux's
-// default for init, 022. Not yet per process: umask(2) (syscall/process.cpp) records nothing.
+// The file-mode creation mask the first process starts with (Linux's default for init, 022).
+// Each process has its own (proc::Process::umask, set by umask(2), inherited by fork); it is
+// taken off the modes of the tmpfs files and directories the process creates.
 inline constexpr std::uint32_t kUmask = 022;
 // Adds one reference (dup, fork) and returns `file`.
 OpenFile* retain(OpenFile* file);

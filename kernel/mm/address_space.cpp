@@ -199,6 +199,17 @@ void destroy_address_space(AddressSpace* space) {
   delete space;
 }
 
+AddressSpace* share_address_space(AddressSpace& space) {
+  __atomic_add_fetch(&space.users_, 1, __ATOMIC_RELAXED);
+  return &space;
+}
+
+void release_address_space(AddressSpace* space) {
+  if (space == nullptr) return;
+  // acq_rel: everything the other users did to the space happens before the last one frees it.
+  if (__atomic_sub_fetch(&space->users_, 1, __ATOMIC_ACQ_REL) == 0) destroy_address_space(space);
+}
+
 void activate(AddressSpace* space) {
   const std::uint64_t level4 =
       (space != nullptr ? space->level4_table_ : kernel_level4_table()).start().value();

@@ -75,6 +75,12 @@ void destroy_address_space(AddressSpace* space);
 // every page is shared (frame owner counts, mm/frame_shares.h), writable ones become read-only
 // in both until a write fault copies them. nullptr when memory ran out (nothing leaks).
 AddressSpace* clone_address_space(AddressSpace& parent);
+// Chapter 15, vfork (CLONE_VM): the space gets one more user — a child that runs in its parent's
+// memory — and is returned. Every user gives its share back with release_address_space.
+AddressSpace* share_address_space(AddressSpace& space);
+// One user fewer; the last one destroys the space (so, as for destroy: it must not be active
+// then). A vfork child's exit or execve thus leaves its parent's space whole.
+void release_address_space(AddressSpace* space);
 // Loads `space` into CR3 (nullptr: the kernel's own tables, lower half empty).
 void activate(AddressSpace* space);
 // The active user address space, or nullptr.
@@ -143,6 +149,8 @@ class AddressSpace {
   friend void destroy_address_space(AddressSpace* space);
   friend void activate(AddressSpace* space);
   friend AddressSpace* clone_address_space(AddressSpace& parent);
+  friend AddressSpace* share_address_space(AddressSpace& space);
+  friend void release_address_space(AddressSpace* space);
   friend class SpaceFrames;
 
   explicit AddressSpace(Frame4KiB level4_table) : level4_table_(level4_table) {}
@@ -168,6 +176,9 @@ class AddressSpace {
   // after munmap (which keeps empty tables): exit frees the tables by walking them alone.
   RangeSet<kMaxExtents> extents_;
   std::uint64_t frames_in_use_ = 1;  // the level-4 table
+  // The processes running in this space (Linux's mm_users): 1, or more while vfork children
+  // borrow it. Changed atomically: a parent and its vfork child may end on different CPUs.
+  std::uint32_t users_ = 1;
   std::uint64_t frame_limit_ = ~std::uint64_t{0};
   std::uint64_t break_base_ = 0;  // 0 until set_break_base
   std::uint64_t break_end_ = 0;   // the current break (not page-aligned)

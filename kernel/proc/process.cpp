@@ -344,7 +344,8 @@ void exit_current(std::int32_t wait_status) {
     self.address_space = nullptr;
     mm::activate(nullptr);
   }
-  mm::destroy_address_space(std::exchange(process.address_space, nullptr));
+  // A vfork child's space is its parent's: the parent's share keeps it (mm's users count).
+  mm::release_address_space(std::exchange(process.address_space, nullptr));
   // From here to the switch away, interrupts stay off: the parent may free this slot as soon
   // as it runs again, and nothing below touches the slot after that could happen.
   arch::disable_interrupts();
@@ -365,19 +366,25 @@ void exit_current(std::int32_t wait_status) {
   process.zombie = true;
   process.vfork_pending = false;
   self.user = nullptr;  // nothing of the slot is saved on the switch away
+  // SIGCHLD to the parent with the child's PID and how it ended (a parent that ignores SIGCHLD
+  // drops it in post). A parent that reaps its children itself (SIG_IGN, SA_NOCLDWAIT) gets no
+  // zombie: the slot goes now, and its wait finds one child less (ECHILD when none is left).
+  bool autoreap = process.parent == 0;
   if (process.parent != 0) {
     for (Slot& slot : slots) {
-      if (slot.in_use && slot.process.pid == process.parent && !slot.process.zombie)
-        send_signal(slot.process, kSigChld);
+      if (!slot.in_use || slot.process.pid != process.parent || slot.process.zombie) continue;
+      send_signal(slot.process, kSigChld, child_ended(process.pid, wait_status));
+      autoreap = reaps_children_itself(slot.process.signals.action(kSigChld));
     }
   }
-  if (process.parent == 0 && !process.kernel_waited) free_slot(slot_of(process));
+  if (autoreap && !process.kernel_waited) free_slot(slot_of(process));
   wake_child_waiters_locked();
   sched::exit(wait_status);  // wakes the waiter (join, or a task's thread_exit)
 }
 
 std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint64_t child_tid,
-                                            bool clear_child_tid, bool wait_for_exec) {
+                                            bool clear_child_tid, bool wait_for_exec,
+                                            bool share_memory) {
   Process& parent = *current();
   Slot& parent_slot = slot_of(parent);
   Slot* slot = allocate_slot();
@@ -391,6 +398,7 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
   child.cwd = parent.cwd;
   child.fs_base = parent.fs_base;
   child.signals = parent.signals.for_child();
+  child.umask = parent.umask;
   child.clear_child_tid = clear_child_tid ? child_tid : 0;
   child.vfork_pending = wait_for_exec;
   slot->forked = true;
@@ -404,29 +412,33 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
     arch::save_user_context(slot->context);
   }
   (void)parent_slot;
-  child.address_space = mm::clone_address_space(*parent.address_space);
+  // vfork/CLONE_VM: the child runs in the parent's own space (one more user of it); fork: a
+  // copy-on-write copy.
+  child.address_space = share_memory ? mm::share_address_space(*parent.address_space)
+                                     : mm::clone_address_space(*parent.address_space);
   if (child.address_space == nullptr) {
     free_slot(*slot);
     return std::unexpected(abi::Errno::enomem);
   }
   if (!syscall::clone_files(parent, child)) {
-    mm::destroy_address_space(child.address_space);
+    mm::release_address_space(child.address_space);
     free_slot(*slot);
     return std::unexpected(abi::Errno::enomem);
   }
   const auto thread = sched::spawn(child.name_view(), process_main, slot);
   if (!thread) {
     syscall::release_files(child);
-    mm::destroy_address_space(child.address_space);
+    mm::release_address_space(child.address_space);
     free_slot(*slot);
     return std::unexpected(abi::Errno::eagain);
   }
   child.thread = *thread;
   sched::detach(**thread);  // the slot outlives the thread as a zombie; wait4 frees the slot
   if (wait_for_exec) {
-    // vfork: the child runs first and alone with the parent's memory in Linux; here its memory
-    // is a copy-on-write copy, so the only thing to keep is the order: sleep until it execs or
-    // ends.
+    // vfork: the child runs in this memory, on this very stack (vfork()) or one the parent
+    // lent it (clone's stack, posix_spawn). The parent must not touch either until the child
+    // has a space of its own (execve) or is gone (exit): it sleeps, uninterruptibly — a signal
+    // handler run now would write its frame on the stack the child is using.
     sync::InterruptGuard no_interrupts;
     while (slot->in_use && slot->process.pid == pid && slot->process.vfork_pending) {
       child_events.wait_locked();
@@ -465,11 +477,13 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
     arch::init_user_context(slot.context);
     arch::load_user_context(slot.context, self.stack_top);
   }
-  mm::destroy_address_space(old);
+  // A vfork child's old space is its parent's, which lives on: only the last user frees it.
+  mm::release_address_space(old);
   syscall::close_on_exec_files(process);
   process.fs_base = 0;
   process.clear_child_tid = 0;
   process.signals.reset_for_exec();  // caught signals back to default, ignored ones stay
+  process.did_exec = true;
   const std::size_t slash = path.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (std::size_t i = 0; i < kProcessNameLength; ++i)
@@ -528,6 +542,8 @@ std::expected<void, abi::Errno> set_process_group(Process& self, Pid pid, Pid pg
   if (target == nullptr || (target != &self && target->parent != self.pid))
     return std::unexpected(abi::Errno::esrch);
   if (target->sid != self.sid) return std::unexpected(abi::Errno::eperm);
+  // A child that has run execve is no longer the parent's to regroup (Linux: PF_FORKNOEXEC).
+  if (target != &self && target->did_exec) return std::unexpected(abi::Errno::eacces);
   if (target->sid == target->pid) return std::unexpected(abi::Errno::eperm);  // a session leader
   const Pid group = pgid == 0 ? target->pid : pgid;
   if (group != target->pid) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "fs/file.h"
 #include "fs/tree.h"
 #include "mm/address_space.h"
 #include "proc/signal.h"
@@ -43,6 +44,8 @@ struct Process {
   bool zombie = false;                   // ended, not yet reaped by wait4/waitid
   bool kernel_waited = false;            // started by the kernel (spawn): wait()/release() free it
   bool vfork_pending = false;            // a vfork child: its parent sleeps until exec or exit
+  bool did_exec = false;                 // a successful execve ran (setpgid on it: EACCES)
+  std::uint32_t umask = fs::kUmask;      // umask(2); fork copies it, execve keeps it
   arch::InterruptFrame* syscall_frame = nullptr;  // the registers of the system call running now
 
   [[nodiscard]] std::string_view name_view() const {

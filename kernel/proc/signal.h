@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "arch/x86_64/exceptions.h"
+#include "arch/x86_64/signal_frame.h"
 
 namespace ferrite::proc {
 
@@ -90,11 +91,56 @@ constexpr bool restart_after_signal(std::int64_t code, bool handler_runs, bool s
   return code == kErestartsys && sa_restart;
 }
 
+// Who sent a signal and why: what the handler's siginfo_t says (arch/x86_64/signal_frame.h
+// lays it out as Linux's). si_code values from <asm-generic/siginfo.h>: kill() is SI_USER,
+// tkill()/tgkill() SI_TKILL, a signal the kernel raises itself SI_KERNEL; SIGCHLD carries
+// CLD_EXITED with the exit code, or CLD_KILLED/CLD_DUMPED with the signal that ended the child.
+inline constexpr std::int32_t kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
+inline constexpr std::int32_t kCldExited = 1, kCldKilled = 2, kCldDumped = 3;
+// 16 bytes, one per signal in every process (and copied by each fork): only what ferrite knows.
+// SIGCHLD's si_utime/si_stime stay 0 — no CPU time is kept per process yet.
+struct SignalInfo {
+  std::int32_t code = kSiUser;
+  std::int32_t pid = 0;       // the sender (kill, tkill) or the child (SIGCHLD)
+  std::uint32_t uid = 0;
+  std::int32_t status = 0;    // SIGCHLD: exit code or signal number
+};
+static_assert(sizeof(SignalInfo) == 16);
+// kill(2) / tkill(2) from process `sender`.
+constexpr SignalInfo sent_by(std::int32_t sender, bool thread_directed) {
+  return {thread_directed ? kSiTkill : kSiUser, sender, 0, 0};
+}
+// The SIGCHLD a child's end sends its parent, from its wait status (exit(n): n << 8; killed by
+// signal s: s, with 0x80 when a core was written — Linux's do_notify_parent).
+constexpr SignalInfo child_ended(std::int32_t child, std::int32_t wait_status) {
+  if ((wait_status & 0x7F) == 0) return {kCldExited, child, 0, (wait_status >> 8) & 0xFF};
+  return {(wait_status & 0x80) != 0 ? kCldDumped : kCldKilled, child, 0, wait_status & 0x7F};
+}
+
+// The siginfo_t a handler (SA_SIGINFO) or waitid reads, in Linux's layout.
+constexpr arch::SigInfo linux_siginfo(std::int32_t signal, const SignalInfo& from) {
+  arch::SigInfo out{};
+  out.signo = signal;
+  out.code = from.code;
+  out.pid = from.pid;
+  out.uid = from.uid;
+  if (signal == kSigChld) out.status = from.status;
+  return out;
+}
+
+// A parent that does not want zombies: SIGCHLD ignored (SIG_IGN) or SA_NOCLDWAIT. Its children
+// are freed as they end and wait() finds none (POSIX; Linux's do_notify_parent "autoreap").
+// SIG_DFL for SIGCHLD also ignores, but keeps zombies: only an explicit SIG_IGN counts.
+constexpr bool reaps_children_itself(const SignalAction& sigchld) {
+  return sigchld.handler == kSigIgn || (sigchld.flags & kSaNocldwait) != 0;
+}
+
 // A process's signals: what is pending (one bit each: a second SIGINT before the first is taken
-// is the same SIGINT, as with Linux's standard signals), what is blocked, the 64 actions, and
-// the alternate stack (sigaltstack).
+// is the same SIGINT, as with Linux's standard signals — and the first one's siginfo is the one
+// kept), what is blocked, the 64 actions, and the alternate stack (sigaltstack).
 struct SignalState {
   std::uint64_t pending = 0;
+  SignalInfo info[kSignalCount] = {};  // the siginfo of each pending signal
   std::uint64_t blocked = 0;
   SignalAction actions[kSignalCount] = {};
   std::uint64_t alt_stack = 0, alt_stack_size = 0;
@@ -115,21 +161,27 @@ struct SignalState {
   }
   // A signal sent: pending from now, unless it would be ignored and is not blocked (Linux drops
   // those at once, so a blocked-then-ignored SIGCHLD does not linger). false if dropped.
-  bool post(std::int32_t signal) {
+  // A second one while the first is pending is dropped, its siginfo with it (Linux's
+  // legacy_queue for standard signals; ferrite queues real-time ones the same way).
+  bool post(std::int32_t signal, const SignalInfo& from = {}) {
     if (!valid_signal(signal)) return false;
     if (ignored(signal) && (blocked & signal_bit(signal)) == 0) return false;
+    if ((pending & signal_bit(signal)) != 0) return true;
     pending |= signal_bit(signal);
+    info[signal - 1] = from;
     return true;
   }
   // Pending and not blocked: what the way back to ring 3 delivers.
   [[nodiscard]] std::uint64_t deliverable() const { return pending & ~blocked; }
   // The lowest-numbered deliverable signal (Linux takes the synchronous ones and then the lowest
   // number first), taken off the pending set; 0 if none.
-  std::int32_t take_next() {
+  // `from` (if given) gets its siginfo.
+  std::int32_t take_next(SignalInfo* from = nullptr) {
     const std::uint64_t ready = deliverable();
     if (ready == 0) return 0;
     const std::int32_t signal = __builtin_ctzll(ready) + 1;
     pending &= ~signal_bit(signal);
+    if (from != nullptr) *from = info[signal - 1];
     return signal;
   }
   // fork: the child gets the actions, the mask and the alternate stack; nothing pending (POSIX).

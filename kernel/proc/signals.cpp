@@ -27,11 +27,11 @@ void signals_changed(Process& process) {
   update_signal_mark_locked(process);
 }
 
-void send_signal(Process& target, int signal) {
+void send_signal(Process& target, int signal, const SignalInfo& from) {
   if (!valid_signal(signal)) return;
   sync::InterruptGuard no_interrupts;
   if (target.exiting || target.thread == nullptr) return;
-  if (!target.signals.post(signal)) return;
+  if (!target.signals.post(signal, from)) return;
   update_signal_mark_locked(target);
   if (target.thread->signal_pending) sched::interrupt_wait_locked<sched::KernelSyncEnv>(*target.thread);
 }
@@ -96,7 +96,7 @@ void store(arch::FpuState& state, std::size_t offset, T value) {
 // Writes the FPU image and the rt_sigframe below the interrupted stack and points `frame` at the
 // handler. false if the user stack cannot take it (the process then dies of SIGSEGV, as on Linux).
 bool push_signal_frame(Process& process, arch::InterruptFrame& frame, int signal,
-                       const SignalAction& action, std::uint64_t old_mask) {
+                       const SignalInfo& from, const SignalAction& action, std::uint64_t old_mask) {
   arch::FpuState fpu;
   arch::save_fpu_state(fpu);
   const bool xsave = arch::fpu_uses_xsave();
@@ -133,8 +133,7 @@ bool push_signal_frame(Process& process, arch::InterruptFrame& frame, int signal
   mc.oldmask = old_mask;
   mc.fpstate = layout.fpstate;
   out.uc.sigmask = old_mask;
-  out.info.signo = signal;
-  out.info.code = arch::kSiUser;
+  out.info = linux_siginfo(signal, from);
 
   if (!mm::copy_to_user(layout.fpstate, fpu.bytes, fpu_bytes)) return false;
   if (!mm::copy_to_user(layout.frame, &out, sizeof out)) return false;
@@ -184,7 +183,8 @@ void deliver_signals(arch::InterruptFrame& frame) {
   for (;;) {
     if (self.kill_requested) die(*process, kSigKill);
     if (!self.signal_pending) break;
-    const int signal = state.take_next();
+    SignalInfo from;
+    const int signal = state.take_next(&from);
     update_signal_mark_locked(*process);
     if (signal == 0) break;
     const SignalAction action = state.action(signal);
@@ -208,7 +208,7 @@ void deliver_signals(arch::InterruptFrame& frame) {
     state.block(action.mask | ((action.flags & kSaNodefer) != 0 ? 0 : signal_bit(signal)));
     update_signal_mark_locked(*process);
     arch::enable_interrupts();  // the copies may fault pages in
-    const bool pushed = push_signal_frame(*process, frame, signal, action, old_mask);
+    const bool pushed = push_signal_frame(*process, frame, signal, from, action, old_mask);
     arch::disable_interrupts();
     if (!pushed) die(*process, kSigSegv);
     // As Linux: every deliverable signal gets its frame now, each on top of the last, so the

@@ -17,7 +17,9 @@ namespace ferrite::proc {
 
 // Makes `signal` pending for `target` and wakes it from an interruptible wait. Any thread
 // context (and interrupt handlers: it only takes interrupts off). Bad numbers are ignored.
-void send_signal(Process& target, int signal);
+// `from` is its siginfo (kill: sent_by; SIGCHLD: child_ended); a signal already pending keeps
+// the siginfo it came with.
+void send_signal(Process& target, int signal, const SignalInfo& from = {});
 // send_signal to every process whose process group is `pgid`; how many there were.
 std::size_t send_signal_to_group(Pid pgid, int signal);
 // The calling process has a pending signal it does not block (false in a kernel thread).

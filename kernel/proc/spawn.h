@@ -43,12 +43,14 @@ void release(Process& process);
 // with a copy-on-write copy of the address space, the same open files, the same registers but
 // RAX = 0. `child_stack` (clone) replaces the child's RSP when not 0; `child_tid` (clone's
 // CLONE_CHILD_SETTID) gets the child's PID written in the child's memory; `wait_for_exec`
-// (vfork, CLONE_VFORK) keeps the parent asleep until the child execs or exits. EAGAIN when the
-// table is full, ENOMEM when memory is.
+// (vfork, CLONE_VFORK) keeps the parent asleep until the child execs or exits; `share_memory`
+// (vfork, CLONE_VM) makes the child run in the parent's own address space instead of a copy.
+// EAGAIN when the table is full, ENOMEM when memory is.
 [[nodiscard]] std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack,
                                                           std::uint64_t child_tid,
                                                           bool clear_child_tid,
-                                                          bool wait_for_exec);
+                                                          bool wait_for_exec,
+                                                          bool share_memory);
 // execve for the calling process: the program in `file` (an ELF from the initramfs) replaces
 // its image, with `argv` and `envp`; the PID, parent and files (but close-on-exec ones) stay.
 // Returns only on failure (the old image is untouched); on success the system call returns to

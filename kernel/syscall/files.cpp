@@ -177,7 +177,7 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
     const auto tree = file_tree();
     if (!tree) return std::unexpected(tree.error());
     const auto created = (*tree)->create(where->parent, where->name, fs::NodeType::regular,
-                                         mode & 07777 & ~fs::kUmask);
+                                         mode & 07777 & ~process.umask);
     if (!created) return std::unexpected(created.error());
     node = *created;
   } else if (create) {
@@ -314,7 +314,7 @@ Result make_directory(proc::Process& process, std::int64_t dirfd, std::uint64_t 
   const auto tree = file_tree();
   if (!tree) return std::unexpected(tree.error());
   const auto made = (*tree)->create(where->parent, where->name, fs::NodeType::directory,
-                                    mode & 07777 & ~fs::kUmask);
+                                    mode & 07777 & ~process.umask);
   if (!made) return std::unexpected(made.error());
   return 0;
 }

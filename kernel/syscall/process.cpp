@@ -50,10 +50,12 @@ Result sys_getgroups(proc::Process&, const Arguments& a) {
   return 1;
 }
 
-// umask(mask): recorded nowhere (nothing can be created on a read-only tree); returns Linux's
-// default 022 as the previous mask.
-Result sys_umask(proc::Process&, const Arguments&) {
-  return 022;
+// umask(mask): sets the process's file-mode creation mask (the 0777 bits of it) and returns the
+// old one, as Linux.
+Result sys_umask(proc::Process& process, const Arguments& a) {
+  const std::uint32_t old = process.umask;
+  process.umask = static_cast<std::uint32_t>(a.arg[0]) & 0777;
+  return old;
 }
 
 // getpgid(pid) / getsid(pid): 0 is the caller.
@@ -106,20 +108,22 @@ Result fork_result(const std::expected<proc::Pid, Errno>& pid) {
 }  // namespace
 
 Result sys_fork(proc::Process&, const Arguments&) {
-  return fork_result(proc::fork_current(0, 0, false, false));
+  return fork_result(proc::fork_current(0, 0, false, false, false));
 }
 
-// vfork: a fork (copy-on-write) whose parent sleeps until the child execs or exits — the order
-// vfork promises, without the shared memory (a child that only execs or _exits cannot tell).
+// vfork: the child runs in the parent's memory, on the parent's stack, while the parent sleeps
+// until the child execs or exits (CLONE_VM | CLONE_VFORK). Nothing is copied: the cheapest way
+// to start a program, which is why shells and posix_spawn use it.
 Result sys_vfork(proc::Process&, const Arguments&) {
-  return fork_result(proc::fork_current(0, 0, false, true));
+  return fork_result(proc::fork_current(0, 0, false, true, true));
 }
 
 // clone(flags, stack, parent_tid, child_tid, tls): the fork-like uses — glibc's fork
 // (CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD) and posix_spawn/vfork
-// (CLONE_VM|CLONE_VFORK|SIGCHLD, with a stack). CLONE_VM is honoured as vfork's is: the child
-// gets a copy-on-write copy, and with CLONE_VFORK the parent waits for its exec or exit.
-// Threads (CLONE_THREAD, CLONE_VM without CLONE_VFORK) are not supported: EINVAL.
+// (CLONE_VM|CLONE_VFORK|SIGCHLD, with a stack). CLONE_VM shares the parent's address space, as
+// vfork does; CLONE_VFORK makes the parent wait for the child's exec or exit (without CLONE_VM:
+// a copy-on-write copy, the parent still waits). Threads (CLONE_THREAD, CLONE_VM without
+// CLONE_VFORK) are not supported: EINVAL.
 Result sys_clone(proc::Process& process, const Arguments& a) {
   const std::uint64_t flags = a.arg[0], stack = a.arg[1], parent_tid = a.arg[2],
                       child_tid = a.arg[3];
@@ -130,7 +134,7 @@ Result sys_clone(proc::Process& process, const Arguments& a) {
   (void)kCloneFiles;
   const auto pid = proc::fork_current(stack, (flags & kCloneChildSettid) != 0 ? child_tid : 0,
                                       (flags & kCloneChildCleartid) != 0,
-                                      (flags & kCloneVfork) != 0);
+                                      (flags & kCloneVfork) != 0, (flags & kCloneVm) != 0);
   if (pid && (flags & kCloneParentSettid) != 0) {
     (void)copy_out(parent_tid, static_cast<std::int32_t>(*pid));
   }
@@ -178,6 +182,9 @@ Result sys_execve(proc::Process& process, const Arguments& a) {
   if (!node) return std::unexpected(node.error());
   if ((*node)->type == fs::NodeType::directory) return std::unexpected(Errno::eacces);
   if ((*node)->type != fs::NodeType::regular) return std::unexpected(Errno::eacces);
+  // Permission before format, as Linux (do_open_execat's MAY_EXEC): even root may run only a
+  // file with at least one execute bit; a file with one that is not an ELF is ENOEXEC later.
+  if (((*node)->mode & 0111) == 0) return std::unexpected(Errno::eacces);
   auto* arguments = new (std::nothrow) ExecArguments;
   if (arguments == nullptr) return std::unexpected(Errno::enomem);
   Result result = 0;
@@ -237,16 +244,11 @@ Result sys_waitid(proc::Process& process, const Arguments& a) {
                                        (options & kWnowait) == 0);
   if (!waited) return std::unexpected(waited.error());
   if (a.arg[2] != 0) {
-    // siginfo_t (128 bytes): si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
-    std::array<std::int32_t, 32> info{};
-    if (waited->pid != 0) {
-      const bool exited = proc::exited_normally(waited->status);
-      info[0] = static_cast<std::int32_t>(kSigchld);
-      info[2] = exited ? 1 : 2;  // CLD_EXITED, CLD_KILLED
-      info[4] = waited->pid;
-      info[5] = 0;
-      info[6] = exited ? proc::exit_code_of(waited->status) : proc::signal_of(waited->status);
-    }
+    // The siginfo_t SIGCHLD would carry for this child (proc/signal.h); all zero for WNOHANG
+    // with none ended.
+    arch::SigInfo info{};
+    if (waited->pid != 0)
+      info = proc::linux_siginfo(proc::kSigChld, proc::child_ended(waited->pid, waited->status));
     if (auto copied = copy_out(a.arg[2], info); !copied) return std::unexpected(copied.error());
   }
   return 0;

@@ -94,23 +94,24 @@ Result sys_rt_sigreturn(proc::Process& process, const Arguments&) {
   return proc::signal_return(process);
 }
 
-// kill(pid, sig): pid > 0 one process, 0 the caller's group, -1 every process but the caller
-// (and init, pid 1), < -1 the group -pid. Signal 0 checks that the target exists.
-Result sys_kill(proc::Process& process, const Arguments& a) {
-  const auto pid = static_cast<std::int32_t>(a.arg[0]);
-  const auto signal = static_cast<std::int32_t>(a.arg[1]);
-  if (a.arg[1] > 64 || (signal != 0 && !proc::valid_signal(signal))) return std::unexpected(Errno::einval);
+namespace {
+// kill's and tkill's common part: `from` says who sent it and how (si_code SI_USER or SI_TKILL).
+Result send_from(proc::Process& process, std::int32_t pid, std::uint64_t raw_signal,
+                 const proc::SignalInfo& from) {
+  const auto signal = static_cast<std::int32_t>(raw_signal);
+  if (raw_signal > 64 || (signal != 0 && !proc::valid_signal(signal))) return std::unexpected(Errno::einval);
   if (pid > 0) {
     proc::Process* target = proc::find_process(pid);
     if (target == nullptr) return std::unexpected(Errno::esrch);
-    if (signal != 0) proc::send_signal(*target, signal);
+    if (signal != 0) proc::send_signal(*target, signal, from);
     return 0;
   }
   struct Context {
     proc::Process* self;
     std::int32_t pid, signal, group;
     std::size_t count;
-  } context{&process, pid, signal, pid == 0 ? proc::process_group_of(process) : -pid, 0};
+    proc::SignalInfo from;
+  } context{&process, pid, signal, pid == 0 ? proc::process_group_of(process) : -pid, 0, from};
   proc::for_each_process(
       [](proc::Process& target, void* raw) {
         auto& c = *static_cast<Context*>(raw);
@@ -118,7 +119,7 @@ Result sys_kill(proc::Process& process, const Arguments& a) {
                         : proc::process_group_of(target) != c.group) {
           return true;
         }
-        if (c.signal != 0) proc::send_signal(target, c.signal);
+        if (c.signal != 0) proc::send_signal(target, c.signal, c.from);
         ++c.count;
         return true;
       },
@@ -126,16 +127,27 @@ Result sys_kill(proc::Process& process, const Arguments& a) {
   if (context.count == 0) return std::unexpected(Errno::esrch);
   return 0;
 }
+}  // namespace
+
+// kill(pid, sig): pid > 0 one process, 0 the caller's group, -1 every process but the caller
+// (and init, pid 1), < -1 the group -pid. Signal 0 checks that the target exists. The siginfo
+// is SI_USER with the caller's PID and UID.
+Result sys_kill(proc::Process& process, const Arguments& a) {
+  return send_from(process, static_cast<std::int32_t>(a.arg[0]), a.arg[1],
+                   proc::sent_by(process.pid, false));
+}
 
 // tgkill(tgid, tid, sig) / tkill(tid, sig): one thread per process here, its tid is the pid.
+// The siginfo is SI_TKILL (raise() in musl and glibc is tkill/tgkill).
 Result sys_tgkill(proc::Process& process, const Arguments& a) {
   const auto tgid = static_cast<std::int32_t>(a.arg[0]), tid = static_cast<std::int32_t>(a.arg[1]);
   if (tgid <= 0 || tid <= 0 || tgid != tid) return tgid <= 0 || tid <= 0 ? std::unexpected(Errno::einval) : std::unexpected(Errno::esrch);
-  return sys_kill(process, Arguments{a.number, {a.arg[1], a.arg[2], 0, 0, 0, 0}});
+  return send_from(process, tid, a.arg[2], proc::sent_by(process.pid, true));
 }
 Result sys_tkill(proc::Process& process, const Arguments& a) {
-  if (static_cast<std::int32_t>(a.arg[0]) <= 0) return std::unexpected(Errno::einval);
-  return sys_kill(process, a);
+  const auto tid = static_cast<std::int32_t>(a.arg[0]);
+  if (tid <= 0) return std::unexpected(Errno::einval);
+  return send_from(process, tid, a.arg[1], proc::sent_by(process.pid, true));
 }
 
 // pause(): until a signal is delivered; always EINTR.

@@ -10,6 +10,7 @@
 #include <sys/ucontext.h>
 
 #include <cstddef>
+#include <cstring>
 
 namespace {
 
@@ -34,6 +35,10 @@ TEST(SignalFrame, SigcontextMatchesTheHostsMcontext) {
   EXPECT_EQ(offsetof(arch::UContext, sigmask), offsetof(ucontext_t, uc_sigmask));
   EXPECT_EQ(sizeof(arch::SigInfo), sizeof(siginfo_t));
   EXPECT_EQ(offsetof(arch::SigInfo, pid), offsetof(siginfo_t, si_pid));
+  EXPECT_EQ(offsetof(arch::SigInfo, uid), offsetof(siginfo_t, si_uid));
+  EXPECT_EQ(offsetof(arch::SigInfo, status), offsetof(siginfo_t, si_status));
+  EXPECT_EQ(offsetof(arch::SigInfo, utime), offsetof(siginfo_t, si_utime));
+  EXPECT_EQ(offsetof(arch::SigInfo, stime), offsetof(siginfo_t, si_stime));
   EXPECT_EQ(sizeof(arch::SignalStack), sizeof(stack_t));
   EXPECT_EQ(offsetof(arch::SignalStack, size), offsetof(stack_t, ss_size));
 }
@@ -90,6 +95,59 @@ TEST(SignalState, IgnoredSignalsAreDropped) {
   EXPECT_FALSE(s.set_action(proc::kSigStop, {0x1000, 0, 0, 0}));
   EXPECT_TRUE(s.set_action(proc::kSigUsr1, {0x1000, proc::kSaRestorer, 0x2000, ~0ull}));
   EXPECT_EQ(s.action(proc::kSigUsr1).mask, ~0ull & ~proc::kUnblockableSignals);
+}
+
+TEST(SignalInfo, KillAndTkillSayWhoSent) {
+  const arch::SigInfo kill = proc::linux_siginfo(proc::kSigUsr1, proc::sent_by(42, false));
+  EXPECT_EQ(kill.signo, SIGUSR1);
+  EXPECT_EQ(kill.code, SI_USER);
+  EXPECT_EQ(kill.pid, 42);
+  EXPECT_EQ(kill.status, 0);
+  const arch::SigInfo tkill = proc::linux_siginfo(proc::kSigUsr1, proc::sent_by(42, true));
+  EXPECT_EQ(tkill.code, SI_TKILL);
+  EXPECT_EQ(tkill.pid, 42);
+}
+
+TEST(SignalInfo, SigchldCarriesHowTheChildEnded) {
+  const arch::SigInfo exited =
+      proc::linux_siginfo(proc::kSigChld, proc::child_ended(7, proc::exit_wait_status(3)));
+  EXPECT_EQ(exited.code, CLD_EXITED);
+  EXPECT_EQ(exited.status, 3);
+  EXPECT_EQ(exited.pid, 7);
+  const arch::SigInfo killed = proc::linux_siginfo(proc::kSigChld, proc::child_ended(8, SIGKILL));
+  EXPECT_EQ(killed.code, CLD_KILLED);
+  EXPECT_EQ(killed.status, SIGKILL);
+  EXPECT_EQ(proc::child_ended(9, SIGSEGV | 0x80).code, CLD_DUMPED);
+  // Read back through libc's own siginfo_t, as a handler would.
+  siginfo_t libc;
+  static_assert(sizeof libc == sizeof exited);
+  std::memcpy(&libc, &exited, sizeof libc);
+  EXPECT_EQ(libc.si_code, CLD_EXITED);
+  EXPECT_EQ(libc.si_status, 3);
+  EXPECT_EQ(libc.si_pid, 7);
+}
+
+TEST(SignalState, APendingSignalKeepsItsFirstSiginfo) {
+  proc::SignalState s;
+  s.block(proc::signal_bit(proc::kSigUsr1));
+  EXPECT_TRUE(s.post(proc::kSigUsr1, proc::sent_by(5, false)));
+  EXPECT_TRUE(s.post(proc::kSigUsr1, proc::sent_by(6, true)));  // merged: dropped
+  s.unblock(proc::signal_bit(proc::kSigUsr1));
+  proc::SignalInfo info;
+  EXPECT_EQ(s.take_next(&info), proc::kSigUsr1);
+  EXPECT_EQ(info.pid, 5);
+  EXPECT_EQ(info.code, proc::kSiUser);
+  EXPECT_TRUE(s.post(proc::kSigUsr1, proc::sent_by(6, true)));  // taken: a new one queues
+  EXPECT_EQ(s.take_next(&info), proc::kSigUsr1);
+  EXPECT_EQ(info.pid, 6);
+  EXPECT_EQ(info.code, proc::kSiTkill);
+}
+
+TEST(SignalState, AutoreapOnlyForSigIgnOrNocldwait) {
+  EXPECT_FALSE(proc::reaps_children_itself({proc::kSigDfl, 0, 0, 0}));  // default ignores, keeps zombies
+  EXPECT_TRUE(proc::reaps_children_itself({proc::kSigIgn, 0, 0, 0}));
+  EXPECT_TRUE(proc::reaps_children_itself({0x1000, proc::kSaNocldwait | proc::kSaRestorer, 0, 0}));
+  EXPECT_FALSE(proc::reaps_children_itself({0x1000, proc::kSaRestorer, 0, 0}));
 }
 
 TEST(SignalState, DefaultActions) {

@@ -729,6 +729,25 @@ TEST_F(SyscallTest, PipesPollAndSelectAsLinuxDoes) {
   EXPECT_EQ(polled[0].revents, 0x10);  // POLLHUP
 }
 
+// umask(2) is per process: it returns the old mask, and tmpfs takes the new one off the modes
+// of the files and directories the process creates.
+TEST_F(SyscallTest, UmaskIsThePreviousMaskAndShapesNewFiles) {
+  EXPECT_EQ(call("umask", 077), 022);  // init's default, fs::kUmask
+  EXPECT_EQ(call("umask", 01077), 077);  // only the 0777 bits are kept
+  const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenWriteOnly;
+  EXPECT_EQ(call("open", user_string("/tmp/u"), create, 0666), 3);
+  EXPECT_EQ(call("mkdir", user_string("/tmp/ud"), 0777), 0);
+  uapi::Stat st{};
+  EXPECT_EQ(call("fstat", 3, user(st)), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(call("stat", user_string("/tmp/ud"), user(st)), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(call("close", 3), 0);
+  EXPECT_EQ(call("unlink", user_string("/tmp/u")), 0);
+  EXPECT_EQ(call("rmdir", user_string("/tmp/ud")), 0);
+  EXPECT_EQ(call("umask", 022), 077);
+}
+
 // tmpfs through the system calls: /tmp takes O_CREAT, writes, truncation, unlink, mkdir, rmdir
 // and rename; everything else stays EROFS.
 TEST_F(SyscallTest, TmpfsCallsCreateWriteAndRemoveUnderTmpOnly) {

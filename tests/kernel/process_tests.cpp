@@ -164,6 +164,22 @@ KTEST(process_thousand_forks_leave_memory_where_it_started) {
   KEXPECT_EQ(proc::process_count(), 0u);
 }
 
+// The same with vfork: each child runs in its parent's address space (one more user of it) and
+// _exits; the space must survive 1,000 such exits and everything must come back at the end.
+KTEST(process_thousand_vforks_leave_memory_where_it_started) {
+  const std::array<std::string_view, 3> warm_up{"/bin/forktest", "vloop", "2"};
+  KASSERT_EQ(run("/bin/forktest", warm_up), 0);
+  const MemoryFigures before = memory_figures();
+  const std::array<std::string_view, 3> argv{"/bin/forktest", "vloop", "1000"};
+  KEXPECT_EQ(run("/bin/forktest", argv), 0);
+  const MemoryFigures after = memory_figures();
+  println("  frames used {} -> {}, heap {} bytes in {} allocations -> {} bytes in {}",
+          before.frames_used, after.frames_used, before.heap_bytes, before.heap_allocations,
+          after.heap_bytes, after.heap_allocations);
+  KEXPECT(before == after);
+  KEXPECT_EQ(proc::process_count(), 0u);
+}
+
 // Two programs whose x87/SSE registers must not leak into each other: both run at once, are
 // preempted many times (the test checks that the CPU really switched between them), and both
 // must find their registers and sums exact.

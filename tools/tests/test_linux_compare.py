@@ -6,6 +6,7 @@ import io
 import os
 import sys
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -40,8 +41,10 @@ class ProgramLines(unittest.TestCase):
 
 
 class Pending(unittest.TestCase):
+    # PENDING may well be empty (every check matches Linux): the test brings its own entry.
+    @mock.patch.dict(linux_compare.PENDING, {"held-out": "a known difference"})
     def test_only_pending_checks_are_left_out(self):
-        name = next(iter(linux_compare.PENDING))
+        name = "held-out"
         linux = ["a: 1", f"{name}: linux", "b: 2"]
         ferrite = ["a: 1", f"{name}: ferrite", "b: 3"]
         with contextlib.redirect_stdout(io.StringIO()) as out:

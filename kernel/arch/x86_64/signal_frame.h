@@ -48,15 +48,20 @@ static_assert(sizeof(UContext) == 304);
 static_assert(offsetof(UContext, mcontext) == 40 && offsetof(UContext, sigmask) == 296);
 inline constexpr std::uint64_t kUcFpXstate = 1, kUcSigcontextSs = 2, kUcStrictRestoreSs = 4;
 
-// siginfo_t: 128 bytes; the kill() form (si_pid, si_uid) is all this kernel fills in.
+// siginfo_t: 128 bytes (<asm-generic/siginfo.h>); the union after the first three words holds
+// the kill() form (si_pid, si_uid) and, for SIGCHLD, si_status, si_utime and si_stime after them.
 struct SigInfo {
   std::int32_t signo, errno_value, code, pad;
   std::int32_t pid;
   std::uint32_t uid;
-  std::uint8_t rest[104];
+  std::int32_t status;
+  std::int32_t pad2;
+  std::int64_t utime, stime;
+  std::uint8_t rest[80];
 };
 static_assert(sizeof(SigInfo) == 128);
-inline constexpr std::int32_t kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
+static_assert(offsetof(SigInfo, pid) == 16 && offsetof(SigInfo, status) == 24);
+static_assert(offsetof(SigInfo, utime) == 32 && offsetof(SigInfo, stime) == 40);
 
 // struct rt_sigframe: the return address (sa_restorer) on top, as a `call` would leave it.
 struct RtSigframe {

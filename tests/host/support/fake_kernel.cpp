@@ -146,7 +146,7 @@ void exit_current(std::int32_t wait_status) {
 }
 // The process tree (procs branch): not modelled here; the calls fail with ENOSYS (a link fix
 // made while merging procs into signals: its syscall/process.cpp calls these).
-std::expected<Pid, abi::Errno> fork_current(std::uint64_t, std::uint64_t, bool, bool) {
+std::expected<Pid, abi::Errno> fork_current(std::uint64_t, std::uint64_t, bool, bool, bool) {
   return std::unexpected(abi::Errno::enosys);
 }
 std::expected<void, abi::Errno> exec_current(std::string_view, std::span<const std::byte>,
@@ -164,7 +164,9 @@ std::expected<Pid, abi::Errno> new_session(Process&) { return std::unexpected(ab
 // Chapter 15's signal layer, as the signal system calls reach it: a table of the fake
 // processes the tests register (testing::processes()), sending by recording.
 void signals_changed(Process&) {}
-void send_signal(Process& target, int signal) { target.signals.post(signal); }
+void send_signal(Process& target, int signal, const SignalInfo& from) {
+  target.signals.post(signal, from);
+}
 std::size_t send_signal_to_group(Pid pgid, int signal) {
   std::size_t count = 0;
   for (Process* p : testing::processes()) {
