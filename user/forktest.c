@@ -44,7 +44,9 @@ static int loop(int rounds) {
 /* The same with vfork: the child runs in the parent's memory and _exits; nothing is copied, and
  * the shared space must outlive the child's exit (the vfork memory check). */
 static int vloop(int rounds) {
-  for (int i = 0; i < rounds; ++i) {
+  /* volatile: the child runs on this very stack frame until it _exits, so nothing may live only
+   * in a register across vfork (GCC's -Wclobbered) */
+  for (volatile int i = 0; i < rounds; ++i) {
     pid_t pid = vfork();
     if (pid < 0) { printf("vfork failed at %d: %s\n", i, strerror(errno)); return 1; }
     if (pid == 0) _exit(i & 0x7F);

@@ -190,7 +190,7 @@ void destroy_address_space(AddressSpace* space) {
     free_user_ranges(kPhysicalMemory, space->level4_table_, space->extents_.ranges(), frames);
     // The kernel half belongs to the kernel: its entries are cleared, the tables stay.
     PageTable& level4 = table_at(space->level4_table_.start());
-    __builtin_memset(&level4[kFirstKernelLevel4Entry], 0,
+    __builtin_memset(static_cast<void*>(&level4[kFirstKernelLevel4Entry]), 0,
                      (PageTable::kEntryCount - kFirstKernelLevel4Entry) * sizeof(PageTableEntry));
     frames.free_table(space->level4_table_);
     FERRITE_ASSERT(space->frames_in_use_ == 0);
