@@ -148,13 +148,14 @@ KTEST(process_hundred_runs_leave_memory_where_it_started) {
   KEXPECT(before == after);
 }
 
-// Chapter 15 (procs): 1,000 rounds of fork + _exit + waitpid inside one program give back every
-// frame and heap byte: copy-on-write shares, page tables, process slots and thread stacks.
-KTEST(process_thousand_forks_leave_memory_where_it_started) {
-  const std::array<std::string_view, 3> warm_up{"/bin/forktest", "loop", "2"};
+// 1,000 rounds of forktest's `mode` (fork or vfork, then _exit and waitpid) inside one
+// program, after a warm-up of 2: every frame and heap byte comes back.
+namespace {
+void thousand_rounds_leave_memory_where_they_started(std::string_view mode) {
+  const std::array<std::string_view, 3> warm_up{"/bin/forktest", mode, "2"};
   KASSERT_EQ(run("/bin/forktest", warm_up), 0);  // the frame-share table, first thread stacks
   const MemoryFigures before = memory_figures();
-  const std::array<std::string_view, 3> argv{"/bin/forktest", "loop", "1000"};
+  const std::array<std::string_view, 3> argv{"/bin/forktest", mode, "1000"};
   KEXPECT_EQ(run("/bin/forktest", argv), 0);
   const MemoryFigures after = memory_figures();
   println("  frames used {} -> {}, heap {} bytes in {} allocations -> {} bytes in {}",
@@ -163,21 +164,18 @@ KTEST(process_thousand_forks_leave_memory_where_it_started) {
   KEXPECT(before == after);
   KEXPECT_EQ(proc::process_count(), 0u);
 }
+}  // namespace
+
+// Chapter 15 (procs): fork + _exit + waitpid gives back copy-on-write shares, page tables,
+// process slots and thread stacks.
+KTEST(process_thousand_forks_leave_memory_where_it_started) {
+  thousand_rounds_leave_memory_where_they_started("loop");
+}
 
 // The same with vfork: each child runs in its parent's address space (one more user of it) and
 // _exits; the space must survive 1,000 such exits and everything must come back at the end.
 KTEST(process_thousand_vforks_leave_memory_where_it_started) {
-  const std::array<std::string_view, 3> warm_up{"/bin/forktest", "vloop", "2"};
-  KASSERT_EQ(run("/bin/forktest", warm_up), 0);
-  const MemoryFigures before = memory_figures();
-  const std::array<std::string_view, 3> argv{"/bin/forktest", "vloop", "1000"};
-  KEXPECT_EQ(run("/bin/forktest", argv), 0);
-  const MemoryFigures after = memory_figures();
-  println("  frames used {} -> {}, heap {} bytes in {} allocations -> {} bytes in {}",
-          before.frames_used, after.frames_used, before.heap_bytes, before.heap_allocations,
-          after.heap_bytes, after.heap_allocations);
-  KEXPECT(before == after);
-  KEXPECT_EQ(proc::process_count(), 0u);
+  thousand_rounds_leave_memory_where_they_started("vloop");
 }
 
 // Two programs whose x87/SSE registers must not leak into each other: both run at once, are
