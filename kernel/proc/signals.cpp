@@ -87,9 +87,15 @@ void store(arch::FpuState& state, std::size_t offset, T value) {
   std::memcpy(state.bytes + offset, &value, sizeof value);
 }
 
+// Ends the process by `signal`. The kernel says so on the console only for the signals whose
+// default is a core dump (SIGSEGV, SIGABRT, SIGQUIT...: something went wrong in the program);
+// a death someone asked for (SIGINT from Ctrl+C, SIGPIPE ending `yes`, SIGTERM, SIGKILL) is
+// the parent's to report from wait's status, as on Linux, where the shell prints it or not.
 [[noreturn]] void die(Process& process, int signal) {
   arch::enable_interrupts();
-  println("{}: killed by {}", process.name_view(), signal_name(signal));
+  if (default_action(signal) == DefaultAction::core_dump) {
+    println("{}: killed by {}", process.name_view(), signal_name(signal));
+  }
   exit_current(signal);
 }
 
