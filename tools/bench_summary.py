@@ -172,6 +172,12 @@ def main():
                      "wake-to-resume (ping-pong hop) vs bare resume", 3.0)
         report.ratio(f, "ferrite_executor/yield_now_1M", "bare_coroutine/resume",
                      "a task waking itself (yield_now) vs bare resume (no target)")
+        # Diagnostic: the same hop between two bare coroutines with no executor, the floor of any
+        # wake-up through memory (a chain of dependent loads; the bare resume has none).
+        report.ratio(f, "bare_coroutine/ping_pong_1M_hops", "bare_coroutine/resume",
+                     "ping-pong hop without an executor vs bare resume (floor; no target)")
+        report.ratio(f, "ferrite_executor/ping_pong_1M_hops", "bare_coroutine/ping_pong_1M_hops",
+                     "wake-to-resume (ping-pong hop) vs the same hop without an executor (no target)")
 
     kernel_summary(args.directory / "kernel.json", report)
 
