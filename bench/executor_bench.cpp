@@ -2,7 +2,8 @@
 //  (a) the floor: a bare C++20 coroutine created, resumed and destroyed (one at a time, and a
 //      million alive at once); and a bare resume,
 //  (b) spawn + run to completion of 1,000,000 trivial tasks on our Executor,
-//  (c) ping-pong between two tasks through wakers (one hop = wake, suspend, resume),
+//  (c) ping-pong between two tasks through wakers (one hop = wake, suspend, resume), and the
+//      same between two bare coroutines with no executor (the floor of a hop through memory),
 //  (d) Boost.Asio's io_context doing the same work: post + run, and co_spawn of coroutines.
 // Per-task / per-hop times are in the counters (`per_task`, `per_hop`), bare loops in `Time`.
 #include <benchmark/benchmark.h>
@@ -192,6 +193,66 @@ void executor_ping_pong(benchmark::State& state) {
 }
 BENCHMARK(executor_ping_pong)
     ->Name("ferrite_executor/ping_pong_1M_hops")
+    ->Unit(benchmark::kMillisecond);
+
+// Diagnostic (no target): the floor of a wake-to-resume hop through memory, without an
+// executor. Two bare coroutines pass a ball as ping/pong do; a waiting one leaves its handle in
+// the baton, and passing stores that handle as the one "ready" coroutine, which a two-line loop
+// resumes. No queue, no stamps, no task slots: what is left is the chain of dependent memory
+// accesses that any wake-up through memory has (ready handle -> frame -> baton -> handle).
+struct BareBaton {
+  bool has_ball = false;
+  std::coroutine_handle<> waiting{};
+};
+struct BareHop {
+  std::coroutine_handle<> ready{};  // the one coroutine to resume next
+  void pass(BareBaton& baton) {
+    baton.has_ball = true;
+    ready = std::exchange(baton.waiting, {});
+  }
+  struct Receive {
+    BareBaton& baton;
+    bool await_ready() const noexcept { return baton.has_ball; }
+    void await_suspend(std::coroutine_handle<> self) const noexcept { baton.waiting = self; }
+    void await_resume() const noexcept { baton.has_ball = false; }
+  };
+};
+
+BareCoroutine bare_ping(BareHop& hop, BareBaton& mine, BareBaton& theirs, std::int64_t rounds) {
+  for (std::int64_t i = 0; i < rounds; ++i) {
+    hop.pass(theirs);
+    co_await BareHop::Receive{mine};
+  }
+}
+
+BareCoroutine bare_pong(BareHop& hop, BareBaton& mine, BareBaton& theirs, std::int64_t rounds) {
+  for (std::int64_t i = 0; i < rounds; ++i) {
+    co_await BareHop::Receive{mine};
+    hop.pass(theirs);
+  }
+}
+
+void bare_coroutine_ping_pong(benchmark::State& state) {
+  constexpr std::int64_t rounds = million / 2;
+  BareHop hop;
+  BareBaton ping_baton;
+  BareBaton pong_baton;
+  for (auto _ : state) {
+    BareCoroutine ping_coroutine = bare_ping(hop, ping_baton, pong_baton, rounds);
+    BareCoroutine pong_coroutine = bare_pong(hop, pong_baton, ping_baton, rounds);
+    pong_coroutine.handle.resume();  // waits for the ball
+    hop.ready = ping_coroutine.handle;
+    while (std::coroutine_handle<> next = std::exchange(hop.ready, {})) next.resume();
+    if (!ping_coroutine.handle.done() || !pong_coroutine.handle.done()) {
+      state.SkipWithError("bare ping-pong did not finish");
+    }
+    ping_coroutine.handle.destroy();
+    pong_coroutine.handle.destroy();
+  }
+  set_per_item(state, "per_hop", 2 * rounds);
+}
+BENCHMARK(bare_coroutine_ping_pong)
+    ->Name("bare_coroutine/ping_pong_1M_hops")
     ->Unit(benchmark::kMillisecond);
 
 Task<> yield_many(std::int64_t times) {
