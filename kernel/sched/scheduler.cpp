@@ -92,11 +92,11 @@ void switch_user_state(Thread& previous, Thread& next) {
 
 // The heart of it. Interrupts off. The running thread has set its state already: still
 // `running` (it yields, or is `preempting`: back into the run queue), or blocked / sleeping /
-// dead (it is in a wait queue, the sleep list, or gone).
-void schedule(bool preempting) {
+// dead (it is in a wait queue, the sleep list, or gone). `now_ns` is the clock's time: read
+// just now, or (a preempting tick) the tick's own reading a few hundred instructions ago.
+void schedule_at(bool preempting, std::uint64_t now_ns) {
   PerCpu& cpu = this_cpu();
   Thread* const previous = cpu.current;
-  const std::uint64_t now_ns = time::now_ns();
   if (previous->state == State::running) {
     if (previous->kill_requested && previous->user == nullptr) {
       mark_dead_locked(*previous, kKilledExitValue);
@@ -123,6 +123,7 @@ void schedule(bool preempting) {
   }
   if (next == nullptr) next = cpu.idle;
   cpu.need_resched = false;
+  cpu.resched_tick_ns = 0;
   cpu.slice_start_ns = now_ns;
   if (next == previous) {
     previous->state = State::running;
@@ -140,6 +141,8 @@ void schedule(bool preempting) {
   context_switch(&previous->saved_rsp, next->saved_rsp);
   finish_switch();
 }
+
+void schedule(bool preempting) { schedule_at(preempting, time::now_ns()); }
 
 // The idle thread: runs when nothing else is ready. A wake-up can only come from an interrupt
 // while it runs, and the interrupt-return hook switches away at once; `sti; hlt` cannot miss an
@@ -225,11 +228,17 @@ void on_tick(std::uint64_t now) {
   const std::uint64_t ran = running->slice_used + (now - cpu.slice_start_ns);
   if (running->kill_requested || cpu.run_queue.should_preempt(as_node, ran)) {
     cpu.need_resched = true;
+    cpu.resched_tick_ns = now;
   }
 }
 
+// At the end of every interrupt. When the tick asked for the switch, its clock reading serves
+// (one seqlock read and conversion fewer on the preempting path: ~25 instructions).
 void on_interrupt_return() {
-  if (this_cpu().need_resched) schedule(true);
+  PerCpu& cpu = this_cpu();
+  if (!cpu.need_resched) return;
+  const std::uint64_t tick_ns = cpu.resched_tick_ns;
+  schedule_at(true, tick_ns != 0 ? tick_ns : time::now_ns());
 }
 
 std::uint64_t stack_high_water(const Thread& thread) {
