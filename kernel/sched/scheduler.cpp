@@ -141,7 +141,9 @@ void schedule_at(bool preempting, std::uint64_t now_ns) {
   finish_switch();
 }
 
-void schedule(bool preempting) { schedule_at(preempting, time::now_ns()); }
+void schedule(bool preempting) {
+  schedule_at(preempting, time::now_ns());
+}
 
 // The idle thread: runs when nothing else is ready. A wake-up can only come from an interrupt
 // while it runs, and the interrupt-return hook switches away at once; `sti; hlt` cannot miss an
