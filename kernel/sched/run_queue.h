@@ -160,7 +160,10 @@ class RunQueue {
 
   // Whether a thread of `priority` or higher is ready.
   [[nodiscard]] bool has_ready(Priority at_least = Priority::normal) const {
-    for (std::size_t i = 0; i <= level(at_least); ++i) {
+    // A constant trip count, which the compiler unrolls into one test per level (the tick asks
+    // this on every interrupt).
+    for (std::size_t i = 0; i < kPriorityLevels; ++i) {
+      if (i > level(at_least)) return false;
       if (!ready_[i].empty()) return true;
     }
     return false;
@@ -177,8 +180,9 @@ class RunQueue {
   // too. (A lower priority never preempts; an idle CPU has current == nullptr.)
   [[nodiscard]] bool should_preempt(const SchedNode* current, std::uint64_t ran_ns) const {
     if (current == nullptr) return has_ready();
-    if (current->priority != Priority::high && has_ready(Priority::high)) return true;
-    return ran_ns >= time_slice_ns_ && has_ready(current->priority);
+    // Slice used up: anyone of its priority or higher (which includes the higher ones).
+    if (ran_ns >= time_slice_ns_) return has_ready(current->priority);
+    return current->priority != Priority::high && has_ready(Priority::high);
   }
 
   // Puts a thread to sleep until `deadline` (it is not running any more once the caller switches

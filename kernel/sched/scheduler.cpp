@@ -92,11 +92,11 @@ void switch_user_state(Thread& previous, Thread& next) {
 
 // The heart of it. Interrupts off. The running thread has set its state already: still
 // `running` (it yields, or is `preempting`: back into the run queue), or blocked / sleeping /
-// dead (it is in a wait queue, the sleep list, or gone).
-void schedule(bool preempting) {
+// dead (it is in a wait queue, the sleep list, or gone). `now_ns` is the clock's time: read
+// just now, or (a preempting tick) the tick's own reading a few hundred instructions ago.
+void schedule_at(bool preempting, std::uint64_t now_ns) {
   PerCpu& cpu = this_cpu();
   Thread* const previous = cpu.current;
-  const std::uint64_t now_ns = time::now_ns();
   if (previous->state == State::running) {
     if (previous->kill_requested && previous->user == nullptr) {
       mark_dead_locked(*previous, kKilledExitValue);
@@ -139,6 +139,10 @@ void schedule(bool preempting) {
   switch_user_state(*previous, *next);
   context_switch(&previous->saved_rsp, next->saved_rsp);
   finish_switch();
+}
+
+void schedule(bool preempting) {
+  schedule_at(preempting, time::now_ns());
 }
 
 // The idle thread: runs when nothing else is ready. A wake-up can only come from an interrupt
@@ -225,11 +229,19 @@ void on_tick(std::uint64_t now) {
   const std::uint64_t ran = running->slice_used + (now - cpu.slice_start_ns);
   if (running->kill_requested || cpu.run_queue.should_preempt(as_node, ran)) {
     cpu.need_resched = true;
+    cpu.resched_tick_ns = now;
   }
 }
 
+// At the end of every interrupt. When the tick asked for the switch, its clock reading serves
+// (one seqlock read and conversion fewer on the preempting path: ~25 instructions).
 void on_interrupt_return() {
-  if (this_cpu().need_resched) schedule(true);
+  // (Only a tick sets resched_tick_ns, always with need_resched, and this hook runs at the end
+  // of that same interrupt: clearing it here keeps the store off the yield path.)
+  PerCpu& cpu = this_cpu();
+  if (!cpu.need_resched) return;
+  const std::uint64_t tick_ns = std::exchange(cpu.resched_tick_ns, 0);
+  schedule_at(true, tick_ns != 0 ? tick_ns : time::now_ns());
 }
 
 std::uint64_t stack_high_water(const Thread& thread) {

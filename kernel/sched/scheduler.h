@@ -34,6 +34,9 @@ struct PerCpu {
   Thread* previous = nullptr;  // the thread switched away from, for finish_switch()
   RunQueue run_queue;
   std::uint64_t slice_start_ns = 0;
+  // The tick's clock reading when the tick itself set need_resched (0 otherwise): the switch at
+  // the end of that interrupt starts the next slice from it instead of reading the clock again.
+  std::uint64_t resched_tick_ns = 0;
   std::uint64_t switches = 0;
   std::uint32_t cpu_id = 0;
   bool need_resched = false;

@@ -139,5 +139,9 @@ extern "C" void interrupt_dispatch(ferrite::arch::InterruptFrame* frame) {
     if (const InterruptReturnHook hook = return_hook.load(std::memory_order_acquire)) hook();
   }
   // Chapter 14: a program asked to end ends here — not from an IST stack, which no thread owns.
-  if (interrupt_stack_of(vector) == InterruptStack::none) prepare_return_to_user(*frame);
+  // The ring test first: an interrupt of kernel code (a preempted kernel thread) pays two
+  // instructions for it, not a call and the IST lookup.
+  if ((frame->cs & 3) == 3 && interrupt_stack_of(vector) == InterruptStack::none) {
+    prepare_return_to_user(*frame);
+  }
 }

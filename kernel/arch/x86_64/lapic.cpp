@@ -76,6 +76,9 @@ std::uint32_t counts_for(std::uint64_t ns) {
 
 }  // namespace
 
+static_assert(detail::kX2apicEoiMsr == kX2apicMsrBase + static_cast<std::uint32_t>(Register::eoi));
+constinit volatile std::uint32_t* detail::eoi_register = nullptr;
+
 bool supported() { return (cpuid(1).edx & (1u << 9)) != 0; }
 bool has_x2apic() { return (cpuid(1).ecx & (1u << 21)) != 0; }
 bool has_tsc_deadline() { return (cpuid(1).ecx & (1u << 24)) != 0; }
@@ -92,6 +95,7 @@ void init(std::uintptr_t mmio_virtual) {
   } else {
     current_mode = Mode::xapic;
     mmio = reinterpret_cast<volatile std::uint32_t*>(mmio_virtual);
+    detail::eoi_register = &mmio[static_cast<std::uint32_t>(Register::eoi) * 4];
   }
   write_msr(kMsrApicBase, base);
 
@@ -118,7 +122,6 @@ std::uint32_t id() {
   return current_mode == Mode::x2apic ? raw : raw >> 24;  // xAPIC: bits 24..31 (figure 11-6)
 }
 
-void eoi() { write(Register::eoi, 0); }
 
 void start_count() {
   write(Register::timer_divide, kDivideBy16);

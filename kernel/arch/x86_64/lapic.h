@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "arch/x86_64/cpu.h"
+
 namespace ferrite::arch::lapic {
 
 // High vectors: the APIC ranks interrupts by vector / 16, so the timer outranks device IRQs.
@@ -43,9 +45,22 @@ void mask_lint0();
 [[nodiscard]] Mode mode();
 [[nodiscard]] std::uint32_t id();
 
+namespace detail {
+// Where init() put the EOI register: its address in the xAPIC page, or null in x2APIC mode,
+// where it is MSR kX2apicEoiMsr (SDM Vol. 3A 11.12.1.2, table 11-6).
+extern constinit volatile std::uint32_t* eoi_register;
+inline constexpr std::uint32_t kX2apicEoiMsr = 0x80B;
+}  // namespace detail
+
 // End of interrupt: after every interrupt the local APIC delivered (not spurious ones, not the
-// 8259's ExtINT ones).
-void eoi();
+// 8259's ExtINT ones). Inline: the tick's handler pays a test and a store, not a call.
+inline void eoi() {
+  if (volatile std::uint32_t* reg = detail::eoi_register) {
+    *reg = 0;
+  } else {
+    write_msr(detail::kX2apicEoiMsr, 0);
+  }
+}
 
 // ---- The timer (11.5.4 "APIC Timer") ----
 // Calibration, in the same window as the TSC's (time/clock.cpp), so that boot waits once:

@@ -163,7 +163,7 @@ void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, User
 }
 
 void prepare_return_to_user(InterruptFrame& frame) {
-  if ((frame.cs & 3) == 3) return_hook(frame);
+  return_hook(frame);
 }
 
 bool handle_user_mode_exception(InterruptFrame& frame) {

@@ -75,7 +75,8 @@ using UserReturnHook = void (*)(InterruptFrame& frame);
 void set_user_mode_hooks(SyscallHandler syscall, UserPageResolver resolver, UserFaultHandler fault,
                          UserReturnHook before_return);
 
-// Calls the UserReturnHook if `frame` returns to ring 3 (interrupt_dispatch does, at its end).
+// Calls the UserReturnHook for a `frame` that returns to ring 3 (interrupt_dispatch, at its
+// end, after testing the frame's CS).
 void prepare_return_to_user(InterruptFrame& frame);
 
 // The frame of the running user thread's entry into the kernel (syscall or interrupt from ring
