@@ -498,7 +498,7 @@ static void check_pipes(void) {
   on(SIGPIPE, 0);
   const char* caught = r(write(p[1], "x", 1));
   say("epipe-caught: %s handler-ran=%d signal=%d\n", caught, handled, last_signal);
-  say("epipe-caught-siginfo: si_code=%d\n", last_code);
+  say("epipe-caught-siginfo: si_code=%d sender-is-self=%d\n", last_code, sender_is_self);
   set_mask(SIG_BLOCK, SIGPIPE, 0);
   reset_record();
   const char* blocked = r(write(p[1], "x", 1));

@@ -23,10 +23,11 @@ class KernelPipeWaiter final : public PipeWaiter {
   bool wait() override { return queue_.wait_interruptible_locked(); }
   void wake() override { queue_.wake_all(); }
   // pipe(7): a write with no reader left raises SIGPIPE (which ends the writer unless it is
-  // caught or ignored), and the write is EPIPE.
+  // caught or ignored), and the write is EPIPE. Its siginfo says SI_USER from the writer itself,
+  // as Linux's send_sig(SIGPIPE, current, 0) does.
   void broken_pipe() override {
     if (proc::Process* writer = proc::current(); writer != nullptr) {
-      proc::send_signal(*writer, proc::kSigPipe);
+      proc::send_signal(*writer, proc::kSigPipe, proc::sent_by(writer->pid, false));
     }
   }
 

@@ -106,6 +106,9 @@ struct SignalInfo {
   std::int32_t status = 0;    // SIGCHLD: exit code or signal number
 };
 static_assert(sizeof(SignalInfo) == 16);
+// A signal the kernel raises for a reason outside the receiver -- the terminal's Ctrl+C,
+// Ctrl+\ and hang-up: SI_KERNEL and no sender (Linux's kill_pgrp(..., priv = 1)).
+inline constexpr SignalInfo kRaisedByKernel{kSiKernel, 0, 0, 0};
 // kill(2) / tkill(2) from process `sender`.
 constexpr SignalInfo sent_by(std::int32_t sender, bool thread_directed) {
   return {thread_directed ? kSiTkill : kSiUser, sender, 0, 0};

@@ -40,17 +40,18 @@ Pid process_group_of(const Process& process) {
   return process.pgid != 0 ? process.pgid : process.pid;  // procs' process groups (merge)
 }
 
-std::size_t send_signal_to_group(Pid pgid, int signal) {
+std::size_t send_signal_to_group(Pid pgid, int signal, const SignalInfo& from) {
   struct Context {
     Pid pgid;
     int signal;
+    const SignalInfo& from;
     std::size_t count;
-  } context{pgid, signal, 0};
+  } context{pgid, signal, from, 0};
   for_each_process(
       [](Process& process, void* raw) {
         auto& c = *static_cast<Context*>(raw);
         if (process_group_of(process) != c.pgid) return true;
-        send_signal(process, c.signal);
+        send_signal(process, c.signal, c.from);
         ++c.count;
         return true;
       },

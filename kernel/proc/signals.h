@@ -21,7 +21,7 @@ namespace ferrite::proc {
 // the siginfo it came with.
 void send_signal(Process& target, int signal, const SignalInfo& from = {});
 // send_signal to every process whose process group is `pgid`; how many there were.
-std::size_t send_signal_to_group(Pid pgid, int signal);
+std::size_t send_signal_to_group(Pid pgid, int signal, const SignalInfo& from = kRaisedByKernel);
 // The calling process has a pending signal it does not block (false in a kernel thread).
 [[nodiscard]] bool signal_pending();
 

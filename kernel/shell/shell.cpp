@@ -449,7 +449,7 @@ task::Task<Outcome> run_program(Arguments arguments) {
   } else {  // Ctrl+C: SIGINT for the program (chapter 15), as a terminal's ISIG sends it; a
             // program that catches or ignores it carries on, and `run` waits for it still
     println("^C");
-    proc::send_signal(**process, proc::kSigInt);
+    proc::send_signal(**process, proc::kSigInt, proc::kRaisedByKernel);
     status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
   }
   release_and_report(**process, status);

@@ -108,6 +108,15 @@ TEST(SignalInfo, KillAndTkillSayWhoSent) {
   EXPECT_EQ(tkill.pid, 42);
 }
 
+// The terminal's Ctrl+C (and the kernel shell's) is SI_KERNEL with no sender, as Linux's
+// kill_pgrp(..., 1) sends it.
+TEST(SignalInfo, TheTerminalsSignalsComeFromTheKernel) {
+  const arch::SigInfo interrupt = proc::linux_siginfo(proc::kSigInt, proc::kRaisedByKernel);
+  EXPECT_EQ(interrupt.signo, SIGINT);
+  EXPECT_EQ(interrupt.code, SI_KERNEL);
+  EXPECT_EQ(interrupt.pid, 0);
+}
+
 TEST(SignalInfo, SigchldCarriesHowTheChildEnded) {
   const arch::SigInfo exited =
       proc::linux_siginfo(proc::kSigChld, proc::child_ended(7, proc::exit_wait_status(3)));

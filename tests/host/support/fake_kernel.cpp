@@ -167,11 +167,11 @@ void signals_changed(Process&) {}
 void send_signal(Process& target, int signal, const SignalInfo& from) {
   target.signals.post(signal, from);
 }
-std::size_t send_signal_to_group(Pid pgid, int signal) {
+std::size_t send_signal_to_group(Pid pgid, int signal, const SignalInfo& from) {
   std::size_t count = 0;
   for (Process* p : testing::processes()) {
     if ((p->pgid != 0 ? p->pgid : p->pid) != pgid) continue;
-    p->signals.post(signal);
+    p->signals.post(signal, from);
     ++count;
   }
   return count;
