@@ -13,12 +13,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/select.h>
 #include <sys/stat.h>
@@ -1190,6 +1192,44 @@ static void check_tmpfs(void) {
   say("tmpfs-ls-tmp: [%s]\n", listing("/tmp"));
 }
 
+/* A fault the program catches: the handler gets the fault's siginfo (si_code, si_addr) and
+ * leaves with siglongjmp, as a program that recovers from a bad access does. */
+static sigjmp_buf fault_return;
+static volatile sig_atomic_t fault_signal, fault_code;
+static void* volatile fault_address;
+static void on_fault(int signal, siginfo_t* info, void* context) {
+  (void)context;
+  fault_signal = signal;
+  fault_code = info->si_code;
+  fault_address = info->si_addr;
+  siglongjmp(fault_return, 1);
+}
+
+static void check_caught_faults(void) {
+  struct sigaction action, old;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_fault;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGSEGV, &action, &old);
+  fault_signal = fault_code = 0;
+  fault_address = (void*)1;
+  if (sigsetjmp(fault_return, 1) == 0) *(volatile int*)0 = 1;
+  say("segv-caught-null-write: signal=%d si_code=%d si_addr-is-null=%d\n", fault_signal,
+      fault_code, fault_address == NULL);
+  char* page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  fault_signal = fault_code = 0;
+  fault_address = NULL;
+  if (sigsetjmp(fault_return, 1) == 0) page[8] = 1;
+  say("segv-caught-read-only-write: signal=%d si_code=%d si_addr-is-the-byte=%d\n", fault_signal,
+      fault_code, fault_address == page + 8);
+  munmap(page, 4096);
+  sigset_t now;
+  sigprocmask(SIG_BLOCK, NULL, &now);
+  say("segv-caught-mask-after-siglongjmp: SIGSEGV blocked %d\n", sigismember(&now, SIGSEGV));
+  sigaction(SIGSEGV, &old, NULL);
+}
+
 static int run_checks(void) {
   say("setsid: returns-own-pid=%d\n", setsid() == getpid());
   check_fork_wait();
@@ -1200,6 +1240,7 @@ static int run_checks(void) {
   check_poll();
   check_select();
   check_signals();
+  check_caught_faults();
   check_errors();
   check_groups();
   check_tmpfs();

@@ -2,6 +2,7 @@
 // space, running it in ring 3 on a kernel thread, and ending it — by exit or by a fault — so that
 // every frame and file goes back. The CPU side (ring 3, syscall, exceptions) is arch/x86_64/
 // user_mode.h; this layer registers the hooks that give those events their meaning.
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -236,10 +237,26 @@ bool resolve_page(std::uint64_t address, mm::FaultAccess access) {
   return space != nullptr && space->handle_fault(address, access);
 }
 
-void on_user_fault(arch::InterruptFrame& frame, std::uint64_t address) {
+bool on_user_fault(arch::InterruptFrame& frame, std::uint64_t address) {
   Process* process = current();
   if (process == nullptr) panic("proc: ring 3 faulted in a thread without a process");
-  const Signal signal = signal_for_exception(static_cast<std::uint8_t>(frame.vector));
+  const auto vector = static_cast<std::uint8_t>(frame.vector);
+  const Signal signal = signal_for_exception(vector);
+  // A program that catches the signal (and does not block it) gets it, with the fault's siginfo:
+  // the way back to ring 3 runs its handler (Linux's force_sig_fault). Returning from the
+  // handler retries the instruction. Blocked or not caught, the fault ends the program, as
+  // Linux's force_sig resets a blocked or ignored fault signal to its default.
+  const std::uint64_t handler = process->signals.action(signal).handler;
+  if (handler != kSigDfl && handler != kSigIgn &&
+      (process->signals.blocked & signal_bit(signal)) == 0) {
+    const mm::AddressSpace* space = mm::active_address_space();
+    const bool in_a_region =
+        space != nullptr && std::ranges::any_of(space->regions(), [address](const mm::Region& region) {
+          return region.contains(address);
+        });
+    send_signal(*process, signal, fault_siginfo(vector, in_a_region, address));
+    return true;
+  }
   // We came from ring 3: the kernel held no lock, so interrupts can go on as in a system call.
   arch::enable_interrupts();
   println("{}: killed by {} (address {:#x}, rip {:#x})", process->name_view(), signal_name(signal),

@@ -249,6 +249,30 @@ constexpr Signal signal_for_exception(std::uint8_t vector) {
   }
 }
 
+// The siginfo of a CPU fault in ring 3 (Linux's force_sig_fault, <asm-generic/siginfo.h>): a
+// page fault is SEGV_MAPERR (no region of the address space there) or SEGV_ACCERR (a region,
+// which does not allow the access -- Linux decides by the VMA too, not by whether the page was
+// present) at the faulting address; #UD ILL_ILLOPN, #DE
+// FPE_INTDIV, int3 TRAP_BRKPT and #AC BUS_ADRALN at the instruction; #GP SI_KERNEL with no
+// address. si_addr lies where si_pid and si_uid lie (the union at offset 16 of siginfo_t), so
+// the address rides in those two fields: low half in pid, high half in uid (little-endian).
+inline constexpr std::int32_t kSegvMaperr = 1, kSegvAccerr = 2, kIllIllopn = 2, kFpeIntdiv = 1,
+                              kTrapBrkpt = 1, kBusAdraln = 1;
+constexpr SignalInfo fault_siginfo(std::uint8_t vector, bool in_a_region, std::uint64_t address) {
+  const auto at = [address](std::int32_t code) {
+    return SignalInfo{code, static_cast<std::int32_t>(static_cast<std::uint32_t>(address)),
+                      static_cast<std::uint32_t>(address >> 32), 0};
+  };
+  switch (vector) {
+    case arch::kPageFaultVector: return at(in_a_region ? kSegvAccerr : kSegvMaperr);
+    case arch::kInvalidOpcodeVector: return at(kIllIllopn);
+    case arch::kDivideErrorVector: return at(kFpeIntdiv);
+    case arch::kBreakpointVector: return at(kTrapBrkpt);
+    case arch::kAlignmentCheckVector: return at(kBusAdraln);
+    default: return kRaisedByKernel;
+  }
+}
+
 // Linux's wait status (<bits/waitstatus.h>): exit(n) is n << 8, death by signal s is s.
 constexpr std::int32_t exit_wait_status(std::int32_t code) { return (code & 0xFF) << 8; }
 constexpr bool exited_normally(std::int32_t status) { return (status & 0x7F) == 0; }

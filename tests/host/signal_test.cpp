@@ -117,6 +117,26 @@ TEST(SignalInfo, TheTerminalsSignalsComeFromTheKernel) {
   EXPECT_EQ(interrupt.pid, 0);
 }
 
+// A caught fault's siginfo, as Linux's force_sig_fault fills it: si_addr (offset 16, where
+// si_pid/si_uid lie) is the whole 64-bit address.
+TEST(SignalInfo, AFaultSaysWhatAndWhere) {
+  const std::uint64_t address = 0x7fff'1234'5678;
+  arch::SigInfo out = proc::linux_siginfo(
+      proc::kSigSegv, proc::fault_siginfo(arch::kPageFaultVector, false, address));
+  siginfo_t host{};
+  static_assert(sizeof host == sizeof out);
+  std::memcpy(&host, &out, sizeof out);
+  EXPECT_EQ(host.si_code, SEGV_MAPERR);
+  EXPECT_EQ(reinterpret_cast<std::uint64_t>(host.si_addr), address);
+  out = proc::linux_siginfo(proc::kSigSegv, proc::fault_siginfo(arch::kPageFaultVector, true, 8));
+  std::memcpy(&host, &out, sizeof out);
+  EXPECT_EQ(host.si_code, SEGV_ACCERR);
+  EXPECT_EQ(reinterpret_cast<std::uint64_t>(host.si_addr), 8u);
+  EXPECT_EQ(proc::fault_siginfo(arch::kInvalidOpcodeVector, false, 0x401000).code, ILL_ILLOPN);
+  EXPECT_EQ(proc::fault_siginfo(arch::kDivideErrorVector, false, 0x401000).code, FPE_INTDIV);
+  EXPECT_EQ(proc::fault_siginfo(arch::kGeneralProtectionVector, false, 0x401000).code, SI_KERNEL);
+}
+
 TEST(SignalInfo, SigchldCarriesHowTheChildEnded) {
   const arch::SigInfo exited =
       proc::linux_siginfo(proc::kSigChld, proc::child_ended(7, proc::exit_wait_status(3)));

@@ -178,8 +178,7 @@ bool handle_user_mode_exception(InterruptFrame& frame) {
     }
   }
   if (fault_handler == nullptr) return false;
-  fault_handler(frame, address);  // ends the program; does not come back
-  return false;
+  return fault_handler(frame, address);  // true: a signal handler of the program's takes it
 }
 
 bool fix_up_user_access(InterruptFrame& frame) {

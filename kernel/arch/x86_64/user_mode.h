@@ -66,8 +66,9 @@ using SyscallHandler = void (*)(InterruptFrame& frame);
 // be mapped now (demand paging)? true = retry the instruction.
 using UserPageResolver = bool (*)(std::uint64_t address, mm::FaultAccess access);
 // An exception in ring 3 that nothing resolved: `address` is CR2 for a page fault, else RIP.
-// The handler ends the program and does not return.
-using UserFaultHandler = void (*)(InterruptFrame& frame, std::uint64_t address);
+// The handler either ends the program (and does not return) or returns true: the program has a
+// signal pending for it, and the way back to ring 3 runs the program's handler.
+using UserFaultHandler = bool (*)(InterruptFrame& frame, std::uint64_t address);
 // Runs with interrupts off just before every return to ring 3 (after a system call, interrupt
 // or resolved fault): the place to end a program that was asked to end and to deliver signals
 // (Linux's exit_to_user_mode), which may rewrite `frame` (a handler's frame). May not return.
