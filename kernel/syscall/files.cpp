@@ -158,6 +158,18 @@ std::expected<ParentAndName, Errno> resolve_parent(proc::Process& process, std::
   return ParentAndName{*parent, name};
 }
 
+// A new tmpfs node at `path` (open's O_CREAT, mkdir): its permission bits are `mode` less the
+// process's umask. EROFS outside /tmp, EEXIST if the name is taken.
+std::expected<fs::Node*, Errno> create_node(proc::Process& process, std::int64_t dirfd,
+                                            std::string_view path, fs::NodeType type,
+                                            std::uint64_t mode) {
+  const auto where = resolve_parent(process, dirfd, path);
+  if (!where) return std::unexpected(where.error());
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  return (*tree)->create(where->parent, where->name, type, mode & 07777 & ~process.umask);
+}
+
 Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                std::uint64_t flags, std::uint64_t mode) {
   if (process.files == nullptr) return std::unexpected(Errno::emfile);
@@ -172,12 +184,7 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
     if (node.error() != Errno::enoent || !create) return std::unexpected(node.error());
     // O_CREAT of a missing name: a new tmpfs file; EROFS outside /tmp, EISDIR for "name/".
     if (text->ends_with('/')) return std::unexpected(Errno::eisdir);
-    const auto where = resolve_parent(process, dirfd, *text);
-    if (!where) return std::unexpected(where.error());
-    const auto tree = file_tree();
-    if (!tree) return std::unexpected(tree.error());
-    const auto created = (*tree)->create(where->parent, where->name, fs::NodeType::regular,
-                                         mode & 07777 & ~process.umask);
+    const auto created = create_node(process, dirfd, *text, fs::NodeType::regular, mode);
     if (!created) return std::unexpected(created.error());
     node = *created;
   } else if (create) {
@@ -306,15 +313,10 @@ namespace {
 
 Result make_directory(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                       std::uint64_t mode) {
-  UserPath path;  // outlives `where`, whose name points into it
+  UserPath path;
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
-  const auto where = resolve_parent(process, dirfd, *text);
-  if (!where) return std::unexpected(where.error());
-  const auto tree = file_tree();
-  if (!tree) return std::unexpected(tree.error());
-  const auto made = (*tree)->create(where->parent, where->name, fs::NodeType::directory,
-                                    mode & 07777 & ~process.umask);
+  const auto made = create_node(process, dirfd, *text, fs::NodeType::directory, mode);
   if (!made) return std::unexpected(made.error());
   return 0;
 }
