@@ -141,6 +141,8 @@ class AddressSpace {
   // The regions, sorted by address. Unlocked: only while nobody else can change the space
   // (tests, a process's only thread).
   [[nodiscard]] std::span<const Region> regions() const { return regions_.regions(); }
+  // The region holding `address`, or nullptr (unlocked too).
+  [[nodiscard]] const Region* region_at(std::uint64_t address) const { return regions_.find(address); }
   // Where set_break_base put the program break (brk(0) tells where it is now).
   [[nodiscard]] std::uint64_t break_base() const { return break_base_; }
 

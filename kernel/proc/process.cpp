@@ -2,7 +2,6 @@
 // space, running it in ring 3 on a kernel thread, and ending it — by exit or by a fault — so that
 // every frame and file goes back. The CPU side (ring 3, syscall, exceptions) is arch/x86_64/
 // user_mode.h; this layer registers the hooks that give those events their meaning.
-#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -250,10 +249,7 @@ bool on_user_fault(arch::InterruptFrame& frame, std::uint64_t address) {
   if (handler != kSigDfl && handler != kSigIgn &&
       (process->signals.blocked & signal_bit(signal)) == 0) {
     const mm::AddressSpace* space = mm::active_address_space();
-    const bool in_a_region =
-        space != nullptr && std::ranges::any_of(space->regions(), [address](const mm::Region& region) {
-          return region.contains(address);
-        });
+    const bool in_a_region = space != nullptr && space->region_at(address) != nullptr;
     send_signal(*process, signal, fault_siginfo(vector, in_a_region, address));
     return true;
   }
