@@ -1,5 +1,8 @@
-// The page-table mapper: the table walk, written once, and map / unmap / update_flags on top.
+// The page-table mapper: the table walk, written once, and map (of one page or a range) / unmap /
+// update_flags on top.
 #include "mm/mapper.h"
+
+#include <algorithm>
 
 namespace ferrite::mm {
 
@@ -69,16 +72,44 @@ std::optional<Translation> Mapper::translate(VirtAddr address) const {
   return std::nullopt;  // not reached: a present level-1 entry always maps a page
 }
 
-std::expected<void, MapError> Mapper::map_entry(VirtAddr page, PhysAddr frame, PageSize size,
-                                                PageTableFlags flags, FrameSource& frames) {
-  const auto entry = walk_to_entry(page, size, &frames, table_entry_flags(flags));
-  if (!entry) return std::unexpected(entry.error());
-  if ((*entry)->is_present()) {
-    return std::unexpected(holds_smaller_pages(**entry, size) ? MapError::mapped_with_smaller_pages
-                                                              : MapError::already_mapped);
+std::expected<void, MapError> Mapper::map_entries(VirtAddr first, PhysAddr first_frame, PageSize size,
+                                                  std::uint64_t count, PageTableFlags flags,
+                                                  FrameSource& frames) {
+  const PageTableFlags entry_flags = page_entry_flags(flags, size);
+  const PageTableFlags table_flags = table_entry_flags(flags);
+  const int level = level_of(size);
+  std::expected<void, MapError> result;
+  std::uint64_t mapped = 0;
+  while (mapped < count && result) {
+    const VirtAddr page = first + mapped * bytes(size);
+    const auto entry = walk_to_entry(page, size, &frames, table_flags);
+    if (!entry) {
+      result = std::unexpected(entry.error());
+      break;
+    }
+    // The pages up to the end of this table have their entries side by side from `entry` on.
+    const std::uint64_t in_table =
+        std::min<std::uint64_t>(count - mapped, PageTable::kEntryCount - page.table_index(level));
+    for (PageTableEntry* next = *entry; next != *entry + in_table; ++next) {
+      if (next->is_present()) {
+        result = std::unexpected(holds_smaller_pages(*next, size) ? MapError::mapped_with_smaller_pages
+                                                                  : MapError::already_mapped);
+        break;
+      }
+      // No TLB flush: the entry was not present, and the CPU never caches a not-present entry.
+      next->set(first_frame + mapped * bytes(size), entry_flags);
+      ++mapped;
+    }
   }
-  (*entry)->set(frame, page_entry_flags(flags, size));
-  return {};
+  if (!result) {
+    // Undone page by page: the error path walks again rather than having a second walk.
+    while (mapped > 0) {
+      --mapped;
+      const auto undone = unmap_entry(first + mapped * bytes(size), size);
+      FERRITE_ASSERT(undone.has_value());  // this call mapped it a moment ago
+    }
+  }
+  return result;
 }
 
 std::expected<PhysAddr, MapError> Mapper::unmap_entry(VirtAddr page, PageSize size) {

@@ -80,7 +80,23 @@ class Mapper {
   template <PageSize Size>
   [[nodiscard]] std::expected<void, MapError> map(Page<Size> page, Frame<Size> frame,
                                                   PageTableFlags flags, FrameSource& frames) {
-    return map_entry(page.start(), frame.start(), Size, flags, frames);
+    return map_entries(page.start(), frame.start(), Size, 1, flags, frames);
+  }
+
+  // Maps `count` pages from `first` on to as many consecutive frames from `first_frame` on, all
+  // with `flags`, as `count` calls of map would, but walking down to each table of entries only
+  // once and filling its consecutive entries until the range or the table ends (Linux's
+  // vmap_pte_range does the same): the kernel maps its image and the edges of RAM this way.
+  // All or nothing, like map: on an error (a page already mapped, no frame for a table...) the
+  // pages this call mapped are unmapped again, with a TLB flush each, as they may have been
+  // cached meanwhile; tables created on the way stay (empty). count 0 maps nothing and succeeds.
+  // A range that runs out of its half of the address space (or past 52-bit frames) panics, as
+  // Page and Frame arithmetic does.
+  template <PageSize Size>
+  [[nodiscard]] std::expected<void, MapError> map_range(Page<Size> first, Frame<Size> first_frame,
+                                                        std::uint64_t count, PageTableFlags flags,
+                                                        FrameSource& frames) {
+    return map_entries(first.start(), first_frame.start(), Size, count, flags, frames);
   }
 
   // Removes the mapping of `page` and returns the frame it mapped to (which the caller may free).
@@ -105,8 +121,9 @@ class Mapper {
   }
 
  private:
-  std::expected<void, MapError> map_entry(VirtAddr page, PhysAddr frame, PageSize size,
-                                          PageTableFlags flags, FrameSource& frames);
+  std::expected<void, MapError> map_entries(VirtAddr first, PhysAddr first_frame, PageSize size,
+                                            std::uint64_t count, PageTableFlags flags,
+                                            FrameSource& frames);
   std::expected<PhysAddr, MapError> unmap_entry(VirtAddr page, PageSize size);
   std::expected<void, MapError> update_entry_flags(VirtAddr page, PageSize size,
                                                    PageTableFlags flags);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
@@ -48,16 +49,19 @@ void check(std::expected<void, MapError> result, const char* what) {
   if (!result) panic("mm: cannot map {}: {}", what, to_string(result.error()));
 }
 
-// One page of the physical map (or of an MMIO window) at kPhysicalMemoryOffset + physical.
-std::expected<void, MapError> map_at_offset(PageSize size, std::uint64_t physical, PageTableFlags flags) {
+// `count` pages of `size` of the physical map (or of an MMIO window) from
+// kPhysicalMemoryOffset + physical on, in one walk per table (Mapper::map_range).
+std::expected<void, MapError> map_at_offset(PageSize size, std::uint64_t physical, std::uint64_t count,
+                                            PageTableFlags flags) {
   const VirtAddr virt(kPhysicalMemoryOffset + physical);
+  const PhysAddr frame(physical);
   switch (size) {
     case PageSize::size_4kib:
-      return mapper->map(Page4KiB::containing(virt), Frame4KiB::containing(PhysAddr(physical)), flags, frames);
+      return mapper->map_range(Page4KiB::containing(virt), Frame4KiB::containing(frame), count, flags, frames);
     case PageSize::size_2mib:
-      return mapper->map(Page2MiB::containing(virt), Frame2MiB::containing(PhysAddr(physical)), flags, frames);
+      return mapper->map_range(Page2MiB::containing(virt), Frame2MiB::containing(frame), count, flags, frames);
     case PageSize::size_1gib:
-      return mapper->map(Page1GiB::containing(virt), Frame1GiB::containing(PhysAddr(physical)), flags, frames);
+      return mapper->map_range(Page1GiB::containing(virt), Frame1GiB::containing(frame), count, flags, frames);
   }
   return std::unexpected(MapError::not_mapped);  // not reached
 }
@@ -74,8 +78,8 @@ std::uint64_t map_physical_memory(const boot::BootInfo& boot_info) {
   const std::uint64_t image_end = align_up(address_of(__kernel_physical_end), kPageBytes);
   const bool huge_1gib = cpu_has_1gib_pages();
   const auto map_pages = [huge_1gib](std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
-    for_each_largest_page(start, end, huge_1gib, [flags](PageSize size, std::uint64_t physical) {
-      check(map_at_offset(size, physical, flags), "physical memory");
+    for_each_page_run(start, end, huge_1gib, [flags](PageSize size, std::uint64_t physical, std::uint64_t count) {
+      check(map_at_offset(size, physical, count, flags), "physical memory");
     });
   };
   return for_each_physical_map_range(
@@ -99,20 +103,25 @@ void map_framebuffer(const boot::BootInfo& boot_info) {
   }
 }
 
-bool is_guard_page(std::uint64_t virt) {
-  for (std::uintptr_t guard : arch::stack_guard_pages()) {
-    if (guard == virt) return true;
-  }
-  return false;
-}
-
-// Maps [start, end) of the kernel image with 4 KiB pages, skipping stack guard pages.
+// Maps [start, end) of the kernel image with 4 KiB pages, skipping stack guard pages: the pages
+// between two guard pages go to the mapper as one range.
 void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
-  for (std::uint64_t virt = start; virt < end; virt += bytes(PageSize::size_4kib)) {
-    if (is_guard_page(virt)) continue;
-    check(mapper->map(Page4KiB::containing(VirtAddr(virt)),
-                      Frame4KiB::containing(PhysAddr(virt - kKernelVirtualOffset)), flags, frames),
-          "the kernel image");
+  const std::span<const std::uintptr_t> guards = arch::stack_guard_pages();  // a few, unsorted
+  while (start < end) {
+    std::uint64_t run_end = end;  // the first guard page at or after `start`, or the end
+    for (const std::uintptr_t guard : guards) {
+      if (guard >= start && guard < run_end) {
+        FERRITE_ASSERT(is_aligned(guard, kPageBytes));
+        run_end = guard;
+      }
+    }
+    if (run_end > start) {
+      check(mapper->map_range(Page4KiB::containing(VirtAddr(start)),
+                              Frame4KiB::containing(PhysAddr(start - kKernelVirtualOffset)),
+                              (run_end - start) / kPageBytes, flags, frames),
+            "the kernel image");
+    }
+    start = run_end + kPageBytes;  // past the guard page (or the end)
   }
 }
 
@@ -282,14 +291,16 @@ std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t
   const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
                                PageTableFlags::cache_disable | PageTableFlags::global | no_execute;
   std::expected<void, MapError> result;
-  for_each_largest_page(start, end, false, [&](PageSize size, std::uint64_t page) {
-    if (!result) return;
-    // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they are.
-    // Looked up and mapped under one hold of the lock: two threads mapping the same window
-    // (drivers, ACPI tables) both succeed, once.
-    sync::SpinlockGuard guard(kernel_tables_lock);
-    if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) return;
-    result = map_at_offset(size, page, flags);
+  for_each_page_run(start, end, false, [&](PageSize size, std::uint64_t run, std::uint64_t count) {
+    for (std::uint64_t i = 0; i < count && result; ++i) {
+      const std::uint64_t page = run + i * bytes(size);
+      // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they
+      // are. Looked up and mapped under one hold of the lock: two threads mapping the same window
+      // (drivers, ACPI tables) both succeed, once. (Page by page: windows are few and small.)
+      sync::SpinlockGuard guard(kernel_tables_lock);
+      if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) continue;
+      result = map_at_offset(size, page, 1, flags);
+    }
   });
   if (!result) return std::unexpected(result.error());
   return VirtAddr(kPhysicalMemoryOffset + physical);

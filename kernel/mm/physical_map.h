@@ -11,24 +11,40 @@
 
 namespace ferrite::mm {
 
-// Calls `map_page(PageSize, physical_start)` for pages that cover [start, end) exactly (both
-// 4 KiB-aligned): at each point the largest page that is aligned there and fits (1 GiB pages
-// only if `use_1gib`). A range that is RAM only in part of a 2 MiB block thus gets 4 KiB pages
-// at its edges, and no huge page reaches past RAM into device memory.
-template <class MapPage>
-void for_each_largest_page(std::uint64_t start, std::uint64_t end, bool use_1gib, MapPage&& map_page) {
+// The largest page that is aligned at `start` and fits below `end` (1 GiB pages only if
+// `use_1gib`).
+constexpr PageSize largest_page_at(std::uint64_t start, std::uint64_t end, bool use_1gib) {
+  for (const PageSize larger : {PageSize::size_1gib, PageSize::size_2mib}) {
+    if (larger == PageSize::size_1gib && !use_1gib) continue;
+    if (is_aligned(start, bytes(larger)) && end - start >= bytes(larger)) return larger;
+  }
+  return PageSize::size_4kib;
+}
+
+// Calls `map_run(PageSize, physical_start, count)` for runs of `count` consecutive pages of one
+// size that cover [start, end) exactly (both 4 KiB-aligned): at each point the largest page that
+// is aligned there and fits (largest_page_at). A range that is RAM only in part of a 2 MiB block
+// thus gets 4 KiB pages at its edges, and no huge page reaches past RAM into device memory.
+// Each run is as long as it can be (the next one has another size), so the caller maps it with
+// one Mapper::map_range, and finding the runs costs a few steps, not one per page.
+template <class MapRun>
+void for_each_page_run(std::uint64_t start, std::uint64_t end, bool use_1gib, MapRun&& map_run) {
   FERRITE_ASSERT(is_aligned(start, kPageBytes) && is_aligned(end, kPageBytes) && start <= end);
   while (start < end) {
-    PageSize size = PageSize::size_4kib;
-    for (const PageSize larger : {PageSize::size_1gib, PageSize::size_2mib}) {
-      if (larger == PageSize::size_1gib && !use_1gib) continue;
-      if (is_aligned(start, bytes(larger)) && end - start >= bytes(larger)) {
-        size = larger;
-        break;
-      }
+    const PageSize size = largest_page_at(start, end, use_1gib);
+    // Pages of `size` follow each other until the rest is too small for one, or until the next
+    // larger page is aligned and fits. That is at its first boundary after `start` or never: at
+    // `start` it did not fit (or it would have been chosen), and later the rest only shrinks.
+    // (Where a 1 GiB page fits, a 2 MiB page does, so a 4 KiB run need only look at 2 MiB.)
+    std::uint64_t run_end = align_down(end, bytes(size));
+    const bool has_larger = size == PageSize::size_4kib || (size == PageSize::size_2mib && use_1gib);
+    if (has_larger) {
+      const std::uint64_t larger = bytes(size == PageSize::size_4kib ? PageSize::size_2mib : PageSize::size_1gib);
+      const std::uint64_t boundary = align_up(start, larger);
+      if (boundary < end && end - boundary >= larger) run_end = boundary;
     }
-    map_page(size, start);
-    start += bytes(size);
+    map_run(size, start, (run_end - start) / bytes(size));
+    start = run_end;
   }
 }
 

@@ -768,6 +768,93 @@ TEST_F(MapperTest, RandomOperationsAgreeWithAModel) {
   }
 }
 
+// --- map_range: consecutive pages to consecutive frames, one walk per table ---
+
+// 8 pages from 3 pages below a 2 MiB boundary: the range crosses from one level-1 table into the
+// next.
+const Page4KiB kRangeFirst = Page4KiB::containing(VirtAddr(0xffff'c000'0020'0000 - 3 * 4096));
+const Frame4KiB kRangeFrame = *Frame4KiB::starting_at(PhysAddr(0x1234'5000));
+
+TEST_F(MapperTest, MapRangeMapsExactlyThePagesAskedAcrossALevel1TableBoundary) {
+  ASSERT_TRUE(mapper.map_range(kRangeFirst, kRangeFrame, 8, kData, frames).has_value());
+  for (std::uint64_t i = 0; i < 8; ++i) {
+    const auto translation = mapper.translate((kRangeFirst + i).start() + 0x10);
+    ASSERT_TRUE(translation.has_value()) << "page " << i;
+    EXPECT_EQ(translation->address, kRangeFrame.start() + i * 4096 + 0x10) << "page " << i;
+    EXPECT_EQ(translation->page_size, PageSize::size_4kib);
+    EXPECT_EQ(translation->flags, kData);
+  }
+  EXPECT_FALSE(mapper.translate(kRangeFirst.start() - 4096).has_value());
+  EXPECT_FALSE(mapper.translate((kRangeFirst + 8).start()).has_value());
+  EXPECT_NE(entry_at(kRangeFirst.start(), 2).address(), entry_at((kRangeFirst + 3).start(), 2).address())
+      << "two level-1 tables";
+  EXPECT_EQ(frames.handed_out.size(), 4u);  // level-3, level-2 and two level-1 tables
+  EXPECT_TRUE(flushed_pages.empty()) << "mapping not-present entries needs no TLB flush";
+}
+
+TEST_F(MapperTest, MapRangeOfHugePages) {
+  const Page2MiB first = Page2MiB::containing(VirtAddr(0xffff'c000'3fc0'0000));  // 2 below 1 GiB
+  const Frame2MiB frame = *Frame2MiB::starting_at(PhysAddr(0x1'0000'0000));
+  ASSERT_TRUE(mapper.map_range(first, frame, 3, kData, frames).has_value());
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    const auto translation = mapper.translate((first + i).start() + 0x12345);
+    ASSERT_TRUE(translation.has_value()) << "page " << i;
+    EXPECT_EQ(translation->address, frame.start() + i * 2 * MiB + 0x12345);
+    EXPECT_EQ(translation->page_size, PageSize::size_2mib);
+  }
+  EXPECT_FALSE(mapper.translate((first + 3).start()).has_value());
+  EXPECT_EQ(frames.handed_out.size(), 3u);  // a level-3 and two level-2 tables
+}
+
+TEST_F(MapperTest, MapRangeOfNoPagesMapsNothing) {
+  EXPECT_TRUE(mapper.map_range(kRangeFirst, kRangeFrame, 0, kData, frames).has_value());
+  EXPECT_TRUE(frames.handed_out.empty());
+  EXPECT_FALSE(mapper.translate(kRangeFirst.start()).has_value());
+}
+
+// All or nothing: an error on the way unmaps what this call mapped, and flushes it (the CPU may
+// have cached the short-lived entries); the page that was there stays; tables stay, as for map.
+TEST_F(MapperTest, MapRangeOverAMappedPageIsAlreadyMappedAndRollsBack) {
+  const Frame4KiB other = *Frame4KiB::starting_at(PhysAddr(0x9000));
+  ASSERT_TRUE(mapper.map(kRangeFirst + 5, other, kData, frames).has_value());
+  const std::size_t tables = frames.handed_out.size();
+
+  EXPECT_EQ(error_of(mapper.map_range(kRangeFirst, kRangeFrame, 8, kData, frames)), MapError::already_mapped);
+  for (std::uint64_t i = 0; i < 8; ++i) {
+    if (i == 5) continue;
+    EXPECT_FALSE(mapper.translate((kRangeFirst + i).start()).has_value()) << "page " << i << " left mapped";
+  }
+  EXPECT_EQ(mapper.translate((kRangeFirst + 5).start())->address, other.start());
+  std::vector<VirtAddr> rolled_back;
+  for (std::uint64_t i = 5; i-- > 0;) rolled_back.push_back((kRangeFirst + i).start());
+  EXPECT_EQ(flushed_pages, rolled_back);
+  EXPECT_EQ(frames.handed_out.size(), tables + 1);  // the first level-1 table, made on the way
+
+  // The free part can be mapped afterwards, with the tables already there.
+  EXPECT_TRUE(mapper.map_range(kRangeFirst, kRangeFrame, 5, kData, frames).has_value());
+  EXPECT_EQ(frames.handed_out.size(), tables + 1);
+}
+
+TEST_F(MapperTest, MapRangeWithoutAFrameForTheNextTableRollsBack) {
+  frames.budget = 3;  // level-3, level-2, the first level-1 table; not the second
+  EXPECT_EQ(error_of(mapper.map_range(kRangeFirst, kRangeFrame, 8, kData, frames)),
+            MapError::frame_allocation_failed);
+  for (std::uint64_t i = 0; i < 8; ++i) {
+    EXPECT_FALSE(mapper.translate((kRangeFirst + i).start()).has_value()) << "page " << i << " left mapped";
+  }
+  EXPECT_EQ(flushed_pages.size(), 3u);
+}
+
+TEST_F(MapperTest, MapRangeOfHugePagesOverATableIsMappedWithSmallerPages) {
+  const Page2MiB first = Page2MiB::containing(VirtAddr(0x4000'0000));
+  ASSERT_TRUE(mapper.map(Page4KiB::containing(VirtAddr(0x4040'1000)), kRangeFrame, kData, frames));  // in page 2
+  EXPECT_EQ(error_of(mapper.map_range(first, *Frame2MiB::starting_at(PhysAddr(0)), 3, kData, frames)),
+            MapError::mapped_with_smaller_pages);
+  EXPECT_FALSE(mapper.translate(first.start()).has_value());
+  EXPECT_FALSE(mapper.translate((first + 1).start()).has_value());
+  EXPECT_EQ(mapper.translate(VirtAddr(0x4040'1000))->page_size, PageSize::size_4kib);
+}
+
 // The mapper drawing its tables from the real frame allocator, as in the kernel.
 TEST_F(MapperTest, TablesComeFromTheFrameAllocator) {
   const boot::MemoryRegion map[] = {
@@ -862,10 +949,41 @@ struct PlannedPage {
   friend bool operator==(const PlannedPage&, const PlannedPage&) = default;
 };
 
+struct PlannedRun {
+  PageSize size;
+  std::uint64_t physical;
+  std::uint64_t count;
+  friend bool operator==(const PlannedRun&, const PlannedRun&) = default;
+};
+void PrintTo(const PlannedRun& run, std::ostream* out) {
+  *out << to_string(run.size) << " x " << run.count << " at " << std::hex << run.physical;
+}
+
+std::vector<PlannedRun> runs_for(std::uint64_t start, std::uint64_t end, bool use_1gib) {
+  std::vector<PlannedRun> runs;
+  for_each_page_run(start, end, use_1gib, [&](PageSize size, std::uint64_t physical, std::uint64_t count) {
+    runs.push_back({size, physical, count});
+  });
+  return runs;
+}
+
+// The runs, page by page.
 std::vector<PlannedPage> pages_for(std::uint64_t start, std::uint64_t end, bool use_1gib) {
   std::vector<PlannedPage> pages;
-  for_each_largest_page(start, end, use_1gib,
-                        [&](PageSize size, std::uint64_t physical) { pages.push_back({size, physical}); });
+  for (const PlannedRun& run : runs_for(start, end, use_1gib)) {
+    for (std::uint64_t i = 0; i < run.count; ++i) pages.push_back({run.size, run.physical + i * bytes(run.size)});
+  }
+  return pages;
+}
+
+// The definition, one page at a time: at each point the largest page aligned there that fits.
+std::vector<PlannedPage> pages_one_by_one(std::uint64_t start, std::uint64_t end, bool use_1gib) {
+  std::vector<PlannedPage> pages;
+  for (std::uint64_t at = start; at < end;) {
+    const PageSize size = largest_page_at(at, end, use_1gib);
+    pages.push_back({size, at});
+    at += bytes(size);
+  }
   return pages;
 }
 
@@ -889,6 +1007,31 @@ TEST(PhysicalMap, GiBPagesOnlyWhereAWholeAlignedGiBFitsAndTheyAreAllowed) {
   EXPECT_TRUE(pages_for(5 * MiB, 5 * MiB, true).empty());
 }
 
+// memory.cpp maps each run with one Mapper::map_range: runs are as long as they can be.
+TEST(PhysicalMap, RunsHandOverConsecutivePagesOfOneSize) {
+  EXPECT_EQ(runs_for(MiB + 8 * KiB, 4 * MiB + 12 * KiB, true),
+            (std::vector<PlannedRun>{{PageSize::size_4kib, MiB + 8 * KiB, 254},
+                                     {PageSize::size_2mib, 2 * MiB, 1},
+                                     {PageSize::size_4kib, 4 * MiB, 3}}));
+  // 128 MiB of QEMU RAM less the first MiB, ending 480 pages below 128 MiB (its ACPI tables):
+  // the 4 KiB pages at the edges are two runs, the 2 MiB pages between them one.
+  EXPECT_EQ(runs_for(MiB, 128 * MiB - 480 * 4 * KiB, true),
+            (std::vector<PlannedRun>{{PageSize::size_4kib, MiB, 256},
+                                     {PageSize::size_2mib, 2 * MiB, 62},
+                                     {PageSize::size_4kib, 126 * MiB, 32}}));
+  // 2 MiB pages stop where a 1 GiB page fits, and go on after it.
+  EXPECT_EQ(runs_for(GiB - 4 * MiB, 2 * GiB + 6 * MiB, true),
+            (std::vector<PlannedRun>{{PageSize::size_2mib, GiB - 4 * MiB, 2},
+                                     {PageSize::size_1gib, GiB, 1},
+                                     {PageSize::size_2mib, 2 * GiB, 3}}));
+  EXPECT_EQ(runs_for(GiB - 4 * MiB, 2 * GiB + 6 * MiB, false),
+            (std::vector<PlannedRun>{{PageSize::size_2mib, GiB - 4 * MiB, 517}}));
+  // A range too small for a 2 MiB page, though one starts inside it: 4 KiB pages only.
+  EXPECT_EQ(runs_for(2 * MiB - 8 * KiB, 4 * MiB - 4 * KiB, true),
+            (std::vector<PlannedRun>{{PageSize::size_4kib, 2 * MiB - 8 * KiB, 513}}));
+  EXPECT_TRUE(runs_for(5 * MiB, 5 * MiB, true).empty());
+}
+
 TEST(PhysicalMap, PagesCoverTheRangeExactly) {
   std::mt19937_64 random(8);
   for (int i = 0; i < 2000; ++i) {
@@ -901,6 +1044,12 @@ TEST(PhysicalMap, PagesCoverTheRangeExactly) {
       next += bytes(page.size);
     }
     ASSERT_EQ(next, end);
+    ASSERT_EQ(pages_for(start, end, i % 2 == 0), pages_one_by_one(start, end, i % 2 == 0));
+    const auto runs = runs_for(start, end, i % 2 == 0);
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      ASSERT_GT(runs[r].count, 0u);
+      if (r > 0) ASSERT_NE(runs[r].size, runs[r - 1].size) << "run " << r << " could have been longer";
+    }
   }
 }
 
