@@ -718,7 +718,23 @@ TEST_F(MapperTest, RandomOperationsAgreeWithAModel) {
     const Frame4KiB frame = Frame4KiB::containing(PhysAddr(random() % (1ull << 40)));
     const Flags flags = flag_choices[random() % 4];
     const auto modelled = model.find(page.start());
-    switch (random() % 4) {
+    switch (random() % 5) {
+      case 4: {
+        // A range (of up to 40 pages, so it sometimes crosses a level-1 table): all or nothing.
+        const std::uint64_t count = random() % 41;
+        bool any_mapped = false;
+        for (std::uint64_t i = 0; i < count; ++i) any_mapped |= model.contains((page + i).start());
+        const auto result = mapper.map_range(page, frame, count, flags, frames);
+        if (any_mapped) {
+          ASSERT_EQ(error_of(result), MapError::already_mapped);
+        } else {
+          ASSERT_TRUE(result.has_value()) << to_string(result.error());
+          for (std::uint64_t i = 0; i < count; ++i) {
+            model[(page + i).start()] = {(frame + i).start(), flags | Flags::present};
+          }
+        }
+        break;
+      }
       case 0: {
         const auto result = mapper.map(page, frame, flags, frames);
         if (modelled != model.end()) {
