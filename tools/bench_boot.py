@@ -12,7 +12,7 @@ Reports the median wall time of each (spawn to QEMU exit), the ratio A/B (issue 
 read-only data). This is a benchmark, not a test: it never fails on a slow ratio, only on
 runs that did not boot properly.
 
-Wall time is what a user waits for, but it moves with the machine's load. --icount adds two
+Wall time is what a user waits for, but it moves with the machine's load. --icount adds three
 deterministic counts, identical from run to run, for each image and for A - B (ferrite's own
 boot):
   guest instructions  QEMU runs with `-icount shift=0,sleep=off`: its virtual clock advances
@@ -25,9 +25,12 @@ boot):
                       Under TCG each costs far more than an instruction (it leaves translated
                       code for an emulated device), so this count explains most of the
                       difference in wall time; the instruction count alone would miss it.
-What neither sees: translating code that runs once costs more than running it (TCG translates
-each piece of code on its first run). Use the counts to compare builds exactly, the wall-clock
-ratio for the cost. (With --icount the wall times include the tracing: compare them only with
+  translated          guest instructions QEMU translated into host code (`-d in_asm`: the
+                      instructions of every translation block it made). TCG translates each
+                      piece of code the first time it runs, which costs far more than running
+                      it: for a boot, where most code runs once, this is the largest part of
+                      the wall time, and it grows with the code a boot runs, not with how often.
+Use the counts to compare builds exactly, the wall-clock ratio for the cost. (With --icount the wall times include the tracing: compare them only with
 other --icount runs.)
 
 Example:
@@ -51,6 +54,7 @@ EXIT_SUCCESS = (0x10 << 1) | 1  # isa-debug-exit 0x10, see tools/ktest.py
 RATIO_TARGET = 1.1  # issue 9
 GUEST_TSC = re.compile(rb"boot tsc: (\d+)")  # printed by both images before they exit
 DEVICE_ACCESS_EVENT = b"memory_region_ops_"  # QEMU trace events: memory_region_ops_read/write
+TRANSLATED_INSTRUCTION = re.compile(rb"^0x[0-9a-f]+:", re.MULTILINE)  # -d in_asm: one per instruction
 
 
 class Boot(NamedTuple):
@@ -58,6 +62,7 @@ class Boot(NamedTuple):
     marker_at: Optional[float]          # spawn to the marker on serial
     guest_tsc: Optional[int]            # --icount: guest instructions since reset
     device_accesses: Optional[int]      # --icount: port I/O and MMIO accesses
+    translated: Optional[int]           # --icount: guest instructions translated (-d in_asm)
     problem: Optional[str]
 
 
@@ -71,7 +76,7 @@ def boot_once(args, image, marker):
         # The trace goes to a file (-D): through a pipe, ~100k lines would fill it and stall QEMU.
         trace_log = tempfile.NamedTemporaryFile(prefix="bench_boot-", suffix=".trace")
         command += ["-icount", "shift=0,sleep=off", "-trace", "memory_region_ops_*",
-                    "-D", trace_log.name]
+                    "-d", "in_asm", "-D", trace_log.name]
     started = time.monotonic()
     qemu = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -107,15 +112,18 @@ def boot_once(args, image, marker):
     elif needle and marker_at is None:
         problem = f"exited without printing '{marker}'"
     tsc = GUEST_TSC.search(output)
-    device_accesses = None
+    device_accesses = translated = None
     if trace_log:
-        device_accesses = trace_log.read().count(DEVICE_ACCESS_EVENT)
+        log = trace_log.read()
+        device_accesses = log.count(DEVICE_ACCESS_EVENT)
+        translated = len(TRANSLATED_INSTRUCTION.findall(log))
         trace_log.close()
         if not problem and not tsc:
             problem = "exited without printing 'boot tsc: N' (needed by --icount)"
         elif not problem and not device_accesses:
             problem = "QEMU wrote no memory_region_ops trace (built without the log trace backend?)"
-    return Boot(seconds, marker_at, int(tsc.group(1)) if tsc else None, device_accesses, problem)
+    return Boot(seconds, marker_at, int(tsc.group(1)) if tsc else None, device_accesses, translated,
+                problem)
 
 
 def elf_sizes(path):
@@ -127,22 +135,24 @@ def elf_sizes(path):
 
 
 def report_counts(args, counts, name_width):
-    """Prints (and returns) the --icount counts: guest instructions and device accesses."""
+    """Prints (and returns) the --icount counts: guest instructions, device accesses and
+    instructions translated."""
     repeatable = all(len(set(values)) == 1 for values in counts.values())
-    print(f"deterministic counts (-icount shift=0,sleep=off; QEMU memory_region_ops trace), "
+    print(f"deterministic counts (-icount shift=0,sleep=off; QEMU memory_region_ops trace and "
+          f"-d in_asm), "
           f"{'identical in every run' if repeatable else 'NOT identical in every run (medians)'}:")
-    print(f"  {'image':<{name_width}} {'instructions':>13} {'device accesses':>16}")
+    print(f"  {'image':<{name_width}} {'instructions':>13} {'device accesses':>16} {'translated':>11}")
+    keys = ("instructions", "device_accesses", "translated_instructions")
     result = {"repeatable": repeatable}
     for label, path in (("A", args.kernel), ("B", args.empty)):
-        instructions = statistics.median(c[0] for c in counts[label])
-        accesses = statistics.median(c[1] for c in counts[label])
-        result[label.lower()] = {"instructions": instructions, "device_accesses": accesses}
-        print(f"  {label + ' ' + os.path.basename(path):<{name_width}} {instructions:>13} "
-              f"{accesses:>16}")
+        result[label.lower()] = {key: statistics.median_low(c[i] for c in counts[label])
+                                 for i, key in enumerate(keys)}
     a, b = result["a"], result["b"]
-    result["a_minus_b"] = {key: a[key] - b[key] for key in a}
-    print(f"  {'A - B (ferrite)':<{name_width}} {a['instructions'] - b['instructions']:>13} "
-          f"{a['device_accesses'] - b['device_accesses']:>16}")
+    result["a_minus_b"] = {key: a[key] - b[key] for key in keys}
+    for name, row in ((f"A {os.path.basename(args.kernel)}", a), (f"B {os.path.basename(args.empty)}", b),
+                      ("A - B (ferrite)", result["a_minus_b"])):
+        print(f"  {name:<{name_width}} {row['instructions']:>13} {row['device_accesses']:>16} "
+              f"{row['translated_instructions']:>11}")
     return result
 
 
@@ -166,9 +176,9 @@ def parse_arguments(argv):
     parser.add_argument("--append", default="exit_when_ready",
                         help="command line for both images (default: exit_when_ready)")
     parser.add_argument("--icount", action="store_true",
-                        help="run with -icount shift=0,sleep=off and a device-access trace, and "
-                             "also report guest instructions and device accesses (deterministic; "
-                             "see below)")
+                        help="run with -icount shift=0,sleep=off, a device-access trace and "
+                             "-d in_asm, and also report guest instructions, device accesses and "
+                             "instructions translated (deterministic; see below)")
     parser.add_argument("--timeout", type=float, default=30, help="per boot (default: 30 s)")
     parser.add_argument("--memory", "-m", default="128M", help="guest RAM (default: 128M)")
     parser.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"))
@@ -186,7 +196,7 @@ def main(argv):
     args = parse_arguments(argv)
     images = {"A": (args.kernel, args.marker), "B": (args.empty, None)}
     times = {"A": [], "B": []}
-    counts = {"A": [], "B": []}  # (guest instructions, device accesses) per boot, with --icount
+    counts = {"A": [], "B": []}  # (guest instructions, device accesses, translated) per boot, --icount
     marker_times = []
     problems = []
     for run in range(args.warmup + args.runs):
@@ -199,7 +209,7 @@ def main(argv):
             elif run >= args.warmup:
                 times[label].append(boot.seconds)
                 if args.icount:
-                    counts[label].append((boot.guest_tsc, boot.device_accesses))
+                    counts[label].append((boot.guest_tsc, boot.device_accesses, boot.translated))
                 if boot.marker_at is not None:
                     marker_times.append(boot.marker_at)
     for problem in problems:

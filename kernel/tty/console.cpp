@@ -295,8 +295,9 @@ class ConsoleTerminal final : public fs::TerminalPort {
   int open_files_ = 0;
 };
 
-// Built by the kernel's static constructors (it has a vtable), before init_console runs.
-ConsoleTerminal console_terminal;
+// Constant-initialised: its vtable pointer and members are in the image, so no constructor runs at
+// boot and it is whole before init_console.
+constinit ConsoleTerminal console_terminal;
 
 sched::Semaphore& ConsoleTerminal::console_terminal_signal_keys() { return console_terminal.signal_keys_; }
 void ConsoleTerminal::console_terminal_pump() { console_terminal.pump(); }
