@@ -332,8 +332,8 @@ template <class Screen>
 std::size_t write_through_terminal(TextWriter<Screen>& writer, std::optional<Terminal<Screen>>& terminal,
                                    std::string_view text, std::span<char> reply) {
   if (!terminal) terminal.emplace(writer.screen());
-  const std::size_t bottom = writer.screen().rows() - 1;
-  if (state.kernel_wrote) terminal->move_to(bottom, writer.column());
+  // The writer and the terminal share one cursor: whoever drew last hands it over.
+  if (state.kernel_wrote) terminal->move_to(writer.row(), writer.column());
   // UTF-8 from programs becomes code-page-437 glyphs, as the kernel's own text does
   // (text_writer.h); bytes below 0x80 — text, controls, escape sequences — reach the VT100
   // parser as they are. A glyph below 0x20 (CP437 puts symbols there) would read as a control
@@ -348,7 +348,7 @@ std::size_t write_through_terminal(TextWriter<Screen>& writer, std::optional<Ter
       state.program_utf8.feed(byte, glyph);
     }
   }
-  writer.continue_at_column(terminal->row() == bottom ? terminal->column() : writer.screen().columns());
+  writer.continue_at(terminal->row(), terminal->column());
   const std::string_view answer = terminal->pending_reply();
   const std::size_t length = std::min(answer.size(), reply.size());
   std::copy_n(answer.begin(), length, reply.begin());

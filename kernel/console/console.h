@@ -55,7 +55,7 @@ class Locked final : public fmt::Sink {
   void set_color(ColorCode color);
   ColorCode color() const;
   // The shell's input line, on the screen only (serial sees the line once, when it is submitted):
-  // `text` wrapped over the bottom rows, the cursor on character `cursor` (TextWriter).
+  // `text` wrapped from the prompt's row downwards, the cursor on character `cursor` (TextWriter).
   void show_input_line(std::string_view text, std::optional<std::size_t> cursor);
   void clear();
   Screen screen() const;
@@ -92,8 +92,8 @@ void write(std::string_view text);
 // through the VT100 terminal (console/vt100.h), so cursor movement, erasing and SGR colours
 // work on VGA text and the framebuffer alike, and to the serial port as it is (the terminal
 // on the other end interprets the sequences). It continues where the kernel's last output
-// ended; kernel output after a program that moved the cursor off the bottom row starts on a
-// new bottom line. Task context only (it waits for the console).
+// ended, and the kernel's next output continues where the program left the cursor, on any row
+// (both are top-down, as a terminal). Task context only (it waits for the console).
 //
 // Chapter 15: a report the text asks for (the cursor position, CSI 6 n) is answered into
 // `reply` — the terminal's answer, which is input for the program: the tty queues it. Returns

@@ -226,23 +226,25 @@ class InputLineOnScreen : public ::testing::Test {
     return text;
   }
 
-  // Every row: blank rows, then the line written above the prompt, then the input line (ASCII
-  // here) cut into rows of the screen's width, with exactly one inverted cell: the cursor's.
-  void expect_screen(const std::string& input, std::size_t cursor) {
+  // Every row, top-down as on a terminal: `above` (the output before the prompt, one string a
+  // row), then from row above.size() the input line (ASCII here) cut into rows of the screen's
+  // width, with exactly one inverted cell (the cursor's), then blank rows.
+  void expect_rows(const std::vector<std::string>& above, const std::string& input,
+                   std::size_t cursor) {
     SCOPED_TRACE("input of " + std::to_string(input.size()) + " characters, cursor at " +
                  std::to_string(cursor) + ", screen " + std::to_string(columns()) + "x" +
                  std::to_string(rows()));
     const std::size_t cells = std::max(input.size(), cursor + 1);
     const std::size_t input_rows = (cells + columns() - 1) / columns();
-    ASSERT_LT(input_rows + 1, rows());
-    const std::size_t first = rows() - input_rows;
+    const std::size_t first = above.size();
+    ASSERT_LE(first + input_rows, rows());
     for (std::size_t row = 0; row < rows(); ++row) {
       std::string expected;
-      if (row >= first) {
+      if (row < first) {
+        expected = above[row];
+      } else if (row < first + input_rows) {
         const std::size_t start = (row - first) * columns();
         if (start < input.size()) expected = input.substr(start, columns());
-      } else if (row == first - 1) {
-        expected = "output above the prompt";
       }
       while (!expected.empty() && expected.back() == ' ') expected.pop_back();
       EXPECT_EQ(row_text(row), expected) << "row " << row;
@@ -256,6 +258,11 @@ class InputLineOnScreen : public ::testing::Test {
             << "row " << row << " column " << column;
       }
     }
+  }
+
+  // As SetUp left it: the output on row 0, the input line from row 1 down, blank rows below.
+  void expect_screen(const std::string& input, std::size_t cursor) {
+    expect_rows({"output above the prompt"}, input, cursor);
   }
 
   ScreenUnderTest screen_;
@@ -286,7 +293,7 @@ TYPED_TEST(InputLineOnScreen, ThreeHundredKeysWrapWithoutRepeatingThePrompt) {
   }
   this->key(KeyCode::Home);
   this->expect_screen(std::string(kPrompt) + typed, kPrompt.size());
-  // Erasing shrinks the line again, row by row; the output above follows it down.
+  // Erasing shrinks the line again, row by row; the rows it leaves are blank again.
   this->key(KeyCode::End);
   while (!typed.empty()) {
     this->key(KeyCode::Backspace, U'\b');
@@ -308,12 +315,64 @@ TYPED_TEST(InputLineOnScreen, ASubmittedLongLineStaysWholeAboveItsOutput) {
   this->show();
   const std::string line = std::string(kPrompt) + typed;
   const std::size_t line_rows = (line.size() + this->columns() - 1) / this->columns();
-  const std::size_t bottom = this->rows() - 1;
-  EXPECT_EQ(this->row_text(bottom), kPrompt.substr(0, kPrompt.size() - 1));
-  EXPECT_EQ(this->row_text(bottom - 1), "x: unknown command");
-  for (std::size_t i = 0; i < line_rows; ++i) {
-    EXPECT_EQ(this->row_text(bottom - 1 - line_rows + i),
-              line.substr(i * this->columns(), this->columns()));
+  std::vector<std::string> above = {"output above the prompt"};
+  for (std::size_t i = 0; i < line_rows; ++i) above.push_back(line.substr(i * this->columns(), this->columns()));
+  above.push_back("x: unknown command");
+  this->expect_rows(above, std::string(kPrompt), kPrompt.size());
+}
+
+// A full screen: the prompt is on the last row, so the growing line scrolls the output above it
+// up, one row per row it needs. Erasing blanks the rows it leaves; nothing moves back down.
+TYPED_TEST(InputLineOnScreen, OnAFullScreenTheLineScrollsTheOutputUpAndShrinksInPlace) {
+  const std::size_t rows = this->rows();
+  this->writer().clear();
+  this->editor = LineEditor{};
+  for (std::size_t i = 0; i + 1 < rows; ++i) this->writer().write("out " + std::to_string(i) + "\n");
+  this->writer().write(kPrompt);
+  this->show();
+  // The output rows still on screen when the line has scrolled `scrolled` rows off the top.
+  const auto output = [&](std::size_t scrolled) {
+    std::vector<std::string> above;
+    for (std::size_t i = scrolled; i + 1 < rows; ++i) above.push_back("out " + std::to_string(i));
+    return above;
+  };
+  this->expect_rows(output(0), std::string(kPrompt), kPrompt.size());
+  std::string typed;
+  std::size_t scrolled = 0;
+  for (std::size_t i = 0; i < 200; ++i) {
+    const char c = static_cast<char>('a' + i % 26);
+    this->key(KeyCode::A, static_cast<char32_t>(c));
+    typed += c;
+    const std::size_t cells = kPrompt.size() + typed.size() + 1;  // the cursor's cell after it
+    scrolled = (cells + this->columns() - 1) / this->columns() - 1;
+    this->expect_rows(output(scrolled), std::string(kPrompt) + typed, kPrompt.size() + typed.size());
+    if (this->HasFailure()) return;
   }
-  EXPECT_EQ(this->row_text(bottom - 2 - line_rows), "output above the prompt");
+  ASSERT_GE(scrolled, 2u);
+  while (!typed.empty()) {
+    this->key(KeyCode::Backspace, U'\b');
+    typed.pop_back();
+    this->expect_rows(output(scrolled), std::string(kPrompt) + typed, kPrompt.size() + typed.size());
+    if (this->HasFailure()) return;
+  }
+  // The next output goes right below the line, into the blank rows it left.
+  this->writer().show_input_line(std::string(kPrompt), std::nullopt);
+  this->writer().write("\nafter");
+  EXPECT_EQ(this->row_text(rows - 1 - scrolled), kPrompt.substr(0, kPrompt.size() - 1));
+  EXPECT_EQ(this->row_text(rows - scrolled), "after");
+  EXPECT_EQ(this->row_text(rows - 1), "");
+}
+
+// Ctrl+L (and the `clear` command) clears the screen; the input line, prompt first, is then
+// drawn on the top row, however low it was.
+TYPED_TEST(InputLineOnScreen, CtrlLPutsTheLineOnTheTopRow) {
+  for (std::size_t i = 0; i < this->rows(); ++i) this->writer().write("filler\n");
+  this->writer().write(kPrompt);
+  type(this->editor, U"echo hi");
+  this->show();
+  ASSERT_EQ(this->writer().row(), this->rows() - 1);
+  ASSERT_EQ(this->editor.feed(press(KeyCode::L, 0x0C)), Action::clear_screen);
+  this->writer().clear();  // what the shell does for Action::clear_screen
+  this->show();
+  this->expect_rows({}, std::string(kPrompt) + "echo hi", kPrompt.size() + 7);
 }
