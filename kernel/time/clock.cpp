@@ -20,9 +20,9 @@ namespace {
 // init_clock(): the page tables, the heap and the ACPI tables are set up inside it instead of the
 // CPU waiting in it (issue 9 holds boot to 1.1x an empty kernel, which boots in ~0.1 s). Its
 // length is whatever that work took, at least 1 ms of the PIT's 1.193182 MHz (waited out, mostly
-// on the TSC, if boot was quicker) and at most the 54.9 ms channel 2 can count. The price is the PIT's uncertainty of
-// one input clock at each end (2/1193 = 1677 ppm of a 1 ms window, 168 ppm of 10 ms), which the
-// error reports and the refinement removes. If the window cannot be used (it ran out, or its
+// on the TSC, if boot was quicker) and at most the 54.9 ms channel 2 can count. The price is the
+// PIT's uncertainty of one input clock at each end (2/1193 = 1677 ppm of a 1 ms window, 168 ppm of
+// 10 ms), which the error reports and the refinement removes. If the window cannot be used (it ran out, or its
 // edges were seen too loosely) one 1 ms window is waited for instead, as before.
 constexpr std::uint16_t kWindowInputClocks = 1193;
 constexpr std::uint32_t kOverlappedEndClocks = 2;  // uncertainty of the two ends, in input clocks
