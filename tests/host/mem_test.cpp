@@ -135,6 +135,21 @@ TEST_F(MemTest, MoveRandomSizesAndOffsets) {
   }
 }
 
+// Buffers on an 8-byte boundary whose size is a multiple of 8 (a page, above all) take the 8-byte
+// string instructions (`rep movsq`/`rep stosq`); one end off the boundary, the byte forms.
+TEST_F(MemTest, WholeWordBuffersCopyMoveAndSetLikeLibc) {
+  for (std::size_t n : {256u, 264u, 4096u, 4100u, 4104u, 8192u}) {
+    for (std::size_t alignment : {0u, 8u, 56u, 4u}) {
+      check_copy(n, alignment, alignment);
+      check_copy(n, (alignment + 8) % kMaxAlignment, alignment);
+      check_copy(n, alignment + 1, alignment);  // source off the boundary: bytes
+      for (int value : {0, 0xA5}) check_set(n, alignment, value);
+      check_move(n, alignment + 8, alignment);     // overlapping, destination below: forwards
+      check_move(n, alignment + n + 8, alignment);  // apart
+    }
+  }
+}
+
 TEST_F(MemTest, MoveOntoItselfChangesNothing) {
   for (std::size_t n : {0u, 1u, 31u, 32u, 33u, 255u, 256u, 4096u}) check_move(n, 5, 5);
 }
