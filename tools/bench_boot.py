@@ -10,8 +10,8 @@ QEMU's own start-up and tear-down are in both; the difference is what ferrite's 
 Serial output goes to a file, read once QEMU has exited (a reader on a pipe would wake for every
 byte and be measured too). Reports the median wall time of each (spawn to QEMU exit), the ratio
 A/B (issue 2 asked for <= 1.2, issue 9 for <= 1.1), and A's text/data/bss sizes as `size`
-reports them (Berkeley format: "text" includes read-only data). This is a benchmark, not a test: it never fails on a slow ratio, only on
-runs that did not boot properly.
+reports them (Berkeley format: "text" includes read-only data). This is a benchmark, not a test:
+it never fails on a slow ratio, only on runs that did not boot properly.
 
 Wall time is what a user waits for, but it moves with the machine's load. --icount adds three
 deterministic counts, identical from run to run, for each image and for A - B (ferrite's own
@@ -31,8 +31,8 @@ boot):
                       piece of code the first time it runs, which costs far more than running
                       it: for a boot, where most code runs once, this is the largest part of
                       the wall time, and it grows with the code a boot runs, not with how often.
-Use the counts to compare builds exactly, the wall-clock ratio for the cost. (With --icount the wall times include the tracing: compare them only with
-other --icount runs.)
+Use the counts to compare builds exactly, the wall-clock ratio for the cost. (With --icount the
+wall times include the tracing: compare them only with other --icount runs.)
 
 Example:
   tools/bench_boot.py --kernel build/kernel/ferrite.elf \\
@@ -55,7 +55,8 @@ EXIT_SUCCESS = (0x10 << 1) | 1  # isa-debug-exit 0x10, see tools/ktest.py
 RATIO_TARGET = 1.1  # issue 9
 GUEST_TSC = re.compile(rb"boot tsc: (\d+)")  # printed by both images before they exit
 DEVICE_ACCESS_EVENT = b"memory_region_ops_"  # QEMU trace events: memory_region_ops_read/write
-TRANSLATED_INSTRUCTION = re.compile(rb"^0x[0-9a-f]+:", re.MULTILINE)  # -d in_asm: one per instruction
+# -d in_asm writes one line per instruction translated, starting with its address.
+TRANSLATED_INSTRUCTION = re.compile(rb"^0x[0-9a-f]+:", re.MULTILINE)
 
 
 class Boot(NamedTuple):
@@ -136,7 +137,8 @@ def report_counts(args, counts, name_width):
     print(f"deterministic counts (-icount shift=0,sleep=off; QEMU memory_region_ops trace and "
           f"-d in_asm), "
           f"{'identical in every run' if repeatable else 'NOT identical in every run (medians)'}:")
-    print(f"  {'image':<{name_width}} {'instructions':>13} {'device accesses':>16} {'translated':>11}")
+    print(f"  {'image':<{name_width}} {'instructions':>13} {'device accesses':>16} "
+          f"{'translated':>11}")
     keys = ("instructions", "device_accesses", "translated_instructions")
     result = {"repeatable": repeatable}
     for label, path in (("A", args.kernel), ("B", args.empty)):
@@ -144,8 +146,9 @@ def report_counts(args, counts, name_width):
                                  for i, key in enumerate(keys)}
     a, b = result["a"], result["b"]
     result["a_minus_b"] = {key: a[key] - b[key] for key in keys}
-    for name, row in ((f"A {os.path.basename(args.kernel)}", a), (f"B {os.path.basename(args.empty)}", b),
-                      ("A - B (ferrite)", result["a_minus_b"])):
+    rows = ((f"A {os.path.basename(args.kernel)}", a), (f"B {os.path.basename(args.empty)}", b),
+            ("A - B (ferrite)", result["a_minus_b"]))
+    for name, row in rows:
         print(f"  {name:<{name_width}} {row['instructions']:>13} {row['device_accesses']:>16} "
               f"{row['translated_instructions']:>11}")
     return result
@@ -191,7 +194,7 @@ def main(argv):
     args = parse_arguments(argv)
     images = {"A": (args.kernel, args.marker), "B": (args.empty, None)}
     times = {"A": [], "B": []}
-    counts = {"A": [], "B": []}  # (guest instructions, device accesses, translated) per boot, --icount
+    counts = {"A": [], "B": []}  # per boot with --icount: (instructions, accesses, translated)
     problems = []
     for run in range(args.warmup + args.runs):
         for label in ("A", "B"):

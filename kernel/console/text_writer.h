@@ -7,9 +7,10 @@
 // 15 lines of a boot on a cleared screen cost 25,810 byte writes to VGA memory that way, beyond
 // an empty kernel's boot (each one a device access QEMU emulates; ~100k instructions of
 // scrolling), and 1,450 written top-down (QEMU's -trace 'memory_region_ops_*'); under UEFI the
-// framebuffer redraws the pixels of each cell a scroll changes. Bytes outside printable ASCII are shown as a block (0xFE), except a few UTF-8 letters
-// that code page 437 has (so a German layout's umlauts are visible). The shell's input line is
-// drawn from the row its prompt was written on, downwards, wrapped over as many rows as it needs.
+// framebuffer redraws the pixels of each cell a scroll changes. Bytes outside printable ASCII are
+// shown as a block (0xFE), except a few UTF-8 letters that code page 437 has (so a German layout's
+// umlauts are visible). The shell's input line is drawn from the row its prompt was written on,
+// downwards, wrapped over as many rows as it needs.
 #pragma once
 
 #include <algorithm>
@@ -137,7 +138,8 @@ class TextWriter {
     }
     // Each cell of the shown rows is stored once, in order: a glyph of the line, or a blank
     // after its end (a framebuffer draws every cell that changes, so no clearing first).
-    const std::size_t top = input_top_, first = skipped * columns, end = (skipped + shown) * columns;
+    const std::size_t top = input_top_, first = skipped * columns,
+                      end = (skipped + shown) * columns;
     const ColorCode inverted(color_.background(), color_.foreground());
     const auto put = [&](std::size_t index, std::uint8_t glyph) {
       const ColorCode color = cursor && *cursor == index ? inverted : color_;

@@ -109,8 +109,12 @@ FERRITE_NO_LIBCALL_IDIOMS void copy_words_backward(unsigned char* dst, const uns
 // memcpy of a constant, aligned size inline into the 8-byte form; this is for sizes known only at
 // run time.) Unaligned buffers keep the byte form, which hardware handles best
 // (docs/ARCHITECTURE.md, "rep movsb threshold").
-inline bool whole_words(const unsigned char* address, std::size_t n) {
-  return ((reinterpret_cast<std::uintptr_t>(address) | n) % kWordSize) == 0;
+// Whether every address and length in `bits` (OR-ed together) is a multiple of 8.
+inline bool whole_words(std::uintptr_t bits) {
+  return bits % kWordSize == 0;
+}
+inline std::uintptr_t bits_of(const void* pointer) {
+  return reinterpret_cast<std::uintptr_t>(pointer);
 }
 
 // The string instructions count rcx down from n, moving forwards because the System V ABI
@@ -119,7 +123,7 @@ inline bool whole_words(const unsigned char* address, std::size_t n) {
 // is why overlapping moves with dst > src use copy_words_backward instead of `std; rep movsb`.
 inline void copy_forward_large(unsigned char* dst, const unsigned char* src, std::size_t n) {
 #if defined(__x86_64__)
-  if (whole_words(dst, n) && whole_words(src, 0)) {
+  if (whole_words(bits_of(dst) | bits_of(src) | n)) {
     std::size_t words = n / kWordSize;
     asm volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
   } else {
@@ -133,9 +137,10 @@ inline void copy_forward_large(unsigned char* dst, const unsigned char* src, std
 FERRITE_NO_LIBCALL_IDIOMS inline void fill_large(unsigned char* dst, unsigned char byte,
                                                  std::size_t n) {
 #if defined(__x86_64__)
-  if (whole_words(dst, n)) {
+  if (whole_words(bits_of(dst) | n)) {
     std::size_t words = n / kWordSize;
-    asm volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(Word{byte} * 0x0101010101010101) : "memory");
+    const Word pattern = Word{byte} * 0x0101010101010101;
+    asm volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(pattern) : "memory");
   } else {
     asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(byte) : "memory");
   }

@@ -1,6 +1,5 @@
 // The TSC clock: a short boot calibration against PIT channel 2 (with the local APIC timer in the
 // same window), a background refinement against the ACPI PM timer, and reading it (chapter 13).
-#include "lib/log.h"
 #include "time/clock.h"
 
 #include <array>
@@ -8,6 +7,8 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
+#include "lib/log.h"
+#include "lib/panic.h"
 #include "platform/pc/pit.h"
 #include "sync/spinlock.h"
 #include "time/tick.h"
@@ -22,8 +23,8 @@ namespace {
 // length is whatever that work took, at least 1 ms of the PIT's 1.193182 MHz (waited out, mostly
 // on the TSC, if boot was quicker) and at most the 54.9 ms channel 2 can count. The price is the
 // PIT's uncertainty of one input clock at each end (2/1193 = 1677 ppm of a 1 ms window, 168 ppm of
-// 10 ms), which the error reports and the refinement removes. If the window cannot be used (it ran out, or its
-// edges were seen too loosely) one 1 ms window is waited for instead, as before.
+// 10 ms), which the error reports and the refinement removes. If the window cannot be used (it ran
+// out, or its edges were seen too loosely) one 1 ms window is waited for instead, as before.
 constexpr std::uint16_t kWindowInputClocks = 1193;
 constexpr std::uint32_t kOverlappedEndClocks = 2;  // uncertainty of the two ends, in input clocks
 // The local APIC timer counts from start_lapic_calibration() to init_clock(), at least this long.
@@ -128,26 +129,38 @@ constinit Sample lapic_start{};
 constinit bool lapic_counting = false;
 
 // A window measured against the PIT: TSC ticks over `input_clocks` of it, and how many input
-// clocks of uncertainty the PIT's own ends add.
+// clocks of uncertainty the PIT's own ends add. `readings` counts the reads of channel 2 that
+// closed an overlapped window (0: the fallback's window, waited for).
 struct PitWindow {
   Window window;
   std::uint32_t input_clocks;
   std::uint32_t uncertain_clocks;
+  std::uint32_t readings = 0;
 };
 
 // Boot's work took less than the window (a fast CPU, or QEMU's -icount, where boot runs in
 // ~0.3 ms of guest time): waits out 7/8 of what is left on the TSC, at the rate the window has
-// shown so far, so that the PIT is polled only for the end, as wait_for_window() does. Polling
-// all the way would be a latch and three port reads per loop, each an exit to QEMU's device
-// model (~39,000 accesses per boot under -icount) or ~1 us on real hardware. A reading too early
-// to give a rate (under kMinClocksForRate) waits for nothing: the next reading is soon.
-void wait_out_most_of_window(std::uint64_t start, const pc::pit::Channel2Reading& reading) {
+// shown so far, so that the PIT is polled only near the end, as wait_for_window() does. Each
+// reading waits 7/8 of what is left again, so a handful of readings close the window. Polling all
+// the way would be a latch and three port reads per loop, each an exit to QEMU's device model
+// (~9,800 readings, ~39,000 accesses per boot under -icount) or ~1 us on real hardware.
+// The rate is taken from the start edge's later side: it can only come out low (by the edge's
+// width), so the wait never overshoots. A reading too early to give a rate (under
+// kMinClocksForRate) waits for nothing: the next one is soon. Returns false, without waiting,
+// when the start edge is too wide for any window of this length to be used (an SMI or a
+// preempted vCPU inside it): the caller falls back at once.
+bool wait_out_most_of_window(const pc::pit::Moment& start,
+                             const pc::pit::Channel2Reading& reading) {
   constexpr std::uint32_t kMinClocksForRate = 64;
-  if (reading.elapsed_clocks < kMinClocksForRate) return;
-  const std::uint64_t ticks_per_clock = (reading.at.before - start) / reading.elapsed_clocks;
+  FERRITE_ASSERT(reading.elapsed_clocks < kWindowInputClocks);
+  if (reading.elapsed_clocks < kMinClocksForRate || reading.at.before <= start.after) return true;
+  const std::uint64_t ticks_per_clock = (reading.at.before - start.after) / reading.elapsed_clocks;
+  const std::uint64_t window_ticks = kWindowInputClocks * ticks_per_clock;
+  if ((start.after - start.before) * kEdgeFraction > window_ticks) return false;
   const std::uint64_t left = (kWindowInputClocks - reading.elapsed_clocks) * ticks_per_clock;
   const std::uint64_t until = reading.at.after + left - left / 8;
   while (read_tsc() < until) asm volatile("pause");
+  return true;
 }
 
 // Closes the window start_calibration() opened: reads channel 2's count, waiting first if less
@@ -158,18 +171,20 @@ std::optional<PitWindow> close_window() {
   window_open = false;
   const std::uint64_t start = window_start.before / 2 + window_start.after / 2;
   const std::uint64_t start_width = window_start.after - window_start.before;
+  std::uint32_t readings = 0;
   for (int attempt = 0; attempt < kMaxTries;) {
     const pc::pit::Channel2Reading reading = pc::pit::read_channel2(read_tsc);
+    ++readings;
     if (reading.expired) return std::nullopt;
     if (reading.elapsed_clocks < kWindowInputClocks) {
-      wait_out_most_of_window(start, reading);
+      if (!wait_out_most_of_window(window_start, reading)) return std::nullopt;
       continue;
     }
     ++attempt;
     const std::uint64_t end = reading.at.before / 2 + reading.at.after / 2;
     const Window window{end - start, start_width + (reading.at.after - reading.at.before)};
     if (window.uncertainty * kEdgeFraction <= window.ticks) {
-      return PitWindow{window, reading.elapsed_clocks, kOverlappedEndClocks};
+      return PitWindow{window, reading.elapsed_clocks, kOverlappedEndClocks, readings};
     }
   }
   return std::nullopt;
@@ -285,12 +300,14 @@ void start_lapic_calibration() {
 
 void init_clock(std::optional<PmTimer> pm_timer) {
   const bool lapic = arch::lapic::enabled();
+  std::uint32_t readings = 0;  // of channel 2, to close boot's window; 0 for the fallback's
   Sample lapic_end{};
   State state{};
   {
     sync::InterruptGuard no_interrupts;  // an interrupt inside a reading would widen its edges
     const std::optional<PitWindow> overlapped = close_window();
     const PitWindow pit = overlapped ? *overlapped : wait_for_window();
+    readings = pit.readings;
     const std::uint64_t hz =
         frequency_from(pit.window.ticks, pit.input_clocks, pc::pit::kInputFrequencyHz);
     state.info.scale = TscScale::from_hz(hz);
@@ -331,11 +348,13 @@ void init_clock(std::optional<PmTimer> pm_timer) {
   if (pm_timer && !add_tick_handler(refine_on_tick)) refining = false;
   // Debug level, as the other details of a boot that went as expected (init.cpp,
   // report_local_apic): `dmesg` shows it. What went wrong is logged as a warning.
-  log::debug("clock: TSC {}.{:03} MHz{}, PIT-calibrated over {}.{:03} ms, error +-{} ppm{}",
-            hz / 1'000'000, hz / 1000 % 1000,
-            state.info.invariant ? " invariant" : " (not invariant)", state.info.window_us / 1000,
-            state.info.window_us % 1000, state.info.error_ppm,
-            refining ? "; refining against the ACPI PM timer" : "");
+  char how[40] = "a window waited for";
+  if (readings > 0) fmt::format_to_buffer(how, "boot's work, readings: {}", readings);
+  log::debug("clock: TSC {}.{:03} MHz{}, PIT-calibrated over {}.{:03} ms ({}), error +-{} ppm{}",
+             hz / 1'000'000, hz / 1000 % 1000,
+             state.info.invariant ? " invariant" : " (not invariant)", state.info.window_us / 1000,
+             state.info.window_us % 1000, static_cast<const char*>(how), state.info.error_ppm,
+             refining ? "; refining against the ACPI PM timer" : "");
 }
 
 bool clock_ready() { return ready; }

@@ -316,7 +316,8 @@ TYPED_TEST(InputLineOnScreen, ASubmittedLongLineStaysWholeAboveItsOutput) {
   const std::string line = std::string(kPrompt) + typed;
   const std::size_t line_rows = (line.size() + this->columns() - 1) / this->columns();
   std::vector<std::string> above = {"output above the prompt"};
-  for (std::size_t i = 0; i < line_rows; ++i) above.push_back(line.substr(i * this->columns(), this->columns()));
+  for (std::size_t i = 0; i < line_rows; ++i)
+    above.push_back(line.substr(i * this->columns(), this->columns()));
   above.push_back("x: unknown command");
   this->expect_rows(above, std::string(kPrompt), kPrompt.size());
 }
@@ -327,7 +328,8 @@ TYPED_TEST(InputLineOnScreen, OnAFullScreenTheLineScrollsTheOutputUpAndShrinksIn
   const std::size_t rows = this->rows();
   this->writer().clear();
   this->editor = LineEditor{};
-  for (std::size_t i = 0; i + 1 < rows; ++i) this->writer().write("out " + std::to_string(i) + "\n");
+  for (std::size_t i = 0; i + 1 < rows; ++i)
+    this->writer().write("out " + std::to_string(i) + "\n");
   this->writer().write(kPrompt);
   this->show();
   // The output rows still on screen when the line has scrolled `scrolled` rows off the top.
@@ -345,14 +347,16 @@ TYPED_TEST(InputLineOnScreen, OnAFullScreenTheLineScrollsTheOutputUpAndShrinksIn
     typed += c;
     const std::size_t cells = kPrompt.size() + typed.size() + 1;  // the cursor's cell after it
     scrolled = (cells + this->columns() - 1) / this->columns() - 1;
-    this->expect_rows(output(scrolled), std::string(kPrompt) + typed, kPrompt.size() + typed.size());
+    this->expect_rows(output(scrolled), std::string(kPrompt) + typed,
+                      kPrompt.size() + typed.size());
     if (this->HasFailure()) return;
   }
   ASSERT_GE(scrolled, 2u);
   while (!typed.empty()) {
     this->key(KeyCode::Backspace, U'\b');
     typed.pop_back();
-    this->expect_rows(output(scrolled), std::string(kPrompt) + typed, kPrompt.size() + typed.size());
+    this->expect_rows(output(scrolled), std::string(kPrompt) + typed,
+                      kPrompt.size() + typed.size());
     if (this->HasFailure()) return;
   }
   // The next output goes right below the line, into the blank rows it left.

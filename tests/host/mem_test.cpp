@@ -144,7 +144,7 @@ TEST_F(MemTest, WholeWordBuffersCopyMoveAndSetLikeLibc) {
       check_copy(n, (alignment + 8) % kMaxAlignment, alignment);
       check_copy(n, alignment + 1, alignment);  // source off the boundary: bytes
       for (int value : {0, 0xA5}) check_set(n, alignment, value);
-      check_move(n, alignment + 8, alignment);     // overlapping, destination below: forwards
+      check_move(n, alignment + 8, alignment);      // overlapping, destination below: forwards
       check_move(n, alignment + n + 8, alignment);  // apart
     }
   }

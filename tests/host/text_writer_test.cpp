@@ -52,7 +52,8 @@ TEST_F(TextWriterTest, ACleanScreenFillsFromTheTopAndOnlyTheLastNewlineScrolls) 
   writer.write("line 0");
   EXPECT_EQ(row_text(0), "line 0");
   EXPECT_EQ(row_text(1), "");
-  for (std::size_t i = 1; i < VgaTextScreen::kRows; ++i) writer.write("\nline " + std::to_string(i));
+  for (std::size_t i = 1; i < VgaTextScreen::kRows; ++i)
+    writer.write("\nline " + std::to_string(i));
   EXPECT_EQ(writer.row(), kBottom);
   EXPECT_EQ(row_text(0), "line 0");  // 25 lines: not a single scroll yet
   EXPECT_EQ(row_text(kBottom), "line 24");
