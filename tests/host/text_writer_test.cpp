@@ -55,13 +55,14 @@ TEST_F(TextWriterTest, ACleanScreenFillsFromTheTopAndOnlyTheLastNewlineScrolls) 
   for (std::size_t i = 1; i < VgaTextScreen::kRows; ++i)
     writer.write("\nline " + std::to_string(i));
   EXPECT_EQ(writer.row(), kBottom);
-  EXPECT_EQ(row_text(0), "line 0");  // 25 lines: not a single scroll yet
-  EXPECT_EQ(row_text(kBottom), "line 24");
+  for (std::size_t row = 0; row < VgaTextScreen::kRows; ++row) {  // 25 lines: no scroll yet
+    EXPECT_EQ(row_text(row), "line " + std::to_string(row)) << "row " << row;
+  }
   writer.write("\nline 25");  // the 26th line
   EXPECT_EQ(writer.row(), kBottom);
-  EXPECT_EQ(row_text(0), "line 1");
-  EXPECT_EQ(row_text(kBottom - 1), "line 24");
-  EXPECT_EQ(row_text(kBottom), "line 25");
+  for (std::size_t row = 0; row < VgaTextScreen::kRows; ++row) {  // one scroll
+    EXPECT_EQ(row_text(row), "line " + std::to_string(row + 1)) << "row " << row;
+  }
 }
 
 TEST_F(TextWriterTest, WrapsAFullRow) {
