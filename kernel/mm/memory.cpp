@@ -104,8 +104,10 @@ void map_framebuffer(const boot::BootInfo& boot_info) {
 }
 
 // Maps [start, end) of the kernel image with 4 KiB pages, skipping stack guard pages: the pages
-// between two guard pages go to the mapper as one range.
+// between two guard pages go to the mapper as one range. Both ends are page-aligned (linker.ld
+// aligns each section's end to 4 KiB): a range counted in whole pages would drop a partial one.
 void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
+  FERRITE_ASSERT(is_aligned(start, kPageBytes) && is_aligned(end, kPageBytes) && start <= end);
   const std::span<const std::uintptr_t> guards = arch::stack_guard_pages();  // a few, unsorted
   while (start < end) {
     std::uint64_t run_end = end;  // the first guard page at or after `start`, or the end
@@ -121,7 +123,8 @@ void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags fla
                               (run_end - start) / kPageBytes, flags, frames),
             "the kernel image");
     }
-    start = run_end + kPageBytes;  // past the guard page (or the end)
+    if (run_end == end) break;
+    start = run_end + kPageBytes;  // past the guard page
   }
 }
 
