@@ -727,6 +727,18 @@ TEST_F(MapperTest, RandomOperationsAgreeWithAModel) {
         const auto result = mapper.map_range(page, frame, count, flags, frames);
         if (any_mapped) {
           ASSERT_EQ(error_of(result), MapError::already_mapped);
+          // Rolled back at once: every page of the range is as the model has it.
+          for (std::uint64_t i = 0; i < count; ++i) {
+            const auto translation = mapper.translate((page + i).start());
+            const auto expected = model.find((page + i).start());
+            if (expected == model.end()) {
+              ASSERT_FALSE(translation.has_value()) << "page " << i << " of a failed range left mapped";
+            } else {
+              ASSERT_TRUE(translation.has_value()) << "page " << i;
+              ASSERT_EQ(translation->address, expected->second.first) << "page " << i;
+              ASSERT_EQ(translation->flags, expected->second.second) << "page " << i;
+            }
+          }
         } else {
           ASSERT_TRUE(result.has_value()) << to_string(result.error());
           for (std::uint64_t i = 0; i < count; ++i) {
