@@ -75,6 +75,14 @@ std::optional<Translation> Mapper::translate(VirtAddr address) const {
 std::expected<void, MapError> Mapper::map_entries(VirtAddr first, PhysAddr first_frame, PageSize size,
                                                   std::uint64_t count, PageTableFlags flags,
                                                   FrameSource& frames) {
+  // The whole range must lie in one half of the address space, and its frames below 2^52, before
+  // the first entry is written: the address arithmetic below panics otherwise, and it should do
+  // so here, not after a prefix of the range is mapped. (The multiplication must not wrap.)
+  if (count > 0) {
+    FERRITE_ASSERT(count - 1 <= UINT64_MAX / bytes(size));
+    static_cast<void>(first + (count - 1) * bytes(size));
+    static_cast<void>(first_frame + (count - 1) * bytes(size));
+  }
   const PageTableFlags entry_flags = page_entry_flags(flags, size);
   const PageTableFlags table_flags = table_entry_flags(flags);
   const int level = level_of(size);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <random>
@@ -881,6 +883,35 @@ TEST_F(MapperTest, MapRangeOfHugePagesOverATableIsMappedWithSmallerPages) {
   EXPECT_FALSE(mapper.translate(first.start()).has_value());
   EXPECT_FALSE(mapper.translate((first + 1).start()).has_value());
   EXPECT_EQ(mapper.translate(VirtAddr(0x4040'1000))->page_size, PageSize::size_4kib);
+}
+
+// A FrameSource that must never be asked: a mapper that walks (and so starts mapping) before it
+// has checked the whole range dies with this message instead of the expected panic.
+class NoWalkExpected final : public FrameSource {
+ public:
+  std::optional<Frame4KiB> allocate_frame() override {
+    std::fputs("a table was allocated: the range was walked before it was checked\n", stderr);
+    std::abort();
+  }
+};
+
+using MapRangeDeathTest = MapperTest;
+
+// A range that runs out of its half of the address space, or its frames past 2^52, panics
+// before the first walk, so no prefix of it is ever mapped.
+TEST_F(MapRangeDeathTest, ARangeLeavingItsHalfOrThe52BitFramesPanicsBeforeMappingAnything) {
+  const Page4KiB top_of_lower_half = Page4KiB::containing(VirtAddr(0x0000'7fff'ffff'e000));
+  const Page4KiB top_of_higher_half = Page4KiB::containing(VirtAddr(0xffff'ffff'ffff'e000));
+  const Frame4KiB top_frames = *Frame4KiB::starting_at(PhysAddr(PhysAddr::kLimit - 2 * 4096));
+  NoWalkExpected no_walk;
+  EXPECT_DEATH((void)mapper.map_range(top_of_lower_half, kRangeFrame, 3, kData, no_walk),
+               "assertion failed");
+  EXPECT_DEATH((void)mapper.map_range(top_of_higher_half, kRangeFrame, 3, kData, no_walk),
+               "assertion failed");
+  EXPECT_DEATH((void)mapper.map_range(kRangeFirst, top_frames, 3, kData, no_walk), "assertion failed");
+  // The largest ranges that still fit are mapped.
+  EXPECT_TRUE(mapper.map_range(top_of_lower_half, kRangeFrame, 2, kData, frames).has_value());
+  EXPECT_TRUE(mapper.map_range(top_of_higher_half, top_frames, 2, kData, frames).has_value());
 }
 
 // The mapper drawing its tables from the real frame allocator, as in the kernel.
