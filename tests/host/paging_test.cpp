@@ -883,6 +883,27 @@ TEST_F(MapperTest, MapRangeOfHugePagesOverATableIsMappedWithSmallerPages) {
   EXPECT_FALSE(mapper.translate(first.start()).has_value());
   EXPECT_FALSE(mapper.translate((first + 1).start()).has_value());
   EXPECT_EQ(mapper.translate(VirtAddr(0x4040'1000))->page_size, PageSize::size_4kib);
+  // Pages 0 and 1 were mapped before page 2's table was found, and are unmapped last first.
+  EXPECT_EQ(flushed_pages, (std::vector<VirtAddr>{(first + 1).start(), first.start()}));
+}
+
+// Two 1 GiB pages on either side of a 512 GiB boundary: one in the last entry of a level-3 table,
+// the next in the first entry of the next one.
+TEST_F(MapperTest, MapRangeOf1GiBPagesAcrossALevel3TableBoundary) {
+  const Page1GiB first = Page1GiB::containing(VirtAddr(0xffff'c000'0000'0000 + 511 * GiB));
+  const Frame1GiB frame = *Frame1GiB::starting_at(PhysAddr(4 * GiB));
+  ASSERT_TRUE(mapper.map_range(first, frame, 2, kData, frames).has_value());
+  for (std::uint64_t i = 0; i < 2; ++i) {
+    const auto translation = mapper.translate((first + i).start() + 0x1234'5678);
+    ASSERT_TRUE(translation.has_value()) << "page " << i;
+    EXPECT_EQ(translation->address, frame.start() + i * GiB + 0x1234'5678) << "page " << i;
+    EXPECT_EQ(translation->page_size, PageSize::size_1gib);
+    EXPECT_EQ(translation->flags, kData | Flags::huge);
+  }
+  EXPECT_FALSE(mapper.translate(first.start() - 1).has_value());
+  EXPECT_FALSE(mapper.translate((first + 2).start()).has_value());
+  EXPECT_EQ(frames.handed_out.size(), 2u);  // two level-3 tables, nothing below
+  EXPECT_TRUE(flushed_pages.empty());
 }
 
 // A FrameSource that must never be asked: a mapper that walks (and so starts mapping) before it
