@@ -1029,6 +1029,10 @@ struct PlannedPage {
   friend bool operator==(const PlannedPage&, const PlannedPage&) = default;
 };
 
+void PrintTo(const PlannedPage& page, std::ostream* out) {
+  *out << to_string(page.size) << " at " << std::hex << page.physical;
+}
+
 struct PlannedRun {
   PageSize size;
   std::uint64_t physical;
@@ -1056,13 +1060,29 @@ std::vector<PlannedPage> pages_for(std::uint64_t start, std::uint64_t end, bool 
   return pages;
 }
 
-// The definition, one page at a time: at each point the largest page aligned there that fits.
+// The definition, one page at a time and written apart from largest_page_at (so a bug there
+// shows): at each address the largest of 1 GiB (if allowed), 2 MiB and 4 KiB that is aligned
+// there and ends at or before `end`.
 std::vector<PlannedPage> pages_one_by_one(std::uint64_t start, std::uint64_t end, bool use_1gib) {
+  struct Candidate {
+    PageSize size;
+    std::uint64_t bytes;
+  };
+  const Candidate largest_first[] = {
+      {PageSize::size_1gib, GiB}, {PageSize::size_2mib, 2 * MiB}, {PageSize::size_4kib, 4 * KiB}};
   std::vector<PlannedPage> pages;
   for (std::uint64_t at = start; at < end;) {
-    const PageSize size = largest_page_at(at, end, use_1gib);
-    pages.push_back({size, at});
-    at += bytes(size);
+    const auto fits = std::find_if(std::begin(largest_first), std::end(largest_first),
+                                   [&](const Candidate& candidate) {
+                                     return (candidate.size != PageSize::size_1gib || use_1gib) &&
+                                            at % candidate.bytes == 0 && at + candidate.bytes <= end;
+                                   });
+    if (fits == std::end(largest_first)) {
+      ADD_FAILURE() << "no page fits at " << std::hex << at << " (both ends must be 4 KiB-aligned)";
+      break;
+    }
+    pages.push_back({fits->size, at});
+    at += fits->bytes;
   }
   return pages;
 }
@@ -1128,7 +1148,9 @@ TEST(PhysicalMap, PagesCoverTheRangeExactly) {
     const auto runs = runs_for(start, end, i % 2 == 0);
     for (std::size_t r = 0; r < runs.size(); ++r) {
       ASSERT_GT(runs[r].count, 0u);
-      if (r > 0) ASSERT_NE(runs[r].size, runs[r - 1].size) << "run " << r << " could have been longer";
+      if (r > 0) {
+        ASSERT_NE(runs[r].size, runs[r - 1].size) << "run " << r << " could have been longer";
+      }
     }
   }
 }
