@@ -294,16 +294,14 @@ std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t
   const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
                                PageTableFlags::cache_disable | PageTableFlags::global | no_execute;
   std::expected<void, MapError> result;
-  for_each_page_run(start, end, false, [&](PageSize size, std::uint64_t run, std::uint64_t count) {
-    for (std::uint64_t i = 0; i < count && result; ++i) {
-      const std::uint64_t page = run + i * bytes(size);
-      // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they
-      // are. Looked up and mapped under one hold of the lock: two threads mapping the same window
-      // (drivers, ACPI tables) both succeed, once. (Page by page: windows are few and small.)
-      sync::SpinlockGuard guard(kernel_tables_lock);
-      if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) continue;
-      result = map_at_offset(size, page, 1, flags);
-    }
+  for_each_page(start, end, false, [&](PageSize size, std::uint64_t page) {
+    if (!result) return;
+    // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they
+    // are. Looked up and mapped under one hold of the lock: two threads mapping the same window
+    // (drivers, ACPI tables) both succeed, once. (Page by page: windows are few and small.)
+    sync::SpinlockGuard guard(kernel_tables_lock);
+    if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) return;
+    result = map_at_offset(size, page, 1, flags);
   });
   if (!result) return std::unexpected(result.error());
   return VirtAddr(kPhysicalMemoryOffset + physical);

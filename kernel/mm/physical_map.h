@@ -48,6 +48,15 @@ void for_each_page_run(std::uint64_t start, std::uint64_t end, bool use_1gib, Ma
   }
 }
 
+// Calls `map_page(PageSize, physical_start)` for each page of for_each_page_run's runs, in order:
+// for callers that handle pages one at a time (map_mmio keeps the pages already mapped).
+template <class MapPage>
+void for_each_page(std::uint64_t start, std::uint64_t end, bool use_1gib, MapPage&& map_page) {
+  for_each_page_run(start, end, use_1gib, [&](PageSize size, std::uint64_t first, std::uint64_t count) {
+    for (std::uint64_t i = 0; i < count; ++i) map_page(size, first + i * bytes(size));
+  });
+}
+
 // Whether the physical map holds a region of this type: RAM the kernel may use, and the ACPI
 // tables and NVS (later chapters read the tables). Reserved ranges are often device memory
 // (the hole below 4 GiB); those are mapped one by one, uncached, by map_mmio.

@@ -1051,12 +1051,11 @@ std::vector<PlannedRun> runs_for(std::uint64_t start, std::uint64_t end, bool us
   return runs;
 }
 
-// The runs, page by page.
+// The runs, page by page (for_each_page).
 std::vector<PlannedPage> pages_for(std::uint64_t start, std::uint64_t end, bool use_1gib) {
   std::vector<PlannedPage> pages;
-  for (const PlannedRun& run : runs_for(start, end, use_1gib)) {
-    for (std::uint64_t i = 0; i < run.count; ++i) pages.push_back({run.size, run.physical + i * bytes(run.size)});
-  }
+  for_each_page(start, end, use_1gib,
+                [&](PageSize size, std::uint64_t physical) { pages.push_back({size, physical}); });
   return pages;
 }
 
