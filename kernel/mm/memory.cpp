@@ -51,17 +51,20 @@ void check(std::expected<void, MapError> result, const char* what) {
 
 // `count` pages of `size` of the physical map (or of an MMIO window) from
 // kPhysicalMemoryOffset + physical on, in one walk per table (Mapper::map_range).
-std::expected<void, MapError> map_at_offset(PageSize size, std::uint64_t physical, std::uint64_t count,
-                                            PageTableFlags flags) {
+std::expected<void, MapError> map_at_offset(PageSize size, std::uint64_t physical,
+                                            std::uint64_t count, PageTableFlags flags) {
   const VirtAddr virt(kPhysicalMemoryOffset + physical);
   const PhysAddr frame(physical);
   switch (size) {
     case PageSize::size_4kib:
-      return mapper->map_range(Page4KiB::containing(virt), Frame4KiB::containing(frame), count, flags, frames);
+      return mapper->map_range(Page4KiB::containing(virt), Frame4KiB::containing(frame), count,
+                               flags, frames);
     case PageSize::size_2mib:
-      return mapper->map_range(Page2MiB::containing(virt), Frame2MiB::containing(frame), count, flags, frames);
+      return mapper->map_range(Page2MiB::containing(virt), Frame2MiB::containing(frame), count,
+                               flags, frames);
     case PageSize::size_1gib:
-      return mapper->map_range(Page1GiB::containing(virt), Frame1GiB::containing(frame), count, flags, frames);
+      return mapper->map_range(Page1GiB::containing(virt), Frame1GiB::containing(frame), count,
+                               flags, frames);
   }
   return std::unexpected(MapError::not_mapped);  // not reached
 }
@@ -78,9 +81,10 @@ std::uint64_t map_physical_memory(const boot::BootInfo& boot_info) {
   const std::uint64_t image_end = align_up(address_of(__kernel_physical_end), kPageBytes);
   const bool huge_1gib = cpu_has_1gib_pages();
   const auto map_pages = [huge_1gib](std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
-    for_each_page_run(start, end, huge_1gib, [flags](PageSize size, std::uint64_t physical, std::uint64_t count) {
-      check(map_at_offset(size, physical, count, flags), "physical memory");
-    });
+    for_each_page_run(start, end, huge_1gib,
+                      [flags](PageSize size, std::uint64_t physical, std::uint64_t count) {
+                        check(map_at_offset(size, physical, count, flags), "physical memory");
+                      });
   };
   return for_each_physical_map_range(
       boot_info.memory_map(), FrameAllocator::kLowMemoryEnd, [&](std::uint64_t start, std::uint64_t end) {

@@ -734,7 +734,7 @@ TEST_F(MapperTest, RandomOperationsAgreeWithAModel) {
             const auto translation = mapper.translate((page + i).start());
             const auto expected = model.find((page + i).start());
             if (expected == model.end()) {
-              ASSERT_FALSE(translation.has_value()) << "page " << i << " of a failed range left mapped";
+              ASSERT_FALSE(translation.has_value()) << "page " << i << " of a failed range mapped";
             } else {
               ASSERT_TRUE(translation.has_value()) << "page " << i;
               ASSERT_EQ(translation->address, expected->second.first) << "page " << i;
@@ -929,7 +929,8 @@ TEST_F(MapRangeDeathTest, ARangeLeavingItsHalfOrThe52BitFramesPanicsBeforeMappin
                "assertion failed");
   EXPECT_DEATH((void)mapper.map_range(top_of_higher_half, kRangeFrame, 3, kData, no_walk),
                "assertion failed");
-  EXPECT_DEATH((void)mapper.map_range(kRangeFirst, top_frames, 3, kData, no_walk), "assertion failed");
+  EXPECT_DEATH((void)mapper.map_range(kRangeFirst, top_frames, 3, kData, no_walk),
+               "assertion failed");
   // The largest ranges that still fit are mapped.
   EXPECT_TRUE(mapper.map_range(top_of_lower_half, kRangeFrame, 2, kData, frames).has_value());
   EXPECT_TRUE(mapper.map_range(top_of_higher_half, top_frames, 2, kData, frames).has_value());
