@@ -72,9 +72,17 @@ std::optional<Translation> Mapper::translate(VirtAddr address) const {
   return std::nullopt;  // not reached: a present level-1 entry always maps a page
 }
 
-std::expected<void, MapError> Mapper::map_entries(VirtAddr first, PhysAddr first_frame, PageSize size,
-                                                  std::uint64_t count, PageTableFlags flags,
-                                                  FrameSource& frames) {
+std::expected<void, MapError> Mapper::map_entries(VirtAddr first, PhysAddr first_frame,
+                                                  PageSize size, std::uint64_t count,
+                                                  PageTableFlags flags, FrameSource& frames) {
+  // The whole range must lie in one half of the address space, and its frames below 2^52, before
+  // the first entry is written: the address arithmetic below panics otherwise, and it should do
+  // so here, not after a prefix of the range is mapped. (The multiplication must not wrap.)
+  if (count > 0) {
+    FERRITE_ASSERT(count - 1 <= UINT64_MAX / bytes(size));
+    static_cast<void>(first + (count - 1) * bytes(size));
+    static_cast<void>(first_frame + (count - 1) * bytes(size));
+  }
   const PageTableFlags entry_flags = page_entry_flags(flags, size);
   const PageTableFlags table_flags = table_entry_flags(flags);
   const int level = level_of(size);
@@ -92,8 +100,9 @@ std::expected<void, MapError> Mapper::map_entries(VirtAddr first, PhysAddr first
         std::min<std::uint64_t>(count - mapped, PageTable::kEntryCount - page.table_index(level));
     for (PageTableEntry* next = *entry; next != *entry + in_table; ++next) {
       if (next->is_present()) {
-        result = std::unexpected(holds_smaller_pages(*next, size) ? MapError::mapped_with_smaller_pages
-                                                                  : MapError::already_mapped);
+        result = std::unexpected(holds_smaller_pages(*next, size)
+                                     ? MapError::mapped_with_smaller_pages
+                                     : MapError::already_mapped);
         break;
       }
       // No TLB flush: the entry was not present, and the CPU never caches a not-present entry.

@@ -90,8 +90,8 @@ class Mapper {
   // All or nothing, like map: on an error (a page already mapped, no frame for a table...) the
   // pages this call mapped are unmapped again, with a TLB flush each, as they may have been
   // cached meanwhile; tables created on the way stay (empty). count 0 maps nothing and succeeds.
-  // A range that runs out of its half of the address space (or past 52-bit frames) panics, as
-  // Page and Frame arithmetic does.
+  // A range that runs out of its half of the address space (or its frames past 2^52) panics, as
+  // Page and Frame arithmetic does, before any page of it is mapped.
   template <PageSize Size>
   [[nodiscard]] std::expected<void, MapError> map_range(Page<Size> first, Frame<Size> first_frame,
                                                         std::uint64_t count, PageTableFlags flags,

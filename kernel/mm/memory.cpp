@@ -51,17 +51,20 @@ void check(std::expected<void, MapError> result, const char* what) {
 
 // `count` pages of `size` of the physical map (or of an MMIO window) from
 // kPhysicalMemoryOffset + physical on, in one walk per table (Mapper::map_range).
-std::expected<void, MapError> map_at_offset(PageSize size, std::uint64_t physical, std::uint64_t count,
-                                            PageTableFlags flags) {
+std::expected<void, MapError> map_at_offset(PageSize size, std::uint64_t physical,
+                                            std::uint64_t count, PageTableFlags flags) {
   const VirtAddr virt(kPhysicalMemoryOffset + physical);
   const PhysAddr frame(physical);
   switch (size) {
     case PageSize::size_4kib:
-      return mapper->map_range(Page4KiB::containing(virt), Frame4KiB::containing(frame), count, flags, frames);
+      return mapper->map_range(Page4KiB::containing(virt), Frame4KiB::containing(frame), count,
+                               flags, frames);
     case PageSize::size_2mib:
-      return mapper->map_range(Page2MiB::containing(virt), Frame2MiB::containing(frame), count, flags, frames);
+      return mapper->map_range(Page2MiB::containing(virt), Frame2MiB::containing(frame), count,
+                               flags, frames);
     case PageSize::size_1gib:
-      return mapper->map_range(Page1GiB::containing(virt), Frame1GiB::containing(frame), count, flags, frames);
+      return mapper->map_range(Page1GiB::containing(virt), Frame1GiB::containing(frame), count,
+                               flags, frames);
   }
   return std::unexpected(MapError::not_mapped);  // not reached
 }
@@ -78,9 +81,10 @@ std::uint64_t map_physical_memory(const boot::BootInfo& boot_info) {
   const std::uint64_t image_end = align_up(address_of(__kernel_physical_end), kPageBytes);
   const bool huge_1gib = cpu_has_1gib_pages();
   const auto map_pages = [huge_1gib](std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
-    for_each_page_run(start, end, huge_1gib, [flags](PageSize size, std::uint64_t physical, std::uint64_t count) {
-      check(map_at_offset(size, physical, count, flags), "physical memory");
-    });
+    for_each_page_run(start, end, huge_1gib,
+                      [flags](PageSize size, std::uint64_t physical, std::uint64_t count) {
+                        check(map_at_offset(size, physical, count, flags), "physical memory");
+                      });
   };
   return for_each_physical_map_range(
       boot_info.memory_map(), FrameAllocator::kLowMemoryEnd, [&](std::uint64_t start, std::uint64_t end) {
@@ -104,8 +108,10 @@ void map_framebuffer(const boot::BootInfo& boot_info) {
 }
 
 // Maps [start, end) of the kernel image with 4 KiB pages, skipping stack guard pages: the pages
-// between two guard pages go to the mapper as one range.
+// between two guard pages go to the mapper as one range. Both ends are page-aligned (linker.ld
+// aligns each section's end to 4 KiB): a range counted in whole pages would drop a partial one.
 void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
+  FERRITE_ASSERT(is_aligned(start, kPageBytes) && is_aligned(end, kPageBytes) && start <= end);
   const std::span<const std::uintptr_t> guards = arch::stack_guard_pages();  // a few, unsorted
   while (start < end) {
     std::uint64_t run_end = end;  // the first guard page at or after `start`, or the end
@@ -121,7 +127,8 @@ void map_kernel_range(std::uint64_t start, std::uint64_t end, PageTableFlags fla
                               (run_end - start) / kPageBytes, flags, frames),
             "the kernel image");
     }
-    start = run_end + kPageBytes;  // past the guard page (or the end)
+    if (run_end == end) break;
+    start = run_end + kPageBytes;  // past the guard page
   }
 }
 
@@ -291,16 +298,14 @@ std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t
   const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
                                PageTableFlags::cache_disable | PageTableFlags::global | no_execute;
   std::expected<void, MapError> result;
-  for_each_page_run(start, end, false, [&](PageSize size, std::uint64_t run, std::uint64_t count) {
-    for (std::uint64_t i = 0; i < count && result; ++i) {
-      const std::uint64_t page = run + i * bytes(size);
-      // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they
-      // are. Looked up and mapped under one hold of the lock: two threads mapping the same window
-      // (drivers, ACPI tables) both succeed, once. (Page by page: windows are few and small.)
-      sync::SpinlockGuard guard(kernel_tables_lock);
-      if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) continue;
-      result = map_at_offset(size, page, 1, flags);
-    }
+  for_each_page(start, end, false, [&](PageSize size, std::uint64_t page) {
+    if (!result) return;
+    // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they
+    // are. Looked up and mapped under one hold of the lock: two threads mapping the same window
+    // (drivers, ACPI tables) both succeed, once. (Page by page: windows are few and small.)
+    sync::SpinlockGuard guard(kernel_tables_lock);
+    if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) return;
+    result = map_at_offset(size, page, 1, flags);
   });
   if (!result) return std::unexpected(result.error());
   return VirtAddr(kPhysicalMemoryOffset + physical);

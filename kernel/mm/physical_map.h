@@ -37,15 +37,29 @@ void for_each_page_run(std::uint64_t start, std::uint64_t end, bool use_1gib, Ma
     // `start` it did not fit (or it would have been chosen), and later the rest only shrinks.
     // (Where a 1 GiB page fits, a 2 MiB page does, so a 4 KiB run need only look at 2 MiB.)
     std::uint64_t run_end = align_down(end, bytes(size));
-    const bool has_larger = size == PageSize::size_4kib || (size == PageSize::size_2mib && use_1gib);
+    const bool has_larger =
+        size == PageSize::size_4kib || (size == PageSize::size_2mib && use_1gib);
     if (has_larger) {
-      const std::uint64_t larger = bytes(size == PageSize::size_4kib ? PageSize::size_2mib : PageSize::size_1gib);
+      const std::uint64_t larger =
+          bytes(size == PageSize::size_4kib ? PageSize::size_2mib : PageSize::size_1gib);
       const std::uint64_t boundary = align_up(start, larger);
       if (boundary < end && end - boundary >= larger) run_end = boundary;
     }
     map_run(size, start, (run_end - start) / bytes(size));
     start = run_end;
   }
+}
+
+// Calls `map_page(PageSize, physical_start)` for each page of for_each_page_run's runs, in order:
+// for callers that handle pages one at a time (map_mmio keeps the pages already mapped).
+template <class MapPage>
+void for_each_page(std::uint64_t start, std::uint64_t end, bool use_1gib, MapPage&& map_page) {
+  for_each_page_run(start, end, use_1gib,
+                    [&](PageSize size, std::uint64_t first, std::uint64_t count) {
+                      for (std::uint64_t i = 0; i < count; ++i) {
+                        map_page(size, first + i * bytes(size));
+                      }
+                    });
 }
 
 // Whether the physical map holds a region of this type: RAM the kernel may use, and the ACPI

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <random>
@@ -727,6 +729,18 @@ TEST_F(MapperTest, RandomOperationsAgreeWithAModel) {
         const auto result = mapper.map_range(page, frame, count, flags, frames);
         if (any_mapped) {
           ASSERT_EQ(error_of(result), MapError::already_mapped);
+          // Rolled back at once: every page of the range is as the model has it.
+          for (std::uint64_t i = 0; i < count; ++i) {
+            const auto translation = mapper.translate((page + i).start());
+            const auto expected = model.find((page + i).start());
+            if (expected == model.end()) {
+              ASSERT_FALSE(translation.has_value()) << "page " << i << " of a failed range mapped";
+            } else {
+              ASSERT_TRUE(translation.has_value()) << "page " << i;
+              ASSERT_EQ(translation->address, expected->second.first) << "page " << i;
+              ASSERT_EQ(translation->flags, expected->second.second) << "page " << i;
+            }
+          }
         } else {
           ASSERT_TRUE(result.has_value()) << to_string(result.error());
           for (std::uint64_t i = 0; i < count; ++i) {
@@ -869,6 +883,57 @@ TEST_F(MapperTest, MapRangeOfHugePagesOverATableIsMappedWithSmallerPages) {
   EXPECT_FALSE(mapper.translate(first.start()).has_value());
   EXPECT_FALSE(mapper.translate((first + 1).start()).has_value());
   EXPECT_EQ(mapper.translate(VirtAddr(0x4040'1000))->page_size, PageSize::size_4kib);
+  // Pages 0 and 1 were mapped before page 2's table was found, and are unmapped last first.
+  EXPECT_EQ(flushed_pages, (std::vector<VirtAddr>{(first + 1).start(), first.start()}));
+}
+
+// Two 1 GiB pages on either side of a 512 GiB boundary: one in the last entry of a level-3 table,
+// the next in the first entry of the next one.
+TEST_F(MapperTest, MapRangeOf1GiBPagesAcrossALevel3TableBoundary) {
+  const Page1GiB first = Page1GiB::containing(VirtAddr(0xffff'c000'0000'0000 + 511 * GiB));
+  const Frame1GiB frame = *Frame1GiB::starting_at(PhysAddr(4 * GiB));
+  ASSERT_TRUE(mapper.map_range(first, frame, 2, kData, frames).has_value());
+  for (std::uint64_t i = 0; i < 2; ++i) {
+    const auto translation = mapper.translate((first + i).start() + 0x1234'5678);
+    ASSERT_TRUE(translation.has_value()) << "page " << i;
+    EXPECT_EQ(translation->address, frame.start() + i * GiB + 0x1234'5678) << "page " << i;
+    EXPECT_EQ(translation->page_size, PageSize::size_1gib);
+    EXPECT_EQ(translation->flags, kData | Flags::huge);
+  }
+  EXPECT_FALSE(mapper.translate(first.start() - 1).has_value());
+  EXPECT_FALSE(mapper.translate((first + 2).start()).has_value());
+  EXPECT_EQ(frames.handed_out.size(), 2u);  // two level-3 tables, nothing below
+  EXPECT_TRUE(flushed_pages.empty());
+}
+
+// A FrameSource that must never be asked: a mapper that walks (and so starts mapping) before it
+// has checked the whole range dies with this message instead of the expected panic.
+class NoWalkExpected final : public FrameSource {
+ public:
+  std::optional<Frame4KiB> allocate_frame() override {
+    std::fputs("a table was allocated: the range was walked before it was checked\n", stderr);
+    std::abort();
+  }
+};
+
+using MapRangeDeathTest = MapperTest;
+
+// A range that runs out of its half of the address space, or its frames past 2^52, panics
+// before the first walk, so no prefix of it is ever mapped.
+TEST_F(MapRangeDeathTest, ARangeLeavingItsHalfOrThe52BitFramesPanicsBeforeMappingAnything) {
+  const Page4KiB top_of_lower_half = Page4KiB::containing(VirtAddr(0x0000'7fff'ffff'e000));
+  const Page4KiB top_of_higher_half = Page4KiB::containing(VirtAddr(0xffff'ffff'ffff'e000));
+  const Frame4KiB top_frames = *Frame4KiB::starting_at(PhysAddr(PhysAddr::kLimit - 2 * 4096));
+  NoWalkExpected no_walk;
+  EXPECT_DEATH((void)mapper.map_range(top_of_lower_half, kRangeFrame, 3, kData, no_walk),
+               "assertion failed");
+  EXPECT_DEATH((void)mapper.map_range(top_of_higher_half, kRangeFrame, 3, kData, no_walk),
+               "assertion failed");
+  EXPECT_DEATH((void)mapper.map_range(kRangeFirst, top_frames, 3, kData, no_walk),
+               "assertion failed");
+  // The largest ranges that still fit are mapped.
+  EXPECT_TRUE(mapper.map_range(top_of_lower_half, kRangeFrame, 2, kData, frames).has_value());
+  EXPECT_TRUE(mapper.map_range(top_of_higher_half, top_frames, 2, kData, frames).has_value());
 }
 
 // The mapper drawing its tables from the real frame allocator, as in the kernel.
@@ -965,6 +1030,10 @@ struct PlannedPage {
   friend bool operator==(const PlannedPage&, const PlannedPage&) = default;
 };
 
+void PrintTo(const PlannedPage& page, std::ostream* out) {
+  *out << to_string(page.size) << " at " << std::hex << page.physical;
+}
+
 struct PlannedRun {
   PageSize size;
   std::uint64_t physical;
@@ -983,22 +1052,37 @@ std::vector<PlannedRun> runs_for(std::uint64_t start, std::uint64_t end, bool us
   return runs;
 }
 
-// The runs, page by page.
+// The runs, page by page (for_each_page).
 std::vector<PlannedPage> pages_for(std::uint64_t start, std::uint64_t end, bool use_1gib) {
   std::vector<PlannedPage> pages;
-  for (const PlannedRun& run : runs_for(start, end, use_1gib)) {
-    for (std::uint64_t i = 0; i < run.count; ++i) pages.push_back({run.size, run.physical + i * bytes(run.size)});
-  }
+  for_each_page(start, end, use_1gib,
+                [&](PageSize size, std::uint64_t physical) { pages.push_back({size, physical}); });
   return pages;
 }
 
-// The definition, one page at a time: at each point the largest page aligned there that fits.
+// The definition, one page at a time and written apart from largest_page_at (so a bug there
+// shows): at each address the largest of 1 GiB (if allowed), 2 MiB and 4 KiB that is aligned
+// there and ends at or before `end`.
 std::vector<PlannedPage> pages_one_by_one(std::uint64_t start, std::uint64_t end, bool use_1gib) {
+  struct Candidate {
+    PageSize size;
+    std::uint64_t bytes;
+  };
+  const Candidate largest_first[] = {
+      {PageSize::size_1gib, GiB}, {PageSize::size_2mib, 2 * MiB}, {PageSize::size_4kib, 4 * KiB}};
   std::vector<PlannedPage> pages;
   for (std::uint64_t at = start; at < end;) {
-    const PageSize size = largest_page_at(at, end, use_1gib);
-    pages.push_back({size, at});
-    at += bytes(size);
+    const auto fits = std::find_if(std::begin(largest_first), std::end(largest_first),
+                                   [&](const Candidate& candidate) {
+                                     return (candidate.size != PageSize::size_1gib || use_1gib) &&
+                                            at % candidate.bytes == 0 && at + candidate.bytes <= end;
+                                   });
+    if (fits == std::end(largest_first)) {
+      ADD_FAILURE() << "no page fits at " << std::hex << at << " (both ends must be 4 KiB-aligned)";
+      break;
+    }
+    pages.push_back({fits->size, at});
+    at += fits->bytes;
   }
   return pages;
 }
@@ -1064,7 +1148,9 @@ TEST(PhysicalMap, PagesCoverTheRangeExactly) {
     const auto runs = runs_for(start, end, i % 2 == 0);
     for (std::size_t r = 0; r < runs.size(); ++r) {
       ASSERT_GT(runs[r].count, 0u);
-      if (r > 0) ASSERT_NE(runs[r].size, runs[r - 1].size) << "run " << r << " could have been longer";
+      if (r > 0) {
+        ASSERT_NE(runs[r].size, runs[r - 1].size) << "run " << r << " could have been longer";
+      }
     }
   }
 }
