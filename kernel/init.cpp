@@ -79,22 +79,14 @@ void init_io_apic(const boot::CommandLine& command_line) {
     const auto registers = mm::map_mmio(chip.address, 4096);
     if (!registers) panic("ioapic: cannot map its registers: {}", mm::to_string(registers.error()));
     const unsigned pins = pc::ioapic::add_chip(chip.id, registers->value(), chip.gsi_base);
-    log::info("ioapic: id {} at {:#x}, {} pins, GSI {}-{}", chip.id, chip.address, pins,
-              chip.gsi_base, chip.gsi_base + pins - 1);
+    log::debug("ioapic: id {} at {:#x}, {} pins, GSI {}-{}", chip.id, chip.address, pins,
+               chip.gsi_base, chip.gsi_base + pins - 1);
   }
   const std::uint32_t cpu = arch::lapic::id();
   if (cpu > 0xFF) panic("ioapic: local APIC id {} does not fit a physical destination", cpu);
   if (pc::ioapic::route_isa_irqs(*madt, static_cast<std::uint8_t>(cpu)) == 0) {
     log::warn("ioapic: no ISA IRQ has a pin; the 8259 keeps the device IRQs");
     return;
-  }
-  for (std::uint8_t irq = 0; irq < pc::ioapic::kIsaLineCount; ++irq) {
-    const auto route = madt->isa_route(irq);
-    if (!route || (route->gsi == irq && !route->active_low && !route->level_triggered)) continue;
-    // A moved IRQ matters to whoever reads the boot log; a PCI line's flags only to debugging.
-    log::message(route->gsi != irq ? log::Level::info : log::Level::debug,
-                 "ioapic: ISA IRQ {} -> GSI {}, {}, active {}", irq, route->gsi,
-                 route->level_triggered ? "level" : "edge", route->active_low ? "low" : "high");
   }
   pc::pic::use_ioapic();
   log::info("ioapic: device IRQs on vectors {}-{}, 8259 masked", pc::pic::kMasterVectorOffset,

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "lib/log.h"
 #include "platform/pc/pic8259.h"  // kMasterVectorOffset: the IRQ vectors stay where they were
 #include "sync/spinlock.h"
 
@@ -109,6 +110,12 @@ unsigned route_isa_irqs(const acpi::Madt& madt, std::uint8_t destination) {
       if (route->gsi < chip.gsi_base || route->gsi - chip.gsi_base >= chip.pins) continue;
       const auto pin = static_cast<std::uint8_t>(route->gsi - chip.gsi_base);
       write_entry(chip, pin, redirection_entry(pic::vector_of(irq), *route, destination, true));
+      // What differs from the ISA wiring (an override moved the IRQ or changed its flags): a
+      // detail of a boot that went as expected, for `dmesg` and `log=debug`.
+      if (route->gsi != irq || route->active_low || route->level_triggered) {
+        log::debug("ioapic: ISA IRQ {} -> GSI {}, {}, active {}", irq, route->gsi,
+                   route->level_triggered ? "level" : "edge", route->active_low ? "low" : "high");
+      }
       routes_by_irq[irq] = {.present = true, .chip = static_cast<std::uint8_t>(c), .pin = pin, .gsi = route->gsi};
       ++routed;
       break;
