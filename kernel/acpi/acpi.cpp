@@ -266,7 +266,7 @@ std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
   return fadt;
 }
 
-std::expected<Hpet, AcpiError> read_hpet(Bytes table) {
+std::expected<Hpet, AcpiError> hpet_from(Bytes table) {
   if (table.size() < sizeof(layout::Hpet)) return std::unexpected(AcpiError::table_too_short);
   const auto h = load<layout::Hpet>(table, 0);
   return Hpet{h.base_address.address, h.hpet_number, h.minimum_tick, h.event_timer_block_id};
@@ -354,6 +354,18 @@ template <class Read>
 auto then(std::expected<Bytes, AcpiError> table, Read read) -> decltype(read(Bytes{})) {
   if (!table) return std::unexpected(table.error());
   return read(*table);
+}
+
+// The first listed table with `signature` (ACPI allows one of each of the tables ferrite reads),
+// read and checked again: table_missing if the root table does not list it.
+std::expected<Bytes, AcpiError> listed_table(const PhysicalReader& memory, const AcpiInfo& info,
+                                             const Signature& signature) {
+  for (const TableEntry& entry : info.tables()) {
+    if (entry.signature != signature) continue;
+    if (entry.error) return std::unexpected(*entry.error);
+    return read_table(memory, entry.address, entry.signature);
+  }
+  return std::unexpected(AcpiError::table_missing);
 }
 
 }  // namespace
@@ -488,34 +500,21 @@ std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint
     }
   }
 
-  // The first table with each signature is the one used (ACPI allows one of each of these).
-  const auto first = [&](const Signature& signature) -> const TableEntry* {
-    for (const TableEntry& entry : info.tables()) {
-      if (entry.signature == signature) return &entry;
-    }
-    return nullptr;
-  };
-  const auto table_bytes = [&](const TableEntry* entry) -> std::expected<Bytes, AcpiError> {
-    if (entry == nullptr) return std::unexpected(AcpiError::table_missing);
-    if (entry->error) return std::unexpected(*entry->error);
-    return read_table(memory, entry->address, entry->signature);
-  };
-
-  info.madt = then(table_bytes(first(madt_signature)), read_madt);
-  info.fadt = then(table_bytes(first(fadt_signature)), read_fadt);
-  info.hpet = then(table_bytes(first(hpet_signature)), read_hpet);
-  if (info.fadt) {
-    if (info.fadt->dsdt_address == 0) {
-      info.s5 = std::unexpected(AcpiError::fadt_no_dsdt);
-    } else {
-      info.s5 = then(read_table(memory, info.fadt->dsdt_address, dsdt_signature), [](Bytes dsdt) {
-        return find_s5_in_aml(dsdt.subspan(sizeof(layout::TableHeader)));
-      });
-    }
-  } else {
-    info.s5 = std::unexpected(info.fadt.error());
-  }
+  info.madt = then(listed_table(memory, info, madt_signature), read_madt);
+  info.fadt = then(listed_table(memory, info, fadt_signature), read_fadt);
   return info;
+}
+
+std::expected<Hpet, AcpiError> read_hpet(const PhysicalReader& memory, const AcpiInfo& info) {
+  return then(listed_table(memory, info, hpet_signature), hpet_from);
+}
+
+std::expected<SleepType, AcpiError> read_s5(const PhysicalReader& memory, const AcpiInfo& info) {
+  if (!info.fadt) return std::unexpected(info.fadt.error());
+  if (info.fadt->dsdt_address == 0) return std::unexpected(AcpiError::fadt_no_dsdt);
+  return then(read_table(memory, info.fadt->dsdt_address, dsdt_signature), [](Bytes dsdt) {
+    return find_s5_in_aml(dsdt.subspan(sizeof(layout::TableHeader)));
+  });
 }
 
 std::expected<std::uint64_t, AcpiError> find_rsdp_in_bios_area(const PhysicalReader& memory) {

@@ -215,6 +215,14 @@ struct SleepType {
   std::uint8_t b = 0;
 };
 
+// Everything writing S5 needs: the FADT's PM1a (and PM1b, 0 if none) control ports and the
+// \_S5_ package's SLP_TYPa/SLP_TYPb.
+struct SleepControl {
+  std::uint16_t pm1a_control_port = 0;
+  std::uint16_t pm1b_control_port = 0;
+  SleepType type;
+};
+
 struct Hpet {
   std::uint64_t address = 0;  // memory space, the register block
   std::uint8_t number = 0;
@@ -251,17 +259,25 @@ struct AcpiInfo {
   // or missing MADT is an error the caller sees (table_missing if it is not listed at all).
   std::expected<Madt, AcpiError> madt = std::unexpected(AcpiError::table_missing);
   std::expected<Fadt, AcpiError> fadt = std::unexpected(AcpiError::table_missing);
-  std::expected<SleepType, AcpiError> s5 = std::unexpected(AcpiError::table_missing);
-  std::expected<Hpet, AcpiError> hpet = std::unexpected(AcpiError::table_missing);
 
   std::span<const TableEntry> tables() const { return {table_list.data(), table_count}; }
   std::string_view oem() const;  // without trailing spaces
 };
 
-// Reads the RSDP at `rsdp_phys`, its RSDT or XSDT and the tables they list. Fails only if the
-// RSDP or the root table is unusable; every other table's outcome is in its own field.
+// Reads the RSDP at `rsdp_phys`, its RSDT or XSDT, the headers and checksums of the tables they
+// list, and the two tables boot needs: the MADT (CPUs, I/O APICs, ISA overrides) and the FADT (PM
+// timer, power registers, where the DSDT is). Fails only if the RSDP or the root table is
+// unusable; every other table's outcome is in its own field.
 [[nodiscard]] std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory,
                                                        std::uint64_t rsdp_phys);
+
+// The tables nothing needs at boot, read when asked (power-off, the shell's `acpi`): the HPET
+// table (table_missing if the root table does not list one), and the DSDT's \_S5_ (scanning the
+// DSDT checks and reads all of it, ~8 KiB under QEMU; the FADT's error if there is no FADT).
+[[nodiscard]] std::expected<Hpet, AcpiError> read_hpet(const PhysicalReader& memory,
+                                                       const AcpiInfo& info);
+[[nodiscard]] std::expected<SleepType, AcpiError> read_s5(const PhysicalReader& memory,
+                                                          const AcpiInfo& info);
 
 // ACPI 6.5 5.2.5.1: on IA-PC BIOS machines the RSDP lies on a 16-byte boundary in the first
 // KiB of the EBDA (segment at 0x40E) or in 0xE0000-0xFFFFF. Returns the first one whose

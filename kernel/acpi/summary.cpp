@@ -71,22 +71,29 @@ Summary summarize(const AcpiInfo& info) {
   if (!info.fadt) {
     out.add("acpi: FADT: {}", to_string(info.fadt.error()));
     out.end_line();
-    return summary;
   }
+  return summary;
+}
+
+Summary summarize_details(const AcpiInfo& info, const std::expected<Hpet, AcpiError>& hpet,
+                          const std::expected<SleepType, AcpiError>& s5) {
+  Summary summary;
+  if (!info.fadt) return summary;  // summarize() names the FADT's error
+  LineWriter out(summary);
   out.add("acpi: ");
-  if (info.hpet) out.add("HPET {:#x}, ", info.hpet->address);
+  if (hpet) out.add("HPET {:#x}, ", hpet->address);
   if (info.fadt->reset_register) {
     out.add("reset {:#x}={:#x}, ", info.fadt->reset_register->address, info.fadt->reset_value);
   }
-  if (info.s5) {
-    out.add("S5 {}/{}", info.s5->a, info.s5->b);
+  if (s5) {
+    out.add("S5 {}/{}", s5->a, s5->b);
   } else {
     out.add("no S5");
   }
   out.end_line();
   // "Not found" is a fact about the firmware's AML; anything else is a damaged DSDT.
-  if (!info.s5 && info.s5.error() != AcpiError::s5_not_found) {
-    out.add("acpi: DSDT: {}", to_string(info.s5.error()));
+  if (!s5 && s5.error() != AcpiError::s5_not_found) {
+    out.add("acpi: DSDT: {}", to_string(s5.error()));
     out.end_line();
   }
   return summary;

@@ -1,6 +1,6 @@
-// What the kernel says about the ACPI tables at boot: two lines, up to four when tables are
-// damaged, each within 80 columns. Portable, so the host tests check the text for every fixture and
-// every damage.
+// What the kernel says about the ACPI tables: at boot one line, up to three when tables are
+// damaged; the shell's `acpi` adds the tables boot does not read. Each line within 80 columns.
+// Portable, so the host tests check the text for every fixture and every damage.
 #pragma once
 
 #include <array>
@@ -23,9 +23,13 @@ struct Summary {
   std::string_view line(std::size_t i) const { return {text[i].data(), length[i]}; }
 };
 
-// Line 1: "acpi: rev 2 BOCHS, 4 CPUs, IOAPIC 0xfec00000, PM timer 0x608" (what chapter 13 needs
-// first); then the MADT's error if it is unusable; then "acpi: HPET 0xfed00000, reset
-// 0xcf9=0xf, S5 0/0" or the FADT's error; then the DSDT's error if the S5 scan met one.
+// Boot: "acpi: rev 2 BOCHS, 4 CPUs, IOAPIC 0xfec00000, PM timer 0x608" (what chapter 13 needs);
+// then the MADT's error if it is unusable, and the FADT's if it is.
 Summary summarize(const AcpiInfo& info);
+
+// The details (read_hpet, read_s5): "acpi: HPET 0xfed00000, reset 0xcf9=0xf, S5 0/0", then the
+// DSDT's error if the S5 scan met one. No lines without a FADT (summarize names its error).
+Summary summarize_details(const AcpiInfo& info, const std::expected<Hpet, AcpiError>& hpet,
+                          const std::expected<SleepType, AcpiError>& s5);
 
 }  // namespace ferrite::acpi

@@ -10,6 +10,8 @@
 #include <span>
 #include <string_view>
 
+#include "acpi/machine.h"
+#include "acpi/summary.h"
 #include "arch/x86_64/cpu.h"
 #include "console/print.h"
 #include "drivers/keyboard/keyboard.h"
@@ -117,6 +119,28 @@ void mem() {
   println("heap ({}): {} KiB mapped of {} KiB max, {} bytes in {} allocations, {} bytes free, grew {} times",
           heap.allocator_name, heap.mapped_bytes / 1024, heap.max_bytes / 1024, heap.allocator.bytes_in_use,
           heap.allocator.allocation_count, heap.allocator.free_bytes, heap.grow_count);
+}
+
+// Chapter 13: what the firmware's ACPI tables say. Boot's summary line (the MADT and FADT), the
+// details boot does not read (the HPET table, the DSDT's \_S5_, read now), and every table the
+// RSDT or XSDT lists, with what was wrong with it.
+void acpi_tables() {
+  const acpi::AcpiInfo* tables = acpi::machine_tables();
+  if (tables == nullptr) {
+    println("acpi: no usable tables (dmesg says why)");
+    return;
+  }
+  const acpi::Summary boot = acpi::summarize(*tables);
+  for (std::size_t i = 0; i < boot.count; ++i) println("{}", boot.line(i));
+  const acpi::Summary details =
+      acpi::summarize_details(*tables, acpi::machine_hpet(), acpi::machine_s5());
+  for (std::size_t i = 0; i < details.count; ++i) println("{}", details.line(i));
+  println("acpi: {} at {:#x} lists {} tables:", tables->uses_xsdt ? "XSDT" : "RSDT",
+          tables->root_address, tables->table_count);
+  for (const acpi::TableEntry& entry : tables->tables()) {
+    println("  {} at {:#x}, {} bytes{}{}", entry.name(), entry.address, entry.length,
+            entry.error ? ": " : "", entry.error ? acpi::to_string(*entry.error) : "");
+  }
 }
 
 void tasks() {
@@ -316,7 +340,7 @@ void kill_thread(std::uint64_t id) {
 
 void shutdown() {
   println("shutting down");
-  pc::power_off();
+  pc::power_off(acpi::machine_s5_control());
   println("shutdown: no ACPI power-off device answered; halting");
   arch::halt_forever();
 }
@@ -501,6 +525,7 @@ constexpr Command kCommands[] = {
     {"uptime", "uptime", "time since boot", run_plain<uptime>},
     {"mem", "mem", "physical frames and heap use", run_plain<mem>},
     {"tasks", "tasks", "executor statistics", run_plain<tasks>},
+    {"acpi", "acpi", "the firmware's ACPI tables and what they say", run_plain<acpi_tables>},
     {"keys", "keys", "keyboard bytes received and dropped", run_plain<keys>},
     {"dmesg", "dmesg", "the kernel log (boot messages, warnings), with timestamps",
      run_plain<console::show_log>},
@@ -519,7 +544,7 @@ constexpr Command kCommands[] = {
      run_fault},
     {"panic", "panic", "a kernel panic", run_plain<panic_on_request>},
     {"reboot", "reboot", "reset through the keyboard controller", run_plain<reboot>},
-    {"shutdown", "shutdown", "power off (QEMU's ACPI)", run_plain<shutdown>},
+    {"shutdown", "shutdown", "power off through ACPI (S5)", run_plain<shutdown>},
 };
 
 constexpr bool usages_start_with_names() {

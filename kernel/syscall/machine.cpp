@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "acpi/machine.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/user_mode.h"
 #include "lib/log.h"
@@ -116,7 +117,7 @@ MemoryFigures memory() {
 std::uint32_t process_count() { return static_cast<std::uint32_t>(proc::process_count()); }
 
 void power_off() {
-  pc::power_off();
+  pc::power_off(acpi::machine_s5_control());
 }
 void restart() {
   pc::ps2::reboot();

@@ -198,16 +198,6 @@ std::string describe(const AcpiInfo& info) {
   } else {
     out << "FADT: " << to_string(info.fadt.error()) << "\n";
   }
-  if (info.s5) {
-    out << "S5 " << int{info.s5->a} << " " << int{info.s5->b} << "\n";
-  } else {
-    out << "S5: " << to_string(info.s5.error()) << "\n";
-  }
-  if (info.hpet) {
-    out << "HPET 0x" << info.hpet->address << " id 0x" << info.hpet->event_timer_block_id << "\n";
-  } else {
-    out << "HPET: " << to_string(info.hpet.error()) << "\n";
-  }
   return out.str();
 }
 
@@ -275,7 +265,7 @@ Bytes madt_body(std::uint32_t flags = layout::madt_pcat_compat) {
 // with GSIs from 0, the timer (ISA IRQ 0) on GSI 2, the PCI IRQs 5, 9, 10, 11 level triggered
 // active high, LINT1 as NMI on every CPU, the local APIC at 0xFEE00000, the legacy PIC pair,
 // an HPET at 0xFED00000, and a static _S5_ of {0, 0}.
-void expect_common_qemu_facts(const AcpiInfo& info) {
+void expect_common_qemu_facts(const AcpiInfo& info, const PhysicalReader& memory) {
   EXPECT_EQ(info.oem(), "BOCHS");
   for (const TableEntry& table : info.tables()) EXPECT_FALSE(table.error) << table.name();
   EXPECT_EQ(info.dropped_tables, 0u);
@@ -329,12 +319,15 @@ void expect_common_qemu_facts(const AcpiInfo& info) {
   ASSERT_TRUE(info.fadt->pm_timer);
   EXPECT_EQ(info.fadt->pm_timer->space, Register::Space::io);
   EXPECT_EQ(info.fadt->pm_timer_bits, 24);  // TMR_VAL_EXT clear
-  ASSERT_TRUE(info.s5) << to_string(info.s5.error());
-  EXPECT_EQ(info.s5->a, 0);
-  EXPECT_EQ(info.s5->b, 0);
-  ASSERT_TRUE(info.hpet) << to_string(info.hpet.error());
-  EXPECT_EQ(info.hpet->address, 0xFED00000u);
-  EXPECT_EQ(info.hpet->event_timer_block_id, 0x8086A201u);  // Intel, 3 timers, rev 1
+  // Read when asked (power-off, the shell's `acpi`), not by parse().
+  const auto s5 = read_s5(memory, info);
+  ASSERT_TRUE(s5) << to_string(s5.error());
+  EXPECT_EQ(s5->a, 0);
+  EXPECT_EQ(s5->b, 0);
+  const auto hpet = read_hpet(memory, info);
+  ASSERT_TRUE(hpet) << to_string(hpet.error());
+  EXPECT_EQ(hpet->address, 0xFED00000u);
+  EXPECT_EQ(hpet->event_timer_block_id, 0x8086A201u);  // Intel, 3 timers, rev 1
 }
 
 TEST(AcpiFixtures, SeaBiosPc) {
@@ -352,7 +345,7 @@ TEST(AcpiFixtures, SeaBiosPc) {
   EXPECT_EQ(info->tables()[1].name(), "APIC");
   EXPECT_EQ(info->tables()[2].name(), "HPET");
   EXPECT_EQ(info->tables()[3].name(), "WAET");
-  expect_common_qemu_facts(*info);
+  expect_common_qemu_facts(*info, fixture->memory);
   ASSERT_EQ(info->madt->cpus().size(), 1u);
   EXPECT_EQ(info->madt->enabled_cpus(), 1u);
   // PIIX4 power management: SeaBIOS puts its I/O base at 0x600 (OVMF at 0xB000, below).
@@ -371,7 +364,7 @@ TEST(AcpiFixtures, SeaBiosQ35FourCpus) {
   EXPECT_EQ(info->revision, 0);
   EXPECT_FALSE(info->uses_xsdt);
   ASSERT_NE(find_table(*info, "MCFG"), nullptr);  // PCI Express configuration space
-  expect_common_qemu_facts(*info);
+  expect_common_qemu_facts(*info, fixture->memory);
   EXPECT_EQ(info->madt->cpus().size(), 4u);  // -smp 4
   EXPECT_EQ(info->madt->enabled_cpus(), 4u);
   // ICH9: PM base 0x600; reset through the reset control register 0xCF9.
@@ -394,7 +387,7 @@ TEST(AcpiFixtures, OvmfQ35TwoCpus) {
   EXPECT_EQ(info->root_address, 0x777D0E8u);
   EXPECT_FALSE(info->xsdt_error);
   ASSERT_NE(find_table(*info, "BGRT"), nullptr);  // OVMF's boot logo table
-  expect_common_qemu_facts(*info);
+  expect_common_qemu_facts(*info, fixture->memory);
   EXPECT_EQ(info->madt->cpus().size(), 2u);
   EXPECT_EQ(info->fadt->pm_timer->address, 0x608u);
   ASSERT_TRUE(info->fadt->reset_register);
@@ -408,7 +401,7 @@ TEST(AcpiFixtures, OvmfPc) {
   SCOPED_TRACE(describe(*info));
   EXPECT_EQ(info->revision, 2);
   EXPECT_TRUE(info->uses_xsdt);
-  expect_common_qemu_facts(*info);
+  expect_common_qemu_facts(*info, fixture->memory);
   EXPECT_EQ(info->madt->cpus().size(), 1u);
   EXPECT_EQ(info->fadt->pm_timer->address, 0xB008u);  // OVMF's PIIX4 PM base is 0xB000
   EXPECT_EQ(info->fadt->pm1a_control_port, 0xB004u);
@@ -677,7 +670,7 @@ TEST(AcpiDamage, RsdtLengths) {
   const auto shorter = with_length(44);  // a valid RSDT listing the first two tables only
   ASSERT_TRUE(shorter);
   EXPECT_EQ(shorter->tables().size(), 2u);
-  EXPECT_EQ(shorter->hpet, std::unexpected(AcpiError::table_missing));  // it was the third
+  EXPECT_EQ(read_hpet(memory, *shorter), std::unexpected(AcpiError::table_missing));  // the third
   EXPECT_TRUE(shorter->madt);
 }
 
@@ -715,7 +708,7 @@ TEST(AcpiDamage, NullAndUnmappedTablePointers) {
   ASSERT_EQ(info->tables().size(), 3u);
   EXPECT_EQ(info->tables()[2].address, 0x20000000u);
   EXPECT_EQ(info->tables()[2].error, AcpiError::table_out_of_range);
-  EXPECT_EQ(info->hpet, std::unexpected(AcpiError::table_missing));
+  EXPECT_EQ(read_hpet(memory, *info), std::unexpected(AcpiError::table_missing));
   EXPECT_TRUE(info->madt);
   EXPECT_TRUE(info->fadt);
 }
@@ -734,8 +727,8 @@ TEST(AcpiDamage, BadMadtChecksumKeepsTheOtherTables) {
   EXPECT_EQ(info->madt, std::unexpected(AcpiError::table_bad_checksum));
   EXPECT_EQ(find_table(*info, "APIC")->error, AcpiError::table_bad_checksum);
   EXPECT_TRUE(info->fadt);
-  EXPECT_TRUE(info->hpet);
-  EXPECT_TRUE(info->s5);
+  EXPECT_TRUE(read_hpet(fixture->memory, *info));
+  EXPECT_TRUE(read_s5(fixture->memory, *info));
 }
 
 TEST(AcpiDamage, MadtRunningPastTheEndOfMemory) {
@@ -884,7 +877,7 @@ TEST(AcpiSynthetic, X2ApicEntriesOverridesAndCapacity) {
   EXPECT_EQ(madt.ioapics()[0].id, 2);
   EXPECT_EQ(madt.ioapics()[0].gsi_base, 24u);
   EXPECT_EQ(info->fadt, std::unexpected(AcpiError::table_missing));
-  EXPECT_EQ(info->s5, std::unexpected(AcpiError::table_missing));
+  EXPECT_EQ(read_s5(machine.memory, *info), std::unexpected(AcpiError::table_missing));
 }
 
 // --- FADT, DSDT and HPET damage. -----------------------------------------------------
@@ -925,7 +918,8 @@ TEST(AcpiDamage, FadtTooShortOrDsdtBroken) {
     const auto info = parse(fixture->memory, fixture->rsdp);
     ASSERT_TRUE(info);
     EXPECT_EQ(info->fadt, std::unexpected(AcpiError::table_too_short));
-    EXPECT_EQ(info->s5, std::unexpected(AcpiError::table_too_short));  // no FADT, no DSDT
+    EXPECT_EQ(read_s5(fixture->memory, *info),
+              std::unexpected(AcpiError::table_too_short));  // no FADT, no DSDT
     EXPECT_TRUE(info->madt);
   }
   {
@@ -934,22 +928,22 @@ TEST(AcpiDamage, FadtTooShortOrDsdtBroken) {
     fix_table_checksum(fixture->memory, ovmf_pc_fadt);
     const auto info = parse(fixture->memory, fixture->rsdp);
     ASSERT_TRUE(info && info->fadt);
-    EXPECT_EQ(info->s5, std::unexpected(AcpiError::fadt_no_dsdt));
+    EXPECT_EQ(read_s5(fixture->memory, *info), std::unexpected(AcpiError::fadt_no_dsdt));
   }
   {
     auto fixture = load_fixture("ovmf-pc.bin");
     fixture->memory.poke<std::uint8_t>(ovmf_pc_dsdt + 1000, 0x42);
-    EXPECT_EQ(parse(fixture->memory, fixture->rsdp)->s5,
+    EXPECT_EQ(read_s5(fixture->memory, *parse(fixture->memory, fixture->rsdp)),
               std::unexpected(AcpiError::table_bad_checksum));
     fixture->memory.cut_at(ovmf_pc_dsdt + 4000);
-    EXPECT_EQ(parse(fixture->memory, fixture->rsdp)->s5,
+    EXPECT_EQ(read_s5(fixture->memory, *parse(fixture->memory, fixture->rsdp)),
               std::unexpected(AcpiError::table_out_of_range));
   }
   {
     auto fixture = load_fixture("ovmf-pc.bin");  // the DSDT pointer leads to the MADT
     fixture->memory.poke<std::uint32_t>(ovmf_pc_fadt + 40, ovmf_pc_madt);
     fix_table_checksum(fixture->memory, ovmf_pc_fadt);
-    EXPECT_EQ(parse(fixture->memory, fixture->rsdp)->s5,
+    EXPECT_EQ(read_s5(fixture->memory, *parse(fixture->memory, fixture->rsdp)),
               std::unexpected(AcpiError::table_bad_signature));
   }
 }
@@ -960,7 +954,7 @@ TEST(AcpiDamage, HpetTooShort) {
   fix_checksum(fixture->memory, ovmf_pc_hpet, 50, 9);
   const auto info = parse(fixture->memory, fixture->rsdp);
   ASSERT_TRUE(info);
-  EXPECT_EQ(info->hpet, std::unexpected(AcpiError::table_too_short));
+  EXPECT_EQ(read_hpet(fixture->memory, *info), std::unexpected(AcpiError::table_too_short));
   EXPECT_TRUE(info->madt);
 }
 
@@ -986,7 +980,7 @@ TEST(AcpiSynthetic, FadtTimerAndResetFromGenericAddresses) {
   ASSERT_TRUE(info->fadt->reset_register);
   EXPECT_EQ(info->fadt->reset_register->address, 0xFED00F00u);
   EXPECT_EQ(info->fadt->reset_value, 0x42);
-  EXPECT_EQ(info->s5, std::unexpected(AcpiError::fadt_no_dsdt));
+  EXPECT_EQ(read_s5(machine.memory, *info), std::unexpected(AcpiError::fadt_no_dsdt));
 
   // Without RESET_REG_SUP the register is not offered, whatever the field holds.
   fadt.flags = 0;
@@ -1075,10 +1069,11 @@ TEST(AcpiS5, TheFixturesDsdtHasIt) {
   EXPECT_EQ(std::to_integer<int>(dsdt[at + 4]), 0x12);  // PackageOp
   dsdt[at + 2] = std::byte{'4'};
   fix_table_checksum(fixture->memory, ovmf_pc_dsdt);
-  EXPECT_EQ(parse(fixture->memory, fixture->rsdp)->s5, std::unexpected(AcpiError::s5_not_found));
+  EXPECT_EQ(read_s5(fixture->memory, *parse(fixture->memory, fixture->rsdp)),
+            std::unexpected(AcpiError::s5_not_found));
 }
 
-std::vector<std::string> summary_lines(const AcpiInfo& info);
+std::vector<std::string> summary_lines(const AcpiInfo& info, const PhysicalReader& memory);
 
 // --- Random damage: whatever the bytes, parse() returns; ASan/UBSan watch every read. ---
 
@@ -1129,7 +1124,7 @@ TEST(AcpiFuzz, RandomDamageNeverCrashes) {
         EXPECT_LE(info->madt->isos().size(), Madt::max_overrides);
       }
       (void)describe(*info);       // reads every field the parser filled in
-      (void)summary_lines(*info);  // within 80 columns whatever the damage
+      (void)summary_lines(*info, memory);  // the details read, all within 80 columns, whatever the damage
     }
   }
   std::printf("random damage: %zu parsed, %zu refused\n", parsed, failed);
@@ -1150,15 +1145,25 @@ TEST(AcpiErrors, EveryErrorHasAMessage) {
 
 // --- The boot summary (acpi/summary.h). ------------------------------------------------
 
-std::vector<std::string> summary_lines(const AcpiInfo& info) {
-  const Summary summary = summarize(info);
+void append_lines(const Summary& summary, std::vector<std::string>& lines) {
   EXPECT_FALSE(summary.truncated);
-  std::vector<std::string> lines;
   for (std::size_t i = 0; i < summary.count; ++i) {
     EXPECT_LE(summary.line(i).size(), 80u);
     lines.emplace_back(summary.line(i));
   }
+}
+
+std::vector<std::string> summary_lines(const AcpiInfo& info, const std::expected<Hpet, AcpiError>& hpet,
+                                       const std::expected<SleepType, AcpiError>& s5) {
+  std::vector<std::string> lines;
+  append_lines(summarize(info), lines);                    // what boot prints
+  append_lines(summarize_details(info, hpet, s5), lines);  // what the shell's `acpi` adds
   return lines;
+}
+
+// Boot's lines, then the details as the shell's `acpi` reads them from `memory`.
+std::vector<std::string> summary_lines(const AcpiInfo& info, const PhysicalReader& memory) {
+  return summary_lines(info, read_hpet(memory, info), read_s5(memory, info));
 }
 
 TEST(AcpiSummary, WhatTheKernelPrintsForEachFixture) {
@@ -1180,7 +1185,8 @@ TEST(AcpiSummary, WhatTheKernelPrintsForEachFixture) {
     const auto fixture = load_fixture(name);
     const auto info = parse(fixture->memory, fixture->rsdp);
     ASSERT_TRUE(info) << name;
-    EXPECT_EQ(summary_lines(*info), lines) << name;
+    EXPECT_EQ(summary_lines(*info, fixture->memory), lines) << name;
+    EXPECT_EQ(summarize(*info).count, 1u) << name;  // boot prints the first line only
   }
 }
 
@@ -1190,7 +1196,7 @@ TEST(AcpiSummary, NamesTheBrokenTables) {
   fixture->memory.poke<std::uint8_t>(ovmf_pc_dsdt + 50, 0x55);
   const auto info = parse(fixture->memory, fixture->rsdp);
   ASSERT_TRUE(info);
-  EXPECT_EQ(summary_lines(*info), (std::vector<std::string>{
+  EXPECT_EQ(summary_lines(*info, fixture->memory), (std::vector<std::string>{
                                       "acpi: rev 2 BOCHS, MADT unusable, PM timer 0xb008",
                                       "acpi: MADT: table checksum does not add up to 0",
                                       "acpi: HPET 0xfed00000, no S5",
@@ -1199,7 +1205,7 @@ TEST(AcpiSummary, NamesTheBrokenTables) {
   fixture->memory.poke<std::uint8_t>(ovmf_pc_fadt + 50, 0x55);
   const auto no_fadt = parse(fixture->memory, fixture->rsdp);
   ASSERT_TRUE(no_fadt);
-  EXPECT_EQ(summary_lines(*no_fadt), (std::vector<std::string>{
+  EXPECT_EQ(summary_lines(*no_fadt, fixture->memory), (std::vector<std::string>{
                                          "acpi: rev 2 BOCHS, MADT unusable",
                                          "acpi: MADT: table checksum does not add up to 0",
                                          "acpi: FADT: table checksum does not add up to 0",
@@ -1221,9 +1227,7 @@ TEST(AcpiSummary, WidestValuesStayWithin80Columns) {
   fadt.reset_register = Register{Register::Space::memory, 0, 8, ~std::uint64_t{0}};
   fadt.reset_value = 0xFF;
   info.fadt = fadt;
-  info.hpet = Hpet{~std::uint64_t{0}, 0, 0, 0};
-  info.s5 = SleepType{255, 255};
-  const auto lines = summary_lines(info);
+  const auto lines = summary_lines(info, Hpet{~std::uint64_t{0}, 0, 0, 0}, SleepType{255, 255});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0],
             "acpi: rev 255 WWWWWW, 64 CPUs, IOAPIC 0xffffffff, PM timer 0xffffffffffffffff");

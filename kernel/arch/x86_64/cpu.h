@@ -21,6 +21,11 @@ inline std::uint8_t inb(std::uint16_t port) {
   asm volatile("inb %1, %0" : "=a"(value) : "Nd"(port) : "memory");
   return value;
 }
+inline std::uint16_t inw(std::uint16_t port) {
+  std::uint16_t value;
+  asm volatile("inw %1, %0" : "=a"(value) : "Nd"(port) : "memory");
+  return value;
+}
 inline std::uint32_t inl(std::uint16_t port) {
   std::uint32_t value;
   asm volatile("inl %1, %0" : "=a"(value) : "Nd"(port) : "memory");

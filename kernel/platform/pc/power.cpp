@@ -1,4 +1,4 @@
-// Power-off through the ACPI PM1a control register (see power.h).
+// Power-off through the ACPI PM1 control registers (see power.h).
 #include "platform/pc/power.h"
 
 #include <cstdint>
@@ -9,14 +9,42 @@
 
 namespace ferrite::pc {
 
-void power_off() {
-  // QEMU's ACPI PM1a control register (i440fx and q35): SLP_EN with sleep type 0 = S5 (off);
-  // then the port older QEMU and Bochs use. The machine stops a moment after the write, so give
-  // it 100 ms before concluding nobody answered.
+namespace {
+
+// PM1 control register, ACPI 6.5 4.8.3.2.1 (table 4.14): SLP_TYP in bits 12-10, SLP_EN bit 13.
+constexpr std::uint16_t kSleepTypeShift = 10;
+constexpr std::uint16_t kSleepTypeMask = 0x7 << kSleepTypeShift;
+constexpr std::uint16_t kSleepEnable = 1 << 13;
+
+// The machine stops a moment after the write: give it 100 ms before concluding nobody answered.
+void wait_for_power_off() {
+  const std::uint64_t until = time::now_ns() + 100'000'000;
+  while (time::now_ns() < until) arch::halt();
+}
+
+// ACPI 6.5 7.4.2 (\_S5_) and 16.1.6: SLP_TYPx with the register's other bits kept (SCI_EN among
+// them), then the same with SLP_EN set, to PM1a and, if the machine has one, PM1b (as Linux's
+// acpi_hw_legacy_sleep).
+void enter_s5(const acpi::SleepControl& s5) {
+  const auto write_type = [](std::uint16_t port, std::uint8_t type, std::uint16_t enable) {
+    const auto kept = static_cast<std::uint16_t>(arch::inw(port) & ~(kSleepTypeMask | kSleepEnable));
+    arch::outw(port, static_cast<std::uint16_t>(kept | ((type << kSleepTypeShift) & kSleepTypeMask) | enable));
+  };
+  for (const std::uint16_t enable : {std::uint16_t{0}, kSleepEnable}) {
+    write_type(s5.pm1a_control_port, s5.type.a, enable);
+    if (s5.pm1b_control_port != 0) write_type(s5.pm1b_control_port, s5.type.b, enable);
+  }
+  wait_for_power_off();
+}
+
+}  // namespace
+
+void power_off(const std::optional<acpi::SleepControl>& s5) {
+  if (s5) enter_s5(*s5);
+  // No tables, or the machine ignored them: QEMU's ports, SLP_EN with sleep type 0 (QEMU's S5).
   for (const std::uint16_t port : {std::uint16_t{0x604}, std::uint16_t{0xB004}}) {
-    arch::outw(port, 0x2000);
-    const std::uint64_t until = time::now_ns() + 100'000'000;
-    while (time::now_ns() < until) arch::halt();
+    arch::outw(port, kSleepEnable);
+    wait_for_power_off();
   }
 }
 
