@@ -31,6 +31,12 @@ boot):
                       piece of code the first time it runs, which costs far more than running
                       it: for a boot, where most code runs once, this is the largest part of
                       the wall time, and it grows with the code a boot runs, not with how often.
+  blocks              the translation blocks those instructions came in (`IN:` in the same log):
+                      a block ends at every branch, call and return, so it is a basic block of
+                      the guest code. The cost goes by block more than by instruction: ~3 us for
+                      a block of five register adds, ~5 us for an average block of ferrite's
+                      boot, on this machine with QEMU 7.2 (docs/ARCHITECTURE.md, "Boot, per
+                      block"): the best predictor of the wall-time difference.
 Use the counts to compare builds exactly, the wall-clock ratio for the cost. (With --icount the
 wall times include the tracing: compare them only with other --icount runs.)
 
@@ -55,8 +61,10 @@ EXIT_SUCCESS = (0x10 << 1) | 1  # isa-debug-exit 0x10, see tools/ktest.py
 RATIO_TARGET = 1.1  # issue 9
 GUEST_TSC = re.compile(rb"boot tsc: (\d+)")  # printed by both images before they exit
 DEVICE_ACCESS_EVENT = b"memory_region_ops_"  # QEMU trace events: memory_region_ops_read/write
-# -d in_asm writes one line per instruction translated, starting with its address.
+# -d in_asm writes one line per instruction translated, starting with its address, after an
+# "IN:" line (followed by the symbol, if QEMU knows one) for each translation block.
 TRANSLATED_INSTRUCTION = re.compile(rb"^0x[0-9a-f]+:", re.MULTILINE)
+TRANSLATION_BLOCK = re.compile(rb"^IN:", re.MULTILINE)
 
 
 class Boot(NamedTuple):
@@ -64,6 +72,7 @@ class Boot(NamedTuple):
     guest_tsc: Optional[int]            # --icount: guest instructions since reset
     device_accesses: Optional[int]      # --icount: port I/O and MMIO accesses
     translated: Optional[int]           # --icount: guest instructions translated (-d in_asm)
+    blocks: Optional[int]               # --icount: translation blocks they came in
     problem: Optional[str]
 
 
@@ -108,17 +117,18 @@ def boot_once(args, image, marker):
     elif marker and marker.encode() not in output:
         problem = f"exited without printing '{marker}'"
     tsc = GUEST_TSC.search(output)
-    device_accesses = translated = None
+    device_accesses = translated = blocks = None
     if trace_log:
         log = trace_log.read()
         device_accesses = log.count(DEVICE_ACCESS_EVENT)
         translated = len(TRANSLATED_INSTRUCTION.findall(log))
+        blocks = len(TRANSLATION_BLOCK.findall(log))
         trace_log.close()
         if not problem and not tsc:
             problem = "exited without printing 'boot tsc: N' (needed by --icount)"
         elif not problem and not device_accesses:
             problem = "QEMU wrote no memory_region_ops trace (built without the log trace backend?)"
-    return Boot(seconds, int(tsc.group(1)) if tsc else None, device_accesses, translated,
+    return Boot(seconds, int(tsc.group(1)) if tsc else None, device_accesses, translated, blocks,
                 problem)
 
 
@@ -131,15 +141,15 @@ def elf_sizes(path):
 
 
 def report_counts(args, counts, name_width):
-    """Prints (and returns) the --icount counts: guest instructions, device accesses and
-    instructions translated."""
+    """Prints (and returns) the --icount counts: guest instructions, device accesses, instructions
+    translated and the translation blocks they came in."""
     repeatable = all(len(set(values)) == 1 for values in counts.values())
     print(f"deterministic counts (-icount shift=0,sleep=off; QEMU memory_region_ops trace and "
           f"-d in_asm), "
           f"{'identical in every run' if repeatable else 'NOT identical in every run (medians)'}:")
     print(f"  {'image':<{name_width}} {'instructions':>13} {'device accesses':>16} "
-          f"{'translated':>11}")
-    keys = ("instructions", "device_accesses", "translated_instructions")
+          f"{'translated':>11} {'blocks':>7}")
+    keys = ("instructions", "device_accesses", "translated_instructions", "translation_blocks")
     result = {"repeatable": repeatable}
     for label, path in (("A", args.kernel), ("B", args.empty)):
         result[label.lower()] = {key: statistics.median_low(c[i] for c in counts[label])
@@ -150,7 +160,7 @@ def report_counts(args, counts, name_width):
             ("A - B (ferrite)", result["a_minus_b"]))
     for name, row in rows:
         print(f"  {name:<{name_width}} {row['instructions']:>13} {row['device_accesses']:>16} "
-              f"{row['translated_instructions']:>11}")
+              f"{row['translated_instructions']:>11} {row['translation_blocks']:>7}")
     return result
 
 
@@ -175,8 +185,9 @@ def parse_arguments(argv):
                         help="command line for both images (default: exit_when_ready)")
     parser.add_argument("--icount", action="store_true",
                         help="run with -icount shift=0,sleep=off, a device-access trace and "
-                             "-d in_asm, and also report guest instructions, device accesses and "
-                             "instructions translated (deterministic; see below)")
+                             "-d in_asm, and also report guest instructions, device accesses, "
+                             "instructions translated and translation blocks (deterministic; see "
+                             "below)")
     parser.add_argument("--timeout", type=float, default=30, help="per boot (default: 30 s)")
     parser.add_argument("--memory", "-m", default="128M", help="guest RAM (default: 128M)")
     parser.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"))
@@ -194,7 +205,8 @@ def main(argv):
     args = parse_arguments(argv)
     images = {"A": (args.kernel, args.marker), "B": (args.empty, None)}
     times = {"A": [], "B": []}
-    counts = {"A": [], "B": []}  # per boot with --icount: (instructions, accesses, translated)
+    # Per boot with --icount: (instructions, accesses, translated, blocks).
+    counts = {"A": [], "B": []}
     problems = []
     for run in range(args.warmup + args.runs):
         for label in ("A", "B"):
@@ -206,7 +218,8 @@ def main(argv):
             elif run >= args.warmup:
                 times[label].append(boot.seconds)
                 if args.icount:
-                    counts[label].append((boot.guest_tsc, boot.device_accesses, boot.translated))
+                    counts[label].append((boot.guest_tsc, boot.device_accesses, boot.translated,
+                                          boot.blocks))
     for problem in problems:
         print(f"bench_boot: {problem}", file=sys.stderr)
     if not times["A"] or not times["B"]:

@@ -36,7 +36,8 @@ constexpr std::uint64_t redirection_entry(std::uint8_t vector, const acpi::IsaRo
 unsigned add_chip(std::uint8_t id, std::uintptr_t registers, std::uint32_t gsi_base);
 
 // Programs a redirection entry for each ISA IRQ that has a pin on a registered chip (vector
-// 32 + irq, to local APIC `destination`, all masked). Returns the number of IRQs routed.
+// 32 + irq, to local APIC `destination`, all masked), and logs (debug) those an override moved
+// or gave other flags. Returns the number of IRQs routed.
 unsigned route_isa_irqs(const acpi::Madt& madt, std::uint8_t destination);
 
 // The ISA line API that pic8259.h forwards to once the I/O APIC has taken over (pic::use_ioapic).
