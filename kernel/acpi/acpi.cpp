@@ -240,8 +240,19 @@ std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
   fadt.flags = f.flags;
   fadt.iapc_boot_arch = f.iapc_boot_arch;
   fadt.hardware_reduced = (f.flags & layout::fadt_hardware_reduced) != 0;
-  fadt.pm1a_control_port = f.pm1a_control_block;
-  fadt.pm1b_control_port = f.pm1b_control_block;
+  // ACPI 6.5 5.2.9: X_PM1x_CNT_BLK, when set, supersedes PM1x_CNT_BLK.
+  const auto control_port = [&](std::uint32_t block, std::size_t x_offset,
+                                const layout::GenericAddress& x) -> std::uint32_t {
+    if (has(x_offset, sizeof(layout::GenericAddress)) && x.address != 0) {
+      const bool io_port = x.address_space == layout::address_space_io && x.address <= 0xFFFF;
+      return io_port ? static_cast<std::uint32_t>(x.address) : 0;
+    }
+    return f.pm1_control_length >= 2 ? block : 0;
+  };
+  fadt.pm1a_control_port = control_port(
+      f.pm1a_control_block, offsetof(layout::Fadt, x_pm1a_control_block), f.x_pm1a_control_block);
+  fadt.pm1b_control_port = control_port(
+      f.pm1b_control_block, offsetof(layout::Fadt, x_pm1b_control_block), f.x_pm1b_control_block);
 
   // ACPI 6.5 5.2.9: when the 64-bit X_PM_TMR_BLK is set, PM_TMR_BLK is to be ignored.
   if (has(offsetof(layout::Fadt, x_pm_timer_block), sizeof(layout::GenericAddress)) &&
@@ -509,12 +520,24 @@ std::expected<Hpet, AcpiError> read_hpet(const PhysicalReader& memory, const Acp
   return then(listed_table(memory, info, hpet_signature), hpet_from);
 }
 
+std::expected<SleepControl, AcpiError> sleep_control(const Fadt& fadt, SleepType s5) {
+  if (fadt.pm1a_control_port == 0 || fadt.pm1a_control_port > 0xFFFF ||
+      fadt.pm1b_control_port > 0xFFFF) {
+    return std::unexpected(AcpiError::fadt_no_pm1_control);
+  }
+  constexpr std::uint8_t max_sleep_type = 7;  // SLP_TYP, bits 12-10 of PM1_CNT
+  if (s5.a > max_sleep_type || s5.b > max_sleep_type) {
+    return std::unexpected(AcpiError::s5_type_too_large);
+  }
+  return SleepControl{static_cast<std::uint16_t>(fadt.pm1a_control_port),
+                      static_cast<std::uint16_t>(fadt.pm1b_control_port), s5};
+}
+
 std::expected<SleepType, AcpiError> read_s5(const PhysicalReader& memory, const AcpiInfo& info) {
   if (!info.fadt) return std::unexpected(info.fadt.error());
   if (info.fadt->dsdt_address == 0) return std::unexpected(AcpiError::fadt_no_dsdt);
-  return then(read_table(memory, info.fadt->dsdt_address, dsdt_signature), [](Bytes dsdt) {
-    return find_s5_in_aml(dsdt.subspan(sizeof(layout::TableHeader)));
-  });
+  return then(read_table(memory, info.fadt->dsdt_address, dsdt_signature),
+              [](Bytes dsdt) { return find_s5_in_aml(dsdt.subspan(sizeof(layout::TableHeader))); });
 }
 
 std::expected<std::uint64_t, AcpiError> find_rsdp_in_bios_area(const PhysicalReader& memory) {

@@ -38,6 +38,8 @@ enum class AcpiError : std::uint8_t {
   fadt_no_dsdt,
   s5_not_found,
   s5_bad_encoding,
+  s5_type_too_large,
+  fadt_no_pm1_control,
   not_found_in_bios_area,
 };
 
@@ -79,6 +81,10 @@ constexpr std::string_view to_string(AcpiError error) {
       return "DSDT defines no _S5_ package that a simple scan can find";
     case AcpiError::s5_bad_encoding:
       return "DSDT _S5_ package is not two or more integer constants";
+    case AcpiError::s5_type_too_large:
+      return "DSDT _S5_ sleep type does not fit SLP_TYP's 3 bits";
+    case AcpiError::fadt_no_pm1_control:
+      return "FADT gives no PM1a control register in I/O space";
     case AcpiError::not_found_in_bios_area:
       return "no RSDP in the EBDA or 0xE0000-0xFFFFF";
   }
@@ -201,8 +207,10 @@ struct Fadt {
   // Writing reset_value to reset_register resets the machine (only if RESET_REG_SUP is set).
   std::optional<Register> reset_register;
   std::uint8_t reset_value = 0;
-  // PM1 control blocks (I/O ports): power-off writes SLP_TYPx << 10 | SLP_EN (1 << 13) to them
-  // (ACPI 6.5 4.8, the PM1 control register's fixed hardware bits).
+  // PM1 control blocks, I/O ports (0: none): power-off writes SLP_TYPx and SLP_EN to them (ACPI
+  // 6.5 4.8.3.2.1, the PM1 control register's fixed hardware bits). X_PM1x_CNT_BLK when the
+  // firmware sets it (a block in another address space counts as none), else PM1x_CNT_BLK if
+  // PM1_CNT_LEN is at least 2 bytes.
   std::uint32_t pm1a_control_port = 0;
   std::uint32_t pm1b_control_port = 0;
   std::uint64_t dsdt_address = 0;  // X_DSDT if set, else DSDT
@@ -213,14 +221,16 @@ struct Fadt {
 struct SleepType {
   std::uint8_t a = 0;
   std::uint8_t b = 0;
+  friend constexpr bool operator==(const SleepType&, const SleepType&) = default;
 };
 
 // Everything writing S5 needs: the FADT's PM1a (and PM1b, 0 if none) control ports and the
-// \_S5_ package's SLP_TYPa/SLP_TYPb.
+// \_S5_ package's SLP_TYPa/SLP_TYPb. (ACPI defines these blocks as system I/O ports.)
 struct SleepControl {
   std::uint16_t pm1a_control_port = 0;
   std::uint16_t pm1b_control_port = 0;
   SleepType type;
+  friend constexpr bool operator==(const SleepControl&, const SleepControl&) = default;
 };
 
 struct Hpet {
@@ -278,6 +288,10 @@ struct AcpiInfo {
                                                        const AcpiInfo& info);
 [[nodiscard]] std::expected<SleepType, AcpiError> read_s5(const PhysicalReader& memory,
                                                           const AcpiInfo& info);
+
+// What entering S5 takes, checked (ACPI 6.5 7.4.2): a PM1a control port that fits in 16 bits (and
+// a PM1b one if the FADT has it), and sleep types that fit SLP_TYP's 3 bits.
+[[nodiscard]] std::expected<SleepControl, AcpiError> sleep_control(const Fadt& fadt, SleepType s5);
 
 // ACPI 6.5 5.2.5.1: on IA-PC BIOS machines the RSDP lies on a 16-byte boundary in the first
 // KiB of the EBDA (segment at 0x40E) or in 0xE0000-0xFFFFF. Returns the first one whose

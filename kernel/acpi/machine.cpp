@@ -69,22 +69,22 @@ std::expected<SleepType, AcpiError> machine_s5() {
 }
 
 std::optional<SleepControl> machine_s5_control() {
-  if (!tables_usable || !tables.fadt) return std::nullopt;
-  const Fadt& fadt = *tables.fadt;
-  // The PM1 blocks are I/O ports on every PC (their 32-bit FADT fields hold a port number).
-  if (fadt.pm1a_control_port == 0 || fadt.pm1a_control_port > 0xFFFF ||
-      fadt.pm1b_control_port > 0xFFFF) {
-    log::warn("acpi: no usable PM1 control port in the FADT (PM1a {:#x}, PM1b {:#x})",
-              fadt.pm1a_control_port, fadt.pm1b_control_port);
+  if (!tables_usable) return std::nullopt;  // init() said why
+  if (!tables.fadt) {
+    log::warn("acpi: cannot power off through ACPI: FADT: {}", to_string(tables.fadt.error()));
     return std::nullopt;
   }
-  const std::expected<SleepType, AcpiError> s5 = machine_s5();
-  if (!s5) {
-    log::warn("acpi: no S5 sleep type: {}", to_string(s5.error()));
+  std::expected<SleepControl, AcpiError> control = std::unexpected(AcpiError::table_missing);
+  if (const std::expected<SleepType, AcpiError> s5 = machine_s5(); !s5) {
+    control = std::unexpected(s5.error());
+  } else {
+    control = sleep_control(*tables.fadt, *s5);
+  }
+  if (!control) {
+    log::warn("acpi: cannot power off through ACPI: {}", to_string(control.error()));
     return std::nullopt;
   }
-  return SleepControl{static_cast<std::uint16_t>(fadt.pm1a_control_port),
-                      static_cast<std::uint16_t>(fadt.pm1b_control_port), *s5};
+  return *control;
 }
 
 }  // namespace ferrite::acpi

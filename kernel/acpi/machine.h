@@ -21,9 +21,9 @@ const AcpiInfo* machine_tables();
 std::expected<Hpet, AcpiError> machine_hpet();
 std::expected<SleepType, AcpiError> machine_s5();
 
-// What powering off through ACPI needs (ACPI 6.5 7.4.2, 4.8.3.2.1): the FADT's PM1 control ports
-// and the DSDT's \_S5_ sleep types; nullopt (and a warning in the log) when the tables do not
-// give them. Task context, like machine_s5().
+// What powering off through ACPI needs (acpi::sleep_control on the FADT and the DSDT's \_S5_);
+// nullopt, with a warning in the log saying why, when the tables do not give it. Task context,
+// like machine_s5().
 std::optional<SleepControl> machine_s5_control();
 
 }  // namespace ferrite::acpi

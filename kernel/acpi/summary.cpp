@@ -1,4 +1,5 @@
-// The boot summary of the ACPI tables, put together piece by piece into fixed buffers.
+// What the kernel says about its ACPI tables (boot's summary, the shell's details), put together
+// piece by piece into fixed buffers.
 #include "acpi/summary.h"
 
 #include "lib/format.h"
@@ -10,8 +11,9 @@ class LineWriter {
  public:
   explicit LineWriter(Summary& summary) : summary_(summary) {}
 
-  // A call is its type-erased arguments and a call to add_erased(): the summary is put together
-  // once per boot, where (under QEMU's TCG) every instruction costs most in being translated.
+  // A call is its type-erased arguments and a call to add_erased(): a summary is put together
+  // rarely (once at boot, once per `acpi`), where under QEMU's TCG every instruction costs most
+  // in being translated.
   template <class... Args>
   void add(fmt::FormatStringFor<Args...> format, const Args&... args) {
     const std::array<fmt::detail::Argument, sizeof...(Args)> arguments{
@@ -78,21 +80,32 @@ Summary summarize(const AcpiInfo& info) {
 Summary summarize_details(const AcpiInfo& info, const std::expected<Hpet, AcpiError>& hpet,
                           const std::expected<SleepType, AcpiError>& s5) {
   Summary summary;
-  if (!info.fadt) return summary;  // summarize() names the FADT's error
   LineWriter out(summary);
-  out.add("acpi: ");
-  if (hpet) out.add("HPET {:#x}, ", hpet->address);
-  if (info.fadt->reset_register) {
-    out.add("reset {:#x}={:#x}, ", info.fadt->reset_register->address, info.fadt->reset_value);
-  }
-  if (s5) {
-    out.add("S5 {}/{}", s5->a, s5->b);
+  if (!info.fadt) {  // summarize() names the FADT's error; the HPET does not need it
+    if (hpet) {
+      out.add("acpi: HPET {:#x}", hpet->address);
+      out.end_line();
+    }
   } else {
-    out.add("no S5");
+    out.add("acpi: ");
+    if (hpet) out.add("HPET {:#x}, ", hpet->address);
+    if (info.fadt->reset_register) {
+      out.add("reset {:#x}={:#x}, ", info.fadt->reset_register->address, info.fadt->reset_value);
+    }
+    if (s5) {
+      out.add("S5 {}/{}", s5->a, s5->b);
+    } else {
+      out.add("no S5");
+    }
+    out.end_line();
   }
-  out.end_line();
+  // A listed table that is unusable says so (a missing one is no error: the HPET is optional).
+  if (!hpet && hpet.error() != AcpiError::table_missing) {
+    out.add("acpi: HPET: {}", to_string(hpet.error()));
+    out.end_line();
+  }
   // "Not found" is a fact about the firmware's AML; anything else is a damaged DSDT.
-  if (!s5 && s5.error() != AcpiError::s5_not_found) {
+  if (info.fadt && !s5 && s5.error() != AcpiError::s5_not_found) {
     out.add("acpi: DSDT: {}", to_string(s5.error()));
     out.end_line();
   }

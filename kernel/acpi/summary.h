@@ -27,8 +27,9 @@ struct Summary {
 // then the MADT's error if it is unusable, and the FADT's if it is.
 Summary summarize(const AcpiInfo& info);
 
-// The details (read_hpet, read_s5): "acpi: HPET 0xfed00000, reset 0xcf9=0xf, S5 0/0", then the
-// DSDT's error if the S5 scan met one. No lines without a FADT (summarize names its error).
+// The details (read_hpet, read_s5): "acpi: HPET 0xfed00000, reset 0xcf9=0xf, S5 0/0" (without a
+// FADT, whose error summarize names, the HPET only), then the HPET table's error if it is listed
+// but unusable, and the DSDT's if the S5 scan met one.
 Summary summarize_details(const AcpiInfo& info, const std::expected<Hpet, AcpiError>& hpet,
                           const std::expected<SleepType, AcpiError>& s5);
 

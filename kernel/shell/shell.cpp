@@ -135,8 +135,9 @@ void acpi_tables() {
   const acpi::Summary details =
       acpi::summarize_details(*tables, acpi::machine_hpet(), acpi::machine_s5());
   for (std::size_t i = 0; i < details.count; ++i) println("{}", details.line(i));
-  println("acpi: {} at {:#x} lists {} tables:", tables->uses_xsdt ? "XSDT" : "RSDT",
-          tables->root_address, tables->table_count);
+  println("acpi: {} at {:#x} lists {} tables{}:", tables->uses_xsdt ? "XSDT" : "RSDT",
+          tables->root_address, tables->table_count + tables->dropped_tables,
+          tables->dropped_tables != 0 ? " (the first ones)" : "");
   for (const acpi::TableEntry& entry : tables->tables()) {
     println("  {} at {:#x}, {} bytes{}{}", entry.name(), entry.address, entry.length,
             entry.error ? ": " : "", entry.error ? acpi::to_string(*entry.error) : "");

@@ -10,8 +10,8 @@ namespace ferrite::shell {
 
 task::Task<void> run(const drivers::keyboard::Layout& layout);
 
-// The `shutdown` command: powers the machine off through QEMU's ACPI ports (also used when an
-// `init=` program ends).
+// The `shutdown` command: powers the machine off through ACPI, as the FADT and the DSDT's \_S5_
+// say (pc::power_off; also used when an `init=` program ends).
 [[noreturn]] void shutdown();
 
 }  // namespace ferrite::shell

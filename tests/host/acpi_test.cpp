@@ -158,6 +158,9 @@ const TableEntry* find_table(const AcpiInfo& info, std::string_view signature) {
   return nullptr;
 }
 
+// Boot's summary lines and the shell's `acpi` details (defined with the summary tests below).
+std::vector<std::string> summary_lines(const AcpiInfo& info, const PhysicalReader& memory);
+
 std::string describe(const AcpiInfo& info) {
   std::ostringstream out;
   out << std::hex << "rev " << int{info.revision} << " oem '" << info.oem() << "' root "
@@ -956,6 +959,69 @@ TEST(AcpiDamage, HpetTooShort) {
   ASSERT_TRUE(info);
   EXPECT_EQ(read_hpet(fixture->memory, *info), std::unexpected(AcpiError::table_too_short));
   EXPECT_TRUE(info->madt);
+  // The shell's `acpi` names it: the table list shows only the header's checks, which pass.
+  EXPECT_EQ(summary_lines(*info, fixture->memory),
+            (std::vector<std::string>{
+                "acpi: rev 2 BOCHS, 1 CPU, IOAPIC 0xfec00000, PM timer 0xb008", "acpi: S5 0/0",
+                "acpi: HPET: table length is shorter than its fixed fields"}));
+}
+
+// The PM1 control blocks power-off writes to: X_PM1x_CNT_BLK when set (an I/O port; a block in
+// another space is none), else PM1x_CNT_BLK if PM1_CNT_LEN says the register is there.
+TEST(AcpiSynthetic, Pm1ControlFromTheExtendedBlockOrTheLegacyOne) {
+  const auto fadt_with = [](const layout::Fadt& fadt) {
+    Bytes body(sizeof(fadt) - sizeof(layout::TableHeader));
+    std::memcpy(body.data(),
+                reinterpret_cast<const std::byte*>(&fadt) + sizeof(layout::TableHeader),
+                body.size());
+    SyntheticMachine machine({table_bytes("FACP", 6, body)});
+    const auto info = parse(machine.memory, SyntheticMachine::rsdp);
+    EXPECT_TRUE(info && info->fadt);
+    return info && info->fadt ? *info->fadt : Fadt{};
+  };
+  layout::Fadt fadt{};
+  fadt.pm1a_control_block = 0x404;
+  fadt.pm1b_control_block = 0x408;
+  fadt.pm1_control_length = 2;
+  EXPECT_EQ(fadt_with(fadt).pm1a_control_port, 0x404u);
+  EXPECT_EQ(fadt_with(fadt).pm1b_control_port, 0x408u);
+  fadt.x_pm1a_control_block = {layout::address_space_io, 16, 0, 2, 0x604};
+  EXPECT_EQ(fadt_with(fadt).pm1a_control_port, 0x604u);  // the extended block wins
+  EXPECT_EQ(fadt_with(fadt).pm1b_control_port, 0x408u);  // X_PM1b_CNT_BLK is 0: not set
+  fadt.x_pm1a_control_block = {layout::address_space_memory, 16, 0, 2, 0xFED00000};
+  EXPECT_EQ(fadt_with(fadt).pm1a_control_port, 0u);  // memory-mapped: not a port ferrite drives
+  fadt.x_pm1a_control_block = {};
+  fadt.pm1_control_length = 1;  // too short for the 16-bit register: none
+  EXPECT_EQ(fadt_with(fadt).pm1a_control_port, 0u);
+}
+
+TEST(AcpiSleepControl, WhatEachFixtureSaysPowerOffWrites) {
+  const std::map<std::string, std::uint16_t> pm1a = {{"seabios-pc.bin", 0x604},
+                                                     {"seabios-q35-smp4.bin", 0x604},
+                                                     {"ovmf-q35-smp2.bin", 0x604},
+                                                     {"ovmf-pc.bin", 0xB004}};
+  for (const auto& [name, port] : pm1a) {
+    const auto fixture = load_fixture(name);
+    const auto info = parse(fixture->memory, fixture->rsdp);
+    ASSERT_TRUE(info && info->fadt) << name;
+    const auto s5 = read_s5(fixture->memory, *info);
+    ASSERT_TRUE(s5) << name;
+    EXPECT_EQ(sleep_control(*info->fadt, *s5), (SleepControl{port, 0, SleepType{0, 0}})) << name;
+  }
+}
+
+TEST(AcpiSleepControl, RefusesWhatCannotBeWritten) {
+  Fadt fadt;
+  fadt.pm1a_control_port = 0x604;
+  EXPECT_EQ(sleep_control(fadt, SleepType{7, 5}), (SleepControl{0x604, 0, SleepType{7, 5}}));
+  // SLP_TYP is 3 bits: a larger value would be cut to another sleep state.
+  EXPECT_EQ(sleep_control(fadt, SleepType{8, 0}), std::unexpected(AcpiError::s5_type_too_large));
+  EXPECT_EQ(sleep_control(fadt, SleepType{0, 0xFF}), std::unexpected(AcpiError::s5_type_too_large));
+  fadt.pm1b_control_port = 0x10000;  // not a port
+  EXPECT_EQ(sleep_control(fadt, SleepType{}), std::unexpected(AcpiError::fadt_no_pm1_control));
+  fadt.pm1b_control_port = 0;
+  fadt.pm1a_control_port = 0;  // no PM1a: nothing to write
+  EXPECT_EQ(sleep_control(fadt, SleepType{}), std::unexpected(AcpiError::fadt_no_pm1_control));
 }
 
 TEST(AcpiSynthetic, FadtTimerAndResetFromGenericAddresses) {
@@ -1073,8 +1139,6 @@ TEST(AcpiS5, TheFixturesDsdtHasIt) {
             std::unexpected(AcpiError::s5_not_found));
 }
 
-std::vector<std::string> summary_lines(const AcpiInfo& info, const PhysicalReader& memory);
-
 // --- Random damage: whatever the bytes, parse() returns; ASan/UBSan watch every read. ---
 
 TEST(AcpiFuzz, RandomDamageNeverCrashes) {
@@ -1124,7 +1188,8 @@ TEST(AcpiFuzz, RandomDamageNeverCrashes) {
         EXPECT_LE(info->madt->isos().size(), Madt::max_overrides);
       }
       (void)describe(*info);       // reads every field the parser filled in
-      (void)summary_lines(*info, memory);  // the details read, all within 80 columns, whatever the damage
+      (void)summary_lines(*info,
+                          memory);  // the details read, all within 80 columns, whatever the damage
     }
   }
   std::printf("random damage: %zu parsed, %zu refused\n", parsed, failed);
@@ -1153,7 +1218,8 @@ void append_lines(const Summary& summary, std::vector<std::string>& lines) {
   }
 }
 
-std::vector<std::string> summary_lines(const AcpiInfo& info, const std::expected<Hpet, AcpiError>& hpet,
+std::vector<std::string> summary_lines(const AcpiInfo& info,
+                                       const std::expected<Hpet, AcpiError>& hpet,
                                        const std::expected<SleepType, AcpiError>& s5) {
   std::vector<std::string> lines;
   append_lines(summarize(info), lines);                    // what boot prints
@@ -1196,20 +1262,23 @@ TEST(AcpiSummary, NamesTheBrokenTables) {
   fixture->memory.poke<std::uint8_t>(ovmf_pc_dsdt + 50, 0x55);
   const auto info = parse(fixture->memory, fixture->rsdp);
   ASSERT_TRUE(info);
-  EXPECT_EQ(summary_lines(*info, fixture->memory), (std::vector<std::string>{
-                                      "acpi: rev 2 BOCHS, MADT unusable, PM timer 0xb008",
-                                      "acpi: MADT: table checksum does not add up to 0",
-                                      "acpi: HPET 0xfed00000, no S5",
-                                      "acpi: DSDT: table checksum does not add up to 0",
-                                  }));
+  EXPECT_EQ(summary_lines(*info, fixture->memory),
+            (std::vector<std::string>{
+                "acpi: rev 2 BOCHS, MADT unusable, PM timer 0xb008",
+                "acpi: MADT: table checksum does not add up to 0",
+                "acpi: HPET 0xfed00000, no S5",
+                "acpi: DSDT: table checksum does not add up to 0",
+            }));
   fixture->memory.poke<std::uint8_t>(ovmf_pc_fadt + 50, 0x55);
   const auto no_fadt = parse(fixture->memory, fixture->rsdp);
   ASSERT_TRUE(no_fadt);
-  EXPECT_EQ(summary_lines(*no_fadt, fixture->memory), (std::vector<std::string>{
-                                         "acpi: rev 2 BOCHS, MADT unusable",
-                                         "acpi: MADT: table checksum does not add up to 0",
-                                         "acpi: FADT: table checksum does not add up to 0",
-                                     }));
+  EXPECT_EQ(
+      summary_lines(*no_fadt, fixture->memory),
+      (std::vector<std::string>{
+          "acpi: rev 2 BOCHS, MADT unusable", "acpi: MADT: table checksum does not add up to 0",
+          "acpi: FADT: table checksum does not add up to 0",
+          "acpi: HPET 0xfed00000",  // it needs no FADT
+      }));
 }
 
 TEST(AcpiSummary, WidestValuesStayWithin80Columns) {

@@ -51,3 +51,15 @@ KTEST(acpi_pm_timer_counts) {
   for (int i = 0; i < 1'000'000 && !moved; ++i) moved = (inl(port) & mask) != first;
   KEXPECT(moved);
 }
+
+// What `shutdown` writes (acpi::machine_s5_control): the FADT's PM1a control port and the
+// DSDT's \_S5_ sleep types, read now. QEMU puts PM1a_CNT at 0x604 on both its PC and q35 under
+// SeaBIOS, with no PM1b, and its \_S5_ is {0, 0}.
+KTEST(acpi_s5_control_is_qemus_pm1a_port_and_sleep_type_0) {
+  const auto control = ferrite::acpi::machine_s5_control();
+  KASSERT(control.has_value());
+  KEXPECT_EQ(control->pm1a_control_port, 0x604u);
+  KEXPECT_EQ(control->pm1b_control_port, 0u);
+  KEXPECT_EQ(control->type.a, 0u);
+  KEXPECT_EQ(control->type.b, 0u);
+}

@@ -117,9 +117,9 @@ void init_user_mode() {
   // Debug level, as the other details of a boot that went as expected (init.cpp): `dmesg` shows
   // it, and `log=debug` prints it at boot.
   log::debug("user mode: syscall entry {:#x}, SMEP {}, SMAP {}, FPU state by {} (XCR0 {:#x})",
-            reinterpret_cast<std::uint64_t>(&syscall_entry), smep_on ? "on" : "off (CPU lacks it)",
-            ferrite_smap_enabled ? "on" : "off (CPU lacks it)",
-            fpu_uses_xsave() ? "XSAVE" : "FXSAVE", fpu_xcr0());
+             reinterpret_cast<std::uint64_t>(&syscall_entry), smep_on ? "on" : "off (CPU lacks it)",
+             ferrite_smap_enabled ? "on" : "off (CPU lacks it)",
+             fpu_uses_xsave() ? "XSAVE" : "FXSAVE", fpu_xcr0());
 }
 
 bool smep_enabled() {

@@ -105,7 +105,8 @@ unsigned route_isa_irqs(const acpi::Madt& madt, std::uint8_t destination) {
     routes_by_irq[irq] = {};
     const std::optional<acpi::IsaRoute> route = madt.isa_route(irq);
     if (!route) continue;
-    for (unsigned c = 0; c < chip_count; ++c) {
+    unsigned c = 0;
+    for (; c < chip_count; ++c) {
       const Chip& chip = chips[c];
       if (route->gsi < chip.gsi_base || route->gsi - chip.gsi_base >= chip.pins) continue;
       const auto pin = static_cast<std::uint8_t>(route->gsi - chip.gsi_base);
@@ -119,6 +120,10 @@ unsigned route_isa_irqs(const acpi::Madt& madt, std::uint8_t destination) {
       routes_by_irq[irq] = {.present = true, .chip = static_cast<std::uint8_t>(c), .pin = pin, .gsi = route->gsi};
       ++routed;
       break;
+    }
+    if (c == chip_count) {
+      log::warn("ioapic: ISA IRQ {} -> GSI {}: no I/O APIC has that input; the IRQ stays off", irq,
+                route->gsi);
     }
   }
   return routed;

@@ -8,10 +8,12 @@
 
 namespace ferrite::pc {
 
-// Asks for ACPI sleep state S5 (off): through `s5`, the FADT's PM1 control ports and the DSDT's
-// sleep types (acpi::machine_s5_control), when the tables gave them; then through QEMU's PM1a
-// control ports (i440fx 0x604, q35 and older QEMU/Bochs 0xB004). Returns only if no device
-// answered within 100 ms per attempt.
+// Asks for ACPI sleep state S5 (off). With `s5` (acpi::machine_s5_control: the FADT's PM1
+// control ports and the DSDT's sleep types), through those registers only, as ACPI says: a
+// machine that has the tables gets no writes to ports they do not name. Without it (no usable
+// tables), through QEMU's PM1a control ports: 0x604 (i440fx and q35 with SeaBIOS, q35 with OVMF)
+// and 0xB004 (i440fx with OVMF, older QEMU and Bochs). Returns only if the machine ignored it
+// for 100 ms.
 void power_off(const std::optional<acpi::SleepControl>& s5);
 
 }  // namespace ferrite::pc
