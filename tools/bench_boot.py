@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """bench_boot.py: what does booting ferrite cost, compared with booting nothing at all?
 
-Boots two images with QEMU -kernel (PVH), N times each, interleaved A B A B ... so that both see
-the same machine load:
+Boots two images with QEMU -kernel (PVH), N times each, interleaved A B B A A B ... so that both
+see the same machine load, and each goes first as often as the other (a pair's first boot may
+find the machine in another state than its second):
   A  the real kernel, told by its command line (`exit_when_ready`) to exit through
      isa-debug-exit once it has printed its ready marker ("ferrite: ready");
   B  an empty kernel that exits at once.
@@ -209,7 +210,7 @@ def main(argv):
     counts = {"A": [], "B": []}
     problems = []
     for run in range(args.warmup + args.runs):
-        for label in ("A", "B"):
+        for label in ("A", "B") if run % 2 == 0 else ("B", "A"):
             image, marker = images[label]
             boot = boot_once(args, image, marker)
             if boot.problem:
@@ -231,7 +232,7 @@ def main(argv):
     sizes = elf_sizes(args.kernel)
     mode = "TCG, -icount shift=0,sleep=off" if args.icount else "TCG"
     name_width = max(len(os.path.basename(p)) for p in (args.kernel, args.empty)) + 4
-    print(f"boot cost: {len(times['A'])}+{len(times['B'])} boots, interleaved A B A B, "
+    print(f"boot cost: {len(times['A'])}+{len(times['B'])} boots, interleaved A B B A, "
           f"-kernel (PVH), {mode}; wall seconds from spawn to QEMU exit")
     print(f"  {'image':<{name_width}} {'median':>8} {'min':>8} {'max':>8}")
     for label, summary, path in (("A", a, args.kernel), ("B", b, args.empty)):
