@@ -12,11 +12,10 @@ Serial output goes to a file, read once QEMU has exited (a reader on a pipe woul
 byte and be measured too). Reports the median wall time of each (spawn to QEMU exit), the ratio
 A/B (issue 2 asked for <= 1.2, issue 9 for <= 1.1), the median of the per-pair ratios (each A
 against the B booted beside it: steadier when the machine's load moves), and A's text/data/bss
-sizes as `size`
-reports them (Berkeley format: "text" includes read-only data). This is a benchmark, not a test:
-it never fails on a slow ratio, only on runs that did not boot properly.
+sizes as `size` reports them (Berkeley format: "text" includes read-only data). This is a
+benchmark, not a test: it never fails on a slow ratio, only on runs that did not boot properly.
 
-Wall time is what a user waits for, but it moves with the machine's load. --icount adds three
+Wall time is what a user waits for, but it moves with the machine's load. --icount adds four
 deterministic counts, identical from run to run, for each image and for A - B (ferrite's own
 boot):
   guest instructions  QEMU runs with `-icount shift=0,sleep=off`: its virtual clock advances
