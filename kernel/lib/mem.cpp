@@ -24,6 +24,11 @@ namespace {
 using Word = std::uint64_t;
 constexpr std::size_t kWordSize = sizeof(Word);
 
+// `byte` in each of a word's 8 bytes: what filling memory with it stores a word at a time.
+constexpr Word byte_in_every_lane(unsigned char byte) {
+  return Word{byte} * 0x0101010101010101;
+}
+
 // From this size on, `rep movsb`/`rep stosb` beat the 8-byte loop below. CPUs with ERMSB
 // ("Enhanced REP MOVSB/STOSB", CPUID.(EAX=7,ECX=0):EBX bit 9) move whole cache lines per step
 // once started, but starting costs a few dozen cycles on CPUs without FSRM ("fast short rep
@@ -139,13 +144,13 @@ FERRITE_NO_LIBCALL_IDIOMS inline void fill_large(unsigned char* dst, unsigned ch
 #if defined(__x86_64__)
   if (whole_words(bits_of(dst) | n)) {
     std::size_t words = n / kWordSize;
-    const Word pattern = Word{byte} * 0x0101010101010101;
+    const Word pattern = byte_in_every_lane(byte);
     asm volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(pattern) : "memory");
   } else {
     asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(byte) : "memory");
   }
 #else
-  const Word pattern = Word{byte} * 0x0101010101010101;
+  const Word pattern = byte_in_every_lane(byte);
   for (std::size_t offset = 0; offset + kWordSize <= n; offset += kWordSize) {
     store(dst + offset, pattern);
   }
@@ -211,7 +216,7 @@ FERRITE_NO_LIBCALL_IDIOMS void* set_memory(void* dst, int value, std::size_t n) 
     return dst;
   }
   // Same overlapping head/tail idea as copy_at_most_32, with the byte repeated in every lane.
-  const Word pattern = Word{byte} * 0x0101010101010101;
+  const Word pattern = byte_in_every_lane(byte);
   if (n >= kWordSize) {
     for (std::size_t offset = 0; offset + kWordSize < n; offset += kWordSize) {
       store(to + offset, pattern);
