@@ -74,12 +74,9 @@ std::optional<SleepControl> machine_s5_control() {
     log::warn("acpi: cannot power off through ACPI: FADT: {}", to_string(tables.fadt.error()));
     return std::nullopt;
   }
-  std::expected<SleepControl, AcpiError> control = std::unexpected(AcpiError::table_missing);
-  if (const std::expected<SleepType, AcpiError> s5 = machine_s5(); !s5) {
-    control = std::unexpected(s5.error());
-  } else {
-    control = sleep_control(*tables.fadt, *s5);
-  }
+  const std::expected<SleepType, AcpiError> s5 = machine_s5();
+  const std::expected<SleepControl, AcpiError> control =
+      s5 ? sleep_control(*tables.fadt, *s5) : std::unexpected(s5.error());
   if (!control) {
     log::warn("acpi: cannot power off through ACPI: {}", to_string(control.error()));
     return std::nullopt;
