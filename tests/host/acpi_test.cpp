@@ -221,6 +221,14 @@ Bytes table_bytes(std::string_view signature, std::uint8_t revision, const Bytes
   return out;
 }
 
+// A revision-6 FACP table whose fields after the header are those of `fadt`.
+Bytes fadt_table(const layout::Fadt& fadt) {
+  Bytes body(sizeof(fadt) - sizeof(layout::TableHeader));
+  std::memcpy(body.data(), reinterpret_cast<const std::byte*>(&fadt) + sizeof(layout::TableHeader),
+              body.size());
+  return table_bytes("FACP", 6, body);
+}
+
 template <class T>
 void append_struct(Bytes& out, const T& value) {
   const auto* bytes = reinterpret_cast<const std::byte*>(&value);
@@ -970,11 +978,7 @@ TEST(AcpiDamage, HpetTooShort) {
 // another space is none), else PM1x_CNT_BLK if PM1_CNT_LEN says the register is there.
 TEST(AcpiSynthetic, Pm1ControlFromTheExtendedBlockOrTheLegacyOne) {
   const auto fadt_with = [](const layout::Fadt& fadt) {
-    Bytes body(sizeof(fadt) - sizeof(layout::TableHeader));
-    std::memcpy(body.data(),
-                reinterpret_cast<const std::byte*>(&fadt) + sizeof(layout::TableHeader),
-                body.size());
-    SyntheticMachine machine({table_bytes("FACP", 6, body)});
+    SyntheticMachine machine({fadt_table(fadt)});
     const auto info = parse(machine.memory, SyntheticMachine::rsdp);
     EXPECT_TRUE(info && info->fadt);
     return info && info->fadt ? *info->fadt : Fadt{};
@@ -1033,10 +1037,7 @@ TEST(AcpiSynthetic, FadtTimerAndResetFromGenericAddresses) {
   fadt.reset_register = {layout::address_space_memory, 8, 0, 1, 0xFED0'0F00};
   fadt.reset_value = 0x42;
   fadt.x_pm_timer_block = {layout::address_space_memory, 32, 0, 3, 0xFED4'0000};
-  Bytes body(sizeof(fadt) - sizeof(layout::TableHeader));
-  std::memcpy(body.data(), reinterpret_cast<const std::byte*>(&fadt) + sizeof(layout::TableHeader),
-              body.size());
-  SyntheticMachine machine({table_bytes("FACP", 6, body)});
+  SyntheticMachine machine({fadt_table(fadt)});
   const auto info = parse(machine.memory, SyntheticMachine::rsdp);
   ASSERT_TRUE(info && info->fadt);
   ASSERT_TRUE(info->fadt->pm_timer);
@@ -1050,9 +1051,7 @@ TEST(AcpiSynthetic, FadtTimerAndResetFromGenericAddresses) {
 
   // Without RESET_REG_SUP the register is not offered, whatever the field holds.
   fadt.flags = 0;
-  std::memcpy(body.data(), reinterpret_cast<const std::byte*>(&fadt) + sizeof(layout::TableHeader),
-              body.size());
-  SyntheticMachine without_reset({table_bytes("FACP", 6, body)});
+  SyntheticMachine without_reset({fadt_table(fadt)});
   const auto again = parse(without_reset.memory, SyntheticMachine::rsdp);
   ASSERT_TRUE(again && again->fadt);
   EXPECT_FALSE(again->fadt->reset_register);
