@@ -185,10 +185,9 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
   return std::unexpected(AcpiError::madt_entry_too_short);
 }
 
-std::expected<Madt, AcpiError> read_madt(Bytes table) {
+std::expected<void, AcpiError> read_madt(Bytes table, Madt& madt) {
   if (table.size() < sizeof(layout::Madt)) return std::unexpected(AcpiError::table_too_short);
   const auto fixed = load<layout::Madt>(table, 0);
-  Madt madt;
   madt.local_apic_address = fixed.local_apic_address;
   madt.has_8259s = (fixed.flags & layout::madt_pcat_compat) != 0;
   std::size_t offset = sizeof(layout::Madt);
@@ -207,7 +206,7 @@ std::expected<Madt, AcpiError> read_madt(Bytes table) {
     if (!read) return std::unexpected(read.error());
     offset += header.length;
   }
-  return madt;
+  return {};
 }
 
 Register register_from(const layout::GenericAddress& gas) {
@@ -224,7 +223,7 @@ constexpr std::size_t end_of(std::size_t offset, std::size_t size) {
   return offset + size;
 }
 
-std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
+std::expected<void, AcpiError> read_fadt(Bytes table, Fadt& fadt) {
   if (table.size() < layout::fadt_v1_size) return std::unexpected(AcpiError::table_too_short);
   // Fields past the table's end are zero in this copy; each use below also checks the length,
   // so a zero is never mistaken for a value the firmware gave.
@@ -234,7 +233,6 @@ std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
     return length >= end_of(offset, size);
   };
 
-  Fadt fadt;
   fadt.revision = f.header.revision;
   fadt.sci_interrupt = f.sci_interrupt;
   fadt.flags = f.flags;
@@ -274,7 +272,21 @@ std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
   } else {
     fadt.dsdt_address = f.dsdt;
   }
-  return fadt;
+  return {};
+}
+
+// Reads a table straight into its field of AcpiInfo (no copy of the large Madt), or records
+// why the table is unusable.
+template <class T>
+void read_into(std::expected<T, AcpiError>& field, const std::expected<Bytes, AcpiError>& table,
+               std::expected<void, AcpiError> (*read)(Bytes, T&)) {
+  if (!table) {
+    field = std::unexpected(table.error());
+    return;
+  }
+  if (const auto done = read(*table, field.emplace()); !done) {
+    field = std::unexpected(done.error());
+  }
 }
 
 std::expected<Hpet, AcpiError> hpet_from(Bytes table) {
@@ -441,8 +453,9 @@ std::string_view AcpiInfo::oem() const {
   return id;
 }
 
-std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint64_t rsdp_phys) {
-  AcpiInfo info;
+std::expected<void, AcpiError> parse(const PhysicalReader& memory, std::uint64_t rsdp_phys,
+                                     AcpiInfo& info) {
+  info = AcpiInfo{};
   info.rsdp_address = rsdp_phys;
 
   // ACPI 6.5 5.2.5.3: the first 20 bytes have their own checksum; revision 2 adds a length
@@ -486,6 +499,10 @@ std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint
   }
   if (!root) return std::unexpected(root.error());  // the RSDT's if both are broken
 
+  // One pass over the list: each table's header and checksum, and the first MADT and FADT
+  // (ACPI allows one of each) read while their bytes are at hand.
+  bool madt_seen = false;
+  bool fadt_seen = false;
   const std::size_t entry_size = info.uses_xsdt ? layout::xsdt_entry_size : layout::rsdt_entry_size;
   for (std::size_t offset = sizeof(layout::TableHeader); offset < root->size();
        offset += entry_size) {
@@ -506,14 +523,17 @@ std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint
       entry.signature = h.signature;
       entry.length = h.length;
     }
-    if (const auto table = read_table(memory, address, std::nullopt); !table) {
-      entry.error = table.error();
+    const auto table = read_table(memory, address, std::nullopt);
+    if (!table) entry.error = table.error();
+    if (entry.signature == madt_signature && !madt_seen) {
+      madt_seen = true;
+      read_into(info.madt, table, read_madt);
+    } else if (entry.signature == fadt_signature && !fadt_seen) {
+      fadt_seen = true;
+      read_into(info.fadt, table, read_fadt);
     }
   }
-
-  info.madt = then(listed_table(memory, info, madt_signature), read_madt);
-  info.fadt = then(listed_table(memory, info, fadt_signature), read_fadt);
-  return info;
+  return {};
 }
 
 std::expected<Hpet, AcpiError> read_hpet(const PhysicalReader& memory, const AcpiInfo& info) {

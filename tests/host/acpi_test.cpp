@@ -91,6 +91,15 @@ class SimulatedMemory final : public PhysicalReader {
 
 using Bytes = std::vector<std::byte>;
 
+// acpi::parse as a value, for EXPECT_EQ (the kernel fills its global AcpiInfo in place).
+std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint64_t rsdp) {
+  AcpiInfo info;
+  if (const auto parsed = acpi::parse(memory, rsdp, info); !parsed) {
+    return std::unexpected(parsed.error());
+  }
+  return info;
+}
+
 struct Fixture {
   std::string description;
   std::uint64_t rsdp = 0;
