@@ -38,11 +38,15 @@ T load(Bytes bytes, std::size_t offset) {
 }
 
 // A table struct that may be longer than the table (older revisions are shorter): the bytes the
-// table has, zeros for the rest.
+// table has, zeros for the rest. One out-of-line copy serves every struct.
+[[gnu::noinline]] void copy_prefix(void* to, std::size_t size, Bytes bytes) {
+  __builtin_memcpy(to, bytes.data(), std::min(size, bytes.size()));
+}
+
 template <class T>
 T load_prefix(Bytes bytes) {
   T value{};
-  __builtin_memcpy(&value, bytes.data(), std::min(sizeof(T), bytes.size()));
+  copy_prefix(&value, sizeof(T), bytes);
   return value;
 }
 
@@ -53,17 +57,16 @@ bool sums_to_zero(Bytes bytes) {
 }
 
 // Reads and checks one table: header readable, signature as expected (if one is), length at
-// least `min_length` and at most max_table_length, all of it readable, checksum zero.
+// least the header's and at most max_table_length, all of it readable, checksum zero.
 std::expected<Bytes, AcpiError> read_table(const PhysicalReader& memory, std::uint64_t phys,
-                                           std::optional<Signature> expected,
-                                           std::size_t min_length = sizeof(layout::TableHeader)) {
+                                           const std::optional<Signature>& expected) {
   const Bytes header_bytes = memory.read(phys, sizeof(layout::TableHeader));
   if (header_bytes.empty()) return std::unexpected(AcpiError::table_out_of_range);
   const auto header = load<layout::TableHeader>(header_bytes, 0);
   if (expected && header.signature != *expected) {
     return std::unexpected(AcpiError::table_bad_signature);
   }
-  if (header.length < std::max(min_length, sizeof(layout::TableHeader))) {
+  if (header.length < sizeof(layout::TableHeader)) {
     return std::unexpected(AcpiError::table_too_short);
   }
   if (header.length > max_table_length) return std::unexpected(AcpiError::table_too_long);
