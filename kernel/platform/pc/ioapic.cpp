@@ -68,7 +68,8 @@ const Route* route_of(std::uint8_t irq) {
   return &routes_by_irq[irq];
 }
 
-void set_masked(std::uint8_t irq, bool masked) {
+// Out of line: mask() and unmask() share one copy.
+[[gnu::noinline]] void set_masked(std::uint8_t irq, bool masked) {
   const Route* route = route_of(irq);
   if (route == nullptr) return;
   sync::InterruptGuard no_interrupts;  // IOREGSEL then IOWIN: no interrupt in between
