@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 #include "acpi/tables.h"
 #include "lib/panic.h"
@@ -458,7 +459,9 @@ std::string_view AcpiInfo::oem() const {
 
 std::expected<void, AcpiError> parse(const PhysicalReader& memory, std::uint64_t rsdp_phys,
                                      AcpiInfo& info) {
-  info = AcpiInfo{};
+  // A blank AcpiInfo, whatever it held: constructed in place, not assigned from a temporary
+  // of a few KiB.
+  std::construct_at(&info);
   info.rsdp_address = rsdp_phys;
 
   // ACPI 6.5 5.2.5.3: the first 20 bytes have their own checksum; revision 2 adds a length

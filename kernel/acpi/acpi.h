@@ -129,7 +129,8 @@ struct IsaRoute {
 
 struct LocalApicNmi {
   static constexpr std::uint32_t all_processors = 0xFFFF'FFFF;  // also for a type-4 uid of 0xFF
-  std::uint32_t processor_uid = all_processors;
+  // Zero by default like every other field, so that a blank Madt is all zero bytes.
+  std::uint32_t processor_uid = 0;
   std::uint8_t lint = 0;
   Polarity polarity = Polarity::conforms;
   Trigger trigger = Trigger::conforms;
