@@ -40,13 +40,15 @@ constinit unsigned chip_count = 0;
 constinit std::array<Route, kIsaLineCount> routes_by_irq{};
 
 std::uint32_t read(const Chip& chip, std::uint8_t reg) {
-  chip.registers[kRegisterSelect] = reg;
-  return chip.registers[kRegisterWindow];
+  volatile std::uint32_t* const registers = chip.registers;
+  registers[kRegisterSelect] = reg;
+  return registers[kRegisterWindow];
 }
 
 void write(const Chip& chip, std::uint8_t reg, std::uint32_t value) {
-  chip.registers[kRegisterSelect] = reg;
-  chip.registers[kRegisterWindow] = value;
+  volatile std::uint32_t* const registers = chip.registers;
+  registers[kRegisterSelect] = reg;
+  registers[kRegisterWindow] = value;
 }
 
 std::uint64_t read_entry(const Chip& chip, unsigned pin) {
