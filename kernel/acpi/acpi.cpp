@@ -105,10 +105,12 @@ void append(std::array<T, N>& items, std::size_t& count, const T& item, std::siz
 }
 
 // A known MADT entry must hold its type's fields; a longer one (a later revision's) is fine.
+// Copies them into `fields`, or says the entry is too short.
 template <class Entry>
-std::optional<Entry> entry_as(Bytes entry) {
-  if (entry.size() < sizeof(Entry)) return std::nullopt;
-  return load<Entry>(entry, 0);
+bool load_entry(Bytes entry, Entry& fields) {
+  if (entry.size() < sizeof(Entry)) return false;
+  __builtin_memcpy(&fields, entry.data(), sizeof(Entry));
+  return true;
 }
 
 // One MADT entry, `entry` being exactly its declared bytes.
@@ -117,68 +119,68 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
   using Type = layout::MadtEntryType;
   switch (type) {
     case Type::local_apic: {
-      const auto e = entry_as<layout::MadtLocalApic>(entry);
-      if (!e) break;
+      layout::MadtLocalApic e;
+      if (!load_entry(entry, e)) break;
       append(madt.local_apics, madt.local_apic_count,
-             LocalApic{e->processor_uid, e->apic_id, (e->flags & layout::local_apic_enabled) != 0,
-                       (e->flags & layout::local_apic_online_capable) != 0, false},
+             LocalApic{e.processor_uid, e.apic_id, (e.flags & layout::local_apic_enabled) != 0,
+                       (e.flags & layout::local_apic_online_capable) != 0, false},
              madt.dropped_entries);
       return {};
     }
     case Type::local_x2apic: {
-      const auto e = entry_as<layout::MadtLocalX2Apic>(entry);
-      if (!e) break;
+      layout::MadtLocalX2Apic e;
+      if (!load_entry(entry, e)) break;
       append(madt.local_apics, madt.local_apic_count,
-             LocalApic{e->processor_uid, e->x2apic_id, (e->flags & layout::local_apic_enabled) != 0,
-                       (e->flags & layout::local_apic_online_capable) != 0, true},
+             LocalApic{e.processor_uid, e.x2apic_id, (e.flags & layout::local_apic_enabled) != 0,
+                       (e.flags & layout::local_apic_online_capable) != 0, true},
              madt.dropped_entries);
       return {};
     }
     case Type::io_apic: {
-      const auto e = entry_as<layout::MadtIoApic>(entry);
-      if (!e) break;
-      append(madt.io_apics, madt.io_apic_count, IoApic{e->io_apic_id, e->address, e->gsi_base},
+      layout::MadtIoApic e;
+      if (!load_entry(entry, e)) break;
+      append(madt.io_apics, madt.io_apic_count, IoApic{e.io_apic_id, e.address, e.gsi_base},
              madt.dropped_entries);
       return {};
     }
     case Type::interrupt_source_override: {
-      const auto e = entry_as<layout::MadtInterruptSourceOverride>(entry);
-      if (!e) break;
+      layout::MadtInterruptSourceOverride e;
+      if (!load_entry(entry, e)) break;
       append(
           madt.overrides, madt.override_count,
-          InterruptOverride{e->bus, e->source, e->gsi, polarity_of(e->flags), trigger_of(e->flags)},
+          InterruptOverride{e.bus, e.source, e.gsi, polarity_of(e.flags), trigger_of(e.flags)},
           madt.dropped_entries);
       return {};
     }
     case Type::nmi_source: {
-      const auto e = entry_as<layout::MadtNmiSource>(entry);
-      if (!e) break;
+      layout::MadtNmiSource e;
+      if (!load_entry(entry, e)) break;
       append(madt.nmi_sources, madt.nmi_source_count,
-             NmiSource{e->gsi, polarity_of(e->flags), trigger_of(e->flags)}, madt.dropped_entries);
+             NmiSource{e.gsi, polarity_of(e.flags), trigger_of(e.flags)}, madt.dropped_entries);
       return {};
     }
     case Type::local_apic_nmi: {
-      const auto e = entry_as<layout::MadtLocalApicNmi>(entry);
-      if (!e) break;
+      layout::MadtLocalApicNmi e;
+      if (!load_entry(entry, e)) break;
       const std::uint32_t uid =
-          e->processor_uid == 0xFF ? LocalApicNmi::all_processors : e->processor_uid;
+          e.processor_uid == 0xFF ? LocalApicNmi::all_processors : e.processor_uid;
       append(madt.local_apic_nmis, madt.local_apic_nmi_count,
-             LocalApicNmi{uid, e->lint, polarity_of(e->flags), trigger_of(e->flags)},
+             LocalApicNmi{uid, e.lint, polarity_of(e.flags), trigger_of(e.flags)},
              madt.dropped_entries);
       return {};
     }
     case Type::local_x2apic_nmi: {
-      const auto e = entry_as<layout::MadtLocalX2ApicNmi>(entry);
-      if (!e) break;
+      layout::MadtLocalX2ApicNmi e;
+      if (!load_entry(entry, e)) break;
       append(madt.local_apic_nmis, madt.local_apic_nmi_count,
-             LocalApicNmi{e->processor_uid, e->lint, polarity_of(e->flags), trigger_of(e->flags)},
+             LocalApicNmi{e.processor_uid, e.lint, polarity_of(e.flags), trigger_of(e.flags)},
              madt.dropped_entries);
       return {};
     }
     case Type::local_apic_address_override: {
-      const auto e = entry_as<layout::MadtLocalApicAddressOverride>(entry);
-      if (!e) break;
-      madt.local_apic_address = e->address;
+      layout::MadtLocalApicAddressOverride e;
+      if (!load_entry(entry, e)) break;
+      madt.local_apic_address = e.address;
       madt.local_apic_address_overridden = true;
       return {};
     }
