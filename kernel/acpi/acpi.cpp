@@ -63,15 +63,12 @@ std::expected<Bytes, AcpiError> read_table(const PhysicalReader& memory, std::ui
                                            const std::optional<Signature>& expected) {
   const Bytes header_bytes = memory.read(phys, sizeof(layout::TableHeader));
   if (header_bytes.empty()) return std::unexpected(AcpiError::table_out_of_range);
-  const auto header = load<layout::TableHeader>(header_bytes, 0);
-  if (expected && header.signature != *expected) {
-    return std::unexpected(AcpiError::table_bad_signature);
-  }
-  if (header.length < sizeof(layout::TableHeader)) {
-    return std::unexpected(AcpiError::table_too_short);
-  }
-  if (header.length > max_table_length) return std::unexpected(AcpiError::table_too_long);
-  const Bytes table = memory.read(phys, header.length);
+  const auto signature = load<Signature>(header_bytes, offsetof(layout::TableHeader, signature));
+  const auto length = load<std::uint32_t>(header_bytes, offsetof(layout::TableHeader, length));
+  if (expected && signature != *expected) return std::unexpected(AcpiError::table_bad_signature);
+  if (length < sizeof(layout::TableHeader)) return std::unexpected(AcpiError::table_too_short);
+  if (length > max_table_length) return std::unexpected(AcpiError::table_too_long);
+  const Bytes table = memory.read(phys, length);
   if (table.empty()) return std::unexpected(AcpiError::table_out_of_range);
   if (!sums_to_zero(table)) return std::unexpected(AcpiError::table_bad_checksum);
   return table;
@@ -193,9 +190,10 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
 
 std::expected<void, AcpiError> read_madt(Bytes table, Madt& madt) {
   if (table.size() < sizeof(layout::Madt)) return std::unexpected(AcpiError::table_too_short);
-  const auto fixed = load<layout::Madt>(table, 0);
-  madt.local_apic_address = fixed.local_apic_address;
-  madt.has_8259s = (fixed.flags & layout::madt_pcat_compat) != 0;
+  madt.local_apic_address =
+      load<std::uint32_t>(table, offsetof(layout::Madt, local_apic_address));
+  const auto flags = load<std::uint32_t>(table, offsetof(layout::Madt, flags));
+  madt.has_8259s = (flags & layout::madt_pcat_compat) != 0;
   std::size_t offset = sizeof(layout::Madt);
   while (offset < table.size()) {
     const std::size_t left = table.size() - offset;
@@ -527,9 +525,8 @@ std::expected<void, AcpiError> parse(const PhysicalReader& memory, std::uint64_t
     TableEntry& entry = info.table_list[info.table_count++];
     entry.address = address;
     if (const Bytes header = memory.read(address, sizeof(layout::TableHeader)); !header.empty()) {
-      const auto h = load<layout::TableHeader>(header, 0);
-      entry.signature = h.signature;
-      entry.length = h.length;
+      entry.signature = load<Signature>(header, offsetof(layout::TableHeader, signature));
+      entry.length = load<std::uint32_t>(header, offsetof(layout::TableHeader, length));
     }
     const auto table = read_table(memory, address, std::nullopt);
     if (!table) entry.error = table.error();
