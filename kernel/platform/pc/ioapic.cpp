@@ -116,7 +116,7 @@ unsigned route_isa_irqs(const acpi::Madt& madt, std::uint8_t destination) {
       write_entry(chip, pin, redirection_entry(pic::vector_of(irq), *route, destination, true));
       // What differs from the ISA wiring (an override moved the IRQ or changed its flags): a
       // detail of a boot that went as expected, for `dmesg` and `log=debug`.
-      if (route->gsi != irq || route->active_low || route->level_triggered) {
+      if (*route != acpi::IsaRoute{.gsi = irq}) {
         log::debug("ioapic: ISA IRQ {} -> GSI {}, {}, active {}", irq, route->gsi,
                    route->level_triggered ? "level" : "edge", route->active_low ? "low" : "high");
       }
