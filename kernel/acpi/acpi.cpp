@@ -74,17 +74,6 @@ std::expected<Bytes, AcpiError> read_table(const PhysicalReader& memory, std::ui
   return table;
 }
 
-std::expected<Bytes, AcpiError> read_root(const PhysicalReader& memory, std::uint64_t phys,
-                                          bool xsdt) {
-  auto table = read_table(memory, phys, xsdt ? xsdt_signature : rsdt_signature);
-  if (!table) return table;
-  const std::size_t entry_size = xsdt ? layout::xsdt_entry_size : layout::rsdt_entry_size;
-  if ((table->size() - sizeof(layout::TableHeader)) % entry_size != 0) {
-    return std::unexpected(AcpiError::root_not_whole_entries);
-  }
-  return table;
-}
-
 Polarity polarity_of(std::uint16_t inti_flags) {
   return static_cast<Polarity>(inti_flags & 3);
 }
@@ -488,10 +477,20 @@ std::expected<void, AcpiError> parse(const PhysicalReader& memory, std::uint64_t
     xsdt_address = full.xsdt_address;
   }
 
+  // A root table must hold whole entries (4 bytes each in the RSDT, 8 in the XSDT).
+  const auto read_root = [&memory](std::uint64_t phys, bool xsdt) {
+    auto table = read_table(memory, phys, xsdt ? xsdt_signature : rsdt_signature);
+    const std::size_t entry_size = xsdt ? layout::xsdt_entry_size : layout::rsdt_entry_size;
+    if (table && (table->size() - sizeof(layout::TableHeader)) % entry_size != 0) {
+      table = std::unexpected(AcpiError::root_not_whole_entries);
+    }
+    return table;
+  };
+
   // The XSDT when there is one; a broken XSDT with a sound RSDT still boots (as ACPICA does).
   std::expected<Bytes, AcpiError> root = std::unexpected(AcpiError::no_root_table);
   if (xsdt_address != 0) {
-    root = read_root(memory, xsdt_address, true);
+    root = read_root(xsdt_address, true);
     if (root) {
       info.uses_xsdt = true;
       info.root_address = xsdt_address;
@@ -500,7 +499,7 @@ std::expected<void, AcpiError> parse(const PhysicalReader& memory, std::uint64_t
     }
   }
   if (!root && rsdp.rsdt_address != 0) {
-    root = read_root(memory, rsdp.rsdt_address, false);
+    root = read_root(rsdp.rsdt_address, false);
     if (root) info.root_address = rsdp.rsdt_address;
   }
   if (!root) return std::unexpected(root.error());  // the RSDT's if both are broken
