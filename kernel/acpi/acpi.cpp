@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 #include "acpi/tables.h"
 #include "lib/panic.h"
@@ -38,11 +39,15 @@ T load(Bytes bytes, std::size_t offset) {
 }
 
 // A table struct that may be longer than the table (older revisions are shorter): the bytes the
-// table has, zeros for the rest.
+// table has, zeros for the rest. One out-of-line copy serves every struct.
+[[gnu::noinline]] void copy_prefix(void* to, std::size_t size, Bytes bytes) {
+  __builtin_memcpy(to, bytes.data(), std::min(size, bytes.size()));
+}
+
 template <class T>
 T load_prefix(Bytes bytes) {
   T value{};
-  __builtin_memcpy(&value, bytes.data(), std::min(sizeof(T), bytes.size()));
+  copy_prefix(&value, sizeof(T), bytes);
   return value;
 }
 
@@ -53,34 +58,19 @@ bool sums_to_zero(Bytes bytes) {
 }
 
 // Reads and checks one table: header readable, signature as expected (if one is), length at
-// least `min_length` and at most max_table_length, all of it readable, checksum zero.
+// least the header's and at most max_table_length, all of it readable, checksum zero.
 std::expected<Bytes, AcpiError> read_table(const PhysicalReader& memory, std::uint64_t phys,
-                                           std::optional<Signature> expected,
-                                           std::size_t min_length = sizeof(layout::TableHeader)) {
+                                           const std::optional<Signature>& expected) {
   const Bytes header_bytes = memory.read(phys, sizeof(layout::TableHeader));
   if (header_bytes.empty()) return std::unexpected(AcpiError::table_out_of_range);
-  const auto header = load<layout::TableHeader>(header_bytes, 0);
-  if (expected && header.signature != *expected) {
-    return std::unexpected(AcpiError::table_bad_signature);
-  }
-  if (header.length < std::max(min_length, sizeof(layout::TableHeader))) {
-    return std::unexpected(AcpiError::table_too_short);
-  }
-  if (header.length > max_table_length) return std::unexpected(AcpiError::table_too_long);
-  const Bytes table = memory.read(phys, header.length);
+  const auto signature = load<Signature>(header_bytes, offsetof(layout::TableHeader, signature));
+  const auto length = load<std::uint32_t>(header_bytes, offsetof(layout::TableHeader, length));
+  if (expected && signature != *expected) return std::unexpected(AcpiError::table_bad_signature);
+  if (length < sizeof(layout::TableHeader)) return std::unexpected(AcpiError::table_too_short);
+  if (length > max_table_length) return std::unexpected(AcpiError::table_too_long);
+  const Bytes table = memory.read(phys, length);
   if (table.empty()) return std::unexpected(AcpiError::table_out_of_range);
   if (!sums_to_zero(table)) return std::unexpected(AcpiError::table_bad_checksum);
-  return table;
-}
-
-std::expected<Bytes, AcpiError> read_root(const PhysicalReader& memory, std::uint64_t phys,
-                                          bool xsdt) {
-  auto table = read_table(memory, phys, xsdt ? xsdt_signature : rsdt_signature);
-  if (!table) return table;
-  const std::size_t entry_size = xsdt ? layout::xsdt_entry_size : layout::rsdt_entry_size;
-  if ((table->size() - sizeof(layout::TableHeader)) % entry_size != 0) {
-    return std::unexpected(AcpiError::root_not_whole_entries);
-  }
   return table;
 }
 
@@ -101,10 +91,12 @@ void append(std::array<T, N>& items, std::size_t& count, const T& item, std::siz
 }
 
 // A known MADT entry must hold its type's fields; a longer one (a later revision's) is fine.
+// Copies them into `fields`, or says the entry is too short.
 template <class Entry>
-std::optional<Entry> entry_as(Bytes entry) {
-  if (entry.size() < sizeof(Entry)) return std::nullopt;
-  return load<Entry>(entry, 0);
+bool load_entry(Bytes entry, Entry& fields) {
+  if (entry.size() < sizeof(Entry)) return false;
+  __builtin_memcpy(&fields, entry.data(), sizeof(Entry));
+  return true;
 }
 
 // One MADT entry, `entry` being exactly its declared bytes.
@@ -113,68 +105,68 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
   using Type = layout::MadtEntryType;
   switch (type) {
     case Type::local_apic: {
-      const auto e = entry_as<layout::MadtLocalApic>(entry);
-      if (!e) break;
+      layout::MadtLocalApic e;
+      if (!load_entry(entry, e)) break;
       append(madt.local_apics, madt.local_apic_count,
-             LocalApic{e->processor_uid, e->apic_id, (e->flags & layout::local_apic_enabled) != 0,
-                       (e->flags & layout::local_apic_online_capable) != 0, false},
+             LocalApic{e.processor_uid, e.apic_id, (e.flags & layout::local_apic_enabled) != 0,
+                       (e.flags & layout::local_apic_online_capable) != 0, false},
              madt.dropped_entries);
       return {};
     }
     case Type::local_x2apic: {
-      const auto e = entry_as<layout::MadtLocalX2Apic>(entry);
-      if (!e) break;
+      layout::MadtLocalX2Apic e;
+      if (!load_entry(entry, e)) break;
       append(madt.local_apics, madt.local_apic_count,
-             LocalApic{e->processor_uid, e->x2apic_id, (e->flags & layout::local_apic_enabled) != 0,
-                       (e->flags & layout::local_apic_online_capable) != 0, true},
+             LocalApic{e.processor_uid, e.x2apic_id, (e.flags & layout::local_apic_enabled) != 0,
+                       (e.flags & layout::local_apic_online_capable) != 0, true},
              madt.dropped_entries);
       return {};
     }
     case Type::io_apic: {
-      const auto e = entry_as<layout::MadtIoApic>(entry);
-      if (!e) break;
-      append(madt.io_apics, madt.io_apic_count, IoApic{e->io_apic_id, e->address, e->gsi_base},
+      layout::MadtIoApic e;
+      if (!load_entry(entry, e)) break;
+      append(madt.io_apics, madt.io_apic_count, IoApic{e.io_apic_id, e.address, e.gsi_base},
              madt.dropped_entries);
       return {};
     }
     case Type::interrupt_source_override: {
-      const auto e = entry_as<layout::MadtInterruptSourceOverride>(entry);
-      if (!e) break;
+      layout::MadtInterruptSourceOverride e;
+      if (!load_entry(entry, e)) break;
       append(
           madt.overrides, madt.override_count,
-          InterruptOverride{e->bus, e->source, e->gsi, polarity_of(e->flags), trigger_of(e->flags)},
+          InterruptOverride{e.bus, e.source, e.gsi, polarity_of(e.flags), trigger_of(e.flags)},
           madt.dropped_entries);
       return {};
     }
     case Type::nmi_source: {
-      const auto e = entry_as<layout::MadtNmiSource>(entry);
-      if (!e) break;
+      layout::MadtNmiSource e;
+      if (!load_entry(entry, e)) break;
       append(madt.nmi_sources, madt.nmi_source_count,
-             NmiSource{e->gsi, polarity_of(e->flags), trigger_of(e->flags)}, madt.dropped_entries);
+             NmiSource{e.gsi, polarity_of(e.flags), trigger_of(e.flags)}, madt.dropped_entries);
       return {};
     }
     case Type::local_apic_nmi: {
-      const auto e = entry_as<layout::MadtLocalApicNmi>(entry);
-      if (!e) break;
+      layout::MadtLocalApicNmi e;
+      if (!load_entry(entry, e)) break;
       const std::uint32_t uid =
-          e->processor_uid == 0xFF ? LocalApicNmi::all_processors : e->processor_uid;
+          e.processor_uid == 0xFF ? LocalApicNmi::all_processors : e.processor_uid;
       append(madt.local_apic_nmis, madt.local_apic_nmi_count,
-             LocalApicNmi{uid, e->lint, polarity_of(e->flags), trigger_of(e->flags)},
+             LocalApicNmi{uid, e.lint, polarity_of(e.flags), trigger_of(e.flags)},
              madt.dropped_entries);
       return {};
     }
     case Type::local_x2apic_nmi: {
-      const auto e = entry_as<layout::MadtLocalX2ApicNmi>(entry);
-      if (!e) break;
+      layout::MadtLocalX2ApicNmi e;
+      if (!load_entry(entry, e)) break;
       append(madt.local_apic_nmis, madt.local_apic_nmi_count,
-             LocalApicNmi{e->processor_uid, e->lint, polarity_of(e->flags), trigger_of(e->flags)},
+             LocalApicNmi{e.processor_uid, e.lint, polarity_of(e.flags), trigger_of(e.flags)},
              madt.dropped_entries);
       return {};
     }
     case Type::local_apic_address_override: {
-      const auto e = entry_as<layout::MadtLocalApicAddressOverride>(entry);
-      if (!e) break;
-      madt.local_apic_address = e->address;
+      layout::MadtLocalApicAddressOverride e;
+      if (!load_entry(entry, e)) break;
+      madt.local_apic_address = e.address;
       madt.local_apic_address_overridden = true;
       return {};
     }
@@ -185,12 +177,12 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
   return std::unexpected(AcpiError::madt_entry_too_short);
 }
 
-std::expected<Madt, AcpiError> read_madt(Bytes table) {
+std::expected<void, AcpiError> read_madt(Bytes table, Madt& madt) {
   if (table.size() < sizeof(layout::Madt)) return std::unexpected(AcpiError::table_too_short);
-  const auto fixed = load<layout::Madt>(table, 0);
-  Madt madt;
-  madt.local_apic_address = fixed.local_apic_address;
-  madt.has_8259s = (fixed.flags & layout::madt_pcat_compat) != 0;
+  madt.local_apic_address =
+      load<std::uint32_t>(table, offsetof(layout::Madt, local_apic_address));
+  const auto flags = load<std::uint32_t>(table, offsetof(layout::Madt, flags));
+  madt.has_8259s = (flags & layout::madt_pcat_compat) != 0;
   std::size_t offset = sizeof(layout::Madt);
   while (offset < table.size()) {
     const std::size_t left = table.size() - offset;
@@ -207,7 +199,7 @@ std::expected<Madt, AcpiError> read_madt(Bytes table) {
     if (!read) return std::unexpected(read.error());
     offset += header.length;
   }
-  return madt;
+  return {};
 }
 
 Register register_from(const layout::GenericAddress& gas) {
@@ -224,7 +216,7 @@ constexpr std::size_t end_of(std::size_t offset, std::size_t size) {
   return offset + size;
 }
 
-std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
+std::expected<void, AcpiError> read_fadt(Bytes table, Fadt& fadt) {
   if (table.size() < layout::fadt_v1_size) return std::unexpected(AcpiError::table_too_short);
   // Fields past the table's end are zero in this copy; each use below also checks the length,
   // so a zero is never mistaken for a value the firmware gave.
@@ -234,7 +226,6 @@ std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
     return length >= end_of(offset, size);
   };
 
-  Fadt fadt;
   fadt.revision = f.header.revision;
   fadt.sci_interrupt = f.sci_interrupt;
   fadt.flags = f.flags;
@@ -274,7 +265,21 @@ std::expected<Fadt, AcpiError> read_fadt(Bytes table) {
   } else {
     fadt.dsdt_address = f.dsdt;
   }
-  return fadt;
+  return {};
+}
+
+// Reads a table straight into its field of AcpiInfo (no copy of the large Madt), or records
+// why the table is unusable.
+template <class T>
+void read_into(std::expected<T, AcpiError>& field, const std::expected<Bytes, AcpiError>& table,
+               std::expected<void, AcpiError> (*read)(Bytes, T&)) {
+  if (!table) {
+    field = std::unexpected(table.error());
+    return;
+  }
+  if (const auto done = read(*table, field.emplace()); !done) {
+    field = std::unexpected(done.error());
+  }
 }
 
 std::expected<Hpet, AcpiError> hpet_from(Bytes table) {
@@ -441,8 +446,11 @@ std::string_view AcpiInfo::oem() const {
   return id;
 }
 
-std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint64_t rsdp_phys) {
-  AcpiInfo info;
+std::expected<void, AcpiError> parse(const PhysicalReader& memory, std::uint64_t rsdp_phys,
+                                     AcpiInfo& info) {
+  // A blank AcpiInfo, whatever it held: constructed in place, not assigned from a temporary
+  // of a few KiB.
+  std::construct_at(&info);
   info.rsdp_address = rsdp_phys;
 
   // ACPI 6.5 5.2.5.3: the first 20 bytes have their own checksum; revision 2 adds a length
@@ -469,10 +477,20 @@ std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint
     xsdt_address = full.xsdt_address;
   }
 
+  // A root table must hold whole entries (4 bytes each in the RSDT, 8 in the XSDT).
+  const auto read_root = [&memory](std::uint64_t phys, bool xsdt) {
+    auto table = read_table(memory, phys, xsdt ? xsdt_signature : rsdt_signature);
+    const std::size_t entry_size = xsdt ? layout::xsdt_entry_size : layout::rsdt_entry_size;
+    if (table && (table->size() - sizeof(layout::TableHeader)) % entry_size != 0) {
+      table = std::unexpected(AcpiError::root_not_whole_entries);
+    }
+    return table;
+  };
+
   // The XSDT when there is one; a broken XSDT with a sound RSDT still boots (as ACPICA does).
   std::expected<Bytes, AcpiError> root = std::unexpected(AcpiError::no_root_table);
   if (xsdt_address != 0) {
-    root = read_root(memory, xsdt_address, true);
+    root = read_root(xsdt_address, true);
     if (root) {
       info.uses_xsdt = true;
       info.root_address = xsdt_address;
@@ -481,11 +499,15 @@ std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint
     }
   }
   if (!root && rsdp.rsdt_address != 0) {
-    root = read_root(memory, rsdp.rsdt_address, false);
+    root = read_root(rsdp.rsdt_address, false);
     if (root) info.root_address = rsdp.rsdt_address;
   }
   if (!root) return std::unexpected(root.error());  // the RSDT's if both are broken
 
+  // One pass over the list: each table's header and checksum, and the first MADT and FADT
+  // (ACPI allows one of each) read while their bytes are at hand.
+  bool madt_seen = false;
+  bool fadt_seen = false;
   const std::size_t entry_size = info.uses_xsdt ? layout::xsdt_entry_size : layout::rsdt_entry_size;
   for (std::size_t offset = sizeof(layout::TableHeader); offset < root->size();
        offset += entry_size) {
@@ -502,18 +524,20 @@ std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint
     TableEntry& entry = info.table_list[info.table_count++];
     entry.address = address;
     if (const Bytes header = memory.read(address, sizeof(layout::TableHeader)); !header.empty()) {
-      const auto h = load<layout::TableHeader>(header, 0);
-      entry.signature = h.signature;
-      entry.length = h.length;
+      entry.signature = load<Signature>(header, offsetof(layout::TableHeader, signature));
+      entry.length = load<std::uint32_t>(header, offsetof(layout::TableHeader, length));
     }
-    if (const auto table = read_table(memory, address, std::nullopt); !table) {
-      entry.error = table.error();
+    const auto table = read_table(memory, address, std::nullopt);
+    if (!table) entry.error = table.error();
+    if (entry.signature == madt_signature && !madt_seen) {
+      madt_seen = true;
+      read_into(info.madt, table, read_madt);
+    } else if (entry.signature == fadt_signature && !fadt_seen) {
+      fadt_seen = true;
+      read_into(info.fadt, table, read_fadt);
     }
   }
-
-  info.madt = then(listed_table(memory, info, madt_signature), read_madt);
-  info.fadt = then(listed_table(memory, info, fadt_signature), read_fadt);
-  return info;
+  return {};
 }
 
 std::expected<Hpet, AcpiError> read_hpet(const PhysicalReader& memory, const AcpiInfo& info) {

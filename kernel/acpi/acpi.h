@@ -129,7 +129,8 @@ struct IsaRoute {
 
 struct LocalApicNmi {
   static constexpr std::uint32_t all_processors = 0xFFFF'FFFF;  // also for a type-4 uid of 0xFF
-  std::uint32_t processor_uid = all_processors;
+  // Zero by default like every other field, so that a blank Madt is all zero bytes.
+  std::uint32_t processor_uid = 0;
   std::uint8_t lint = 0;
   Polarity polarity = Polarity::conforms;
   Trigger trigger = Trigger::conforms;
@@ -277,9 +278,10 @@ struct AcpiInfo {
 // Reads the RSDP at `rsdp_phys`, its RSDT or XSDT, the headers and checksums of the tables they
 // list, and the two tables boot needs: the MADT (CPUs, I/O APICs, ISA overrides) and the FADT (PM
 // timer, power registers, where the DSDT is). Fails only if the RSDP or the root table is
-// unusable; every other table's outcome is in its own field.
-[[nodiscard]] std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory,
-                                                       std::uint64_t rsdp_phys);
+// unusable; every other table's outcome is in its own field. Fills `info` in place (a few KiB,
+// which the kernel keeps in a global); after a failure its contents mean nothing.
+[[nodiscard]] std::expected<void, AcpiError> parse(const PhysicalReader& memory,
+                                                   std::uint64_t rsdp_phys, AcpiInfo& info);
 
 // The tables nothing needs at boot, read when asked (power-off, the shell's `acpi`): the HPET
 // table (table_missing if the root table does not list one), and the DSDT's \_S5_ (scanning the

@@ -43,12 +43,10 @@ void init(const boot::BootInfo& boot_info) {
     log::warn("acpi: no tables: no RSDP from the bootloader, none in the BIOS area");
     return;
   }
-  auto parsed = parse(memory, rsdp);
-  if (!parsed) {
+  if (const auto parsed = parse(memory, rsdp, tables); !parsed) {
     log::warn("acpi: tables unusable: {}", to_string(parsed.error()));
     return;
   }
-  tables = *parsed;
   tables_usable = true;
   const Summary summary = summarize(tables);
   for (std::size_t i = 0; i < summary.count; ++i) log::info("{}", summary.line(i));

@@ -91,6 +91,15 @@ class SimulatedMemory final : public PhysicalReader {
 
 using Bytes = std::vector<std::byte>;
 
+// acpi::parse as a value, for EXPECT_EQ (the kernel fills its global AcpiInfo in place).
+std::expected<AcpiInfo, AcpiError> parse(const PhysicalReader& memory, std::uint64_t rsdp) {
+  AcpiInfo info;
+  if (const auto parsed = acpi::parse(memory, rsdp, info); !parsed) {
+    return std::unexpected(parsed.error());
+  }
+  return info;
+}
+
 struct Fixture {
   std::string description;
   std::uint64_t rsdp = 0;
@@ -766,6 +775,38 @@ TEST(AcpiDamage, MissingMadtIsAnError) {
   ASSERT_TRUE(info);
   EXPECT_EQ(info->madt, std::unexpected(AcpiError::table_missing));
   EXPECT_NE(find_table(*info, "APIX"), nullptr);
+}
+
+// The kernel parses into one AcpiInfo: nothing of an earlier parse may survive the next.
+TEST(AcpiDamage, ParsingAgainStartsFromBlank) {
+  const auto four_cpus = load_fixture("seabios-q35-smp4.bin");
+  const auto one_cpu = load_fixture("seabios-pc.bin");
+  auto broken_madt = load_fixture("ovmf-pc.bin");
+  broken_madt->memory.poke<std::uint8_t>(ovmf_pc_madt + 50, 0x55);
+
+  AcpiInfo info;
+  ASSERT_TRUE(acpi::parse(four_cpus->memory, four_cpus->rsdp, info));
+  ASSERT_TRUE(info.madt);
+  EXPECT_EQ(info.madt->enabled_cpus(), 4u);
+  ASSERT_TRUE(acpi::parse(one_cpu->memory, one_cpu->rsdp, info));
+  ASSERT_TRUE(info.madt);
+  EXPECT_EQ(info.madt->cpus().size(), 1u);
+  EXPECT_EQ(info.madt->enabled_cpus(), 1u);
+
+  ASSERT_TRUE(acpi::parse(broken_madt->memory, broken_madt->rsdp, info));
+  const auto fresh = parse(broken_madt->memory, broken_madt->rsdp);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(info.madt, std::unexpected(AcpiError::table_bad_checksum));
+  EXPECT_EQ(info.revision, fresh->revision);
+  EXPECT_EQ(info.uses_xsdt, fresh->uses_xsdt);
+  EXPECT_EQ(info.root_address, fresh->root_address);
+  ASSERT_EQ(info.tables().size(), fresh->tables().size());
+  for (std::size_t i = 0; i < info.tables().size(); ++i) {
+    EXPECT_EQ(info.tables()[i].name(), fresh->tables()[i].name());
+    EXPECT_EQ(info.tables()[i].error, fresh->tables()[i].error);
+  }
+  ASSERT_TRUE(info.fadt);
+  EXPECT_EQ(info.fadt->dsdt_address, fresh->fadt->dsdt_address);
 }
 
 // The MADT entries of ovmf-pc.bin, from offset 44: LAPIC (8), IOAPIC (12), 5 ISOs (10 each),

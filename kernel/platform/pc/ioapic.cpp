@@ -40,13 +40,15 @@ constinit unsigned chip_count = 0;
 constinit std::array<Route, kIsaLineCount> routes_by_irq{};
 
 std::uint32_t read(const Chip& chip, std::uint8_t reg) {
-  chip.registers[kRegisterSelect] = reg;
-  return chip.registers[kRegisterWindow];
+  volatile std::uint32_t* const registers = chip.registers;
+  registers[kRegisterSelect] = reg;
+  return registers[kRegisterWindow];
 }
 
 void write(const Chip& chip, std::uint8_t reg, std::uint32_t value) {
-  chip.registers[kRegisterSelect] = reg;
-  chip.registers[kRegisterWindow] = value;
+  volatile std::uint32_t* const registers = chip.registers;
+  registers[kRegisterSelect] = reg;
+  registers[kRegisterWindow] = value;
 }
 
 std::uint64_t read_entry(const Chip& chip, unsigned pin) {
@@ -68,7 +70,8 @@ const Route* route_of(std::uint8_t irq) {
   return &routes_by_irq[irq];
 }
 
-void set_masked(std::uint8_t irq, bool masked) {
+// Out of line: mask() and unmask() share one copy.
+[[gnu::noinline]] void set_masked(std::uint8_t irq, bool masked) {
   const Route* route = route_of(irq);
   if (route == nullptr) return;
   sync::InterruptGuard no_interrupts;  // IOREGSEL then IOWIN: no interrupt in between
@@ -113,7 +116,7 @@ unsigned route_isa_irqs(const acpi::Madt& madt, std::uint8_t destination) {
       write_entry(chip, pin, redirection_entry(pic::vector_of(irq), *route, destination, true));
       // What differs from the ISA wiring (an override moved the IRQ or changed its flags): a
       // detail of a boot that went as expected, for `dmesg` and `log=debug`.
-      if (route->gsi != irq || route->active_low || route->level_triggered) {
+      if (*route != acpi::IsaRoute{.gsi = irq}) {
         log::debug("ioapic: ISA IRQ {} -> GSI {}, {}, active {}", irq, route->gsi,
                    route->level_triggered ? "level" : "edge", route->active_low ? "low" : "high");
       }
