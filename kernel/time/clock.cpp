@@ -114,8 +114,8 @@ struct Sample {
   std::uint64_t width;
   std::uint32_t count;
 };
-template <typename ReadCount>
-Sample sample(ReadCount read_count) {
+// Not inlined: one copy serves the local APIC timer's and the PM timer's readings.
+[[gnu::noinline]] Sample sample(std::uint32_t (*read_count)()) {
   const std::uint64_t before = arch::read_tsc();
   const std::uint32_t count = read_count();
   const std::uint64_t after = arch::read_tsc();
