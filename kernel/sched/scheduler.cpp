@@ -52,6 +52,30 @@ void copy_name(Thread& thread, std::string_view name) {
   for (; i < kThreadNameLength; ++i) thread.name[i] = '\0';
 }
 
+// The bookkeeping of a new thread in a claimed slot, the same for "main" and created threads:
+// everything a previous thread in the slot left behind starts over. `thread.in_use` is set.
+// Not inlined: one copy serves both callers.
+[[gnu::noinline]] void set_up(Thread& thread, std::string_view name, Priority priority, State state,
+            std::uintptr_t guard, std::uintptr_t bottom, std::uintptr_t top) {
+  copy_name(thread, name);
+  thread.priority = priority;
+  thread.state = state;
+  thread.next = nullptr;
+  thread.guard_page = guard;
+  thread.stack_bottom = bottom;
+  thread.stack_top = top;
+  thread.exit_value = 0;
+  thread.detached = false;
+  thread.kill_requested = false;
+  thread.cpu_tsc = 0;
+  thread.cpu = 0;
+  thread.exit_notify = nullptr;
+  thread.exit_notify_context = nullptr;
+  thread.user = nullptr;
+  thread.address_space = nullptr;
+  thread.owner = nullptr;
+}
+
 // The thread's slot is free for the next spawn. Its stack is not in use any more: it has
 // switched away for the last time.
 void release(Thread& thread) {
@@ -197,23 +221,8 @@ std::expected<Thread*, SpawnError> create(std::string_view name, ThreadEntry ent
     mm::zero_written_pages(mm::VirtAddr(bottom), kThreadStackBytes / kPageBytes);
   }
   thread->id = id;
-  copy_name(*thread, name);
-  thread->priority = priority;
-  thread->state = State::blocked;  // not in any queue yet
-  thread->next = nullptr;
-  thread->guard_page = guard;
-  thread->stack_bottom = bottom;
-  thread->stack_top = bottom + kThreadStackBytes;
-  thread->exit_value = 0;
-  thread->detached = false;
-  thread->kill_requested = false;
-  thread->cpu_tsc = 0;
-  thread->cpu = 0;
-  thread->exit_notify = nullptr;
-  thread->exit_notify_context = nullptr;
-  thread->user = nullptr;
-  thread->address_space = nullptr;
-  thread->owner = nullptr;
+  set_up(*thread, name, priority, State::blocked /* not in any queue yet */, guard, bottom,
+         bottom + kThreadStackBytes);
   thread->saved_rsp = arch::prepare_thread_stack(thread->stack_top, reinterpret_cast<std::uint64_t>(entry),
                                                  reinterpret_cast<std::uint64_t>(argument));
   return thread;
@@ -293,13 +302,12 @@ void init(std::uint64_t time_slice_ns) {
   Thread& main = threads[0];
   main.in_use = true;
   main.id = next_id++;
-  copy_name(main, "main");
-  main.priority = Priority::high;  // it runs the executor: the shell answers before busy threads
-  main.state = State::running;
+  // Priority high: it runs the executor, so the shell answers before busy threads.
+  set_up(main, "main", Priority::high, State::running,
+         reinterpret_cast<std::uintptr_t>(boot_stack_guard),
+         reinterpret_cast<std::uintptr_t>(boot_stack_bottom),
+         reinterpret_cast<std::uintptr_t>(boot_stack_top));
   main.stack_mapped = true;
-  main.guard_page = reinterpret_cast<std::uintptr_t>(boot_stack_guard);
-  main.stack_bottom = reinterpret_cast<std::uintptr_t>(boot_stack_bottom);
-  main.stack_top = reinterpret_cast<std::uintptr_t>(boot_stack_top);
   main.switched_in_tsc = arch::read_tsc();
   cpu.current = &main;
   main_thread = &main;

@@ -114,8 +114,8 @@ struct Sample {
   std::uint64_t width;
   std::uint32_t count;
 };
-template <typename ReadCount>
-Sample sample(ReadCount read_count) {
+// Not inlined: one copy serves the local APIC timer's and the PM timer's readings.
+[[gnu::noinline]] Sample sample(std::uint32_t (*read_count)()) {
   const std::uint64_t before = arch::read_tsc();
   const std::uint32_t count = read_count();
   const std::uint64_t after = arch::read_tsc();
@@ -284,7 +284,27 @@ void refine_on_tick(std::uint64_t) {
             hz / 1000 % 1000, info.error_ppm, change_ppm);
 }
 
+// Where the boot calibration's window came from, as its log line says it.
+struct WindowSource {
+  std::uint32_t readings;  // of channel 2, to close boot's window; 0 for the fallback's
+};
+
 }  // namespace
+
+}  // namespace ferrite::time
+
+template <>
+struct ferrite::fmt::Formatter<ferrite::time::WindowSource> {
+  static void format(Sink& sink, const ferrite::time::WindowSource& source, const FormatSpec&) {
+    if (source.readings == 0) {
+      sink.write("a window waited for");
+    } else {
+      format_to(sink, "boot's work, readings: {}", source.readings);
+    }
+  }
+};
+
+namespace ferrite::time {
 
 void start_calibration() {
   sync::InterruptGuard no_interrupts;  // nothing between the two reads of the start
@@ -348,12 +368,10 @@ void init_clock(std::optional<PmTimer> pm_timer) {
   if (pm_timer && !add_tick_handler(refine_on_tick)) refining = false;
   // Debug level, as the other details of a boot that went as expected (init.cpp,
   // report_local_apic): `dmesg` shows it. What went wrong is logged as a warning.
-  char how[40] = "a window waited for";
-  if (readings > 0) fmt::format_to_buffer(how, "boot's work, readings: {}", readings);
   log::debug("clock: TSC {}.{:03} MHz{}, PIT-calibrated over {}.{:03} ms ({}), error +-{} ppm{}",
              hz / 1'000'000, hz / 1000 % 1000,
              state.info.invariant ? " invariant" : " (not invariant)", state.info.window_us / 1000,
-             state.info.window_us % 1000, static_cast<const char*>(how), state.info.error_ppm,
+             state.info.window_us % 1000, WindowSource{readings}, state.info.error_ppm,
              refining ? "; refining against the ACPI PM timer" : "");
 }
 

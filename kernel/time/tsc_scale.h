@@ -16,13 +16,17 @@ using uint128 = unsigned __int128;
 
 // 128-by-64-bit division by shift and subtract. The freestanding kernel has no libgcc, whose
 // __udivti3 the compiler would call for `/` on 128-bit numbers; this runs only at calibration.
-constexpr uint128 divide(uint128 dividend, std::uint64_t divisor) {
+// Not inlined: calibration divides four times, and one shared copy of the loop is enough.
+[[gnu::noinline]] constexpr uint128 divide(uint128 dividend, std::uint64_t divisor) {
   uint128 quotient = 0, remainder = 0;
-  for (int bit = 127; bit >= 0; --bit) {
-    remainder = remainder << 1 | ((dividend >> bit) & 1);
+  for (int bit = 0; bit < 128; ++bit) {
+    // Long division as on paper: bring down the dividend's next bit, from the top.
+    remainder = remainder << 1 | dividend >> 127;
+    dividend <<= 1;
+    quotient <<= 1;
     if (remainder >= divisor) {
       remainder -= divisor;
-      quotient |= uint128{1} << bit;
+      quotient |= 1;
     }
   }
   return quotient;

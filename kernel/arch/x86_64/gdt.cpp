@@ -126,10 +126,9 @@ std::span<const std::uintptr_t> stack_guard_pages() {
 void set_privilege_stack(std::uint64_t top) { tss.privilege_stack[0] = top; }
 
 void init_gdt() {
-  for (auto which :
-       {InterruptStack::double_fault, InterruptStack::nmi, InterruptStack::machine_check}) {
+  for (std::size_t index = 0; index < kInterruptStackCount; ++index) {
     // The CPU aligns the new RSP down to 16 bytes anyway (SDM Vol. 3A 7.14.5); the top is aligned.
-    tss.interrupt_stack[static_cast<std::size_t>(which) - 1] = interrupt_stack(which).top;
+    tss.interrupt_stack[index] = interrupt_stack(static_cast<InterruptStack>(index + 1)).top;
   }
   const auto [tss_low, tss_high] =
       tss_descriptor(reinterpret_cast<std::uint64_t>(&tss), sizeof(TaskStateSegment) - 1);

@@ -61,7 +61,9 @@ constinit std::atomic<InterruptReturnHook> return_hook{nullptr};
 
 }  // namespace
 
-InterruptStack interrupt_stack_of(std::uint8_t vector) {
+namespace {
+
+constexpr InterruptStack stack_of(std::uint8_t vector) {
   switch (vector) {
     case kDoubleFaultVector:
       return InterruptStack::double_fault;
@@ -75,16 +77,20 @@ InterruptStack interrupt_stack_of(std::uint8_t vector) {
 }
 
 // interrupt_stubs.S sends exactly the vectors with an IST stack through its paranoid entry.
-static bool ist_vectors_match_the_assembler() {
+constexpr bool ist_vectors_match_the_assembler() {
   for (unsigned vector = 0; vector < kExceptionVectorCount; ++vector) {
     const bool listed = ((FERRITE_IST_VECTOR_MASK >> vector) & 1) != 0;
-    if ((interrupt_stack_of(static_cast<std::uint8_t>(vector)) != InterruptStack::none) != listed) return false;
+    if ((stack_of(static_cast<std::uint8_t>(vector)) != InterruptStack::none) != listed) return false;
   }
   return true;
 }
+static_assert(ist_vectors_match_the_assembler());
+
+}  // namespace
+
+InterruptStack interrupt_stack_of(std::uint8_t vector) { return stack_of(vector); }
 
 void init_idt() {
-  FERRITE_ASSERT(ist_vectors_match_the_assembler());
   for (unsigned vector = 0; vector < kVectorCount; ++vector) {
     idt[vector] = interrupt_gate(interrupt_stub_table[vector],
                                  interrupt_stack_of(static_cast<std::uint8_t>(vector)));
