@@ -51,7 +51,7 @@ void for_each_page_run(std::uint64_t start, std::uint64_t end, bool use_1gib, Ma
 }
 
 // Calls `map_page(PageSize, physical_start)` for each page of for_each_page_run's runs, in order:
-// for callers that handle pages one at a time (map_mmio keeps the pages already mapped).
+// for callers that handle pages one at a time.
 template <class MapPage>
 void for_each_page(std::uint64_t start, std::uint64_t end, bool use_1gib, MapPage&& map_page) {
   for_each_page_run(start, end, use_1gib,
