@@ -51,8 +51,9 @@ void check(std::expected<void, MapError> result, const char* what) {
 
 // Maps physical [start, end) (4 KiB-aligned) at kPhysicalMemoryOffset + start, for the physical
 // map and for MMIO windows: the largest pages that fit (for_each_page_run), one Mapper::map_range
-// per run, each under the kernel-table lock. Stops at the first error.
-std::expected<void, MapError> map_at_offset(std::uint64_t start, std::uint64_t end, bool use_1gib,
+// per run, each under the kernel-table lock. Stops at the first error. Out of line: several
+// callers, none of them hot.
+[[gnu::noinline]] std::expected<void, MapError> map_at_offset(std::uint64_t start, std::uint64_t end, bool use_1gib,
                                             PageTableFlags flags, IfMapped if_mapped) {
   std::expected<void, MapError> result;
   for_each_page_run(start, end, use_1gib, [&](PageSize size, std::uint64_t physical, std::uint64_t count) {
@@ -75,16 +76,17 @@ std::uint64_t map_physical_memory(const boot::BootInfo& boot_info) {
   const std::uint64_t image_start = align_down(address_of(__kernel_physical_start), kPageBytes);
   const std::uint64_t image_end = align_up(address_of(__kernel_physical_end), kPageBytes);
   const bool huge_1gib = cpu_has_1gib_pages();
-  const auto map_pages = [huge_1gib](std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
-    check(map_at_offset(start, end, huge_1gib, flags, IfMapped::fail), "physical memory");
-  };
   return for_each_physical_map_range(
       boot_info.memory_map(), FrameAllocator::kLowMemoryEnd, [&](std::uint64_t start, std::uint64_t end) {
         const std::uint64_t cut_start = std::clamp(image_start, start, end);
         const std::uint64_t cut_end = std::clamp(image_end, cut_start, end);
-        map_pages(start, cut_start, data);
-        map_pages(cut_start, cut_end, read_only);
-        map_pages(cut_end, end, data);
+        const struct {
+          std::uint64_t start, end;
+          PageTableFlags flags;
+        } pieces[] = {{start, cut_start, data}, {cut_start, cut_end, read_only}, {cut_end, end, data}};
+        for (const auto& piece : pieces) {
+          check(map_at_offset(piece.start, piece.end, huge_1gib, piece.flags, IfMapped::fail), "physical memory");
+        }
       });
 }
 
