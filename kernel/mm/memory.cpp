@@ -26,7 +26,7 @@ namespace {
 constexpr PhysicalMemoryView kPhysicalMemory{kPhysicalMemoryOffset};
 
 constinit FrameAllocator frames;
-// The kernel-table lock (memory.h: lock 2 of 3). Taken for one page's walk at a time.
+// The kernel-table lock (memory.h: lock 2 of 3). Taken for one mapping call at a time.
 constinit sync::Spinlock kernel_tables_lock;
 // The Mapper has no default constructor; it is built in init() into this storage.
 alignas(Mapper) constinit std::byte mapper_storage[sizeof(Mapper)];
