@@ -34,19 +34,19 @@ FrameAllocator::FrameAllocator(std::span<const boot::MemoryRegion> memory_map,
     : interrupts_(interrupts), memory_(memory) {
   for (const boot::MemoryRegion& region : memory_map) {
     if (region.type == boot::MemoryType::usable) {
-      add_usable(region.base, clamped_end(region.base, region.length));
+      add_usable(region.base, region.length);
     }
   }
   // A region the firmware marks otherwise wins over an overlapping usable one: handing out
   // memory that is in use corrupts it silently, losing a few frames costs nothing.
   for (const boot::MemoryRegion& region : memory_map) {
     if (region.type != boot::MemoryType::usable) {
-      remove(region.base, clamped_end(region.base, region.length));
+      remove(region.base, region.length);
     }
   }
   remove(0, kLowMemoryEnd);
   for (const boot::PhysicalRange& range : reserved) {
-    remove(range.base, clamped_end(range.base, range.length));
+    remove(range.base, range.length);
   }
   for (const Run& run : runs()) total_frames_ += run.frame_count();
 }
@@ -193,9 +193,12 @@ std::optional<std::string_view> FrameAllocator::invariant_violation_locked() con
   return std::nullopt;
 }
 
-// Adds [start, end) shrunk to whole frames, merging it with runs it overlaps or touches, so that
-// runs stay sorted and disjoint even if the memory map lists the same memory twice.
-void FrameAllocator::add_usable(std::uint64_t start, std::uint64_t end) {
+// Adds [base, base + length) shrunk to whole frames, merging it with runs it overlaps or
+// touches, so that runs stay sorted and disjoint even if the memory map lists the same memory
+// twice.
+void FrameAllocator::add_usable(std::uint64_t base, std::uint64_t length) {
+  std::uint64_t start = base;
+  std::uint64_t end = clamped_end(base, length);
   if (start >= end) return;  // checked first: aligning up a start near 2^64 would wrap
   start = align_up(start, kPageBytes);
   end = align_down(end, kPageBytes);
@@ -217,9 +220,11 @@ void FrameAllocator::add_usable(std::uint64_t start, std::uint64_t end) {
   while (last > first + 1) erase_run(--last);
 }
 
-// Cuts [start, end), grown to whole frames, out of the runs. Only used while building the runs,
-// before any frame is handed out.
-void FrameAllocator::remove(std::uint64_t start, std::uint64_t end) {
+// Cuts [base, base + length), grown to whole frames, out of the runs. Only used while building
+// the runs, before any frame is handed out.
+void FrameAllocator::remove(std::uint64_t base, std::uint64_t length) {
+  std::uint64_t start = base;
+  std::uint64_t end = clamped_end(base, length);
   if (start >= end) return;  // an empty range reserves nothing, not the frame it points into
   start = align_down(start, kPageBytes);
   end = std::min(align_up(end, kPageBytes), PhysAddr::kLimit);

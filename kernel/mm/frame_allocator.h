@@ -125,8 +125,8 @@ class FrameAllocator final : public FrameSource {
   std::span<const Run> runs() const { return {runs_.data(), run_count_}; }
 
  private:
-  void add_usable(std::uint64_t start, std::uint64_t end);
-  void remove(std::uint64_t start, std::uint64_t end);
+  void add_usable(std::uint64_t base, std::uint64_t length);  // both cut at PhysAddr::kLimit
+  void remove(std::uint64_t base, std::uint64_t length);
   bool insert_run(std::size_t index, Run run);
   void erase_run(std::size_t index);
   const Run* run_containing(std::uint64_t address) const;

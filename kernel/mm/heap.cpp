@@ -23,14 +23,17 @@ namespace ferrite::mm {
 
 namespace {
 
-// Room for whichever allocator the command line picks; it is constructed in init_heap.
-alignas(BumpAllocator) alignas(LinkedListAllocator) alignas(FixedBlockAllocator) alignas(TlsfAllocator)
-constinit std::byte allocator_storage[std::max({sizeof(BumpAllocator), sizeof(LinkedListAllocator),
-                                                 sizeof(FixedBlockAllocator), sizeof(TlsfAllocator)})];
+// One of each design, constant-initialised (zero, but for their vtables): nothing is constructed
+// at boot, init_heap only hands the region to the one the command line picks.
+constinit BumpAllocator bump_allocator;
+constinit LinkedListAllocator linked_list_allocator;
+constinit FixedBlockAllocator fixed_block_allocator;
+constinit TlsfAllocator tlsf_allocator;
 
 template <class Design>
-Allocator* construct_allocator(std::span<std::byte> region, DebugChecks debug) {
-  return new (allocator_storage) Design(region, debug);
+Allocator* start_allocator(Design& design, std::span<std::byte> region, DebugChecks debug) {
+  design.init(region, debug);
+  return &design;
 }
 
 struct Heap {
@@ -85,14 +88,14 @@ void init_heap(const HeapConfig& config) {
   }
   const std::span<std::byte> region(heap_start(), initial);
   switch (config.kind) {
-    case AllocatorKind::bump: heap.allocator = construct_allocator<BumpAllocator>(region, config.debug); break;
+    case AllocatorKind::bump: heap.allocator = start_allocator(bump_allocator, region, config.debug); break;
     case AllocatorKind::linked_list:
-      heap.allocator = construct_allocator<LinkedListAllocator>(region, config.debug);
+      heap.allocator = start_allocator(linked_list_allocator, region, config.debug);
       break;
     case AllocatorKind::fixed_block:
-      heap.allocator = construct_allocator<FixedBlockAllocator>(region, config.debug);
+      heap.allocator = start_allocator(fixed_block_allocator, region, config.debug);
       break;
-    case AllocatorKind::tlsf: heap.allocator = construct_allocator<TlsfAllocator>(region, config.debug); break;
+    case AllocatorKind::tlsf: heap.allocator = start_allocator(tlsf_allocator, region, config.debug); break;
   }
   heap.mapped_bytes = initial;
   heap.max_bytes = config.max_bytes;

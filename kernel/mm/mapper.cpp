@@ -72,9 +72,11 @@ std::optional<Translation> Mapper::translate(VirtAddr address) const {
   return std::nullopt;  // not reached: a present level-1 entry always maps a page
 }
 
-std::expected<void, MapError> Mapper::map_entries(VirtAddr first, PhysAddr first_frame,
-                                                  PageSize size, std::uint64_t count,
-                                                  PageTableFlags flags, FrameSource& frames) {
+std::expected<void, MapError> Mapper::map_range(PageSize size, VirtAddr first,
+                                                PhysAddr first_frame, std::uint64_t count,
+                                                PageTableFlags flags, FrameSource& frames,
+                                                IfMapped if_mapped) {
+  FERRITE_ASSERT(first.is_aligned(bytes(size)) && first_frame.is_aligned(bytes(size)));
   // The whole range must lie in one half of the address space, and its frames below 2^52, before
   // the first entry is written: the address arithmetic below panics otherwise, and it should do
   // so here, not after a prefix of the range is mapped. (The multiplication must not wrap.)
@@ -83,38 +85,45 @@ std::expected<void, MapError> Mapper::map_entries(VirtAddr first, PhysAddr first
     static_cast<void>(first + (count - 1) * bytes(size));
     static_cast<void>(first_frame + (count - 1) * bytes(size));
   }
+  const bool keep = if_mapped == IfMapped::keep;
   const PageTableFlags entry_flags = page_entry_flags(flags, size);
   const PageTableFlags table_flags = table_entry_flags(flags);
   const int level = level_of(size);
   std::expected<void, MapError> result;
-  std::uint64_t mapped = 0;
-  while (mapped < count && result) {
-    const VirtAddr page = first + mapped * bytes(size);
+  std::uint64_t done = 0;  // pages mapped by this call (or, with keep, found mapped)
+  while (done < count && result) {
+    const VirtAddr page = first + done * bytes(size);
     const auto entry = walk_to_entry(page, size, &frames, table_flags);
     if (!entry) {
+      if (keep && entry.error() == MapError::parent_is_huge_page) {
+        ++done;  // a larger page maps it already
+        continue;
+      }
       result = std::unexpected(entry.error());
       break;
     }
     // The pages up to the end of this table have their entries side by side from `entry` on.
     const std::uint64_t in_table =
-        std::min<std::uint64_t>(count - mapped, PageTable::kEntryCount - page.table_index(level));
-    for (PageTableEntry* next = *entry; next != *entry + in_table; ++next) {
+        std::min<std::uint64_t>(count - done, PageTable::kEntryCount - page.table_index(level));
+    for (PageTableEntry* next = *entry; next != *entry + in_table; ++next, ++done) {
       if (next->is_present()) {
-        result = std::unexpected(holds_smaller_pages(*next, size)
-                                     ? MapError::mapped_with_smaller_pages
-                                     : MapError::already_mapped);
+        if (holds_smaller_pages(*next, size)) {
+          result = std::unexpected(MapError::mapped_with_smaller_pages);
+          break;
+        }
+        if (keep) continue;
+        result = std::unexpected(MapError::already_mapped);
         break;
       }
       // No TLB flush: the entry was not present, and the CPU never caches a not-present entry.
-      next->set(first_frame + mapped * bytes(size), entry_flags);
-      ++mapped;
+      next->set(first_frame + done * bytes(size), entry_flags);
     }
   }
-  if (!result) {
+  if (!result && !keep) {
     // Undone page by page: the error path walks again rather than having a second walk.
-    while (mapped > 0) {
-      --mapped;
-      const auto undone = unmap_entry(first + mapped * bytes(size), size);
+    while (done > 0) {
+      --done;
+      const auto undone = unmap_entry(first + done * bytes(size), size);
       FERRITE_ASSERT(undone.has_value());  // this call mapped it a moment ago
     }
   }

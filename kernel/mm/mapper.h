@@ -47,6 +47,10 @@ constexpr std::string_view to_string(MapError error) {
   return "unknown mapping error";
 }
 
+// What map_range does with a page that is mapped already: fail (and undo the call's pages), or
+// keep it as it is and go on with the next (map_mmio: windows may overlap what is mapped).
+enum class IfMapped { fail, keep };
+
 // Where an address leads: the physical address, the size of the page that maps it, and the
 // flags of that page's entry.
 struct Translation {
@@ -80,7 +84,7 @@ class Mapper {
   template <PageSize Size>
   [[nodiscard]] std::expected<void, MapError> map(Page<Size> page, Frame<Size> frame,
                                                   PageTableFlags flags, FrameSource& frames) {
-    return map_entries(page.start(), frame.start(), Size, 1, flags, frames);
+    return map_range(Size, page.start(), frame.start(), 1, flags, frames);
   }
 
   // Maps `count` pages from `first` on to as many consecutive frames from `first_frame` on, all
@@ -96,8 +100,19 @@ class Mapper {
   [[nodiscard]] std::expected<void, MapError> map_range(Page<Size> first, Frame<Size> first_frame,
                                                         std::uint64_t count, PageTableFlags flags,
                                                         FrameSource& frames) {
-    return map_entries(first.start(), first_frame.start(), Size, count, flags, frames);
+    return map_range(Size, first.start(), first_frame.start(), count, flags, frames);
   }
+
+  // The same with the page size chosen at run time (the physical map takes the largest page that
+  // fits at each point, mm/physical_map.h); `first` and `first_frame` are aligned to `size`.
+  // With IfMapped::keep, a page that is mapped already (by an entry of its size or by a larger
+  // page) stays as it is and the next one is mapped: the call is then not all or nothing but
+  // can be repeated, and on an error the pages it mapped stay. A page of 2 MiB or 1 GiB whose
+  // entry holds a table of smaller pages is still mapped_with_smaller_pages.
+  [[nodiscard]] std::expected<void, MapError> map_range(PageSize size, VirtAddr first,
+                                                        PhysAddr first_frame, std::uint64_t count,
+                                                        PageTableFlags flags, FrameSource& frames,
+                                                        IfMapped if_mapped = IfMapped::fail);
 
   // Removes the mapping of `page` and returns the frame it mapped to (which the caller may free).
   // Page tables that become empty are kept.
@@ -121,9 +136,6 @@ class Mapper {
   }
 
  private:
-  std::expected<void, MapError> map_entries(VirtAddr first, PhysAddr first_frame, PageSize size,
-                                            std::uint64_t count, PageTableFlags flags,
-                                            FrameSource& frames);
   std::expected<PhysAddr, MapError> unmap_entry(VirtAddr page, PageSize size);
   std::expected<void, MapError> update_entry_flags(VirtAddr page, PageSize size,
                                                    PageTableFlags flags);

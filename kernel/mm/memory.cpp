@@ -26,7 +26,7 @@ namespace {
 constexpr PhysicalMemoryView kPhysicalMemory{kPhysicalMemoryOffset};
 
 constinit FrameAllocator frames;
-// The kernel-table lock (memory.h: lock 2 of 3). Taken for one page's walk at a time.
+// The kernel-table lock (memory.h: lock 2 of 3). Taken for one mapping call at a time.
 constinit sync::Spinlock kernel_tables_lock;
 // The Mapper has no default constructor; it is built in init() into this storage.
 alignas(Mapper) constinit std::byte mapper_storage[sizeof(Mapper)];
@@ -49,24 +49,20 @@ void check(std::expected<void, MapError> result, const char* what) {
   if (!result) panic("mm: cannot map {}: {}", what, to_string(result.error()));
 }
 
-// `count` pages of `size` of the physical map (or of an MMIO window) from
-// kPhysicalMemoryOffset + physical on, in one walk per table (Mapper::map_range).
-std::expected<void, MapError> map_at_offset(PageSize size, std::uint64_t physical,
-                                            std::uint64_t count, PageTableFlags flags) {
-  const VirtAddr virt(kPhysicalMemoryOffset + physical);
-  const PhysAddr frame(physical);
-  switch (size) {
-    case PageSize::size_4kib:
-      return mapper->map_range(Page4KiB::containing(virt), Frame4KiB::containing(frame), count,
-                               flags, frames);
-    case PageSize::size_2mib:
-      return mapper->map_range(Page2MiB::containing(virt), Frame2MiB::containing(frame), count,
-                               flags, frames);
-    case PageSize::size_1gib:
-      return mapper->map_range(Page1GiB::containing(virt), Frame1GiB::containing(frame), count,
-                               flags, frames);
-  }
-  return std::unexpected(MapError::not_mapped);  // not reached
+// Maps physical [start, end) (4 KiB-aligned) at kPhysicalMemoryOffset + start, for the physical
+// map and for MMIO windows: the largest pages that fit (for_each_page_run), one Mapper::map_range
+// per run, each under the kernel-table lock. Stops at the first error. Out of line: several
+// callers, none of them hot.
+[[gnu::noinline]] std::expected<void, MapError> map_at_offset(std::uint64_t start, std::uint64_t end, bool use_1gib,
+                                            PageTableFlags flags, IfMapped if_mapped) {
+  std::expected<void, MapError> result;
+  for_each_page_run(start, end, use_1gib, [&](PageSize size, std::uint64_t physical, std::uint64_t count) {
+    if (!result) return;
+    sync::SpinlockGuard guard(kernel_tables_lock);
+    result = mapper->map_range(size, VirtAddr(kPhysicalMemoryOffset + physical), PhysAddr(physical), count,
+                               flags, frames, if_mapped);
+  });
+  return result;
 }
 
 // The physical map (physical_map.h): the legacy first MiB, then RAM and ACPI regions from the
@@ -80,19 +76,17 @@ std::uint64_t map_physical_memory(const boot::BootInfo& boot_info) {
   const std::uint64_t image_start = align_down(address_of(__kernel_physical_start), kPageBytes);
   const std::uint64_t image_end = align_up(address_of(__kernel_physical_end), kPageBytes);
   const bool huge_1gib = cpu_has_1gib_pages();
-  const auto map_pages = [huge_1gib](std::uint64_t start, std::uint64_t end, PageTableFlags flags) {
-    for_each_page_run(start, end, huge_1gib,
-                      [flags](PageSize size, std::uint64_t physical, std::uint64_t count) {
-                        check(map_at_offset(size, physical, count, flags), "physical memory");
-                      });
-  };
   return for_each_physical_map_range(
       boot_info.memory_map(), FrameAllocator::kLowMemoryEnd, [&](std::uint64_t start, std::uint64_t end) {
         const std::uint64_t cut_start = std::clamp(image_start, start, end);
         const std::uint64_t cut_end = std::clamp(image_end, cut_start, end);
-        map_pages(start, cut_start, data);
-        map_pages(cut_start, cut_end, read_only);
-        map_pages(cut_end, end, data);
+        const struct {
+          std::uint64_t start, end;
+          PageTableFlags flags;
+        } pieces[] = {{start, cut_start, data}, {cut_start, cut_end, read_only}, {cut_end, end, data}};
+        for (const auto& piece : pieces) {
+          check(map_at_offset(piece.start, piece.end, huge_1gib, piece.flags, IfMapped::fail), "physical memory");
+        }
       });
 }
 
@@ -174,8 +168,9 @@ void init(const boot::BootInfo& boot_info) {
   for (const boot::Module& module : boot_info.modules()) {
     reserved[reserved_count++] = {module.start, module.end - module.start};
   }
-  frames = FrameAllocator(boot_info.memory_map(), std::span(reserved.data(), reserved_count), kPhysicalMemory,
-                          {arch::save_and_disable_interrupts, arch::restore_interrupts});
+  // Built in place: an assignment would copy the allocator's run table member by member.
+  new (&frames) FrameAllocator(boot_info.memory_map(), std::span(reserved.data(), reserved_count), kPhysicalMemory,
+                               {arch::save_and_disable_interrupts, arch::restore_interrupts});
 
   // A fresh, empty level-4 table. New tables are reached through the boot tables' physical map
   // (0..4 GiB), which is where the frame allocator hands out its first frames.
@@ -297,17 +292,12 @@ std::expected<VirtAddr, MapError> map_mmio(std::uint64_t physical, std::uint64_t
   // framebuffer write-combining still apply (Intel SDM Vol. 3A 13.5.2.2, table 13-7).
   const PageTableFlags flags = PageTableFlags::present | PageTableFlags::writable |
                                PageTableFlags::cache_disable | PageTableFlags::global | no_execute;
-  std::expected<void, MapError> result;
-  for_each_page(start, end, false, [&](PageSize size, std::uint64_t page) {
-    if (!result) return;
-    // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they
-    // are. Looked up and mapped under one hold of the lock: two threads mapping the same window
-    // (drivers, ACPI tables) both succeed, once. (Page by page: windows are few and small.)
-    sync::SpinlockGuard guard(kernel_tables_lock);
-    if (mapper->translate(VirtAddr(kPhysicalMemoryOffset + page))) return;
-    result = map_at_offset(size, page, 1, flags);
-  });
-  if (!result) return std::unexpected(result.error());
+  // Pages the physical map already has (RAM, the first MiB, an earlier window) stay as they
+  // are, found in the same walk that maps the others, under one hold of the lock per run: two
+  // threads mapping the same window (drivers, ACPI tables) both succeed, once.
+  if (auto mapped = map_at_offset(start, end, false, flags, IfMapped::keep); !mapped) {
+    return std::unexpected(mapped.error());
+  }
   return VirtAddr(kPhysicalMemoryOffset + physical);
 }
 

@@ -26,7 +26,8 @@ void init(const boot::BootInfo& boot_info);
 //      may sleep; taken only by heap_allocate's slow path, in a thread with interrupts on.
 //   2. the kernel-table spinlock (in memory.cpp): the kernel half of the page tables, i.e. every
 //      change the kernel mapper makes (heap growth, map_mmio, thread stacks, unmap_pages). Held
-//      with interrupts off for one page's table walk at a time, never across zeroing a page;
+//      with interrupts off for one mapping call at a time (a page, or one run of map_mmio's
+//      window: a walk per table), never across zeroing a page;
 //      some callers cannot sleep (the heap grows inside whatever context called operator new,
 //      mm::init runs before there are threads), which is why it is a spinlock.
 //   3. the frame allocator's spinlock (mm/frame_allocator.h): allocate and free only.

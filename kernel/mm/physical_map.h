@@ -14,10 +14,11 @@ namespace ferrite::mm {
 // The largest page that is aligned at `start` and fits below `end` (1 GiB pages only if
 // `use_1gib`).
 constexpr PageSize largest_page_at(std::uint64_t start, std::uint64_t end, bool use_1gib) {
-  for (const PageSize larger : {PageSize::size_1gib, PageSize::size_2mib}) {
-    if (larger == PageSize::size_1gib && !use_1gib) continue;
-    if (is_aligned(start, bytes(larger)) && end - start >= bytes(larger)) return larger;
-  }
+  const auto fits = [start, end](PageSize size) {
+    return is_aligned(start, bytes(size)) && end - start >= bytes(size);
+  };
+  if (use_1gib && fits(PageSize::size_1gib)) return PageSize::size_1gib;
+  if (fits(PageSize::size_2mib)) return PageSize::size_2mib;
   return PageSize::size_4kib;
 }
 
@@ -51,7 +52,7 @@ void for_each_page_run(std::uint64_t start, std::uint64_t end, bool use_1gib, Ma
 }
 
 // Calls `map_page(PageSize, physical_start)` for each page of for_each_page_run's runs, in order:
-// for callers that handle pages one at a time (map_mmio keeps the pages already mapped).
+// for callers that handle pages one at a time.
 template <class MapPage>
 void for_each_page(std::uint64_t start, std::uint64_t end, bool use_1gib, MapPage&& map_page) {
   for_each_page_run(start, end, use_1gib,

@@ -10,9 +10,7 @@ namespace ferrite::mm {
 using namespace allocator_detail;
 
 void FixedBlockAllocator::init(std::span<std::byte> region, DebugChecks debug) {
-  free_lists_.fill(nullptr);
-  fallback_.init(region, debug);
-  zero_size_bytes_ = 0;
+  fallback_.init(region, debug);  // the free lists are still empty from construction
   debug_ = debug == DebugChecks::on;
   fast_free_limit_ = debug_ ? 0 : kLastList;
 }

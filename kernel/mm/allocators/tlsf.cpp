@@ -39,19 +39,12 @@ struct TlsfAllocator::Block {
 
 void TlsfAllocator::init(std::span<std::byte> region, DebugChecks debug) {
   static_assert(sizeof(Block) == kMinBlockBytes);
-  for (auto& lists : free_lists_) std::fill(std::begin(lists), std::end(lists), nullptr);
-  first_level_map_ = 0;
-  std::fill(std::begin(second_level_maps_), std::end(second_level_maps_), 0);
-  std::fill(std::begin(quick_lists_), std::end(quick_lists_), nullptr);
-  std::fill(std::begin(quick_counts_), std::end(quick_counts_), 0);
+  // The lists, maps and counters are still empty from construction (init runs once).
+  FERRITE_ASSERT(sentinel_ == nullptr);
   std::uintptr_t begin = address_of(region.data());
   heap_start_ = align_up(begin, kGranule);
   usable_end_ = heap_start_;
   heap_end_ = begin + region.size();
-  sentinel_ = nullptr;
-  used_bytes_ = 0;
-  allocation_count_ = 0;
-  bytes_in_use_ = 0;
   debug_ = debug == DebugChecks::on;
   extend_to(heap_end_);
 }

@@ -54,7 +54,7 @@ class TlsfAllocator final : public Allocator {
     init(region, debug);
   }
 
-  // Takes over `region` as the heap. Call once, before the first allocation.
+  // Takes over `region` as the heap. Call once, on a fresh allocator, before the first allocation.
   void init(std::span<std::byte> region, DebugChecks debug = DebugChecks::off);
 
   [[nodiscard]] void* allocate(std::size_t size, std::size_t align) override;
