@@ -17,11 +17,8 @@ class KernelPhysicalReader final : public PhysicalReader {
  public:
   std::span<const std::byte> read(std::uint64_t phys, std::size_t length) const override {
     if (phys >= mm::kEarlyPhysicalMapLimit || length > mm::kEarlyPhysicalMapLimit - phys) return {};
-    const std::uint64_t end = phys + length;
-    for (std::uint64_t page = phys & ~(mm::kPageBytes - 1); page < end; page += mm::kPageBytes) {
-      const mm::VirtAddr virt(reinterpret_cast<std::uint64_t>(mm::physical_to_virtual<std::byte>(page)));
-      if (!mm::kernel_translate(virt) && !mm::map_mmio(page, mm::kPageBytes)) return {};
-    }
+    // map_mmio leaves the pages the physical map has already as they are.
+    if (length != 0 && !mm::map_mmio(phys, length)) return {};
     return {mm::physical_to_virtual<const std::byte>(phys), length};
   }
 };
