@@ -25,6 +25,9 @@ namespace ferrite::fmt {
 // of text, never one character per call, so a sink that takes a lock per write stays cheap.
 struct Sink {
   virtual void write(std::string_view text) = 0;
+  // Whether many small writes cost it no more than one (a buffer, a log record, the console while
+  // held): format_to then hands the pieces over as they come instead of collecting them first.
+  virtual bool small_writes_are_cheap() const { return false; }
 
  protected:
   ~Sink() = default;
@@ -573,7 +576,7 @@ void format_erased(Sink& sink, const void* value, const FormatSpec& spec) {
   Formatter<T>::format(sink, *static_cast<const T*>(value), spec);
 }
 
-// Collects small writes into one larger write to the target sink.
+// Collects small writes into one larger write to the target sink (unless they are cheap for it).
 void vformat_to(Sink& sink, std::string_view format, std::span<const Argument> arguments);
 // Passes every piece straight to the sink (for sinks that are buffers already).
 void vformat_direct(Sink& sink, std::string_view format, std::span<const Argument> arguments);
@@ -592,6 +595,7 @@ class BufferSink final : public Sink {
  public:
   explicit BufferSink(std::span<char> buffer);
   void write(std::string_view text) override;
+  bool small_writes_are_cheap() const override { return true; }
 
   std::string_view view() const { return {buffer_.data(), stored_}; }
   bool truncated() const { return stored_ < wanted_; }

@@ -359,6 +359,19 @@ TEST(Format, SinkGetsRunsNotCharacters) {
   EXPECT_LE(long_sink.writes(), 6);
 }
 
+// A sink for which small writes are cheap (a buffer, a log record) gets the pieces as they come:
+// no staging copy in between, and the same text.
+TEST(Format, CheapSinkGetsPiecesDirectly) {
+  class CheapSink final : public fmt::Sink {
+   public:
+    void write(std::string_view text) override { pieces.emplace_back(text); }
+    bool small_writes_are_cheap() const override { return true; }
+    std::vector<std::string> pieces;
+  } sink;
+  fmt::format_to(sink, "a {} b {:#x}", 1, 255);
+  EXPECT_EQ(sink.pieces, (std::vector<std::string>{"a ", "1", " b ", "0xff"}));
+}
+
 // ---- The formatted panic (lib/panic.h). The panics sit in helpers so that their line numbers
 // are known exactly.
 
