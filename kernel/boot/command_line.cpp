@@ -36,7 +36,9 @@ CommandLine::Lookup CommandLine::lookup(std::string_view name) const {
   Lookup found;
   if (name.empty()) return found;
   std::string_view rest = text_;
-  for (std::string_view word = take_word(rest); !word.empty(); word = take_word(rest)) {
+  for (;;) {
+    const std::string_view word = take_word(rest);
+    if (word.empty()) break;
     if (!word.starts_with(name)) continue;
     if (word.size() == name.size()) {
       found.flag = true;
