@@ -298,15 +298,15 @@ TEST(Format, ErrorsHaveDistinctMessages) {
 }
 
 TEST(Format, ParseSpecFillsEveryField) {
-  const fmt::ParsedSpec parsed = fmt::parse_spec("*^+#012X");
-  ASSERT_EQ(parsed.error, FormatError::none);
-  EXPECT_EQ(parsed.spec.fill, '*');
-  EXPECT_EQ(parsed.spec.align, fmt::Align::center);
-  EXPECT_EQ(parsed.spec.sign, fmt::Sign::always);
-  EXPECT_TRUE(parsed.spec.alternate);
-  EXPECT_TRUE(parsed.spec.zero_pad);
-  EXPECT_EQ(parsed.spec.width, 12);
-  EXPECT_EQ(parsed.spec.type, 'X');
+  fmt::FormatSpec spec;
+  ASSERT_EQ(fmt::parse_spec("*^+#012X", spec), FormatError::none);
+  EXPECT_EQ(spec.fill, '*');
+  EXPECT_EQ(spec.align, fmt::Align::center);
+  EXPECT_EQ(spec.sign, fmt::Sign::always);
+  EXPECT_TRUE(spec.alternate);
+  EXPECT_TRUE(spec.zero_pad);
+  EXPECT_EQ(spec.width, 12);
+  EXPECT_EQ(spec.type, 'X');
 }
 
 TEST(Format, BufferTruncatesLikeSnprintf) {
