@@ -147,7 +147,8 @@ void init(const boot::BootInfo& boot_info) {
   init_io_apic(command_line);  // the 8259's lines move to the I/O APIC (chapter 13)
   time::start_tick();
   // Chapter 13: from here on the kernel has threads; this code goes on as thread 1 "main".
-  const std::uint64_t slice_ms = boot::parse_size(command_line.get("timeslice").value_or("10")).value_or(10);
+  std::uint64_t slice_ms = 10;  // `timeslice=MS`; a malformed value or 0 keeps 10
+  if (const auto text = command_line.get("timeslice")) slice_ms = boot::parse_size(*text).value_or(10);
   sched::init((slice_ms == 0 ? 10 : slice_ms) * 1'000'000);
   // Chapter 14: ring 3 — the syscall MSRs, SMEP/SMAP, SSE for programs — and the process layer's
   // hooks for system calls, demand paging and faults in user code.

@@ -32,26 +32,26 @@ std::optional<std::uint64_t> digit_value(char c, std::uint64_t base) {
 
 }  // namespace
 
-std::optional<std::string_view> CommandLine::get(std::string_view key) const {
-  if (key.empty()) return std::nullopt;
-  std::optional<std::string_view> value;
+CommandLine::Lookup CommandLine::lookup(std::string_view name) const {
+  Lookup found;
+  if (name.empty()) return found;
   std::string_view rest = text_;
-  for (std::string_view word = take_word(rest); !word.empty(); word = take_word(rest)) {
-    if (word.size() > key.size() && word.starts_with(key) && word[key.size()] == '=') {
-      value = word.substr(key.size() + 1);
+  for (;;) {
+    const std::string_view word = take_word(rest);
+    if (word.empty()) break;
+    if (!word.starts_with(name)) continue;
+    if (word.size() == name.size()) {
+      found.flag = true;
+    } else if (word[name.size()] == '=') {
+      found.value = word.substr(name.size() + 1);
     }
   }
-  return value;
+  return found;
 }
 
-bool CommandLine::has(std::string_view flag) const {
-  if (flag.empty()) return false;
-  std::string_view rest = text_;
-  for (std::string_view word = take_word(rest); !word.empty(); word = take_word(rest)) {
-    if (word == flag) return true;
-  }
-  return false;
-}
+std::optional<std::string_view> CommandLine::get(std::string_view key) const { return lookup(key).value; }
+
+bool CommandLine::has(std::string_view flag) const { return lookup(flag).flag; }
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
   std::uint64_t base = 10;

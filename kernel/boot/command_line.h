@@ -27,6 +27,13 @@ class CommandLine {
   std::string_view text() const { return text_; }
 
  private:
+  // One pass over the words for both questions about `name`.
+  struct Lookup {
+    std::optional<std::string_view> value;  // of the last `name=value`
+    bool flag = false;                      // the bare word `name` appears
+  };
+  Lookup lookup(std::string_view name) const;
+
   std::string_view text_;
 };
 

@@ -76,6 +76,8 @@ class Printer final : public fmt::Sink {
   Printer& operator=(const Printer&) = delete;
 
   void write(std::string_view text) override;
+  // The console is held for the Printer's whole life, or the text goes into a log record.
+  bool small_writes_are_cheap() const override { return true; }
   // Colours apply only when the text goes straight to the screen.
   void set_color(ColorCode color);
   ColorCode color() const;

@@ -180,6 +180,7 @@ void vformat_direct(Sink& sink, std::string_view format, std::span<const Argumen
 }
 
 void vformat_to(Sink& sink, std::string_view format, std::span<const Argument> arguments) {
+  if (sink.small_writes_are_cheap()) return vformat_direct(sink, format, arguments);
   StagingSink staging(sink);
   vformat_direct(staging, format, arguments);
   staging.flush();

@@ -25,6 +25,9 @@ namespace ferrite::fmt {
 // of text, never one character per call, so a sink that takes a lock per write stays cheap.
 struct Sink {
   virtual void write(std::string_view text) = 0;
+  // Whether many small writes cost it no more than one (a buffer, a log record, the console while
+  // held): format_to then hands the pieces over as they come instead of collecting them first.
+  virtual bool small_writes_are_cheap() const { return false; }
 
  protected:
   ~Sink() = default;
@@ -119,20 +122,10 @@ constexpr std::string_view slice(std::string_view text, std::size_t begin, std::
   return {text.data() + begin, end - begin};
 }
 
-struct ParsedSpec {
-  FormatSpec spec;
-  FormatError error = FormatError::none;
-};
-
-// Parses the text between ':' and '}'. Used at compile time (checking) and at run time
-// (formatting), so both always agree.
-constexpr ParsedSpec parse_spec(std::string_view text) {
-  ParsedSpec result;
-  FormatSpec& spec = result.spec;
-  const auto fail = [&result](FormatError error) {
-    result.error = error;
-    return result;
-  };
+// Parses the text between ':' and '}' into `spec` (a default FormatSpec on entry). Used at
+// compile time (checking) and at run time (formatting), so both always agree. Filling the
+// caller's spec in place spares the run time a copy of the whole result.
+constexpr FormatError parse_spec(std::string_view text, FormatSpec& spec) {
   const auto align_of = [](char c) {
     switch (c) {
       case '<':
@@ -149,7 +142,7 @@ constexpr ParsedSpec parse_spec(std::string_view text) {
   const auto at = [&](std::size_t i) { return i < text.size() ? text[i] : '\0'; };
 
   if (text.size() >= 2 && align_of(text[1]) != Align::automatic) {
-    if (text[0] == '{' || text[0] == '}') return fail(FormatError::invalid_spec);
+    if (text[0] == '{' || text[0] == '}') return FormatError::invalid_spec;
     spec.fill = text[0];
     spec.align = align_of(text[1]);
     pos = 2;
@@ -168,28 +161,28 @@ constexpr ParsedSpec parse_spec(std::string_view text) {
   if (at(pos) == '0') {
     spec.zero_pad = true;
     ++pos;
-    if (at(pos) == '0') return fail(FormatError::invalid_spec);  // "00" is not a width
+    if (at(pos) == '0') return FormatError::invalid_spec;  // "00" is not a width
   }
   std::size_t width = 0;
   while (at(pos) >= '0' && at(pos) <= '9') {
     width = width * 10 + static_cast<std::size_t>(at(pos) - '0');
-    if (width > kMaxWidth) return fail(FormatError::width_too_large);
+    if (width > kMaxWidth) return FormatError::width_too_large;
     ++pos;
   }
   spec.width = static_cast<std::uint16_t>(width);
-  if (at(pos) == '.') return fail(FormatError::precision_not_supported);
+  if (at(pos) == '.') return FormatError::precision_not_supported;
   if (pos < text.size()) {
     const char type = text[pos];
     if ((type >= 'a' && type <= 'z') || (type >= 'A' && type <= 'Z')) {
       if (!contains("bBcdopsxX", type)) {
-        return fail(FormatError::unknown_type);
+        return FormatError::unknown_type;
       }
       spec.type = type;
       ++pos;
     }
   }
-  if (pos != text.size()) return fail(FormatError::invalid_spec);
-  return result;
+  if (pos != text.size()) return FormatError::invalid_spec;
+  return FormatError::none;
 }
 
 // Walks a format string, handing literal runs to on_text (escapes `{{`/`}}` included as one
@@ -221,9 +214,10 @@ constexpr FormatError walk_format(std::string_view format, OnText&& on_text, OnF
     if (!field.empty()) {
       if (field[0] >= '0' && field[0] <= '9') return FormatError::argument_index_not_supported;
       if (field[0] != ':') return FormatError::invalid_spec;
-      const ParsedSpec parsed = parse_spec(slice(field, 1, field.size()));
-      if (parsed.error != FormatError::none) return parsed.error;
-      spec = parsed.spec;
+      if (const FormatError error = parse_spec(slice(field, 1, field.size()), spec);
+          error != FormatError::none) {
+        return error;
+      }
     }
     if (const FormatError error = on_field(field_index, spec); error != FormatError::none) {
       return error;
@@ -573,7 +567,7 @@ void format_erased(Sink& sink, const void* value, const FormatSpec& spec) {
   Formatter<T>::format(sink, *static_cast<const T*>(value), spec);
 }
 
-// Collects small writes into one larger write to the target sink.
+// Collects small writes into one larger write to the target sink (unless they are cheap for it).
 void vformat_to(Sink& sink, std::string_view format, std::span<const Argument> arguments);
 // Passes every piece straight to the sink (for sinks that are buffers already).
 void vformat_direct(Sink& sink, std::string_view format, std::span<const Argument> arguments);
@@ -592,6 +586,7 @@ class BufferSink final : public Sink {
  public:
   explicit BufferSink(std::span<char> buffer);
   void write(std::string_view text) override;
+  bool small_writes_are_cheap() const override { return true; }
 
   std::string_view view() const { return {buffer_.data(), stored_}; }
   bool truncated() const { return stored_ < wanted_; }

@@ -59,10 +59,18 @@ bool Ring::append(Level level, std::uint64_t timestamp_ns, std::string_view text
     target.meta.store(static_cast<std::uint64_t>(level) | std::uint64_t{continuation} << 8 |
                           std::uint64_t{console} << 9 | std::uint64_t{text.size()} << 16,
                       std::memory_order_relaxed);
-    for (std::size_t word = 0; word * 8 < text.size(); ++word) {
+    // Whole words, then the last few bytes one by one: the text may end anywhere in memory.
+    std::size_t word = 0;
+    for (; word * 8 + 8 <= text.size(); ++word) {
+      std::uint64_t value;
+      __builtin_memcpy(&value, text.data() + word * 8, 8);
+      target.words[word].store(value, std::memory_order_relaxed);
+    }
+    if (word * 8 < text.size()) {
       std::uint64_t value = 0;
-      const std::size_t bytes = text.size() - word * 8 < 8 ? text.size() - word * 8 : 8;
-      __builtin_memcpy(&value, text.data() + word * 8, bytes);
+      for (std::size_t i = word * 8; i < text.size(); ++i) {
+        value |= std::uint64_t{static_cast<unsigned char>(text[i])} << (i % 8 * 8);
+      }
       target.words[word].store(value, std::memory_order_relaxed);
     }
     target.state.store(encode(sequence, kCommitted), std::memory_order_release);
@@ -85,10 +93,10 @@ Ring::ReadResult Ring::read(std::uint64_t sequence, Record& out) const {
   out.console = ((meta >> 9) & 1) != 0;
   const std::size_t length = (meta >> 16) & 0xFFFF;
   out.length = static_cast<std::uint8_t>(length < kSlotText ? length : kSlotText);
+  // Whole words: Record::text has room for all of them, and view() ends at `length`.
   for (std::size_t word = 0; word * 8 < out.length; ++word) {
     const std::uint64_t value = source.words[word].load(std::memory_order_relaxed);
-    const std::size_t bytes = out.length - word * 8 < 8 ? out.length - word * 8 : 8;
-    __builtin_memcpy(out.text + word * 8, &value, bytes);
+    __builtin_memcpy(out.text + word * 8, &value, 8);
   }
   std::atomic_thread_fence(std::memory_order_acquire);
   if (source.state.load(std::memory_order_relaxed) != state) return ReadResult::overwritten;

@@ -155,6 +155,7 @@ class RecordWriter final : public fmt::Sink {
   RecordWriter& operator=(const RecordWriter&) = delete;
 
   void write(std::string_view text) override;
+  bool small_writes_are_cheap() const override { return true; }  // copied into buffer_
   void finish();
 
  private:

@@ -298,15 +298,15 @@ TEST(Format, ErrorsHaveDistinctMessages) {
 }
 
 TEST(Format, ParseSpecFillsEveryField) {
-  const fmt::ParsedSpec parsed = fmt::parse_spec("*^+#012X");
-  ASSERT_EQ(parsed.error, FormatError::none);
-  EXPECT_EQ(parsed.spec.fill, '*');
-  EXPECT_EQ(parsed.spec.align, fmt::Align::center);
-  EXPECT_EQ(parsed.spec.sign, fmt::Sign::always);
-  EXPECT_TRUE(parsed.spec.alternate);
-  EXPECT_TRUE(parsed.spec.zero_pad);
-  EXPECT_EQ(parsed.spec.width, 12);
-  EXPECT_EQ(parsed.spec.type, 'X');
+  fmt::FormatSpec spec;
+  ASSERT_EQ(fmt::parse_spec("*^+#012X", spec), FormatError::none);
+  EXPECT_EQ(spec.fill, '*');
+  EXPECT_EQ(spec.align, fmt::Align::center);
+  EXPECT_EQ(spec.sign, fmt::Sign::always);
+  EXPECT_TRUE(spec.alternate);
+  EXPECT_TRUE(spec.zero_pad);
+  EXPECT_EQ(spec.width, 12);
+  EXPECT_EQ(spec.type, 'X');
 }
 
 TEST(Format, BufferTruncatesLikeSnprintf) {
@@ -357,6 +357,19 @@ TEST(Format, SinkGetsRunsNotCharacters) {
   fmt::format_to(long_sink, "<{}>{:>200}", std::string_view(long_text), 1);
   EXPECT_EQ(long_sink.text(), "<" + long_text + ">" + std::string(199, ' ') + "1");
   EXPECT_LE(long_sink.writes(), 6);
+}
+
+// A sink for which small writes are cheap (a buffer, a log record) gets the pieces as they come:
+// no staging copy in between, and the same text.
+TEST(Format, CheapSinkGetsPiecesDirectly) {
+  class CheapSink final : public fmt::Sink {
+   public:
+    void write(std::string_view text) override { pieces.emplace_back(text); }
+    bool small_writes_are_cheap() const override { return true; }
+    std::vector<std::string> pieces;
+  } sink;
+  fmt::format_to(sink, "a {} b {:#x}", 1, 255);
+  EXPECT_EQ(sink.pieces, (std::vector<std::string>{"a ", "1", " b ", "0xff"}));
 }
 
 // ---- The formatted panic (lib/panic.h). The panics sit in helpers so that their line numbers

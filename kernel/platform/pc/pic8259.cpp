@@ -70,22 +70,24 @@ void init() {
   // ICW1 starts the sequence on each controller; the ICW2-4 that follow go to the data port. The
   // old parts need a moment between writes, hence arch::io_wait (figure 6: ICW1, ICW2, ICW3 if
   // cascaded, ICW4 if requested).
-  arch::outb(kMaster.command, kIcw1Init | kIcw1NeedIcw4);
-  arch::io_wait();
-  arch::outb(kSlave.command, kIcw1Init | kIcw1NeedIcw4);
-  arch::io_wait();
-  arch::outb(kMaster.data, kMasterVectorOffset);  // ICW2: vector of line 0 (bits 2..0 must be 0)
-  arch::io_wait();
-  arch::outb(kSlave.data, kSlaveVectorOffset);
-  arch::io_wait();
-  arch::outb(kMaster.data, kIcw3MasterHasSlaveOnLine2);
-  arch::io_wait();
-  arch::outb(kSlave.data, kIcw3SlaveIdentity);
-  arch::io_wait();
-  arch::outb(kMaster.data, kIcw4Mode8086);
-  arch::io_wait();
-  arch::outb(kSlave.data, kIcw4Mode8086);
-  arch::io_wait();
+  struct Write {
+    std::uint16_t port;
+    std::uint8_t value;
+  };
+  static constexpr Write kSequence[] = {
+      {kMaster.command, kIcw1Init | kIcw1NeedIcw4},
+      {kSlave.command, kIcw1Init | kIcw1NeedIcw4},
+      {kMaster.data, kMasterVectorOffset},  // ICW2: vector of line 0 (bits 2..0 must be 0)
+      {kSlave.data, kSlaveVectorOffset},
+      {kMaster.data, kIcw3MasterHasSlaveOnLine2},
+      {kSlave.data, kIcw3SlaveIdentity},
+      {kMaster.data, kIcw4Mode8086},
+      {kSlave.data, kIcw4Mode8086},
+  };
+  for (const Write& write : kSequence) {
+    arch::outb(write.port, write.value);
+    arch::io_wait();
+  }
   // ICW1 cleared the masks (every line enabled); set ours: all masked but the cascade, which
   // must be open for any slave line to get through.
   masks = static_cast<std::uint16_t>(0xFFFF & ~(1u << kCascadeLine));
