@@ -56,7 +56,7 @@ void check(std::expected<void, MapError> result, const char* what) {
                                                                  std::uint64_t count, PageTableFlags flags,
                                                                  FrameSource& source, IfMapped if_mapped) {
   sync::SpinlockGuard guard(kernel_tables_lock);
-  return mapper->map_range(size, first, first_frame, count, flags, source, if_mapped);
+  return kernel_mapper().map_range(size, first, first_frame, count, flags, source, if_mapped);
 }
 
 // Maps physical [start, end) (4 KiB-aligned) at kPhysicalMemoryOffset + start, for the physical
