@@ -35,24 +35,22 @@ void report(fmt::Sink& out, std::string_view option, std::string_view text, std:
   fmt::format_to(out, "\n");
 }
 
-// The value of `option` within [low, high] (page multiples, low <= high), or `fallback` (also
-// within them) when the option is absent or not a size. Every change is reported.
-std::uint64_t checked_size(const boot::CommandLine& command_line, std::string_view option,
-                           std::uint64_t fallback, std::uint64_t low, std::string_view low_reason,
-                           std::uint64_t high, std::string_view high_reason, fmt::Sink& out) {
-  const std::optional<std::string_view> text = command_line.get(option);
-  if (!text) return fallback;
-  const std::optional<std::uint64_t> size = boot::parse_size(*text);
+// The value `text` gave for `option`, held within [low, high] (page multiples, low <= high), or
+// `fallback` (also within them) when it is not a size. Every change is reported.
+std::uint64_t checked_size(std::string_view option, std::string_view text, std::uint64_t fallback,
+                           std::uint64_t low, std::string_view low_reason, std::uint64_t high,
+                           std::string_view high_reason, fmt::Sink& out) {
+  const std::optional<std::uint64_t> size = boot::parse_size(text);
   if (!size) {
-    report(out, option, *text, "is not a size", std::nullopt, fallback);
+    report(out, option, text, "is not a size", std::nullopt, fallback);
     return fallback;
   }
   if (*size < low) {
-    report(out, option, *text, low_reason, Size{low}, low);
+    report(out, option, text, low_reason, Size{low}, low);
     return low;
   }
   if (*size > high) {
-    report(out, option, *text, high_reason, Size{high}, high);
+    report(out, option, text, high_reason, Size{high}, high);
     return high;
   }
   return align_up(*size, kPageBytes);  // *size <= high, a page multiple: cannot overflow
@@ -75,18 +73,23 @@ HeapConfig heap_config_from(const boot::CommandLine& command_line, std::uint64_t
   const std::uint64_t free_bytes = align_down(free_memory_bytes, kPageBytes);
   const std::uint64_t initial_high = std::max<std::uint64_t>(align_down(free_bytes / 2, kPageBytes),
                                                              HeapConfig::kMinInitialBytes);
-  config.initial_bytes = checked_size(
-      command_line, "heap", std::min<std::uint64_t>(HeapConfig::kDefaultInitialBytes, initial_high),
-      HeapConfig::kMinInitialBytes, "is below the minimum of ", initial_high,
-      "is more than half the free memory: ", messages);
+  // Defaults are within the bounds by construction: only a given value needs checking.
+  config.initial_bytes = std::min<std::uint64_t>(HeapConfig::kDefaultInitialBytes, initial_high);
+  if (auto text = command_line.get("heap")) {
+    config.initial_bytes = checked_size("heap", *text, config.initial_bytes, HeapConfig::kMinInitialBytes,
+                                        "is below the minimum of ", initial_high,
+                                        "is more than half the free memory: ", messages);
+  }
 
   const std::uint64_t max_low = std::max<std::uint64_t>(config.initial_bytes, HeapConfig::kMinMaxBytes);
   const std::uint64_t max_high = std::max(free_bytes, max_low);
-  const std::uint64_t max_default = std::clamp<std::uint64_t>(HeapConfig::kDefaultMaxBytes, max_low, max_high);
-  config.max_bytes = checked_size(
-      command_line, "heap_max", max_default, max_low,
-      max_low == config.initial_bytes ? "is below the initial heap of " : "is below the minimum of ",
-      max_high, "is more than the free memory: ", messages);
+  config.max_bytes = std::clamp<std::uint64_t>(HeapConfig::kDefaultMaxBytes, max_low, max_high);
+  if (auto text = command_line.get("heap_max")) {
+    config.max_bytes = checked_size(
+        "heap_max", *text, config.max_bytes, max_low,
+        max_low == config.initial_bytes ? "is below the initial heap of " : "is below the minimum of ",
+        max_high, "is more than the free memory: ", messages);
+  }
   if (command_line.has("heap_debug")) config.debug = DebugChecks::on;
   return config;
 }

@@ -49,18 +49,26 @@ void check(std::expected<void, MapError> result, const char* what) {
   if (!result) panic("mm: cannot map {}: {}", what, to_string(result.error()));
 }
 
+// One Mapper::map_range on the kernel tables under the kernel-table lock: the path every mapping
+// after the kernel image takes (physical map, MMIO windows, heap pages). Out of line: one copy
+// of the lock for all of them.
+[[gnu::noinline]] std::expected<void, MapError> map_range_locked(PageSize size, VirtAddr first, PhysAddr first_frame,
+                                                                 std::uint64_t count, PageTableFlags flags,
+                                                                 FrameSource& source, IfMapped if_mapped) {
+  sync::SpinlockGuard guard(kernel_tables_lock);
+  return kernel_mapper().map_range(size, first, first_frame, count, flags, source, if_mapped);
+}
+
 // Maps physical [start, end) (4 KiB-aligned) at kPhysicalMemoryOffset + start, for the physical
-// map and for MMIO windows: the largest pages that fit (for_each_page_run), one Mapper::map_range
-// per run, each under the kernel-table lock. Stops at the first error. Out of line: several
-// callers, none of them hot.
+// map and for MMIO windows: the largest pages that fit (for_each_page_run), one locked map_range
+// per run. Stops at the first error. Out of line: several callers, none of them hot.
 [[gnu::noinline]] std::expected<void, MapError> map_at_offset(std::uint64_t start, std::uint64_t end, bool use_1gib,
                                             PageTableFlags flags, IfMapped if_mapped) {
   std::expected<void, MapError> result;
   for_each_page_run(start, end, use_1gib, [&](PageSize size, std::uint64_t physical, std::uint64_t count) {
     if (!result) return;
-    sync::SpinlockGuard guard(kernel_tables_lock);
-    result = mapper->map_range(size, VirtAddr(kPhysicalMemoryOffset + physical), PhysAddr(physical), count,
-                               flags, frames, if_mapped);
+    result = map_range_locked(size, VirtAddr(kPhysicalMemoryOffset + physical), PhysAddr(physical), count, flags,
+                              frames, if_mapped);
   });
   return result;
 }
@@ -230,8 +238,7 @@ namespace {
 class LockedKernelTables {
  public:
   std::expected<void, MapError> map(Page4KiB page, Frame4KiB frame, PageTableFlags flags, FrameSource& source) {
-    sync::SpinlockGuard guard(kernel_tables_lock);
-    return kernel_mapper().map(page, frame, flags, source);
+    return map_range_locked(PageSize::size_4kib, page.start(), frame.start(), 1, flags, source, IfMapped::fail);
   }
   std::expected<Frame4KiB, MapError> unmap(Page4KiB page) {
     sync::SpinlockGuard guard(kernel_tables_lock);
