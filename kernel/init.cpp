@@ -43,10 +43,9 @@ void init_local_apic() {
 // boot a scroll of the screen and its bytes on the serial port (issue 9's boot-time budget).
 void report_local_apic() {
   if (!arch::lapic::enabled()) return;
-  const std::uint64_t hz = arch::lapic::timer_hz();
-  log::debug("lapic: {} id {} at {:#x}, timer {}.{:03} MHz, TSC-deadline {}",
+  log::debug("lapic: {} id {} at {:#x}, timer {} MHz, TSC-deadline {}",
             arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
-            arch::lapic::physical_base(), hz / 1'000'000, hz / 1000 % 1000,
+            arch::lapic::physical_base(), fmt::Thousandths{arch::lapic::timer_hz() / 1000},
             arch::lapic::has_tsc_deadline() ? "yes" : "no");
 }
 

@@ -150,6 +150,17 @@ void format_pointer(Sink& sink, std::uintptr_t address, const FormatSpec& spec) 
   format_integer(sink, address, false, as_hex);
 }
 
+// `spec` is the empty one (check_spec allows no other).
+void Formatter<Thousandths>::format(Sink& sink, const Thousandths& number, const FormatSpec& spec) {
+  format_integer(sink, number.value / 1000, false, spec);
+  auto fraction = static_cast<unsigned>(number.value % 1000);
+  char decimals[] = ".000";
+  for (std::size_t i = 3; i > 0; --i, fraction /= 10) {
+    decimals[i] = static_cast<char>('0' + fraction % 10);
+  }
+  sink.write({decimals, 4});
+}
+
 BufferSink::BufferSink(std::span<char> buffer) : buffer_(buffer) {
   if (!buffer_.empty()) buffer_[0] = '\0';
 }

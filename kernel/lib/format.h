@@ -439,6 +439,22 @@ struct Formatter<std::nullptr_t> {
   }
 };
 
+// A count of thousandths printed with three decimals: Thousandths{2'400'123} is "2400.123"
+// (kHz as MHz, microseconds as ms) without floating point or a pair of arguments at each call.
+struct Thousandths {
+  std::uint64_t value;
+};
+
+template <>
+struct Formatter<Thousandths> {
+  // Printed as is: no width, fill, sign or presentation type.
+  static constexpr FormatError check_spec(const FormatSpec& spec) {
+    if (spec.width != 0 || spec.align != Align::automatic) return FormatError::invalid_spec;
+    return check_text_spec(spec, "");
+  }
+  static void format(Sink& sink, const Thousandths& number, const FormatSpec& spec);
+};
+
 // ---------------------------------------------------------------------------------------------
 // Format strings checked at compile time.
 

@@ -279,9 +279,9 @@ void refine_on_tick(std::uint64_t) {
   const State current = read_consistent([](const State& s) { return s; });
   publish({current.epoch.rescaled(arch::read_tsc(), info.scale), info});
   // Debug level: it comes when the shell is up, whose screen it would scroll (`dmesg` shows it).
-  log::debug("clock: refined against the ACPI PM timer over {} ms: TSC {}.{:03} MHz, error +-{} ppm "
-            "(boot calibration was off by {} ppm)", window_ns / 1'000'000, hz / 1'000'000,
-            hz / 1000 % 1000, info.error_ppm, change_ppm);
+  log::debug("clock: refined against the ACPI PM timer over {} ms: TSC {} MHz, error +-{} ppm "
+            "(boot calibration was off by {} ppm)", window_ns / 1'000'000,
+            fmt::Thousandths{hz / 1000}, info.error_ppm, change_ppm);
 }
 
 // Where the boot calibration's window came from, as its log line says it.
@@ -368,10 +368,10 @@ void init_clock(std::optional<PmTimer> pm_timer) {
   if (pm_timer && !add_tick_handler(refine_on_tick)) refining = false;
   // Debug level, as the other details of a boot that went as expected (init.cpp,
   // report_local_apic): `dmesg` shows it. What went wrong is logged as a warning.
-  log::debug("clock: TSC {}.{:03} MHz{}, PIT-calibrated over {}.{:03} ms ({}), error +-{} ppm{}",
-             hz / 1'000'000, hz / 1000 % 1000,
-             state.info.invariant ? " invariant" : " (not invariant)", state.info.window_us / 1000,
-             state.info.window_us % 1000, WindowSource{readings}, state.info.error_ppm,
+  log::debug("clock: TSC {} MHz{}, PIT-calibrated over {} ms ({}), error +-{} ppm{}",
+             fmt::Thousandths{hz / 1000},
+             state.info.invariant ? " invariant" : " (not invariant)",
+             fmt::Thousandths{state.info.window_us}, WindowSource{readings}, state.info.error_ppm,
              refining ? "; refining against the ACPI PM timer" : "");
 }
 

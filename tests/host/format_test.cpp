@@ -240,6 +240,19 @@ TEST(Format, UserFormatters) {
   static_assert(fmt::is_valid_format<Color>("{:x}"));  // no check_spec: every valid spec
 }
 
+// The kernel's fixed-point numbers (MHz from kHz, ms from us) print as the pair of fields
+// "{}.{:03}" they replace.
+TEST(Format, Thousandths) {
+  EXPECT_EQ(formatted("{} MHz", fmt::Thousandths{2'400'123}), "2400.123 MHz");
+  EXPECT_EQ(formatted("{}", fmt::Thousandths{1'000}), "1.000");
+  EXPECT_EQ(formatted("{}", fmt::Thousandths{7}), "0.007");
+  EXPECT_EQ(formatted("{}", fmt::Thousandths{0}), "0.000");
+  EXPECT_EQ(formatted("{}", fmt::Thousandths{UINT64_MAX}), "18446744073709551.615");
+  static_assert(fmt::check_format<fmt::Thousandths>("{:8}") == FormatError::invalid_spec);
+  static_assert(fmt::check_format<fmt::Thousandths>("{:x}") == FormatError::type_not_for_argument);
+  static_assert(fmt::check_format<fmt::Thousandths>("{:+}") == FormatError::sign_not_for_argument);
+}
+
 TEST(Format, EnumsNeedAFormatter) {
   static_assert(!fmt::Formattable<Unformatted>);
   static_assert(fmt::Formattable<Color>);
