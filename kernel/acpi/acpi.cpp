@@ -468,14 +468,14 @@ std::expected<void, AcpiError> parse(const PhysicalReader& memory, std::uint64_t
   if (rsdp.revision >= 2) {
     const Bytes v2 = memory.read(rsdp_phys, sizeof(layout::Rsdp));
     if (v2.empty()) return std::unexpected(AcpiError::rsdp_out_of_range);
-    const auto full = load<layout::Rsdp>(v2, 0);
-    if (full.length < sizeof(layout::Rsdp) || full.length > max_rsdp_length) {
+    const auto length = load<std::uint32_t>(v2, offsetof(layout::Rsdp, length));
+    if (length < sizeof(layout::Rsdp) || length > max_rsdp_length) {
       return std::unexpected(AcpiError::rsdp_bad_length);
     }
-    const Bytes all = memory.read(rsdp_phys, full.length);
+    const Bytes all = memory.read(rsdp_phys, length);
     if (all.empty()) return std::unexpected(AcpiError::rsdp_out_of_range);
     if (!sums_to_zero(all)) return std::unexpected(AcpiError::rsdp_bad_extended_checksum);
-    xsdt_address = full.xsdt_address;
+    xsdt_address = load<std::uint64_t>(all, offsetof(layout::Rsdp, xsdt_address));
   }
 
   // A root table must hold whole entries (4 bytes each in the RSDT, 8 in the XSDT).
