@@ -99,9 +99,9 @@ bool load_entry(Bytes entry, Entry& fields) {
   return true;
 }
 
-// One MADT entry, `entry` being exactly its declared bytes.
-std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes entry,
-                                               Madt& madt) {
+// One MADT entry, `entry` being exactly its declared bytes. False if a known type's entry is
+// too short for its fields.
+bool read_madt_entry(layout::MadtEntryType type, Bytes entry, Madt& madt) {
   using Type = layout::MadtEntryType;
   switch (type) {
     case Type::local_apic: {
@@ -111,7 +111,7 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
              LocalApic{e.processor_uid, e.apic_id, (e.flags & layout::local_apic_enabled) != 0,
                        (e.flags & layout::local_apic_online_capable) != 0, false},
              madt.dropped_entries);
-      return {};
+      return true;
     }
     case Type::local_x2apic: {
       layout::MadtLocalX2Apic e;
@@ -120,14 +120,14 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
              LocalApic{e.processor_uid, e.x2apic_id, (e.flags & layout::local_apic_enabled) != 0,
                        (e.flags & layout::local_apic_online_capable) != 0, true},
              madt.dropped_entries);
-      return {};
+      return true;
     }
     case Type::io_apic: {
       layout::MadtIoApic e;
       if (!load_entry(entry, e)) break;
       append(madt.io_apics, madt.io_apic_count, IoApic{e.io_apic_id, e.address, e.gsi_base},
              madt.dropped_entries);
-      return {};
+      return true;
     }
     case Type::interrupt_source_override: {
       layout::MadtInterruptSourceOverride e;
@@ -136,14 +136,14 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
           madt.overrides, madt.override_count,
           InterruptOverride{e.bus, e.source, e.gsi, polarity_of(e.flags), trigger_of(e.flags)},
           madt.dropped_entries);
-      return {};
+      return true;
     }
     case Type::nmi_source: {
       layout::MadtNmiSource e;
       if (!load_entry(entry, e)) break;
       append(madt.nmi_sources, madt.nmi_source_count,
              NmiSource{e.gsi, polarity_of(e.flags), trigger_of(e.flags)}, madt.dropped_entries);
-      return {};
+      return true;
     }
     case Type::local_apic_nmi: {
       layout::MadtLocalApicNmi e;
@@ -153,7 +153,7 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
       append(madt.local_apic_nmis, madt.local_apic_nmi_count,
              LocalApicNmi{uid, e.lint, polarity_of(e.flags), trigger_of(e.flags)},
              madt.dropped_entries);
-      return {};
+      return true;
     }
     case Type::local_x2apic_nmi: {
       layout::MadtLocalX2ApicNmi e;
@@ -161,20 +161,20 @@ std::expected<void, AcpiError> read_madt_entry(layout::MadtEntryType type, Bytes
       append(madt.local_apic_nmis, madt.local_apic_nmi_count,
              LocalApicNmi{e.processor_uid, e.lint, polarity_of(e.flags), trigger_of(e.flags)},
              madt.dropped_entries);
-      return {};
+      return true;
     }
     case Type::local_apic_address_override: {
       layout::MadtLocalApicAddressOverride e;
       if (!load_entry(entry, e)) break;
       madt.local_apic_address = e.address;
       madt.local_apic_address_overridden = true;
-      return {};
+      return true;
     }
     default:
       ++madt.skipped_entries;  // e.g. 6-8 (IA-64 SAPIC), 11+ (ARM GIC, wake-up mailbox, ...)
-      return {};
+      return true;
   }
-  return std::unexpected(AcpiError::madt_entry_too_short);
+  return false;
 }
 
 std::expected<void, AcpiError> read_madt(Bytes table, Madt& madt) {
@@ -194,9 +194,10 @@ std::expected<void, AcpiError> read_madt(Bytes table, Madt& madt) {
       return std::unexpected(AcpiError::madt_entry_too_short);
     }
     if (header.length > left) return std::unexpected(AcpiError::madt_entry_past_end);
-    const auto read = read_madt_entry(static_cast<layout::MadtEntryType>(header.type),
-                                      table.subspan(offset, header.length), madt);
-    if (!read) return std::unexpected(read.error());
+    if (!read_madt_entry(static_cast<layout::MadtEntryType>(header.type),
+                         table.subspan(offset, header.length), madt)) {
+      return std::unexpected(AcpiError::madt_entry_too_short);
+    }
     offset += header.length;
   }
   return {};
@@ -467,14 +468,14 @@ std::expected<void, AcpiError> parse(const PhysicalReader& memory, std::uint64_t
   if (rsdp.revision >= 2) {
     const Bytes v2 = memory.read(rsdp_phys, sizeof(layout::Rsdp));
     if (v2.empty()) return std::unexpected(AcpiError::rsdp_out_of_range);
-    const auto full = load<layout::Rsdp>(v2, 0);
-    if (full.length < sizeof(layout::Rsdp) || full.length > max_rsdp_length) {
+    const auto length = load<std::uint32_t>(v2, offsetof(layout::Rsdp, length));
+    if (length < sizeof(layout::Rsdp) || length > max_rsdp_length) {
       return std::unexpected(AcpiError::rsdp_bad_length);
     }
-    const Bytes all = memory.read(rsdp_phys, full.length);
+    const Bytes all = memory.read(rsdp_phys, length);
     if (all.empty()) return std::unexpected(AcpiError::rsdp_out_of_range);
     if (!sums_to_zero(all)) return std::unexpected(AcpiError::rsdp_bad_extended_checksum);
-    xsdt_address = full.xsdt_address;
+    xsdt_address = load<std::uint64_t>(all, offsetof(layout::Rsdp, xsdt_address));
   }
 
   // A root table must hold whole entries (4 bytes each in the RSDT, 8 in the XSDT).

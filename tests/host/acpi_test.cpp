@@ -839,9 +839,15 @@ TEST(AcpiDamage, MadtEntryLengths) {
     }
   }
   {
-    auto fixture = load_fixture("ovmf-pc.bin");  // a LAPIC entry too short for its fields
+    // A LAPIC entry too short for its fields, followed by a well-formed entry of a skipped type
+    // in its old place, so that only the type's own size check can refuse it.
+    auto fixture = load_fixture("ovmf-pc.bin");
     EXPECT_EQ(madt_after(*fixture,
-                         [](SimulatedMemory& m) { m.poke<std::uint8_t>(madt_first_entry + 1, 4); }),
+                         [](SimulatedMemory& m) {
+                           m.poke<std::uint8_t>(madt_first_entry + 1, 4);
+                           m.poke<std::uint8_t>(madt_first_entry + 4, 0x7F);
+                           m.poke<std::uint8_t>(madt_first_entry + 5, 4);
+                         }),
               std::unexpected(AcpiError::madt_entry_too_short));
   }
   {
