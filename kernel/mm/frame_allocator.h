@@ -70,7 +70,8 @@ class FrameAllocator final : public FrameSource {
   // maps often describe it loosely.
   static constexpr std::uint64_t kLowMemoryEnd = std::uint64_t{1} << 20;
   // Usable ranges are kept in a fixed array (no heap exists yet). A memory map so fragmented
-  // that more ranges result loses the smallest pieces; ignored_frames() reports how many.
+  // that more ranges result loses some: a range that finds the array full, or (when it is
+  // full) the smaller half of a range a reservation splits; ignored_frames() counts their frames.
   static constexpr std::size_t kMaxRuns = 128;
 
   // An allocator with no memory: lets the kernel keep one in a constinit global until boot.
