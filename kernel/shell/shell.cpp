@@ -107,7 +107,7 @@ task::CancelSignal& cancel() {
 // interrupts were off for longer than a tick.
 void uptime() {
   const std::uint64_t ms = time::now_ns() / 1'000'000;
-  println("uptime: {}.{:03} s (TSC clock; {} ticks of the {})", ms / 1000, ms % 1000,
+  println("uptime: {} s (TSC clock; {} ticks of the {})", fmt::Thousandths{ms},
           time::tick_count(), time::to_string(time::tick_source()));
 }
 
@@ -403,9 +403,9 @@ task::Task<Outcome> run_sleep(Arguments arguments) {
   const std::optional<std::uint64_t> woke = co_await cancel().unless_cancelled(sleep);
   const std::uint64_t slept_us = (time::now_ns() - before) / 1000;
   if (!woke) {
-    println("^C\nsleep: cancelled after {}.{:03} of {} ms", slept_us / 1000, slept_us % 1000, *ms);
+    println("^C\nsleep: cancelled after {} of {} ms", fmt::Thousandths{slept_us}, *ms);
   } else {
-    println("slept {} ms: {}.{:03} ms elapsed", *ms, slept_us / 1000, slept_us % 1000);
+    println("slept {} ms: {} ms elapsed", *ms, fmt::Thousandths{slept_us});
   }
   co_return Outcome::done;
 }
