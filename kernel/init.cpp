@@ -44,9 +44,9 @@ void init_local_apic() {
 void report_local_apic() {
   if (!arch::lapic::enabled()) return;
   log::debug("lapic: {} id {} at {:#x}, timer {} MHz, TSC-deadline {}",
-            arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
-            arch::lapic::physical_base(), fmt::Thousandths{arch::lapic::timer_hz() / 1000},
-            arch::lapic::has_tsc_deadline() ? "yes" : "no");
+             arch::lapic::to_string(arch::lapic::mode()), arch::lapic::id(),
+             arch::lapic::physical_base(), fmt::Thousandths{arch::lapic::timer_hz() / 1000},
+             arch::lapic::has_tsc_deadline() ? "yes" : "no");
 }
 
 // The ACPI PM timer, if the FADT gives it as an I/O port: the clock's refinement reference.
@@ -147,7 +147,8 @@ void init(const boot::BootInfo& boot_info) {
   time::start_tick();
   // Chapter 13: from here on the kernel has threads; this code goes on as thread 1 "main".
   std::uint64_t slice_ms = 10;  // `timeslice=MS`; a malformed value or 0 keeps 10
-  if (const auto text = command_line.get("timeslice")) slice_ms = boot::parse_size(*text).value_or(10);
+  if (const auto text = command_line.get("timeslice"))
+    slice_ms = boot::parse_size(*text).value_or(10);
   sched::init((slice_ms == 0 ? 10 : slice_ms) * 1'000'000);
   // Chapter 14: ring 3 — the syscall MSRs, SMEP/SMAP, SSE for programs — and the process layer's
   // hooks for system calls, demand paging and faults in user code.

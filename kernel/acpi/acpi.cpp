@@ -132,10 +132,9 @@ bool read_madt_entry(layout::MadtEntryType type, Bytes entry, Madt& madt) {
     case Type::interrupt_source_override: {
       layout::MadtInterruptSourceOverride e;
       if (!load_entry(entry, e)) break;
-      append(
-          madt.overrides, madt.override_count,
-          InterruptOverride{e.bus, e.source, e.gsi, polarity_of(e.flags), trigger_of(e.flags)},
-          madt.dropped_entries);
+      append(madt.overrides, madt.override_count,
+             InterruptOverride{e.bus, e.source, e.gsi, polarity_of(e.flags), trigger_of(e.flags)},
+             madt.dropped_entries);
       return true;
     }
     case Type::nmi_source: {
@@ -179,8 +178,7 @@ bool read_madt_entry(layout::MadtEntryType type, Bytes entry, Madt& madt) {
 
 std::expected<void, AcpiError> read_madt(Bytes table, Madt& madt) {
   if (table.size() < sizeof(layout::Madt)) return std::unexpected(AcpiError::table_too_short);
-  madt.local_apic_address =
-      load<std::uint32_t>(table, offsetof(layout::Madt, local_apic_address));
+  madt.local_apic_address = load<std::uint32_t>(table, offsetof(layout::Madt, local_apic_address));
   const auto flags = load<std::uint32_t>(table, offsetof(layout::Madt, flags));
   madt.has_8259s = (flags & layout::madt_pcat_compat) != 0;
   std::size_t offset = sizeof(layout::Madt);

@@ -49,9 +49,13 @@ CommandLine::Lookup CommandLine::lookup(std::string_view name) const {
   return found;
 }
 
-std::optional<std::string_view> CommandLine::get(std::string_view key) const { return lookup(key).value; }
+std::optional<std::string_view> CommandLine::get(std::string_view key) const {
+  return lookup(key).value;
+}
 
-bool CommandLine::has(std::string_view flag) const { return lookup(flag).flag; }
+bool CommandLine::has(std::string_view flag) const {
+  return lookup(flag).flag;
+}
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
   std::uint64_t base = 10;

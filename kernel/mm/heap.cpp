@@ -88,14 +88,18 @@ void init_heap(const HeapConfig& config) {
   }
   const std::span<std::byte> region(heap_start(), initial);
   switch (config.kind) {
-    case AllocatorKind::bump: heap.allocator = start_allocator(bump_allocator, region, config.debug); break;
+    case AllocatorKind::bump:
+      heap.allocator = start_allocator(bump_allocator, region, config.debug);
+      break;
     case AllocatorKind::linked_list:
       heap.allocator = start_allocator(linked_list_allocator, region, config.debug);
       break;
     case AllocatorKind::fixed_block:
       heap.allocator = start_allocator(fixed_block_allocator, region, config.debug);
       break;
-    case AllocatorKind::tlsf: heap.allocator = start_allocator(tlsf_allocator, region, config.debug); break;
+    case AllocatorKind::tlsf:
+      heap.allocator = start_allocator(tlsf_allocator, region, config.debug);
+      break;
   }
   heap.mapped_bytes = initial;
   heap.max_bytes = config.max_bytes;

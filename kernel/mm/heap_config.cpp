@@ -76,19 +76,20 @@ HeapConfig heap_config_from(const boot::CommandLine& command_line, std::uint64_t
   // Defaults are within the bounds by construction: only a given value needs checking.
   config.initial_bytes = std::min<std::uint64_t>(HeapConfig::kDefaultInitialBytes, initial_high);
   if (auto text = command_line.get("heap")) {
-    config.initial_bytes = checked_size("heap", *text, config.initial_bytes, HeapConfig::kMinInitialBytes,
-                                        "is below the minimum of ", initial_high,
-                                        "is more than half the free memory: ", messages);
+    config.initial_bytes = checked_size(
+        "heap", *text, config.initial_bytes, HeapConfig::kMinInitialBytes,
+        "is below the minimum of ", initial_high, "is more than half the free memory: ", messages);
   }
 
   const std::uint64_t max_low = std::max<std::uint64_t>(config.initial_bytes, HeapConfig::kMinMaxBytes);
   const std::uint64_t max_high = std::max(free_bytes, max_low);
   config.max_bytes = std::clamp<std::uint64_t>(HeapConfig::kDefaultMaxBytes, max_low, max_high);
   if (auto text = command_line.get("heap_max")) {
-    config.max_bytes = checked_size(
-        "heap_max", *text, config.max_bytes, max_low,
-        max_low == config.initial_bytes ? "is below the initial heap of " : "is below the minimum of ",
-        max_high, "is more than the free memory: ", messages);
+    config.max_bytes =
+        checked_size("heap_max", *text, config.max_bytes, max_low,
+                     max_low == config.initial_bytes ? "is below the initial heap of "
+                                                     : "is below the minimum of ",
+                     max_high, "is more than the free memory: ", messages);
   }
   if (command_line.has("heap_debug")) config.debug = DebugChecks::on;
   return config;

@@ -72,10 +72,9 @@ std::optional<Translation> Mapper::translate(VirtAddr address) const {
   return std::nullopt;  // not reached: a present level-1 entry always maps a page
 }
 
-std::expected<void, MapError> Mapper::map_range(PageSize size, VirtAddr first,
-                                                PhysAddr first_frame, std::uint64_t count,
-                                                PageTableFlags flags, FrameSource& frames,
-                                                IfMapped if_mapped) {
+std::expected<void, MapError> Mapper::map_range(PageSize size, VirtAddr first, PhysAddr first_frame,
+                                                std::uint64_t count, PageTableFlags flags,
+                                                FrameSource& frames, IfMapped if_mapped) {
   FERRITE_ASSERT(first.is_aligned(bytes(size)) && first_frame.is_aligned(bytes(size)));
   // The whole range must lie in one half of the address space, and its frames below 2^52, before
   // the first entry is written: the address arithmetic below panics otherwise, and it should do

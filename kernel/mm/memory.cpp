@@ -52,9 +52,9 @@ void check(std::expected<void, MapError> result, const char* what) {
 // One Mapper::map_range on the kernel tables under the kernel-table lock: the path every mapping
 // after the kernel image takes (physical map, MMIO windows, heap pages). Out of line: one copy
 // of the lock for all of them.
-[[gnu::noinline]] std::expected<void, MapError> map_range_locked(PageSize size, VirtAddr first, PhysAddr first_frame,
-                                                                 std::uint64_t count, PageTableFlags flags,
-                                                                 FrameSource& source, IfMapped if_mapped) {
+[[gnu::noinline]] std::expected<void, MapError> map_range_locked(
+    PageSize size, VirtAddr first, PhysAddr first_frame, std::uint64_t count, PageTableFlags flags,
+    FrameSource& source, IfMapped if_mapped) {
   sync::SpinlockGuard guard(kernel_tables_lock);
   return kernel_mapper().map_range(size, first, first_frame, count, flags, source, if_mapped);
 }
@@ -62,14 +62,17 @@ void check(std::expected<void, MapError> result, const char* what) {
 // Maps physical [start, end) (4 KiB-aligned) at kPhysicalMemoryOffset + start, for the physical
 // map and for MMIO windows: the largest pages that fit (for_each_page_run), one locked map_range
 // per run. Stops at the first error. Out of line: several callers, none of them hot.
-[[gnu::noinline]] std::expected<void, MapError> map_at_offset(std::uint64_t start, std::uint64_t end, bool use_1gib,
-                                            PageTableFlags flags, IfMapped if_mapped) {
+[[gnu::noinline]] std::expected<void, MapError> map_at_offset(std::uint64_t start,
+                                                              std::uint64_t end, bool use_1gib,
+                                                              PageTableFlags flags,
+                                                              IfMapped if_mapped) {
   std::expected<void, MapError> result;
-  for_each_page_run(start, end, use_1gib, [&](PageSize size, std::uint64_t physical, std::uint64_t count) {
-    if (!result) return;
-    result = map_range_locked(size, VirtAddr(kPhysicalMemoryOffset + physical), PhysAddr(physical), count, flags,
-                              frames, if_mapped);
-  });
+  for_each_page_run(
+      start, end, use_1gib, [&](PageSize size, std::uint64_t physical, std::uint64_t count) {
+        if (!result) return;
+        result = map_range_locked(size, VirtAddr(kPhysicalMemoryOffset + physical),
+                                  PhysAddr(physical), count, flags, frames, if_mapped);
+      });
   return result;
 }
 
@@ -91,9 +94,11 @@ std::uint64_t map_physical_memory(const boot::BootInfo& boot_info) {
         const struct {
           std::uint64_t start, end;
           PageTableFlags flags;
-        } pieces[] = {{start, cut_start, data}, {cut_start, cut_end, read_only}, {cut_end, end, data}};
+        } pieces[] = {
+            {start, cut_start, data}, {cut_start, cut_end, read_only}, {cut_end, end, data}};
         for (const auto& piece : pieces) {
-          check(map_at_offset(piece.start, piece.end, huge_1gib, piece.flags, IfMapped::fail), "physical memory");
+          check(map_at_offset(piece.start, piece.end, huge_1gib, piece.flags, IfMapped::fail),
+                "physical memory");
         }
       });
 }
@@ -177,7 +182,8 @@ void init(const boot::BootInfo& boot_info) {
     reserved[reserved_count++] = {module.start, module.end - module.start};
   }
   // Built in place: an assignment would copy the allocator's run table member by member.
-  new (&frames) FrameAllocator(boot_info.memory_map(), std::span(reserved.data(), reserved_count), kPhysicalMemory,
+  new (&frames) FrameAllocator(boot_info.memory_map(), std::span(reserved.data(), reserved_count),
+                               kPhysicalMemory,
                                {arch::save_and_disable_interrupts, arch::restore_interrupts});
 
   // A fresh, empty level-4 table. New tables are reached through the boot tables' physical map
@@ -238,7 +244,8 @@ namespace {
 class LockedKernelTables {
  public:
   std::expected<void, MapError> map(Page4KiB page, Frame4KiB frame, PageTableFlags flags, FrameSource& source) {
-    return map_range_locked(PageSize::size_4kib, page.start(), frame.start(), 1, flags, source, IfMapped::fail);
+    return map_range_locked(PageSize::size_4kib, page.start(), frame.start(), 1, flags, source,
+                            IfMapped::fail);
   }
   std::expected<Frame4KiB, MapError> unmap(Page4KiB page) {
     sync::SpinlockGuard guard(kernel_tables_lock);

@@ -34,9 +34,10 @@ void init(const boot::BootInfo& boot_info);
 //
 // The heap's own spinlock (mm/heap.cpp) is never held while any of these is taken: a growth
 // maps its pages after dropping it. (No address-space method allocates from the heap with the
-// space's mutex held today; 1 before 1b is the order should one need to.) Interrupt handlers may allocate and free frames (the holder
-// of 3 keeps interrupts off, so a handler never finds it held on its own CPU) but must not map
-// kernel pages or touch an address space; NMI handlers and panic take none of these locks.
+// space's mutex held today; 1 before 1b is the order should one need to.) Interrupt handlers may
+// allocate and free frames (the holder of 3 keeps interrupts off, so a handler never finds it held
+// on its own CPU) but must not map kernel pages or touch an address space; NMI handlers and panic
+// take none of these locks.
 
 // The kernel's frame allocator. Safe to call from any thread and from interrupt handlers (it
 // locks itself); see the lock list above.

@@ -56,7 +56,7 @@ void copy_name(Thread& thread, std::string_view name) {
 // everything a previous thread in the slot left behind starts over. `thread.in_use` is set.
 // Not inlined: one copy serves both callers.
 [[gnu::noinline]] void set_up(Thread& thread, std::string_view name, Priority priority, State state,
-            std::uintptr_t guard, std::uintptr_t bottom, std::uintptr_t top) {
+                              std::uintptr_t guard, std::uintptr_t bottom, std::uintptr_t top) {
   copy_name(thread, name);
   thread.priority = priority;
   thread.state = state;

@@ -107,8 +107,8 @@ task::CancelSignal& cancel() {
 // interrupts were off for longer than a tick.
 void uptime() {
   const std::uint64_t ms = time::now_ns() / 1'000'000;
-  println("uptime: {} s (TSC clock; {} ticks of the {})", fmt::Thousandths{ms},
-          time::tick_count(), time::to_string(time::tick_source()));
+  println("uptime: {} s (TSC clock; {} ticks of the {})", fmt::Thousandths{ms}, time::tick_count(),
+          time::to_string(time::tick_source()));
 }
 
 void mem() {

@@ -279,9 +279,10 @@ void refine_on_tick(std::uint64_t) {
   const State current = read_consistent([](const State& s) { return s; });
   publish({current.epoch.rescaled(arch::read_tsc(), info.scale), info});
   // Debug level: it comes when the shell is up, whose screen it would scroll (`dmesg` shows it).
-  log::debug("clock: refined against the ACPI PM timer over {} ms: TSC {} MHz, error +-{} ppm "
-            "(boot calibration was off by {} ppm)", window_ns / 1'000'000,
-            fmt::Thousandths{hz / 1000}, info.error_ppm, change_ppm);
+  log::debug(
+      "clock: refined against the ACPI PM timer over {} ms: TSC {} MHz, error +-{} ppm "
+      "(boot calibration was off by {} ppm)",
+      window_ns / 1'000'000, fmt::Thousandths{hz / 1000}, info.error_ppm, change_ppm);
 }
 
 // Where the boot calibration's window came from, as its log line says it.
@@ -369,8 +370,7 @@ void init_clock(std::optional<PmTimer> pm_timer) {
   // Debug level, as the other details of a boot that went as expected (init.cpp,
   // report_local_apic): `dmesg` shows it. What went wrong is logged as a warning.
   log::debug("clock: TSC {} MHz{}, PIT-calibrated over {} ms ({}), error +-{} ppm{}",
-             fmt::Thousandths{hz / 1000},
-             state.info.invariant ? " invariant" : " (not invariant)",
+             fmt::Thousandths{hz / 1000}, state.info.invariant ? " invariant" : " (not invariant)",
              fmt::Thousandths{state.info.window_us}, WindowSource{readings}, state.info.error_ppm,
              refining ? "; refining against the ACPI PM timer" : "");
 }

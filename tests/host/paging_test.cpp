@@ -881,15 +881,18 @@ TEST_F(MapperTest, MapRangeKeepingMappedPagesMapsOnlyTheOthers) {
   const Frame4KiB other = *Frame4KiB::starting_at(PhysAddr(0x9000));
   ASSERT_TRUE(mapper.map(kRangeFirst + 5, other, kData, frames).has_value());
   const Page2MiB huge = Page2MiB::containing(kRangeFirst.start() + 4 * MiB);  // past the range
-  ASSERT_TRUE(mapper.map(huge, *Frame2MiB::starting_at(PhysAddr(0x4000'0000)), kData, frames).has_value());
+  ASSERT_TRUE(
+      mapper.map(huge, *Frame2MiB::starting_at(PhysAddr(0x4000'0000)), kData, frames).has_value());
   const Page4KiB under_huge = Page4KiB::containing(huge.start());
 
   for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(mapper.map_range(PageSize::size_4kib, kRangeFirst.start(), kRangeFrame.start(), 8, kData, frames,
-                                 IfMapped::keep)
+    ASSERT_TRUE(mapper
+                    .map_range(PageSize::size_4kib, kRangeFirst.start(), kRangeFrame.start(), 8,
+                               kData, frames, IfMapped::keep)
                     .has_value());
-    ASSERT_TRUE(mapper.map_range(PageSize::size_4kib, under_huge.start(), PhysAddr(0x7000), 2, kData, frames,
-                                 IfMapped::keep)
+    ASSERT_TRUE(mapper
+                    .map_range(PageSize::size_4kib, under_huge.start(), PhysAddr(0x7000), 2, kData,
+                               frames, IfMapped::keep)
                     .has_value());
     for (std::uint64_t i = 0; i < 8; ++i) {
       const PhysAddr expected = i == 5 ? other.start() : kRangeFrame.start() + i * 4096;
@@ -898,7 +901,8 @@ TEST_F(MapperTest, MapRangeKeepingMappedPagesMapsOnlyTheOthers) {
     EXPECT_EQ(mapper.translate(under_huge.start() + 4096)->page_size, PageSize::size_2mib);
   }
   // A huge page over a table of smaller pages is still an error, not a page taken as mapped.
-  EXPECT_EQ(error_of(mapper.map_range(PageSize::size_2mib, Page2MiB::containing(kRangeFirst.start()).start(),
+  EXPECT_EQ(error_of(mapper.map_range(PageSize::size_2mib,
+                                      Page2MiB::containing(kRangeFirst.start()).start(),
                                       PhysAddr(0x4020'0000), 1, kData, frames, IfMapped::keep)),
             MapError::mapped_with_smaller_pages);
 }

@@ -80,7 +80,8 @@ constexpr InterruptStack stack_of(std::uint8_t vector) {
 constexpr bool ist_vectors_match_the_assembler() {
   for (unsigned vector = 0; vector < kExceptionVectorCount; ++vector) {
     const bool listed = ((FERRITE_IST_VECTOR_MASK >> vector) & 1) != 0;
-    if ((stack_of(static_cast<std::uint8_t>(vector)) != InterruptStack::none) != listed) return false;
+    if ((stack_of(static_cast<std::uint8_t>(vector)) != InterruptStack::none) != listed)
+      return false;
   }
   return true;
 }
@@ -88,7 +89,9 @@ static_assert(ist_vectors_match_the_assembler());
 
 }  // namespace
 
-InterruptStack interrupt_stack_of(std::uint8_t vector) { return stack_of(vector); }
+InterruptStack interrupt_stack_of(std::uint8_t vector) {
+  return stack_of(vector);
+}
 
 void init_idt() {
   for (unsigned vector = 0; vector < kVectorCount; ++vector) {
