@@ -59,6 +59,27 @@ std::optional<time::PmTimer> pm_timer() {
                        static_cast<std::uint8_t>(tables->fadt->pm_timer_bits == 32 ? 32 : 24)};
 }
 
+// `timeslice=MS`, checked like the heap's sizes: a value that is not a number of milliseconds
+// (or is 0) gives the default, one above kMaxTimeSliceMs gives that; either is reported.
+std::uint64_t time_slice_ns(const boot::CommandLine& command_line) {
+  constexpr std::uint64_t kNsPerMs = 1'000'000;
+  constexpr std::uint64_t kMaxTimeSliceMs = 1000;
+  const std::optional<std::string_view> text = command_line.get("timeslice");
+  if (!text) return sched::kDefaultTimeSliceNs;
+  const std::optional<std::uint64_t> ms = boot::parse_size(*text);
+  if (!ms || *ms == 0) {
+    log::warn("sched: timeslice={} is not a number of milliseconds; using {} ms", *text,
+              sched::kDefaultTimeSliceNs / kNsPerMs);
+    return sched::kDefaultTimeSliceNs;
+  }
+  if (*ms > kMaxTimeSliceMs) {
+    log::warn("sched: timeslice={} is more than {} ms; using {} ms", *text, kMaxTimeSliceMs,
+              kMaxTimeSliceMs);
+    return kMaxTimeSliceMs * kNsPerMs;
+  }
+  return *ms * kNsPerMs;
+}
+
 // The I/O APICs take the device IRQs over from the 8259 pair, which is then masked entirely.
 // Stays on the 8259 without a local APIC, without MADT I/O APICs, or with `ioapic=off` (to test
 // that path on machines that have one).
@@ -146,10 +167,7 @@ void init(const boot::BootInfo& boot_info) {
   init_io_apic(command_line);  // the 8259's lines move to the I/O APIC (chapter 13)
   time::start_tick();
   // Chapter 13: from here on the kernel has threads; this code goes on as thread 1 "main".
-  std::uint64_t slice_ms = 10;  // `timeslice=MS`; a malformed value or 0 keeps 10
-  if (const auto text = command_line.get("timeslice"))
-    slice_ms = boot::parse_size(*text).value_or(10);
-  sched::init((slice_ms == 0 ? 10 : slice_ms) * 1'000'000);
+  sched::init(time_slice_ns(command_line));
   // Chapter 14: ring 3 — the syscall MSRs, SMEP/SMAP, SSE for programs — and the process layer's
   // hooks for system calls, demand paging and faults in user code.
   arch::init_user_mode();
