@@ -39,7 +39,9 @@ python3 tools/bench_boot.py --kernel "$build/kernel/ferrite.elf" \
   --empty "$build/tests/kernel/empty_kernel.elf" --runs 60 --json "$out/boot.json"
 # The wall-clock ratio moves by +-0.1 with the load of a shared machine (the same kernel measured
 # 1.03x and 1.17x in two runs of 20; 1.04 to 1.13 in runs of 40): 60 interleaved boots of each
-# (~15 s) steady the medians. The deterministic counts do not move: one run of each is enough.
+# (~15 s) steady the medians, and the verdict on the target says "not decided" while the 95%
+# interval of the per-pair median holds it. The deterministic counts do not move: one run of each
+# is enough.
 echo "== boot cost, deterministic (guest instructions, device accesses, translation, -icount)"
 python3 tools/bench_boot.py --kernel "$build/kernel/ferrite.elf" \
   --empty "$build/tests/kernel/empty_kernel.elf" --runs 1 --icount --json "$out/boot_icount.json" \
