@@ -176,9 +176,15 @@ void lock_console() {
 void unlock_console() {
   console_lock.unlock();
   // A waiter queued itself before this unlock (its try and wait are one interrupts-off step),
-  // or its next try finds the console free: the emptiness test misses nobody. All wake: one
-  // that was killed meanwhile would not pass the console on.
-  if (!console_waiters.empty()) console_waiters.wake_all();
+  // or its next try finds the console free: the emptiness test misses nobody.
+  if (console_waiters.empty()) return;
+  sync::InterruptGuard no_interrupts;
+  // All wake: one that was killed meanwhile would not pass the console on.
+  while (console_waiters.wake_one_locked()) {
+  }
+  // A waiter of higher priority runs now, while the console is free: else a holder that takes
+  // it again at once (a program writing in a loop) could keep it from the shell for long.
+  sched::preempt_if_needed_locked();
 }
 
 // Takes the console if it is free and we are in task context (never waits).
