@@ -9,6 +9,8 @@
 #include "console/text_writer.h"
 #include "console/vt100.h"
 #include "platform/pc/serial.h"
+#include "sched/scheduler.h"
+#include "sched/sync.h"
 #include "sync/spinlock.h"
 
 namespace ferrite::console {
@@ -37,7 +39,12 @@ struct State {
   Utf8ToGlyphs program_utf8;  // a UTF-8 sequence may be split between two writes
 };
 
+// Task context only (try_acquire refuses interrupt handlers), held with interrupts on.
 constinit sync::Spinlock console_lock;
+// Threads that wait for the console (Locked) sleep here rather than spin: its holder may be
+// preempted, and a waiter of higher priority (the shell's thread) spinning would never let it
+// run again (strict priorities, sched/run_queue.h).
+constinit sched::WaitQueue console_waiters;
 State state;  // not constinit: the reader points at the log's ring (set up before any constructor runs)
 constinit ScreenChar vga_shadow[pc::VgaTextScreen::kCells];
 constinit ScreenChar framebuffer_shadow[FramebufferScreen::kMaxCells];
@@ -158,6 +165,28 @@ bool drain_unlocked(bool skip_in_flight = false, bool guarded = true) {
   return progress;
 }
 
+// Waits for the console: asleep in a thread, spinning only before threads exist (when nobody
+// can hold it meanwhile).
+void lock_console() {
+  if (!sched::running()) return console_lock.lock();
+  sync::InterruptGuard no_interrupts;  // one CPU: the holder cannot let go between try and wait
+  while (!console_lock.try_lock()) console_waiters.wait_locked();
+}
+
+void unlock_console() {
+  console_lock.unlock();
+  // A waiter queued itself before this unlock (its try and wait are one interrupts-off step),
+  // or its next try finds the console free: the emptiness test misses nobody.
+  if (console_waiters.empty()) return;
+  sync::InterruptGuard no_interrupts;
+  // All wake: one that was killed meanwhile would not pass the console on.
+  while (console_waiters.wake_one_locked()) {
+  }
+  // A waiter of higher priority runs now, while the console is free: else a holder that takes
+  // it again at once (a program writing in a loop) could keep it from the shell for long.
+  sched::preempt_if_needed_locked();
+}
+
 // Takes the console if it is free and we are in task context (never waits).
 bool try_acquire() {
   if (state.emergency || !in_task_context()) return false;
@@ -168,7 +197,7 @@ bool try_acquire() {
 
 void release() {
   drain_unlocked();
-  console_lock.unlock();
+  unlock_console();
 }
 
 // --- The log's consumer interface (lib/log.h).
@@ -178,7 +207,7 @@ void drain() {
   // printer: look again after letting go (printk's console_unlock does the same).
   while (state.reader.pending() && try_acquire()) {
     const bool progress = drain_unlocked();
-    console_lock.unlock();
+    unlock_console();
     if (!progress) break;  // the next record is still being written
   }
 }
@@ -208,7 +237,7 @@ void flush() {
       arch::enable_interrupts();
     }
   }
-  console_lock.unlock();
+  unlock_console();
 }
 
 void emergency_write(std::string_view text) { state.serial.write_polled(text); }
@@ -249,7 +278,7 @@ void set_level(log::Level level) { state.level = level; }
 log::Level level() { return state.level; }
 
 Locked::Locked() {
-  console_lock.lock();
+  lock_console();
   drain_unlocked();
 }
 

@@ -42,8 +42,9 @@ log::Level level();
 enum class Screen { none, vga_text, framebuffer };
 
 // Holds the console for a sequence of writes; also a fmt::Sink, so formatted text goes straight
-// to the screen. Task context only: it waits if the console is taken (and an interrupt handler
-// must never wait). Pending log records are shown first, and again when it lets go.
+// to the screen. Task context only: it waits if the console is taken — asleep once threads run,
+// since the holder may be a preempted thread of lower priority (and an interrupt handler must
+// never wait). Pending log records are shown first, and again when it lets go.
 class Locked final : public fmt::Sink {
  public:
   Locked();

@@ -20,7 +20,8 @@ namespace ferrite::proc {
 // `from` is its siginfo (kill: sent_by; SIGCHLD: child_ended); a signal already pending keeps
 // the siginfo it came with.
 void send_signal(Process& target, int signal, const SignalInfo& from = {});
-// send_signal to every process whose process group is `pgid`; how many there were.
+// send_signal to every process whose process group is `pgid`; how many there were. Any context:
+// IRQ 1 sends Ctrl+C's SIGINT and Ctrl+\'s SIGQUIT with it (for_each_process takes no lock).
 std::size_t send_signal_to_group(Pid pgid, int signal, const SignalInfo& from = kRaisedByKernel);
 // The calling process has a pending signal it does not block (false in a kernel thread).
 [[nodiscard]] bool signal_pending();
@@ -48,6 +49,8 @@ std::int64_t signal_return(Process& process);
 void wait_for_signal(Process& process, const std::uint64_t* mask);
 
 // Calls `visit` for every live process (proc/process.cpp); stops early if it returns false.
+// No lock, so interrupt handlers may call it: slots are claimed and freed with interrupts off,
+// and what it reads of a process (thread, exiting, group) changes by single stores.
 void for_each_process(bool (*visit)(Process& process, void* context), void* context);
 // The process group of `process` (find_process is proc/process.h's).
 Pid process_group_of(const Process& process);

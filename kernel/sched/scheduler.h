@@ -85,6 +85,8 @@ void sleep_for_ns(std::uint64_t ns);
 // blocked one the next time it passes through the scheduler. The main and idle threads refuse.
 // A thread that runs a program (chapter 14) ends itself the next time it is about to return to
 // ring 3 (its process must give back its memory first): always `pending`.
+// A kernel thread ended this way keeps whatever it held (a mutex, the console) held for good:
+// only for threads that hold nothing where they can be preempted (`spin`, tests).
 enum class KillResult : std::uint8_t { killed, pending, no_such_thread, refused };
 KillResult kill(ThreadId id);
 

@@ -285,6 +285,8 @@ class ConsoleTerminal final : public fs::TerminalPort {
   bool signal_key_thread_started_ = false;
   // The screen's answers waiting to be typed in (write(), any thread; pump() takes them).
   static constexpr std::size_t kMaxReply = 32;
+  // Threads only (IRQ 1 never takes it); SpinlockGuard keeps interrupts off, so its holder is never
+  // preempted and nobody spins on a holder that cannot run.
   sync::Spinlock replies_lock_;
   std::array<char, kMaxReply * 2> replies_{};
   std::size_t replies_size_ = 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "arch/x86_64/cpu.h"
+#include "console/console.h"
 #include "console/print.h"
 #include "sched/scheduler.h"
 #include "sched/sync.h"
@@ -281,4 +282,31 @@ KTEST(killing_a_mutex_waiter_does_not_leave_the_mutex_locked) {
   KEXPECT_EQ(sched::join(*waiter), sched::kKilledExitValue);
   KEXPECT(mutex.try_lock());
   mutex.unlock();
+}
+
+// The console lock is held with interrupts on (console.h), so its holder can be preempted — by
+// the shell's high-priority thread, say, woken by a key while a program writes. Waiting for the
+// console by spinning, that thread would never let the normal-priority holder run again (strict
+// priorities, sched/run_queue.h): the kernel would hang. It must sleep until the holder lets go.
+KTEST(a_high_priority_thread_waiting_for_the_console_lets_its_holder_finish) {
+  static constinit std::atomic<int> phase{0};
+  phase.store(0);
+  sched::Thread* holder = start("console holder", [](void*) -> std::int64_t {
+    ferrite::console::Locked console;
+    phase.store(1);
+    // Main wakes from its sleep meanwhile and preempts us here, the console held.
+    ferrite::time::spin_until_ns(ferrite::time::now_ns() + 100'000'000);
+    phase.store(2);
+    return 0;
+  });
+  KASSERT(holder != nullptr);
+  while (phase.load() == 0) sched::sleep_for_ns(1'000'000);
+  KEXPECT_EQ(phase.load(), 1);  // we preempted the holder
+  int seen = 0;
+  {
+    ferrite::console::Locked console;  // before: spun here for good
+    seen = phase.load();
+  }
+  KEXPECT_EQ(seen, 2);  // ours only once the holder had finished with it
+  KEXPECT_EQ(sched::join(*holder), 0);
 }
