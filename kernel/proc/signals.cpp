@@ -27,6 +27,13 @@ void signals_changed(Process& process) {
   update_signal_mark_locked(process);
 }
 
+bool change_signal_action(Process& process, std::int32_t signal, const SignalAction& action) {
+  sync::InterruptGuard no_interrupts;
+  if (!process.signals.set_action(signal, action)) return false;
+  update_signal_mark_locked(process);
+  return true;
+}
+
 void send_signal(Process& target, int signal, const SignalInfo& from) {
   if (!valid_signal(signal)) return;
   sync::InterruptGuard no_interrupts;

@@ -33,6 +33,10 @@ void update_signal_mark_locked(Process& process);
 // rt_sigprocmask, rt_sigaction...: `process`'s SignalState changed; keeps the thread's mark
 // right (takes interrupts off).
 void signals_changed(Process& process);
+// rt_sigaction's change (SignalState::set_action) and the mark in one interrupts-off step: an
+// action that ignores takes its signal off `pending`, which IRQ 1 (Ctrl+C's SIGINT) may be
+// posting to at the same time. false for SIGKILL/SIGSTOP or a bad number.
+bool change_signal_action(Process& process, std::int32_t signal, const SignalAction& action);
 
 // The way back to ring 3 (interrupts off): ends the process for a kill or a fatal signal, or
 // rewrites `frame` to enter a handler on a signal frame (arch/x86_64/signal_frame.h).

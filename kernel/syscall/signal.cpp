@@ -49,10 +49,7 @@ Result sys_rt_sigaction(proc::Process& process, const Arguments& a) {
     if (auto copied = copy_out(old_action, process.signals.action(signal)); !copied)
       return std::unexpected(copied.error());
   }
-  if (action != 0) {
-    process.signals.set_action(signal, requested);
-    proc::signals_changed(process);
-  }
+  if (action != 0) proc::change_signal_action(process, signal, requested);
   return 0;
 }
 

@@ -164,6 +164,9 @@ std::expected<Pid, abi::Errno> new_session(Process&) { return std::unexpected(ab
 // Chapter 15's signal layer, as the signal system calls reach it: a table of the fake
 // processes the tests register (testing::processes()), sending by recording.
 void signals_changed(Process&) {}
+bool change_signal_action(Process& process, std::int32_t signal, const SignalAction& action) {
+  return process.signals.set_action(signal, action);
+}
 void send_signal(Process& target, int signal, const SignalInfo& from) {
   target.signals.post(signal, from);
 }
