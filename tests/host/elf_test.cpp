@@ -135,6 +135,28 @@ TEST(Elf, RefusesMalformedFilesWithTheReason) {
   }
 }
 
+// Found by ElfFuzz: the data segment moved below the text segment but still listed after it
+// (its p_vaddr 0x402000 -> 0x12000, the 16-bit field at file offset 138 set to 1). The segments
+// do not overlap, so parse_elf accepted the file, but load_segments maps in list order and took
+// the lower start for the page it shares with the previous segment: mprotect of an unmapped page,
+// and spawn failed with ENOMEM "cannot map its segments" instead of ENOEXEC with the reason.
+TEST(Elf, RefusesLoadSegmentsOutOfAddressOrder) {
+  ElfBuilder b;
+  b.phdrs[1].vaddr = 0x12000;
+  const auto file = b.bytes();
+  const auto image = parse_elf(file);
+  ASSERT_FALSE(image.has_value());
+  EXPECT_EQ(image.error(), ElfError::segments_out_of_order);
+  EXPECT_EQ(to_string(image.error()), "loadable segments are not in ascending address order");
+
+  // Listed in ascending order, the same two segments load.
+  ElfBuilder sorted;
+  sorted.phdrs[1].vaddr = 0x12000;
+  std::swap(sorted.phdrs[0], sorted.phdrs[1]);
+  const auto file2 = sorted.bytes();
+  EXPECT_TRUE(parse_elf(file2).has_value());
+}
+
 // The same checks hold for ET_DYN, applied after the move to kPieBase: a dynamically linked PIE
 // (what `gcc` without -static-pie makes), and segments or an entry that are wrong only once biased.
 TEST(Elf, RefusesMalformedStaticPiesWithTheReason) {
