@@ -139,6 +139,31 @@ TEST(CpioReader, ReportsTheOffsetOfTheDamagedEntry) {
   EXPECT_EQ(result.error().offset, second);
 }
 
+// Found by CpioFuzz: a name with a NUL before its terminating one (the first two bytes of
+// "bin/hello" set to 0, so namesize 10 covers "\0\0n/hello\0"). The reader handed out the
+// name with the NULs inside it, and the tree made a directory "\0\0n" that no path can reach;
+// "TRAILER!!!\0\0" was not taken for the trailer. The name is a C string: refused.
+TEST(CpioReader, RefusesANameWithANulInside) {
+  CpioWriter w;
+  w.file("bin/hello", "hello").trailer();
+  std::string raw = w.raw();
+  raw[110] = '\0';
+  raw[111] = '\0';
+  const auto bytes = ferrite::testing::to_bytes(raw);
+  const auto result = cpio::validate(bytes);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().error, cpio::Error::name_not_terminated);
+  EXPECT_EQ(result.error().offset, 0u);
+  EXPECT_FALSE(Tree::from_archive(bytes).has_value());
+
+  // The trailer's name with one NUL too many.
+  CpioWriter t;
+  t.file("a", "x").add(std::string_view("TRAILER!!!\0", 11), 0);
+  const auto trailer = t.bytes();
+  ASSERT_FALSE(cpio::validate(trailer).has_value());
+  EXPECT_EQ(cpio::validate(trailer).error().error, cpio::Error::name_not_terminated);
+}
+
 TEST(CpioReader, RandomDamageNeverReadsOutOfBounds) {
   const auto good = sample_archive();
   std::mt19937 rng(1234);
