@@ -8,6 +8,7 @@
 #include "fs/cpio.h"
 #include "fs/tree.h"
 #include "support/cpio_writer.h"
+#include "support/mutator.h"
 
 namespace {
 
@@ -179,6 +180,118 @@ TEST(CpioReader, RandomDamageNeverReadsOutOfBounds) {
     (void)cpio::validate(exact);
     (void)Tree::from_archive(exact);
   }
+}
+
+// --- Mutation fuzzing: every entry the reader hands out lies inside the archive. ---
+
+bool inside(std::span<const std::byte> archive, const void* data, std::size_t size) {
+  const auto* begin = reinterpret_cast<const std::byte*>(data);
+  const std::byte* const first = archive.data();
+  const std::byte* const end = archive.data() + archive.size();
+  return begin >= first && begin <= end && size <= static_cast<std::size_t>(end - begin);
+}
+
+struct Walk {
+  std::vector<std::string> names;
+  std::vector<std::size_t> offsets;
+  std::optional<cpio::Failure> failure;
+};
+
+// Reads `archive` to its end or first failure, checking each entry against the format (cpio.h).
+Walk walk_checked(std::span<const std::byte> archive) {
+  Walk walk;
+  cpio::Reader reader(archive);
+  for (;;) {
+    const auto entry = reader.next();
+    if (!entry) {
+      walk.failure = entry.error();
+      const cpio::Failure f = entry.error();
+      EXPECT_NE(cpio::to_string(f.error), "unknown cpio error");
+      EXPECT_LE(f.offset, archive.size());
+      if (!walk.offsets.empty()) {
+        EXPECT_GT(f.offset, walk.offsets.back());
+      }
+      // A failed reader stays failed, with the same failure.
+      const auto again = reader.next();
+      EXPECT_TRUE(!again && again.error().error == f.error && again.error().offset == f.offset);
+      break;
+    }
+    if (!*entry) {
+      EXPECT_FALSE(reader.next().value().has_value()) << "an ended reader starts again";
+      break;
+    }
+    const cpio::Entry& e = **entry;
+    EXPECT_TRUE(inside(archive, e.name.data(), e.name.size())) << "name outside the archive";
+    EXPECT_TRUE(inside(archive, e.data.data(), e.data.size())) << "data outside the archive";
+    EXPECT_EQ(e.offset % 4, 0u);
+    EXPECT_LE(e.offset + cpio::kHeaderSize, archive.size());
+    EXPECT_EQ(reinterpret_cast<const std::byte*>(e.name.data()),
+              archive.data() + e.offset + cpio::kHeaderSize);
+    EXPECT_GE(reinterpret_cast<const std::byte*>(e.data.data()),
+              reinterpret_cast<const std::byte*>(e.name.data()) + e.name.size() + 1)
+        << "data starts inside the name";
+    EXPECT_FALSE(e.name.empty());
+    // The name is a C string: NUL-terminated, with no NUL inside (cpio(5); Linux's unpacker
+    // reads it with strcmp and friends), and the trailer is never an entry.
+    EXPECT_EQ(e.name.find('\0'), std::string_view::npos) << "NUL inside the name";
+    EXPECT_NE(e.name, cpio::kTrailerName);
+    if (!walk.offsets.empty()) {
+      EXPECT_GT(e.offset, walk.offsets.back()) << "offsets go backwards";
+    }
+    walk.names.emplace_back(e.name);
+    walk.offsets.push_back(e.offset);
+    if (::testing::Test::HasFailure()) break;
+  }
+  return walk;
+}
+
+void check_cpio_contract(const std::vector<std::byte>& bytes) {
+  const std::vector<std::byte> archive(bytes.begin(), bytes.end());  // exactly sized for ASan
+  const Walk first = walk_checked(archive);
+  if (::testing::Test::HasFailure()) return;  // one report per case, not its echoes below
+  const Walk second = walk_checked(archive);
+  EXPECT_EQ(first.names, second.names) << "not deterministic";
+  EXPECT_EQ(first.offsets, second.offsets) << "not deterministic";
+  EXPECT_EQ(first.failure.has_value(), second.failure.has_value());
+  const auto valid = cpio::validate(archive);
+  ASSERT_EQ(valid.has_value(), !first.failure.has_value()) << "validate disagrees with the reader";
+  if (valid) {
+    EXPECT_EQ(*valid, first.names.size());
+  } else {
+    EXPECT_EQ(valid.error().error, first.failure->error);
+    EXPECT_EQ(valid.error().offset, first.failure->offset);
+  }
+  // The tree is built from exactly the archives validate accepts.
+  EXPECT_EQ(Tree::from_archive(archive).has_value(), valid.has_value());
+}
+
+TEST(CpioFuzz, MutatedArchivesKeepTheReadersContract) {
+  CpioWriter two;
+  two.file("one", "1").trailer();
+  CpioWriter other;
+  other.file("two", "22").symlink("bin/sh", "busybox").trailer();
+  const std::vector<std::vector<std::byte>> samples = {
+      sample_archive(),
+      ferrite::testing::to_bytes(two.raw() + std::string(8, '\0') + other.raw()),
+  };
+  std::size_t accepted = 0;
+  const std::uint64_t runs =
+      ferrite::testing::fuzz("CpioFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+        const auto bytes = mutator.mutate(samples[mutator.below(samples.size())]);
+        check_cpio_contract(bytes);
+        accepted += cpio::validate(bytes).has_value();
+      });
+  std::printf("[ fuzz ] cpio: %zu of %llu mutated archives accepted\n", accepted,
+              static_cast<unsigned long long>(runs));
+  if (runs == 50000) {
+    EXPECT_GT(accepted, 1000u);  // the entry checks ran on accepted archives, not only on errors
+  }
+}
+
+TEST(CpioFuzz, EverySystematicMutationKeepsTheReadersContract) {
+  CpioWriter w;
+  w.file("bin/hello", "hello").symlink("sh", "busybox").trailer();
+  ferrite::testing::for_each_systematic_mutation("CpioSystematic", w.bytes(), check_cpio_contract);
 }
 
 TEST(FileTree, BuildsDirectoriesFilesLinksAndDevices) {

@@ -10,6 +10,7 @@
 
 #include "exec/elf.h"
 #include "exec/initial_stack.h"
+#include "support/mutator.h"
 
 namespace {
 
@@ -219,6 +220,100 @@ TEST(Elf, RandomDamageNeverReadsOutOfBounds) {
         EXPECT_LE(s.vaddr + s.memsz, kUserEnd);
       }
     }
+  }
+}
+
+// --- Mutation fuzzing: whatever parse_elf accepts, the loader can map as planned. ---
+
+// The contract of an accepted image (elf.h, and what proc/process.cpp's load_segments relies
+// on). Returns "" or the first broken promise.
+std::string broken_promise(const std::vector<std::byte>& file, const ElfImage& image) {
+  Elf64Header header;
+  std::memcpy(&header, file.data(), sizeof header);  // accepted: at least a header long
+  if (image.segment_count == 0 || image.segment_count > kMaxSegments) return "segment count";
+  if (image.phnum != header.phnum || image.phent != sizeof(Elf64ProgramHeader)) return "phnum/phent";
+  if (image.load_bias != (header.type == kElfTypeDyn ? kPieBase : 0)) return "load bias";
+  std::uint64_t highest_end = 0;
+  bool entry_found = false;
+  for (std::size_t i = 0; i < image.segment_count; ++i) {
+    const Segment& s = image.segments[i];
+    const std::string which = "segment " + std::to_string(i) + ": ";
+    if (s.memsz == 0) return which + "empty";
+    if (s.filesz > s.memsz) return which + "filesz > memsz";
+    if (s.offset > file.size() || s.filesz > file.size() - s.offset) return which + "past the file";
+    if (s.vaddr < kMinUserAddress) return which + "below the user half";
+    if (s.vaddr + s.memsz < s.vaddr || s.vaddr + s.memsz > kUserEnd) return which + "past the user half";
+    if (s.vaddr % 4096 != s.offset % 4096) return which + "misaligned";
+    // load_segments maps in list order and treats a start below the last end as the shared
+    // page of two neighbours: the list must ascend.
+    if (i > 0 && s.vaddr < image.segments[i - 1].vaddr + image.segments[i - 1].memsz) {
+      return which + "overlaps or comes before the segment listed before it";
+    }
+    highest_end = std::max(highest_end, s.vaddr + s.memsz);
+    entry_found |= s.executable && image.entry >= s.vaddr && image.entry < s.vaddr + s.memsz;
+  }
+  if (image.image_end != highest_end) return "image_end";
+  if (!entry_found) return "entry outside executable segments";
+  return "";
+}
+
+void check_elf_contract(const std::vector<std::byte>& bytes) {
+  // An exactly sized heap copy, so ASan sees a read one byte past the end.
+  const std::vector<std::byte> file(bytes.begin(), bytes.end());
+  const auto image = parse_elf(file);
+  const auto again = parse_elf(file);
+  ASSERT_EQ(image.has_value(), again.has_value()) << "not deterministic";
+  if (!image) {
+    EXPECT_EQ(image.error(), again.error());
+    EXPECT_NE(to_string(image.error()), "unknown ELF error");
+    return;
+  }
+  EXPECT_EQ(std::memcmp(&*image, &*again, sizeof(ElfImage)), 0) << "not deterministic";
+  EXPECT_EQ(broken_promise(file, *image), "");
+}
+
+// A static-PIE with a PT_PHDR, the text and data segments sharing a page, and room in the file
+// for several segments: the richer starting point for the mutations.
+std::vector<std::byte> pie_sample() {
+  ElfBuilder b;
+  b.header.type = kElfTypeDyn;
+  b.header.entry = 0x1010;
+  b.phdrs[0] = {kPtLoad, kPfRead | kPfExecute, 0, 0, 0, 0x1100, 0x1100, 0x1000};
+  b.phdrs[1] = {kPtLoad, kPfRead | kPfWrite, 0x1100, 0x1100, 0x1100, 0x100, 0x1f00, 0x1000};
+  b.phdrs.insert(b.phdrs.begin(), {kPtPhdr, kPfRead, 0x40, 0x40, 0x40, 4 * 56, 4 * 56, 8});
+  return b.bytes();
+}
+
+TEST(ElfFuzz, MutatedExecutablesKeepTheLoadersContract) {
+  ElfBuilder exec;
+  const std::vector<std::vector<std::byte>> samples = {exec.bytes(), pie_sample()};
+  std::size_t accepted = 0;
+  const std::uint64_t runs = ferrite::testing::fuzz("ElfFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+    const auto& sample = samples[mutator.below(samples.size())];
+    // Most damage goes to the headers, where the parser looks; a copy keeps the file's size.
+    std::vector<std::byte> head(sample.begin(), sample.begin() + 0x200);
+    std::vector<std::byte> file = mutator.mutate(head);
+    if (!mutator.chance(4)) file.insert(file.end(), sample.begin() + 0x200, sample.end());
+    check_elf_contract(file);
+    accepted += parse_elf(file).has_value();
+  });
+  std::printf("[ fuzz ] ELF: %zu of %llu mutated files accepted\n", accepted,
+              static_cast<unsigned long long>(runs));
+  if (runs == 50000) {
+    EXPECT_GT(accepted, 1000u);  // the contract was checked on accepted files, not just errors
+  }
+}
+
+TEST(ElfFuzz, EverySystematicMutationOfTheHeadersKeepsTheContract) {
+  for (const auto& sample : {ElfBuilder{}.bytes(), pie_sample()}) {
+    // The headers (64 + 4 * 56 bytes); the body is zeros either way.
+    const std::vector<std::byte> head(sample.begin(), sample.begin() + 0x120);
+    ferrite::testing::for_each_systematic_mutation(
+        "ElfSystematic", head, [&](const std::vector<std::byte>& mutated) {
+          std::vector<std::byte> file = mutated;
+          if (file.size() == head.size()) file.insert(file.end(), sample.begin() + 0x120, sample.end());
+          check_elf_contract(file);
+        });
   }
 }
 
