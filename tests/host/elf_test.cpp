@@ -403,4 +403,111 @@ TEST(InitialStack, TooMuchIsE2bigNotAnOverflow) {
   EXPECT_EQ(build_initial_stack(big, 0x7FFFFFFFF008, {}, {}, aux).error(), Errno::einval);
 }
 
+// --- Seeded random argument lists: whatever build_initial_stack accepts reads back as the ABI
+// says, from inside the part of the buffer it reports as used. ---
+
+// Reads the built stack back like a C library's start-up code, each read checked to lie in
+// [stack_pointer, top). Returns "" or what is wrong.
+std::string read_back(const std::vector<std::byte>& buffer, std::uint64_t top, const InitialStack& stack,
+                      std::span<const std::string> argv, std::span<const std::string> envp,
+                      const AuxValues& aux) {
+  const std::uint64_t low = stack.stack_pointer;
+  if (stack.size > buffer.size() || low != top - stack.size) return "size and stack pointer disagree";
+  if (low % 16 != 0) return "stack pointer not 16-byte aligned";
+  const auto in_stack = [&](std::uint64_t address, std::uint64_t length) {
+    return address >= low && address <= top && length <= top - address;
+  };
+  const auto word = [&](std::uint64_t address, std::uint64_t& out) {
+    if (!in_stack(address, 8)) return false;
+    out = word_at(buffer, top, address);
+    return true;
+  };
+  const auto string = [&](std::uint64_t address, std::string& out) {
+    out.clear();
+    for (;; ++address) {
+      if (!in_stack(address, 1)) return false;
+      const char c = static_cast<char>(buffer[buffer.size() - (top - address)]);
+      if (c == '\0') return true;
+      out += c;
+    }
+  };
+  std::uint64_t at = low, value = 0;
+  if (!word(at, value) || value != argv.size()) return "argc";
+  at += 8;
+  if (stack.argv_address != at) return "argv_address";
+  for (const auto* list : {&argv, &envp}) {
+    for (const std::string& expected : *list) {
+      std::string text;
+      if (!word(at, value) || !string(value, text)) return "a pointer leaves the stack";
+      if (text != expected) return "a string reads back wrong";
+      at += 8;
+    }
+    if (!word(at, value) || value != 0) return "a list is not NULL-terminated";
+    at += 8;
+    if (list == &argv && stack.envp_address != at) return "envp_address";
+  }
+  if (stack.auxv_address != at) return "auxv_address";
+  std::map<std::uint64_t, std::uint64_t> auxv;
+  for (;;) {
+    std::uint64_t type = 0;
+    if (!word(at, type) || !word(at + 8, value)) return "auxv runs off the stack";
+    at += 16;
+    if (type == AT_NULL) break;
+    auxv[type] = value;
+  }
+  std::string text;
+  if (!string(auxv[AT_EXECFN], text) || text != aux.execfn) return "AT_EXECFN";
+  if (!string(auxv[AT_PLATFORM], text) || text != aux.platform) return "AT_PLATFORM";
+  if (!in_stack(auxv[AT_RANDOM], 16)) return "AT_RANDOM leaves the stack";
+  if (auxv[AT_PHDR] != aux.phdr || auxv[AT_ENTRY] != aux.entry || auxv[AT_PHNUM] != aux.phnum) {
+    return "auxv values";
+  }
+  return "";
+}
+
+TEST(InitialStackFuzz, RandomArgumentListsReadBackAsTheAbiSays) {
+  std::size_t built = 0;
+  const std::uint64_t runs = ferrite::testing::fuzz(
+      "InitialStackFuzz", 20261130, 3000, [&](ferrite::testing::Mutator& random, std::uint64_t) {
+        const auto random_strings = [&](std::size_t most) {
+          std::vector<std::string> out(random.below(most + 1));
+          for (std::string& s : out) {
+            const std::uint64_t kind = random.below(50);
+            const std::size_t length = kind == 0 ? kMaxArgStringLength - random.below(2)
+                                                 : kind == 1 ? 0 : random.below(40);
+            s.assign(length, static_cast<char>('a' + random.below(26)));
+          }
+          return out;
+        };
+        const std::vector<std::string> argv = random_strings(random.chance(50) ? 1100 : 12);
+        const std::vector<std::string> envp = random_strings(random.chance(50) ? 1100 : 12);
+        const std::vector<std::string_view> argv_views(argv.begin(), argv.end());
+        const std::vector<std::string_view> envp_views(envp.begin(), envp.end());
+        const std::string execfn = argv.empty() ? std::string("/bin/x") : argv.front().substr(0, 64);
+        AuxValues aux;
+        aux.entry = random.below(1ull << 47);
+        aux.phdr = random.below(1ull << 47);
+        aux.phnum = random.below(20);
+        aux.execfn = execfn;
+        const std::uint64_t top = 0x7FFFFFFFF000 - 16 * random.below(1000) + (random.chance(20) ? 8 : 0);
+        std::vector<std::byte> buffer(random.chance(4) ? random.below(2048) : 16384 + random.below(8) * 8);
+        const auto stack = build_initial_stack(buffer, top, argv_views, envp_views, aux);
+        if (!stack) {
+          EXPECT_TRUE(stack.error() == Errno::e2big || stack.error() == Errno::einval);
+          if (top % 16 != 0) {
+            EXPECT_EQ(stack.error(), Errno::einval);
+          }
+          return;
+        }
+        ++built;
+        EXPECT_EQ(top % 16, 0u);
+        EXPECT_LE(argv.size(), kMaxArgStrings);
+        EXPECT_EQ(read_back(buffer, top, *stack, argv, envp, aux), "");
+      });
+  std::printf("[ fuzz ] initial stack: %zu of %llu built\n", built, static_cast<unsigned long long>(runs));
+  if (runs == 3000) {
+    EXPECT_GT(built, 1000u);
+  }
+}
+
 }  // namespace
