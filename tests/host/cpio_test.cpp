@@ -245,6 +245,44 @@ Walk walk_checked(std::span<const std::byte> archive) {
   return walk;
 }
 
+// Every node of a tree built from `archive`: a name that is one path component, unique among
+// its siblings, data inside the archive (or a device's none), children only in directories, the
+// parent link back, and a lookup of its path that finds it.
+void check_tree(std::span<const std::byte> archive, Tree& tree) {
+  std::vector<Node*> pending = {tree.root()};
+  std::size_t seen = 0;
+  while (!pending.empty() && !::testing::Test::HasFailure()) {
+    Node* node = pending.back();
+    pending.pop_back();
+    ++seen;
+    ASSERT_LT(seen, 100000u) << "a cycle in the tree";
+    for (Node* child : node->children) {
+      EXPECT_EQ(node->type, NodeType::directory);
+      EXPECT_EQ(child->parent, node);
+      EXPECT_FALSE(child->name.empty());
+      EXPECT_LE(child->name.size(), ferrite::fs::kMaxNameLength);
+      EXPECT_EQ(child->name.find('/'), std::string_view::npos) << child->name;
+      EXPECT_EQ(child->name.find('\0'), std::string_view::npos);
+      EXPECT_TRUE(child->name != "." && child->name != "..") << child->name;
+      EXPECT_EQ(node->child(child->name), child) << "two children named " << child->name;
+      if (!child->writable() && !child->data.empty()) {
+        EXPECT_TRUE(inside(archive, child->data.data(), child->data.size())) << child->name;
+      }
+      if (child->type == NodeType::directory) {
+        EXPECT_TRUE(child->data.empty());
+      }
+      // The path of the node leads back to it (without following a symlink at the end).
+      char path[4096];
+      const auto length = tree.path_of(child, path);
+      ASSERT_TRUE(length.has_value());
+      const auto found = tree.lookup(std::string_view(path, *length), tree.root(), FollowLast::no);
+      ASSERT_TRUE(found.has_value()) << std::string_view(path, *length);
+      EXPECT_EQ(*found, child) << std::string_view(path, *length);
+      pending.push_back(child);
+    }
+  }
+}
+
 void check_cpio_contract(const std::vector<std::byte>& bytes) {
   const std::vector<std::byte> archive(bytes.begin(), bytes.end());  // exactly sized for ASan
   const Walk first = walk_checked(archive);
@@ -261,8 +299,10 @@ void check_cpio_contract(const std::vector<std::byte>& bytes) {
     EXPECT_EQ(valid.error().error, first.failure->error);
     EXPECT_EQ(valid.error().offset, first.failure->offset);
   }
-  // The tree is built from exactly the archives validate accepts.
-  EXPECT_EQ(Tree::from_archive(archive).has_value(), valid.has_value());
+  // The tree is built from exactly the archives validate accepts, and is a tree of the archive.
+  auto tree = Tree::from_archive(archive);
+  ASSERT_EQ(tree.has_value(), valid.has_value());
+  if (tree) check_tree(archive, *tree);
 }
 
 TEST(CpioFuzz, MutatedArchivesKeepTheReadersContract) {
@@ -270,10 +310,32 @@ TEST(CpioFuzz, MutatedArchivesKeepTheReadersContract) {
   two.file("one", "1").trailer();
   CpioWriter other;
   other.file("two", "22").symlink("bin/sh", "busybox").trailer();
+  // Names the tree must normalise: ./, leading and doubled slashes, .., a file where a directory
+  // is wanted, a symlink as a parent, the longest name and one past it, a name met twice.
+  CpioWriter odd;
+  odd.file("./a", "1")
+      .file("/b", "2")
+      .file("a//c", "3")
+      .directory("d/")
+      .file("x/../y", "4")
+      .file("a/z", "5")
+      .symlink("ln", "d")
+      .file("ln/f", "6")
+      .file(std::string(255, 'n'), "7")
+      .file(std::string(256, 'm'), "8")
+      .file("..", "9")
+      .file("d/..", "10")
+      .directory("b")
+      .file("y", "again")
+      .trailer();
   const std::vector<std::vector<std::byte>> samples = {
       sample_archive(),
       ferrite::testing::to_bytes(two.raw() + std::string(8, '\0') + other.raw()),
+      odd.bytes(),
   };
+  auto odd_tree = Tree::from_archive(samples[2]);
+  ASSERT_TRUE(odd_tree.has_value());
+  check_tree(samples[2], *odd_tree);
   std::size_t accepted = 0;
   const std::uint64_t runs =
       ferrite::testing::fuzz("CpioFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
