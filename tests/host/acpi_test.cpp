@@ -1452,7 +1452,8 @@ TEST(AcpiFuzz, MutatedTablesKeepTheContract) {
         // The RSDP one case in eight, else one table, replaced by its damaged copy (which may be
         // shorter or longer: the rest of its segment is dropped, as if memory ended there).
         const bool rsdp = mutator.chance(8);
-        const std::uint64_t at = rsdp ? image.rsdp : image.tables[mutator.below(image.tables.size())];
+        const std::uint64_t at =
+            rsdp ? image.rsdp : image.tables[mutator.below(image.tables.size())];
         const std::size_t length = rsdp ? 36 : table_length(memory, at);
         const auto original = memory.read(at, length);
         if (original.empty()) return;  // an ACPI 1.0 RSDP at the very end of its segment
@@ -1505,8 +1506,8 @@ std::expected<SleepType, AcpiError> s5_by_the_grammar(const Bytes& aml) {
   const auto byte = [&](std::size_t i) { return std::to_integer<std::uint8_t>(aml[i]); };
   for (std::size_t i = 0; i + 4 <= aml.size(); ++i) {
     if (byte(i) != '_' || byte(i + 1) != 'S' || byte(i + 2) != '5' || byte(i + 3) != '_') continue;
-    const bool name_op = (i >= 1 && byte(i - 1) == 0x08) ||
-                         (i >= 2 && byte(i - 1) == '\\' && byte(i - 2) == 0x08);
+    const bool name_op =
+        (i >= 1 && byte(i - 1) == 0x08) || (i >= 2 && byte(i - 1) == '\\' && byte(i - 2) == 0x08);
     if (!name_op) continue;
     const auto bad = std::unexpected(AcpiError::s5_bad_encoding);
     std::size_t p = i + 4;

@@ -1309,7 +1309,8 @@ TEST(BootInfoFuzz, MutatedMultiboot2BlocksKeepTheContract) {
       ferrite::testing::fuzz("Multiboot2Fuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
         Bytes block = mutator.mutate(samples[mutator.below(samples.size())]);
         // Mostly keep total_size true to the (changed) length, so the damage reaches the tags.
-        if (block.size() >= 4 && !mutator.chance(4)) poke(block, 0, static_cast<std::uint32_t>(block.size()));
+        if (block.size() >= 4 && !mutator.chance(4))
+          poke(block, 0, static_cast<std::uint32_t>(block.size()));
         check_multiboot2_contract(block);
         accepted += parse_mb2(block).has_value();
       });
@@ -1366,7 +1367,8 @@ PvhPieces qemu_like_pvh() {
   pieces.start_info = info.bytes();
   pieces.memmap = pvh_memmap(qemu_memory_map);
   put_string(pieces.command_line, "console=ttyS0 layout=us heap=1M");
-  for (const std::uint64_t value : {0x1000000ull, 0x8000ull, 0ull, 0ull, 0x2000000ull, 0x10ull, 0ull, 0ull}) {
+  for (const std::uint64_t value :
+       {0x1000000ull, 0x8000ull, 0ull, 0ull, 0x2000000ull, 0x10ull, 0ull, 0ull}) {
     put(pieces.modules, value);
   }
   return pieces;
@@ -1379,7 +1381,8 @@ TEST(BootInfoFuzz, MutatedPvhStartInfoKeepsTheContract) {
   const std::uint64_t runs =
       ferrite::testing::fuzz("PvhFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
         PvhPieces pieces = valid;
-        Bytes* damaged[] = {&pieces.start_info, &pieces.memmap, &pieces.command_line, &pieces.modules};
+        Bytes* damaged[] = {&pieces.start_info, &pieces.memmap, &pieces.command_line,
+                            &pieces.modules};
         Bytes& piece = *damaged[mutator.below(std::size(damaged))];
         piece = mutator.mutate(piece);
         check_pvh_contract(pieces);
@@ -1394,12 +1397,12 @@ TEST(BootInfoFuzz, MutatedPvhStartInfoKeepsTheContract) {
 
 TEST(BootInfoFuzz, EverySystematicMutationOfThePvhStartInfoKeepsTheContract) {
   const PvhPieces valid = qemu_like_pvh();
-  ferrite::testing::for_each_systematic_mutation(
-      "PvhSystematic", valid.start_info, [&](const Bytes& start_info) {
-        PvhPieces pieces = valid;
-        pieces.start_info = start_info;
-        check_pvh_contract(pieces);
-      });
+  ferrite::testing::for_each_systematic_mutation("PvhSystematic", valid.start_info,
+                                                 [&](const Bytes& start_info) {
+                                                   PvhPieces pieces = valid;
+                                                   pieces.start_info = start_info;
+                                                   check_pvh_contract(pieces);
+                                                 });
 }
 
 }  // namespace

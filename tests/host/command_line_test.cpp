@@ -144,8 +144,10 @@ std::optional<std::uint64_t> size_by_definition(std::string_view text) {
   unsigned shift = 0;
   if (!text.empty()) {
     const char last = text.back();
-    shift = (last == 'K' || last == 'k') ? 10 : (last == 'M' || last == 'm') ? 20
-          : (last == 'G' || last == 'g') ? 30 : 0;
+    shift = (last == 'K' || last == 'k')   ? 10
+            : (last == 'M' || last == 'm') ? 20
+            : (last == 'G' || last == 'g') ? 30
+                                           : 0;
     if (shift != 0) text.remove_suffix(1);
   }
   if (text.empty()) return std::nullopt;
@@ -172,8 +174,9 @@ std::vector<std::byte> bytes_of(std::string_view text) {
 }
 
 TEST(ParseSizeFuzz, MutatedSizesFollowTheDefinition) {
-  const std::vector<std::string> samples = {"256K", "0x1000M", "18446744073709551615",
-                                            "17179869183G", "0xFFFFFFFFFFFFFFFF", "16m", "0X3fffffffG"};
+  const std::vector<std::string> samples = {
+      "256K", "0x1000M",    "18446744073709551615", "17179869183G", "0xFFFFFFFFFFFFFFFF",
+      "16m",  "0X3fffffffG"};
   std::size_t parsed = 0;
   const std::uint64_t runs =
       ferrite::testing::fuzz("ParseSizeFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
@@ -190,7 +193,8 @@ TEST(ParseSizeFuzz, MutatedSizesFollowTheDefinition) {
 
 // CommandLine::get/has against their definition: split at whitespace, the last `key=value`.
 TEST(CommandLineFuzz, MutatedCommandLinesFollowTheDefinition) {
-  const std::string valid = "layout=de heap=256K quiet heap= log=debug\tquiet=1 layout==x test=heap";
+  const std::string valid =
+      "layout=de heap=256K quiet heap= log=debug\tquiet=1 layout==x test=heap";
   const std::string keys[] = {"layout", "heap", "quiet", "log", "test", "=", "l", "heap="};
   ferrite::testing::fuzz("CommandLineFuzz", 20261130, 20000, [&](auto& mutator, std::uint64_t) {
     const std::string text = text_of(mutator.mutate(bytes_of(valid)));
@@ -207,7 +211,8 @@ TEST(CommandLineFuzz, MutatedCommandLinesFollowTheDefinition) {
           continue;
         }
         if (word == key) flag = true;
-        if (word.size() > key.size() && word.compare(0, key.size(), key) == 0 && word[key.size()] == '=') {
+        if (word.size() > key.size() && word.compare(0, key.size(), key) == 0 &&
+            word[key.size()] == '=') {
           value = word.substr(key.size() + 1);
         }
         word.clear();
@@ -217,7 +222,8 @@ TEST(CommandLineFuzz, MutatedCommandLinesFollowTheDefinition) {
       if (got && value) {
         EXPECT_EQ(std::string(*got), *value) << "'" << text << "' key " << key;
         // A view into the command line itself.
-        EXPECT_TRUE(got->data() >= text.data() && got->data() + got->size() <= text.data() + text.size());
+        EXPECT_TRUE(got->data() >= text.data() &&
+                    got->data() + got->size() <= text.data() + text.size());
       }
       EXPECT_EQ(line.has(key), flag) << "'" << text << "' key " << key;
     }

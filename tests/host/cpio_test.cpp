@@ -1,11 +1,12 @@
 // Host tests of the cpio newc reader and the initramfs file tree (kernel/fs/).
+#include "fs/cpio.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
-#include "fs/cpio.h"
 #include "fs/tree.h"
 #include "support/cpio_writer.h"
 #include "support/mutator.h"

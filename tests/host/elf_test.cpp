@@ -1,5 +1,7 @@
 // Host tests of the ELF executable checks (kernel/exec/elf.*) and the initial process stack
 // (kernel/exec/initial_stack.*).
+#include "exec/elf.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "exec/elf.h"
 #include "exec/initial_stack.h"
 #include "support/mutator.h"
 
@@ -231,7 +232,8 @@ std::string broken_promise(const std::vector<std::byte>& file, const ElfImage& i
   Elf64Header header;
   std::memcpy(&header, file.data(), sizeof header);  // accepted: at least a header long
   if (image.segment_count == 0 || image.segment_count > kMaxSegments) return "segment count";
-  if (image.phnum != header.phnum || image.phent != sizeof(Elf64ProgramHeader)) return "phnum/phent";
+  if (image.phnum != header.phnum || image.phent != sizeof(Elf64ProgramHeader))
+    return "phnum/phent";
   if (image.load_bias != (header.type == kElfTypeDyn ? kPieBase : 0)) return "load bias";
   std::uint64_t highest_end = 0;
   bool entry_found = false;
@@ -242,7 +244,8 @@ std::string broken_promise(const std::vector<std::byte>& file, const ElfImage& i
     if (s.filesz > s.memsz) return which + "filesz > memsz";
     if (s.offset > file.size() || s.filesz > file.size() - s.offset) return which + "past the file";
     if (s.vaddr < kMinUserAddress) return which + "below the user half";
-    if (s.vaddr + s.memsz < s.vaddr || s.vaddr + s.memsz > kUserEnd) return which + "past the user half";
+    if (s.vaddr + s.memsz < s.vaddr || s.vaddr + s.memsz > kUserEnd)
+      return which + "past the user half";
     if (s.vaddr % 4096 != s.offset % 4096) return which + "misaligned";
     // load_segments maps in list order and treats a start below the last end as the shared
     // page of two neighbours: the list must ascend.
@@ -288,15 +291,16 @@ TEST(ElfFuzz, MutatedExecutablesKeepTheLoadersContract) {
   ElfBuilder exec;
   const std::vector<std::vector<std::byte>> samples = {exec.bytes(), pie_sample()};
   std::size_t accepted = 0;
-  const std::uint64_t runs = ferrite::testing::fuzz("ElfFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
-    const auto& sample = samples[mutator.below(samples.size())];
-    // Most damage goes to the headers, where the parser looks; a copy keeps the file's size.
-    std::vector<std::byte> head(sample.begin(), sample.begin() + 0x200);
-    std::vector<std::byte> file = mutator.mutate(head);
-    if (!mutator.chance(4)) file.insert(file.end(), sample.begin() + 0x200, sample.end());
-    check_elf_contract(file);
-    accepted += parse_elf(file).has_value();
-  });
+  const std::uint64_t runs =
+      ferrite::testing::fuzz("ElfFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+        const auto& sample = samples[mutator.below(samples.size())];
+        // Most damage goes to the headers, where the parser looks; a copy keeps the file's size.
+        std::vector<std::byte> head(sample.begin(), sample.begin() + 0x200);
+        std::vector<std::byte> file = mutator.mutate(head);
+        if (!mutator.chance(4)) file.insert(file.end(), sample.begin() + 0x200, sample.end());
+        check_elf_contract(file);
+        accepted += parse_elf(file).has_value();
+      });
   std::printf("[ fuzz ] ELF: %zu of %llu mutated files accepted\n", accepted,
               static_cast<unsigned long long>(runs));
   if (runs == 50000) {
@@ -311,7 +315,8 @@ TEST(ElfFuzz, EverySystematicMutationOfTheHeadersKeepsTheContract) {
     ferrite::testing::for_each_systematic_mutation(
         "ElfSystematic", head, [&](const std::vector<std::byte>& mutated) {
           std::vector<std::byte> file = mutated;
-          if (file.size() == head.size()) file.insert(file.end(), sample.begin() + 0x120, sample.end());
+          if (file.size() == head.size())
+            file.insert(file.end(), sample.begin() + 0x120, sample.end());
           check_elf_contract(file);
         });
   }
@@ -408,11 +413,12 @@ TEST(InitialStack, TooMuchIsE2bigNotAnOverflow) {
 
 // Reads the built stack back like a C library's start-up code, each read checked to lie in
 // [stack_pointer, top). Returns "" or what is wrong.
-std::string read_back(const std::vector<std::byte>& buffer, std::uint64_t top, const InitialStack& stack,
-                      std::span<const std::string> argv, std::span<const std::string> envp,
-                      const AuxValues& aux) {
+std::string read_back(const std::vector<std::byte>& buffer, std::uint64_t top,
+                      const InitialStack& stack, std::span<const std::string> argv,
+                      std::span<const std::string> envp, const AuxValues& aux) {
   const std::uint64_t low = stack.stack_pointer;
-  if (stack.size > buffer.size() || low != top - stack.size) return "size and stack pointer disagree";
+  if (stack.size > buffer.size() || low != top - stack.size)
+    return "size and stack pointer disagree";
   if (low % 16 != 0) return "stack pointer not 16-byte aligned";
   const auto in_stack = [&](std::uint64_t address, std::uint64_t length) {
     return address >= low && address <= top && length <= top - address;
@@ -473,8 +479,9 @@ TEST(InitialStackFuzz, RandomArgumentListsReadBackAsTheAbiSays) {
           std::vector<std::string> out(random.below(most + 1));
           for (std::string& s : out) {
             const std::uint64_t kind = random.below(50);
-            const std::size_t length = kind == 0 ? kMaxArgStringLength - random.below(2)
-                                                 : kind == 1 ? 0 : random.below(40);
+            const std::size_t length = kind == 0   ? kMaxArgStringLength - random.below(2)
+                                       : kind == 1 ? 0
+                                                   : random.below(40);
             s.assign(length, static_cast<char>('a' + random.below(26)));
           }
           return out;
@@ -483,14 +490,17 @@ TEST(InitialStackFuzz, RandomArgumentListsReadBackAsTheAbiSays) {
         const std::vector<std::string> envp = random_strings(random.chance(50) ? 1100 : 12);
         const std::vector<std::string_view> argv_views(argv.begin(), argv.end());
         const std::vector<std::string_view> envp_views(envp.begin(), envp.end());
-        const std::string execfn = argv.empty() ? std::string("/bin/x") : argv.front().substr(0, 64);
+        const std::string execfn =
+            argv.empty() ? std::string("/bin/x") : argv.front().substr(0, 64);
         AuxValues aux;
         aux.entry = random.below(1ull << 47);
         aux.phdr = random.below(1ull << 47);
         aux.phnum = random.below(20);
         aux.execfn = execfn;
-        const std::uint64_t top = 0x7FFFFFFFF000 - 16 * random.below(1000) + (random.chance(20) ? 8 : 0);
-        std::vector<std::byte> buffer(random.chance(4) ? random.below(2048) : 16384 + random.below(8) * 8);
+        const std::uint64_t top =
+            0x7FFFFFFFF000 - 16 * random.below(1000) + (random.chance(20) ? 8 : 0);
+        std::vector<std::byte> buffer(random.chance(4) ? random.below(2048)
+                                                       : 16384 + random.below(8) * 8);
         const auto stack = build_initial_stack(buffer, top, argv_views, envp_views, aux);
         if (!stack) {
           EXPECT_TRUE(stack.error() == Errno::e2big || stack.error() == Errno::einval);
@@ -504,7 +514,8 @@ TEST(InitialStackFuzz, RandomArgumentListsReadBackAsTheAbiSays) {
         EXPECT_LE(argv.size(), kMaxArgStrings);
         EXPECT_EQ(read_back(buffer, top, *stack, argv, envp, aux), "");
       });
-  std::printf("[ fuzz ] initial stack: %zu of %llu built\n", built, static_cast<unsigned long long>(runs));
+  std::printf("[ fuzz ] initial stack: %zu of %llu built\n", built,
+              static_cast<unsigned long long>(runs));
   if (runs == 3000) {
     EXPECT_GT(built, 1000u);
   }

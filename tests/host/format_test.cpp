@@ -435,7 +435,8 @@ std::pair<std::string, std::size_t> literal_text(std::string_view format) {
   std::string text;
   std::size_t fields = 0;
   for (std::size_t i = 0; i < format.size(); ++i) {
-    if ((format[i] == '{' || format[i] == '}') && i + 1 < format.size() && format[i + 1] == format[i]) {
+    if ((format[i] == '{' || format[i] == '}') && i + 1 < format.size() &&
+        format[i + 1] == format[i]) {
       text += format[i++];
     } else if (format[i] == '{') {
       i = format.find('}', i);
@@ -459,7 +460,8 @@ TEST(FormatFuzz, MutatedFormatStringsWalkConsistently) {
     const FormatError error = fmt::walk_format(
         format,
         [&](std::string_view run) {
-          EXPECT_TRUE(run.data() >= format.data() && run.data() + run.size() <= format.data() + format.size())
+          EXPECT_TRUE(run.data() >= format.data() &&
+                      run.data() + run.size() <= format.data() + format.size())
               << "a text run outside the format string";
           text += run;
         },

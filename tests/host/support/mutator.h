@@ -115,19 +115,20 @@ class Mutator {
   // The values that break length and offset arithmetic for a `width`-byte field at `at`.
   static std::vector<std::uint64_t> interesting_values(const FuzzBytes& bytes, std::size_t at,
                                                        std::size_t width) {
-    const std::uint64_t max = width == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * width)) - 1;
+    const std::uint64_t max =
+        width == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * width)) - 1;
     const std::uint64_t old = read_le(bytes, at, width);
     return {0,
             1,
             max,
             max - 1,
-            max >> 1,                // 0x7F..FF
-            (max >> 1) + 1,          // 0x80..00
+            max >> 1,        // 0x7F..FF
+            (max >> 1) + 1,  // 0x80..00
             old + 1,
             old - 1,
-            bytes.size(),            // a length of exactly the whole input
-            bytes.size() - at,       // ... of exactly what is left from here
-            bytes.size() - at + 1,   // one past the end
+            bytes.size(),           // a length of exactly the whole input
+            bytes.size() - at,      // ... of exactly what is left from here
+            bytes.size() - at + 1,  // one past the end
             bytes.size() + 4096};
   }
 
@@ -154,8 +155,8 @@ inline FuzzCase& current_fuzz_case() {
 
 inline std::string describe(const FuzzCase& c) {
   return std::string(c.name) + " seed " + std::to_string(c.seed) + " iteration " +
-         std::to_string(c.iteration) + " (rerun with FERRITE_FUZZ_ITERATION=" +
-         std::to_string(c.iteration) + ")";
+         std::to_string(c.iteration) +
+         " (rerun with FERRITE_FUZZ_ITERATION=" + std::to_string(c.iteration) + ")";
 }
 
 inline void install_fuzz_death_callback() {
