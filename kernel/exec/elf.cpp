@@ -52,6 +52,8 @@ std::string_view to_string(ElfError error) {
       return "a segment lies outside user space (NULL page or kernel half)";
     case ElfError::segments_overlap:
       return "two loadable segments overlap";
+    case ElfError::segments_out_of_order:
+      return "loadable segments are not in ascending address order";
     case ElfError::misaligned_segment:
       return "a segment's address and file offset differ modulo the page size";
     case ElfError::entry_outside_segments:
@@ -126,6 +128,11 @@ std::expected<ElfImage, ElfError> parse_elf(std::span<const std::byte> file) {
     segment.executable = (ph.flags & kPfExecute) != 0;
     for (const Segment& other : image.loadable()) {
       if (ranges_overlap(segment, other)) return std::unexpected(ElfError::segments_overlap);
+    }
+    // The gABI lists PT_LOAD entries sorted on p_vaddr, and proc's load_segments maps them in
+    // list order, taking a start below the previous end for the page two neighbours share.
+    if (image.segment_count > 0 && start < image.segments[image.segment_count - 1].vaddr) {
+      return std::unexpected(ElfError::segments_out_of_order);
     }
     image.segments[image.segment_count++] = segment;
     if (start + ph.memsz > image.image_end) image.image_end = start + ph.memsz;

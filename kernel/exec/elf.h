@@ -6,7 +6,8 @@
 // static-PIE ET_DYN (musl-gcc -static-pie; loaded at a base the kernel picks). A program that
 // asks for a dynamic loader (PT_INTERP) is refused with a message saying so. Every offset and
 // size in the file is checked before use; a malformed file gives an ElfError, never a read past
-// the end, and no segment may reach the kernel half or overlap another.
+// the end, no segment may reach the kernel half or overlap another, and the loadable segments
+// come in ascending address order (as the gABI requires and the loader relies on).
 #pragma once
 
 #include <array>
@@ -77,6 +78,7 @@ enum class ElfError : std::uint8_t {
   segment_overflows,      // vaddr + memsz wraps around
   segment_outside_user,   // below kMinUserAddress or reaching the kernel half
   segments_overlap,       // two PT_LOAD segments share bytes
+  segments_out_of_order,  // a PT_LOAD below the one listed before it (gABI: sorted on p_vaddr)
   misaligned_segment,     // vaddr and offset differ modulo the page size
   entry_outside_segments,  // e_entry is not in an executable segment
   needs_interpreter,      // PT_INTERP: a dynamically linked program

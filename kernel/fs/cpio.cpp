@@ -83,7 +83,7 @@ std::string_view to_string(Error error) {
     case Error::name_past_end:
       return "file name runs past the end of the archive";
     case Error::name_not_terminated:
-      return "file name is empty or not NUL-terminated";
+      return "file name is empty, not NUL-terminated, or has a NUL inside";
     case Error::data_past_end:
       return "file data runs past the end of the archive";
     case Error::missing_trailer:
@@ -140,6 +140,11 @@ std::expected<std::optional<Entry>, Failure> Reader::next() {
       return fail(Error::name_not_terminated, start);
     }
     const std::string_view name(reinterpret_cast<const char*>(name_bytes.data()), name_size - 1);
+    // The name is a C string (cpio(5); Linux's unpacker reads it with strcmp): a NUL before its
+    // end would give a file no path can reach, or hide the trailer ("TRAILER!!!\0\0").
+    for (const char c : name) {
+      if (c == '\0') return fail(Error::name_not_terminated, start);
+    }
 
     const std::size_t data_start = align4(kHeaderSize + name_size);
     const std::size_t file_size = fields[kFileSize];

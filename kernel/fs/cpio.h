@@ -52,7 +52,7 @@ enum class Error : std::uint8_t {
   compressed,           // starts with a gzip/xz/zstd signature: ferrite reads only plain newc
   bad_number,           // a header field is not 8 hex digits
   name_past_end,        // namesize runs past the archive
-  name_not_terminated,  // the name's last byte is not NUL, or the name is empty
+  name_not_terminated,  // the name's last byte is not NUL, the name is empty, or a NUL is inside
   data_past_end,        // filesize runs past the archive
   missing_trailer,      // the archive ends without "TRAILER!!!"
 };

@@ -113,7 +113,7 @@ std::expected<void, abi::Errno> load_segments(mm::AddressSpace& space, const exe
     std::uint64_t start = page_floor(segment.vaddr);
     const std::uint64_t end = page_ceil(segment.vaddr + segment.memsz);
     const std::uint32_t protection = protection_of(segment);
-    if (start < mapped_end) {  // the shared page (segments come sorted by address)
+    if (start < mapped_end) {  // the shared page (parse_elf checks that segments ascend)
       if (auto shared = space.protect(start, kPageBytes, last_protection | protection); !shared) {
         return std::unexpected(shared.error());
       }

@@ -20,6 +20,7 @@
 
 #include "acpi/summary.h"
 #include "acpi/tables.h"
+#include "support/mutator.h"
 
 namespace ferrite::acpi {
 namespace {
@@ -1346,6 +1347,247 @@ TEST(AcpiSummary, WidestValuesStayWithin80Columns) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0],
             "acpi: rev 255 WWWWWW, 64 CPUs, IOAPIC 0xffffffff, PM timer 0xffffffffffffffff");
+}
+
+// --- Mutation fuzzing: one table (or the RSDP) of a real fixture damaged, its checksum mostly
+// made right again so the damage reaches the table parsers; the result keeps AcpiInfo's promises.
+
+// A fixture's memory as plain records, so each case builds a fresh SimulatedMemory cheaply.
+struct FixtureImage {
+  std::uint64_t rsdp = 0;
+  std::vector<std::pair<std::uint64_t, Bytes>> segments;
+  std::vector<std::uint64_t> tables;  // every table's address, from walking each segment
+};
+
+FixtureImage image_of(const char* name) {
+  auto fixture = load_fixture(name);
+  FixtureImage image;
+  image.rsdp = fixture->rsdp;
+  for (const auto& [base, size] : fixture->memory.segments()) {
+    const auto bytes = fixture->memory.read(base, size);
+    image.segments.emplace_back(base, Bytes(bytes.begin(), bytes.end()));
+    std::uint64_t at = base;
+    while (at + sizeof(layout::TableHeader) <= base + size) {
+      const std::uint32_t length = table_length(fixture->memory, at);
+      if (length < sizeof(layout::TableHeader) || length > base + size - at) break;
+      image.tables.push_back(at);
+      at += length;
+    }
+  }
+  return image;
+}
+
+bool sums_to_zero(std::span<const std::byte> bytes) {
+  std::uint8_t sum = 0;
+  for (std::byte b : bytes) sum = static_cast<std::uint8_t>(sum + std::to_integer<std::uint8_t>(b));
+  return sum == 0;
+}
+
+// What parse() promises about whatever it returns, and that the readers behind it agree.
+void check_acpi_contract(const SimulatedMemory& memory, std::uint64_t rsdp) {
+  const auto info = parse(memory, rsdp);
+  const auto again = parse(memory, rsdp);
+  ASSERT_EQ(info.has_value(), again.has_value()) << "not deterministic";
+  if (!info) {
+    EXPECT_EQ(info.error(), again.error());
+    EXPECT_NE(to_string(info.error()), "unknown ACPI error");
+    return;
+  }
+  EXPECT_EQ(describe(*info), describe(*again)) << "not deterministic";
+  EXPECT_NE(info->root_address, 0u);
+  EXPECT_LE(info->tables().size(), AcpiInfo::max_tables);
+  for (const TableEntry& table : info->tables()) {
+    EXPECT_NE(table.address, 0u);
+    if (table.error) continue;
+    // A table without an error is all there, of a plausible length, and sums to zero.
+    EXPECT_GE(table.length, sizeof(layout::TableHeader));
+    EXPECT_LE(table.length, 1u << 20);
+    const auto bytes = memory.read(table.address, table.length);
+    ASSERT_FALSE(bytes.empty()) << table.name() << " said usable but is not readable";
+    EXPECT_TRUE(sums_to_zero(bytes)) << table.name();
+  }
+  if (info->madt) {
+    const Madt& m = *info->madt;
+    EXPECT_LE(m.cpus().size(), Madt::max_local_apics);
+    EXPECT_LE(m.ioapics().size(), Madt::max_io_apics);
+    EXPECT_LE(m.isos().size(), Madt::max_overrides);
+    EXPECT_LE(m.lapic_nmis().size(), Madt::max_local_apic_nmis);
+    EXPECT_LE(m.nmi_source_count, Madt::max_nmi_sources);
+    const TableEntry* entry = find_table(*info, "APIC");
+    ASSERT_NE(entry, nullptr) << "a MADT that the root table does not list";
+    EXPECT_FALSE(entry->error.has_value());
+  }
+  if (info->fadt) {
+    const TableEntry* entry = find_table(*info, "FACP");
+    ASSERT_NE(entry, nullptr) << "a FADT that the root table does not list";
+    EXPECT_FALSE(entry->error.has_value());
+  }
+  const auto s5 = read_s5(memory, *info);
+  EXPECT_EQ(s5, read_s5(memory, *info)) << "not deterministic";
+  if (s5 && info->fadt) {
+    if (const auto control = sleep_control(*info->fadt, *s5)) {
+      EXPECT_LE(control->type.a, 7);
+      EXPECT_LE(control->type.b, 7);
+      EXPECT_NE(control->pm1a_control_port, 0);
+    }
+  }
+  const auto hpet = read_hpet(memory, *info);
+  if (!hpet) {
+    EXPECT_NE(to_string(hpet.error()), "unknown ACPI error");
+  }
+  for (const std::string& line : summary_lines(*info, memory)) {
+    EXPECT_LE(line.size(), 80u) << line;
+  }
+}
+
+TEST(AcpiFuzz, MutatedTablesKeepTheContract) {
+  std::vector<FixtureImage> images;
+  for (const char* name : all_fixtures) images.push_back(image_of(name));
+  std::size_t parsed = 0;
+  const std::uint64_t runs =
+      ferrite::testing::fuzz("AcpiFuzz", 20261130, 20000, [&](auto& mutator, std::uint64_t) {
+        const FixtureImage& image = images[mutator.below(images.size())];
+        SimulatedMemory memory;
+        for (const auto& [base, bytes] : image.segments) memory.place(base, bytes);
+        // The RSDP one case in eight, else one table, replaced by its damaged copy (which may be
+        // shorter or longer: the rest of its segment is dropped, as if memory ended there).
+        const bool rsdp = mutator.chance(8);
+        const std::uint64_t at =
+            rsdp ? image.rsdp : image.tables[mutator.below(image.tables.size())];
+        const std::size_t length = rsdp ? 36 : table_length(memory, at);
+        const auto original = memory.read(at, length);
+        if (original.empty()) return;  // an ACPI 1.0 RSDP at the very end of its segment
+        Bytes damaged = mutator.mutate(original);
+        memory.place(at, damaged);
+        if (!mutator.chance(4) && damaged.size() >= sizeof(layout::TableHeader)) {
+          if (rsdp) {
+            fix_checksum(memory, at, 20, 8);
+            if (damaged.size() >= 36) fix_checksum(memory, at, 36, 32);
+          } else if (table_length(memory, at) <= damaged.size() &&
+                     table_length(memory, at) >= sizeof(layout::TableHeader)) {
+            fix_table_checksum(memory, at);
+          }
+        }
+        check_acpi_contract(memory, image.rsdp);
+        parsed += parse(memory, image.rsdp).has_value();
+      });
+  std::printf("[ fuzz ] ACPI: %zu of %llu damaged machines parsed\n", parsed,
+              static_cast<unsigned long long>(runs));
+  if (runs == 20000) {
+    EXPECT_GT(parsed, 5000u);  // the contract was checked on parsed machines, not just errors
+  }
+}
+
+TEST(AcpiFuzz, EverySystematicMutationOfTheMadtKeepsTheContract) {
+  const FixtureImage image = image_of("ovmf-q35-smp2.bin");
+  auto fixture = load_fixture("ovmf-q35-smp2.bin");
+  const auto info = parse(fixture->memory, fixture->rsdp);
+  ASSERT_TRUE(info.has_value());
+  const TableEntry* madt = find_table(*info, "APIC");
+  ASSERT_NE(madt, nullptr);
+  const auto bytes = fixture->memory.read(madt->address, madt->length);
+  ferrite::testing::for_each_systematic_mutation(
+      "MadtSystematic", Bytes(bytes.begin(), bytes.end()), [&](const Bytes& damaged) {
+        SimulatedMemory memory;
+        for (const auto& [base, segment] : image.segments) memory.place(base, segment);
+        memory.place(madt->address, damaged);
+        if (damaged.size() >= sizeof(layout::TableHeader) &&
+            table_length(memory, madt->address) <= damaged.size() &&
+            table_length(memory, madt->address) >= sizeof(layout::TableHeader)) {
+          fix_table_checksum(memory, madt->address);
+        }
+        check_acpi_contract(memory, image.rsdp);
+      });
+}
+
+// The \_S5_ scan against the AML grammar written out a second time, plainly (ACPI 6.5 20.2.4
+// PkgLength, 20.2.3 data objects): the first `Name (_S5_, ...)` decides.
+std::expected<SleepType, AcpiError> s5_by_the_grammar(const Bytes& aml) {
+  const auto byte = [&](std::size_t i) { return std::to_integer<std::uint8_t>(aml[i]); };
+  for (std::size_t i = 0; i + 4 <= aml.size(); ++i) {
+    if (byte(i) != '_' || byte(i + 1) != 'S' || byte(i + 2) != '5' || byte(i + 3) != '_') continue;
+    const bool name_op =
+        (i >= 1 && byte(i - 1) == 0x08) || (i >= 2 && byte(i - 1) == '\\' && byte(i - 2) == 0x08);
+    if (!name_op) continue;
+    const auto bad = std::unexpected(AcpiError::s5_bad_encoding);
+    std::size_t p = i + 4;
+    if (p >= aml.size() || byte(p) != 0x12) return bad;
+    const std::size_t package = ++p;  // PkgLength counts from its own first byte
+    if (p >= aml.size()) return bad;
+    const unsigned extra = byte(p) >> 6;
+    if (p + extra >= aml.size()) return bad;
+    std::size_t length = extra == 0 ? byte(p) & 0x3F : byte(p) & 0x0F;
+    for (unsigned k = 1; k <= extra; ++k) length += std::size_t{byte(p + k)} << (8 * k - 4);
+    p += 1 + extra;
+    const std::size_t end = std::min(aml.size(), package + length);
+    if (p >= end || byte(p) < 2) return bad;  // NumElements
+    ++p;
+    std::uint8_t values[2];
+    for (std::uint8_t& value : values) {
+      if (p >= end) return bad;
+      const std::uint8_t op = byte(p++);
+      std::size_t size = 0;
+      if (op == 0x00 || op == 0x01 || op == 0xFF) {
+        value = op;
+      } else if (op == 0x0A || op == 0x0B || op == 0x0C || op == 0x0E) {
+        size = op == 0x0A ? 1 : op == 0x0B ? 2 : op == 0x0C ? 4 : 8;
+        if (p + size > end) return bad;
+        value = byte(p);
+      } else {
+        return bad;
+      }
+      p += size;
+    }
+    return SleepType{values[0], values[1]};
+  }
+  return std::unexpected(AcpiError::s5_not_found);
+}
+
+// The bytes around each fixture DSDT's \_S5_ (the whole DSDT is mostly other AML).
+std::vector<Bytes> s5_neighbourhoods() {
+  std::vector<Bytes> out;
+  for (const char* name : all_fixtures) {
+    auto fixture = load_fixture(name);
+    const auto info = parse(fixture->memory, fixture->rsdp);
+    if (!info || !info->fadt) continue;
+    const std::uint64_t dsdt = info->fadt->dsdt_address;
+    const auto body = fixture->memory.read(dsdt + 36, table_length(fixture->memory, dsdt) - 36);
+    const std::string_view text(reinterpret_cast<const char*>(body.data()), body.size());
+    const std::size_t at = text.find("_S5_");
+    if (at == std::string_view::npos) continue;
+    const std::size_t from = at >= 24 ? at - 24 : 0;
+    out.emplace_back(body.begin() + static_cast<long>(from),
+                     body.begin() + static_cast<long>(std::min(body.size(), at + 40)));
+  }
+  return out;
+}
+
+void check_s5_scan(const Bytes& bytes) {
+  const Bytes aml(bytes.begin(), bytes.end());  // exactly sized for ASan
+  const auto found = find_s5_in_aml(aml);
+  EXPECT_EQ(found, find_s5_in_aml(aml)) << "not deterministic";
+  EXPECT_EQ(found, s5_by_the_grammar(aml));
+}
+
+TEST(AcpiFuzz, S5ScanOfMutatedAmlFollowsTheGrammar) {
+  const std::vector<Bytes> samples = s5_neighbourhoods();
+  ASSERT_EQ(samples.size(), std::size(all_fixtures));
+  for (const Bytes& sample : samples) ASSERT_TRUE(find_s5_in_aml(sample).has_value());
+  std::size_t found = 0;
+  const std::uint64_t runs =
+      ferrite::testing::fuzz("S5Fuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+        const Bytes aml = mutator.mutate(samples[mutator.below(samples.size())]);
+        check_s5_scan(aml);
+        found += find_s5_in_aml(aml).has_value();
+      });
+  std::printf("[ fuzz ] _S5_: %zu of %llu mutated AML snippets decoded\n", found,
+              static_cast<unsigned long long>(runs));
+  if (runs == 50000) {
+    EXPECT_GT(found, 5000u);
+  }
+  for (const Bytes& sample : samples) {
+    ferrite::testing::for_each_systematic_mutation("S5Systematic", sample, check_s5_scan);
+  }
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "boot/command_line.h"
+#include "support/mutator.h"
 
 namespace ferrite::boot {
 
@@ -1206,6 +1207,202 @@ TEST(Pvh, ModuleProblems) {
   EXPECT_EQ(boot->modules().size(), BootInfo::max_modules);
   EXPECT_EQ(boot->modules()[1], (Module{0x1010000, 0x1010800}));
   EXPECT_EQ(boot->diagnostics().dropped_modules, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutation fuzzing: whatever the bootloader hands over, a BootInfo that comes out keeps its
+// promises (boot_info.h), and the same bytes always give the same BootInfo.
+
+// The promises of any BootInfo a parser returns.
+void expect_boot_info_contract(const BootInfo& boot) {
+  expect_normalised(boot);
+  EXPECT_LE(boot.memory_map().size(), BootInfo::max_memory_regions);
+  EXPECT_FALSE(boot.memory_map().empty()) << "a BootInfo without memory";
+  for (const MemoryRegion& region : boot.memory_map()) {
+    EXPECT_GE(region.end(), region.base) << "region wraps around";
+  }
+  EXPECT_LE(boot.command_line().size(), BootInfo::max_command_line);
+  EXPECT_LE(boot.bootloader_name().size(), BootInfo::max_bootloader_name);
+  EXPECT_EQ(boot.command_line().find('\0'), std::string_view::npos);
+  EXPECT_EQ(boot.bootloader_name().find('\0'), std::string_view::npos);
+  if (boot.diagnostics().command_line_truncated) {
+    EXPECT_FALSE(boot.command_line().ends_with(' ')) << "cut in the middle of its spaces";
+  }
+  EXPECT_LE(boot.modules().size(), BootInfo::max_modules);
+  for (const Module& module : boot.modules()) EXPECT_LE(module.start, module.end);
+  if (boot.framebuffer()) {
+    const auto kind = boot.framebuffer()->kind;
+    EXPECT_TRUE(kind == Framebuffer::Kind::indexed || kind == Framebuffer::Kind::rgb ||
+                kind == Framebuffer::Kind::ega_text);
+  }
+}
+
+// Two parses of the same bytes give the same BootInfo.
+void expect_same_boot_info(const BootInfo& a, const BootInfo& b) {
+  EXPECT_EQ(regions_of(a), regions_of(b));
+  EXPECT_EQ(a.command_line(), b.command_line());
+  EXPECT_EQ(a.bootloader_name(), b.bootloader_name());
+  EXPECT_TRUE(std::ranges::equal(a.modules(), b.modules()));
+  EXPECT_EQ(a.framebuffer(), b.framebuffer());
+  EXPECT_EQ(a.rsdp(), b.rsdp());
+  EXPECT_EQ(a.info_block(), b.info_block());
+  EXPECT_EQ(a.diagnostics().overlapping_regions, b.diagnostics().overlapping_regions);
+  EXPECT_EQ(a.diagnostics().dropped_modules, b.diagnostics().dropped_modules);
+  EXPECT_EQ(a.diagnostics().command_line_truncated, b.diagnostics().command_line_truncated);
+}
+
+void expect_known_error(ParseError error) {
+  EXPECT_NE(to_string(error), "unknown boot information error");
+}
+
+void check_multiboot2_contract(const Bytes& block) {
+  constexpr std::uint64_t phys = 0x10000;
+  const auto boot = parse_mb2(block, phys);
+  const auto again = parse_mb2(block, phys);
+  ASSERT_EQ(boot.has_value(), again.has_value()) << "not deterministic";
+  // The same bytes read through a PhysicalReader give the same answer, when they are readable.
+  FakePhysicalMemory memory;
+  memory.place(phys, block);
+  const auto through_reader = parse_multiboot2(memory, phys);
+  if (!boot) {
+    expect_known_error(boot.error());
+    EXPECT_EQ(boot.error(), again.error());
+    if (through_reader) ADD_FAILURE() << "the reader accepted what the span refused";
+    return;
+  }
+  expect_boot_info_contract(*boot);
+  expect_same_boot_info(*boot, *again);
+  ASSERT_TRUE(through_reader.has_value()) << to_string(through_reader.error());
+  expect_same_boot_info(*boot, *through_reader);
+  // The information block is the bytes total_size says, inside what the bootloader gave.
+  std::uint32_t total_size = 0;
+  std::memcpy(&total_size, block.data(), 4);
+  EXPECT_EQ(boot->info_block(), (PhysicalRange{phys, total_size}));
+  EXPECT_LE(total_size, block.size());
+  // GRUB's RSDP copy lies inside the block: a tag body after the fixed part, 20 bytes or more.
+  if (boot->rsdp()) {
+    EXPECT_GE(*boot->rsdp(), phys + 16);
+    EXPECT_LE(*boot->rsdp() + 20, phys + total_size);
+  }
+}
+
+Bytes rich_multiboot2_block() {
+  return Multiboot2Builder{}
+      .command_line("layout=de quiet heap=256K")
+      .bootloader_name("GRUB 2.06")
+      .module(0x200000, 0x201000, "initramfs")
+      .basic_meminfo(639, 129920)
+      .memory_map(qemu_memory_map)
+      .framebuffer(0xFD000000, 4096, 1024, 768, 32, 1, Bytes(6))
+      .rsdp(false)
+      .rsdp(true)
+      .build();
+}
+
+TEST(BootInfoFuzz, MutatedMultiboot2BlocksKeepTheContract) {
+  const std::vector<Bytes> samples = {
+      rich_multiboot2_block(),
+      Multiboot2Builder{}.basic_meminfo(639, 129920).command_line("x").build(),  // no memory map
+  };
+  std::size_t accepted = 0;
+  const std::uint64_t runs =
+      ferrite::testing::fuzz("Multiboot2Fuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+        Bytes block = mutator.mutate(samples[mutator.below(samples.size())]);
+        // Mostly keep total_size true to the (changed) length, so the damage reaches the tags.
+        if (block.size() >= 4 && !mutator.chance(4))
+          poke(block, 0, static_cast<std::uint32_t>(block.size()));
+        check_multiboot2_contract(block);
+        accepted += parse_mb2(block).has_value();
+      });
+  std::printf("[ fuzz ] Multiboot2: %zu of %llu mutated blocks accepted\n", accepted,
+              static_cast<unsigned long long>(runs));
+  if (runs == 50000) {
+    EXPECT_GT(accepted, 1000u);
+  }
+}
+
+TEST(BootInfoFuzz, EverySystematicMutationOfAMultiboot2BlockKeepsTheContract) {
+  ferrite::testing::for_each_systematic_mutation("Multiboot2Systematic", rich_multiboot2_block(),
+                                                 check_multiboot2_contract);
+}
+
+// PVH: the start info and what it points to (memory map, command line, module list), each in
+// its own exactly sized piece of fake physical memory; one piece is damaged per case.
+struct PvhPieces {
+  Bytes start_info, memmap, command_line, modules;
+};
+
+std::expected<BootInfo, ParseError> parse_pvh_pieces(const PvhPieces& pieces) {
+  FakePhysicalMemory memory;
+  memory.place(start_info_phys, pieces.start_info);
+  memory.place(memmap_phys, pieces.memmap);
+  memory.place(cmdline_phys, pieces.command_line);
+  memory.place(modlist_phys, pieces.modules);
+  return parse_pvh(memory, start_info_phys);
+}
+
+void check_pvh_contract(const PvhPieces& pieces) {
+  const auto boot = parse_pvh_pieces(pieces);
+  const auto again = parse_pvh_pieces(pieces);
+  ASSERT_EQ(boot.has_value(), again.has_value()) << "not deterministic";
+  if (!boot) {
+    expect_known_error(boot.error());
+    EXPECT_EQ(boot.error(), again.error());
+    return;
+  }
+  expect_boot_info_contract(*boot);
+  expect_same_boot_info(*boot, *again);
+  EXPECT_EQ(boot->info_block(), (PhysicalRange{start_info_phys, 56}));
+}
+
+PvhPieces qemu_like_pvh() {
+  PvhPieces pieces;
+  StartInfo info;
+  info.memmap_paddr = memmap_phys;
+  info.memmap_entries = static_cast<std::uint32_t>(qemu_memory_map.size());
+  info.cmdline_paddr = cmdline_phys;
+  info.nr_modules = 2;
+  info.modlist_paddr = modlist_phys;
+  info.rsdp_paddr = 0xF5A00;
+  pieces.start_info = info.bytes();
+  pieces.memmap = pvh_memmap(qemu_memory_map);
+  put_string(pieces.command_line, "console=ttyS0 layout=us heap=1M");
+  for (const std::uint64_t value :
+       {0x1000000ull, 0x8000ull, 0ull, 0ull, 0x2000000ull, 0x10ull, 0ull, 0ull}) {
+    put(pieces.modules, value);
+  }
+  return pieces;
+}
+
+TEST(BootInfoFuzz, MutatedPvhStartInfoKeepsTheContract) {
+  const PvhPieces valid = qemu_like_pvh();
+  ASSERT_TRUE(parse_pvh_pieces(valid).has_value());
+  std::size_t accepted = 0;
+  const std::uint64_t runs =
+      ferrite::testing::fuzz("PvhFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+        PvhPieces pieces = valid;
+        Bytes* damaged[] = {&pieces.start_info, &pieces.memmap, &pieces.command_line,
+                            &pieces.modules};
+        Bytes& piece = *damaged[mutator.below(std::size(damaged))];
+        piece = mutator.mutate(piece);
+        check_pvh_contract(pieces);
+        accepted += parse_pvh_pieces(pieces).has_value();
+      });
+  std::printf("[ fuzz ] PVH: %zu of %llu mutated start infos accepted\n", accepted,
+              static_cast<unsigned long long>(runs));
+  if (runs == 50000) {
+    EXPECT_GT(accepted, 1000u);
+  }
+}
+
+TEST(BootInfoFuzz, EverySystematicMutationOfThePvhStartInfoKeepsTheContract) {
+  const PvhPieces valid = qemu_like_pvh();
+  ferrite::testing::for_each_systematic_mutation("PvhSystematic", valid.start_info,
+                                                 [&](const Bytes& start_info) {
+                                                   PvhPieces pieces = valid;
+                                                   pieces.start_info = start_info;
+                                                   check_pvh_contract(pieces);
+                                                 });
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mm/heap_config.h"
+#include "support/mutator.h"
 
 namespace ferrite::boot {
 namespace {
@@ -131,6 +132,102 @@ TEST(ParseSize, WorksOnCommandLineValues) {
   ASSERT_TRUE(heap.has_value());
   EXPECT_EQ(parse_size(*heap), 256u * 1024);
   EXPECT_EQ(parse_size(*options.get("layout")), std::nullopt);
+}
+
+// parse_size against its definition (command_line.h) worked out in 128-bit arithmetic.
+std::optional<std::uint64_t> size_by_definition(std::string_view text) {
+  unsigned base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+  }
+  unsigned shift = 0;
+  if (!text.empty()) {
+    const char last = text.back();
+    shift = (last == 'K' || last == 'k')   ? 10
+            : (last == 'M' || last == 'm') ? 20
+            : (last == 'G' || last == 'g') ? 30
+                                           : 0;
+    if (shift != 0) text.remove_suffix(1);
+  }
+  if (text.empty()) return std::nullopt;
+  unsigned __int128 value = 0;
+  for (const char c : text) {
+    const std::string_view digits = "0123456789abcdef";
+    const char lower = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+    const std::size_t digit = digits.find(lower);
+    if (digit == std::string_view::npos || digit >= base) return std::nullopt;
+    value = value * base + digit;
+    if (value > std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
+  }
+  value <<= shift;
+  if (value > std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
+  return static_cast<std::uint64_t>(value);
+}
+
+std::string text_of(const std::vector<std::byte>& bytes) {
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+std::vector<std::byte> bytes_of(std::string_view text) {
+  const auto bytes = std::as_bytes(std::span(text.data(), text.size()));
+  return {bytes.begin(), bytes.end()};
+}
+
+TEST(ParseSizeFuzz, MutatedSizesFollowTheDefinition) {
+  const std::vector<std::string> samples = {
+      "256K", "0x1000M",    "18446744073709551615", "17179869183G", "0xFFFFFFFFFFFFFFFF",
+      "16m",  "0X3fffffffG"};
+  std::size_t parsed = 0;
+  const std::uint64_t runs =
+      ferrite::testing::fuzz("ParseSizeFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+        const std::string text =
+            text_of(mutator.mutate(bytes_of(samples[mutator.below(samples.size())]), 2));
+        const auto size = parse_size(text);
+        EXPECT_EQ(size, size_by_definition(text)) << "'" << text << "'";
+        parsed += size.has_value();
+      });
+  if (runs == 50000) {
+    EXPECT_GT(parsed, 5000u);
+  }
+}
+
+// CommandLine::get/has against their definition: split at whitespace, the last `key=value`.
+TEST(CommandLineFuzz, MutatedCommandLinesFollowTheDefinition) {
+  const std::string valid =
+      "layout=de heap=256K quiet heap= log=debug\tquiet=1 layout==x test=heap";
+  const std::string keys[] = {"layout", "heap", "quiet", "log", "test", "=", "l", "heap="};
+  ferrite::testing::fuzz("CommandLineFuzz", 20261130, 20000, [&](auto& mutator, std::uint64_t) {
+    const std::string text = text_of(mutator.mutate(bytes_of(valid)));
+    const CommandLine line(text);
+    for (const std::string& key : keys) {
+      std::optional<std::string> value;
+      bool flag = false;
+      std::string word;
+      for (std::size_t i = 0; i <= text.size(); ++i) {
+        const bool space = i == text.size() || text[i] == ' ' || text[i] == '\t' ||
+                           text[i] == '\n' || text[i] == '\r';
+        if (!space) {
+          word += text[i];
+          continue;
+        }
+        if (word == key) flag = true;
+        if (word.size() > key.size() && word.compare(0, key.size(), key) == 0 &&
+            word[key.size()] == '=') {
+          value = word.substr(key.size() + 1);
+        }
+        word.clear();
+      }
+      const auto got = line.get(key);
+      EXPECT_EQ(got.has_value(), value.has_value()) << "'" << text << "' key " << key;
+      if (got && value) {
+        EXPECT_EQ(std::string(*got), *value) << "'" << text << "' key " << key;
+        // A view into the command line itself.
+        EXPECT_TRUE(got->data() >= text.data() &&
+                    got->data() + got->size() <= text.data() + text.size());
+      }
+      EXPECT_EQ(line.has(key), flag) << "'" << text << "' key " << key;
+    }
+  });
 }
 
 TEST(LogLevel, AbsentMeansInfo) {

@@ -1,5 +1,7 @@
 // Host tests of the ELF executable checks (kernel/exec/elf.*) and the initial process stack
 // (kernel/exec/initial_stack.*).
+#include "exec/elf.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "exec/elf.h"
 #include "exec/initial_stack.h"
+#include "support/mutator.h"
 
 namespace {
 
@@ -135,6 +137,28 @@ TEST(Elf, RefusesMalformedFilesWithTheReason) {
   }
 }
 
+// Found by ElfFuzz: the data segment moved below the text segment but still listed after it
+// (its p_vaddr 0x402000 -> 0x12000, the 16-bit field at file offset 138 set to 1). The segments
+// do not overlap, so parse_elf accepted the file, but load_segments maps in list order and took
+// the lower start for the page it shares with the previous segment: mprotect of an unmapped page,
+// and spawn failed with ENOMEM "cannot map its segments" instead of ENOEXEC with the reason.
+TEST(Elf, RefusesLoadSegmentsOutOfAddressOrder) {
+  ElfBuilder b;
+  b.phdrs[1].vaddr = 0x12000;
+  const auto file = b.bytes();
+  const auto image = parse_elf(file);
+  ASSERT_FALSE(image.has_value());
+  EXPECT_EQ(image.error(), ElfError::segments_out_of_order);
+  EXPECT_EQ(to_string(image.error()), "loadable segments are not in ascending address order");
+
+  // Listed in ascending order, the same two segments load.
+  ElfBuilder sorted;
+  sorted.phdrs[1].vaddr = 0x12000;
+  std::swap(sorted.phdrs[0], sorted.phdrs[1]);
+  const auto file2 = sorted.bytes();
+  EXPECT_TRUE(parse_elf(file2).has_value());
+}
+
 // The same checks hold for ET_DYN, applied after the move to kPieBase: a dynamically linked PIE
 // (what `gcc` without -static-pie makes), and segments or an entry that are wrong only once biased.
 TEST(Elf, RefusesMalformedStaticPiesWithTheReason) {
@@ -197,6 +221,104 @@ TEST(Elf, RandomDamageNeverReadsOutOfBounds) {
         EXPECT_LE(s.vaddr + s.memsz, kUserEnd);
       }
     }
+  }
+}
+
+// --- Mutation fuzzing: whatever parse_elf accepts, the loader can map as planned. ---
+
+// The contract of an accepted image (elf.h, and what proc/process.cpp's load_segments relies
+// on). Returns "" or the first broken promise.
+std::string broken_promise(const std::vector<std::byte>& file, const ElfImage& image) {
+  Elf64Header header;
+  std::memcpy(&header, file.data(), sizeof header);  // accepted: at least a header long
+  if (image.segment_count == 0 || image.segment_count > kMaxSegments) return "segment count";
+  if (image.phnum != header.phnum || image.phent != sizeof(Elf64ProgramHeader))
+    return "phnum/phent";
+  if (image.load_bias != (header.type == kElfTypeDyn ? kPieBase : 0)) return "load bias";
+  std::uint64_t highest_end = 0;
+  bool entry_found = false;
+  for (std::size_t i = 0; i < image.segment_count; ++i) {
+    const Segment& s = image.segments[i];
+    const std::string which = "segment " + std::to_string(i) + ": ";
+    if (s.memsz == 0) return which + "empty";
+    if (s.filesz > s.memsz) return which + "filesz > memsz";
+    if (s.offset > file.size() || s.filesz > file.size() - s.offset) return which + "past the file";
+    if (s.vaddr < kMinUserAddress) return which + "below the user half";
+    if (s.vaddr + s.memsz < s.vaddr || s.vaddr + s.memsz > kUserEnd)
+      return which + "past the user half";
+    if (s.vaddr % 4096 != s.offset % 4096) return which + "misaligned";
+    // load_segments maps in list order and treats a start below the last end as the shared
+    // page of two neighbours: the list must ascend.
+    if (i > 0 && s.vaddr < image.segments[i - 1].vaddr + image.segments[i - 1].memsz) {
+      return which + "overlaps or comes before the segment listed before it";
+    }
+    highest_end = std::max(highest_end, s.vaddr + s.memsz);
+    entry_found |= s.executable && image.entry >= s.vaddr && image.entry < s.vaddr + s.memsz;
+  }
+  if (image.image_end != highest_end) return "image_end";
+  if (!entry_found) return "entry outside executable segments";
+  return "";
+}
+
+void check_elf_contract(const std::vector<std::byte>& bytes) {
+  // An exactly sized heap copy, so ASan sees a read one byte past the end.
+  const std::vector<std::byte> file(bytes.begin(), bytes.end());
+  const auto image = parse_elf(file);
+  const auto again = parse_elf(file);
+  ASSERT_EQ(image.has_value(), again.has_value()) << "not deterministic";
+  if (!image) {
+    EXPECT_EQ(image.error(), again.error());
+    EXPECT_NE(to_string(image.error()), "unknown ELF error");
+    return;
+  }
+  EXPECT_EQ(std::memcmp(&*image, &*again, sizeof(ElfImage)), 0) << "not deterministic";
+  EXPECT_EQ(broken_promise(file, *image), "");
+}
+
+// A static-PIE with a PT_PHDR, the text and data segments sharing a page, and room in the file
+// for several segments: the richer starting point for the mutations.
+std::vector<std::byte> pie_sample() {
+  ElfBuilder b;
+  b.header.type = kElfTypeDyn;
+  b.header.entry = 0x1010;
+  b.phdrs[0] = {kPtLoad, kPfRead | kPfExecute, 0, 0, 0, 0x1100, 0x1100, 0x1000};
+  b.phdrs[1] = {kPtLoad, kPfRead | kPfWrite, 0x1100, 0x1100, 0x1100, 0x100, 0x1f00, 0x1000};
+  b.phdrs.insert(b.phdrs.begin(), {kPtPhdr, kPfRead, 0x40, 0x40, 0x40, 4 * 56, 4 * 56, 8});
+  return b.bytes();
+}
+
+TEST(ElfFuzz, MutatedExecutablesKeepTheLoadersContract) {
+  ElfBuilder exec;
+  const std::vector<std::vector<std::byte>> samples = {exec.bytes(), pie_sample()};
+  std::size_t accepted = 0;
+  const std::uint64_t runs =
+      ferrite::testing::fuzz("ElfFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+        const auto& sample = samples[mutator.below(samples.size())];
+        // Most damage goes to the headers, where the parser looks; a copy keeps the file's size.
+        std::vector<std::byte> head(sample.begin(), sample.begin() + 0x200);
+        std::vector<std::byte> file = mutator.mutate(head);
+        if (!mutator.chance(4)) file.insert(file.end(), sample.begin() + 0x200, sample.end());
+        check_elf_contract(file);
+        accepted += parse_elf(file).has_value();
+      });
+  std::printf("[ fuzz ] ELF: %zu of %llu mutated files accepted\n", accepted,
+              static_cast<unsigned long long>(runs));
+  if (runs == 50000) {
+    EXPECT_GT(accepted, 1000u);  // the contract was checked on accepted files, not just errors
+  }
+}
+
+TEST(ElfFuzz, EverySystematicMutationOfTheHeadersKeepsTheContract) {
+  for (const auto& sample : {ElfBuilder{}.bytes(), pie_sample()}) {
+    // The headers (64 + 4 * 56 bytes); the body is zeros either way.
+    const std::vector<std::byte> head(sample.begin(), sample.begin() + 0x120);
+    ferrite::testing::for_each_systematic_mutation(
+        "ElfSystematic", head, [&](const std::vector<std::byte>& mutated) {
+          std::vector<std::byte> file = mutated;
+          if (file.size() == head.size())
+            file.insert(file.end(), sample.begin() + 0x120, sample.end());
+          check_elf_contract(file);
+        });
   }
 }
 
@@ -284,6 +406,119 @@ TEST(InitialStack, TooMuchIsE2bigNotAnOverflow) {
   const std::string_view argv2[] = {huge};
   EXPECT_EQ(build_initial_stack(big, 0x7FFFFFFFF000, argv2, {}, aux).error(), Errno::e2big);
   EXPECT_EQ(build_initial_stack(big, 0x7FFFFFFFF008, {}, {}, aux).error(), Errno::einval);
+}
+
+// --- Seeded random argument lists: whatever build_initial_stack accepts reads back as the ABI
+// says, from inside the part of the buffer it reports as used. ---
+
+// Reads the built stack back like a C library's start-up code, each read checked to lie in
+// [stack_pointer, top). Returns "" or what is wrong.
+std::string read_back(const std::vector<std::byte>& buffer, std::uint64_t top,
+                      const InitialStack& stack, std::span<const std::string> argv,
+                      std::span<const std::string> envp, const AuxValues& aux) {
+  const std::uint64_t low = stack.stack_pointer;
+  if (stack.size > buffer.size() || low != top - stack.size)
+    return "size and stack pointer disagree";
+  if (low % 16 != 0) return "stack pointer not 16-byte aligned";
+  const auto in_stack = [&](std::uint64_t address, std::uint64_t length) {
+    return address >= low && address <= top && length <= top - address;
+  };
+  const auto word = [&](std::uint64_t address, std::uint64_t& out) {
+    if (!in_stack(address, 8)) return false;
+    out = word_at(buffer, top, address);
+    return true;
+  };
+  const auto string = [&](std::uint64_t address, std::string& out) {
+    out.clear();
+    for (;; ++address) {
+      if (!in_stack(address, 1)) return false;
+      const char c = static_cast<char>(buffer[buffer.size() - (top - address)]);
+      if (c == '\0') return true;
+      out += c;
+    }
+  };
+  std::uint64_t at = low, value = 0;
+  if (!word(at, value) || value != argv.size()) return "argc";
+  at += 8;
+  if (stack.argv_address != at) return "argv_address";
+  for (const auto* list : {&argv, &envp}) {
+    for (const std::string& expected : *list) {
+      std::string text;
+      if (!word(at, value) || !string(value, text)) return "a pointer leaves the stack";
+      if (text != expected) return "a string reads back wrong";
+      at += 8;
+    }
+    if (!word(at, value) || value != 0) return "a list is not NULL-terminated";
+    at += 8;
+    if (list == &argv && stack.envp_address != at) return "envp_address";
+  }
+  if (stack.auxv_address != at) return "auxv_address";
+  std::map<std::uint64_t, std::uint64_t> auxv;
+  for (;;) {
+    std::uint64_t type = 0;
+    if (!word(at, type) || !word(at + 8, value)) return "auxv runs off the stack";
+    at += 16;
+    if (type == AT_NULL) break;
+    auxv[type] = value;
+  }
+  std::string text;
+  if (!string(auxv[AT_EXECFN], text) || text != aux.execfn) return "AT_EXECFN";
+  if (!string(auxv[AT_PLATFORM], text) || text != aux.platform) return "AT_PLATFORM";
+  if (!in_stack(auxv[AT_RANDOM], 16)) return "AT_RANDOM leaves the stack";
+  if (auxv[AT_PHDR] != aux.phdr || auxv[AT_ENTRY] != aux.entry || auxv[AT_PHNUM] != aux.phnum) {
+    return "auxv values";
+  }
+  return "";
+}
+
+TEST(InitialStackFuzz, RandomArgumentListsReadBackAsTheAbiSays) {
+  std::size_t built = 0;
+  const std::uint64_t runs = ferrite::testing::fuzz(
+      "InitialStackFuzz", 20261130, 3000, [&](ferrite::testing::Mutator& random, std::uint64_t) {
+        const auto random_strings = [&](std::size_t most) {
+          std::vector<std::string> out(random.below(most + 1));
+          for (std::string& s : out) {
+            const std::uint64_t kind = random.below(50);
+            const std::size_t length = kind == 0   ? kMaxArgStringLength - random.below(2)
+                                       : kind == 1 ? 0
+                                                   : random.below(40);
+            s.assign(length, static_cast<char>('a' + random.below(26)));
+          }
+          return out;
+        };
+        const std::vector<std::string> argv = random_strings(random.chance(50) ? 1100 : 12);
+        const std::vector<std::string> envp = random_strings(random.chance(50) ? 1100 : 12);
+        const std::vector<std::string_view> argv_views(argv.begin(), argv.end());
+        const std::vector<std::string_view> envp_views(envp.begin(), envp.end());
+        const std::string execfn =
+            argv.empty() ? std::string("/bin/x") : argv.front().substr(0, 64);
+        AuxValues aux;
+        aux.entry = random.below(1ull << 47);
+        aux.phdr = random.below(1ull << 47);
+        aux.phnum = random.below(20);
+        aux.execfn = execfn;
+        const std::uint64_t top =
+            0x7FFFFFFFF000 - 16 * random.below(1000) + (random.chance(20) ? 8 : 0);
+        std::vector<std::byte> buffer(random.chance(4) ? random.below(2048)
+                                                       : 16384 + random.below(8) * 8);
+        const auto stack = build_initial_stack(buffer, top, argv_views, envp_views, aux);
+        if (!stack) {
+          EXPECT_TRUE(stack.error() == Errno::e2big || stack.error() == Errno::einval);
+          if (top % 16 != 0) {
+            EXPECT_EQ(stack.error(), Errno::einval);
+          }
+          return;
+        }
+        ++built;
+        EXPECT_EQ(top % 16, 0u);
+        EXPECT_LE(argv.size(), kMaxArgStrings);
+        EXPECT_EQ(read_back(buffer, top, *stack, argv, envp, aux), "");
+      });
+  std::printf("[ fuzz ] initial stack: %zu of %llu built\n", built,
+              static_cast<unsigned long long>(runs));
+  if (runs == 3000) {
+    EXPECT_GT(built, 1000u);
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lib/panic.h"
+#include "support/mutator.h"
 
 namespace fmt = ferrite::fmt;
 using fmt::FormatError;
@@ -419,6 +420,62 @@ TEST(FormatDeathTest, PlainPanicAndAssertStillWork) {
   EXPECT_DEATH(ferrite::panic(runtime_message), ": from a string_view");
   const int value = 3;
   EXPECT_DEATH(FERRITE_ASSERT(value == 4), "assertion failed: value == 4");
+}
+
+// --- Mutation fuzzing of the format-string walker and the spec parser (format strings are
+// literals checked at compile time, but the same constexpr code runs at run time). ---
+
+std::vector<std::byte> format_bytes(std::string_view text) {
+  const auto bytes = std::as_bytes(std::span(text.data(), text.size()));
+  return {bytes.begin(), bytes.end()};
+}
+
+// The literal text a well-formed format string prints, fields left out, and its field count.
+std::pair<std::string, std::size_t> literal_text(std::string_view format) {
+  std::string text;
+  std::size_t fields = 0;
+  for (std::size_t i = 0; i < format.size(); ++i) {
+    if ((format[i] == '{' || format[i] == '}') && i + 1 < format.size() &&
+        format[i + 1] == format[i]) {
+      text += format[i++];
+    } else if (format[i] == '{') {
+      i = format.find('}', i);
+      ++fields;
+    } else {
+      text += format[i];
+    }
+  }
+  return {text, fields};
+}
+
+TEST(FormatFuzz, MutatedFormatStringsWalkConsistently) {
+  const std::string_view samples[] = {"frame {:#x} of {:>8}", "{{literal}} {:*^12} {:+05d}",
+                                      "{:#010b}|{:<3s}|{:p}|{}", "a {{ b }} c {:c}"};
+  ferrite::testing::fuzz("FormatFuzz", 20261130, 50000, [&](auto& mutator, std::uint64_t) {
+    const auto bytes = mutator.mutate(format_bytes(samples[mutator.below(std::size(samples))]));
+    const std::string storage(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const std::string_view format = storage;
+    std::string text;
+    std::size_t fields = 0;
+    const FormatError error = fmt::walk_format(
+        format,
+        [&](std::string_view run) {
+          EXPECT_TRUE(run.data() >= format.data() &&
+                      run.data() + run.size() <= format.data() + format.size())
+              << "a text run outside the format string";
+          text += run;
+        },
+        [&](std::size_t index, const fmt::FormatSpec& spec) {
+          EXPECT_EQ(index, fields++);
+          EXPECT_LE(spec.width, fmt::kMaxWidth);
+          return FormatError::none;
+        });
+    EXPECT_NE(fmt::to_string(error), "unknown format error");
+    if (error != FormatError::none) return;
+    const auto [expected_text, expected_fields] = literal_text(format);
+    EXPECT_EQ(text, expected_text) << "'" << format << "'";
+    EXPECT_EQ(fields, expected_fields) << "'" << format << "'";
+  });
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "mm/address_space.h"
 #include "support/cpio_writer.h"
 #include "support/fake_kernel.h"
+#include "support/mutator.h"
 
 namespace uapi = ferrite::abi;  // (`abi` is taken: <cxxabi.h> aliases it)
 namespace fs = ferrite::fs;
@@ -800,4 +801,89 @@ TEST_F(SyscallTest, TmpfsCallsCreateWriteAndRemoveUnderTmpOnly) {
   EXPECT_EQ(call("rename", user_string("/etc/motd"), user_string("/tmp/m")),
             err(uapi::Errno::erofs));
   EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
+}
+
+// Seeded random system calls with hostile arguments: NULL, small numbers, -1, addresses in the
+// kernel half or one past a user buffer, lengths that overflow. Each call returns a value or a
+// Linux errno (-1..-4095), and writes no byte of the guard areas around the one user buffer.
+TEST_F(SyscallTest, RandomHostileArgumentsGiveAnErrnoAndWriteNoGuardByte) {
+  // Calls that end the process, block or replace it are left out: the fake cannot host them.
+  const std::vector<std::string_view> skipped = {
+      "exit", "exit_group", "pause", "rt_sigsuspend", "rt_sigreturn", "execve",
+      "fork", "vfork",      "clone", "wait4",         "waitid",       "reboot"};
+  std::vector<std::uint64_t> numbers;
+  for (std::uint64_t n = 0; n < uapi::kSyscallCount; ++n) {
+    const std::string_view name = uapi::kSyscallNames[n];
+    if (!name.empty() && std::find(skipped.begin(), skipped.end(), name) == skipped.end()) {
+      numbers.push_back(n);
+    }
+  }
+  constexpr std::size_t kGuard = 256, kBuffer = 4096;
+  constexpr std::uint8_t kPattern = 0xA5;
+  std::vector<std::uint8_t> memory(kGuard + kBuffer + kGuard, kPattern);
+  std::uint8_t* const buffer = memory.data() + kGuard;
+  testing_::map_user(buffer, kBuffer);
+  const std::uint64_t base = user_address(buffer);
+  const std::uint64_t paths[] = {user_string("/etc/motd"), user_string("/tmp/x"), user_string("/"),
+                                 user_string("bin/sh"), user_string("")};
+  const std::uint64_t plain[] = {0,
+                                 1,
+                                 2,
+                                 3,
+                                 7,
+                                 64,
+                                 4096,
+                                 0x7FFF'FFFF,
+                                 0xFFFF'FFFF,
+                                 ~0ull,
+                                 ~0ull - 4095,
+                                 1ull << 63,
+                                 0x0000'8000'0000'0000,
+                                 0xFFFF'8000'0000'0000,
+                                 0x7FFF'FFFF'F000};
+  // A call that would wait (select with no timeout, nanosleep, ...) is interrupted at once.
+  testing_::machine().interrupt_sleeps = true;
+  std::size_t errors = 0, calls = 0;
+  ferrite::testing::fuzz(
+      "SyscallFuzz", 20261130, 20000, [&](ferrite::testing::Mutator& random, std::uint64_t) {
+        const auto argument = [&]() -> std::uint64_t {
+          switch (random.below(5)) {
+            case 0:
+              return plain[random.below(std::size(plain))];
+            case 1: {  // somewhere in, or just past, the user buffer
+              const std::uint64_t offsets[] = {0,           1,       8,          kBuffer - 8,
+                                               kBuffer - 1, kBuffer, kBuffer + 1};
+              return base + offsets[random.below(std::size(offsets))];
+            }
+            case 2:
+              return paths[random.below(std::size(paths))];
+            case 3: {  // a length that reaches the buffer's end, or one past it
+              const std::uint64_t lengths[] = {kBuffer, kBuffer + 1, kBuffer / 2, 16, 0};
+              return lengths[random.below(std::size(lengths))];
+            }
+            default:
+              return random.below(64);  // descriptors, flags, small counts
+          }
+        };
+        Arguments arguments{numbers[random.below(numbers.size())], {}};
+        for (std::uint64_t& a : arguments.arg) a = argument();
+        std::int64_t result = 0;
+        try {
+          result = ferrite::syscall::dispatch(process_, arguments);
+        } catch (const testing_::ExitCalled&) {
+          return;  // a fatal signal sent to itself (kill, tgkill): the process would end here
+        }
+        ++calls;
+        const std::string_view name = uapi::kSyscallNames[arguments.number];
+        if (result < 0) {
+          ++errors;
+          EXPECT_GE(result, -4095) << name << " returned " << result;
+        }
+        for (std::size_t i = 0; i < kGuard; ++i) {
+          ASSERT_EQ(memory[i], kPattern) << name << " wrote below the user buffer";
+          ASSERT_EQ(memory[kGuard + kBuffer + i], kPattern)
+              << name << " wrote past the user buffer";
+        }
+      });
+  std::printf("[ fuzz ] system calls: %zu calls, %zu errors\n", calls, errors);
 }
