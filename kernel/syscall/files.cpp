@@ -691,7 +691,9 @@ Result sys_dup(proc::Process& process, const Arguments& a) {
 Result sys_dup3(proc::Process& process, const Arguments& a) {
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
-  if (a.arg[0] == a.arg[1]) return std::unexpected(Errno::einval);
+  // Compared as the unsigned ints they are (ksys_dup3): the registers' upper halves are ignored.
+  if (static_cast<std::uint32_t>(a.arg[0]) == static_cast<std::uint32_t>(a.arg[1]))
+    return std::unexpected(Errno::einval);
   if ((a.arg[2] & ~abi::kOpenCloexec) != 0) return std::unexpected(Errno::einval);
   fs::retain(*file);
   const auto copy = process.files->install_at(static_cast<std::int32_t>(a.arg[1]), *file);

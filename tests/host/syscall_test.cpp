@@ -304,6 +304,9 @@ TEST_F(SyscallTest, DupSharesTheOpenFileAndItsPosition) {
   EXPECT_EQ(call("dup2", 7, 8), err(uapi::Errno::ebadf));  // 7 is not open
   EXPECT_EQ(call("dup2", 3, 64), err(uapi::Errno::ebadf));  // past the table
   EXPECT_EQ(call("dup3", 3, 3, 0), err(uapi::Errno::einval));
+  // The descriptors are unsigned ints (Linux's ksys_dup3): the upper halves of the registers do
+  // not count, so this is dup3(3, 3) too (it used to return 3 as a dup2 would).
+  EXPECT_EQ(call("dup3", 3, (std::uint64_t{1} << 32) | 3, 0), err(uapi::Errno::einval));
   EXPECT_EQ(call("dup3", 3, 11, uapi::kOpenCloexec), 11);
   EXPECT_EQ(call("fcntl", 11, 1 /* F_GETFD */), 1);
   EXPECT_EQ(call("fcntl", 3, 0 /* F_DUPFD */, 20), 20);
