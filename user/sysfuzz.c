@@ -10,7 +10,7 @@
  * writes, ranges that run off the end of a mapping, huge and negative lengths, random flags,
  * bad and closed descriptors. The child makes them with its own `syscall` instruction (no errno,
  * no TLS), so a call that breaks its memory or its FS base ends only the child. The parent
- * kills a child that has not finished after 400 ms (a call may block legitimately: a pipe
+ * kills a child that has not finished after 250 ms (a call may block legitimately: a pipe
  * read, a sleep), reaps it, and counts how it ended. A child killed by a signal is fine; the
  * kernel must stay up.
  *
@@ -489,7 +489,7 @@ static void one_round(uint64_t seed, int round, int count, struct tally* t) {
     child(seed, round, count);
   }
   close(report[1]);
-  const long deadline = now_ms() + 400;
+  const long deadline = now_ms() + 250;
   int status = 0;
   for (;;) {
     drain(report[0], t);
