@@ -29,6 +29,7 @@
  * -v prints each call before it is made (to find the call that took a kernel down). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -472,13 +473,13 @@ static void drain(int fd, struct tally* t) {
 static void one_round(uint64_t seed, int round, int count, struct tally* t) {
   int report[2];
   if (pipe2(report, O_NONBLOCK | O_CLOEXEC) != 0) {
-    printf("sysfuzz: pipe failed\n");
+    printf("sysfuzz: pipe2 failed in round %d: %s\n", round, strerror(errno));
     exit(2);
   }
   fflush(stdout);
   const pid_t pid = fork();
   if (pid < 0) {
-    printf("sysfuzz: fork failed in round %d\n", round);
+    printf("sysfuzz: fork failed in round %d: %s\n", round, strerror(errno));
     exit(2);
   }
   if (pid == 0) {
