@@ -12,7 +12,10 @@ send-key (real scancodes through the emulated 8042) and checks the answers. The 
 marked `stress` then get --stress-seconds of random keys (modifiers, F-keys, keypad, media
 keys), each echoed, and printing commands, while a second monitor connection fires NMIs (QMP
 inject-nmi and HMP `nmi`, alternately; single ones and bursts) so that they land during output.
-Every configuration ends with `echo ok`, which must still answer: a kernel that stops answering
+The stressed configurations that boot the ISO (it carries the initramfs) also run user/sysfuzz
+with a random seed (printed in the note) and SYSFUZZ_ROUNDS rounds: hostile system calls from
+forked children; it must end with `sysfuzz: memory and processes back` (`make test` runs one
+fixed seed, kernel.shell_run_sysfuzz). Every configuration ends with `echo ok`, which must still answer: a kernel that stops answering
 is reported as a hang (a timeout), as are a panic, an unexpected exception or a reset.
 
 A tiny RAM size may be refused by the kernel; that counts as an expected outcome only when the
@@ -94,6 +97,18 @@ RANDOM_KEYS = (keys.FUNCTION_KEYS + keys.KEYPAD + keys.MEDIA_KEYS
                + list("abcdefghijklmnopqrstuvwxyz0123456789"))
 # Commands that print while the NMIs arrive (each answers in well under a second).
 NOISY_COMMANDS = ["help", "mem", "alloc 300", "tasks", "keys", "uptime"]
+
+
+SYSFUZZ_ROUNDS = 300
+SYSFUZZ_SECONDS = 240  # 2-4 passes of 300 rounds, 2-10 s each pass under TCG, with room
+
+
+def sysfuzz_command(config, rng):
+    """The `run /bin/sysfuzz SEED ROUNDS` line for a configuration, or None: only stressed ISO
+    boots run it (a PVH boot has no initramfs here)."""
+    if not config.stress or config.boot == "pvh":
+        return None
+    return f"run /bin/sysfuzz {rng.randrange(1, 1 << 31)} {SYSFUZZ_ROUNDS}"
 
 
 def random_chord(rng):
@@ -326,11 +341,15 @@ def run_config(config, args, rng):
             session.command("mem", r"^frames: [0-9]+ total, [0-9]+ used")
             session.command("alloc 100", r"^alloc: 100 of 100 blocks, .* 0 corrupted, .*\(ok\)")
             note = ""
+            fuzz = sysfuzz_command(config, rng)
+            if fuzz is not None:
+                session.command(fuzz, r"^sysfuzz: memory and processes back", SYSFUZZ_SECONDS)
+                note = f"`{fuzz}` ok; "
             if config.stress:
                 pressed, nmis = session.stress(args.stress_seconds, rng,
                                                None if args.no_nmi else nmi_socket)
                 reported = len(NMI_REPORT.findall(vm.serial.text()))
-                note = f"{pressed} random keys, {nmis} NMIs injected, {reported} reported"
+                note += f"{pressed} random keys, {nmis} NMIs injected, {reported} reported"
             session.echo_ok()
         except (SoakFailure, QmpError) as error:
             where, state = (where_it_hangs(vm, args.build), machine_state(vm)) \

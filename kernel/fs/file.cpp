@@ -120,7 +120,7 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
       OpenFile{node, kind_of(*node), static_cast<std::uint32_t>(flags & ~kOpenOnly)};
   if (file == nullptr) return std::unexpected(abi::Errno::enomem);
   if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
-  if (node->writable()) ++node->open_count;
+  hold(node);
   if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->opened();
   return file;
 }
@@ -136,10 +136,7 @@ void release(OpenFile* file) {
     return;
   }
   if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->closed();
-  if (file->kind != FileKind::pipe && file->node != nullptr && file->node->writable() &&
-      --file->node->open_count == 0 && file->node->unlinked) {
-    file->node->free_bytes();  // unlinked while open: the last close frees the bytes
-  }
+  if (file->kind != FileKind::pipe) drop(file->node);  // a removed file dies with its last close
   if (file->kind == FileKind::pipe) close_pipe_end(*file);
   delete file;
 }

@@ -1,6 +1,8 @@
 // The initramfs file tree and path lookup: see tree.h.
 #include "fs/tree.h"
 
+#include <algorithm>
+
 namespace ferrite::fs {
 
 namespace {
@@ -283,6 +285,7 @@ std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view nam
   if (name.size() > kMaxNameLength) return std::unexpected(abi::Errno::enametoolong);
   if (parent->child(name) != nullptr) return std::unexpected(abi::Errno::eexist);
   if (!parent->writable()) return std::unexpected(abi::Errno::erofs);
+  if (parent->unlinked) return std::unexpected(abi::Errno::enoent);  // a removed directory
   Node* node = make_node(parent, {}, type);
   node->owned_name.assign(name.begin(), name.end());
   node->name = {node->owned_name.data(), node->owned_name.size()};
@@ -291,16 +294,33 @@ std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view nam
   return node;
 }
 
-// Takes `node` out of its directory; frees it unless it is open (then release() frees the bytes).
+// Takes `node` out of its directory and out of the tree: deleted now, or, while it has holders
+// (hold/drop), handed to them — the last drop() deletes it. Its parent pointer then points at
+// itself: the old parent may be removed and freed before the holders let go.
 void Tree::detach(Node* node) {
   auto& siblings = node->parent->children;
   std::erase(siblings, node);
+  const auto owner =
+      std::find_if(nodes_.begin(), nodes_.end(),
+                   [node](const std::unique_ptr<Node>& n) { return n.get() == node; });
   if (node->open_count > 0) {
     node->unlinked = true;
-    return;
+    node->parent = node;
+    if (owner != nodes_.end()) (void)owner->release();
+  } else {
+    node->free_bytes();
   }
+  if (owner != nodes_.end()) nodes_.erase(owner);
+}
+
+void hold(Node* node) {
+  if (node != nullptr && node->writable()) ++node->open_count;
+}
+
+void drop(Node* node) {
+  if (node == nullptr || !node->writable() || --node->open_count > 0 || !node->unlinked) return;
   node->free_bytes();
-  std::erase_if(nodes_, [node](const std::unique_ptr<Node>& n) { return n.get() == node; });
+  delete node;  // detach() gave it up to its holders; this was the last one
 }
 
 std::expected<void, abi::Errno> Tree::remove(Node* parent, std::string_view name, bool directory) {
@@ -332,6 +352,7 @@ std::expected<void, abi::Errno> Tree::rename(Node* old_parent, std::string_view 
   if (!old_parent->writable() || !new_parent->writable() || !node->writable()) {
     return std::unexpected(abi::Errno::erofs);
   }
+  if (new_parent->unlinked) return std::unexpected(abi::Errno::enoent);  // a removed directory
   for (const Node* n = new_parent;; n = n->parent) {  // a directory into itself
     if (n == node) return std::unexpected(abi::Errno::einval);
     if (n == n->parent) break;
@@ -356,6 +377,8 @@ std::expected<void, abi::Errno> Tree::rename(Node* old_parent, std::string_view 
 
 std::expected<std::size_t, abi::Errno> Tree::path_of(const Node* node, std::span<char> out) const {
   // Two passes up the parent chain: the length first, then the names written from the end.
+  // Only a removed node is off the chain (it is its own parent); its ancestors never are.
+  if (node->unlinked) return std::unexpected(abi::Errno::enoent);
   std::size_t length = 0;
   for (const Node* n = node; n != root_; n = n->parent) length += 1 + n->name.size();
   if (length == 0) length = 1;  // the root is "/"

@@ -3,8 +3,9 @@
 // Read-only: file contents point into the archive in memory, nothing is copied — except under
 // /tmp, a tmpfs: its nodes carry a TmpfsBudget pointer, own their names and bytes on the kernel
 // heap, and can be created, written, truncated, unlinked and renamed (16 MiB in all, then ENOSPC).
-// Simplifications: a removed node's struct stays in the tree until the tree dies (its bytes are
-// freed when it is unlinked and no longer open); no lock: the tree is changed by system calls,
+// A tmpfs node lives while it has a name or a holder: an OpenFile, or a process whose current
+// directory it is (hold/drop below); the last holder of a removed node frees it, bytes and all.
+// No lock: the tree is changed by system calls,
 // which ferrite runs one at a time per file (two CPUs writing one /tmp file at once could race).
 //
 // Path lookup follows POSIX (the Linux path_resolution(7) manual page): "." and "..", ".." at
@@ -60,8 +61,8 @@ struct Node {
   TmpfsBudget* budget = nullptr;
   std::vector<std::byte> bytes;       // the contents of a tmpfs file
   std::vector<char> owned_name;       // `name` of a node created at run time
-  std::uint32_t open_count = 0;       // OpenFiles on a tmpfs node
-  bool unlinked = false;              // removed from its directory while open
+  std::uint32_t open_count = 0;       // holders of a tmpfs node: OpenFiles, current directories
+  bool unlinked = false;              // removed from its directory while held: the holders own it
 
   std::size_t size() const { return type == NodeType::directory ? 0 : data.size(); }
   Node* child(std::string_view child_name) const;
@@ -73,6 +74,13 @@ struct Node {
   // Gives the bytes back to the budget (unlinked and closed).
   void free_bytes();
 };
+
+// A holder of `node` more, or fewer (OpenFiles, a process's current directory); nothing for a
+// node of the read-only tree, which lives as long as the tree. A removed tmpfs node dies with its
+// last holder: its bytes go back to the budget and the node is deleted. A removed directory is
+// its own parent (its old one may go first) and takes no new names (ENOENT, as on Linux).
+void hold(Node* node);
+void drop(Node* node);
 
 // How a lookup treats a symbolic link in the last component: stat() follows it, lstat() and
 // readlink() do not.
@@ -106,7 +114,8 @@ class Tree {
   std::expected<Node*, abi::Errno> lookup(std::string_view path, Node* cwd,
                                           FollowLast follow = FollowLast::yes) const;
 
-  // Writes the absolute path of `node` into `out`; returns its length, or ERANGE if too small.
+  // Writes the absolute path of `node` into `out`; returns its length, or ERANGE if too small;
+  // ENOENT for a removed directory that is still someone's current directory (getcwd(2)).
   std::expected<std::size_t, abi::Errno> path_of(const Node* node, std::span<char> out) const;
 
   std::size_t node_count() const { return nodes_.size(); }

@@ -524,11 +524,19 @@ Result sys_getcwd(proc::Process& process, const Arguments& a) {
   return static_cast<std::int64_t>(needed);
 }
 
+// The current directory is held like an open file (fs::hold): rmdir of it must not free it
+// under the process (getcwd is then ENOENT, as on Linux).
+void change_directory(proc::Process& process, fs::Node* directory) {
+  fs::hold(directory);
+  fs::drop(process.cwd);
+  process.cwd = directory;
+}
+
 Result sys_chdir(proc::Process& process, const Arguments& a) {
   const auto node = resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes);
   if (!node) return std::unexpected(node.error());
   if ((*node)->type != fs::NodeType::directory) return std::unexpected(Errno::enotdir);
-  process.cwd = *node;
+  change_directory(process, *node);
   return 0;
 }
 
@@ -536,7 +544,7 @@ Result sys_fchdir(proc::Process& process, const Arguments& a) {
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
   if ((*file)->kind != fs::FileKind::directory) return std::unexpected(Errno::enotdir);
-  process.cwd = (*file)->node;
+  change_directory(process, (*file)->node);
   return 0;
 }
 
@@ -683,7 +691,9 @@ Result sys_dup(proc::Process& process, const Arguments& a) {
 Result sys_dup3(proc::Process& process, const Arguments& a) {
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
-  if (a.arg[0] == a.arg[1]) return std::unexpected(Errno::einval);
+  // Compared as the unsigned ints they are (ksys_dup3): the registers' upper halves are ignored.
+  if (static_cast<std::uint32_t>(a.arg[0]) == static_cast<std::uint32_t>(a.arg[1]))
+    return std::unexpected(Errno::einval);
   if ((a.arg[2] & ~abi::kOpenCloexec) != 0) return std::unexpected(Errno::einval);
   fs::retain(*file);
   const auto copy = process.files->install_at(static_cast<std::int32_t>(a.arg[1]), *file);

@@ -257,7 +257,9 @@ Result sys_waitid(proc::Process& process, const Arguments& a) {
 // The descriptor table's share of fork and exec: the files branch's FdTable hooks.
 bool clone_files(const proc::Process& parent, proc::Process& child) {
   child.files = parent.files != nullptr ? parent.files->clone() : new (std::nothrow) fs::FdTable;
-  return child.files != nullptr;
+  if (child.files == nullptr) return false;
+  fs::hold(child.cwd);  // the parent's current directory, which the child starts in
+  return true;
 }
 
 void close_on_exec_files(proc::Process& process) {

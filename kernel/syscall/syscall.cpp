@@ -150,6 +150,8 @@ bool attach_files(proc::Process& process) {
 void release_files(proc::Process& process) {
   delete process.files;  // closes every descriptor
   process.files = nullptr;
+  fs::drop(process.cwd);  // a removed current directory dies with its last holder
+  process.cwd = nullptr;
 }
 
 // --- Helpers shared by the handlers (handlers.h).

@@ -24,10 +24,12 @@ std::int64_t dispatch(proc::Process& process, const Arguments& args);
 
 // Gives a new process its file table: 0, 1 and 2 open on /dev/console.
 [[nodiscard]] bool attach_files(proc::Process& process);
-// Closes every descriptor and frees the table (process exit).
+// Closes every descriptor and frees the table, and lets go of the current directory (process
+// exit).
 void release_files(proc::Process& process);
 // Chapter 15 (syscall/process.cpp): fork gives the child the parent's descriptors (the same
-// open files, one more reference each); execve closes the close-on-exec ones.
+// open files, one more reference each) and holds its current directory (fs::hold); execve closes
+// the close-on-exec ones.
 [[nodiscard]] bool clone_files(const proc::Process& parent, proc::Process& child);
 void close_on_exec_files(proc::Process& process);
 

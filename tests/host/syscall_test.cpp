@@ -305,6 +305,9 @@ TEST_F(SyscallTest, DupSharesTheOpenFileAndItsPosition) {
   EXPECT_EQ(call("dup2", 7, 8), err(uapi::Errno::ebadf));  // 7 is not open
   EXPECT_EQ(call("dup2", 3, 64), err(uapi::Errno::ebadf));  // past the table
   EXPECT_EQ(call("dup3", 3, 3, 0), err(uapi::Errno::einval));
+  // The descriptors are unsigned ints (Linux's ksys_dup3): the upper halves of the registers do
+  // not count, so this is dup3(3, 3) too (it used to return 3 as a dup2 would).
+  EXPECT_EQ(call("dup3", 3, (std::uint64_t{1} << 32) | 3, 0), err(uapi::Errno::einval));
   EXPECT_EQ(call("dup3", 3, 11, uapi::kOpenCloexec), 11);
   EXPECT_EQ(call("fcntl", 11, 1 /* F_GETFD */), 1);
   EXPECT_EQ(call("fcntl", 3, 0 /* F_DUPFD */, 20), 20);
@@ -747,6 +750,67 @@ TEST_F(SyscallTest, UmaskIsThePreviousMaskAndShapesNewFiles) {
   EXPECT_EQ(call("unlink", user_string("/tmp/u")), 0);
   EXPECT_EQ(call("rmdir", user_string("/tmp/ud")), 0);
   EXPECT_EQ(call("umask", 022), 077);
+}
+
+// Found by user/sysfuzz (seed 2): rmdir of a process's current directory freed the node under
+// it, and the next getcwd or relative lookup read freed memory (a kernel #GP under heap_debug).
+// The current directory holds its node like an open file: getcwd is ENOENT there, as on Linux,
+// nothing can be created in it, "." still answers, and leaving it frees it.
+TEST_F(SyscallTest, RemovedCurrentDirectoryLivesUntilLeft) {
+  const std::size_t nodes = tree_->node_count();
+  EXPECT_EQ(call("mkdir", user_string("/tmp/d"), 0755), 0);
+  EXPECT_EQ(call("mkdir", user_string("/tmp/d/e"), 0755), 0);
+  EXPECT_EQ(call("mkdir", user_string("/tmp/g"), 0755), 0);
+  EXPECT_EQ(call("chdir", user_string("/tmp/d/e")), 0);
+  EXPECT_EQ(call("rmdir", user_string("/tmp/d/e")), 0);
+  EXPECT_EQ(call("rmdir", user_string("/tmp/d")), 0);  // its old parent goes first
+  char cwd[32] = {};
+  EXPECT_EQ(call("getcwd", user(cwd), sizeof(cwd)), err(uapi::Errno::enoent));
+  uapi::Stat st{};
+  EXPECT_EQ(call("stat", user_string("."), user(st)), 0);
+  EXPECT_EQ(call("stat", user_string(".."), user_address(&st)), 0);
+  EXPECT_EQ(call("open", user_string("x"), uapi::kOpenCreate | uapi::kOpenWriteOnly, 0644),
+            err(uapi::Errno::enoent));
+  EXPECT_EQ(call("mkdir", user_string("y"), 0755), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("rename", user_string("/tmp/g"), user_string("z")), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("rmdir", user_string("/tmp/g")), 0);
+  EXPECT_EQ(call("chdir", user_string("/")), 0);  // the last holder lets go: freed (ASan)
+  EXPECT_EQ(tree_->node_count(), nodes);
+  // The same through a directory descriptor, and a forked child's copy of the directory.
+  EXPECT_EQ(call("mkdir", user_string("/tmp/f"), 0755), 0);
+  EXPECT_EQ(call("open", user_string("/tmp/f"), uapi::kOpenReadOnly | uapi::kOpenDirectory), 3);
+  EXPECT_EQ(call("rmdir", user_string("/tmp/f")), 0);
+  EXPECT_EQ(call("fchdir", 3), 0);
+  EXPECT_EQ(call("close", 3), 0);
+  ferrite::proc::Process child;
+  child.cwd = process_.cwd;
+  ASSERT_TRUE(ferrite::syscall::clone_files(process_, child));
+  EXPECT_EQ(call("chdir", user_string("/")), 0);
+  EXPECT_EQ(call("getcwd", user_address(cwd), sizeof(cwd)), 2);
+  EXPECT_EQ(ferrite::syscall::dispatch(child, Arguments{number("getcwd"),
+                                                         {user_address(cwd), sizeof(cwd)}}),
+            err(uapi::Errno::enoent));
+  ferrite::syscall::release_files(child);  // the child's exit: the directory goes now
+  EXPECT_EQ(tree_->node_count(), nodes);
+}
+
+// Found by user/sysfuzz: a tmpfs file unlinked while open kept its node in the tree for ever
+// after the last close (only the bytes were freed), so open-unlink-close leaked kernel heap.
+TEST_F(SyscallTest, FileUnlinkedWhileOpenIsFreedAtLastClose) {
+  const std::size_t nodes = tree_->node_count();
+  const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenReadWrite;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(call("open", user_string("/tmp/f"), create, 0644), 3);
+    EXPECT_EQ(call("dup", 3), 4);
+    char text[] = "data";
+    EXPECT_EQ(call("write", 3, user(text), 4), 4);
+    EXPECT_EQ(call("unlink", user_string("/tmp/f")), 0);
+    EXPECT_EQ(call("close", 3), 0);
+    EXPECT_EQ(tree_->tmpfs_budget().used, 4u);  // still open as 4
+    EXPECT_EQ(call("close", 4), 0);
+    EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
+    EXPECT_EQ(tree_->node_count(), nodes);
+  }
 }
 
 // tmpfs through the system calls: /tmp takes O_CREAT, writes, truncation, unlink, mkdir, rmdir

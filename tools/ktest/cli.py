@@ -89,7 +89,7 @@ def run(args):
             else:
                 try:
                     keyspec.type_keys(qmp, args.key_actions, args.key_hold, args.key_delay,
-                                      deadline)
+                                      deadline, serial=vm.serial)
                 except QmpError as error:
                     if not exited_meanwhile(vm):
                         problems.append(f"typing keys failed: {error}")
@@ -107,7 +107,7 @@ def run(args):
         if qmp and screen_steps and position is not None and args.keys_after_screen:
             try:  # e.g. `shutdown` to end an interactive image
                 keyspec.type_keys(qmp, args.after_screen_actions, args.key_hold,
-                                  args.key_delay, deadline)
+                                  args.key_delay, deadline, serial=vm.serial)
             except QmpError as error:
                 if not exited_meanwhile(vm):
                     problems.append(f"typing keys failed: {error}")

@@ -21,6 +21,8 @@ key spec syntax (--keys):
   {name-down}   press a key and keep it held: {shift-down}abc{shift-up} types ABC.
   {name-up}     release a held key.
   {pause:MS}    wait MS milliseconds before the next key.
+  {wait:TEXT}   wait until TEXT appears on the serial port (after the last key typed) before
+                the next key: the end of a command that takes a while (`exit status`).
   {nmi:N}       inject N NMIs (QMP inject-nmi, one after the other) before the next key: a
                 flood of NMI reports while the shell works.
   {{            a literal '{' ('}' needs no escape).
@@ -83,6 +85,7 @@ def parse_key_spec(spec):
     ("tap", [qcode, ...])  press the keys in order, release in reverse (one QMP send-key)
     ("down", qcode) / ("up", qcode)  press / release one key (QMP input-send-event)
     ("pause", milliseconds)
+    ("wait", text)          wait for text on the serial port
     ("nmi", count)          inject that many NMIs
     """
     actions = []
@@ -110,6 +113,10 @@ def parse_braced_token(token):
         if not milliseconds.isdigit():
             raise KeySpecError(f"{{pause:MS}} needs a number of milliseconds, got {{{token}}}")
         return ("pause", int(milliseconds))
+    if token.startswith("wait:"):
+        if token == "wait:":
+            raise KeySpecError("{wait:TEXT} needs the text to wait for")
+        return ("wait", token[len("wait:"):])
     if token.startswith("nmi:"):
         count = token[len("nmi:"):]
         if not count.isdigit():
@@ -135,14 +142,24 @@ def char_to_keys(ch):
     raise KeySpecError(f"cannot type {ch!r} on a US keyboard; use {{name}} for special keys")
 
 
-def type_keys(qmp, actions, hold_ms, delay_ms, deadline, sleep=time.sleep):
+def type_keys(qmp, actions, hold_ms, delay_ms, deadline, sleep=time.sleep, serial=None):
     """Sends the actions through QMP. send-key waits hold_ms (QEMU's virtual clock) after each
     press and each release, queued inside QEMU; we wait for that queue to drain before the next
-    key, because QEMU silently drops key events once its queue holds 1024 entries (ui/input.c)."""
+    key, because QEMU silently drops key events once its queue holds 1024 entries (ui/input.c).
+    A ("wait", text) action looks for the text in `serial` (a SerialCapture) from where the
+    serial output was when the key before it was sent."""
+    since = serial.size() if serial is not None else 0
     for typed, (kind, value) in enumerate(actions):
         if time.monotonic() >= deadline:
             raise QmpError(f"out of time after {typed} of {len(actions)} keys")
-        if kind == "tap":
+        if kind in ("tap", "down", "up") and serial is not None:
+            since = serial.size()
+        if kind == "wait":
+            if serial is None:
+                raise QmpError("{wait:...} needs the serial output, which this caller lacks")
+            if serial.wait_for(value, since, deadline) is None:
+                raise QmpError(f"'{value}' ({{wait:}}) never appeared on the serial port")
+        elif kind == "tap":
             keys = [{"type": "qcode", "data": qcode} for qcode in value]
             qmp.execute("send-key", keys=keys, **{"hold-time": hold_ms})
             sleep((2 * len(value) * hold_ms + delay_ms) / 1000)

@@ -37,6 +37,11 @@ class ParseKeySpec(unittest.TestCase):
                          [("pause", 250), ("tap", ["shift", "bracket_left"]),
                           ("tap", ["shift", "bracket_right"])])
 
+    def test_wait_action(self):
+        self.assertEqual(parse_key_spec("x{ret}{wait:exit status}y"),
+                         [("tap", ["x"]), ("tap", ["ret"]), ("wait", "exit status"),
+                          ("tap", ["y"])])
+
     def test_nmi_action(self):
         self.assertEqual(parse_key_spec("a{nmi:3}"), [("tap", ["a"]), ("nmi", 3)])
 
@@ -46,6 +51,7 @@ class ParseKeySpec(unittest.TestCase):
                               ("{}", "empty {}"),
                               ("{pause:x}", "needs a number of milliseconds"),
                               ("{nmi:}", "needs a number of NMIs"),
+                              ("{wait:}", "needs the text to wait for"),
                               ("é", "cannot type 'é'")):
             with self.subTest(spec=spec):
                 with self.assertRaisesRegex(KeySpecError, message):
@@ -91,6 +97,31 @@ class TypeKeys(unittest.TestCase):
             keys.type_keys(FakeQmp(fail_after=1), parse_key_spec("ab"), 1, 0,
                            deadline=time.monotonic() + 10, sleep=lambda s: None)
 
+    def test_wait_looks_after_the_last_key_and_fails_when_the_text_never_comes(self):
+        class FakeSerial:
+            def __init__(self):
+                self.text, self.waits = b"old exit status", []
+
+            def size(self):
+                return len(self.text)
+
+            def wait_for(self, marker, start, deadline):
+                self.waits.append((marker, start))
+                found = self.text.find(marker.encode(), start)
+                return None if found < 0 else found + len(marker)
+
+        serial, qmp = FakeSerial(), FakeQmp()
+        # The program answers while the key is typed: the wait finds the new text, not the old.
+        keys.type_keys(qmp, parse_key_spec("a{wait:exit status}"), 1, 0, time.monotonic() + 10,
+                       sleep=lambda s: setattr(serial, "text", serial.text + b" exit status"),
+                       serial=serial)
+        self.assertEqual(serial.waits, [("exit status", len(b"old exit status"))])
+        with self.assertRaisesRegex(QmpError, "'exit status' \\(\\{wait:\\}\\) never appeared"):
+            keys.type_keys(qmp, parse_key_spec("b{wait:exit status}"), 1, 0,
+                           time.monotonic() + 10, sleep=lambda s: None, serial=serial)
+        with self.assertRaisesRegex(QmpError, "needs the serial output"):
+            keys.type_keys(qmp, parse_key_spec("{wait:x}"), 1, 0, time.monotonic() + 10,
+                           sleep=lambda s: None)
 
 if __name__ == "__main__":
     unittest.main()

@@ -25,6 +25,15 @@ class Matrix(unittest.TestCase):
         self.assertIn("8M", soak.MEMORY_SIZES)
         self.assertIn("8G", soak.MEMORY_SIZES)
 
+    def test_sysfuzz_runs_in_the_stressed_iso_boots_only(self):
+        rng = random.Random(1)
+        lines = {c.name: soak.sysfuzz_command(c, rng) for c in soak.MATRIX}
+        fuzzed = [c for c in soak.MATRIX if lines[c.name] is not None]
+        self.assertEqual(sorted(c.boot for c in fuzzed), ["bios", "uefi"])
+        self.assertTrue(all(c.stress for c in fuzzed))
+        for c in fuzzed:
+            self.assertRegex(lines[c.name], r"^run /bin/sysfuzz [0-9]+ 300$")
+
     def test_every_boot_path_is_stressed_once(self):
         self.assertEqual(sorted(c.boot for c in soak.MATRIX if c.stress), ["bios", "pvh", "uefi"])
 
