@@ -1314,11 +1314,7 @@ TEST(BootInfoFuzz, MutatedMultiboot2BlocksKeepTheContract) {
         check_multiboot2_contract(block);
         accepted += parse_mb2(block).has_value();
       });
-  std::printf("[ fuzz ] Multiboot2: %zu of %llu mutated blocks accepted\n", accepted,
-              static_cast<unsigned long long>(runs));
-  if (runs == 50000) {
-    EXPECT_GT(accepted, 1000u);
-  }
+  ferrite::testing::report_accepted("Multiboot2 blocks", accepted, runs, 50000, 1000);
 }
 
 TEST(BootInfoFuzz, EverySystematicMutationOfAMultiboot2BlockKeepsTheContract) {
@@ -1388,11 +1384,7 @@ TEST(BootInfoFuzz, MutatedPvhStartInfoKeepsTheContract) {
         check_pvh_contract(pieces);
         accepted += parse_pvh_pieces(pieces).has_value();
       });
-  std::printf("[ fuzz ] PVH: %zu of %llu mutated start infos accepted\n", accepted,
-              static_cast<unsigned long long>(runs));
-  if (runs == 50000) {
-    EXPECT_GT(accepted, 1000u);
-  }
+  ferrite::testing::report_accepted("PVH start infos", accepted, runs, 50000, 1000);
 }
 
 TEST(BootInfoFuzz, EverySystematicMutationOfThePvhStartInfoKeepsTheContract) {

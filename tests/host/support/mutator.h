@@ -198,6 +198,19 @@ std::uint64_t fuzz(const char* name, std::uint64_t seed, std::uint64_t iteration
   return ran;
 }
 
+// After fuzz(): prints how many of its `runs` cases the code under test took, and on a full run
+// (`full_run` cases, not one replayed with FERRITE_FUZZ_ITERATION) expects more than `at_least`.
+// The contract is checked on what was taken: mutations all refused at the first check would
+// test little more than that check.
+inline void report_accepted(const char* what, std::size_t accepted, std::uint64_t runs,
+                            std::uint64_t full_run, std::size_t at_least) {
+  std::printf("[ fuzz ] %s: %zu of %llu accepted\n", what, accepted,
+              static_cast<unsigned long long>(runs));
+  if (runs == full_run) {
+    EXPECT_GT(accepted, at_least) << what;
+  }
+}
+
 // Calls `check(bytes)` for every single systematic mutation of `valid`: each aligned 2/4/8-byte
 // field set to each interesting value, each byte to 0x00/0xFF/0x7F/0x80, and each truncation.
 // Stops at the first failure, naming the mutation.
