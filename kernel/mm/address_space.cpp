@@ -35,12 +35,38 @@ constexpr PageTableFlags kNewlyMapped = PageTableFlags::from_bits(std::uint64_t{
 constexpr PageTableFlags kCopyOnWrite = PageTableFlags::from_bits(std::uint64_t{1} << 10);
 
 // The owner counts of shared frames (mm/frame_shares.h), one per frame of usable memory: a fixed
-// structure the size of the machine (2 bytes per 4 KiB frame, 1/2048 of RAM), made once at boot
-// by init_frame_shares and never freed, as Linux's page array is. Made lazily by the first fork
-// instead, it would stay after that program ended and look like a leak of its run.
+// structure the size of the machine (2 bytes per 4 KiB frame, 1/2048 of RAM), made by the first
+// fork and kept, as Linux keeps its page array. Not made at boot: a machine that never forks does
+// not pay for it, and boot does not translate and run the heap's growth for it (issue 9's boot
+// budget: ~340 instructions in ~58 blocks). `mem` shows it (frame_shares_bytes), so that what the
+// first forking program leaves on the heap can be told from a leak.
 constinit FrameShares frame_shares;
 constinit bool frame_shares_ready = false;
-constinit std::size_t frame_shares_bytes = 0;
+constinit std::size_t frame_shares_size = 0;
+// Forks racing to make the table (two threads of one CPU, preempted inside): one makes it.
+constinit sync::Spinlock frame_shares_lock;
+
+bool make_frame_shares() {
+  if (__atomic_load_n(&frame_shares_ready, __ATOMIC_ACQUIRE)) return true;
+  const auto runs = frame_allocator().runs();
+  if (runs.empty()) return false;
+  const std::uint64_t frames = runs.back().end / kPageBytes;
+  const std::size_t bytes = frames * sizeof(FrameShares::Count);
+  auto* counts = static_cast<FrameShares::Count*>(heap_allocate(bytes, alignof(FrameShares::Count)));
+  if (counts == nullptr) return false;
+  __builtin_memset(counts, 0, bytes);
+  {
+    sync::SpinlockGuard guard(frame_shares_lock);
+    if (!frame_shares_ready) {
+      frame_shares = FrameShares({counts, frames});
+      frame_shares_size = bytes;
+      __atomic_store_n(&frame_shares_ready, true, __ATOMIC_RELEASE);
+      counts = nullptr;
+    }
+  }
+  if (counts != nullptr) heap_deallocate(counts, bytes, alignof(FrameShares::Count));  // made meanwhile
+  return true;
+}
 
 std::uint64_t frame_number(PhysAddr address) { return address.value() / kPageBytes; }
 
@@ -446,23 +472,12 @@ bool AddressSpace::copy_on_write_locked(Page4KiB page, PageTableEntry& entry) {
   return true;
 }
 
-std::expected<std::size_t, std::string_view> init_frame_shares() {
-  if (frame_shares_ready) return frame_shares_bytes;
-  const auto runs = frame_allocator().runs();
-  if (runs.empty()) return std::unexpected("no usable memory");
-  const std::uint64_t frames = runs.back().end / kPageBytes;
-  const std::size_t bytes = frames * sizeof(FrameShares::Count);
-  auto* counts = static_cast<FrameShares::Count*>(heap_allocate(bytes, alignof(FrameShares::Count)));
-  if (counts == nullptr) return std::unexpected("the heap cannot hold it");
-  __builtin_memset(counts, 0, bytes);
-  frame_shares = FrameShares({counts, frames});
-  frame_shares_bytes = bytes;
-  frame_shares_ready = true;  // before the scheduler runs: no other thread can look yet
-  return bytes;
+std::size_t frame_shares_bytes() {
+  return __atomic_load_n(&frame_shares_ready, __ATOMIC_ACQUIRE) ? frame_shares_size : 0;
 }
 
 AddressSpace* clone_address_space(AddressSpace& parent) {
-  if (!frame_shares_ready) return nullptr;  // init_frame_shares failed at boot: fork is ENOMEM
+  if (!make_frame_shares()) return nullptr;
   AddressSpace* child = create_address_space();
   if (child == nullptr) return nullptr;
   bool ok = true;

@@ -18,6 +18,7 @@
 #include "exec/elf.h"
 #include "fs/initramfs.h"
 #include "mm/heap.h"
+#include "mm/address_space.h"
 #include "mm/memory.h"
 #include "proc/signal.h"
 #include "proc/signals.h"
@@ -125,6 +126,12 @@ void mem() {
           heap.allocator.allocation_count, heap.allocator.free_bytes, heap.grow_count);
   println("coroutine frame cache: {} frames ({} bytes) given back to the heap before counting",
           cached.frames, cached.bytes);
+  // Made by the first fork and kept (mm/address_space.cpp): in the heap's bytes above from then on.
+  if (const std::size_t shares = mm::frame_shares_bytes(); shares != 0) {
+    println("fork's frame owner counts: {} bytes of the heap's, made by the first fork, kept", shares);
+  } else {
+    println("fork's frame owner counts: not made yet (the first fork makes them)");
+  }
 }
 
 // Chapter 13: what the firmware's ACPI tables say. Boot's summary line (the MADT and FADT), the
