@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <optional>
 
 #include "abi/errno.h"
 
@@ -24,6 +25,11 @@ namespace ferrite::tty {
 struct JobControl {
   std::atomic<std::int32_t> session{0};     // 0: nobody's controlling terminal
   std::atomic<std::int32_t> foreground{0};  // 0: no foreground process group
+  // How many times the terminal has been hung up. A file opened on it remembers the count of its
+  // opening; once the count moves on, that file is hung up (see hung_up). Linux swaps a hung-up
+  // file's operations for hung_up_tty_fops one file at a time; a count does the same for every
+  // open file at once, with no list of them to walk.
+  std::atomic<std::uint32_t> hangups{0};
 
   [[nodiscard]] bool controls(std::int32_t sid) const { return sid != 0 && session.load() == sid; }
   void clear() {
@@ -91,6 +97,27 @@ inline std::expected<std::int32_t, abi::Errno> give_up(JobControl& tty, const Jo
   if (!caller.session_leader()) return 0;
   const std::int32_t old_foreground = tty.foreground.load();
   tty.clear();
+  return old_foreground;
+}
+
+// A file opened when the hang-up count was `opened_in` is hung up once the count has moved on:
+// its reads return 0 (end of file), its writes and ioctls fail with EIO, poll reports POLLHUP —
+// whatever of the old session holds it can neither read keys nor keep the terminal.
+[[nodiscard]] inline bool hung_up(const JobControl& tty, std::uint32_t opened_in) {
+  return tty.hangups.load() != opened_in;
+}
+
+// The leader of session `sid` ended (Linux: disassociate_ctty on exit, tty_vhangup_session for a
+// terminal that is not a pty). If this is that session's controlling terminal, it is hung up:
+// nobody's any more, no foreground group, every file open on it now hung up; the terminal itself
+// is free for the next session, whose opens are not hung up. Returns the old foreground group
+// (the caller sends it SIGHUP and SIGCONT), 0 if there was none; nullopt if the terminal is not
+// the session's (nothing changes).
+inline std::optional<std::int32_t> hang_up_session(JobControl& tty, std::int32_t sid) {
+  if (!tty.controls(sid)) return std::nullopt;
+  const std::int32_t old_foreground = tty.foreground.load();
+  tty.clear();
+  tty.hangups.fetch_add(1);
   return old_foreground;
 }
 

@@ -45,7 +45,7 @@ struct FakeTerminal final : fs::TerminalPort {
   std::deque<std::string> lines;
   std::string written;
   uapi::Termios saved{};
-  std::expected<std::size_t, uapi::Errno> read(std::span<char> out) override {
+  std::expected<std::size_t, uapi::Errno> read(std::span<char> out, std::uint32_t) override {
     if (lines.empty()) return 0;
     std::string line = lines.front();
     lines.pop_front();
@@ -437,6 +437,49 @@ TEST_F(SyscallTest, ForegroundProcessGroupFollowsLinuxRules) {
   EXPECT_EQ(value, 9);
   stranger.files = nullptr;
   testing_::processes().clear();
+}
+
+// Chapter 15, hang-up: the session leader ended (proc's exit calls hang_up_session), so every
+// file open on its terminal is dead — read 0, write and ioctl EIO (TIOCSPGRP ENOTTY), poll
+// POLLHUP — while the terminal is free and a file opened later works; another session's end
+// changes nothing.
+TEST_F(SyscallTest, ASessionLeadersEndHangsUpItsTerminal) {
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);
+  EXPECT_EQ(terminal_.hang_up_session(9), std::nullopt);  // not the terminal's session
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);
+  char text[] = "hi";
+  EXPECT_EQ(call("write", 1, user(text), 2), 2);
+  EXPECT_EQ(terminal_.hang_up_session(7), std::optional<std::int32_t>(7));  // its old foreground
+  EXPECT_EQ(terminal_.jobs.session.load(), 0);
+  EXPECT_EQ(terminal_.jobs.foreground.load(), 0);
+  terminal_.lines.push_back("typed\n");
+  char buffer[16] = {};
+  EXPECT_EQ(call("read", 0, user(buffer), sizeof(buffer)), 0);  // end of file, the line untaken
+  EXPECT_EQ(terminal_.lines.size(), 1u);
+  EXPECT_EQ(call("write", 1, user_address(text), 2), err(uapi::Errno::eio));
+  EXPECT_EQ(terminal_.written, "hi");
+  uapi::Termios t{};
+  EXPECT_EQ(call("ioctl", 2, uapi::kTcgets, user(t)), err(uapi::Errno::eio));  // isatty: no
+  std::int32_t group = 7;
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocspgrp, user(group)), err(uapi::Errno::enotty));
+  struct PollFd {
+    std::int32_t fd;
+    std::int16_t events, revents;
+  } polled = {0, 1, 0};
+  EXPECT_EQ(call("poll", user(polled), 1, 0), 1);
+  EXPECT_EQ(polled.revents, 0x1 | 0x8 | 0x10);  // POLLIN|POLLERR|POLLHUP
+  // A descriptor duplicated from a dead file is dead too; a new open is not.
+  EXPECT_EQ(call("dup", 0), 3);
+  EXPECT_EQ(call("read", 3, user_address(buffer), sizeof(buffer)), 0);
+  ASSERT_EQ(call("open", user_string("/dev/console"), uapi::kOpenReadWrite), 4);
+  EXPECT_EQ(call("read", 4, user_address(buffer), sizeof(buffer)), 6);
+  EXPECT_STREQ(buffer, "typed\n");
+  EXPECT_EQ(call("write", 4, user_address(text), 2), 2);
+  EXPECT_EQ(call("ioctl", 4, uapi::kTcgets, user_address(&t)), 0);
+  EXPECT_EQ(call("ioctl", 0, uapi::kTcgets, user_address(&t)), err(uapi::Errno::eio));  // still
+  EXPECT_EQ(terminal_.hang_up_session(7), std::nullopt);  // nobody's now: nothing to hang up
+  EXPECT_EQ(call("read", 4, user_address(buffer), sizeof(buffer)), 0);  // (empty: EOF) not hung up
+  EXPECT_EQ(call("write", 4, user_address(text), 2), 2);
 }
 
 // An interrupted call returns a restart code only when a signal waits to be delivered (the way
