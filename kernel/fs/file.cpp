@@ -98,7 +98,8 @@ void set_terminal(TerminalPort* port) {
 
 bool hung_up(const OpenFile& file) {
   const TerminalPort* port = terminal();
-  return file.kind == FileKind::terminal && port != nullptr && tty::hung_up(port->jobs, file.opened_in);
+  return file.kind == FileKind::terminal && port != nullptr &&
+         tty::hung_up(port->jobs, file.opened_in);
 }
 
 std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
@@ -126,7 +127,9 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
   if (file == nullptr) return std::unexpected(abi::Errno::enomem);
   if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
   hold(node);
-  if (file->kind == FileKind::terminal && terminal() != nullptr) file->opened_in = terminal()->opened();
+  if (file->kind == FileKind::terminal && terminal() != nullptr) {
+    file->opened_in = terminal()->opened();
+  }
   return file;
 }
 
@@ -140,7 +143,9 @@ void release(OpenFile* file) {
       std::atomic_ref(file->references).fetch_sub(1, std::memory_order_acq_rel) > 1) {
     return;
   }
-  if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->closed(file->opened_in);
+  if (file->kind == FileKind::terminal && terminal() != nullptr) {
+    terminal()->closed(file->opened_in);
+  }
   if (file->kind != FileKind::pipe) drop(file->node);  // a removed file dies with its last close
   if (file->kind == FileKind::pipe) close_pipe_end(*file);
   delete file;

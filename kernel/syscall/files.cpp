@@ -565,7 +565,9 @@ Result sys_ioctl(proc::Process& process, const Arguments& a) {
     return std::unexpected(Errno::enotty);
   // A hung-up terminal file answers EIO to everything — ENOTTY to TIOCSPGRP, as Linux's
   // hung_up_tty_ioctl (a shell left with one then gives up job control instead of retrying).
-  if (fs::hung_up(**file)) return std::unexpected(a.arg[1] == abi::kTiocspgrp ? Errno::enotty : Errno::eio);
+  if (fs::hung_up(**file)) {
+    return std::unexpected(a.arg[1] == abi::kTiocspgrp ? Errno::enotty : Errno::eio);
+  }
   const std::uint64_t argument = a.arg[2];
   std::expected<void, Errno> copied;
   switch (a.arg[1]) {

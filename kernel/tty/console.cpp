@@ -314,7 +314,8 @@ class ConsoleTerminal final : public fs::TerminalPort {
   task::SpscRing<char, 16> signal_chars_;     // their characters, in order
   sched::Semaphore signal_keys_;              // one up() per signal key: the thread pumps
   sched::Mutex pump_mutex_;
-  sched::Mutex open_files_mutex_;  // open_files_ and the hang-up count move together (then pump_mutex_)
+  // open_files_ and the hang-up count move together under it (taken before pump_mutex_).
+  sched::Mutex open_files_mutex_;
   bool signal_key_thread_started_ = false;
   // The screen's answers waiting to be typed in (write(), any thread; pump() takes them).
   static constexpr std::size_t kMaxReply = 32;
