@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "fs/initramfs.h"
 #include "tty/console.h"
+#include "mm/address_space.h"
 #include "mm/heap.h"
 #include "mm/memory.h"
 #include "arch/x86_64/user_mode.h"
@@ -148,6 +149,13 @@ void init(const boot::BootInfo& boot_info) {
   // and the frame allocator. Chapter 10-11: the heap with the chosen allocator.
   mm::init(boot_info);
   mm::init_heap(mm::heap_config_from(command_line));
+  // Chapter 15: fork's frame owner counts, a fixed table the size of the machine, made now so
+  // that no program's run leaves it behind (mm/address_space.cpp).
+  if (const auto shares = mm::init_frame_shares(); shares) {
+    log::debug("mm: frame owner counts for fork: {} bytes on the heap", *shares);
+  } else {
+    log::warn("mm: no frame owner counts ({}): fork will fail with ENOMEM", shares.error());
+  }
 
   // Chapter 13: this CPU's local APIC (its timer drives the tick), then, after the clock, the I/O
   // APIC, which takes the device IRQs from the 8259 (until then they reach the CPU through

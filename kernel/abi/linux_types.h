@@ -113,7 +113,8 @@ struct Termios {
 static_assert(sizeof(Termios) == 36 && offsetof(Termios, c_cc) == 17);
 // Indices into c_cc and the flag bits we report (asm-generic/termbits.h, octal as there).
 inline constexpr std::size_t kVintr = 0, kVquit = 1, kVerase = 2, kVkill = 3, kVeof = 4, kVtime = 5,
-                             kVmin = 6, kVstart = 8, kVstop = 9, kVsusp = 10;
+                             kVmin = 6, kVstart = 8, kVstop = 9, kVsusp = 10,
+                             kVwerase = 14;
 inline constexpr std::uint32_t kIcrnl = 0000400, kIxon = 0002000;
 inline constexpr std::uint32_t kOpost = 0000001, kOnlcr = 0000004;
 inline constexpr std::uint32_t kB38400 = 0000017, kCs8 = 0000060, kCread = 0000200;

@@ -294,12 +294,19 @@ std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view nam
   return node;
 }
 
+// Takes `node` out of `directory`'s list. The list's memory goes back with the last entry, so that
+// a directory emptied again (/tmp after a program's temporary files) holds no more heap than it
+// did before (a kept capacity would stay behind after the program, looking like a leak).
+void Tree::remove_child(Node* directory, Node* node) {
+  std::erase(directory->children, node);
+  if (directory->children.empty()) std::vector<Node*>().swap(directory->children);
+}
+
 // Takes `node` out of its directory and out of the tree: deleted now, or, while it has holders
 // (hold/drop), handed to them — the last drop() deletes it. Its parent pointer then points at
 // itself: the old parent may be removed and freed before the holders let go.
 void Tree::detach(Node* node) {
-  auto& siblings = node->parent->children;
-  std::erase(siblings, node);
+  remove_child(node->parent, node);
   const auto owner =
       std::find_if(nodes_.begin(), nodes_.end(),
                    [node](const std::unique_ptr<Node>& n) { return n.get() == node; });
@@ -367,7 +374,7 @@ std::expected<void, abi::Errno> Tree::rename(Node* old_parent, std::string_view 
     if (existing_dir && !existing->children.empty()) return std::unexpected(abi::Errno::enotempty);
     detach(existing);
   }
-  std::erase(old_parent->children, node);
+  remove_child(old_parent, node);
   node->owned_name.assign(new_name.begin(), new_name.end());
   node->name = {node->owned_name.data(), node->owned_name.size()};
   node->parent = new_parent;

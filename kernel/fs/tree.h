@@ -139,6 +139,7 @@ class Tree {
                                         int& hops) const;
 
   void detach(Node* node);
+  static void remove_child(Node* directory, Node* node);
 
   std::vector<std::unique_ptr<Node>> nodes_;
   Node* root_ = nullptr;

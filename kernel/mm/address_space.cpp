@@ -34,24 +34,13 @@ constexpr PageTableFlags kNewlyMapped = PageTableFlags::from_bits(std::uint64_t{
 // maps the frame any more, just makes it writable again). Bit 10, also free for the OS.
 constexpr PageTableFlags kCopyOnWrite = PageTableFlags::from_bits(std::uint64_t{1} << 10);
 
-// The owner counts of shared frames (mm/frame_shares.h), one per frame of usable memory; made
-// by the first fork (frames never shared need no count: 0 = one owner).
+// The owner counts of shared frames (mm/frame_shares.h), one per frame of usable memory: a fixed
+// structure the size of the machine (2 bytes per 4 KiB frame, 1/2048 of RAM), made once at boot
+// by init_frame_shares and never freed, as Linux's page array is. Made lazily by the first fork
+// instead, it would stay after that program ended and look like a leak of its run.
 constinit FrameShares frame_shares;
 constinit bool frame_shares_ready = false;
-
-bool make_frame_shares() {
-  if (frame_shares_ready) return true;
-  const auto runs = frame_allocator().runs();
-  if (runs.empty()) return false;
-  const std::uint64_t frames = runs.back().end / kPageBytes;
-  auto* counts = static_cast<FrameShares::Count*>(
-      heap_allocate(frames * sizeof(FrameShares::Count), alignof(FrameShares::Count)));
-  if (counts == nullptr) return false;
-  __builtin_memset(counts, 0, frames * sizeof(FrameShares::Count));
-  frame_shares = FrameShares({counts, frames});
-  __atomic_store_n(&frame_shares_ready, true, __ATOMIC_RELEASE);
-  return true;
-}
+constinit std::size_t frame_shares_bytes = 0;
 
 std::uint64_t frame_number(PhysAddr address) { return address.value() / kPageBytes; }
 
@@ -457,8 +446,23 @@ bool AddressSpace::copy_on_write_locked(Page4KiB page, PageTableEntry& entry) {
   return true;
 }
 
+std::expected<std::size_t, std::string_view> init_frame_shares() {
+  if (frame_shares_ready) return frame_shares_bytes;
+  const auto runs = frame_allocator().runs();
+  if (runs.empty()) return std::unexpected("no usable memory");
+  const std::uint64_t frames = runs.back().end / kPageBytes;
+  const std::size_t bytes = frames * sizeof(FrameShares::Count);
+  auto* counts = static_cast<FrameShares::Count*>(heap_allocate(bytes, alignof(FrameShares::Count)));
+  if (counts == nullptr) return std::unexpected("the heap cannot hold it");
+  __builtin_memset(counts, 0, bytes);
+  frame_shares = FrameShares({counts, frames});
+  frame_shares_bytes = bytes;
+  frame_shares_ready = true;  // before the scheduler runs: no other thread can look yet
+  return bytes;
+}
+
 AddressSpace* clone_address_space(AddressSpace& parent) {
-  if (!make_frame_shares()) return nullptr;
+  if (!frame_shares_ready) return nullptr;  // init_frame_shares failed at boot: fork is ENOMEM
   AddressSpace* child = create_address_space();
   if (child == nullptr) return nullptr;
   bool ok = true;

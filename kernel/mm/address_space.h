@@ -27,6 +27,7 @@
 #include <expected>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "abi/errno.h"
 #include "mm/mapper.h"
@@ -75,6 +76,9 @@ void destroy_address_space(AddressSpace* space);
 // every page is shared (frame owner counts, mm/frame_shares.h), writable ones become read-only
 // in both until a write fault copies them. nullptr when memory ran out (nothing leaks).
 AddressSpace* clone_address_space(AddressSpace& parent);
+// Makes fork's frame owner counts (one per frame of usable memory, on the heap) once, at boot
+// after the heap: their size in bytes, or why they could not be made (fork then fails, ENOMEM).
+std::expected<std::size_t, std::string_view> init_frame_shares();
 // Chapter 15, vfork (CLONE_VM): the space gets one more user — a child that runs in its parent's
 // memory — and is returned. Every user gives its share back with release_address_space.
 AddressSpace* share_address_space(AddressSpace& space);

@@ -17,6 +17,10 @@ namespace ferrite::task {
 // frees it when the coroutine ends; most frames have one of a handful of sizes, so a freed frame
 // is very likely to fit the next one. Sized delete tells us the size, so no header is needed.
 //
+// Cached frames are heap allocations the heap counts as live: the shell's `mem` gives them back
+// first (trim), so that what it reports is what is in use, and a command that ran once (its
+// frame's size class now cached) does not look like a leak.
+//
 // Not thread-safe: the kernel creates and destroys coroutines only in task context (never in an
 // interrupt handler) on one CPU; the host gives each thread its own cache.
 class FrameCache {
@@ -63,16 +67,25 @@ class FrameCache {
     poison(frame, bytes);  // under ASan a cached frame is still "freed memory"
   }
 
-  // Gives every cached frame back to the heap (on the host, when a thread and its cache end).
-  void trim() noexcept {
+  struct Trimmed {
+    std::size_t frames = 0;
+    std::size_t bytes = 0;
+  };
+  // Gives every cached frame back to the heap (on the host, when a thread and its cache end; in
+  // the kernel, before `mem` counts the heap) and says how many and how large they were.
+  Trimmed trim() noexcept {
+    Trimmed trimmed;
     for (std::size_t size_class = 0; size_class < free_.size(); ++size_class) {
       while (FreeFrame* frame = free_[size_class]) {
         unpoison(frame, size_of_class(size_class));
         free_[size_class] = frame->next;
         heap_release(frame, size_of_class(size_class));
+        ++trimmed.frames;
+        trimmed.bytes += size_of_class(size_class);
       }
     }
     cached_bytes_ = 0;
+    return trimmed;
   }
 
  private:
@@ -148,6 +161,12 @@ class FailCoroutineFramesAfter {
 
 inline void release_coroutine_frame(void* frame, std::size_t size) noexcept {
   detail::frame_cache.release(frame, size);
+}
+
+// This thread's (the kernel: the executor's) cached frames back to the heap; only from task
+// context, like every other use of the cache.
+inline FrameCache::Trimmed trim_coroutine_frame_cache() noexcept {
+  return detail::frame_cache.trim();
 }
 
 }  // namespace ferrite::task

@@ -33,7 +33,7 @@ struct EchoToConsole final : fmt::Sink {
 
 // What TCGETS reports, as a Linux console in its default "cooked" mode has it (stty -a on a
 // Linux VT: icrnl ixon opost onlcr cs8 cread isig icanon echo echoe echok echoctl echoke
-// iexten, 38400 baud, ^C ^\ ^? ^U ^D min 1 time 0 ^Q ^S ^Z).
+// iexten, 38400 baud, ^C ^\ ^? ^U ^D min 1 time 0 ^Q ^S ^Z ^W).
 abi::Termios default_termios() {
   abi::Termios t{};
   t.c_iflag = abi::kIcrnl | abi::kIxon;
@@ -50,6 +50,7 @@ abi::Termios default_termios() {
   t.c_cc[abi::kVstart] = 0x11;
   t.c_cc[abi::kVstop] = 0x13;
   t.c_cc[abi::kVsusp] = 0x1A;
+  t.c_cc[abi::kVwerase] = 0x17;
   return t;
 }
 
@@ -89,7 +90,15 @@ class ConsoleTerminal final : public fs::TerminalPort {
   // Linux).
   void write(std::string_view text) override {
     char reply[kMaxReply];
-    const std::size_t length = console::write_terminal(text, reply);
+    std::size_t length = 0;
+    {
+      // The line discipline follows the cursor's column through program output as through its
+      // echo (a Tab typed after the prompt is erased from where the prompt ended); the pump's
+      // mutex keeps the two in the order the screen gets them.
+      sched::MutexGuard one_at_a_time(pump_mutex_);
+      length = console::write_terminal(text, reply);
+      line_discipline_.wrote(text);
+    }
     if (length == 0) return;
     {
       sync::SpinlockGuard guard(replies_lock_);
@@ -125,6 +134,9 @@ class ConsoleTerminal final : public fs::TerminalPort {
     sched::MutexGuard counting(open_files_mutex_);  // against a hang-up in between
     const std::uint32_t opened_in = jobs.hangups.load();
     if (open_files_++ > 0) return opened_in;
+    // The kernel's shell ran the program on Enter (or the boot log ended with a newline): the
+    // program's output starts at column 0, and the discipline sees everything from here on.
+    line_discipline_.set_column(0);
     start_signal_key_thread();
     // A fresh decoder: the previous program's last keys (say Ctrl+D's releases) went to the
     // shell, and a modifier this one thinks is still held would garble the next line.

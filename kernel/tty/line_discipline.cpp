@@ -8,11 +8,30 @@ namespace ferrite::tty {
 
 namespace {
 
-constexpr char kCtrlD = 0x04, kCtrlU = 0x15, kBackspace = '\b', kDelete = 0x7F;
+constexpr char kCtrlD = 0x04, kCtrlU = 0x15, kCtrlW = 0x17, kBackspace = '\b', kDelete = 0x7F;
+constexpr std::size_t kTabStop = 8;  // the console's (and a VT100's) tab stops
 
-bool is_utf8_continuation(char byte) {
-  return (static_cast<std::uint8_t>(byte) & 0xC0) == 0x80;
+bool is_utf8_continuation(std::uint8_t byte) { return (byte & 0xC0) == 0x80; }
+
+// How many continuation bytes a UTF-8 lead byte announces (RFC 3629 section 3); 0 for others.
+std::size_t utf8_continuations(std::uint8_t byte) {
+  if ((byte & 0xE0) == 0xC0) return 1;
+  if ((byte & 0xF0) == 0xE0) return 2;
+  if ((byte & 0xF8) == 0xF0) return 3;
+  return 0;
 }
+
+// Echoed as ^X (ECHOCTL): two columns. Tab and newline are echoed as themselves.
+bool is_shown_as_caret(std::uint8_t byte) { return byte < 0x20 && byte != '\t' && byte != '\n'; }
+
+// VWERASE's words: letters, digits and _, as Linux's n_tty (its ALTWERASE rule); a character
+// beyond ASCII counts as a letter (Linux's Latin-1 ctype says so of every UTF-8 lead byte).
+bool is_word_character(std::uint8_t byte) {
+  return (byte >= '0' && byte <= '9') || (byte >= 'A' && byte <= 'Z') ||
+         (byte >= 'a' && byte <= 'z') || byte == '_' || byte >= 0xC0;
+}
+
+std::uint8_t u8(char byte) { return static_cast<std::uint8_t>(byte); }
 
 }  // namespace
 
@@ -27,16 +46,103 @@ bool LineDiscipline::append(char byte, std::uint8_t mark) {
   return true;
 }
 
+std::size_t LineDiscipline::character_start(std::size_t end) const {
+  const std::size_t last = end - 1;
+  for (std::size_t at = last, following = 0; following <= 3; --at, ++following) {
+    const std::uint8_t byte = u8(bytes_[at]);
+    if (!is_utf8_continuation(byte)) {
+      return following > 0 && following <= utf8_continuations(byte) ? at : last;
+    }
+    if (at == committed_) break;
+  }
+  return last;
+}
+
+std::size_t LineDiscipline::tab_width(std::size_t at) const {
+  // The Tab started where the characters before it ended. Walk back to an earlier Tab (which
+  // ended on a tab stop, so only the columns since count) or to the start of the line (which
+  // began at line_column_).
+  std::size_t columns = 0, end = at;
+  bool after_tab = false;
+  while (end > committed_) {
+    const std::size_t start = character_start(end);
+    const std::uint8_t byte = u8(bytes_[start]);
+    if (byte == '\t') {
+      after_tab = true;
+      break;
+    }
+    columns += is_shown_as_caret(byte) ? 2 : 1;
+    end = start;
+  }
+  const std::size_t started_at = (after_tab ? 0 : line_column_) + columns;
+  return kTabStop - started_at % kTabStop;
+}
+
 bool LineDiscipline::erase_last_character(fmt::Sink& echo) {
   if (size_ == committed_) return false;  // completed lines belong to the reader now
-  // A UTF-8 character is one screen column but several bytes: remove them all.
-  while (size_ > committed_ + 1 && is_utf8_continuation(bytes_[size_ - 1])) --size_;
-  const bool control = static_cast<std::uint8_t>(bytes_[size_ - 1]) < 0x20;
-  --size_;
+  const std::size_t start = character_start(size_);
+  const std::uint8_t byte = u8(bytes_[start]);
+  // Before the bytes go: a Tab's width depends on what precedes it.
+  const std::size_t columns = byte == '\t' ? tab_width(start) : is_shown_as_caret(byte) ? 2 : 1;
+  size_ = start;
   if (!echo_) return true;
-  echo.write("\b \b");
-  if (control) echo.write("\b \b");  // it was echoed as two columns, ^X
+  for (std::size_t i = 0; i < columns; ++i) {
+    // A Tab drew nothing over the cells it passed: moving back is enough.
+    show(echo, byte == '\t' ? "\b" : "\b \b");
+  }
   return true;
+}
+
+void LineDiscipline::erase_word(fmt::Sink& echo) {
+  // What is not part of a word goes first, then the word before it.
+  bool in_word = false;
+  while (size_ > committed_) {
+    const bool word = is_word_character(u8(bytes_[character_start(size_)]));
+    if (in_word && !word) return;
+    in_word = in_word || word;
+    (void)erase_last_character(echo);
+  }
+}
+
+void LineDiscipline::follow(std::string_view text) {
+  for (const char c : text) {
+    const std::uint8_t byte = u8(c);
+    if (escape_ != Escape::none) {
+      // ESC x, or ESC [ parameters final byte (ECMA-48 5.4: a final byte is 0x40-0x7E).
+      if (escape_ == Escape::escape && byte == '[') {
+        escape_ = Escape::csi;
+      } else if (escape_ == Escape::escape || (byte >= 0x40 && byte <= 0x7E)) {
+        escape_ = Escape::none;
+      }
+      continue;
+    }
+    if (utf8_pending_ > 0 && is_utf8_continuation(byte)) {
+      --utf8_pending_;  // part of a character already counted
+      continue;
+    }
+    utf8_pending_ = 0;
+    switch (byte) {
+      case '\n':  // ONLCR: CR LF
+      case '\r':
+        column_ = 0;
+        break;
+      case '\b':
+        if (column_ > 0) --column_;
+        break;
+      case '\t':
+        column_ = (column_ / kTabStop + 1) * kTabStop;
+        break;
+      case 0x1B:
+        escape_ = Escape::escape;
+        break;
+      default:
+        // Other control characters move nothing; every other character takes a column (a
+        // continuation byte no lead byte announced shows as a block of its own on the console).
+        if (byte >= 0x20 && byte != 0x7F) ++column_;
+        utf8_pending_ = static_cast<std::uint8_t>(utf8_continuations(byte));
+        break;
+    }
+  }
 }
 
 void LineDiscipline::signal_key(char byte, fmt::Sink& echo) {
@@ -45,7 +151,7 @@ void LineDiscipline::signal_key(char byte, fmt::Sink& echo) {
   if (!noflsh_) flush_input();
   if (echo_) {
     const char shown[2] = {'^', static_cast<char>(static_cast<std::uint8_t>(byte) ^ 0x40)};
-    echo.write({shown, 2});
+    show(echo, {shown, 2});
   }
 }
 
@@ -58,14 +164,14 @@ int LineDiscipline::receive(char byte, fmt::Sink& echo) {
   if (!canonical_) {
     if (!append(byte, kNone)) return 0;
     commit();
-    if (echo_) echo.write({&byte, 1});
+    if (echo_) show(echo, {&byte, 1});
     return 0;
   }
   switch (byte) {
     case '\n':
       if (append('\n', kLineEnd)) {
         commit();
-        if (echo_) echo.write("\n");
+        if (echo_) show(echo, "\n");
       }
       return 0;
     case kCtrlD:  // VEOF: the line so far goes to the reader as it is; alone, it reads as EOF
@@ -75,20 +181,26 @@ int LineDiscipline::receive(char byte, fmt::Sink& echo) {
     case kDelete:  // VERASE is DEL on Linux; the PC keyboard's Backspace key types \b here
       (void)erase_last_character(echo);
       return 0;
-    case kCtrlU:  // VKILL
+    case kCtrlW:  // VWERASE
+      erase_word(echo);
+      return 0;
+    case kCtrlU:  // VKILL, echoed as ECHOKE does: each character erased
       while (erase_last_character(echo)) {
       }
       return 0;
     default:
       break;
   }
-  if (!append(byte, kNone) || !echo_) return 0;
+  const bool line_begins = size_ == committed_;
+  if (!append(byte, kNone)) return 0;
+  if (line_begins) line_column_ = column_;  // n_tty's canon_column
+  if (!echo_) return 0;
   const auto value = static_cast<std::uint8_t>(byte);
-  if (value < 0x20 && byte != '\t') {  // ECHOCTL: Ctrl+A shows as ^A
+  if (is_shown_as_caret(value)) {  // ECHOCTL: Ctrl+A shows as ^A
     const char shown[2] = {'^', static_cast<char>(value + '@')};
-    echo.write({shown, 2});
+    show(echo, {shown, 2});
   } else {
-    echo.write({&byte, 1});
+    show(echo, {&byte, 1});
   }
   return 0;
 }

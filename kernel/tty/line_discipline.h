@@ -5,6 +5,8 @@
 //
 //   Enter (\n, or \r turned into \n as ICRNL does)  completes the line, newline included
 //   Backspace (\b) or DEL (0x7F, VERASE)             erases the last character (a whole UTF-8 one)
+//   Ctrl+W (VWERASE)                                  erases the last word (as Linux: what is not a
+//                                                     letter, digit or _, then the letters before it)
 //   Ctrl+U (VKILL)                                    erases the whole line being typed
 //   Ctrl+D (VEOF)                                     completes the line without a newline; on an
 //                                                     empty line the next read returns 0 (EOF)
@@ -19,6 +21,15 @@
 // A read returns at most one line (less if the reader's buffer is smaller: the rest waits for
 // the next read). Echo goes to a fmt::Sink — the console — with "\b \b" for erasing, as
 // ECHOE/ECHOKE do, and other control characters echoed as ^X (ECHOCTL).
+//
+// Erasing must back the cursor up over exactly the columns the character took. Most take one,
+// ^X two; a Tab is echoed as itself and takes the screen to the next multiple of 8, so its width
+// depends on the column it started at — which depends on what was on the screen before the line
+// began (the shell's prompt "/ # " ends at column 4). So the discipline follows the cursor's
+// column through everything written to the terminal (its echo, and program output, which the
+// terminal passes to wrote()), notes the column each line begins at, and erases a Tab by working
+// out where it started (n_tty.c's eraser() does the same with its canon_column). A Tab's cells
+// were never written, so it is erased with "\b"s alone.
 // Portable and host-tested; it knows nothing about keyboards, screens or blocking.
 #pragma once
 
@@ -26,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "lib/format.h"
 
@@ -64,6 +76,13 @@ class LineDiscipline {
     quit_char_ = quit_char;
   }
 
+  // Program output written to the terminal: moves the column the discipline follows (its own
+  // echo it counts itself). Escape sequences take no columns (an SGR colour in a prompt).
+  void wrote(std::string_view text) { follow(text); }
+  // The cursor is at `column` now (a program takes the terminal where the kernel left it).
+  void set_column(std::size_t column) { column_ = column; }
+  [[nodiscard]] std::size_t column() const { return column_; }
+
   // Whether a read would return now: a completed line (or an end-of-file mark) is waiting.
   [[nodiscard]] bool can_read() const { return committed_ > 0; }
   // Takes at most one completed line (or as much of it as fits) into `out`, and returns the
@@ -96,7 +115,20 @@ class LineDiscipline {
 
   bool append(char byte, std::uint8_t mark);
   bool erase_last_character(fmt::Sink& echo);  // false: nothing left to erase
+  void erase_word(fmt::Sink& echo);
+  // Where the character that ends just before `end` (> committed_) starts: at a UTF-8 lead byte
+  // followed by no more continuation bytes than it announces, or else `end` - 1 (a stray
+  // continuation byte shows on the console as a block of its own, one column).
+  [[nodiscard]] std::size_t character_start(std::size_t end) const;
+  // The columns a Tab at `at` in the line being typed moved the cursor.
+  [[nodiscard]] std::size_t tab_width(std::size_t at) const;
   void commit() { committed_ = size_; }
+  // Echo: writes `text` and follows the cursor through it.
+  void show(fmt::Sink& echo, std::string_view text) {
+    echo.write(text);
+    follow(text);
+  }
+  void follow(std::string_view text);
 
   std::array<char, kCapacity> bytes_{};
   std::array<std::uint8_t, kCapacity> marks_{};
@@ -106,6 +138,13 @@ class LineDiscipline {
   bool canonical_ = true;
   bool isig_ = true, noflsh_ = false;
   char interrupt_char_ = 0x03, quit_char_ = 0x1C;
+  // The cursor's column as far as output through the terminal tells (ONLCR: a newline returns
+  // it to 0), and the column the line being typed began at.
+  std::size_t column_ = 0, line_column_ = 0;
+  // follow()'s state across writes: inside an escape sequence, and UTF-8 continuation bytes
+  // still expected (they take no column of their own).
+  enum class Escape : std::uint8_t { none, escape, csi } escape_ = Escape::none;
+  std::uint8_t utf8_pending_ = 0;
 };
 
 }  // namespace ferrite::tty

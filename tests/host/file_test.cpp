@@ -394,6 +394,23 @@ TEST_F(FilesTest, TmpfsUnlinkMkdirRmdirRenameAndListing) {
   EXPECT_TRUE(tree_->remove(tmp, "d", true).has_value());
 }
 
+// An emptied directory gives its list's memory back (kernel.shell_run_first_gives_back: a
+// program's temporary files must not leave /tmp holding more heap than at boot).
+TEST_F(FilesTest, TmpfsDirectoryEmptiedAgainHoldsNoList) {
+  fs::Node* tmp = node("/tmp");
+  ASSERT_EQ(tmp->children.capacity(), 0u);
+  ASSERT_TRUE(tree_->create(tmp, "a", fs::NodeType::regular, 0600).has_value());
+  ASSERT_TRUE(tree_->create(tmp, "b", fs::NodeType::directory, 0700).has_value());
+  ASSERT_TRUE(tree_->create(node("/tmp/b"), "c", fs::NodeType::regular, 0600).has_value());
+  ASSERT_TRUE(tree_->rename(node("/tmp/b"), "c", tmp, "c").has_value());  // rename empties b
+  EXPECT_EQ(node("/tmp/b")->children.capacity(), 0u);
+  ASSERT_TRUE(tree_->remove(tmp, "a", false).has_value());
+  EXPECT_NE(tmp->children.capacity(), 0u);  // b and c are still there
+  ASSERT_TRUE(tree_->remove(tmp, "b", true).has_value());
+  ASSERT_TRUE(tree_->remove(tmp, "c", false).has_value());
+  EXPECT_EQ(tmp->children.capacity(), 0u);
+}
+
 TEST_F(FilesTest, TmpfsFileOpenAfterUnlinkKeepsItsDataUntilClosed) {
   ASSERT_TRUE(tree_->create(node("/tmp"), "f", fs::NodeType::regular, 0644).has_value());
   fs::OpenFile* file = open("/tmp/f", uapi::kOpenReadWrite);

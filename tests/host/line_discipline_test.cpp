@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <optional>
 #include <string>
@@ -20,7 +21,7 @@ struct Echo final : ferrite::fmt::Sink {
   void write(std::string_view part) override { text.append(part); }
 };
 
-void type(LineDiscipline& ld, std::string_view keys, Echo& echo) {
+void type(LineDiscipline& ld, std::string_view keys, ferrite::fmt::Sink& echo) {
   for (char c : keys) ld.receive(c, echo);
 }
 
@@ -135,7 +136,152 @@ TEST(LineDiscipline, ControlCharactersEchoAsCaretLetters) {
   EXPECT_EQ(read_all(ld), "\n");
 }
 
-// ISIG (chapter 15): Ctrl+C and Ctrl+\ are signals, not input; what was typed is flushed.
+// --- Erasing over a Tab: the echo backs up exactly the columns the Tab moved the cursor, which
+// depends on the column it started at (n_tty.c's eraser(), ECHOE). ---
+
+namespace {
+
+// One row of a terminal: the bytes it was sent, what it shows, where the cursor is. Printable
+// ASCII is drawn at the cursor, \b moves back a column, \t to the next multiple of 8 without
+// drawing (as the console's VT100 and Linux's do), \n to column 0.
+struct Row final : ferrite::fmt::Sink {
+  std::string bytes, cells;
+  std::size_t column = 0;
+  void write(std::string_view text) override {
+    bytes.append(text);
+    for (const char c : text) {
+      if (c == '\b') {
+        if (column > 0) --column;
+      } else if (c == '\t') {
+        column = (column / 8 + 1) * 8;
+      } else if (c == '\n') {
+        column = 0;  // the row is done: what it shows stays
+      } else {
+        if (cells.size() <= column) cells.resize(column + 1, ' ');
+        cells[column++] = c;
+      }
+    }
+  }
+  // What the row shows, trailing blanks removed.
+  std::string shown() const {
+    const std::size_t end = cells.find_last_not_of(' ');
+    return end == std::string::npos ? "" : cells.substr(0, end + 1);
+  }
+};
+
+// A program's output: on the row, and told to the discipline as the terminal tells it.
+void program_writes(LineDiscipline& ld, Row& row, std::string_view text) {
+  row.write(text);
+  ld.wrote(text);
+}
+
+std::string backspaces(std::size_t n) { return std::string(n, '\b'); }
+
+std::string repeat(std::string_view text, std::size_t times) {
+  std::string out;
+  for (std::size_t i = 0; i < times; ++i) out += text;
+  return out;
+}
+
+}  // namespace
+
+TEST(LineDiscipline, BackspaceOverATabBacksUpToWhereTheTabBegan) {
+  LineDiscipline ld;
+  Row row;
+  type(ld, "ab\tc\b", row);
+  EXPECT_EQ(row.column, 8u);
+  type(ld, "\b", row);
+  // c is one column; the Tab went from column 2 to 8: six "\b" and nothing drawn.
+  EXPECT_EQ(row.bytes, "ab\tc\b \b" + backspaces(6));
+  EXPECT_EQ(row.column, 2u);
+  type(ld, "x\n", row);
+  EXPECT_EQ(read_all(ld), "abx\n");
+  EXPECT_EQ(row.shown(), "abx");
+}
+
+TEST(LineDiscipline, ATabAfterAPromptIsErasedFromThePromptsColumn) {
+  LineDiscipline ld;
+  Row row;
+  program_writes(ld, row, "/ # ");  // busybox sh's prompt: the line begins at column 4
+  type(ld, "\t", row);
+  EXPECT_EQ(row.column, 8u);
+  type(ld, "\b", row);
+  EXPECT_EQ(row.bytes, "/ # \t" + backspaces(4));
+  EXPECT_EQ(row.column, 4u);
+  type(ld, "ab\t\b", row);  // from column 6: two
+  EXPECT_EQ(row.bytes, "/ # \t" + backspaces(4) + "ab\t" + backspaces(2));
+  EXPECT_EQ(row.shown(), "/ # ab");
+  EXPECT_EQ(row.column, 6u);
+}
+
+TEST(LineDiscipline, ATabsWidthCountsCaretLettersUtf8AndEarlierTabs) {
+  LineDiscipline ld;
+  Row row;
+  program_writes(ld, row, "\x1b[1;32m$ \x1b[0m");  // a coloured prompt: two columns
+  EXPECT_EQ(ld.column(), 2u);
+  type(ld, "\x01\t\b", row);  // ^A at 2-3, the Tab from 4 to 8
+  EXPECT_EQ(row.bytes.substr(row.bytes.size() - 7), "^A\t" + backspaces(4));
+  type(ld, "\b\xC3\xA4\t\t\b", row);  // ä at column 2, a Tab 3 to 8, a Tab 8 to 16
+  EXPECT_EQ(row.bytes.substr(row.bytes.size() - 12), "\xC3\xA4\t\t" + backspaces(8));
+  type(ld, "\b", row);
+  EXPECT_EQ(row.bytes.substr(row.bytes.size() - 5), backspaces(5));
+  type(ld, "\n", row);
+  EXPECT_EQ(read_all(ld), "\xC3\xA4\n");
+}
+
+TEST(LineDiscipline, CtrlWErasesTheLastWordAndATabBeforeIt) {
+  LineDiscipline ld;
+  Row row;
+  program_writes(ld, row, "/ # ");
+  type(ld, "ls\tfoo_1\x17", row);  // Ctrl+W: "foo_1", five columns
+  EXPECT_EQ(row.bytes, "/ # ls\tfoo_1" + repeat("\b \b", 5));
+  EXPECT_EQ(row.column, 8u);
+  type(ld, "\x17", row);  // then the Tab (6 to 8) and "ls"
+  EXPECT_EQ(row.bytes.substr(row.bytes.size() - 8), backspaces(2) + repeat("\b \b", 2));
+  EXPECT_EQ(row.column, 4u);
+  type(ld, "cat a.b\x17\x17x\n", row);  // "b", then ".", "a"
+  EXPECT_EQ(read_all(ld), "cat x\n");
+  EXPECT_EQ(row.shown(), "/ # cat x");
+}
+
+TEST(LineDiscipline, CtrlUWithEchokeErasesTabsToThePromptsEnd) {
+  LineDiscipline ld;
+  Row row;
+  program_writes(ld, row, "/ # ");
+  type(ld, "a\tb\tc\x15", row);  // a at 4, Tab 5-8, b at 8, Tab 9-16, c at 16
+  EXPECT_EQ(row.bytes, "/ # a\tb\tc\b \b" + backspaces(7) + "\b \b" + backspaces(3) + "\b \b");
+  EXPECT_EQ(row.column, 4u);
+  EXPECT_EQ(row.shown(), "/ #");
+  EXPECT_EQ(ld.editing_bytes(), 0u);
+}
+
+TEST(LineDiscipline, ATabOnTheNextLineStartsFromColumnZero) {
+  LineDiscipline ld;
+  Row row;
+  program_writes(ld, row, "/ # ");
+  type(ld, "x\n", row);
+  row = Row{};  // the echoed newline returned the cursor to column 0
+  type(ld, "ab\t\b", row);
+  EXPECT_EQ(row.bytes, "ab\t" + backspaces(6));
+}
+
+// IUTF8: continuation bytes are erased with their lead byte as one character; a continuation
+// byte that no lead byte announced is a character of its own (the console shows it as a block).
+TEST(LineDiscipline, BackspaceErasesStrayContinuationBytesOneAtATime) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "a\x80\x80\b", echo);
+  EXPECT_EQ(echo.text, "a\x80\x80\b \b");
+  EXPECT_EQ(ld.editing_bytes(), 2u);  // "a\x80": the a stays
+  type(ld, "\b", echo);
+  EXPECT_EQ(ld.editing_bytes(), 1u);
+  type(ld, "\xC3\xA4\xA4\b", echo);  // ä, then a continuation byte too many
+  EXPECT_EQ(ld.editing_bytes(), 3u);
+  type(ld, "\b\xF0\x9F\x98\x80\b\n", echo);  // a four-byte character goes whole
+  EXPECT_EQ(read_all(ld), "a\n");
+}
+
+// ISIG (chapter 15): Ctrl+C and Ctrl+\\ are signals, not input; what was typed is flushed.
 TEST(LineDiscipline, CtrlCIsSigintAndFlushesTheInput) {
   LineDiscipline ld;
   Echo echo;
@@ -276,6 +422,14 @@ class LineModel {
         while (erase()) {
         }
         return 0;
+      case 0x17:  // Ctrl+W: non-word characters, then word characters
+        for (bool in_word = false; !editing.empty();) {
+          const bool word = is_word(last_character().front());
+          if (in_word && !word) break;
+          in_word = in_word || word;
+          erase();
+        }
+        return 0;
       default:
         if (size() < kCapacity - 1) editing.push_back(byte);
         return 0;
@@ -309,16 +463,17 @@ class LineModel {
                                                   [](const auto& b) { return b.second != eof; }));
   }
   std::size_t size() const { return committed.size() + editing.size(); }
-  // Screen columns of the line being edited: a control character shows as ^X, a UTF-8
-  // character takes one column whatever its length.
-  std::size_t editing_columns() const {
-    std::size_t columns = 0;
+  // The screen column where the line being edited ends if it began at `start`: a control
+  // character shows as ^X, a UTF-8 character takes one column whatever its length, a Tab goes
+  // to the next multiple of 8.
+  std::size_t end_column(std::size_t start) const {
+    std::size_t column = start;
     for (const char c : editing) {
       const auto value = static_cast<std::uint8_t>(c);
       if ((value & 0xC0) == 0x80) continue;
-      columns += value < 0x20 ? 2 : 1;
+      column = c == '\t' ? (column / 8 + 1) * 8 : column + (value < 0x20 ? 2 : 1);
     }
-    return columns;
+    return column;
   }
 
  private:
@@ -334,18 +489,25 @@ class LineModel {
     commit_editing();
     committed.emplace_back(byte, kind);
   }
+  // The keys are whole UTF-8 characters: the last one starts at the last non-continuation byte.
+  std::string last_character() const {
+    std::size_t start = editing.size() - 1;
+    while (start > 0 && (static_cast<std::uint8_t>(editing[start]) & 0xC0) == 0x80) --start;
+    return editing.substr(start);
+  }
+  static bool is_word(char c) {
+    const auto value = static_cast<std::uint8_t>(c);
+    return std::isalnum(value) != 0 || c == '_' || value >= 0xC0;
+  }
   bool erase() {
     if (editing.empty()) return false;
-    while (editing.size() > 1 && (static_cast<std::uint8_t>(editing.back()) & 0xC0) == 0x80) {
-      editing.pop_back();
-    }
-    editing.pop_back();
+    editing.resize(editing.size() - last_character().size());
     return true;
   }
 };
 
-// A terminal that only counts the cursor's column: "\b" goes back one, "\n" to 0, a UTF-8
-// continuation byte adds nothing, every other byte one.
+// A terminal that only counts the cursor's column: "\b" goes back one, "\n" to 0, "\t" to the
+// next multiple of 8, a UTF-8 continuation byte adds nothing, every other byte one.
 struct ColumnCounter final : ferrite::fmt::Sink {
   std::size_t column = 0;
   void write(std::string_view text) override {
@@ -355,6 +517,8 @@ struct ColumnCounter final : ferrite::fmt::Sink {
         if (column > 0) --column;
       } else if (c == '\n') {
         column = 0;
+      } else if (c == '\t') {
+        column = (column / 8 + 1) * 8;
       } else if ((value & 0xC0) != 0x80) {
         ++column;
       }
@@ -363,7 +527,7 @@ struct ColumnCounter final : ferrite::fmt::Sink {
 };
 
 // One key as the console types it: ASCII, a UTF-8 character (as encode_utf8 makes it), an
-// editing or signal key, another control character (not tab: its width is the terminal's).
+// editing or signal key, Tab, another control character.
 std::string random_key(ferrite::testing::Mutator& random) {
   const std::uint64_t choice = random.below(100);
   if (choice < 40) return std::string(1, static_cast<char>(' ' + random.below(95)));
@@ -379,10 +543,9 @@ std::string random_key(ferrite::testing::Mutator& random) {
   if (choice < 82) return "\x04";
   if (choice < 85) return "\x03";
   if (choice < 87) return "\x1c";
-  if (choice < 99) {
-    const char c = static_cast<char>(1 + random.below(31));
-    return c == '\t' ? std::string("\x01") : std::string(1, c);
-  }
+  if (choice < 93) return std::string(1, static_cast<char>(1 + random.below(31)));
+  if (choice < 97) return "\t";
+  if (choice < 99) return "\x17";  // Ctrl+W
   return std::string(5000, 'x');  // past the buffer's capacity
 }
 
@@ -411,9 +574,17 @@ TEST(LineDisciplineFuzz, RandomTypingLosesNothingAndEchoesWhatTheLineHolds) {
             }
             // After each whole key (a UTF-8 character is several bytes).
             if (echo && model.canonical && line_start) {
-              ASSERT_EQ(screen.column, *line_start + model.editing_columns())
+              ASSERT_EQ(screen.column, model.end_column(*line_start))
                   << "the echo does not match the line being edited";
             }
+          } else if (op < 75) {
+            // A program writes (a prompt): the line typed next begins after it. Written in the
+            // middle of a line, the screen shows more than the line.
+            constexpr const char* kOutput[] = {"/ # ", "$ ", "ok\n> ", "\t", "abc"};
+            const std::string_view text = kOutput[random.below(std::size(kOutput))];
+            screen.write(text);
+            ld.wrote(text);
+            if (!model.editing.empty()) line_start.reset();
           } else if (op < 92) {
             constexpr std::size_t kRooms[] = {1, 2, 3, 7, 64, 4096};
             const std::size_t room = kRooms[random.below(std::size(kRooms))];
@@ -431,6 +602,9 @@ TEST(LineDisciplineFuzz, RandomTypingLosesNothingAndEchoesWhatTheLineHolds) {
             ld.set_canonical(on);
             model.set_canonical(on);
             line_start.reset();
+            // Raw mode echoes control bytes and escape sequences as they are: the console
+            // interprets them (and the discipline follows that), this counter does not.
+            if (on) ld.set_column(screen.column);
           } else if (op < 99) {
             model.isig = random.below(4) != 0;
             model.noflsh = random.chance(3);
@@ -440,6 +614,9 @@ TEST(LineDisciplineFuzz, RandomTypingLosesNothingAndEchoesWhatTheLineHolds) {
             model.flush();
           }
           if (model.editing.empty()) line_start = screen.column;
+          if (model.canonical) {
+            ASSERT_EQ(ld.column(), screen.column) << "the column followed";
+          }
           ASSERT_EQ(ld.can_read(), !model.committed.empty());
           ASSERT_EQ(ld.readable_bytes(), model.readable());
           ASSERT_EQ(ld.editing_bytes(), model.editing.size());
