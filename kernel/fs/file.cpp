@@ -102,7 +102,8 @@ bool hung_up(const OpenFile& file) {
          tty::hung_up(port->jobs, file.opened_in);
 }
 
-std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
+std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
+                                          std::int32_t session) {
   const std::uint64_t access = flags & abi::kOpenAccessMask;
   const bool wants_write = access == abi::kOpenWriteOnly || access == abi::kOpenReadWrite ||
                            (flags & abi::kOpenTruncate) != 0;
@@ -128,7 +129,7 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
   if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
   hold(node);
   if (file->kind == FileKind::terminal && terminal() != nullptr) {
-    file->opened_in = terminal()->opened();
+    file->opened_in = terminal()->opened(session);
   }
   return file;
 }

@@ -39,15 +39,17 @@ class TerminalPort {
   virtual abi::Termios termios() = 0;
   virtual void set_termios(const abi::Termios& termios) = 0;
   virtual std::size_t readable_bytes() = 0;  // FIONREAD
-  // A file on the terminal was opened / its last descriptor closed: while any is open (and not
-  // hung up), the keyboard types into the terminal instead of the kernel shell. opened() returns
-  // the hang-up count the file belongs to (OpenFile::opened_in); closed() gets it back: a file
-  // hung up since no longer counts.
-  virtual std::uint32_t opened() { return jobs.hangups.load(); }
-  virtual void closed(std::uint32_t /*opened_in*/) {}
+  // A file on the terminal was opened by a process of session `sid` / its last descriptor
+  // closed: while any is open (and not hung up), the keyboard types into the terminal instead of
+  // the kernel shell. opened() returns the session generation the file belongs to
+  // (OpenFile::opened_in, tty::file_opened); closed() gets it back: a file hung up since no
+  // longer counts.
+  virtual std::uint32_t opened(std::int32_t sid) { return tty::file_opened(jobs, sid); }
+  virtual void closed(std::uint32_t opened_in) { (void)tty::file_closed(jobs, opened_in); }
   // The leader of session `sid` ended: if this is its controlling terminal, hang it up
-  // (tty::hang_up_session: every open file dead, the terminal nobody's) and give the keyboard
-  // back to the kernel shell as when the last file closes. Returns the old foreground group to
+  // (tty::hang_up_session: the files that session opened dead, other sessions' alive, the
+  // terminal nobody's) and, if no live file is left, give the keyboard back to the kernel shell
+  // as when the last file closes. Returns the old foreground group to
   // signal (0: none), nullopt if the terminal was not the session's.
   virtual std::optional<std::int32_t> hang_up_session(std::int32_t sid) {
     return tty::hang_up_session(jobs, sid);
@@ -75,7 +77,7 @@ struct OpenFile {
   std::uint32_t flags = 0;       // the open flags that last (see open()), for F_GETFL
   std::uint64_t offset = 0;      // bytes for files; entries for directories
   Pipe* pipe = nullptr;          // FileKind::pipe: the pipe this is an end of
-  std::uint32_t opened_in = 0;   // FileKind::terminal: the terminal's hang-up count at open
+  std::uint32_t opened_in = 0;   // FileKind::terminal: its session's generation (tty::file_opened)
   // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after
   // fork two processes' tables, on two CPUs, may close the same file at once.
   std::uint32_t references = 1;
@@ -93,7 +95,9 @@ struct OpenFile {
 // directory is EROFS / EISDIR, O_DIRECTORY on a non-directory ENOTDIR. The result is new'd;
 // the descriptor table releases it. The flags that act only at open (O_CREAT, O_EXCL, O_NOCTTY,
 // O_TRUNC) and O_CLOEXEC (the table's) are not kept: F_GETFL does not show them, as on Linux.
-std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags);
+// `session`: the opener's session (0: none) — a terminal file dies when that session is hung up.
+std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
+                                          std::int32_t session = 0);
 
 // The file-mode creation mask the first process starts with (Linux's default for init, 022).
 // Each process has its own (proc::Process::umask, set by umask(2), inherited by fork); it is

@@ -192,7 +192,7 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
     if ((*node)->type == fs::NodeType::directory) return std::unexpected(Errno::eisdir);
   }
   if (no_follow && (*node)->type == fs::NodeType::symlink) return std::unexpected(Errno::eloop);
-  const auto file = fs::open(*node, flags);
+  const auto file = fs::open(*node, flags, process.sid);
   if (!file) return std::unexpected(file.error());
   const auto fd = process.files->install(*file);
   if (!fd) return std::unexpected(fd.error());

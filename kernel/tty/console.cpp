@@ -130,10 +130,11 @@ class ConsoleTerminal final : public fs::TerminalPort {
     return line_discipline_.readable_bytes();
   }
 
-  std::uint32_t opened() override {
+  std::uint32_t opened(std::int32_t sid) override {
     sched::MutexGuard counting(open_files_mutex_);  // against a hang-up in between
-    const std::uint32_t opened_in = jobs.hangups.load();
-    if (open_files_++ > 0) return opened_in;
+    const bool first = tty::live_files(jobs) == 0;
+    const std::uint32_t opened_in = tty::file_opened(jobs, sid);
+    if (!first) return opened_in;
     // The kernel's shell ran the program on Enter (or the boot log ended with a newline): the
     // program's output starts at column 0, and the discipline sees everything from here on.
     line_discipline_.set_column(0);
@@ -152,31 +153,29 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   void closed(std::uint32_t opened_in) override {
     sched::MutexGuard counting(open_files_mutex_);
-    if (tty::hung_up(jobs, opened_in)) return;  // the hang-up took it off the count already
-    if (--open_files_ > 0) return;
-    give_back_keyboard();
+    // A hung-up file was taken off the count by the hang-up already.
+    if (tty::file_closed(jobs, opened_in)) give_back_keyboard();
   }
 
   // The session's files are dead at once, whoever still holds them (a background job the shell
-  // left behind): the keyboard goes back to the kernel shell now, as when the last one closes,
-  // and readers blocked in read() wake to return 0.
+  // left behind); another session's files on the console (a second program the kernel spawned)
+  // stay alive. If none is left the keyboard goes back to the kernel shell now, as when the last
+  // one closes; readers blocked in read() wake, the dead ones to return 0.
   std::optional<std::int32_t> hang_up_session(std::int32_t sid) override {
     std::optional<std::int32_t> old_foreground;
     {
       sched::MutexGuard counting(open_files_mutex_);
+      const bool had_live = tty::live_files(jobs) > 0;
       old_foreground = tty::hang_up_session(jobs, sid);
       if (!old_foreground) return std::nullopt;
-      if (open_files_ > 0) {
-        open_files_ = 0;
-        give_back_keyboard();
-      }
+      if (had_live && tty::live_files(jobs) == 0) give_back_keyboard();
     }
     waiters_.wake_all();
     return old_foreground;
   }
 
  private:
-  // The last file closed or all were hung up (open_files_mutex_ held).
+  // The last live file closed or was hung up (open_files_mutex_ held).
   void give_back_keyboard() {
     // The queues and the line discipline have one consumer at a time: the signal-key thread
     // may be pumping right now.
@@ -326,7 +325,8 @@ class ConsoleTerminal final : public fs::TerminalPort {
   task::SpscRing<char, 16> signal_chars_;     // their characters, in order
   sched::Semaphore signal_keys_;              // one up() per signal key: the thread pumps
   sched::Mutex pump_mutex_;
-  // open_files_ and the hang-up count move together under it (taken before pump_mutex_).
+  // Guards jobs' table of sessions with files open (tty::file_opened and the rest; taken
+  // before pump_mutex_).
   sched::Mutex open_files_mutex_;
   bool signal_key_thread_started_ = false;
   // The screen's answers waiting to be typed in (write(), any thread; pump() takes them).
@@ -340,7 +340,6 @@ class ConsoleTerminal final : public fs::TerminalPort {
   abi::Termios termios_{};
   task::SpscRing<std::uint8_t, 256> scancodes_;
   sched::WaitQueue waiters_;
-  int open_files_ = 0;  // not hung up
 };
 
 // Constant-initialised: its vtable pointer and members are in the image, so no constructor runs at

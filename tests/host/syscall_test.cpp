@@ -482,6 +482,87 @@ TEST_F(SyscallTest, ASessionLeadersEndHangsUpItsTerminal) {
   EXPECT_EQ(call("write", 4, user_address(text), 2), 2);
 }
 
+// Hang-up is per session: the files another session opened on the console (the kernel spawned a
+// second program, each its own session) stay alive when the terminal's session ends; and a later
+// session that gets the same sid (pid reuse) has live files, while the old session's stay dead.
+TEST_F(SyscallTest, HangUpKillsOnlyTheEndingSessionsFiles) {
+  ferrite::proc::Process other, reborn;
+  other.pid = other.pgid = other.sid = 9;
+  other.parent = 1;
+  other.address_space = &space_;
+  testing_::processes() = {&process_, &other};
+  ASSERT_TRUE(ferrite::syscall::attach_files(other));  // its own /dev/console file, session 9
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);          // still the first session's terminal
+  EXPECT_EQ(ferrite::tty::live_files(terminal_.jobs), 2u);
+  const auto as = [&](ferrite::proc::Process& who, std::string_view name, std::uint64_t a0,
+                      std::uint64_t a1, std::uint64_t a2) {
+    return ferrite::syscall::dispatch(who, Arguments{number(name), {a0, a1, a2, 0, 0, 0}});
+  };
+  char text[] = "ok";
+  char buffer[16] = {};
+  testing_::map_user(text, sizeof(text));
+  testing_::map_user(buffer, sizeof(buffer));
+  EXPECT_EQ(terminal_.hang_up_session(7), std::optional<std::int32_t>(7));
+  // Another session's files stay alive when one session is hung up.
+  EXPECT_EQ(ferrite::tty::live_files(terminal_.jobs), 1u);
+  EXPECT_EQ(call("write", 1, user_address(text), 2), err(uapi::Errno::eio));  // session 7: dead
+  EXPECT_EQ(as(other, "write", 1, user_address(text), 2), 2);                // session 9: alive
+  EXPECT_EQ(terminal_.written, "ok");
+  terminal_.lines.push_back("line\n");
+  EXPECT_EQ(as(other, "read", 0, user_address(buffer), sizeof(buffer)), 5);
+  uapi::Termios t{};
+  testing_::map_user(&t, sizeof(t));
+  EXPECT_EQ(as(other, "ioctl", 2, uapi::kTcgets, user_address(&t)), 0);
+  // A reused sid is not dead: a new session 7 (pid 7 again) gets working files and the terminal,
+  // the old session's descriptors stay hung up.
+  reborn.pid = reborn.pgid = reborn.sid = 7;
+  reborn.parent = 1;
+  reborn.address_space = &space_;
+  testing_::processes() = {&reborn, &other};
+  ASSERT_TRUE(ferrite::syscall::attach_files(reborn));
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);
+  EXPECT_EQ(as(reborn, "write", 1, user_address(text), 2), 2);
+  EXPECT_EQ(as(reborn, "ioctl", 2, uapi::kTcgets, user_address(&t)), 0);
+  EXPECT_EQ(call("write", 1, user_address(text), 2), err(uapi::Errno::eio));  // still dead
+  EXPECT_EQ(ferrite::tty::live_files(terminal_.jobs), 2u);
+  // The new session's end hangs up its files only, again.
+  EXPECT_EQ(terminal_.hang_up_session(7), std::optional<std::int32_t>(7));
+  EXPECT_EQ(as(reborn, "write", 1, user_address(text), 2), err(uapi::Errno::eio));
+  EXPECT_EQ(as(other, "write", 1, user_address(text), 2), 2);
+  ferrite::syscall::release_files(reborn);
+  ferrite::syscall::release_files(other);
+  EXPECT_EQ(ferrite::tty::live_files(terminal_.jobs), 0u);
+  testing_::processes().clear();
+}
+
+// The terminal's table of sessions with files open is fixed: a file no slot can take is never
+// hung up (as before hang-up existed) rather than sharing another session's fate; a slot is free
+// again when its session's last file closes.
+TEST(JobControlTest, AFullSessionTableLeavesNewFilesUntracked) {
+  ferrite::tty::JobControl jobs;
+  std::vector<std::uint32_t> generations;
+  for (std::int32_t sid = 1; sid <= 16; ++sid) {
+    generations.push_back(ferrite::tty::file_opened(jobs, sid));
+  }
+  EXPECT_EQ(ferrite::tty::file_opened(jobs, 1), generations[0]);  // joins its session's slot
+  const std::uint32_t extra = ferrite::tty::file_opened(jobs, 17);
+  EXPECT_EQ(extra, ferrite::tty::kUntracked);
+  EXPECT_EQ(ferrite::tty::live_files(jobs), 18u);
+  jobs.session.store(17);
+  EXPECT_EQ(ferrite::tty::hang_up_session(jobs, 17), std::optional<std::int32_t>(0));
+  EXPECT_FALSE(ferrite::tty::hung_up(jobs, extra));
+  jobs.session.store(2);
+  EXPECT_EQ(ferrite::tty::hang_up_session(jobs, 2), std::optional<std::int32_t>(0));
+  EXPECT_TRUE(ferrite::tty::hung_up(jobs, generations[1]));
+  EXPECT_FALSE(ferrite::tty::hung_up(jobs, generations[0]));
+  EXPECT_FALSE(ferrite::tty::file_closed(jobs, generations[1]));  // dead: off the count already
+  EXPECT_EQ(ferrite::tty::live_files(jobs), 17u);
+  const std::uint32_t again = ferrite::tty::file_opened(jobs, 2);  // the freed slot, anew
+  EXPECT_NE(again, generations[1]);
+  EXPECT_FALSE(ferrite::tty::hung_up(jobs, again));
+  EXPECT_TRUE(ferrite::tty::hung_up(jobs, generations[1]));
+}
+
 // An interrupted call returns a restart code only when a signal waits to be delivered (the way
 // back to ring 3 resolves it), and only for the calls Linux restarts; else plain EINTR.
 TEST_F(SyscallTest, InterruptedCallsGetLinuxsRestartCodes) {
