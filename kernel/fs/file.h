@@ -77,7 +77,7 @@ struct OpenFile {
   std::uint32_t flags = 0;       // the open flags that last (see open()), for F_GETFL
   std::uint64_t offset = 0;      // bytes for files; entries for directories
   Pipe* pipe = nullptr;          // FileKind::pipe: the pipe this is an end of
-  std::uint32_t opened_in = 0;   // FileKind::terminal: its session's generation (tty::file_opened)
+  std::uint32_t opened_in = 0;   // FileKind::terminal: its session's generation (tty/)
   // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after
   // fork two processes' tables, on two CPUs, may close the same file at once.
   std::uint32_t references = 1;
