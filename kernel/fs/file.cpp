@@ -96,7 +96,14 @@ void set_terminal(TerminalPort* port) {
   the_terminal = port;
 }
 
-std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
+bool hung_up(const OpenFile& file) {
+  const TerminalPort* port = terminal();
+  return file.kind == FileKind::terminal && port != nullptr &&
+         tty::hung_up(port->jobs, file.opened_in);
+}
+
+std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
+                                          std::int32_t session) {
   const std::uint64_t access = flags & abi::kOpenAccessMask;
   const bool wants_write = access == abi::kOpenWriteOnly || access == abi::kOpenReadWrite ||
                            (flags & abi::kOpenTruncate) != 0;
@@ -121,7 +128,9 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags) {
   if (file == nullptr) return std::unexpected(abi::Errno::enomem);
   if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
   hold(node);
-  if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->opened();
+  if (file->kind == FileKind::terminal && terminal() != nullptr) {
+    file->opened_in = terminal()->opened(session);
+  }
   return file;
 }
 
@@ -135,7 +144,9 @@ void release(OpenFile* file) {
       std::atomic_ref(file->references).fetch_sub(1, std::memory_order_acq_rel) > 1) {
     return;
   }
-  if (file->kind == FileKind::terminal && terminal() != nullptr) terminal()->closed();
+  if (file->kind == FileKind::terminal && terminal() != nullptr) {
+    terminal()->closed(file->opened_in);
+  }
   if (file->kind != FileKind::pipe) drop(file->node);  // a removed file dies with its last close
   if (file->kind == FileKind::pipe) close_pipe_end(*file);
   delete file;
@@ -158,7 +169,8 @@ std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte>
     case FileKind::terminal: {
       TerminalPort* port = terminal();
       if (port == nullptr) return std::unexpected(abi::Errno::eio);
-      return port->read({reinterpret_cast<char*>(out.data()), out.size()});
+      if (hung_up(file)) return 0;
+      return port->read({reinterpret_cast<char*>(out.data()), out.size()}, file.opened_in);
     }
     case FileKind::pipe:
       return pipe_read(file, out);
@@ -188,7 +200,7 @@ std::expected<std::size_t, abi::Errno> write(OpenFile& file, std::span<const std
       return in.size();
     case FileKind::terminal: {
       TerminalPort* port = terminal();
-      if (port == nullptr) return std::unexpected(abi::Errno::eio);
+      if (port == nullptr || hung_up(file)) return std::unexpected(abi::Errno::eio);
       port->write({reinterpret_cast<const char*>(in.data()), in.size()});
       return in.size();
     }
@@ -301,6 +313,7 @@ std::uint32_t poll_events(const OpenFile& file) {
     }
     case FileKind::terminal: {
       TerminalPort* port = terminal();
+      if (hung_up(file)) return kIn | kOut | kPollErr | kPollHup;  // as Linux's hung_up_tty_poll
       return (port != nullptr && port->readable_bytes() > 0 ? kIn : 0) | kOut;
     }
     default:

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -28,17 +29,31 @@ namespace ferrite::fs {
 // host tests plug in a fake.
 class TerminalPort {
  public:
-  // Blocks until a line (or end of file) is typed; returns at most one line, 0 for end of file.
-  virtual std::expected<std::size_t, abi::Errno> read(std::span<char> out) = 0;
+  // Blocks until a line (or end of file) is typed; returns at most one line, 0 for end of file —
+  // and 0 when the terminal is hung up while it waits (`opened_in`: the reading file's
+  // OpenFile::opened_in).
+  virtual std::expected<std::size_t, abi::Errno> read(std::span<char> out,
+                                                      std::uint32_t opened_in) = 0;
   virtual void write(std::string_view text) = 0;
   virtual abi::Winsize window_size() = 0;
   virtual abi::Termios termios() = 0;
   virtual void set_termios(const abi::Termios& termios) = 0;
   virtual std::size_t readable_bytes() = 0;  // FIONREAD
-  // A file on the terminal was opened / its last descriptor closed: while any is open, the
-  // keyboard types into the terminal instead of the kernel shell.
-  virtual void opened() {}
-  virtual void closed() {}
+  // A file on the terminal was opened by a process of session `sid` / its last descriptor
+  // closed: while any is open (and not hung up), the keyboard types into the terminal instead of
+  // the kernel shell. opened() returns the session generation the file belongs to
+  // (OpenFile::opened_in, tty::file_opened); closed() gets it back: a file hung up since no
+  // longer counts.
+  virtual std::uint32_t opened(std::int32_t sid) { return tty::file_opened(jobs, sid); }
+  virtual void closed(std::uint32_t opened_in) { (void)tty::file_closed(jobs, opened_in); }
+  // The leader of session `sid` ended: if this is its controlling terminal, hang it up
+  // (tty::hang_up_session: the files that session opened dead, other sessions' alive, the
+  // terminal nobody's) and, if no live file is left, give the keyboard back to the kernel shell
+  // as when the last file closes. Returns the old foreground group to
+  // signal (0: none), nullopt if the terminal was not the session's.
+  virtual std::optional<std::int32_t> hang_up_session(std::int32_t sid) {
+    return tty::hang_up_session(jobs, sid);
+  }
 
   // Chapter 15: whose controlling terminal this is and its foreground process group
   // (tty/job_control.h); the job-control ioctls read and change it, Ctrl+C signals the group.
@@ -62,6 +77,7 @@ struct OpenFile {
   std::uint32_t flags = 0;       // the open flags that last (see open()), for F_GETFL
   std::uint64_t offset = 0;      // bytes for files; entries for directories
   Pipe* pipe = nullptr;          // FileKind::pipe: the pipe this is an end of
+  std::uint32_t opened_in = 0;   // FileKind::terminal: its session's generation (tty/)
   // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after
   // fork two processes' tables, on two CPUs, may close the same file at once.
   std::uint32_t references = 1;
@@ -79,7 +95,9 @@ struct OpenFile {
 // directory is EROFS / EISDIR, O_DIRECTORY on a non-directory ENOTDIR. The result is new'd;
 // the descriptor table releases it. The flags that act only at open (O_CREAT, O_EXCL, O_NOCTTY,
 // O_TRUNC) and O_CLOEXEC (the table's) are not kept: F_GETFL does not show them, as on Linux.
-std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags);
+// `session`: the opener's session (0: none) — a terminal file dies when that session is hung up.
+std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
+                                          std::int32_t session = 0);
 
 // The file-mode creation mask the first process starts with (Linux's default for init, 022).
 // Each process has its own (proc::Process::umask, set by umask(2), inherited by fork); it is
@@ -89,6 +107,10 @@ inline constexpr std::uint32_t kUmask = 022;
 OpenFile* retain(OpenFile* file);
 // Drops one reference; the last one frees the OpenFile.
 void release(OpenFile* file);
+
+// A file on the terminal that has been hung up since it was opened (tty::hung_up): read gives 0,
+// write and the terminal's ioctls EIO, poll POLLIN|POLLOUT|POLLERR|POLLHUP.
+bool hung_up(const OpenFile& file);
 
 // read(2) at the file's position (which advances). Terminal reads block for a line.
 std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte> out);

@@ -3,6 +3,7 @@
 // every frame and file goes back. The CPU side (ring 3, syscall, exceptions) is arch/x86_64/
 // user_mode.h; this layer registers the hooks that give those events their meaning.
 #include <array>
+#include <optional>
 #include <utility>
 
 #include "arch/x86_64/cpu.h"
@@ -349,10 +350,31 @@ Process* find_process(Pid pid) {
   return nullptr;
 }
 
+namespace {
+
+// A session leader's end ends its session's hold on the terminal (Linux: disassociate_ctty(1) in
+// do_exit, after exit_files as here). The terminal is hung up — what the session left behind
+// (`sleep 100 &`) keeps dead descriptors, and the keyboard is the kernel shell's again at once —
+// and the foreground group gets SIGHUP, then SIGCONT so that a stopped one sees it. Linux sends
+// this SIGCONT only with TIOCNOTTY; on exit it leaves waking stopped jobs to the orphaned process
+// group rule, which ferrite does not have.
+void hang_up_controlling_terminal(const Process& process) {
+  if (process.pid != process.sid) return;
+  fs::TerminalPort* port = fs::terminal();
+  if (port == nullptr) return;
+  const std::optional<std::int32_t> foreground = port->hang_up_session(process.sid);
+  if (!foreground || *foreground <= 0) return;
+  (void)send_signal_to_group(*foreground, kSigHup);
+  (void)send_signal_to_group(*foreground, kSigCont);
+}
+
+}  // namespace
+
 void exit_current(std::int32_t wait_status) {
   Process& process = *current();
   sched::Thread& self = sched::current();
   syscall::release_files(process);
+  hang_up_controlling_terminal(process);
   {
     // Off this address space before it goes (destroy requires that it is not active); the
     // scheduler must not load it again either.

@@ -192,7 +192,7 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
     if ((*node)->type == fs::NodeType::directory) return std::unexpected(Errno::eisdir);
   }
   if (no_follow && (*node)->type == fs::NodeType::symlink) return std::unexpected(Errno::eloop);
-  const auto file = fs::open(*node, flags);
+  const auto file = fs::open(*node, flags, process.sid);
   if (!file) return std::unexpected(file.error());
   const auto fd = process.files->install(*file);
   if (!fd) return std::unexpected(fd.error());
@@ -563,6 +563,11 @@ Result sys_ioctl(proc::Process& process, const Arguments& a) {
   fs::TerminalPort* port = fs::terminal();
   if ((*file)->kind != fs::FileKind::terminal || port == nullptr)
     return std::unexpected(Errno::enotty);
+  // A hung-up terminal file answers EIO to everything — ENOTTY to TIOCSPGRP, as Linux's
+  // hung_up_tty_ioctl (a shell left with one then gives up job control instead of retrying).
+  if (fs::hung_up(**file)) {
+    return std::unexpected(a.arg[1] == abi::kTiocspgrp ? Errno::enotty : Errno::eio);
+  }
   const std::uint64_t argument = a.arg[2];
   std::expected<void, Errno> copied;
   switch (a.arg[1]) {

@@ -135,7 +135,7 @@ bool attach_files(proc::Process& process) {
   auto* table = new (std::nothrow) fs::FdTable;
   if (table == nullptr) return false;
   // One open file shared by 0, 1 and 2, as a Linux init gets from the kernel (console_on_rootfs).
-  auto file = fs::open(*console, abi::kOpenReadWrite);
+  auto file = fs::open(*console, abi::kOpenReadWrite, process.sid);
   if (!file) {
     delete table;
     return false;

@@ -61,8 +61,11 @@ class ConsoleTerminal final : public fs::TerminalPort {
     termios_ = default_termios();
   }
 
-  std::expected<std::size_t, abi::Errno> read(std::span<char> out) override {
+  std::expected<std::size_t, abi::Errno> read(std::span<char> out,
+                                              std::uint32_t opened_in) override {
     for (;;) {
+      // Hung up while waiting (the session's leader ended): end of file, as on Linux.
+      if (tty::hung_up(jobs, opened_in)) return 0;
       pump();
       if (line_discipline_.can_read()) return line_discipline_.read(out);
       // Raw mode with VMIN 0: a read returns what is there, even nothing (VTIME is not
@@ -72,7 +75,8 @@ class ConsoleTerminal final : public fs::TerminalPort {
       // wait: EINTR, and the way back to ring 3 delivers it. The emptiness check and the wait
       // are one interrupts-off section, so a byte that arrives in between still wakes us.
       sync::InterruptGuard no_interrupts;
-      if (scancodes_.empty() && replies_size_ == 0 && !waiters_.wait_interruptible_locked()) {
+      if (scancodes_.empty() && replies_size_ == 0 && !tty::hung_up(jobs, opened_in) &&
+          !waiters_.wait_interruptible_locked()) {
         return std::unexpected(abi::Errno::eintr);
       }
     }
@@ -126,8 +130,11 @@ class ConsoleTerminal final : public fs::TerminalPort {
     return line_discipline_.readable_bytes();
   }
 
-  void opened() override {
-    if (open_files_++ > 0) return;
+  std::uint32_t opened(std::int32_t sid) override {
+    sched::MutexGuard counting(open_files_mutex_);  // against a hang-up in between
+    const bool first = tty::live_files(jobs) == 0;
+    const std::uint32_t opened_in = tty::file_opened(jobs, sid);
+    if (!first) return opened_in;
     // The kernel's shell ran the program on Enter (or the boot log ended with a newline): the
     // program's output starts at column 0, and the discipline sees everything from here on.
     line_discipline_.set_column(0);
@@ -141,10 +148,35 @@ class ConsoleTerminal final : public fs::TerminalPort {
       pending_signal_keys_ = 0;
     }
     task::divert_scancodes(on_scancode);
+    return opened_in;
   }
 
-  void closed() override {
-    if (--open_files_ > 0) return;
+  void closed(std::uint32_t opened_in) override {
+    sched::MutexGuard counting(open_files_mutex_);
+    // A hung-up file was taken off the count by the hang-up already.
+    if (tty::file_closed(jobs, opened_in)) give_back_keyboard();
+  }
+
+  // The session's files are dead at once, whoever still holds them (a background job the shell
+  // left behind); another session's files on the console (a second program the kernel spawned)
+  // stay alive. If none is left the keyboard goes back to the kernel shell now, as when the last
+  // one closes; readers blocked in read() wake, the dead ones to return 0.
+  std::optional<std::int32_t> hang_up_session(std::int32_t sid) override {
+    std::optional<std::int32_t> old_foreground;
+    {
+      sched::MutexGuard counting(open_files_mutex_);
+      const bool had_live = tty::live_files(jobs) > 0;
+      old_foreground = tty::hang_up_session(jobs, sid);
+      if (!old_foreground) return std::nullopt;
+      if (had_live && tty::live_files(jobs) == 0) give_back_keyboard();
+    }
+    waiters_.wake_all();
+    return old_foreground;
+  }
+
+ private:
+  // The last live file closed or was hung up (open_files_mutex_ held).
+  void give_back_keyboard() {
     // The queues and the line discipline have one consumer at a time: the signal-key thread
     // may be pumping right now.
     sched::MutexGuard one_at_a_time(pump_mutex_);
@@ -173,7 +205,6 @@ class ConsoleTerminal final : public fs::TerminalPort {
     apply_signal_settings();
   }
 
- private:
   // IRQ 1 (through task::divert_scancodes): store the byte and wake the reader. A full queue
   // drops the byte, as the shell's queue does. A key that stands for a signal (ISIG: Ctrl+C,
   // Ctrl+\) sends it to the foreground process group here, at once — whether or not anyone
@@ -294,6 +325,9 @@ class ConsoleTerminal final : public fs::TerminalPort {
   task::SpscRing<char, 16> signal_chars_;     // their characters, in order
   sched::Semaphore signal_keys_;              // one up() per signal key: the thread pumps
   sched::Mutex pump_mutex_;
+  // Guards jobs' table of sessions with files open (tty::file_opened and the rest; taken
+  // before pump_mutex_).
+  sched::Mutex open_files_mutex_;
   bool signal_key_thread_started_ = false;
   // The screen's answers waiting to be typed in (write(), any thread; pump() takes them).
   static constexpr std::size_t kMaxReply = 32;
@@ -306,7 +340,6 @@ class ConsoleTerminal final : public fs::TerminalPort {
   abi::Termios termios_{};
   task::SpscRing<std::uint8_t, 256> scancodes_;
   sched::WaitQueue waiters_;
-  int open_files_ = 0;
 };
 
 // Constant-initialised: its vtable pointer and members are in the image, so no constructor runs at

@@ -7,7 +7,9 @@
 // divert_scancodes), and the thread blocked in read() is woken (sched::WaitQueue). The reading
 // thread decodes the bytes into characters with its own keyboard state and layout, and feeds the
 // line discipline — in thread context, where echoing to the console may wait. When the last
-// descriptor on the terminal is closed (the program ended), the bytes go to the shell again.
+// descriptor on the terminal is closed (the program ended), or the terminal is hung up (its
+// session's leader ended, leaving, say, a background job with dead descriptors), the bytes go
+// to the shell again.
 #pragma once
 
 #include "drivers/keyboard/layout.h"

@@ -12,9 +12,11 @@
 // Portable and host-tested (tests/host/syscall_test.cpp through the ioctls).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <optional>
 
 #include "abi/errno.h"
 
@@ -24,7 +26,25 @@ namespace ferrite::tty {
 struct JobControl {
   std::atomic<std::int32_t> session{0};     // 0: nobody's controlling terminal
   std::atomic<std::int32_t> foreground{0};  // 0: no foreground process group
-
+  // Which sessions have files open on the terminal, so that a session's end hangs up only its
+  // own files (a file's session is its opener's; fork and dup share the OpenFile, so a job the
+  // shell leaves behind holds the shell's files). A file remembers its session's generation
+  // (OpenFile::opened_in); the file is alive while a slot holds that generation. Generations come
+  // from one counter and are never given twice (until it wraps after 2^32 new sessions' opens), so
+  // a later session that gets the same sid (pid reuse) has a new one and its files are not the
+  // dead session's. Linux instead swaps each hung-up file's operations for hung_up_tty_fops,
+  // walking the tty's file list; a slot does the same for all of a session's files at once.
+  // Slots change under the terminal's lock (opened/closed/hang_up_session); `generation` is
+  // atomic because hung_up() reads it without that lock.
+  struct SessionFiles {
+    std::int32_t sid = 0;
+    std::atomic<std::uint32_t> generation{0};  // 0: a free slot
+    std::uint32_t live = 0;                    // its files open and not hung up
+  };
+  static constexpr std::size_t kMaxSessions = 16;
+  std::array<SessionFiles, kMaxSessions> sessions{};
+  std::uint32_t next_generation = 1;
+  std::uint32_t untracked = 0;  // files opened while every slot was taken: never hung up
   [[nodiscard]] bool controls(std::int32_t sid) const { return sid != 0 && session.load() == sid; }
   void clear() {
     session.store(0);
@@ -91,6 +111,93 @@ inline std::expected<std::int32_t, abi::Errno> give_up(JobControl& tty, const Jo
   if (!caller.session_leader()) return 0;
   const std::int32_t old_foreground = tty.foreground.load();
   tty.clear();
+  return old_foreground;
+}
+
+// Generation 0: a file no slot could take (see file_opened); it is never hung up.
+inline constexpr std::uint32_t kUntracked = 0;
+
+// A file on the terminal is hung up once its session's slot no longer holds its generation:
+// its reads return 0 (end of file), its writes and ioctls fail with EIO, poll reports POLLHUP —
+// whatever of the ended session holds it can neither read keys nor keep the terminal.
+[[nodiscard]] inline bool hung_up(const JobControl& tty, std::uint32_t opened_in) {
+  if (opened_in == kUntracked) return false;
+  for (const JobControl::SessionFiles& slot : tty.sessions) {
+    if (slot.generation.load() == opened_in) return false;
+  }
+  return true;
+}
+
+// Files open and not hung up, of every session: while there is one, the keyboard is the
+// terminal's (the caller holds the terminal's lock).
+[[nodiscard]] inline std::uint32_t live_files(const JobControl& tty) {
+  std::uint32_t live = tty.untracked;
+  for (const JobControl::SessionFiles& slot : tty.sessions) {
+    if (slot.generation.load() != 0) live += slot.live;
+  }
+  return live;
+}
+
+// A process of session `sid` opened a file on the terminal: it joins its session's slot, or takes
+// a free one with a fresh generation. Returns the generation the file keeps (OpenFile::opened_in).
+// With all slots taken the file is untracked: it is never hung up — as on a kernel without
+// hang-up, the keyboard stays the terminal's until it is closed. The other choices are worse:
+// sharing another session's slot would let that session's end kill this file (the bug a single
+// hang-up count had), and refusing the open would fail a program that only wants its console.
+inline std::uint32_t file_opened(JobControl& tty, std::int32_t sid) {
+  JobControl::SessionFiles* free_slot = nullptr;
+  for (JobControl::SessionFiles& slot : tty.sessions) {
+    const std::uint32_t generation = slot.generation.load();
+    if (generation != 0 && slot.sid == sid) {
+      ++slot.live;
+      return generation;
+    }
+    if (generation == 0 && free_slot == nullptr) free_slot = &slot;
+  }
+  if (free_slot == nullptr) {
+    ++tty.untracked;
+    return kUntracked;
+  }
+  if (tty.next_generation == kUntracked) ++tty.next_generation;  // wrapped
+  free_slot->sid = sid;
+  free_slot->live = 1;
+  free_slot->generation.store(tty.next_generation++);
+  return free_slot->generation.load();
+}
+
+// The last descriptor of a file opened with `opened_in` closed. A hung-up file no longer counts;
+// a slot whose last file closes is free again. Returns whether no live file is left (the keyboard
+// goes back to the kernel shell) — false when nothing changed.
+inline bool file_closed(JobControl& tty, std::uint32_t opened_in) {
+  if (opened_in == kUntracked) {
+    if (tty.untracked > 0) --tty.untracked;
+    return live_files(tty) == 0;
+  }
+  for (JobControl::SessionFiles& slot : tty.sessions) {
+    if (slot.generation.load() != opened_in) continue;
+    if (--slot.live == 0) slot.generation.store(0);
+    return live_files(tty) == 0;
+  }
+  return false;  // hung up: the hang-up took it off the count already
+}
+
+// The leader of session `sid` ended (Linux: disassociate_ctty on exit, tty_vhangup_session for a
+// terminal that is not a pty). If this is that session's controlling terminal, it is hung up:
+// nobody's any more, no foreground group, and every file that session opened on it now hung up
+// (its slot freed, so its generation matches nothing). Other sessions' files stay alive; the
+// terminal is free for the next session. Returns the old foreground group (the caller sends it
+// SIGHUP and SIGCONT), 0 if there was none; nullopt if the terminal is not the session's
+// (nothing changes).
+inline std::optional<std::int32_t> hang_up_session(JobControl& tty, std::int32_t sid) {
+  if (!tty.controls(sid)) return std::nullopt;
+  const std::int32_t old_foreground = tty.foreground.load();
+  tty.clear();
+  for (JobControl::SessionFiles& slot : tty.sessions) {
+    if (slot.generation.load() != 0 && slot.sid == sid) {
+      slot.live = 0;
+      slot.generation.store(0);
+    }
+  }
   return old_foreground;
 }
 

@@ -45,7 +45,7 @@ struct FakeTerminal final : fs::TerminalPort {
   std::deque<std::string> lines;
   std::string written;
   uapi::Termios saved{};
-  std::expected<std::size_t, uapi::Errno> read(std::span<char> out) override {
+  std::expected<std::size_t, uapi::Errno> read(std::span<char> out, std::uint32_t) override {
     if (lines.empty()) return 0;
     std::string line = lines.front();
     lines.pop_front();
@@ -437,6 +437,130 @@ TEST_F(SyscallTest, ForegroundProcessGroupFollowsLinuxRules) {
   EXPECT_EQ(value, 9);
   stranger.files = nullptr;
   testing_::processes().clear();
+}
+
+// Chapter 15, hang-up: the session leader ended (proc's exit calls hang_up_session), so every
+// file open on its terminal is dead — read 0, write and ioctl EIO (TIOCSPGRP ENOTTY), poll
+// POLLHUP — while the terminal is free and a file opened later works; another session's end
+// changes nothing.
+TEST_F(SyscallTest, ASessionLeadersEndHangsUpItsTerminal) {
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);
+  EXPECT_EQ(terminal_.hang_up_session(9), std::nullopt);  // not the terminal's session
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);
+  char text[] = "hi";
+  EXPECT_EQ(call("write", 1, user(text), 2), 2);
+  EXPECT_EQ(terminal_.hang_up_session(7), std::optional<std::int32_t>(7));  // its old foreground
+  EXPECT_EQ(terminal_.jobs.session.load(), 0);
+  EXPECT_EQ(terminal_.jobs.foreground.load(), 0);
+  terminal_.lines.push_back("typed\n");
+  char buffer[16] = {};
+  EXPECT_EQ(call("read", 0, user(buffer), sizeof(buffer)), 0);  // end of file, the line untaken
+  EXPECT_EQ(terminal_.lines.size(), 1u);
+  EXPECT_EQ(call("write", 1, user_address(text), 2), err(uapi::Errno::eio));
+  EXPECT_EQ(terminal_.written, "hi");
+  uapi::Termios t{};
+  EXPECT_EQ(call("ioctl", 2, uapi::kTcgets, user(t)), err(uapi::Errno::eio));  // isatty: no
+  std::int32_t group = 7;
+  EXPECT_EQ(call("ioctl", 0, uapi::kTiocspgrp, user(group)), err(uapi::Errno::enotty));
+  struct PollFd {
+    std::int32_t fd;
+    std::int16_t events, revents;
+  } polled = {0, 1, 0};
+  EXPECT_EQ(call("poll", user(polled), 1, 0), 1);
+  EXPECT_EQ(polled.revents, 0x1 | 0x8 | 0x10);  // POLLIN|POLLERR|POLLHUP
+  // A descriptor duplicated from a dead file is dead too; a new open is not.
+  EXPECT_EQ(call("dup", 0), 3);
+  EXPECT_EQ(call("read", 3, user_address(buffer), sizeof(buffer)), 0);
+  ASSERT_EQ(call("open", user_string("/dev/console"), uapi::kOpenReadWrite), 4);
+  EXPECT_EQ(call("read", 4, user_address(buffer), sizeof(buffer)), 6);
+  EXPECT_STREQ(buffer, "typed\n");
+  EXPECT_EQ(call("write", 4, user_address(text), 2), 2);
+  EXPECT_EQ(call("ioctl", 4, uapi::kTcgets, user_address(&t)), 0);
+  EXPECT_EQ(call("ioctl", 0, uapi::kTcgets, user_address(&t)), err(uapi::Errno::eio));  // still
+  EXPECT_EQ(terminal_.hang_up_session(7), std::nullopt);  // nobody's now: nothing to hang up
+  EXPECT_EQ(call("read", 4, user_address(buffer), sizeof(buffer)), 0);  // (empty: EOF) not hung up
+  EXPECT_EQ(call("write", 4, user_address(text), 2), 2);
+}
+
+// Hang-up is per session: the files another session opened on the console (the kernel spawned a
+// second program, each its own session) stay alive when the terminal's session ends; and a later
+// session that gets the same sid (pid reuse) has live files, while the old session's stay dead.
+TEST_F(SyscallTest, HangUpKillsOnlyTheEndingSessionsFiles) {
+  ferrite::proc::Process other, reborn;
+  other.pid = other.pgid = other.sid = 9;
+  other.parent = 1;
+  other.address_space = &space_;
+  testing_::processes() = {&process_, &other};
+  ASSERT_TRUE(ferrite::syscall::attach_files(other));  // its own /dev/console file, session 9
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);          // still the first session's terminal
+  EXPECT_EQ(ferrite::tty::live_files(terminal_.jobs), 2u);
+  const auto as = [&](ferrite::proc::Process& who, std::string_view name, std::uint64_t a0,
+                      std::uint64_t a1, std::uint64_t a2) {
+    return ferrite::syscall::dispatch(who, Arguments{number(name), {a0, a1, a2, 0, 0, 0}});
+  };
+  char text[] = "ok";
+  char buffer[16] = {};
+  testing_::map_user(text, sizeof(text));
+  testing_::map_user(buffer, sizeof(buffer));
+  EXPECT_EQ(terminal_.hang_up_session(7), std::optional<std::int32_t>(7));
+  // Another session's files stay alive when one session is hung up.
+  EXPECT_EQ(ferrite::tty::live_files(terminal_.jobs), 1u);
+  EXPECT_EQ(call("write", 1, user_address(text), 2), err(uapi::Errno::eio));  // session 7: dead
+  EXPECT_EQ(as(other, "write", 1, user_address(text), 2), 2);                // session 9: alive
+  EXPECT_EQ(terminal_.written, "ok");
+  terminal_.lines.push_back("line\n");
+  EXPECT_EQ(as(other, "read", 0, user_address(buffer), sizeof(buffer)), 5);
+  uapi::Termios t{};
+  testing_::map_user(&t, sizeof(t));
+  EXPECT_EQ(as(other, "ioctl", 2, uapi::kTcgets, user_address(&t)), 0);
+  // A reused sid is not dead: a new session 7 (pid 7 again) gets working files and the terminal,
+  // the old session's descriptors stay hung up.
+  reborn.pid = reborn.pgid = reborn.sid = 7;
+  reborn.parent = 1;
+  reborn.address_space = &space_;
+  testing_::processes() = {&reborn, &other};
+  ASSERT_TRUE(ferrite::syscall::attach_files(reborn));
+  EXPECT_EQ(terminal_.jobs.session.load(), 7);
+  EXPECT_EQ(as(reborn, "write", 1, user_address(text), 2), 2);
+  EXPECT_EQ(as(reborn, "ioctl", 2, uapi::kTcgets, user_address(&t)), 0);
+  EXPECT_EQ(call("write", 1, user_address(text), 2), err(uapi::Errno::eio));  // still dead
+  EXPECT_EQ(ferrite::tty::live_files(terminal_.jobs), 2u);
+  // The new session's end hangs up its files only, again.
+  EXPECT_EQ(terminal_.hang_up_session(7), std::optional<std::int32_t>(7));
+  EXPECT_EQ(as(reborn, "write", 1, user_address(text), 2), err(uapi::Errno::eio));
+  EXPECT_EQ(as(other, "write", 1, user_address(text), 2), 2);
+  ferrite::syscall::release_files(reborn);
+  ferrite::syscall::release_files(other);
+  EXPECT_EQ(ferrite::tty::live_files(terminal_.jobs), 0u);
+  testing_::processes().clear();
+}
+
+// The terminal's table of sessions with files open is fixed: a file no slot can take is never
+// hung up (as before hang-up existed) rather than sharing another session's fate; a slot is free
+// again when its session's last file closes.
+TEST(JobControlTest, AFullSessionTableLeavesNewFilesUntracked) {
+  ferrite::tty::JobControl jobs;
+  std::vector<std::uint32_t> generations;
+  for (std::int32_t sid = 1; sid <= 16; ++sid) {
+    generations.push_back(ferrite::tty::file_opened(jobs, sid));
+  }
+  EXPECT_EQ(ferrite::tty::file_opened(jobs, 1), generations[0]);  // joins its session's slot
+  const std::uint32_t extra = ferrite::tty::file_opened(jobs, 17);
+  EXPECT_EQ(extra, ferrite::tty::kUntracked);
+  EXPECT_EQ(ferrite::tty::live_files(jobs), 18u);
+  jobs.session.store(17);
+  EXPECT_EQ(ferrite::tty::hang_up_session(jobs, 17), std::optional<std::int32_t>(0));
+  EXPECT_FALSE(ferrite::tty::hung_up(jobs, extra));
+  jobs.session.store(2);
+  EXPECT_EQ(ferrite::tty::hang_up_session(jobs, 2), std::optional<std::int32_t>(0));
+  EXPECT_TRUE(ferrite::tty::hung_up(jobs, generations[1]));
+  EXPECT_FALSE(ferrite::tty::hung_up(jobs, generations[0]));
+  EXPECT_FALSE(ferrite::tty::file_closed(jobs, generations[1]));  // dead: off the count already
+  EXPECT_EQ(ferrite::tty::live_files(jobs), 17u);
+  const std::uint32_t again = ferrite::tty::file_opened(jobs, 2);  // the freed slot, anew
+  EXPECT_NE(again, generations[1]);
+  EXPECT_FALSE(ferrite::tty::hung_up(jobs, again));
+  EXPECT_TRUE(ferrite::tty::hung_up(jobs, generations[1]));
 }
 
 // An interrupted call returns a restart code only when a signal waits to be delivered (the way
