@@ -2,6 +2,7 @@
 // paths and the terminal's ioctls. Data moves between user memory and the files through a small
 // kernel buffer, one chunk at a time; every user pointer goes through mm/user_copy.h.
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "abi/linux_types.h"
@@ -506,6 +507,44 @@ Result sys_faccessat(proc::Process& process, const Arguments& a) {
 }
 Result sys_faccessat2(proc::Process& process, const Arguments& a) {
   return access_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2], a.arg[3]);
+}
+
+// utimensat(dirfd, path, times, flags). ferrite's files keep no times (stat reports 0), so the
+// call checks what Linux checks (the flags, both timespecs, the file and whether it may be
+// changed) and changes nothing: enough for `touch`, which sets the times of a file it finds and
+// creates one it does not (ENOENT). A NULL path works on dirfd itself (futimens).
+Result sys_utimensat(proc::Process& process, const Arguments& a) {
+  constexpr std::int64_t kUtimeNow = (std::int64_t{1} << 30) - 1;   // <linux/stat.h>
+  constexpr std::int64_t kUtimeOmit = (std::int64_t{1} << 30) - 2;
+  if ((a.arg[3] & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0) {
+    return std::unexpected(Errno::einval);
+  }
+  if (a.arg[2] != 0) {
+    const auto times = copy_in<std::array<abi::Timespec, 2>>(a.arg[2]);
+    if (!times) return std::unexpected(times.error());
+    for (const abi::Timespec& t : *times) {
+      const bool special = t.tv_nsec == kUtimeNow || t.tv_nsec == kUtimeOmit;
+      if (!special && (t.tv_nsec < 0 || t.tv_nsec > 999'999'999)) {
+        return std::unexpected(Errno::einval);
+      }
+    }
+  }
+  const fs::Node* node = nullptr;
+  if (a.arg[1] == 0) {
+    const auto file = file_of(process, a.arg[0]);
+    if (!file) return std::unexpected(file.error());
+    node = (*file)->node;
+  } else {
+    const auto found = resolve_user_path(
+        process, static_cast<std::int64_t>(a.arg[0]), a.arg[1],
+        (a.arg[3] & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
+    if (!found) return std::unexpected(found.error());
+    node = *found;
+  }
+  if (node != nullptr && node->type != fs::NodeType::char_device && !node->writable()) {
+    return std::unexpected(Errno::erofs);
+  }
+  return 0;
 }
 
 Result sys_getcwd(proc::Process& process, const Arguments& a) {

@@ -114,6 +114,7 @@ Result sys_readlinkat(proc::Process&, const Arguments&);
 Result sys_access(proc::Process&, const Arguments&);
 Result sys_faccessat(proc::Process&, const Arguments&);
 Result sys_faccessat2(proc::Process&, const Arguments&);
+Result sys_utimensat(proc::Process&, const Arguments&);
 Result sys_getcwd(proc::Process&, const Arguments&);
 Result sys_chdir(proc::Process&, const Arguments&);
 Result sys_fchdir(proc::Process&, const Arguments&);

@@ -32,6 +32,7 @@ constexpr Entry kEntries[] = {
     {"newfstatat", sys_newfstatat}, {"statx", sys_statx}, {"getdents64", sys_getdents64},
     {"readlink", sys_readlink}, {"readlinkat", sys_readlinkat}, {"access", sys_access},
     {"faccessat", sys_faccessat}, {"faccessat2", sys_faccessat2}, {"getcwd", sys_getcwd},
+    {"utimensat", sys_utimensat},
     {"chdir", sys_chdir}, {"fchdir", sys_fchdir}, {"ioctl", sys_ioctl},
     {"sendfile", sys_sendfile}, {"fcntl", sys_fcntl}, {"dup", sys_dup}, {"dup2", sys_dup2},
     {"dup3", sys_dup3},
