@@ -10,7 +10,7 @@ namespace {
 using drivers::keyboard::KeyCode;
 using drivers::keyboard::KeyEvent;
 
-bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+using lib::is_utf8_continuation;
 
 
 }  // namespace
@@ -43,7 +43,7 @@ LineEditor::Action LineEditor::feed(const KeyEvent& event) {
 
 std::size_t LineEditor::char_count() const {
   std::size_t count = 0;
-  for (std::size_t i = 0; i < length_; ++i) count += is_continuation_byte(text_[i]) ? 0 : 1;
+  for (std::size_t i = 0; i < length_; ++i) count += is_utf8_continuation(text_[i]) ? 0 : 1;
   return count;
 }
 
@@ -52,7 +52,7 @@ std::size_t LineEditor::byte_offset_of_cursor() const {
   std::size_t i = 0;
   while (i < length_ && chars < cursor_chars_) {
     ++i;
-    while (i < length_ && is_continuation_byte(text_[i])) ++i;
+    while (i < length_ && is_utf8_continuation(text_[i])) ++i;
     ++chars;
   }
   return i;
@@ -80,7 +80,7 @@ void LineEditor::erase_at_cursor() {
   const std::size_t start = byte_offset_of_cursor();
   if (start >= length_) return;
   std::size_t end = start + 1;
-  while (end < length_ && is_continuation_byte(text_[end])) ++end;
+  while (end < length_ && is_utf8_continuation(text_[end])) ++end;
   for (std::size_t i = end; i < length_; ++i) text_[i - (end - start)] = text_[i];
   length_ -= end - start;
 }

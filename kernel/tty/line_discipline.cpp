@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "lib/utf8.h"
+
 namespace ferrite::tty {
 
 namespace {
@@ -11,15 +13,8 @@ namespace {
 constexpr char kCtrlD = 0x04, kCtrlU = 0x15, kCtrlW = 0x17, kBackspace = '\b', kDelete = 0x7F;
 constexpr std::size_t kTabStop = 8;  // the console's (and a VT100's) tab stops
 
-bool is_utf8_continuation(std::uint8_t byte) { return (byte & 0xC0) == 0x80; }
-
-// How many continuation bytes a UTF-8 lead byte announces (RFC 3629 section 3); 0 for others.
-std::size_t utf8_continuations(std::uint8_t byte) {
-  if ((byte & 0xE0) == 0xC0) return 1;
-  if ((byte & 0xF0) == 0xE0) return 2;
-  if ((byte & 0xF8) == 0xF0) return 3;
-  return 0;
-}
+using lib::is_utf8_continuation;
+using lib::utf8_continuations;
 
 // Echoed as ^X (ECHOCTL): two columns. Tab and newline are echoed as themselves.
 bool is_shown_as_caret(std::uint8_t byte) { return byte < 0x20 && byte != '\t' && byte != '\n'; }
@@ -49,9 +44,8 @@ bool LineDiscipline::append(char byte, std::uint8_t mark) {
 std::size_t LineDiscipline::character_start(std::size_t end) const {
   const std::size_t last = end - 1;
   for (std::size_t at = last, following = 0; following <= 3; --at, ++following) {
-    const std::uint8_t byte = u8(bytes_[at]);
-    if (!is_utf8_continuation(byte)) {
-      return following > 0 && following <= utf8_continuations(byte) ? at : last;
+    if (!is_utf8_continuation(bytes_[at])) {
+      return following > 0 && following <= utf8_continuations(bytes_[at]) ? at : last;
     }
     if (at == committed_) break;
   }
@@ -116,7 +110,7 @@ void LineDiscipline::follow(std::string_view text) {
       }
       continue;
     }
-    if (utf8_pending_ > 0 && is_utf8_continuation(byte)) {
+    if (utf8_pending_ > 0 && is_utf8_continuation(c)) {
       --utf8_pending_;  // part of a character already counted
       continue;
     }
@@ -139,7 +133,7 @@ void LineDiscipline::follow(std::string_view text) {
         // Other control characters move nothing; every other character takes a column (a
         // continuation byte no lead byte announced shows as a block of its own on the console).
         if (byte >= 0x20 && byte != 0x7F) ++column_;
-        utf8_pending_ = static_cast<std::uint8_t>(utf8_continuations(byte));
+        utf8_pending_ = static_cast<std::uint8_t>(utf8_continuations(c));
         break;
     }
   }
