@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "abi/linux_types.h"
 #include "fs/pipe.h"
@@ -550,15 +552,22 @@ Result sys_utimensat(proc::Process& process, const Arguments& a) {
 Result sys_getcwd(proc::Process& process, const Arguments& a) {
   const auto tree = file_tree();
   if (!tree) return std::unexpected(tree.error());
-  char path[UserPath::kCapacity > 1024 ? 1024 : UserPath::kCapacity];
+  // Built in a PATH_MAX buffer, as Linux does (fs/d_path.c): a path that does not fit it, NUL
+  // included, is ENAMETOOLONG whatever the caller's size; ERANGE only says "a bigger buffer
+  // would do" (busybox grows its buffer for as long as it hears ERANGE).
+  const std::unique_ptr<std::array<char, UserPath::kCapacity>> path(
+      new (std::nothrow) std::array<char, UserPath::kCapacity>);
+  if (path == nullptr) return std::unexpected(Errno::enomem);
   const fs::Node* cwd = process.cwd != nullptr ? process.cwd : (*tree)->root();
-  const auto length = (*tree)->path_of(cwd, path);
-  if (!length) return std::unexpected(length.error());
+  const auto length = (*tree)->path_of(cwd, std::span(*path).first(UserPath::kCapacity - 1));
+  if (!length) {
+    return std::unexpected(length.error() == Errno::erange ? Errno::enametoolong : length.error());
+  }
   // The raw call returns the length with the NUL; a buffer too small for it is ERANGE.
   const std::uint64_t needed = *length + 1;
   if (a.arg[1] < needed) return std::unexpected(Errno::erange);
-  path[*length] = '\0';
-  if (auto copied = mm::copy_to_user(a.arg[0], path, needed); !copied)
+  (*path)[*length] = '\0';
+  if (auto copied = mm::copy_to_user(a.arg[0], path->data(), needed); !copied)
     return std::unexpected(copied.error());
   return static_cast<std::int64_t>(needed);
 }

@@ -941,6 +941,34 @@ TEST_F(SyscallTest, RemovedCurrentDirectoryLivesUntilLeft) {
   EXPECT_EQ(tree_->node_count(), nodes);
 }
 
+// Found by typing in busybox sh: getcwd built the path in a 1024-byte buffer and answered ERANGE
+// for any longer path, whatever the caller's buffer. busybox grows its buffer by 64 bytes for as
+// long as getcwd says ERANGE: the shell spun for ever in a deep directory. Linux (fs/d_path.c)
+// builds the path in a PATH_MAX page: ENAMETOOLONG when it does not fit, ERANGE only when the
+// caller's buffer is too small for a path that does.
+TEST_F(SyscallTest, GetcwdTakesPathsUpToPathMaxAndSaysWhenOneIsLonger) {
+  const std::string name(200, 'd');
+  std::string path = "/tmp";
+  ASSERT_EQ(call("chdir", user_string(path)), 0);
+  while (path.size() + 1 + name.size() + 1 <= 4096) {  // each level still fits PATH_MAX
+    ASSERT_EQ(call("mkdir", user_string(name), 0755), 0);
+    ASSERT_EQ(call("chdir", user_string(name)), 0);
+    path += "/" + name;
+  }
+  ASSERT_GT(path.size(), 1024u);
+  std::vector<char> buffer(8192);
+  testing_::map_user(buffer.data(), buffer.size());
+  EXPECT_EQ(call("getcwd", user_address(buffer.data()), buffer.size()),
+            static_cast<std::int64_t>(path.size() + 1));
+  EXPECT_EQ(std::string(buffer.data()), path);
+  EXPECT_EQ(call("getcwd", user_address(buffer.data()), path.size()), err(uapi::Errno::erange));
+  // One level more and the path (with its NUL) no longer fits PATH_MAX: no buffer is big enough.
+  ASSERT_EQ(call("mkdir", user_string(name), 0755), 0);
+  ASSERT_EQ(call("chdir", user_string(name)), 0);
+  EXPECT_EQ(call("getcwd", user_address(buffer.data()), buffer.size()),
+            err(uapi::Errno::enametoolong));
+}
+
 // Found by user/sysfuzz: a tmpfs file unlinked while open kept its node in the tree for ever
 // after the last close (only the bytes were freed), so open-unlink-close leaked kernel heap.
 TEST_F(SyscallTest, FileUnlinkedWhileOpenIsFreedAtLastClose) {
