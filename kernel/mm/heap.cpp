@@ -182,7 +182,9 @@ struct LargeBlocks {
 constinit sync::Spinlock large_lock;
 constinit LargeBlocks large;
 
-std::uint32_t region_tag(std::uint64_t start) { return static_cast<std::uint32_t>(start / kPageBytes); }
+std::uint32_t region_tag(std::uint64_t start) {
+  return static_cast<std::uint32_t>(start / kPageBytes);
+}
 
 bool is_large_block(const void* pointer) {
   const auto address = reinterpret_cast<std::uint64_t>(pointer);
@@ -214,7 +216,8 @@ std::optional<void*> allocate_large(std::size_t size) {
     const std::uint64_t span = bytes + kPageBytes;  // the guard page above the block
     slots_full = large.ranges.size() == large.ranges.kCapacity;
     const std::optional<std::uint64_t> gap =
-        slots_full ? std::nullopt : large.ranges.find_gap_top_down(span, kLargeBlocksStart, kLargeBlocksEnd);
+        slots_full ? std::nullopt
+                   : large.ranges.find_gap_top_down(span, kLargeBlocksStart, kLargeBlocksEnd);
     if (gap && large.ranges.insert(*gap, *gap + span, region_tag(*gap))) start = *gap;
   }
   if (start == 0) {
@@ -248,7 +251,9 @@ void deallocate_large(void* pointer, std::size_t size) {
     const Region* region = large.ranges.find(start);
     if (region != nullptr && region->start == start) end = region->end;
   }
-  if (end == 0) panic("heap: free of {} in the large blocks' window, not a live block (double free?)", pointer);
+  if (end == 0) {
+    panic("heap: free of {} in the large blocks' window, not a live block (double free?)", pointer);
+  }
   const std::size_t bytes = end - start - kPageBytes;
   if (align_up(size, kPageBytes) != bytes) {
     panic("heap: large block {} of {} bytes freed with size {}", pointer, bytes, size);

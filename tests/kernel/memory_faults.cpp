@@ -107,7 +107,7 @@ void new_out_of_memory() {
 void overrun_large_block() {
   constexpr std::size_t kBytes = std::size_t{1} << 20;
   const auto start = reinterpret_cast<std::uint64_t>(::operator new(kBytes));
-  *reinterpret_cast<volatile std::uint8_t*>(start + kBytes - 1) = 1;  // the last byte is the block's
+  *reinterpret_cast<volatile std::uint8_t*>(start + kBytes - 1) = 1;  // the block's last byte
   expected = {start + kBytes, true, false, false};
   *reinterpret_cast<volatile std::uint8_t*>(start + kBytes) = 1;  // as an address: GCC knows the
                                                                   // block's size

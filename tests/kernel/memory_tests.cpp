@@ -355,7 +355,9 @@ bool in_large_window(const void* block) {
 
 // Out of line: inlined, GCC 12 takes the number for a use of the pointer after its delete
 // (-Wuse-after-free), which these tests do on purpose (is the range reused?).
-[[gnu::noinline]] std::uint64_t address_of(const void* block) { return reinterpret_cast<std::uint64_t>(block); }
+[[gnu::noinline]] std::uint64_t address_of(const void* block) {
+  return reinterpret_cast<std::uint64_t>(block);
+}
 
 // [a, a + bytes) and [b, ...) share no byte, nor their guard pages.
 bool apart(std::uint64_t a, std::size_t first_bytes, std::uint64_t b, std::size_t second_bytes) {
@@ -392,7 +394,9 @@ KTEST(heap_large_block_has_its_own_pages_and_gives_them_back) {
   KEXPECT(zeroed);
   for (std::size_t i = 0; i < kMiB; ++i) block[i] = static_cast<std::uint8_t>(i * 7 + 1);
   bool kept = true;
-  for (std::size_t i = 0; i < kMiB; ++i) kept = kept && block[i] == static_cast<std::uint8_t>(i * 7 + 1);
+  for (std::size_t i = 0; i < kMiB; ++i) {
+    kept = kept && block[i] == static_cast<std::uint8_t>(i * 7 + 1);
+  }
   KEXPECT(kept);
   KEXPECT(!kernel_translate(VirtAddr::from_pointer(block + kMiB)).has_value());  // the guard page
   const HeapStats during = heap_stats();

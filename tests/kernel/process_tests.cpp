@@ -157,19 +157,22 @@ KTEST(process_hundred_runs_leave_memory_where_it_started) {
 // window keeps its tables, as all kernel tables stay). On a heap that only grows, 51 MiB stayed
 // mapped: 12,790 frames.
 KTEST(process_dd_16_mib_to_tmp_then_rm_gives_the_frames_back) {
-  const std::array<std::string_view, 6> warm_up{"/bin/busybox", "dd", "if=/dev/zero", "of=/tmp/big", "bs=1M", "count=1"};
+  const std::array<std::string_view, 6> warm_up{"/bin/busybox", "dd",    "if=/dev/zero",
+                                                "of=/tmp/big",  "bs=1M", "count=1"};
   const std::array<std::string_view, 3> remove{"/bin/busybox", "rm", "/tmp/big"};
   KASSERT_EQ(run("/bin/busybox", warm_up), 0);  // busybox's first run, /tmp's list of children
   KASSERT_EQ(run("/bin/busybox", remove), 0);
   const MemoryFigures before = memory_figures();
-  const std::array<std::string_view, 6> dd{"/bin/busybox", "dd", "if=/dev/zero", "of=/tmp/big", "bs=1M", "count=16"};
+  const std::array<std::string_view, 6> dd{"/bin/busybox", "dd",    "if=/dev/zero",
+                                           "of=/tmp/big",  "bs=1M", "count=16"};
   KEXPECT_EQ(run("/bin/busybox", dd), 0);
   const std::uint64_t used_with_file = mm::frame_allocator().used_frames();
   KEXPECT_EQ(run("/bin/busybox", remove), 0);
   const MemoryFigures after = memory_figures();
-  println("  frames used {} -> {} with the file -> {} after rm; heap {} KiB mapped, large blocks {}",
-          before.frames_used, used_with_file, after.frames_used, mm::heap_stats().mapped_bytes / 1024,
-          after.large_blocks);
+  println(
+      "  frames used {} -> {} with the file -> {} after rm; heap {} KiB mapped, large blocks {}",
+      before.frames_used, used_with_file, after.frames_used, mm::heap_stats().mapped_bytes / 1024,
+      after.large_blocks);
   constexpr std::uint64_t kFileFrames = (16u << 20) / 4096;
   constexpr std::uint64_t kTablesBound = 64;  // 17 seen: the window's level 1 tables and a level 2
   KEXPECT(used_with_file >= before.frames_used + kFileFrames);
