@@ -495,3 +495,23 @@ KTEST(heap_large_block_without_memory_is_nullptr_and_takes_nothing) {
   KEXPECT_EQ(address_of(again), warm_address);  // the refused block's range went back
   if (again != nullptr) ::operator delete(again, kMiB);
 }
+
+// heap_max bounds the heap's region and its large blocks together: a large block gets at most
+// the room the region has left, even when the frame allocator has more.
+KTEST(heap_large_blocks_count_against_heap_max) {
+  const HeapStats before = heap_stats();
+  const std::size_t room = before.max_bytes - before.mapped_bytes - before.large_mapped_bytes;
+  const std::uint64_t free_bytes = frame_allocator().free_frames() * kPageBytes;
+  ferrite::println("  room under heap_max {} KiB, free memory {} KiB", room / 1024, free_bytes / 1024);
+  if (room < kLargeBlockThreshold || free_bytes < room + kMiB) {
+    ferrite::println("  skipped: the room or the free memory is too small to tell");
+    return;
+  }
+  KEXPECT(::operator new(room + kPageBytes, std::nothrow) == nullptr);
+  void* fits = ::operator new(room, std::nothrow);
+  KEXPECT(in_large_window(fits));
+  KEXPECT_EQ(heap_stats().large_mapped_bytes, before.large_mapped_bytes + room);
+  KEXPECT(::operator new(kLargeBlockThreshold, std::nothrow) == nullptr);  // nothing left
+  if (fits != nullptr) ::operator delete(fits, room);
+  KEXPECT_EQ(heap_stats().large_mapped_bytes, before.large_mapped_bytes);
+}
