@@ -3,7 +3,8 @@
 // changed. Portable, so host tests feed it hostile values.
 //   allocator=bump|linked_list|fixed_block|tlsf   (default fixed_block)
 //   heap=100K        initial size (the seed's 100 KiB)
-//   heap_max=64M     how far it may grow by mapping more pages
+//   heap_max=64M     how far it may grow by mapping more pages (its region and its large
+//                    blocks together, mm/heap.h)
 //   heap_debug       poison freed memory, catch double and foreign frees
 #pragma once
 

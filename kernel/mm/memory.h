@@ -32,8 +32,10 @@ void init(const boot::BootInfo& boot_info);
 //      mm::init runs before there are threads), which is why it is a spinlock.
 //   3. the frame allocator's spinlock (mm/frame_allocator.h): allocate and free only.
 //
-// The heap's own spinlock (mm/heap.cpp) is never held while any of these is taken: a growth
-// maps its pages after dropping it. (No address-space method allocates from the heap with the
+// The heap's own spinlock and its large blocks' spinlock (both in mm/heap.cpp) are leaves: never
+// held while any of these or each other is taken. A growth maps its pages after dropping the
+// heap's; a large block is mapped (or unmapped) after dropping both, its range and its share
+// of heap_max taken (or given back) under each in turn. (No address-space method allocates from the heap with the
 // space's mutex held today; 1 before 1b is the order should one need to.) Interrupt handlers may
 // allocate and free frames (the holder of 3 keeps interrupts off, so a handler never finds it held
 // on its own CPU) but must not map kernel pages or touch an address space; NMI handlers and panic
@@ -59,9 +61,9 @@ Frame4KiB kernel_level4_table();
 // an entry is reserved and setting it would fault. Data mappings add this to their flags.
 PageTableFlags no_execute_flag();
 
-// Maps `count` fresh zeroed frames at `start` with `flags` (the heap uses this to grow, sched
-// for thread stacks); all or nothing (see the template in mapper.h). Any thread, any interrupt
-// state, but not an interrupt handler. Zeroing takes a while (about 1 µs per page) and runs
+// Maps `count` fresh zeroed frames at `start` with `flags` (the heap uses this to grow and for
+// its large blocks, sched for thread stacks); all or nothing (see the template in mapper.h). Any
+// thread, any interrupt state, but not an interrupt handler. Zeroing takes a while (about 1 µs per page) and runs
 // outside every lock: callers should not hold interrupts off around it.
 [[nodiscard]] std::expected<void, MapError> map_fresh_pages(VirtAddr start, std::uint64_t count,
                                                             PageTableFlags flags);

@@ -124,6 +124,9 @@ void mem() {
   println("heap ({}): {} KiB mapped of {} KiB max, {} bytes in {} allocations, {} bytes free, grew {} times",
           heap.allocator_name, heap.mapped_bytes / 1024, heap.max_bytes / 1024, heap.allocator.bytes_in_use,
           heap.allocator.allocation_count, heap.allocator.free_bytes, heap.grow_count);
+  // Blocks of 128 KiB and more have pages of their own (mm/heap.h), given back when freed.
+  println("large blocks: {} ({} bytes, {} pages mapped), outside the heap's region, within its max",
+          heap.large_blocks, heap.large_bytes, heap.large_mapped_bytes / 4096);
   println("coroutine frame cache: {} frames ({} bytes) given back to the heap before counting",
           cached.frames, cached.bytes);
   // Made by the first fork and kept (mm/address_space.cpp): in the heap's bytes above from then on.

@@ -1,4 +1,4 @@
-// Expected-fault scenarios of chapters 8-9, one per boot, chosen on the command line
+// Expected-fault scenarios of chapters 8-10, one per boot, chosen on the command line
 // (`fault=<scenario>`). Each passes only if the page fault arrives with the right CR2 and
 // error-code bits; the fault hook then exits QEMU with success.
 #include <cstdint>
@@ -102,6 +102,29 @@ void new_out_of_memory() {
   println("operator new returned {} instead of panicking", pointer);
 }
 
+// A large heap block (mm/heap.h: 128 KiB and more) has an unmapped guard page right after its
+// last page: writing one byte past a 1 MiB block faults there instead of reaching the next block.
+void overrun_large_block() {
+  constexpr std::size_t kBytes = std::size_t{1} << 20;
+  const auto start = reinterpret_cast<std::uint64_t>(::operator new(kBytes));
+  *reinterpret_cast<volatile std::uint8_t*>(start + kBytes - 1) = 1;  // the block's last byte
+  expected = {start + kBytes, true, false, false};
+  *reinterpret_cast<volatile std::uint8_t*>(start + kBytes) = 1;  // as an address: GCC knows the
+                                                                  // block's size
+}
+
+// A freed large block's pages are unmapped at once: reading it afterwards faults (a heap block's
+// bytes would still be there, or poisoned with heap_debug).
+void read_freed_large_block() {
+  constexpr std::size_t kBytes = std::size_t{1} << 20;
+  void* block = ::operator new(kBytes);
+  const auto address = reinterpret_cast<std::uint64_t>(block) + kBytes / 2;
+  *reinterpret_cast<volatile std::uint8_t*>(address) = 1;
+  ::operator delete(block, kBytes);
+  expected = {address, false, false, false};
+  (void)*reinterpret_cast<volatile std::uint8_t*>(address);
+}
+
 // Reading an address nothing maps.
 void read_unmapped() {
   expected = {0x0000'4000'0000'0000, false, false, false};
@@ -123,6 +146,8 @@ void kernel_main(const boot::BootInfo& boot_info) {
   else if (scenario == "read_after_unmap") read_after_unmap();
   else if (scenario == "read_unmapped") read_unmapped();
   else if (scenario == "new_out_of_memory") new_out_of_memory();
+  else if (scenario == "overrun_large_block") overrun_large_block();
+  else if (scenario == "read_freed_large_block") read_freed_large_block();
   println("no page fault happened (scenario \"{}\")", scenario);
   println("0 passed, 1 failed");
   pc::exit_qemu(pc::QemuExitCode::failure);

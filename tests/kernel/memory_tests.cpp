@@ -23,6 +23,10 @@ using namespace ferrite::mm;
 // A lower-half address nothing else uses: the boot identity map is gone after mm::init.
 constexpr std::uint64_t kScratchAddress = 0x0000'1000'0000'0000;
 
+// Blocks of kLargeBlockThreshold bytes and more get pages of their own, unless they need an
+// alignment above a page: tests of the heap's own growth ask for this one to stay on the heap.
+constexpr std::size_t kHeapPathAlign = 2 * kPageBytes;
+
 }  // namespace
 
 // ---- Paging (chapter 9) ----------------------------------------------------------------------
@@ -250,12 +254,17 @@ KTEST(heap_shared_pointer_counts_owners) {  // the seed's Rc
 
 KTEST(heap_grows_on_demand) {
   const HeapStats before = heap_stats();
-  // Twice the current heap in one block: only growth can satisfy it.
-  std::vector<std::byte> big(before.mapped_bytes * 2, std::byte{1});
+  // Twice the current heap in one block: only growth can satisfy it. Its elements are aligned
+  // above a page, so the vector's block stays on the heap (it would be a large block otherwise).
+  struct alignas(kHeapPathAlign) Chunk {
+    std::byte bytes[kHeapPathAlign];
+  };
+  std::vector<Chunk> big(before.mapped_bytes * 2 / sizeof(Chunk));
+  big.back().bytes[kHeapPathAlign - 1] = std::byte{1};
   const HeapStats after = heap_stats();
   KEXPECT(after.mapped_bytes > before.mapped_bytes);
   KEXPECT(after.grow_count > before.grow_count);
-  KEXPECT(big[big.size() - 1] == std::byte{1});
+  KEXPECT(big.back().bytes[kHeapPathAlign - 1] == std::byte{1});
 }
 
 // Issue 9, bug 3: growing the heap mapped and zeroed its pages under the heap lock, with
@@ -267,10 +276,10 @@ KTEST(heap_growth_leaves_interrupts_on_while_zeroing) {
   const HeapStats before = heap_stats();
   KASSERT(before.max_bytes - before.mapped_bytes > kBytes + (1 << 20));
   const std::uint64_t ticks_before = ferrite::time::tick_count();  // the APIC timer tick
-  void* block = heap_allocate(kBytes, 16);
+  void* block = heap_allocate(kBytes, kHeapPathAlign);
   const std::uint64_t ticks = ferrite::time::tick_count() - ticks_before;
   KASSERT(block != nullptr);
-  heap_deallocate(block, kBytes, 16);
+  heap_deallocate(block, kBytes, kHeapPathAlign);
   KEXPECT(heap_stats().grow_count > before.grow_count);
   KEXPECT(ticks >= 2);
 }
@@ -283,7 +292,7 @@ KTEST(heap_growth_leaves_interrupts_on_while_zeroing) {
 namespace {
 constexpr std::size_t kGrowthBlock = 4u << 20;
 std::int64_t grow_the_heap(void* block) {
-  *static_cast<void**>(block) = heap_allocate(kGrowthBlock, 16);
+  *static_cast<void**>(block) = heap_allocate(kGrowthBlock, kHeapPathAlign);
   return 0;
 }
 }  // namespace
@@ -303,7 +312,7 @@ KTEST(heap_a_growth_in_progress_makes_other_threads_wait_not_fail) {
     ferrite::sched::sleep_for_ns(100'000);  // to the next tick
     saw_growth = heap_stats().growing;
   }
-  void* main_block = saw_growth ? heap_allocate(kGrowthBlock, 16) : nullptr;
+  void* main_block = saw_growth ? heap_allocate(kGrowthBlock, kHeapPathAlign) : nullptr;
   (void)ferrite::sched::join(**grower);
   KEXPECT(grower_block != nullptr);
   if (saw_growth) {
@@ -313,8 +322,8 @@ KTEST(heap_a_growth_in_progress_makes_other_threads_wait_not_fail) {
     // The growth ended before main woke (about 1 run in 20 seen): nothing to check this time.
     ferrite::println("  the growth was not caught in progress: not checked");
   }
-  if (main_block != nullptr) heap_deallocate(main_block, kGrowthBlock, 16);
-  if (grower_block != nullptr) heap_deallocate(grower_block, kGrowthBlock, 16);
+  if (main_block != nullptr) heap_deallocate(main_block, kGrowthBlock, kHeapPathAlign);
+  if (grower_block != nullptr) heap_deallocate(grower_block, kGrowthBlock, kHeapPathAlign);
 }
 
 KTEST(heap_impossible_allocations_fail_cleanly) {
@@ -331,4 +340,178 @@ KTEST(heap_aligned_new_honours_alignment) {
   };
   auto object = std::make_unique<Aligned>();
   KEXPECT_EQ(reinterpret_cast<std::uintptr_t>(object.get()) % 256, std::uintptr_t{0});
+}
+
+// ---- Large blocks (mm/heap.h, kLargeBlockThreshold): pages of their own, given back on free ---
+
+namespace {
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+bool in_large_window(const void* block) {
+  const auto address = reinterpret_cast<std::uint64_t>(block);
+  return address >= kLargeBlocksStart && address < kLargeBlocksEnd;
+}
+
+// Out of line: inlined, GCC 12 takes the number for a use of the pointer after its delete
+// (-Wuse-after-free), which these tests do on purpose (is the range reused?).
+[[gnu::noinline]] std::uint64_t address_of(const void* block) {
+  return reinterpret_cast<std::uint64_t>(block);
+}
+
+// [a, a + bytes) and [b, ...) share no byte, nor their guard pages.
+bool apart(std::uint64_t a, std::size_t first_bytes, std::uint64_t b, std::size_t second_bytes) {
+  return a + align_up(first_bytes, kPageBytes) + kPageBytes <= b ||
+         b + align_up(second_bytes, kPageBytes) + kPageBytes <= a;
+}
+
+}  // namespace
+
+// 1 MiB through nothrow operator new: 256 fresh frames (and the first time, the window's page
+// tables, which stay as kernel tables do), zeroed, writable to its last byte, an unmapped guard
+// page above; its delete unmaps the pages and exactly those 256 frames are free again. The heap
+// itself neither grows nor holds the block.
+KTEST(heap_large_block_has_its_own_pages_and_gives_them_back) {
+  constexpr std::uint64_t kPages = kMiB / kPageBytes;
+  FrameAllocator& frames = frame_allocator();
+  const std::uint64_t free_at_start = frames.free_frames();
+  const std::uint64_t first_address = address_of(::operator new(kMiB, std::nothrow));
+  KASSERT(first_address != 0);
+  const std::uint64_t taken_first = free_at_start - frames.free_frames();
+  ::operator delete(reinterpret_cast<void*>(first_address), kMiB);
+  KEXPECT(taken_first >= kPages && taken_first <= kPages + 3);  // + a level 2 and 1 table at most
+  KEXPECT_EQ(free_at_start - frames.free_frames(), taken_first - kPages);  // only the tables stay
+
+  const HeapStats before = heap_stats();
+  const std::uint64_t free_before = frames.free_frames();
+  auto* block = static_cast<std::uint8_t*>(::operator new(kMiB, std::nothrow));
+  KASSERT(block != nullptr);
+  KEXPECT_EQ(free_before - frames.free_frames(), kPages);  // the tables are there now
+  KEXPECT(in_large_window(block));
+  KEXPECT_EQ(address_of(block), first_address);  // the freed range, reused
+  bool zeroed = true;
+  for (std::size_t i = 0; i < kMiB; ++i) zeroed = zeroed && block[i] == 0;
+  KEXPECT(zeroed);
+  for (std::size_t i = 0; i < kMiB; ++i) block[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  bool kept = true;
+  for (std::size_t i = 0; i < kMiB; ++i) {
+    kept = kept && block[i] == static_cast<std::uint8_t>(i * 7 + 1);
+  }
+  KEXPECT(kept);
+  KEXPECT(!kernel_translate(VirtAddr::from_pointer(block + kMiB)).has_value());  // the guard page
+  const HeapStats during = heap_stats();
+  KEXPECT_EQ(during.large_blocks, before.large_blocks + 1);
+  KEXPECT_EQ(during.large_bytes, before.large_bytes + kMiB);
+  KEXPECT_EQ(during.large_mapped_bytes, before.large_mapped_bytes + kMiB);
+  KEXPECT_EQ(during.mapped_bytes, before.mapped_bytes);
+  KEXPECT_EQ(during.allocator.bytes_in_use, before.allocator.bytes_in_use);
+
+  ::operator delete(block, kMiB);
+  KEXPECT_EQ(frames.free_frames(), free_before);
+  KEXPECT(!kernel_translate(VirtAddr::from_pointer(block)).has_value());
+  const HeapStats after = heap_stats();
+  KEXPECT_EQ(after.large_blocks, before.large_blocks);
+  KEXPECT_EQ(after.large_mapped_bytes, before.large_mapped_bytes);
+}
+
+// Two live blocks (one not a page multiple) keep apart, guard pages included, and writing one
+// end to end leaves the other intact; a freed block's range is where the next one goes. At the
+// threshold a block is large, just below it the heap serves it.
+KTEST(heap_large_blocks_do_not_overlap_and_a_freed_range_is_reused) {
+  constexpr std::size_t kFirst = 256 * 1024;
+  constexpr std::size_t kSecond = 200 * 1024 + 1;
+  auto* first = static_cast<std::uint8_t*>(::operator new(kFirst, std::nothrow));
+  auto* second = static_cast<std::uint8_t*>(::operator new(kSecond, std::nothrow));
+  KASSERT(first != nullptr && second != nullptr);
+  KEXPECT(in_large_window(first) && in_large_window(second));
+  KEXPECT(apart(address_of(first), kFirst, address_of(second), kSecond));
+  for (std::size_t i = 0; i < kFirst; ++i) first[i] = 0xA5;
+  for (std::size_t i = 0; i < kSecond; ++i) second[i] = 0x5A;
+  bool intact = true;
+  for (std::size_t i = 0; i < kFirst; ++i) intact = intact && first[i] == 0xA5;
+  KEXPECT(intact);
+
+  const std::uint64_t first_address = address_of(first);
+  ::operator delete(reinterpret_cast<void*>(first_address), kFirst);
+  auto* third = static_cast<std::uint8_t*>(::operator new(kFirst, std::nothrow));
+  KASSERT(third != nullptr);
+  KEXPECT(!apart(first_address, kFirst, address_of(third), kFirst));  // in the range it gave back
+  KEXPECT(apart(address_of(second), kSecond, address_of(third), kFirst));
+  KEXPECT_EQ(third[0], std::uint8_t{0});  // fresh pages, not the first block's bytes
+  ::operator delete(third, kFirst);
+  ::operator delete(second, kSecond);
+
+  void* at_threshold = ::operator new(kLargeBlockThreshold, std::nothrow);
+  void* below = ::operator new(kLargeBlockThreshold - 1, std::nothrow);
+  KEXPECT(in_large_window(at_threshold));
+  KEXPECT(below != nullptr && !in_large_window(below));
+  ::operator delete(at_threshold, kLargeBlockThreshold);
+  ::operator delete(below, kLargeBlockThreshold - 1);
+}
+
+// Out of memory: a block larger than all free memory is refused (nullptr, no frame taken); and
+// with nearly every frame taken out of the allocator, a 1 MiB block whose mapping runs out of
+// frames half-way is refused too, with every frame it had mapped given back and its range free
+// again (the next block gets the same address once the frames are back).
+KTEST(heap_large_block_without_memory_is_nullptr_and_takes_nothing) {
+  FrameAllocator& frames = frame_allocator();
+  const std::uint64_t free_before = frames.free_frames();
+  KEXPECT(::operator new((free_before + 1) * kPageBytes, std::nothrow) == nullptr);
+  KEXPECT_EQ(frames.free_frames(), free_before);
+
+  // The tables at the window's top exist after this one.
+  const std::uint64_t warm_address = address_of(::operator new(kMiB, std::nothrow));
+  KASSERT(warm_address != 0);
+  ::operator delete(reinterpret_cast<void*>(warm_address), kMiB);
+  const HeapStats before = heap_stats();
+  // Take frames until 100 are left (fewer than the block's 256), each holding the previous one's
+  // address: a list that needs no memory of its own.
+  constexpr std::uint64_t kEndOfList = ~std::uint64_t{0};
+  std::uint64_t held = kEndOfList;
+  std::uint64_t taken = 0;
+  while (frames.free_frames() > 100) {
+    const std::optional<Frame4KiB> frame = frames.allocate();
+    if (!frame) break;
+    *physical_to_virtual<std::uint64_t>(frame->start().value()) = held;
+    held = frame->start().value();
+    ++taken;
+  }
+  const std::uint64_t free_drained = frames.free_frames();
+  void* refused = ::operator new(kMiB, std::nothrow);
+  const std::uint64_t free_after_refusal = frames.free_frames();
+  while (held != kEndOfList) {
+    const std::uint64_t next = *physical_to_virtual<std::uint64_t>(held);
+    frames.free(Frame4KiB::containing(PhysAddr(held)));
+    held = next;
+  }
+  ferrite::println("  took {} frames, {} left; refused: {}", taken, free_drained, refused);
+  KEXPECT(refused == nullptr);
+  KEXPECT_EQ(free_after_refusal, free_drained);
+  KEXPECT_EQ(frames.free_frames(), free_before);
+  const HeapStats after = heap_stats();
+  KEXPECT_EQ(after.large_blocks, before.large_blocks);
+  KEXPECT_EQ(after.large_mapped_bytes, before.large_mapped_bytes);
+  void* again = ::operator new(kMiB, std::nothrow);
+  KEXPECT_EQ(address_of(again), warm_address);  // the refused block's range went back
+  if (again != nullptr) ::operator delete(again, kMiB);
+}
+
+// heap_max bounds the heap's region and its large blocks together: a large block gets at most
+// the room the region has left, even when the frame allocator has more.
+KTEST(heap_large_blocks_count_against_heap_max) {
+  const HeapStats before = heap_stats();
+  const std::size_t room = before.max_bytes - before.mapped_bytes - before.large_mapped_bytes;
+  const std::uint64_t free_bytes = frame_allocator().free_frames() * kPageBytes;
+  ferrite::println("  room under heap_max {} KiB, free memory {} KiB", room / 1024, free_bytes / 1024);
+  if (room < kLargeBlockThreshold || free_bytes < room + kMiB) {
+    ferrite::println("  skipped: the room or the free memory is too small to tell");
+    return;
+  }
+  KEXPECT(::operator new(room + kPageBytes, std::nothrow) == nullptr);
+  void* fits = ::operator new(room, std::nothrow);
+  KEXPECT(in_large_window(fits));
+  KEXPECT_EQ(heap_stats().large_mapped_bytes, before.large_mapped_bytes + room);
+  KEXPECT(::operator new(kLargeBlockThreshold, std::nothrow) == nullptr);  // nothing left
+  if (fits != nullptr) ::operator delete(fits, room);
+  KEXPECT_EQ(heap_stats().large_mapped_bytes, before.large_mapped_bytes);
 }

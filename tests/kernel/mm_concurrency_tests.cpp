@@ -192,8 +192,11 @@ void warm_up() {
   for (sched::Thread* thread : threads) {
     if (thread != nullptr) (void)sched::join(*thread);
   }
+  // Aligned above a page: a block this large would otherwise get pages of its own (mm/heap.h)
+  // and leave the heap as small as it was.
   constexpr std::size_t kRoom = 2u << 20;
-  if (void* block = ::operator new(kRoom, std::nothrow)) ::operator delete(block, kRoom);
+  constexpr std::align_val_t kOnTheHeap{2 * kPageBytes};
+  if (void* block = ::operator new(kRoom, kOnTheHeap, std::nothrow)) ::operator delete(block, kRoom, kOnTheHeap);
 }
 
 }  // namespace
