@@ -535,6 +535,21 @@ void ps() {
   }
 }
 
+// Chapter 15: SIGKILL to every process, what Linux's SysRq+i does ("kill all tasks"). The way
+// out when processes outlive the shell that started them and hold on: a fork bomb left running
+// in the background fills the process table, and then `sh` cannot start to kill it.
+void killall() {
+  std::size_t count = 0;
+  proc::for_each_process(
+      [](proc::Process& process, void* count) {
+        proc::send_signal(process, proc::kSigKill, proc::kRaisedByKernel);
+        ++*static_cast<std::size_t*>(count);
+        return true;
+      },
+      &count);
+  println("killall: SIGKILL sent to {} process{}", count, count == 1 ? "" : "es");
+}
+
 constexpr Command kCommands[] = {
     {"help", "help", "this list", run_plain<help>},
     {"clear", "clear", "clear the screen (also Ctrl+L)", run_plain<clear>},
@@ -554,6 +569,7 @@ constexpr Command kCommands[] = {
     {"run", "run PATH [ARGS...]", "run a program from the initramfs and wait for it (Ctrl+C kills it)", run_program},
     {"sh", "sh [ARGS...]", "start /bin/sh (busybox) on the console and wait for it", run_sh},
     {"ps", "ps", "processes: PID, parent, group, state, memory, name", run_plain<ps>},
+    {"killall", "killall", "send SIGKILL to every process (Linux's SysRq+i)", run_plain<killall>},
     {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_plain<threads_command>},
     {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_with_number<spin>},
     {"kill", "kill ID", "end thread ID", run_with_number<kill_thread>},
