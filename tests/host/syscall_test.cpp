@@ -19,6 +19,7 @@
 #include "mm/address_space.h"
 #include "support/cpio_writer.h"
 #include "support/fake_kernel.h"
+#include "exec/script.h"
 #include "support/mutator.h"
 #include "syscall/syslog.h"
 
@@ -1270,6 +1271,84 @@ TEST_F(SyscallTest, SyslogReadsTheKernelLogAsDmesgWantsIt) {
   EXPECT_EQ(call("syslog", 11), err(uapi::Errno::einval));
   EXPECT_EQ(call("syslog", 0), 0);
   EXPECT_EQ(call("syslog", 1), 0);
+}
+
+// execve of a "#!" script: refused without an execute bit (EACCES, even for root), run through
+// its interpreter with it (argv as binfmt_script builds it); chmod decides which.
+TEST_F(SyscallTest, ExecveRunsAScriptThroughItsInterpreterOnceExecutable) {
+  const auto script = [&](const char* path, std::string text, std::uint64_t mode) {
+    const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenWriteOnly | uapi::kOpenTruncate;
+    const std::int64_t fd = call("open", user_string(path), create, mode);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(call("write", static_cast<std::uint64_t>(fd), user_string(text), text.size()),
+              static_cast<std::int64_t>(text.size()));
+    EXPECT_EQ(call("close", static_cast<std::uint64_t>(fd)), 0);
+  };
+  const std::uint64_t argv[] = {user_string("s"), user_string("one"), 0};
+  testing_::map_user(argv, sizeof(argv));
+  const auto execve = [&](const char* path) {
+    testing_::last_exec().reset();
+    return call("execve", user_string(path), user_address(argv), 0);
+  };
+  script("/tmp/s", "#!/bin/tool  -x  y \t\necho hi\n", 0644);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::eacces));
+  EXPECT_FALSE(testing_::last_exec().has_value());
+  EXPECT_EQ(call("chmod", user_string("/tmp/s"), 0755), 0);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::enosys));  // the fake's answer: it was run
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  EXPECT_EQ(testing_::last_exec()->path, "/tmp/s");
+  EXPECT_EQ(testing_::last_exec()->file, "\x7F" "ELF");  // /bin/tool's bytes
+  EXPECT_EQ(testing_::last_exec()->argv,
+            (std::vector<std::string>{"/bin/tool", "-x  y", "/tmp/s", "one"}));
+  // The interpreter through a symlink, no argument; a script run by a relative name.
+  script("/tmp/t", "#!/bin/sh\n", 0700);
+  EXPECT_EQ(call("chdir", user_string("/tmp")), 0);
+  EXPECT_EQ(execve("t"), err(uapi::Errno::enosys));
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  EXPECT_EQ(testing_::last_exec()->argv, (std::vector<std::string>{"/bin/sh", "t", "one"}));
+  // A script's interpreter may be a script, up to a depth; then ELOOP.
+  script("/tmp/u", "#!/tmp/t -u\n", 0700);
+  EXPECT_EQ(execve("/tmp/u"), err(uapi::Errno::enosys));
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  EXPECT_EQ(testing_::last_exec()->argv,
+            (std::vector<std::string>{"/bin/sh", "/tmp/t", "-u", "/tmp/u", "one"}));
+  script("/tmp/loop", "#!/tmp/loop\n", 0700);
+  EXPECT_EQ(execve("/tmp/loop"), err(uapi::Errno::eloop));
+  // The interpreter missing, not executable, a directory; no interpreter named.
+  script("/tmp/s", "#!/bin/none\n", 0755);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::enoent));
+  script("/tmp/s", "#!/etc/motd\n", 0755);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::eacces));
+  script("/tmp/s", "#!/etc\n", 0755);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::eacces));
+  script("/tmp/s", "#!  \nx\n", 0755);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::enoexec));
+  EXPECT_FALSE(testing_::last_exec().has_value());
+}
+
+TEST(ScriptLineTest, TheInterpreterLineAsBinfmtScriptReadsIt) {
+  using ferrite::exec::interpreter_line;
+  EXPECT_FALSE(interpreter_line("\x7F" "ELF").has_value());
+  EXPECT_FALSE(interpreter_line("# !/bin/sh\n").has_value());
+  EXPECT_FALSE(interpreter_line("").has_value());
+  auto line = interpreter_line("#!/bin/sh");
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(line->interpreter, "/bin/sh");
+  EXPECT_EQ(line->argument, "");
+  line = interpreter_line("#! \t/usr/bin/env  python3 -u \r\nprint()\n");
+  EXPECT_EQ(line->interpreter, "/usr/bin/env");
+  EXPECT_EQ(line->argument, "python3 -u \r");  // only spaces and tabs are trimmed
+  line = interpreter_line(std::string_view("#!/bin/sh\0-x\n", 13));
+  EXPECT_EQ(line->interpreter, "/bin/sh");
+  EXPECT_EQ(line->argument, "");
+  EXPECT_EQ(interpreter_line("#!\n")->interpreter, "");
+  // Only 256 bytes are read: a name that runs past them is refused, an argument is cut.
+  const std::string long_name = "#!/" + std::string(300, 'a') + "\n";
+  EXPECT_EQ(interpreter_line(long_name)->interpreter, "");
+  const std::string long_argument = "#!/bin/sh " + std::string(300, 'b') + "\n";
+  line = interpreter_line(long_argument);
+  EXPECT_EQ(line->interpreter, "/bin/sh");
+  EXPECT_EQ(line->argument.size(), 256u - 10u);
 }
 
 // Seeded random system calls with hostile arguments: NULL, small numbers, -1, addresses in the
