@@ -326,7 +326,13 @@ static void choose(int self, long* number, uint64_t a[6], const char** name) {
       a[0] = hostile_fd(); a[1] = chance(50) ? below(010000) : hostile_pointer();
       break;
     case SYS_statfs: a[0] = path_pointer(); a[1] = hostile_pointer(); break;
-    case SYS_syslog: a[0] = below(12); a[1] = hostile_pointer(); a[2] = chance(50) ? below(4096) : hostile_length(); break;
+    case SYS_syslog: {
+      /* Not CONSOLE_OFF, _ON or _LEVEL (6-8): they would leave the console's level changed for
+       * the rest of the boot, hiding what later tests look for. */
+      static const uint64_t actions[] = {0, 1, 2, 3, 4, 5, 9, 10, 11, (uint64_t)-1};
+      a[0] = actions[below(10)]; a[1] = hostile_pointer(); a[2] = chance(50) ? below(4096) : hostile_length();
+      break;
+    }
     case SYS_fchdir: case SYS_close: case SYS_dup: case SYS_fstat: case SYS_getdents64: case SYS_lseek:
       a[0] = hostile_fd(); a[1] = hostile_pointer(); a[2] = chance(50) ? below(4) : hostile_length();
       if (c->number == SYS_lseek) a[1] = hostile_length();

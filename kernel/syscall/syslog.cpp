@@ -7,6 +7,7 @@
 
 #include "abi/linux_types.h"
 #include "syscall/handlers.h"
+#include "syscall/machine.h"
 
 namespace ferrite::syscall {
 
@@ -120,6 +121,19 @@ using abi::Errno;
 // clear_seq). The log itself is untouched: the kernel shell's dmesg still shows everything.
 constinit std::atomic<std::uint64_t> clear_position{0};
 
+// Linux's console_loglevel N shows the messages of levels below N; ferrite's console shows the
+// records at or above a level of its own. Below 4 even errors would be hidden on Linux: ferrite
+// has no level above error, so 1-4 all show errors only.
+log::Level console_level_for(std::int32_t linux_level) {
+  if (linux_level > 7) return log::Level::debug;
+  if (linux_level > 6) return log::Level::info;
+  if (linux_level > 4) return log::Level::warn;
+  return log::Level::error;
+}
+constexpr std::int32_t kMinimumConsoleLevel = 1;  // Linux's minimum_console_loglevel
+// The level CONSOLE_OFF put aside for CONSOLE_ON, or -1 (LOGLEVEL_DEFAULT: none).
+constinit std::atomic<std::int32_t> saved_console_level{-1};
+
 // Text for a user buffer, copied out a chunk at a time through mm/user_copy.h.
 class UserSink final : public fmt::Sink {
  public:
@@ -152,10 +166,9 @@ class UserSink final : public fmt::Sink {
 }  // namespace
 
 // syslog(action, buffer, length), in do_syslog's order of checks. Every process is root, so
-// nothing is refused for want of CAP_SYSLOG — except the console's level (CONSOLE_OFF, _ON,
-// _LEVEL: busybox dmesg -n), which belongs to the kernel command line's log= and the kernel
-// shell here: EPERM. READ and SIZE_UNREAD (a destructive read that waits for new records, for
-// klogd) are not here: EINVAL, as for an action Linux does not know.
+// nothing is refused for want of CAP_SYSLOG. CONSOLE_OFF, _ON and _LEVEL (busybox dmesg -n) set
+// the console's level, the one `log=` sets at boot. READ and SIZE_UNREAD (a destructive read that
+// waits for new records, for klogd) are not here: EINVAL, as for an action Linux does not know.
 Result sys_syslog(proc::Process&, const Arguments& a) {
   const auto action = static_cast<std::int32_t>(a.arg[0]);
   const std::uint64_t buffer = a.arg[1];
@@ -185,12 +198,23 @@ Result sys_syslog(proc::Process&, const Arguments& a) {
     case abi::kSyslogClear:
       clear_position.store(ring.head(), std::memory_order_relaxed);
       return 0;
+    case abi::kSyslogConsoleOff: {
+      std::int32_t none = -1;
+      (void)saved_console_level.compare_exchange_strong(
+          none, static_cast<std::int32_t>(machine::console_level()), std::memory_order_relaxed);
+      machine::set_console_level(console_level_for(kMinimumConsoleLevel));
+      return 0;
+    }
+    case abi::kSyslogConsoleOn: {
+      const std::int32_t saved = saved_console_level.exchange(-1, std::memory_order_relaxed);
+      if (saved >= 0) machine::set_console_level(static_cast<log::Level>(saved));
+      return 0;
+    }
     case abi::kSyslogConsoleLevel:
       if (length < 1 || length > 8) return std::unexpected(Errno::einval);
-      [[fallthrough]];
-    case abi::kSyslogConsoleOff:
-    case abi::kSyslogConsoleOn:
-      return std::unexpected(Errno::eperm);
+      machine::set_console_level(console_level_for(length));
+      saved_console_level.store(-1, std::memory_order_relaxed);  // turns the console back on
+      return 0;
     case abi::kSyslogSizeBuffer:
       return static_cast<std::int64_t>(syslog_buffer_size(ring));
     default:

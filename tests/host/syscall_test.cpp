@@ -1264,9 +1264,22 @@ TEST_F(SyscallTest, SyslogReadsTheKernelLogAsDmesgWantsIt) {
   EXPECT_TRUE(read.starts_with("<4>[") && read.ends_with("] after the clear\n")) << read;
   EXPECT_EQ(std::count(read.begin(), read.end(), '\n'), 1) << read;
   EXPECT_EQ(call("syslog", kReadAll, b, buffer.size()), 0);
-  // The console's level is the kernel's (EPERM); unknown actions and READ are EINVAL.
+  // The console's level (dmesg -n): Linux's 1-8 (levels below it are shown) as ferrite's;
+  // CONSOLE_OFF keeps the level for CONSOLE_ON. Unknown actions and READ are EINVAL.
+  using ferrite::log::Level;
   EXPECT_EQ(call("syslog", kConsoleLevel, 0, 9), err(uapi::Errno::einval));
-  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 4), err(uapi::Errno::eperm));
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 8), 0);
+  EXPECT_EQ(testing_::machine().console_level, Level::debug);
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 5), 0);  // KERN_WARNING (4) and more important
+  EXPECT_EQ(testing_::machine().console_level, Level::warn);
+  EXPECT_EQ(call("syslog", 6 /* CONSOLE_OFF */), 0);
+  EXPECT_EQ(testing_::machine().console_level, Level::error);
+  EXPECT_EQ(call("syslog", 6), 0);  // twice: the level kept is still the first one
+  EXPECT_EQ(call("syslog", 7 /* CONSOLE_ON */), 0);
+  EXPECT_EQ(testing_::machine().console_level, Level::warn);
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 7), 0);
+  EXPECT_EQ(testing_::machine().console_level, Level::info);
   EXPECT_EQ(call("syslog", 2, b, 10), err(uapi::Errno::einval));
   EXPECT_EQ(call("syslog", 11), err(uapi::Errno::einval));
   EXPECT_EQ(call("syslog", 0), 0);

@@ -233,6 +233,12 @@ MemoryFigures memory() {
 std::uint32_t process_count() {
   return 1;
 }
+log::Level console_level() {
+  return testing::machine().console_level;
+}
+void set_console_level(log::Level level) {
+  testing::machine().console_level = level;
+}
 void power_off() {
   ++testing::machine().power_offs;
 }

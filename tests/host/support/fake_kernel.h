@@ -14,6 +14,7 @@
 #include "proc/process.h"
 
 #include "fs/tree.h"
+#include "lib/log.h"
 
 namespace ferrite::testing {
 
@@ -37,6 +38,7 @@ struct FakeMachine {
   std::uint64_t fs_base = 0;
   int power_offs = 0;
   int restarts = 0;
+  log::Level console_level = log::Level::info;
 };
 FakeMachine& machine();
 
