@@ -13,7 +13,9 @@
 namespace ferrite::exec {
 
 inline constexpr std::size_t kInterpreterLineBytes = 256;  // BINPRM_BUF_SIZE
-inline constexpr int kMaxInterpreterDepth = 4;  // a script's interpreter may be a script; Linux: 5 binprm rounds, then ELOOP
+// A script's interpreter may be a script, this many deep; then ELOOP (Linux allows 5 rounds of
+// binary handlers, the ELF one included).
+inline constexpr int kMaxInterpreterDepth = 4;
 
 struct InterpreterLine {
   std::string_view interpreter;  // empty: "#!" but no name (ENOEXEC)
@@ -33,14 +35,16 @@ constexpr std::optional<InterpreterLine> interpreter_line(std::string_view file)
   std::size_t name_end = start;
   while (name_end < line.size() && !space_or_tab(line[name_end])) ++name_end;
   // 256 bytes and no end of line: the name must have ended inside them.
-  const bool whole = head.size() < kInterpreterLineBytes || head.find('\n') != std::string_view::npos ||
-                     name_end < line.size() || line.size() < head.size() - 2;
+  const bool whole = head.size() < kInterpreterLineBytes ||
+                     head.find('\n') != std::string_view::npos || name_end < line.size() ||
+                     line.size() < head.size() - 2;
   if (!whole) return InterpreterLine{};
   std::size_t end = line.size();
   while (end > name_end && space_or_tab(line[end - 1])) --end;
   std::size_t argument = name_end;
   while (argument < end && space_or_tab(line[argument])) ++argument;
-  return InterpreterLine{line.substr(start, name_end - start), line.substr(argument, end - argument)};
+  return InterpreterLine{line.substr(start, name_end - start),
+                         line.substr(argument, end - argument)};
 }
 
 }  // namespace ferrite::exec

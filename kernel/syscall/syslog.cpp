@@ -42,10 +42,14 @@ struct LimitedSink final : fmt::Sink {
 
 int syslog_level(log::Level level) {
   switch (level) {
-    case log::Level::debug: return 7;
-    case log::Level::info: return 6;
-    case log::Level::warn: return 4;
-    case log::Level::error: return 3;
+    case log::Level::debug:
+      return 7;
+    case log::Level::info:
+      return 6;
+    case log::Level::warn:
+      return 4;
+    case log::Level::error:
+      return 3;
   }
   return 6;
 }

@@ -1187,7 +1187,8 @@ TEST(SyslogTextTest, LinesGetLinuxsPrefixAndTheNewestMessagesFit) {
   log::Ring ring{slots};
   ring.append(log::Level::info, 1'500'000'000, "booted\n");
   ring.append(log::Level::warn, 12'000'001'000, "two ");
-  ring.append(log::Level::warn, 12'000'001'000, "parts\nand a second line\n", /*continuation=*/true);
+  ring.append(log::Level::warn, 12'000'001'000, "parts\nand a second line\n",
+              /*continuation=*/true);
   ring.append(log::Level::error, 99'000'000, "no newline");
   ring.append(log::Level::debug, 100'000'000'000, "last\n");
   struct StringSink final : ferrite::fmt::Sink {
@@ -1206,7 +1207,8 @@ TEST(SyslogTextTest, LinesGetLinuxsPrefixAndTheNewestMessagesFit) {
   EXPECT_EQ(read.bytes, all.size());
   EXPECT_EQ(read.end, 5u);
   // Room for the last two messages and a byte: the two-record message does not fit whole.
-  const std::size_t last_two = std::string("<3>[    0.099000] no newline\n<7>[  100.000000] last\n").size();
+  const std::size_t last_two =
+      std::string("<3>[    0.099000] no newline\n<7>[  100.000000] last\n").size();
   out.text.clear();
   read = ferrite::syscall::read_all(ring, 0, last_two + 1, out);
   EXPECT_EQ(out.text, all.substr(all.size() - last_two));
