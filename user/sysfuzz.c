@@ -214,12 +214,16 @@ static const struct call calls[] = {
     {"newfstatat", SYS_newfstatat}, {"statx", SYS_statx}, {"getdents64", SYS_getdents64},
     {"readlink", SYS_readlink}, {"readlinkat", SYS_readlinkat}, {"access", SYS_access},
     {"faccessat", SYS_faccessat}, {"faccessat2", SYS_faccessat2}, {"getcwd", SYS_getcwd},
+    {"utimensat", SYS_utimensat},
     {"chdir", SYS_chdir}, {"fchdir", SYS_fchdir}, {"ioctl", SYS_ioctl},
     {"sendfile", SYS_sendfile}, {"fcntl", SYS_fcntl}, {"dup", SYS_dup}, {"dup2", SYS_dup2},
     {"dup3", SYS_dup3}, {"creat", SYS_creat}, {"mkdir", SYS_mkdir}, {"mkdirat", SYS_mkdirat},
     {"unlink", SYS_unlink}, {"unlinkat", SYS_unlinkat}, {"rmdir", SYS_rmdir},
     {"rename", SYS_rename}, {"renameat", SYS_renameat}, {"renameat2", SYS_renameat2},
     {"truncate", SYS_truncate}, {"ftruncate", SYS_ftruncate}, {"pwrite64", SYS_pwrite64},
+    {"chmod", SYS_chmod}, {"fchmod", SYS_fchmod}, {"fchmodat", SYS_fchmodat},
+    {"chown", SYS_chown}, {"fchown", SYS_fchown}, {"lchown", SYS_lchown},
+    {"fchownat", SYS_fchownat}, {"statfs", SYS_statfs}, {"fstatfs", SYS_fstatfs},
     {"pipe", SYS_pipe}, {"pipe2", SYS_pipe2}, {"poll", SYS_poll}, {"ppoll", SYS_ppoll},
     {"select", SYS_select}, {"pselect6", SYS_pselect6}, {"brk", SYS_brk}, {"mmap", SYS_mmap},
     {"munmap", SYS_munmap}, {"mprotect", SYS_mprotect}, {"getpid", SYS_getpid},
@@ -237,7 +241,8 @@ static const struct call calls[] = {
     {"clock_getres", SYS_clock_getres}, {"gettimeofday", SYS_gettimeofday}, {"time", SYS_time},
     {"nanosleep", SYS_nanosleep}, {"clock_nanosleep", SYS_clock_nanosleep},
     {"sched_yield", SYS_sched_yield}, {"getrandom", SYS_getrandom}, {"sysinfo", SYS_sysinfo},
-    {"sync", SYS_sync}, {"prctl", SYS_prctl}, {"rseq", SYS_rseq}, {"exit", SYS_exit},
+    {"sync", SYS_sync}, {"syslog", SYS_syslog}, {"prctl", SYS_prctl}, {"rseq", SYS_rseq},
+    {"exit", SYS_exit},
     {"unknown", -1},
 };
 #define NCALLS (sizeof calls / sizeof calls[0])
@@ -255,7 +260,8 @@ static uint64_t timespec_pointer(void) {
  * still blocks is the parent's to end. */
 static const long tree_calls[] = {SYS_mkdir, SYS_rmdir, SYS_chdir, SYS_fchdir, SYS_unlink,
                                   SYS_rename, SYS_open, SYS_creat, SYS_getcwd, SYS_close,
-                                  SYS_openat, SYS_getdents64};
+                                  SYS_openat, SYS_getdents64, SYS_chmod, SYS_chown,
+                                  SYS_statfs};
 #define NTREE (sizeof tree_calls / sizeof tree_calls[0])
 
 static void choose(int self, long* number, uint64_t a[6], const char** name) {
@@ -307,6 +313,26 @@ static void choose(int self, long* number, uint64_t a[6], const char** name) {
     case SYS_access: a[0] = path_pointer(); a[1] = below(9); break;
     case SYS_faccessat: case SYS_faccessat2: a[0] = hostile_fd(); a[1] = path_pointer(); a[2] = below(9); a[3] = hostile_flags(); break;
     case SYS_getcwd: a[0] = hostile_pointer(); a[1] = hostile_length(); break;
+    case SYS_chmod: a[0] = path_pointer(); a[1] = chance(80) ? below(010000) : next(); break;
+    case SYS_fchmodat: a[0] = hostile_fd(); a[1] = path_pointer(); a[2] = below(010000); break;
+    case SYS_chown: case SYS_lchown:
+      a[0] = path_pointer(); a[1] = chance(30) ? (uint64_t)-1 : below(3); a[2] = chance(30) ? (uint32_t)-1 : below(3);
+      break;
+    case SYS_fchownat:
+      a[0] = hostile_fd(); a[1] = path_pointer(); a[2] = below(3); a[3] = below(3);
+      a[4] = chance(50) ? 0x1000 : hostile_flags();
+      break;
+    case SYS_fchmod: case SYS_fchown: case SYS_fstatfs:
+      a[0] = hostile_fd(); a[1] = chance(50) ? below(010000) : hostile_pointer();
+      break;
+    case SYS_statfs: a[0] = path_pointer(); a[1] = hostile_pointer(); break;
+    case SYS_syslog: {
+      /* Not CONSOLE_OFF, _ON or _LEVEL (6-8): they would leave the console's level changed for
+       * the rest of the boot, hiding what later tests look for. */
+      static const uint64_t actions[] = {0, 1, 2, 3, 4, 5, 9, 10, 11, (uint64_t)-1};
+      a[0] = actions[below(10)]; a[1] = hostile_pointer(); a[2] = chance(50) ? below(4096) : hostile_length();
+      break;
+    }
     case SYS_fchdir: case SYS_close: case SYS_dup: case SYS_fstat: case SYS_getdents64: case SYS_lseek:
       a[0] = hostile_fd(); a[1] = hostile_pointer(); a[2] = chance(50) ? below(4) : hostile_length();
       if (c->number == SYS_lseek) a[1] = hostile_length();

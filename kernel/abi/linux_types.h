@@ -169,6 +169,37 @@ static_assert(sizeof(Sysinfo) == 112);
 static_assert(offsetof(Sysinfo, procs) == 80 && offsetof(Sysinfo, totalhigh) == 88 &&
               offsetof(Sysinfo, mem_unit) == 104);
 
+// <asm-generic/statfs.h> (x86_64: __statfs_word is a long): what statfs and fstatfs fill in.
+struct Statfs {
+  std::int64_t f_type;  // the file system's magic number (<linux/magic.h>)
+  std::int64_t f_bsize;
+  std::uint64_t f_blocks;  // in f_frsize units
+  std::uint64_t f_bfree;
+  std::uint64_t f_bavail;
+  std::uint64_t f_files;
+  std::uint64_t f_ffree;
+  std::int32_t f_fsid[2];
+  std::int64_t f_namelen;
+  std::int64_t f_frsize;
+  std::int64_t f_flags;  // ST_* (<bits/statvfs.h>), with ST_VALID: the field is filled in
+  std::int64_t f_spare[4];
+};
+static_assert(sizeof(Statfs) == 120);
+static_assert(offsetof(Statfs, f_blocks) == 16 && offsetof(Statfs, f_fsid) == 56 &&
+              offsetof(Statfs, f_namelen) == 64 && offsetof(Statfs, f_flags) == 80);
+// <linux/magic.h>
+inline constexpr std::int64_t kTmpfsMagic = 0x01021994, kRamfsMagic = 0x858458f6,
+                              kPipefsMagic = 0x50495045;
+// f_flags: ST_RDONLY (<bits/statvfs.h>) and ST_VALID (<linux/statfs.h>).
+inline constexpr std::int64_t kStRdonly = 0x0001, kStValid = 0x0020;
+
+// syslog(2)'s actions (SYSLOG_ACTION_* in <linux/syslog.h>'s kernel twin, include/linux/syslog.h).
+inline constexpr std::int32_t kSyslogClose = 0, kSyslogOpen = 1, kSyslogRead = 2,
+                              kSyslogReadAll = 3, kSyslogReadClear = 4, kSyslogClear = 5,
+                              kSyslogConsoleOff = 6, kSyslogConsoleOn = 7,
+                              kSyslogConsoleLevel = 8, kSyslogSizeUnread = 9,
+                              kSyslogSizeBuffer = 10;
+
 // <linux/time_types.h> __kernel_timespec and __kernel_old_timeval (64-bit fields on x86_64).
 struct Timespec {
   std::int64_t tv_sec;

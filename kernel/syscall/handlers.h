@@ -131,6 +131,16 @@ Result sys_poll(proc::Process&, const Arguments&);
 Result sys_ppoll(proc::Process&, const Arguments&);
 Result sys_select(proc::Process&, const Arguments&);
 Result sys_pselect6(proc::Process&, const Arguments&);
+// attributes.cpp: modes, owners, the file system
+Result sys_chmod(proc::Process&, const Arguments&);
+Result sys_fchmod(proc::Process&, const Arguments&);
+Result sys_fchmodat(proc::Process&, const Arguments&);
+Result sys_chown(proc::Process&, const Arguments&);
+Result sys_fchown(proc::Process&, const Arguments&);
+Result sys_lchown(proc::Process&, const Arguments&);
+Result sys_fchownat(proc::Process&, const Arguments&);
+Result sys_statfs(proc::Process&, const Arguments&);
+Result sys_fstatfs(proc::Process&, const Arguments&);
 // memory.cpp
 Result sys_brk(proc::Process&, const Arguments&);
 Result sys_mmap(proc::Process&, const Arguments&);
@@ -195,6 +205,8 @@ Result sys_getrandom(proc::Process&, const Arguments&);
 Result sys_sysinfo(proc::Process&, const Arguments&);
 Result sys_reboot(proc::Process&, const Arguments&);
 Result sys_sync(proc::Process&, const Arguments&);
+// syslog.cpp: the kernel log (busybox dmesg)
+Result sys_syslog(proc::Process&, const Arguments&);
 Result sys_einval(proc::Process&, const Arguments&);
 Result sys_enosys_quiet(proc::Process&, const Arguments&);
 

@@ -8,6 +8,7 @@
 #include "acpi/machine.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/user_mode.h"
+#include "console/console.h"
 #include "lib/log.h"
 #include "mm/memory.h"
 #include "platform/pc/power.h"
@@ -122,5 +123,8 @@ void power_off() {
 void restart() {
   pc::ps2::reboot();
 }
+
+log::Level console_level() { return console::level(); }
+void set_console_level(log::Level level) { console::set_level(level); }
 
 }  // namespace ferrite::syscall::machine

@@ -1,5 +1,5 @@
 // What the system calls need from the machine (chapter 14): clocks, sleeping, the user FS base
-// register, random numbers, memory figures and power. The handlers in syscall/ are portable —
+// register, random numbers, memory figures, the console's level and power. The handlers in syscall/ are portable —
 // host tests compile them against a fake of this interface (tests/host/support/fake_machine.cpp)
 // — and syscall/machine.cpp is the kernel's implementation over time/, sched/, arch/ and mm/.
 #pragma once
@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+
+#include "lib/log.h"
 
 namespace ferrite::syscall::machine {
 
@@ -32,6 +34,11 @@ struct MemoryFigures {
 };
 MemoryFigures memory();
 std::uint32_t process_count();
+
+// The console's level (`log=` on the command line; syslog(2)'s CONSOLE_LEVEL, busybox
+// dmesg -n): records below it stay in the log but are not shown.
+log::Level console_level();
+void set_console_level(log::Level level);
 
 // reboot(2)'s LINUX_REBOOT_CMD_POWER_OFF and _RESTART. Return only if the machine ignored it.
 void power_off();

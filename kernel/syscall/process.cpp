@@ -1,10 +1,12 @@
 // The process's own system calls (chapter 14): exit, its IDs, the FS base for thread-local
 // storage, the calls libc start-up makes (set_tid_address, set_robust_list), signal dispositions
 // and masks (recorded here; delivering signals is chapter 15) and resource limits.
+#include <algorithm>
 #include <array>
 #include <new>
 
 #include "abi/linux_types.h"
+#include "exec/script.h"
 #include "fs/fd_table.h"
 #include "fs/file.h"
 #include "proc/signal.h"
@@ -169,10 +171,51 @@ struct ExecArguments {
     }
     return std::span<const std::string_view>(strings + first, count - first);
   }
+
+  // One more string, copied into `bytes` unless it is there already; E2BIG when full.
+  std::expected<void, Errno> add(std::string_view text, bool copy) {
+    if (count == kMaxStrings) return std::unexpected(Errno::e2big);
+    if (copy) {
+      if (text.size() >= kBytes - used) return std::unexpected(Errno::e2big);
+      std::copy_n(text.data(), text.size(), bytes + used);
+      text = std::string_view(bytes + used, text.size());
+      used += text.size() + 1;
+    }
+    strings[count++] = text;
+    return {};
+  }
+
+  // A script's argv (binfmt_script): [interpreter, argument if any, the script's path,
+  // argv[1]...] — the script's own argv[0] is dropped.
+  std::expected<std::span<const std::string_view>, Errno> script_vector(
+      const exec::InterpreterLine& line, std::string_view script,
+      std::span<const std::string_view> argv) {
+    const std::size_t first = count;
+    auto added = add(line.interpreter, true);
+    if (added && !line.argument.empty()) added = add(line.argument, true);
+    if (added) added = add(script, false);
+    for (std::size_t i = 1; added && i < argv.size(); ++i) added = add(argv[i], false);
+    if (!added) return std::unexpected(added.error());
+    return std::span<const std::string_view>(strings + first, count - first);
+  }
 };
+
+// The file execve may run: a regular file with an execute bit (even root needs one: Linux's
+// do_open_execat and MAY_EXEC), checked before its format.
+std::expected<void, Errno> executable(const fs::Node& node) {
+  if (node.type != fs::NodeType::regular) return std::unexpected(Errno::eacces);
+  if ((node.mode & 0111) == 0) return std::unexpected(Errno::eacces);
+  return {};
+}
+
+std::string_view text_of(const fs::Node& node) {
+  return {reinterpret_cast<const char*>(node.data.data()), node.data.size()};
+}
 }  // namespace
 
-// execve(path, argv, envp).
+// execve(path, argv, envp). A "#!" script runs its interpreter (exec/script.h), which must be
+// an executable file too (ENOENT if missing, EACCES without an execute bit); the program keeps
+// the script's path as its name, as on Linux.
 Result sys_execve(proc::Process& process, const Arguments& a) {
   UserPath path;
   const auto name = path.read(a.arg[0]);
@@ -180,21 +223,37 @@ Result sys_execve(proc::Process& process, const Arguments& a) {
   if (name->empty()) return std::unexpected(Errno::enoent);
   const auto node = resolve(process, abi::kAtFdcwd, *name, fs::FollowLast::yes);
   if (!node) return std::unexpected(node.error());
-  if ((*node)->type == fs::NodeType::directory) return std::unexpected(Errno::eacces);
-  if ((*node)->type != fs::NodeType::regular) return std::unexpected(Errno::eacces);
-  // Permission before format, as Linux (do_open_execat's MAY_EXEC): even root may run only a
-  // file with at least one execute bit; a file with one that is not an ELF is ENOEXEC later.
-  if (((*node)->mode & 0111) == 0) return std::unexpected(Errno::eacces);
+  // Permission before format, as Linux: a file with an execute bit that is not an ELF (nor a
+  // script) is ENOEXEC later.
+  if (auto ok = executable(**node); !ok) return std::unexpected(ok.error());
   auto* arguments = new (std::nothrow) ExecArguments;
   if (arguments == nullptr) return std::unexpected(Errno::enomem);
-  Result result = 0;
-  const auto argv = arguments->read_vector(a.arg[1]);
-  const auto envp = argv ? arguments->read_vector(a.arg[2]) : argv;
-  if (!argv || !envp) {
-    result = std::unexpected(!argv ? argv.error() : envp.error());
-  } else if (auto done = proc::exec_current(*name, (*node)->data, *argv, *envp); !done) {
-    result = std::unexpected(done.error());
-  }
+  const auto run = [&]() -> Result {
+    auto argv = arguments->read_vector(a.arg[1]);
+    if (!argv) return std::unexpected(argv.error());
+    const auto envp = arguments->read_vector(a.arg[2]);
+    if (!envp) return std::unexpected(envp.error());
+    const fs::Node* image = *node;
+    std::string_view file_name = *name;  // what the interpreter is given: the script's path
+    for (int depth = 0;; ++depth) {
+      const auto line = exec::interpreter_line(text_of(*image));
+      if (!line) break;
+      if (depth == exec::kMaxInterpreterDepth) return std::unexpected(Errno::eloop);
+      if (line->interpreter.empty()) return std::unexpected(Errno::enoexec);
+      argv = arguments->script_vector(*line, file_name, *argv);
+      if (!argv) return std::unexpected(argv.error());
+      file_name = (*argv)[0];  // the interpreter, copied: the next round's script
+      const auto interpreter = resolve(process, abi::kAtFdcwd, file_name, fs::FollowLast::yes);
+      if (!interpreter) return std::unexpected(interpreter.error());
+      if (auto ok = executable(**interpreter); !ok) return std::unexpected(ok.error());
+      image = *interpreter;
+    }
+    if (auto done = proc::exec_current(*name, image->data, *argv, *envp); !done) {
+      return std::unexpected(done.error());
+    }
+    return 0;
+  };
+  Result result = run();
   delete arguments;
   return result;
 }

@@ -41,6 +41,9 @@ constexpr Entry kEntries[] = {
     {"unlink", sys_unlink}, {"unlinkat", sys_unlinkat}, {"rmdir", sys_rmdir},
     {"rename", sys_rename}, {"renameat", sys_renameat}, {"renameat2", sys_renameat2},
     {"truncate", sys_truncate}, {"ftruncate", sys_ftruncate}, {"pwrite64", sys_pwrite64},
+    {"chmod", sys_chmod}, {"fchmod", sys_fchmod}, {"fchmodat", sys_fchmodat},
+    {"chown", sys_chown}, {"fchown", sys_fchown}, {"lchown", sys_lchown},
+    {"fchownat", sys_fchownat}, {"statfs", sys_statfs}, {"fstatfs", sys_fstatfs},
     // chapter 15 (files): pipes
     {"pipe", sys_pipe}, {"pipe2", sys_pipe2}, {"poll", sys_poll}, {"ppoll", sys_ppoll},
     {"select", sys_select}, {"pselect6", sys_pselect6},
@@ -68,7 +71,7 @@ constexpr Entry kEntries[] = {
     {"clock_getres", sys_clock_getres}, {"gettimeofday", sys_gettimeofday}, {"time", sys_time},
     {"nanosleep", sys_nanosleep}, {"clock_nanosleep", sys_clock_nanosleep},
     {"sched_yield", sys_sched_yield}, {"getrandom", sys_getrandom}, {"sysinfo", sys_sysinfo},
-    {"reboot", sys_reboot}, {"sync", sys_sync},
+    {"reboot", sys_reboot}, {"sync", sys_sync}, {"syslog", sys_syslog},
     // Answered without being implemented, because the C libraries cope: glibc registers rseq
     // and carries on without it on ENOSYS (quietly: every glibc program asks); prctl's options
     // are refused with EINVAL, as Linux does for an option it does not know.

@@ -19,7 +19,9 @@
 #include "mm/address_space.h"
 #include "support/cpio_writer.h"
 #include "support/fake_kernel.h"
+#include "exec/script.h"
 #include "support/mutator.h"
+#include "syscall/syslog.h"
 
 namespace uapi = ferrite::abi;  // (`abi` is taken: <cxxabi.h> aliases it)
 namespace fs = ferrite::fs;
@@ -1040,6 +1042,356 @@ TEST_F(SyscallTest, TmpfsCallsCreateWriteAndRemoveUnderTmpOnly) {
   EXPECT_EQ(call("rename", user_string("/etc/motd"), user_string("/tmp/m")),
             err(uapi::Errno::erofs));
   EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
+}
+
+// chmod, fchmod, fchmodat: the permission bits of tmpfs nodes change (the type stays); the
+// read-only tree is EROFS; path and descriptor errors as the other calls give them. access(X_OK)
+// makes the check execve makes (an execute bit, even for root).
+TEST_F(SyscallTest, ChmodChangesTmpfsModesAndExecutionFollows) {
+  const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenWriteOnly;
+  ASSERT_EQ(call("open", user_string("/tmp/s"), create, 0644), 3);
+  EXPECT_EQ(call("access", user_string("/tmp/s"), uapi::kAccessExecute), err(uapi::Errno::eacces));
+  EXPECT_EQ(call("chmod", user_string("/tmp/s"), 0755), 0);
+  uapi::Stat st{};
+  EXPECT_EQ(call("stat", user_string("/tmp/s"), user(st)), 0);
+  EXPECT_EQ(st.st_mode, 0100755u);
+  EXPECT_EQ(call("access", user_string("/tmp/s"), uapi::kAccessExecute), 0);
+  EXPECT_EQ(call("chmod", user_string("/tmp/s"), 0177777), 0);  // only 07777 is taken
+  EXPECT_EQ(call("fstat", 3, user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0107777u);
+  EXPECT_EQ(call("fchmod", 3, 0600), 0);
+  EXPECT_EQ(call("stat", user_string("/tmp/s"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0100600u);
+  EXPECT_EQ(call("access", user_string("/tmp/s"), uapi::kAccessExecute), err(uapi::Errno::eacces));
+  const std::int64_t tmp = call("open", user_string("/tmp"), uapi::kOpenDirectory);
+  ASSERT_EQ(tmp, 4);
+  EXPECT_EQ(call("fchmodat", 4, user_string("s"), 0700, 0x100 /* ignored: no flags argument */),
+            0);
+  EXPECT_EQ(call("stat", user_string("/tmp/s"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0100700u);
+  EXPECT_EQ(call("mkdir", user_string("/tmp/d"), 0755), 0);
+  EXPECT_EQ(call("chmod", user_string("/tmp/d"), 01777), 0);
+  EXPECT_EQ(call("stat", user_string("/tmp/d"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0041777u);
+  // Errors: the read-only tree (through a symlink too), a missing name, a file used as a
+  // directory, NULL and overlong paths, bad and read-only descriptors.
+  EXPECT_EQ(call("chmod", user_string("/etc/motd"), 0777), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("chmod", user_string("/bin/sh"), 0777), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("fchmodat", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/"), 0777),
+            err(uapi::Errno::erofs));
+  EXPECT_EQ(call("chmod", user_string("/tmp/none"), 0777), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("chmod", user_string(""), 0777), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("chmod", user_string("/tmp/s/x"), 0777), err(uapi::Errno::enotdir));
+  EXPECT_EQ(call("chmod", 0, 0777), err(uapi::Errno::efault));
+  EXPECT_EQ(call("chmod", 0xFFFF'8000'0000'0000, 0777), err(uapi::Errno::efault));
+  EXPECT_EQ(call("chmod", user_string("/tmp/" + std::string(300, 'a')), 0777),
+            err(uapi::Errno::enametoolong));
+  EXPECT_EQ(call("fchmod", 99, 0777), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("fchmod", 0, 0777), err(uapi::Errno::erofs));  // /dev/console
+  EXPECT_EQ(call("fchmodat", 99, user_string("s"), 0777), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("stat", user_string("/etc/motd"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0100644u);  // untouched
+  EXPECT_EQ(call("close", 3), 0);
+  EXPECT_EQ(call("close", 4), 0);
+}
+
+// chown, fchown, lchown, fchownat: any ids (everybody is root), -1 keeps an id; a file's
+// set-user-ID bit goes (and set-group-ID with group-execute), a directory's stay, as on Linux.
+TEST_F(SyscallTest, ChownSetsIdsAndMinusOneKeepsThem) {
+  const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenWriteOnly;
+  ASSERT_EQ(call("open", user_string("/tmp/f"), create, 0644), 3);
+  uapi::Stat st{};
+  const auto ids = [&](const char* path) {
+    EXPECT_EQ(call("stat", user_string(path), user(st)), 0);
+    return std::pair{st.st_uid, st.st_gid};
+  };
+  EXPECT_EQ(call("chown", user_string("/tmp/f"), 1, 2), 0);
+  EXPECT_EQ(ids("/tmp/f"), std::pair(1u, 2u));
+  EXPECT_EQ(call("chown", user_string("/tmp/f"), ~0ull, 5), 0);  // -1 as a long
+  EXPECT_EQ(ids("/tmp/f"), std::pair(1u, 5u));
+  EXPECT_EQ(call("chown", user_string("/tmp/f"), 7, 0xFFFF'FFFF), 0);  // -1 as the uid_t
+  EXPECT_EQ(ids("/tmp/f"), std::pair(7u, 5u));
+  EXPECT_EQ(call("fchown", 3, 8, ~0ull), 0);
+  EXPECT_EQ(ids("/tmp/f"), std::pair(8u, 5u));
+  EXPECT_EQ(call("lchown", user_string("/tmp/f"), 0, 0), 0);
+  EXPECT_EQ(ids("/tmp/f"), std::pair(0u, 0u));
+  const std::uint64_t cwd = static_cast<std::uint64_t>(uapi::kAtFdcwd);
+  EXPECT_EQ(call("fchownat", 3, user_string(""), 3, 4, uapi::kAtEmptyPath), 0);
+  EXPECT_EQ(ids("/tmp/f"), std::pair(3u, 4u));
+  EXPECT_EQ(call("fchownat", cwd, user_string("/tmp/f"), 9, 9, uapi::kAtSymlinkNofollow), 0);
+  EXPECT_EQ(ids("/tmp/f"), std::pair(9u, 9u));
+  // The set-ID bits: a file loses S_ISUID, and S_ISGID when group-execute is set.
+  EXPECT_EQ(call("chmod", user_string("/tmp/f"), 06755), 0);
+  EXPECT_EQ(call("chown", user_string("/tmp/f"), ~0ull, ~0ull), 0);
+  EXPECT_EQ(call("stat", user_string("/tmp/f"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0100755u);
+  EXPECT_EQ(call("chmod", user_string("/tmp/f"), 06745), 0);  // S_ISGID without group-execute
+  EXPECT_EQ(call("chown", user_string("/tmp/f"), 1, 1), 0);
+  EXPECT_EQ(call("stat", user_string("/tmp/f"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0102745u);
+  EXPECT_EQ(call("mkdir", user_string("/tmp/d"), 0755), 0);
+  EXPECT_EQ(call("chmod", user_string("/tmp/d"), 06755), 0);
+  EXPECT_EQ(call("chown", user_string("/tmp/d"), 1, 2), 0);
+  EXPECT_EQ(call("stat", user_string("/tmp/d"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_mode, 0046755u);
+  // Errors.
+  EXPECT_EQ(call("fchownat", cwd, user_string("/tmp/f"), 1, 1, 0x8000), err(uapi::Errno::einval));
+  EXPECT_EQ(call("fchownat", cwd, user_string(""), 1, 1, 0), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("chown", user_string("/etc/motd"), 1, 1), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("lchown", user_string("/bin/sh"), 1, 1), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("fchownat", cwd, user_string(""), 1, 1, uapi::kAtEmptyPath),
+            err(uapi::Errno::erofs));  // the current directory: "/"
+  EXPECT_EQ(call("chown", user_string("/tmp/none"), 1, 1), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("chown", user_string("/tmp/f/x"), 1, 1), err(uapi::Errno::enotdir));
+  EXPECT_EQ(call("chown", 0, 1, 1), err(uapi::Errno::efault));
+  EXPECT_EQ(call("lchown", 0x10, 1, 1), err(uapi::Errno::efault));
+  EXPECT_EQ(call("fchown", 42, 1, 1), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("stat", user_string("/etc/motd"), user_address(&st)), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(call("close", 3), 0);
+}
+
+// statfs and fstatfs: /tmp is a tmpfs whose figures are the budget's, the rest the read-only
+// initramfs (ramfs's magic and its empty figures, with ST_RDONLY), a pipe is on pipefs.
+TEST_F(SyscallTest, StatfsReportsTheTmpfsBudgetAndAReadOnlyTree) {
+  constexpr std::int64_t kValid = 0x20, kReadOnly = 0x1;
+  uapi::Statfs s{};
+  EXPECT_EQ(call("statfs", user_string("/tmp"), user(s)), 0);
+  EXPECT_EQ(s.f_type, 0x01021994);  // TMPFS_MAGIC
+  EXPECT_EQ(s.f_bsize, 4096);
+  EXPECT_EQ(s.f_frsize, 4096);
+  EXPECT_EQ(s.f_namelen, 255);
+  EXPECT_EQ(s.f_flags, kValid);
+  const std::uint64_t blocks = tree_->tmpfs_budget().limit / 4096;
+  EXPECT_EQ(s.f_blocks, blocks);
+  EXPECT_EQ(s.f_bfree, blocks);
+  EXPECT_EQ(s.f_bavail, blocks);
+  // 10000 bytes in a file: three pages' worth less free (the budget counts bytes).
+  const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenReadWrite;
+  ASSERT_EQ(call("open", user_string("/tmp/f"), create, 0644), 3);
+  EXPECT_EQ(call("ftruncate", 3, 10000), 0);
+  EXPECT_EQ(call("fstatfs", 3, user_address(&s)), 0);
+  EXPECT_EQ(s.f_type, 0x01021994);
+  EXPECT_EQ(s.f_bfree, (tree_->tmpfs_budget().limit - 10000) / 4096);
+  EXPECT_EQ(s.f_bfree, blocks - 3);
+  tree_->set_tmpfs_limit(1 << 20);
+  EXPECT_EQ(call("statfs", user_string("/tmp/f"), user_address(&s)), 0);
+  EXPECT_EQ(s.f_blocks, 256u);
+  EXPECT_EQ(s.f_bavail, 253u);
+  // The read-only tree, through a symlink too, and a device.
+  for (const char* path : {"/", "/etc/motd", "/bin/sh", "/dev/null"}) {
+    EXPECT_EQ(call("statfs", user_string(path), user_address(&s)), 0) << path;
+    EXPECT_EQ(s.f_type, static_cast<std::int64_t>(0x858458f6)) << path;  // RAMFS_MAGIC
+    EXPECT_EQ(s.f_flags, kValid | kReadOnly) << path;
+    EXPECT_EQ(s.f_blocks, 0u) << path;
+    EXPECT_EQ(s.f_namelen, 255) << path;
+  }
+  std::int32_t fds[2] = {};
+  ASSERT_EQ(call("pipe", user(fds)), 0);
+  EXPECT_EQ(call("fstatfs", static_cast<std::uint64_t>(fds[0]), user_address(&s)), 0);
+  EXPECT_EQ(s.f_type, 0x50495045);  // PIPEFS_MAGIC
+  EXPECT_EQ(s.f_flags, kValid);
+  // Errors.
+  EXPECT_EQ(call("statfs", user_string("/tmp/none"), user_address(&s)), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("statfs", user_string("/etc/motd/x"), user_address(&s)),
+            err(uapi::Errno::enotdir));
+  EXPECT_EQ(call("statfs", 0, user_address(&s)), err(uapi::Errno::efault));
+  EXPECT_EQ(call("statfs", user_string("/tmp"), 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("statfs", user_string("/tmp"), user_address(&s) + 1), err(uapi::Errno::efault));
+  EXPECT_EQ(call("fstatfs", 3, 0x10), err(uapi::Errno::efault));
+  EXPECT_EQ(call("fstatfs", 77, user_address(&s)), err(uapi::Errno::ebadf));
+  EXPECT_EQ(call("close", 3), 0);
+  EXPECT_EQ(call("unlink", user_string("/tmp/f")), 0);
+  EXPECT_EQ(call("statfs", user_string("/tmp"), user_address(&s)), 0);
+  EXPECT_EQ(s.f_bfree, 256u);
+}
+
+// The syslog text on its own, over a small ring: a level and a time before every line, long
+// messages continued across records, an open line closed, and READ_ALL keeping the newest whole
+// messages that fit.
+TEST(SyslogTextTest, LinesGetLinuxsPrefixAndTheNewestMessagesFit) {
+  namespace log = ferrite::log;
+  std::array<log::Slot, 16> slots{};
+  log::Ring ring{slots};
+  ring.append(log::Level::info, 1'500'000'000, "booted\n");
+  ring.append(log::Level::warn, 12'000'001'000, "two ");
+  ring.append(log::Level::warn, 12'000'001'000, "parts\nand a second line\n",
+              /*continuation=*/true);
+  ring.append(log::Level::error, 99'000'000, "no newline");
+  ring.append(log::Level::debug, 100'000'000'000, "last\n");
+  struct StringSink final : ferrite::fmt::Sink {
+    std::string text;
+    void write(std::string_view t) override { text.append(t); }
+  };
+  const std::string all =
+      "<6>[    1.500000] booted\n"
+      "<4>[   12.000001] two parts\n"
+      "<4>[   12.000001] and a second line\n"
+      "<3>[    0.099000] no newline\n"
+      "<7>[  100.000000] last\n";
+  StringSink out;
+  auto read = ferrite::syscall::read_all(ring, 0, 4096, out);
+  EXPECT_EQ(out.text, all);
+  EXPECT_EQ(read.bytes, all.size());
+  EXPECT_EQ(read.end, 5u);
+  // Room for the last two messages and a byte: the two-record message does not fit whole.
+  const std::size_t last_two =
+      std::string("<3>[    0.099000] no newline\n<7>[  100.000000] last\n").size();
+  out.text.clear();
+  read = ferrite::syscall::read_all(ring, 0, last_two + 1, out);
+  EXPECT_EQ(out.text, all.substr(all.size() - last_two));
+  EXPECT_EQ(read.bytes, last_two);
+  // Too small for the newest message: nothing (Linux's syslog_print_all).
+  out.text.clear();
+  EXPECT_EQ(ferrite::syscall::read_all(ring, 0, 10, out).bytes, 0u);
+  // From a later sequence number (after a CLEAR).
+  out.text.clear();
+  EXPECT_EQ(ferrite::syscall::read_all(ring, 4, 4096, out).bytes, 23u);
+  EXPECT_EQ(out.text, "<7>[  100.000000] last\n");
+  EXPECT_EQ(ferrite::syscall::syslog_level(log::Level::warn), 4);
+}
+
+// syslog(2) through the call: the kernel's own log, Linux's checks and actions.
+TEST_F(SyscallTest, SyslogReadsTheKernelLogAsDmesgWantsIt) {
+  constexpr std::uint64_t kReadAll = 3, kReadClear = 4, kClear = 5, kConsoleLevel = 8,
+                          kSizeBuffer = 10;
+  ferrite::log::info("syslog test: {} lines", 2);
+  const std::int64_t size = call("syslog", kSizeBuffer);
+  EXPECT_EQ(size, static_cast<std::int64_t>(ferrite::log::ring().capacity() *
+                                            (ferrite::log::kSlotText + 32)));
+  std::vector<char> buffer(static_cast<std::size_t>(size));
+  testing_::map_user(buffer.data(), buffer.size());
+  const std::uint64_t b = user_address(buffer.data());
+  const std::int64_t got = call("syslog", kReadAll, b, buffer.size());
+  ASSERT_GT(got, 0);
+  const std::string text(buffer.data(), static_cast<std::size_t>(got));
+  EXPECT_TRUE(text.ends_with("] syslog test: 2 lines\n")) << text;
+  const std::size_t line = text.rfind("<6>[");
+  ASSERT_NE(line, std::string::npos) << text;
+  EXPECT_TRUE(line == 0 || text[line - 1] == '\n') << text;
+  EXPECT_EQ(text[line + 16], ']') << text;  // "<6>[sssss.uuuuuu] "
+  EXPECT_EQ(text[line + 9], '.') << text;
+  // A buffer of one line's length gets just the newest line.
+  const std::size_t last = text.size() - line;
+  EXPECT_EQ(call("syslog", kReadAll, b, last), static_cast<std::int64_t>(last));
+  EXPECT_EQ(std::string(buffer.data(), last), text.substr(line));
+  // Linux's checks: NULL or negative length EINVAL, 0 bytes 0, memory that is not the
+  // program's EFAULT.
+  EXPECT_EQ(call("syslog", kReadAll, 0, 100), err(uapi::Errno::einval));
+  EXPECT_EQ(call("syslog", kReadAll, b, 0xFFFF'FFFF), err(uapi::Errno::einval));  // int -1
+  EXPECT_EQ(call("syslog", kReadAll, b, 0), 0);
+  EXPECT_EQ(call("syslog", kReadAll, 0x10, 100), err(uapi::Errno::efault));
+  EXPECT_EQ(call("syslog", kReadAll, 0xFFFF'8000'0000'0000, 100), err(uapi::Errno::efault));
+  char small[8];
+  EXPECT_EQ(call("syslog", kReadAll, user(small), 100), err(uapi::Errno::efault));  // 8 mapped
+  // CLEAR: READ_ALL starts after what the log held; READ_CLEAR reads, then clears.
+  EXPECT_EQ(call("syslog", kClear), 0);
+  EXPECT_EQ(call("syslog", kReadAll, b, buffer.size()), 0);
+  ferrite::log::warn("after the clear");
+  const std::int64_t cleared = call("syslog", kReadClear, b, buffer.size());
+  ASSERT_GT(cleared, 0);
+  const std::string read(buffer.data(), static_cast<std::size_t>(cleared));
+  EXPECT_TRUE(read.starts_with("<4>[") && read.ends_with("] after the clear\n")) << read;
+  EXPECT_EQ(std::count(read.begin(), read.end(), '\n'), 1) << read;
+  EXPECT_EQ(call("syslog", kReadAll, b, buffer.size()), 0);
+  // The console's level (dmesg -n): Linux's 1-8 (levels below it are shown) as ferrite's;
+  // CONSOLE_OFF keeps the level for CONSOLE_ON. Unknown actions and READ are EINVAL.
+  using ferrite::log::Level;
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 9), err(uapi::Errno::einval));
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 8), 0);
+  EXPECT_EQ(testing_::machine().console_level, Level::debug);
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 5), 0);  // KERN_WARNING (4) and more important
+  EXPECT_EQ(testing_::machine().console_level, Level::warn);
+  EXPECT_EQ(call("syslog", 6 /* CONSOLE_OFF */), 0);
+  EXPECT_EQ(testing_::machine().console_level, Level::error);
+  EXPECT_EQ(call("syslog", 6), 0);  // twice: the level kept is still the first one
+  EXPECT_EQ(call("syslog", 7 /* CONSOLE_ON */), 0);
+  EXPECT_EQ(testing_::machine().console_level, Level::warn);
+  EXPECT_EQ(call("syslog", kConsoleLevel, 0, 7), 0);
+  EXPECT_EQ(testing_::machine().console_level, Level::info);
+  EXPECT_EQ(call("syslog", 2, b, 10), err(uapi::Errno::einval));
+  EXPECT_EQ(call("syslog", 11), err(uapi::Errno::einval));
+  EXPECT_EQ(call("syslog", 0), 0);
+  EXPECT_EQ(call("syslog", 1), 0);
+}
+
+// execve of a "#!" script: refused without an execute bit (EACCES, even for root), run through
+// its interpreter with it (argv as binfmt_script builds it); chmod decides which.
+TEST_F(SyscallTest, ExecveRunsAScriptThroughItsInterpreterOnceExecutable) {
+  const auto script = [&](const char* path, std::string text, std::uint64_t mode) {
+    const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenWriteOnly | uapi::kOpenTruncate;
+    const std::int64_t fd = call("open", user_string(path), create, mode);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(call("write", static_cast<std::uint64_t>(fd), user_string(text), text.size()),
+              static_cast<std::int64_t>(text.size()));
+    EXPECT_EQ(call("close", static_cast<std::uint64_t>(fd)), 0);
+  };
+  const std::uint64_t argv[] = {user_string("s"), user_string("one"), 0};
+  testing_::map_user(argv, sizeof(argv));
+  const auto execve = [&](const char* path) {
+    testing_::last_exec().reset();
+    return call("execve", user_string(path), user_address(argv), 0);
+  };
+  script("/tmp/s", "#!/bin/tool  -x  y \t\necho hi\n", 0644);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::eacces));
+  EXPECT_FALSE(testing_::last_exec().has_value());
+  EXPECT_EQ(call("chmod", user_string("/tmp/s"), 0755), 0);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::enosys));  // the fake's answer: it was run
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  EXPECT_EQ(testing_::last_exec()->path, "/tmp/s");
+  EXPECT_EQ(testing_::last_exec()->file, "\x7F" "ELF");  // /bin/tool's bytes
+  EXPECT_EQ(testing_::last_exec()->argv,
+            (std::vector<std::string>{"/bin/tool", "-x  y", "/tmp/s", "one"}));
+  // The interpreter through a symlink, no argument; a script run by a relative name.
+  script("/tmp/t", "#!/bin/sh\n", 0700);
+  EXPECT_EQ(call("chdir", user_string("/tmp")), 0);
+  EXPECT_EQ(execve("t"), err(uapi::Errno::enosys));
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  EXPECT_EQ(testing_::last_exec()->argv, (std::vector<std::string>{"/bin/sh", "t", "one"}));
+  // A script's interpreter may be a script, up to a depth; then ELOOP.
+  script("/tmp/u", "#!/tmp/t -u\n", 0700);
+  EXPECT_EQ(execve("/tmp/u"), err(uapi::Errno::enosys));
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  EXPECT_EQ(testing_::last_exec()->argv,
+            (std::vector<std::string>{"/bin/sh", "/tmp/t", "-u", "/tmp/u", "one"}));
+  script("/tmp/loop", "#!/tmp/loop\n", 0700);
+  EXPECT_EQ(execve("/tmp/loop"), err(uapi::Errno::eloop));
+  // The interpreter missing, not executable, a directory; no interpreter named.
+  script("/tmp/s", "#!/bin/none\n", 0755);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::enoent));
+  script("/tmp/s", "#!/etc/motd\n", 0755);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::eacces));
+  script("/tmp/s", "#!/etc\n", 0755);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::eacces));
+  script("/tmp/s", "#!  \nx\n", 0755);
+  EXPECT_EQ(execve("/tmp/s"), err(uapi::Errno::enoexec));
+  EXPECT_FALSE(testing_::last_exec().has_value());
+}
+
+TEST(ScriptLineTest, TheInterpreterLineAsBinfmtScriptReadsIt) {
+  using ferrite::exec::interpreter_line;
+  EXPECT_FALSE(interpreter_line("\x7F" "ELF").has_value());
+  EXPECT_FALSE(interpreter_line("# !/bin/sh\n").has_value());
+  EXPECT_FALSE(interpreter_line("").has_value());
+  auto line = interpreter_line("#!/bin/sh");
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(line->interpreter, "/bin/sh");
+  EXPECT_EQ(line->argument, "");
+  line = interpreter_line("#! \t/usr/bin/env  python3 -u \r\nprint()\n");
+  EXPECT_EQ(line->interpreter, "/usr/bin/env");
+  EXPECT_EQ(line->argument, "python3 -u \r");  // only spaces and tabs are trimmed
+  line = interpreter_line(std::string_view("#!/bin/sh\0-x\n", 13));
+  EXPECT_EQ(line->interpreter, "/bin/sh");
+  EXPECT_EQ(line->argument, "");
+  EXPECT_EQ(interpreter_line("#!\n")->interpreter, "");
+  // Only 256 bytes are read: a name that runs past them is refused, an argument is cut.
+  const std::string long_name = "#!/" + std::string(300, 'a') + "\n";
+  EXPECT_EQ(interpreter_line(long_name)->interpreter, "");
+  const std::string long_argument = "#!/bin/sh " + std::string(300, 'b') + "\n";
+  line = interpreter_line(long_argument);
+  EXPECT_EQ(line->interpreter, "/bin/sh");
+  EXPECT_EQ(line->argument.size(), 256u - 10u);
 }
 
 // Seeded random system calls with hostile arguments: NULL, small numbers, -1, addresses in the

@@ -64,6 +64,11 @@ FakeAddressSpace& address_space_calls() {
   return state;
 }
 
+std::optional<ExecCall>& last_exec() {
+  static std::optional<ExecCall> call;
+  return call;
+}
+
 }  // namespace ferrite::testing
 
 namespace ferrite::fs {
@@ -149,9 +154,14 @@ void exit_current(std::int32_t wait_status) {
 std::expected<Pid, abi::Errno> fork_current(std::uint64_t, std::uint64_t, bool, bool, bool) {
   return std::unexpected(abi::Errno::enosys);
 }
-std::expected<void, abi::Errno> exec_current(std::string_view, std::span<const std::byte>,
-                                             std::span<const std::string_view>,
+std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<const std::byte> file,
+                                             std::span<const std::string_view> argv,
                                              std::span<const std::string_view>) {
+  testing::ExecCall call{std::string(path),
+                         std::string(reinterpret_cast<const char*>(file.data()), file.size()),
+                         {}};
+  for (std::string_view a : argv) call.argv.emplace_back(a);
+  testing::last_exec() = std::move(call);
   return std::unexpected(abi::Errno::enosys);
 }
 std::expected<WaitResult, abi::Errno> wait_child(Process&, Pid, bool, bool) {
@@ -222,6 +232,12 @@ MemoryFigures memory() {
 }
 std::uint32_t process_count() {
   return 1;
+}
+log::Level console_level() {
+  return testing::machine().console_level;
+}
+void set_console_level(log::Level level) {
+  testing::machine().console_level = level;
 }
 void power_off() {
   ++testing::machine().power_offs;

@@ -7,11 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "proc/process.h"
 
 #include "fs/tree.h"
+#include "lib/log.h"
 
 namespace ferrite::testing {
 
@@ -35,6 +38,7 @@ struct FakeMachine {
   std::uint64_t fs_base = 0;
   int power_offs = 0;
   int restarts = 0;
+  log::Level console_level = log::Level::info;
 };
 FakeMachine& machine();
 
@@ -61,5 +65,14 @@ struct FakeAddressSpace {
   std::vector<std::pair<std::uint64_t, std::size_t>> written;  // write_initial: at, bytes
 };
 FakeAddressSpace& address_space_calls();
+
+// The last proc::exec_current a system call asked for (which then fails with ENOSYS: the fake
+// has no process to replace): the name, the file's bytes and argv.
+struct ExecCall {
+  std::string path;
+  std::string file;
+  std::vector<std::string> argv;
+};
+std::optional<ExecCall>& last_exec();
 
 }  // namespace ferrite::testing
