@@ -143,7 +143,7 @@ std::size_t expect_enomem_at_each_allocation(const fs::Tree& tree, const Operati
     }
     EXPECT_EQ(describe(tree), before) << "allocation " << n << " failed";
     if (hooks_installed) {
-      EXPECT_EQ(seen.heap_allocations, seen.heap_frees) << "allocation " << n << ": memory kept";
+      EXPECT_EQ(seen.heap_allocations, seen.heap_frees) << "allocation " << n << ": the heap holds more, or less, than before";
     }
   }
   ADD_FAILURE() << "the operation never succeeded";
