@@ -208,9 +208,10 @@ std::expected<std::size_t, abi::Errno> write(OpenFile& file, std::span<const std
       return pipe_write(file, in);
     case FileKind::regular: {
       if (!file.node->writable()) return std::unexpected(abi::Errno::ebadf);  // open() stops it
-      if ((file.flags & abi::kOpenAppend) != 0) file.offset = file.node->size();
-      auto put = file.node->write_at(file.offset, in);
-      if (put) file.offset += *put;
+      // O_APPEND writes at the end; the offset moves only when the write succeeds (as on Linux).
+      const std::uint64_t at = (file.flags & abi::kOpenAppend) != 0 ? file.node->size() : file.offset;
+      auto put = file.node->write_at(at, in);
+      if (put) file.offset = at + *put;
       return put;
     }
     default:
@@ -275,12 +276,13 @@ std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std:
   const Node& directory = *file.node;
   std::size_t used = 0;
   // Entry k of the directory: 0 ".", 1 "..", 2 + i the i-th child. The offset is the next k.
+  // The children are a linked list: the first one this call lists is found by walking, the
+  // others follow from it.
+  const Node* child = directory.children.at(file.offset >= 2 ? file.offset - 2 : 0);
   for (;; ++file.offset) {
     const std::uint64_t k = file.offset;
-    if (k >= 2 + directory.children.size()) break;
-    const Node& entry = k == 0   ? directory
-                        : k == 1 ? *directory.parent
-                                 : *directory.children[k - 2];
+    if (k >= 2 && child == nullptr) break;
+    const Node& entry = k == 0 ? directory : k == 1 ? *directory.parent : *child;
     const std::string_view name = k == 0 ? "." : k == 1 ? ".." : entry.name;
     const std::size_t length =
         (abi::kDirent64NameOffset + name.size() + 1 + 7) & ~std::size_t{7};  // padded to 8
@@ -296,6 +298,7 @@ std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std:
     std::memcpy(record, &header, abi::kDirent64NameOffset);
     std::memcpy(record + abi::kDirent64NameOffset, name.data(), name.size());
     used += length;
+    if (k >= 2) child = child->next_sibling;
   }
   return used;
 }

@@ -1,7 +1,9 @@
 // The initramfs file tree and path lookup: see tree.h.
 #include "fs/tree.h"
 
-#include <algorithm>
+#include <cstring>
+#include <new>
+#include <utility>
 
 namespace ferrite::fs {
 
@@ -36,6 +38,17 @@ std::string_view normalise_archive_name(std::string_view name) {
 
 constexpr std::uint32_t kDirectoryMode = 0755;
 
+// `name` copied into `out` (a node's own name), false when the heap has no room for it.
+bool copy_name(std::string_view name, lib::ByteBuffer& out) {
+  if (!out.try_resize(name.size())) return false;
+  if (!name.empty()) std::memcpy(out.data(), name.data(), name.size());
+  return true;
+}
+
+std::string_view as_name(const lib::ByteBuffer& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
 }  // namespace
 
 Device device_from_numbers(std::uint32_t major, std::uint32_t minor) {
@@ -62,6 +75,34 @@ DeviceNumbers numbers_of(Device device) {
   return {0, 0};
 }
 
+Node* ChildList::at(std::size_t index) const {
+  Node* node = first_;
+  for (; node != nullptr && index > 0; --index) node = node->next_sibling;
+  return node;
+}
+
+std::size_t ChildList::size() const {
+  std::size_t count = 0;
+  for (const Node* node = first_; node != nullptr; node = node->next_sibling) ++count;
+  return count;
+}
+
+void ChildList::push_back(Node* child) {
+  child->previous_sibling = last_;
+  child->next_sibling = nullptr;
+  (last_ != nullptr ? last_->next_sibling : first_) = child;
+  last_ = child;
+}
+
+void ChildList::remove(Node* child) {
+  (child->previous_sibling != nullptr ? child->previous_sibling->next_sibling : first_) =
+      child->next_sibling;
+  (child->next_sibling != nullptr ? child->next_sibling->previous_sibling : last_) =
+      child->previous_sibling;
+  child->next_sibling = nullptr;
+  child->previous_sibling = nullptr;
+}
+
 Node* Node::child(std::string_view child_name) const {
   for (Node* c : children) {
     if (c->name == child_name) return c;
@@ -70,19 +111,67 @@ Node* Node::child(std::string_view child_name) const {
 }
 
 Tree::Tree() {
-  root_ = make_node(nullptr, {}, NodeType::directory);
+  root_ = make_boot_node(nullptr, {}, NodeType::directory);
   root_->mode = kDirectoryMode;
 }
 
-Node* Tree::make_node(Node* parent, std::string_view name, NodeType type) {
-  nodes_.push_back(std::make_unique<Node>());
-  Node* node = nodes_.back().get();
+Tree::Tree(Tree&& other) noexcept
+    : root_(std::exchange(other.root_, nullptr)),
+      budget_(std::move(other.budget_)),
+      next_inode_(other.next_inode_),
+      node_count_(std::exchange(other.node_count_, 0)) {}
+
+Tree& Tree::operator=(Tree&& other) noexcept {
+  if (this != &other) {
+    if (root_ != nullptr) delete_subtree(root_);
+    root_ = std::exchange(other.root_, nullptr);
+    budget_ = std::move(other.budget_);
+    next_inode_ = other.next_inode_;
+    node_count_ = std::exchange(other.node_count_, 0);
+  }
+  return *this;
+}
+
+Tree::~Tree() {
+  if (root_ != nullptr) delete_subtree(root_);
+}
+
+// Deletes `top` (already out of its directory, or the root) and everything below it, deepest
+// first, without recursion: a /tmp path may be 2,000 directories deep, too deep for a kernel stack.
+void Tree::delete_subtree(Node* top) {
+  Node* node = top;
+  for (;;) {
+    if (!node->children.empty()) {
+      node = node->children.front();
+      continue;
+    }
+    Node* const parent = node->parent;
+    const bool done = node == top;
+    if (!done) parent->children.remove(node);
+    node->free_bytes();
+    delete node;
+    --node_count_;
+    if (done) return;
+    node = parent;
+  }
+}
+
+// Gives `node` (new, from the caller) its place: a child of `parent`, or the root (nullptr).
+// Allocates nothing, so it cannot fail.
+Node* Tree::adopt(Node* node, Node* parent, std::string_view name, NodeType type) {
   node->name = name;
   node->type = type;
   node->inode = next_inode_++;
   node->parent = parent != nullptr ? parent : node;
   if (parent != nullptr) parent->children.push_back(node);
+  ++node_count_;
   return node;
+}
+
+// A node of the tree built at boot: its name points into the archive. The throwing new: no
+// memory for the initramfs's tree at boot is a kernel panic (mm/heap.cpp), not a program's error.
+Node* Tree::make_boot_node(Node* parent, std::string_view name, NodeType type) {
+  return adopt(new Node, parent, name, type);
 }
 
 // Finds or creates the directory at `path` (relative to the root, already normalised).
@@ -98,7 +187,7 @@ Node* Tree::ensure_directory(std::string_view path, BuildReport& report) {
     }
     Node* next = current->child(name);
     if (next == nullptr) {
-      next = make_node(current, name, NodeType::directory);
+      next = make_boot_node(current, name, NodeType::directory);
       next->mode = kDirectoryMode;
       ++report.implicit_directories;
     } else if (next->type != NodeType::directory) {
@@ -163,7 +252,7 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
       ++report.skipped;  // a directory and a file of the same name: keep the first
       continue;
     }
-    if (node == nullptr) node = tree.make_node(parent, base, type);
+    if (node == nullptr) node = tree.make_boot_node(parent, base, type);
     // A later entry for the same name replaces the earlier one, as Linux's unpacker does.
     node->type = type;
     node->device = Device::none;
@@ -189,7 +278,7 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
                     {"zero", Device::zero}};
     for (const auto& d : kDevices) {
       if (dev->child(d.name) != nullptr) continue;
-      Node* node = tree.make_node(dev, d.name, NodeType::char_device);
+      Node* node = tree.make_boot_node(dev, d.name, NodeType::char_device);
       node->mode = 0666;
       node->device = d.device;
     }
@@ -198,7 +287,10 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
   if (Node* tmp = tree.ensure_directory("tmp", report); tmp != nullptr) {
     if (tmp->mode == 0) tmp->mode = 01777;
     tmp->budget = tree.budget_.get();
-    tmp->children.clear();
+    while (Node* old = tmp->children.front()) {
+      tmp->children.remove(old);
+      tree.delete_subtree(old);
+    }
   }
   if (report_out != nullptr) *report_out = report;
   return tree;
@@ -248,13 +340,13 @@ std::expected<Node*, abi::Errno> Tree::walk(std::string_view path, Node* start, 
 
 std::expected<void, abi::Errno> Node::resize(std::size_t new_size) {
   if (budget == nullptr || type != NodeType::regular) return std::unexpected(abi::Errno::erofs);
-  if (new_size > bytes.size() && new_size - bytes.size() > budget->limit - budget->used) {
+  const std::size_t old_size = bytes.size();
+  if (new_size > old_size && new_size - old_size > budget->limit - budget->used) {
     return std::unexpected(abi::Errno::enospc);
   }
-  budget->used = budget->used - bytes.size() + new_size;
-  bytes.resize(new_size);
-  if (new_size == 0) bytes.shrink_to_fit();
-  data = {bytes.data(), bytes.size()};
+  if (!bytes.try_resize(new_size)) return std::unexpected(abi::Errno::enomem);  // file unchanged
+  budget->used = budget->used - old_size + new_size;
+  data = bytes.bytes();
   return {};
 }
 
@@ -268,13 +360,13 @@ std::expected<std::size_t, abi::Errno> Node::write_at(std::uint64_t offset,
   if (end > bytes.size()) {
     if (auto grown = resize(end); !grown) return std::unexpected(grown.error());
   }
-  for (std::size_t i = 0; i < in.size(); ++i) bytes[offset + i] = in[i];
+  std::memcpy(bytes.data() + offset, in.data(), in.size());
   return in.size();
 }
 
 void Node::free_bytes() {
   if (budget != nullptr) budget->used -= bytes.size();
-  bytes = {};
+  bytes.release();
   data = {};
 }
 
@@ -286,38 +378,31 @@ std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view nam
   if (parent->child(name) != nullptr) return std::unexpected(abi::Errno::eexist);
   if (!parent->writable()) return std::unexpected(abi::Errno::erofs);
   if (parent->unlinked) return std::unexpected(abi::Errno::enoent);  // a removed directory
-  Node* node = make_node(parent, {}, type);
-  node->owned_name.assign(name.begin(), name.end());
-  node->name = {node->owned_name.data(), node->owned_name.size()};
+  // The two allocations first, then the linking, which cannot fail: ENOMEM leaves no trace.
+  lib::ByteBuffer owned_name;
+  if (!copy_name(name, owned_name)) return std::unexpected(abi::Errno::enomem);
+  Node* node = new (std::nothrow) Node;
+  if (node == nullptr) return std::unexpected(abi::Errno::enomem);
+  node->owned_name = std::move(owned_name);
+  adopt(node, parent, as_name(node->owned_name), type);
   node->mode = mode & 07777;
   node->budget = parent->budget;
   return node;
-}
-
-// Takes `node` out of `directory`'s list. The list's memory goes back with the last entry, so that
-// a directory emptied again (/tmp after a program's temporary files) holds no more heap than it
-// did before (a kept capacity would stay behind after the program, looking like a leak).
-void Tree::remove_child(Node* directory, Node* node) {
-  std::erase(directory->children, node);
-  if (directory->children.empty()) std::vector<Node*>().swap(directory->children);
 }
 
 // Takes `node` out of its directory and out of the tree: deleted now, or, while it has holders
 // (hold/drop), handed to them — the last drop() deletes it. Its parent pointer then points at
 // itself: the old parent may be removed and freed before the holders let go.
 void Tree::detach(Node* node) {
-  remove_child(node->parent, node);
-  const auto owner =
-      std::find_if(nodes_.begin(), nodes_.end(),
-                   [node](const std::unique_ptr<Node>& n) { return n.get() == node; });
+  node->parent->children.remove(node);
+  --node_count_;
   if (node->open_count > 0) {
     node->unlinked = true;
     node->parent = node;
-    if (owner != nodes_.end()) (void)owner->release();
   } else {
     node->free_bytes();
+    delete node;  // a removed directory is empty: nothing below it
   }
-  if (owner != nodes_.end()) nodes_.erase(owner);
 }
 
 void hold(Node* node) {
@@ -372,11 +457,14 @@ std::expected<void, abi::Errno> Tree::rename(Node* old_parent, std::string_view 
     if (existing_dir && !node_dir) return std::unexpected(abi::Errno::eisdir);
     if (!existing_dir && node_dir) return std::unexpected(abi::Errno::enotdir);
     if (existing_dir && !existing->children.empty()) return std::unexpected(abi::Errno::enotempty);
-    detach(existing);
   }
-  remove_child(old_parent, node);
-  node->owned_name.assign(new_name.begin(), new_name.end());
-  node->name = {node->owned_name.data(), node->owned_name.size()};
+  // The new name's memory before any change: without it, ENOMEM and both names are as they were.
+  lib::ByteBuffer owned_name;
+  if (!copy_name(new_name, owned_name)) return std::unexpected(abi::Errno::enomem);
+  if (existing != nullptr) detach(existing);
+  node->parent->children.remove(node);
+  node->owned_name = std::move(owned_name);
+  node->name = as_name(node->owned_name);
   node->parent = new_parent;
   new_parent->children.push_back(node);
   return {};

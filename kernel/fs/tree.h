@@ -3,6 +3,14 @@
 // Read-only: file contents point into the archive in memory, nothing is copied — except under
 // /tmp, a tmpfs: its nodes carry a TmpfsBudget pointer, own their names and bytes on the kernel
 // heap, and can be created, written, truncated, unlinked and renamed (16 MiB in all, then ENOSPC).
+// When the heap itself runs out first (other programs hold the memory), the call that needed
+// memory fails with ENOMEM, as Linux's shmem does, and changes nothing: a file keeps its size and
+// bytes, a rename keeps the old name, no half-made node stays, the budget's count stays right.
+// So every allocation a system call makes here is a fallible one (new (std::nothrow),
+// lib::ByteBuffer::try_resize), and linking a name into a directory allocates nothing: a
+// directory's children are linked through the children themselves, as Linux's dentries are.
+// Building the tree from the archive at boot may still panic when memory runs out: that is no
+// program's input.
 // A tmpfs node lives while it has a name or a holder: an OpenFile, or a process whose current
 // directory it is (hold/drop below); the last holder of a removed node frees it, bytes and all.
 // No lock: the tree is changed by system calls,
@@ -20,10 +28,10 @@
 #include <memory>
 #include <span>
 #include <string_view>
-#include <vector>
 
 #include "abi/errno.h"
 #include "fs/cpio.h"
+#include "lib/byte_buffer.h"
 
 namespace ferrite::fs {
 
@@ -45,6 +53,37 @@ struct TmpfsBudget {
   std::size_t limit = 16 * 1024 * 1024;
 };
 
+struct Node;
+
+// A directory's children, in the order they came (the archive's, then creation's). The links are
+// in the children (Node::next_sibling, Node::previous_sibling), so adding one allocates nothing
+// and cannot fail, and an empty directory holds no memory for its list.
+class ChildList {
+ public:
+  class Iterator {
+   public:
+    explicit Iterator(Node* at) : at_(at) {}
+    Node* operator*() const { return at_; }
+    Iterator& operator++();
+    bool operator==(const Iterator&) const = default;
+
+   private:
+    Node* at_;
+  };
+  Iterator begin() const { return Iterator(first_); }
+  Iterator end() const { return Iterator(nullptr); }
+  bool empty() const { return first_ == nullptr; }
+  Node* front() const { return first_; }
+  Node* at(std::size_t index) const;  // nullptr past the end; walks the list
+  std::size_t size() const;           // walks the list
+  void push_back(Node* child);
+  void remove(Node* child);
+
+ private:
+  Node* first_ = nullptr;
+  Node* last_ = nullptr;
+};
+
 struct Node {
   std::string_view name;              // "" for the root
   NodeType type = NodeType::directory;
@@ -56,24 +95,32 @@ struct Node {
   Node* parent = nullptr;             // the root is its own parent
   std::span<const std::byte> data;    // file contents or symlink target
   Device device = Device::none;
-  std::vector<Node*> children;        // directories only, in archive order
+  ChildList children;                 // directories only
+  Node* next_sibling = nullptr;       // the links of the parent's `children`
+  Node* previous_sibling = nullptr;
   // tmpfs (/tmp and below): non-null budget marks a writable node; `data` then views `bytes`.
   TmpfsBudget* budget = nullptr;
-  std::vector<std::byte> bytes;       // the contents of a tmpfs file
-  std::vector<char> owned_name;       // `name` of a node created at run time
+  lib::ByteBuffer bytes;              // the contents of a tmpfs file
+  lib::ByteBuffer owned_name;         // `name` of a node created at run time
   std::uint32_t open_count = 0;       // holders of a tmpfs node: OpenFiles, current directories
   bool unlinked = false;              // removed from its directory while held: the holders own it
 
   std::size_t size() const { return type == NodeType::directory ? 0 : data.size(); }
   Node* child(std::string_view child_name) const;
   [[nodiscard]] bool writable() const { return budget != nullptr; }
-  // tmpfs files: new size (zeros added), ENOSPC past the budget.
+  // tmpfs files: new size (zeros added), ENOSPC past the budget, ENOMEM when the kernel heap
+  // cannot grow the file (then the file is as it was). Shrinking never fails.
   std::expected<void, abi::Errno> resize(std::size_t new_size);
-  // tmpfs files: writes `in` at `offset`, growing the file.
+  // tmpfs files: writes `in` at `offset`, growing the file (ENOSPC, ENOMEM: nothing written).
   std::expected<std::size_t, abi::Errno> write_at(std::uint64_t offset, std::span<const std::byte> in);
   // Gives the bytes back to the budget (unlinked and closed).
   void free_bytes();
 };
+
+inline ChildList::Iterator& ChildList::Iterator::operator++() {
+  at_ = at_->next_sibling;
+  return *this;
+}
 
 // A holder of `node` more, or fewer (OpenFiles, a process's current directory); nothing for a
 // node of the read-only tree, which lives as long as the tree. A removed tmpfs node dies with its
@@ -99,8 +146,11 @@ struct BuildReport {
 class Tree {
  public:
   Tree();
-  Tree(Tree&&) = default;
-  Tree& operator=(Tree&&) = default;
+  Tree(Tree&& other) noexcept;
+  Tree& operator=(Tree&& other) noexcept;
+  Tree(const Tree&) = delete;
+  Tree& operator=(const Tree&) = delete;
+  ~Tree();  // deletes every node still in the tree (removed ones belong to their holders)
 
   // Builds the tree from a cpio newc archive (which must stay in memory as long as the tree).
   // A damaged archive gives its failure and no tree. /dev and its four devices are added when
@@ -118,12 +168,14 @@ class Tree {
   // ENOENT for a removed directory that is still someone's current directory (getcwd(2)).
   std::expected<std::size_t, abi::Errno> path_of(const Node* node, std::span<char> out) const;
 
-  std::size_t node_count() const { return nodes_.size(); }
+  std::size_t node_count() const { return node_count_; }  // the nodes in the tree, root and all
 
   // tmpfs operations, in a writable directory `parent` (else EROFS). create: EEXIST if the name
   // is taken. remove: ENOENT, EISDIR (a directory without `directory`), ENOTDIR (a file with it),
   // ENOTEMPTY. rename: both parents writable, replaces a file of the new name (EISDIR/ENOTDIR
   // when the kinds differ, ENOTEMPTY for a full directory), EINVAL into itself.
+  // create and rename allocate (the node, its name), and fail with ENOMEM before changing
+  // anything when the heap cannot give that memory; remove never allocates.
   std::expected<Node*, abi::Errno> create(Node* parent, std::string_view name, NodeType type,
                                           std::uint32_t mode);
   std::expected<void, abi::Errno> remove(Node* parent, std::string_view name, bool directory);
@@ -133,18 +185,19 @@ class Tree {
   void set_tmpfs_limit(std::size_t limit) { budget_->limit = limit; }
 
  private:
-  Node* make_node(Node* parent, std::string_view name, NodeType type);
+  Node* adopt(Node* node, Node* parent, std::string_view name, NodeType type);
+  Node* make_boot_node(Node* parent, std::string_view name, NodeType type);
   Node* ensure_directory(std::string_view path, BuildReport& report);
   std::expected<Node*, abi::Errno> walk(std::string_view path, Node* start, FollowLast follow,
                                         int& hops) const;
 
   void detach(Node* node);
-  static void remove_child(Node* directory, Node* node);
+  void delete_subtree(Node* top);
 
-  std::vector<std::unique_ptr<Node>> nodes_;
-  Node* root_ = nullptr;
+  Node* root_ = nullptr;  // owns the tree: each node is deleted with its directory
   std::unique_ptr<TmpfsBudget> budget_ = std::make_unique<TmpfsBudget>();  // moves with the tree
   std::uint64_t next_inode_ = 1;
+  std::size_t node_count_ = 0;
 };
 
 }  // namespace ferrite::fs

@@ -183,6 +183,7 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
   const bool create = (flags & abi::kOpenCreate) != 0;
   auto node =
       resolve(process, dirfd, *text, no_follow ? fs::FollowLast::no : fs::FollowLast::yes);
+  bool made = false;  // by this call's O_CREAT
   if (!node) {
     if (node.error() != Errno::enoent || !create) return std::unexpected(node.error());
     // O_CREAT of a missing name: a new tmpfs file; EROFS outside /tmp, EISDIR for "name/".
@@ -190,15 +191,22 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
     const auto created = create_node(process, dirfd, *text, fs::NodeType::regular, mode);
     if (!created) return std::unexpected(created.error());
     node = *created;
+    made = true;
   } else if (create) {
     if ((flags & abi::kOpenExclusive) != 0) return std::unexpected(Errno::eexist);
     if ((*node)->type == fs::NodeType::directory) return std::unexpected(Errno::eisdir);
   }
   if (no_follow && (*node)->type == fs::NodeType::symlink) return std::unexpected(Errno::eloop);
+  // A file this call made goes again when the open fails after it (no memory for the OpenFile,
+  // no free descriptor), so that a failed open leaves nothing behind. Removing allocates nothing.
+  const auto unmake = [&](Errno error) -> Result {
+    if (made) (void)(*file_tree())->remove((*node)->parent, (*node)->name, false);
+    return std::unexpected(error);
+  };
   const auto file = fs::open(*node, flags, process.sid);
-  if (!file) return std::unexpected(file.error());
+  if (!file) return unmake(file.error());
   const auto fd = process.files->install(*file);
-  if (!fd) return std::unexpected(fd.error());
+  if (!fd) return unmake(fd.error());
   process.files->set_close_on_exec(*fd, (flags & abi::kOpenCloexec) != 0);
   return *fd;
 }

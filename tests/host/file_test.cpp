@@ -394,21 +394,37 @@ TEST_F(FilesTest, TmpfsUnlinkMkdirRmdirRenameAndListing) {
   EXPECT_TRUE(tree_->remove(tmp, "d", true).has_value());
 }
 
-// An emptied directory gives its list's memory back (kernel.shell_run_first_gives_back: a
-// program's temporary files must not leave /tmp holding more heap than at boot).
-TEST_F(FilesTest, TmpfsDirectoryEmptiedAgainHoldsNoList) {
+// A directory's children are linked through themselves (no list to allocate, none kept when
+// emptied: kernel.shell_run_first_gives_back): order kept, links mended by remove and rename.
+TEST_F(FilesTest, TmpfsDirectoryListKeepsOrderThroughRemoveAndRename) {
   fs::Node* tmp = node("/tmp");
-  ASSERT_EQ(tmp->children.capacity(), 0u);
-  ASSERT_TRUE(tree_->create(tmp, "a", fs::NodeType::regular, 0600).has_value());
-  ASSERT_TRUE(tree_->create(tmp, "b", fs::NodeType::directory, 0700).has_value());
-  ASSERT_TRUE(tree_->create(node("/tmp/b"), "c", fs::NodeType::regular, 0600).has_value());
-  ASSERT_TRUE(tree_->rename(node("/tmp/b"), "c", tmp, "c").has_value());  // rename empties b
-  EXPECT_EQ(node("/tmp/b")->children.capacity(), 0u);
-  ASSERT_TRUE(tree_->remove(tmp, "a", false).has_value());
-  EXPECT_NE(tmp->children.capacity(), 0u);  // b and c are still there
-  ASSERT_TRUE(tree_->remove(tmp, "b", true).has_value());
-  ASSERT_TRUE(tree_->remove(tmp, "c", false).has_value());
-  EXPECT_EQ(tmp->children.capacity(), 0u);
+  const auto names = [](const fs::Node* directory) {
+    std::string out;
+    for (const fs::Node* child : directory->children) out += std::string(child->name) + " ";
+    return out;
+  };
+  ASSERT_TRUE(tmp->children.empty());
+  for (const char* name : {"a", "b", "c", "d"}) {
+    ASSERT_TRUE(tree_->create(tmp, name, fs::NodeType::regular, 0600).has_value());
+  }
+  ASSERT_TRUE(tree_->create(tmp, "dir", fs::NodeType::directory, 0700).has_value());
+  EXPECT_EQ(names(tmp), "a b c d dir ");
+  ASSERT_TRUE(tree_->remove(tmp, "a", false).has_value());  // the first
+  ASSERT_TRUE(tree_->remove(tmp, "c", false).has_value());  // one in the middle
+  EXPECT_EQ(names(tmp), "b d dir ");
+  ASSERT_TRUE(tree_->rename(tmp, "dir", tmp, "z").has_value());  // the last, back at the end
+  ASSERT_TRUE(tree_->rename(tmp, "b", node("/tmp/z"), "b").has_value());
+  EXPECT_EQ(names(tmp), "d z ");
+  EXPECT_EQ(names(node("/tmp/z")), "b ");
+  EXPECT_EQ(tmp->children.size(), 2u);
+  EXPECT_EQ(tmp->children.at(1)->name, "z");
+  EXPECT_EQ(tmp->children.at(2), nullptr);
+  ASSERT_TRUE(tree_->remove(node("/tmp/z"), "b", false).has_value());
+  ASSERT_TRUE(tree_->remove(tmp, "z", true).has_value());
+  ASSERT_TRUE(tree_->remove(tmp, "d", false).has_value());
+  EXPECT_TRUE(tmp->children.empty());
+  EXPECT_EQ(tree_->create(tmp, "again", fs::NodeType::regular, 0600).value()->name, "again");
+  EXPECT_EQ(names(tmp), "again ");
 }
 
 TEST_F(FilesTest, TmpfsFileOpenAfterUnlinkKeepsItsDataUntilClosed) {
