@@ -125,9 +125,9 @@ class AddressSpace {
   // with them, pages never touched stay demand-zero. All or nothing: on ENOMEM (no frame for a
   // page table, no region slot, no room) every mapping is as it was.
   struct RemapOptions {
-    bool may_move = false;       // MREMAP_MAYMOVE
-    bool fixed = false;          // MREMAP_FIXED: to new_start exactly, replacing what is there
-    bool keep_old = false;       // MREMAP_DONTUNMAP: the old range stays, empty (demand-zero)
+    bool may_move = false;        // MREMAP_MAYMOVE
+    bool fixed = false;           // MREMAP_FIXED: to new_start exactly, replacing what is there
+    bool keep_old = false;        // MREMAP_DONTUNMAP: the old range stays, empty (demand-zero)
     std::uint64_t new_start = 0;  // with `fixed`
   };
   [[nodiscard]] std::expected<std::uint64_t, abi::Errno> remap(std::uint64_t old_start,
@@ -188,10 +188,9 @@ class AddressSpace {
   std::expected<void, abi::Errno> unmap_locked(std::uint64_t start, std::uint64_t bytes);
   // remap's move: [old_start, old_end) to [new_start, new_start + new_size), `protection` the
   // old region's. `replace`: MAP_FIXED-like, whatever is at the new range goes.
-  std::expected<std::uint64_t, abi::Errno> move_locked(std::uint64_t old_start, std::uint64_t old_end,
-                                                       std::uint64_t new_start, std::uint64_t new_size,
-                                                       std::uint32_t protection, bool replace,
-                                                       bool keep_old);
+  std::expected<std::uint64_t, abi::Errno> move_locked(
+      std::uint64_t old_start, std::uint64_t old_end, std::uint64_t new_start,
+      std::uint64_t new_size, std::uint32_t protection, bool replace, bool keep_old);
   // Unmaps every page in [start, end) and frees its frame; re-flags the pages there.
   void unmap_pages_locked(std::uint64_t start, std::uint64_t end);
   bool copy_on_write_locked(Page4KiB page, PageTableEntry& entry);  // `entry` maps `page`

@@ -1,8 +1,8 @@
 // Walking the lower half of an address space's page tables (chapter 14): visit the pages of a
 // range, find one page's level-1 entry, move a range's entries elsewhere (mremap), copy a
-// range's tables for fork, free everything a user address space holds in some ranges. Portable (the tables are reached through a
-// PhysicalMemoryView), so host tests run it over simulated memory under ASan;
-// mm/address_space.cpp uses it in the kernel. Mapping one page is mm::Mapper's job.
+// range's tables for fork, free everything a user address space holds in some ranges. Portable (the
+// tables are reached through a PhysicalMemoryView), so host tests run it over simulated memory
+// under ASan; mm/address_space.cpp uses it in the kernel. Mapping one page is mm::Mapper's job.
 //
 // Chapter 15: fork and exit walk only the ranges the process has mapped (its regions, its
 // extents), never every entry of every table — a level-1 table has 512 entries, and reading
@@ -204,7 +204,8 @@ template <class Frames>
       FERRITE_ASSERT(entry.is_unused());  // only level-1 entries are ever parked
       const std::optional<Frame4KiB> made = frames.allocate_zeroed();
       if (!made) return nullptr;
-      entry.set(made->start(), PageTableFlags::present | PageTableFlags::writable | PageTableFlags::user);
+      entry.set(made->start(),
+                PageTableFlags::present | PageTableFlags::writable | PageTableFlags::user);
     }
     FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
     table = memory.pointer_to<PageTable>(entry.address());

@@ -163,7 +163,9 @@ Result sys_mremap(proc::Process& process, const Arguments& a) {
   const auto space = space_of(process);
   if (!space) return std::unexpected(space.error());
   const auto moved = (*space)->remap(old_address, old_bytes, new_bytes,
-                                     {.may_move = may_move, .fixed = fixed, .keep_old = dont_unmap,
+                                     {.may_move = may_move,
+                                      .fixed = fixed,
+                                      .keep_old = dont_unmap,
                                       .new_start = fixed ? new_address : 0});
   if (!moved) return std::unexpected(moved.error());
   return static_cast<std::int64_t>(*moved);

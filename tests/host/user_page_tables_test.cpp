@@ -232,8 +232,10 @@ TEST_F(UserPageTablesTest, MovingPagesCarriesEveryEntryAndLeavesTheOldRangeEmpty
   map(kEnd);
   park(kFrom + 16 * kPage);
   if (!mapped.contains(kFrom + 17 * kPage)) map(kFrom + 17 * kPage);
-  PageTableEntry* marked = user_page_entry(view(), level4, Page4KiB::containing(VirtAddr(kFrom + 17 * kPage)));
-  marked->set_flags(marked->flags().without(PageTableFlags::writable) | PageTableFlags::from_bits(1ull << 10));
+  PageTableEntry* marked =
+      user_page_entry(view(), level4, Page4KiB::containing(VirtAddr(kFrom + 17 * kPage)));
+  marked->set_flags(marked->flags().without(PageTableFlags::writable) |
+                    PageTableFlags::from_bits(1ull << 10));
   std::vector<std::pair<std::uint64_t, std::uint64_t>> before;  // page, raw entry
   for_each_user_page(view(), level4, kFrom, kEnd, [&](Page4KiB page, PageTableEntry& entry) {
     before.emplace_back(page.start().value(), entry.raw());
@@ -245,7 +247,8 @@ TEST_F(UserPageTablesTest, MovingPagesCarriesEveryEntryAndLeavesTheOldRangeEmpty
   // Below the edge a level-2 and a level-1 table (the level-3 one is the source's), above it
   // a level-3, a level-2 and a level-1 table.
   EXPECT_EQ(owner.tables_taken, 2u + 3u);
-  EXPECT_EQ(visited(kTo, kTo + (kEnd - kFrom)), std::vector<std::uint64_t>{});  // nothing mapped yet
+  EXPECT_EQ(visited(kTo, kTo + (kEnd - kFrom)),
+            std::vector<std::uint64_t>{});  // nothing mapped yet
   const std::uint64_t used = frames.used_frames();
   std::vector<std::uint64_t> flushed;
   move_user_pages(view(), level4, kFrom, kEnd, kTo,
@@ -253,9 +256,10 @@ TEST_F(UserPageTablesTest, MovingPagesCarriesEveryEntryAndLeavesTheOldRangeEmpty
   EXPECT_EQ(frames.used_frames(), used);
   EXPECT_EQ(visited(kFrom, kEnd), std::vector<std::uint64_t>{});
   std::vector<std::pair<std::uint64_t, std::uint64_t>> after;
-  for_each_user_page(view(), level4, kTo, kTo + (kEnd - kFrom), [&](Page4KiB page, PageTableEntry& entry) {
-    after.emplace_back(page.start().value() - kTo + kFrom, entry.raw());
-  });
+  for_each_user_page(view(), level4, kTo, kTo + (kEnd - kFrom),
+                     [&](Page4KiB page, PageTableEntry& entry) {
+                       after.emplace_back(page.start().value() - kTo + kFrom, entry.raw());
+                     });
   EXPECT_EQ(after, before);
   ASSERT_EQ(flushed.size(), before.size());
   for (std::size_t i = 0; i < flushed.size(); ++i) EXPECT_EQ(flushed[i], before[i].first);
@@ -280,13 +284,16 @@ TEST_F(UserPageTablesTest, MovingPagesWithoutRoomForTablesMovesNothing) {
   // Four tables are needed at 512 GiB: a level-3, a level-2 and two level-1 ones. Three, then
   // none more: both times false, and nothing has moved.
   Refusing three{owner, 3};
-  EXPECT_FALSE(make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, three));
+  EXPECT_FALSE(
+      make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, three));
   EXPECT_EQ(visited(0, kLowerHalfEnd), before);
   Refusing none{owner, 0};
-  EXPECT_FALSE(make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, none));
+  EXPECT_FALSE(
+      make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, none));
   EXPECT_EQ(visited(0, kLowerHalfEnd), before);
   Refusing enough{owner, 1};  // the three made before stay; only the last is missing
-  EXPECT_TRUE(make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, enough));
+  EXPECT_TRUE(
+      make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, enough));
   EXPECT_EQ(owner.tables_taken, 4u);
 }
 

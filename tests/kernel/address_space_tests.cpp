@@ -432,7 +432,8 @@ std::uint64_t frame_of(const AddressSpace& space, std::uint64_t address) {
   const auto translation = space.translate(address);
   return translation ? translation->address.value() & ~(kPage - 1) : 0;
 }
-bool failed_with(const std::expected<std::uint64_t, ferrite::abi::Errno>& result, ferrite::abi::Errno error) {
+bool failed_with(const std::expected<std::uint64_t, ferrite::abi::Errno>& result,
+                 ferrite::abi::Errno error) {
   return !result.has_value() && result.error() == error;
 }
 
@@ -443,7 +444,8 @@ KTEST(aspace_remap_shrinks_in_place_and_frees_the_tail) {
   AddressSpace* space = create_address_space();
   KASSERT(space != nullptr);
   KASSERT(space->map_anonymous(kData, 4 * kPage, kRW).has_value());
-  for (std::uint64_t i = 0; i < 4; ++i) put(*space, kData + i * kPage, static_cast<std::uint8_t>(i + 1));
+  for (std::uint64_t i = 0; i < 4; ++i)
+    put(*space, kData + i * kPage, static_cast<std::uint8_t>(i + 1));
   const std::uint64_t frames = space->frames_in_use();
   const auto shrunk = space->remap(kData, 4 * kPage, kPage + 1, {});  // rounded up to 2 pages
   KASSERT(shrunk.has_value());
@@ -454,7 +456,8 @@ KTEST(aspace_remap_shrinks_in_place_and_frees_the_tail) {
   KEXPECT(!space->handle_fault(kData + 3 * kPage, FaultAccess::read));  // no region there now
   KASSERT_EQ(space->regions().size(), std::size_t{1});
   KEXPECT_EQ(space->regions()[0].end, kData + 2 * kPage);
-  KEXPECT_EQ(space->remap(kData, 2 * kPage, 2 * kPage, {}).value_or(0), kData);  // same size: nothing
+  KEXPECT_EQ(space->remap(kData, 2 * kPage, 2 * kPage, {}).value_or(0),
+             kData);  // same size: nothing
   destroy_address_space(space);
   KEXPECT_EQ(frame_allocator().used_frames(), used_before);
 }
@@ -500,7 +503,8 @@ KTEST(aspace_remap_moves_the_entries_not_the_bytes) {
   KASSERT(space->map_anonymous(kData + 4 * kPage, kPage, kRW).has_value());  // in the way
   put(*space, kData, 0xA0);
   put(*space, kData + 2 * kPage + 7, 0xA2);
-  const std::uint64_t frame0 = frame_of(*space, kData), frame2 = frame_of(*space, kData + 2 * kPage);
+  const std::uint64_t frame0 = frame_of(*space, kData),
+                      frame2 = frame_of(*space, kData + 2 * kPage);
   KEXPECT_EQ(*reinterpret_cast<volatile std::uint8_t*>(kData), 0xA0u);  // now in the TLB
   KEXPECT(failed_with(space->remap(kData, 4 * kPage, 8 * kPage, {}), ferrite::abi::Errno::enomem));
   const std::uint64_t frames = space->frames_in_use();
@@ -536,22 +540,28 @@ KTEST(aspace_remap_fixed_replaces_what_is_there_and_refuses_overlaps) {
   constexpr std::uint64_t kTo = kData + 64 * kPage;
   KASSERT(space->map_anonymous(kData, 4 * kPage, kRW).has_value());
   KASSERT(space->map_anonymous(kTo, 3 * kPage, kProtRead).has_value());
-  for (std::uint64_t i = 0; i < 4; ++i) put(*space, kData + i * kPage, static_cast<std::uint8_t>(0x30 + i));
+  for (std::uint64_t i = 0; i < 4; ++i)
+    put(*space, kData + i * kPage, static_cast<std::uint8_t>(0x30 + i));
   put(*space, kTo, 0x99);
   put(*space, kTo + 2 * kPage, 0x98);  // beyond the new mapping's end: stays
   const std::uint64_t frame1 = frame_of(*space, kData + kPage);
   const Remap fixed{.may_move = true, .fixed = true, .new_start = kTo};
   // Overlapping the old range (even its rounded-up tail), misaligned, outside the user range.
   const Remap overlap{.may_move = true, .fixed = true, .new_start = kData + 3 * kPage};
-  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 2 * kPage, overlap), ferrite::abi::Errno::einval));
+  KEXPECT(
+      failed_with(space->remap(kData, 4 * kPage, 2 * kPage, overlap), ferrite::abi::Errno::einval));
   const Remap below{.may_move = true, .fixed = true, .new_start = kData - kPage};
-  KEXPECT(failed_with(space->remap(kData, 4 * kPage - 1, 2 * kPage, below), ferrite::abi::Errno::einval));
+  KEXPECT(failed_with(space->remap(kData, 4 * kPage - 1, 2 * kPage, below),
+                      ferrite::abi::Errno::einval));
   const Remap misaligned{.may_move = true, .fixed = true, .new_start = kTo + 1};
-  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 2 * kPage, misaligned), ferrite::abi::Errno::einval));
+  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 2 * kPage, misaligned),
+                      ferrite::abi::Errno::einval));
   const Remap kernel{.may_move = true, .fixed = true, .new_start = kUserEnd - kPage};
-  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 2 * kPage, kernel), ferrite::abi::Errno::einval));
+  KEXPECT(
+      failed_with(space->remap(kData, 4 * kPage, 2 * kPage, kernel), ferrite::abi::Errno::einval));
   const Remap without_may_move{.fixed = true, .new_start = kTo};
-  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 2 * kPage, without_may_move), ferrite::abi::Errno::einval));
+  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 2 * kPage, without_may_move),
+                      ferrite::abi::Errno::einval));
   KEXPECT_EQ(peek(*space, kTo), 0x99u);  // all refused before anything changed
   // Shrinking on the way: the first two pages move, the other two are freed, the page at kTo
   // goes; the new mapping has the old one's protection (read-write), kTo + 2 pages keeps its own.
@@ -579,14 +589,17 @@ KTEST(aspace_remap_dontunmap_leaves_the_old_range_empty_and_mapped) {
   put(*space, kData + kPage, 0x5A);
   const std::uint64_t frame = frame_of(*space, kData + kPage);
   const Remap resize{.may_move = true, .keep_old = true};
-  KEXPECT(failed_with(space->remap(kData, 2 * kPage, 3 * kPage, resize), ferrite::abi::Errno::einval));
+  KEXPECT(
+      failed_with(space->remap(kData, 2 * kPage, 3 * kPage, resize), ferrite::abi::Errno::einval));
   const Remap alone{.keep_old = true};
-  KEXPECT(failed_with(space->remap(kData, 2 * kPage, 2 * kPage, alone), ferrite::abi::Errno::einval));
-  const auto moved = space->remap(kData, 2 * kPage, 2 * kPage, {.may_move = true, .keep_old = true});
+  KEXPECT(
+      failed_with(space->remap(kData, 2 * kPage, 2 * kPage, alone), ferrite::abi::Errno::einval));
+  const auto moved =
+      space->remap(kData, 2 * kPage, 2 * kPage, {.may_move = true, .keep_old = true});
   KASSERT(moved.has_value());
   KEXPECT(*moved != kData);
   KEXPECT_EQ(frame_of(*space, *moved + kPage), frame);
-  KEXPECT(space->region_at(kData) != nullptr);  // still mapped...
+  KEXPECT(space->region_at(kData) != nullptr);            // still mapped...
   KEXPECT(!space->translate(kData + kPage).has_value());  // ...but empty: a fault gives zeros
   KEXPECT(space->handle_fault(kData + kPage, FaultAccess::read));
   KEXPECT(is_zero_page(*space, kData + kPage));
@@ -599,12 +612,14 @@ KTEST(aspace_remap_refuses_what_linux_refuses) {
   KASSERT(space != nullptr);
   using ferrite::abi::Errno;
   KASSERT(space->map_anonymous(kData, 2 * kPage, kRW).has_value());
-  KASSERT(space->map_anonymous(kData + 2 * kPage, kPage, kProtRead).has_value());  // another protection
+  KASSERT(
+      space->map_anonymous(kData + 2 * kPage, kPage, kProtRead).has_value());  // another protection
   put(*space, kData, 1);
   // Not all one mapping: EFAULT.
   KEXPECT(failed_with(space->remap(kData + 8 * kPage, kPage, 2 * kPage, kMayMove), Errno::efault));
   KEXPECT(failed_with(space->remap(kData, 3 * kPage, 4 * kPage, kMayMove), Errno::efault));
-  KEXPECT(failed_with(space->remap(kData + 2 * kPage, 2 * kPage, kPage, {}), Errno::efault));  // past its end
+  KEXPECT(failed_with(space->remap(kData + 2 * kPage, 2 * kPage, kPage, {}),
+                      Errno::efault));  // past its end
   KEXPECT(failed_with(space->remap(kData, ~std::uint64_t{0}, kPage, {}), Errno::efault));
   KEXPECT(failed_with(space->remap(0, kPage, 2 * kPage, kMayMove), Errno::efault));
   // EINVAL: misaligned, new size 0, old size 0 (duplicating: private mappings cannot be).
@@ -627,7 +642,7 @@ KTEST(aspace_remap_out_of_memory_changes_nothing) {
   KASSERT(space != nullptr);
   using ferrite::abi::Errno;
   constexpr std::uint64_t kFar = 0x0000'2000'0000'0000;  // a level-4 slot of its own
-  constexpr std::uint64_t kEdge = kFar + (2 << 20);       // where a level-1 table ends
+  constexpr std::uint64_t kEdge = kFar + (2 << 20);      // where a level-1 table ends
   KASSERT(space->map_anonymous(kData, 2 * kPage, kRW).has_value());
   KASSERT(space->map_anonymous(kData + 2 * kPage, kPage, kProtRead).has_value());  // in the way
   KASSERT(space->map_anonymous(kEdge - kPage, kPage, kProtRead).has_value());
@@ -666,11 +681,13 @@ KTEST(aspace_remap_out_of_memory_changes_nothing) {
     KASSERT(space->map_anonymous(kData + (1 << 20) + 2 * i * kPage, kPage, kRW).has_value());
   }
   const Remap to_the_side{.may_move = true, .fixed = true, .new_start = kFar + 64 * kPage};
-  KEXPECT(failed_with(space->remap(kEdge - kPage, 2 * kPage, 2 * kPage, to_the_side), Errno::enomem));
+  KEXPECT(
+      failed_with(space->remap(kEdge - kPage, 2 * kPage, 2 * kPage, to_the_side), Errno::enomem));
   KEXPECT_EQ(peek(*space, kEdge), 0x78u);
   KEXPECT_EQ(space->regions().size(), std::size_t{kMaxRegions - 2});
   KEXPECT(space->unmap(kData + (1 << 20), kPage).has_value());  // one slot more: now it fits
-  KEXPECT_EQ(space->remap(kEdge - kPage, 2 * kPage, 2 * kPage, to_the_side).value_or(0), kFar + 64 * kPage);
+  KEXPECT_EQ(space->remap(kEdge - kPage, 2 * kPage, 2 * kPage, to_the_side).value_or(0),
+             kFar + 64 * kPage);
   KEXPECT_EQ(peek(*space, kFar + 65 * kPage), 0x78u);
   destroy_address_space(space);
   KEXPECT_EQ(frame_allocator().used_frames(), used_before);
