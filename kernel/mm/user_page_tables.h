@@ -223,12 +223,14 @@ template <class Frames>
                                              std::uint64_t to, Frames& frames) {
   FERRITE_ASSERT(end <= kLowerHalfEnd && to + (end - start) <= kLowerHalfEnd);
   bool made = true;
-  // One walk from the top per page in use; a destination's level-1 table serves 512 of them, so
-  // only the first of those allocates.
+  // A destination level-1 table serves 512 pages (2 MiB): only the first page in use of each
+  // walks (and perhaps allocates) from the top.
+  std::uint64_t covered = ~std::uint64_t{0};  // the 2 MiB whose level-1 table is there
   for_each_user_page(memory, level4, start, end, [&](Page4KiB page, PageTableEntry&) {
-    if (!made) return;
-    const Page4KiB target = Page4KiB::containing(VirtAddr(to + (page.start().value() - start)));
-    made = make_user_page_entry(memory, level4, target, frames) != nullptr;
+    const std::uint64_t target = to + (page.start().value() - start);
+    if (!made || target / user_page_tables_detail::entry_span(2) == covered) return;
+    made = make_user_page_entry(memory, level4, Page4KiB::containing(VirtAddr(target)), frames) != nullptr;
+    covered = target / user_page_tables_detail::entry_span(2);
   });
   return made;
 }
@@ -244,10 +246,20 @@ template <class Moved>
 void move_user_pages(PhysicalMemoryView memory, Frame4KiB level4, std::uint64_t start,
                      std::uint64_t end, std::uint64_t to, Moved&& moved) {
   FERRITE_ASSERT(to >= end || to + (end - start) <= start);
+  // The destination's level-1 table is looked up once per 2 MiB, not once per page.
+  std::uint64_t covered = ~std::uint64_t{0};
+  PageTableEntry* table = nullptr;  // entry 0 of the level-1 table for `covered`
   for_each_user_page(memory, level4, start, end, [&](Page4KiB page, PageTableEntry& entry) {
     const Page4KiB target = Page4KiB::containing(VirtAddr(to + (page.start().value() - start)));
-    PageTableEntry* const destination = user_page_entry(memory, level4, target);
-    FERRITE_ASSERT(destination != nullptr && destination->is_unused());
+    const std::size_t index = target.start().table_index(1);
+    if (target.start().value() / user_page_tables_detail::entry_span(2) != covered) {
+      PageTableEntry* const first = user_page_entry(memory, level4, target);
+      FERRITE_ASSERT(first != nullptr);  // made by make_user_tables_for_move
+      table = first - index;
+      covered = target.start().value() / user_page_tables_detail::entry_span(2);
+    }
+    PageTableEntry* const destination = table + index;
+    FERRITE_ASSERT(destination->is_unused());
     *destination = entry;
     entry.clear();
     moved(page);
