@@ -107,6 +107,9 @@ def kernel_summary(path, report):
         show("ferrite.pipe_round_trip", "pipe round trip between two processes, 1 byte each way",
              0.5, "linux.pipe_round_trip")
         show("ferrite.fork_exit_wait", "fork + _exit + waitpid", 0.5, "linux.fork_exit_wait")
+        show("ferrite.mremap_move_64_pages",
+             "mremap: 64 touched pages moved there and back (no target)", None,
+             "linux.mremap_move_64_pages")
         if "bench.process_pages" in figures:
             print(f"  process forked and piped: {figures['bench.process_pages']} pages of 4 KiB"
                   " mapped (image + heap, stack not counted)")

@@ -18,6 +18,7 @@
  * the user side of the call, the same under both kernels: for getpid about 45 instructions
  * (op_getpid, musl's variadic syscall() and __syscall_ret, and 3 of the timed loop's 7 per
  * iteration that the empty loop, subtracted, does not have). */
+#define _GNU_SOURCE /* mremap */
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
@@ -63,6 +64,34 @@ static int op_mmap_touch_munmap(void) {
   if (p == MAP_FAILED) return -errno;
   p[0] = 1;
   return munmap((void*)p, 4096) == 0 ? 0 : -errno;
+}
+
+/* mremap (chapter 14): a 64-page mapping, every page touched, with another mapping right after
+ * it, grows by one page — it must move, as realloc's growing block does — and then goes back to
+ * where it was and to its size (MREMAP_FIXED, a move again). Two moves of 64 pages per
+ * operation: what a kernel that moves page-table entries does in place of copying 256 KiB. */
+enum { kRemapPages = 64 };
+static char* remap_at;
+static int op_mremap_move(void) {
+  char* moved = mremap(remap_at, kRemapPages * 4096, (kRemapPages + 1) * 4096, MREMAP_MAYMOVE);
+  if (moved == MAP_FAILED) return -errno;
+  if (mremap(moved, (kRemapPages + 1) * 4096, kRemapPages * 4096, MREMAP_MAYMOVE | MREMAP_FIXED,
+             remap_at) != remap_at)
+    return -errno;
+  return 0;
+}
+static long long measure_mremap(int count) {
+  /* One mapping of 65 pages, the last made read-only: the wall that keeps growth from happening
+   * in place. */
+  remap_at = mmap(0, (kRemapPages + 1) * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (remap_at == MAP_FAILED) return -errno;
+  if (mprotect(remap_at + kRemapPages * 4096, 4096, PROT_READ) != 0) return -errno;
+  for (int i = 0; i < kRemapPages; ++i) remap_at[i * 4096] = (char)i;
+  long long result = measure(op_mremap_move, count);
+  for (int i = 0; result >= 0 && i < kRemapPages; ++i)
+    if (remap_at[i * 4096] != (char)i) result = -EIO; /* the bytes must have come along */
+  munmap(remap_at, (kRemapPages + 1) * 4096);
+  return result;
 }
 
 static int to_child[2], to_parent[2];
@@ -134,6 +163,7 @@ int main(void) {
   report("mmap_touch_munmap", measure(op_mmap_touch_munmap, 200));
   report("pipe_round_trip", measure_pipe(200));
   report("fork_exit_wait", measure(op_fork_exit_wait, 20));
+  report("mremap_move_64_pages", measure_mremap(50));
   report("process_pages", process_pages());
   printf("bench: done\n");
   fflush(stdout);

@@ -226,7 +226,8 @@ static const struct call calls[] = {
     {"fchownat", SYS_fchownat}, {"statfs", SYS_statfs}, {"fstatfs", SYS_fstatfs},
     {"pipe", SYS_pipe}, {"pipe2", SYS_pipe2}, {"poll", SYS_poll}, {"ppoll", SYS_ppoll},
     {"select", SYS_select}, {"pselect6", SYS_pselect6}, {"brk", SYS_brk}, {"mmap", SYS_mmap},
-    {"munmap", SYS_munmap}, {"mprotect", SYS_mprotect}, {"getpid", SYS_getpid},
+    {"munmap", SYS_munmap}, {"mprotect", SYS_mprotect}, {"mremap", SYS_mremap},
+    {"getpid", SYS_getpid},
     {"getppid", SYS_getppid}, {"gettid", SYS_gettid}, {"getuid", SYS_getuid},
     {"getpgid", SYS_getpgid}, {"getpgrp", SYS_getpgrp}, {"getgroups", SYS_getgroups},
     {"umask", SYS_umask}, {"getsid", SYS_getsid}, {"setpgid", SYS_setpgid},
@@ -371,6 +372,15 @@ static void choose(int self, long* number, uint64_t a[6], const char** name) {
       a[0] = chance(50) ? (uint64_t)(uintptr_t)(huge + PAGE * below(1 << 18)) : hostile_pointer();
       a[1] = chance(60) ? PAGE * (1 + below(64)) : hostile_length();
       a[2] = chance(70) ? below(8) : hostile_flags();
+      break;
+    case SYS_mremap:
+      /* Mostly pieces of `huge` grown, shrunk and moved (MAYMOVE 1, FIXED 2, DONTUNMAP 4), now
+       * and then onto a hostile address. */
+      a[0] = chance(50) ? (uint64_t)(uintptr_t)(huge + PAGE * below(1 << 18)) : hostile_pointer();
+      a[1] = chance(60) ? PAGE * below(64) : hostile_length();
+      a[2] = chance(60) ? PAGE * (1 + below(256)) : hostile_length();
+      a[3] = chance(70) ? below(8) : hostile_flags();
+      a[4] = chance(50) ? (uint64_t)(uintptr_t)(huge + PAGE * below(1 << 18)) : hostile_pointer();
       break;
     case SYS_getpgid: case SYS_getsid: a[0] = target_pid(self); break;
     case SYS_setpgid: a[0] = chance(50) ? 0 : target_pid(self); a[1] = chance(50) ? 0 : target_pid(self); break;

@@ -267,6 +267,8 @@ inline constexpr std::uint64_t kMapShared = 0x01, kMapPrivate = 0x02, kMapTypeMa
                                kMapFixed = 0x10, kMapAnonymous = 0x20,
                                kMapFixedNoreplace = 0x100000;
 inline constexpr std::uint64_t kProtMask = 0x7;  // PROT_READ | PROT_WRITE | PROT_EXEC
+// mremap's flags (<linux/mman.h>; MREMAP_DONTUNMAP since Linux 5.7).
+inline constexpr std::uint64_t kMremapMaymove = 1, kMremapFixed = 2, kMremapDontunmap = 4;
 
 // arch_prctl codes (<asm/prctl.h>).
 inline constexpr std::uint64_t kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003,

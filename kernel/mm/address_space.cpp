@@ -306,6 +306,109 @@ std::expected<void, abi::Errno> AddressSpace::protect(std::uint64_t start, std::
   return {};
 }
 
+// Linux's mremap (mm/mremap.c), checked in its order: the arguments, then the old range's
+// mapping (EFAULT), then the new place.
+std::expected<std::uint64_t, abi::Errno> AddressSpace::remap(std::uint64_t old_start,
+                                                             std::uint64_t old_bytes,
+                                                             std::uint64_t new_bytes,
+                                                             RemapOptions options) {
+  if ((options.fixed || options.keep_old) && !options.may_move)
+    return std::unexpected(abi::Errno::einval);
+  if (!is_aligned(old_start, kPageBytes) || new_bytes == 0)
+    return std::unexpected(abi::Errno::einval);
+  // Past the user range a size cannot be a mapping's (and rounding it up must not wrap): the
+  // old range is then not all mapped, and the new one fits nowhere (at a fixed place: EINVAL).
+  if (old_bytes > kUserEnd) return std::unexpected(abi::Errno::efault);
+  if (new_bytes > kUserEnd)
+    return std::unexpected(options.fixed ? abi::Errno::einval : abi::Errno::enomem);
+  const std::uint64_t old_size = align_up(old_bytes, kPageBytes);
+  const std::uint64_t new_size = align_up(new_bytes, kPageBytes);
+  if (options.keep_old && old_size != new_size) return std::unexpected(abi::Errno::einval);
+  sched::MutexGuard guard(lock_);
+  const Region* region = regions_.find(old_start);
+  if (region == nullptr) return std::unexpected(abi::Errno::efault);
+  const std::uint32_t protection = region->protection;
+  const std::uint64_t region_end = region->end;  // `region` dies with the next change to the map
+  if (options.fixed) {
+    const std::uint64_t to = options.new_start;
+    if (!user_range_end(to, new_size)) return std::unexpected(abi::Errno::einval);
+    // The two ranges may not overlap (Linux: EINVAL), however short the old one turns out.
+    if (to < old_start + old_size && old_start < to + new_size)
+      return std::unexpected(abi::Errno::einval);
+  }
+  // One mapping: a region ends where the protection changes or a hole begins, so a range that
+  // runs past its region's end is not one mapping (Linux: EFAULT, "across vm area boundaries").
+  if (old_size > region_end - old_start) return std::unexpected(abi::Errno::efault);
+  if (old_size == 0) return std::unexpected(abi::Errno::einval);
+  const std::uint64_t old_end = old_start + old_size;
+  if (options.fixed) {
+    return move_locked(old_start, old_end, options.new_start, new_size, protection, true,
+                       options.keep_old);
+  }
+  if (options.keep_old) {  // DONTUNMAP alone is always a move, to wherever mmap would map
+    const std::optional<std::uint64_t> to =
+        regions_.find_gap_top_down(new_size, kUserBase, kMmapTop);
+    if (!to) return std::unexpected(abi::Errno::enomem);
+    return move_locked(old_start, old_end, *to, new_size, protection, false, true);
+  }
+  if (new_size <= old_size) {  // the tail goes, as with munmap; the address stays
+    if (new_size < old_size) {
+      if (auto unmapped = unmap_locked(old_start + new_size, old_size - new_size); !unmapped) {
+        return std::unexpected(unmapped.error());
+      }
+    }
+    return old_start;
+  }
+  // Growing in place: the old range must end where its region does (else the pages after are
+  // the region's own), and what follows must be free user address space.
+  const std::uint64_t grown = new_size - old_size;
+  if (old_end == region_end && grown <= kUserEnd - old_end &&
+      !regions_.overlaps(old_end, old_end + grown)) {
+    if (!regions_.assign(old_start, old_end + grown, protection))
+      return std::unexpected(abi::Errno::enomem);
+    extents_.add(old_start, old_end + grown);
+    return old_start;  // the new pages are demand-zero: nothing else to do
+  }
+  if (!options.may_move) return std::unexpected(abi::Errno::enomem);
+  if (new_size > kMmapTop - kUserBase) return std::unexpected(abi::Errno::enomem);
+  const std::optional<std::uint64_t> to = regions_.find_gap_top_down(new_size, kUserBase, kMmapTop);
+  if (!to) return std::unexpected(abi::Errno::enomem);
+  return move_locked(old_start, old_end, *to, new_size, protection, false, false);
+}
+
+std::expected<std::uint64_t, abi::Errno> AddressSpace::move_locked(
+    std::uint64_t old_start, std::uint64_t old_end, std::uint64_t new_start, std::uint64_t new_size,
+    std::uint32_t protection, bool replace, bool keep_old) {
+  const std::uint64_t new_end = new_start + new_size;
+  // The pages that move: the old range, or its first new_size bytes when it shrinks on the way
+  // (the rest is unmapped, as Linux's mremap_to does first).
+  const std::uint64_t moved_end = old_end - old_start > new_size ? old_start + new_size : old_end;
+  // Room in the region map, checked once for the worst case, as Linux's move_vma wants three
+  // VMAs to spare: taking the old range out of the middle of its region adds one, putting the
+  // new one into the middle of another (MREMAP_FIXED) two. Then both changes below must fit.
+  if (regions_.size() + 3 > kMaxRegions) return std::unexpected(abi::Errno::enomem);
+  // The destination's page tables before anything changes: the only step that can run out of
+  // frames. The range joins the extents first, so that exit finds (and frees) tables made here
+  // even if the move is given up.
+  extents_.add(new_start, new_end);
+  SpaceFrames frames(*this);
+  if (!make_user_tables_for_move(kPhysicalMemory, level4_table_, old_start, moved_end, new_start,
+                                 frames)) {
+    return std::unexpected(abi::Errno::enomem);
+  }
+  // From here on nothing can fail.
+  const bool regions_changed = (keep_old || regions_.remove(old_start, old_end).has_value()) &&
+                               regions_.assign(new_start, new_end, protection).has_value();
+  FERRITE_ASSERT(regions_changed);                      // the room was checked above
+  if (replace) unmap_pages_locked(new_start, new_end);  // MREMAP_FIXED: what was there goes
+  // The entries move; each old page's translation is flushed, or the CPU could go on reaching
+  // the frame through the old address (one CPU: invlpg; several would need a shootdown).
+  move_user_pages(kPhysicalMemory, level4_table_, old_start, moved_end, new_start,
+                  [](Page4KiB page) { flush_tlb_entry(page.start()); });
+  unmap_pages_locked(moved_end, old_end);  // a tail cut off on the way (none: an empty range)
+  return new_start;
+}
+
 void AddressSpace::unmap_pages_locked(std::uint64_t start, std::uint64_t end) {
   SpaceFrames frames(*this);
   auto unmap_page = [&](Page4KiB page, PageTableEntry& entry) {

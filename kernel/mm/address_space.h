@@ -114,6 +114,26 @@ class AddressSpace {
   // Changes the permission of every page in the range (ENOMEM if part of it is not mapped).
   [[nodiscard]] std::expected<void, abi::Errno> protect(std::uint64_t start, std::uint64_t bytes,
                                                         std::uint32_t protection);
+  // mremap (chapter 14): the mapping at [old_start, old_start + old_bytes) becomes `new_bytes`
+  // long (both rounded up to pages), where it is if it can and elsewhere if allowed, and the
+  // address it now starts at is returned. The old range must lie inside one region (one
+  // mapping, one protection: EFAULT otherwise) and old_bytes must not be 0 (Linux's
+  // "duplicate a shared mapping": every ferrite mapping is private, so EINVAL). Shrinking
+  // unmaps the tail. Growing takes the free pages after the region in place, or with
+  // `may_move` a range found as map_anywhere finds one (else ENOMEM). A move carries the
+  // page-table entries, not the bytes: frames, protection and fork's copy-on-write shares go
+  // with them, pages never touched stay demand-zero. All or nothing: on ENOMEM (no frame for a
+  // page table, no region slot, no room) every mapping is as it was.
+  struct RemapOptions {
+    bool may_move = false;        // MREMAP_MAYMOVE
+    bool fixed = false;           // MREMAP_FIXED: to new_start exactly, replacing what is there
+    bool keep_old = false;        // MREMAP_DONTUNMAP: the old range stays, empty (demand-zero)
+    std::uint64_t new_start = 0;  // with `fixed`
+  };
+  [[nodiscard]] std::expected<std::uint64_t, abi::Errno> remap(std::uint64_t old_start,
+                                                               std::uint64_t old_bytes,
+                                                               std::uint64_t new_bytes,
+                                                               RemapOptions options);
   // Writes `data` at user address `at`, allocating pages as needed, ignoring the region's write
   // permission (the loader fills read-only text this way). The space need not be active. All or
   // nothing: on ENOMEM no byte is written and no page is left mapped that was not there before
@@ -166,6 +186,11 @@ class AddressSpace {
   std::expected<void, abi::Errno> map_anonymous_locked(std::uint64_t start, std::uint64_t bytes,
                                                        std::uint32_t protection, bool replace);
   std::expected<void, abi::Errno> unmap_locked(std::uint64_t start, std::uint64_t bytes);
+  // remap's move: [old_start, old_end) to [new_start, new_start + new_size), `protection` the
+  // old region's. `replace`: MAP_FIXED-like, whatever is at the new range goes.
+  std::expected<std::uint64_t, abi::Errno> move_locked(
+      std::uint64_t old_start, std::uint64_t old_end, std::uint64_t new_start,
+      std::uint64_t new_size, std::uint32_t protection, bool replace, bool keep_old);
   // Unmaps every page in [start, end) and frees its frame; re-flags the pages there.
   void unmap_pages_locked(std::uint64_t start, std::uint64_t end);
   bool copy_on_write_locked(Page4KiB page, PageTableEntry& entry);  // `entry` maps `page`

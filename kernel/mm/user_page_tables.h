@@ -1,8 +1,8 @@
 // Walking the lower half of an address space's page tables (chapter 14): visit the pages of a
-// range, find one page's level-1 entry, copy a range's tables for fork, free everything a user
-// address space holds in some ranges. Portable (the tables are reached through a
-// PhysicalMemoryView), so host tests run it over simulated memory under ASan;
-// mm/address_space.cpp uses it in the kernel. Mapping one page is mm::Mapper's job.
+// range, find one page's level-1 entry, move a range's entries elsewhere (mremap), copy a
+// range's tables for fork, free everything a user address space holds in some ranges. Portable (the
+// tables are reached through a PhysicalMemoryView), so host tests run it over simulated memory
+// under ASan; mm/address_space.cpp uses it in the kernel. Mapping one page is mm::Mapper's job.
 //
 // Chapter 15: fork and exit walk only the ranges the process has mapped (its regions, its
 // extents), never every entry of every table — a level-1 table has 512 entries, and reading
@@ -188,6 +188,82 @@ template <class Frames, class Share>
   if (start >= end) return true;
   return user_page_tables_detail::copy_range<4>(memory, level4_from.start(), level4_to.start(), 0,
                                                 start, end, frames, share);
+}
+
+// The level-1 entry for `page` (a lower-half page), making the tables on the way that do not
+// exist yet from `frames.allocate_zeroed()` — present, writable and user, as every table of the
+// lower half (the page's own entry decides what user mode may do). nullptr when a table could
+// not be had; the tables made before stay (empty, like the ones munmap leaves).
+template <class Frames>
+[[nodiscard]] PageTableEntry* make_user_page_entry(PhysicalMemoryView memory, Frame4KiB level4,
+                                                   Page4KiB page, Frames& frames) {
+  PageTable* table = memory.pointer_to<PageTable>(level4.start());
+  for (int level = 4; level > 1; --level) {
+    PageTableEntry& entry = (*table)[page.start().table_index(level)];
+    if (!entry.is_present()) {
+      FERRITE_ASSERT(entry.is_unused());  // only level-1 entries are ever parked
+      const std::optional<Frame4KiB> made = frames.allocate_zeroed();
+      if (!made) return nullptr;
+      entry.set(made->start(),
+                PageTableFlags::present | PageTableFlags::writable | PageTableFlags::user);
+    }
+    FERRITE_ASSERT(!entry.flags().contains(PageTableFlags::huge));
+    table = memory.pointer_to<PageTable>(entry.address());
+  }
+  return &(*table)[page.start().table_index(1)];
+}
+
+// Chapter 14, mremap, in two steps so that it is all or nothing. First: every page in use in
+// [start, end) gets a level-1 entry at the same distance from `to` (the tables on the way are
+// made; nothing is mapped). False when a table could not be had: then nothing has moved and the
+// caller may give up with every mapping as it was.
+template <class Frames>
+[[nodiscard]] bool make_user_tables_for_move(PhysicalMemoryView memory, Frame4KiB level4,
+                                             std::uint64_t start, std::uint64_t end,
+                                             std::uint64_t to, Frames& frames) {
+  FERRITE_ASSERT(end <= kLowerHalfEnd && to + (end - start) <= kLowerHalfEnd);
+  bool made = true;
+  // A destination level-1 table serves 512 pages (2 MiB): only the first page in use of each
+  // walks (and perhaps allocates) from the top.
+  std::uint64_t covered = ~std::uint64_t{0};  // the 2 MiB whose level-1 table is there
+  for_each_user_page(memory, level4, start, end, [&](Page4KiB page, PageTableEntry&) {
+    const std::uint64_t target = to + (page.start().value() - start);
+    if (!made || target / user_page_tables_detail::entry_span(2) == covered) return;
+    made = make_user_page_entry(memory, level4, Page4KiB::containing(VirtAddr(target)), frames) != nullptr;
+    covered = target / user_page_tables_detail::entry_span(2);
+  });
+  return made;
+}
+
+// Second (cannot fail): every level-1 entry in use in [start, end) — present, parked or
+// copy-on-write, flags and all — moves to the page at the same distance from `to`, whose entry
+// must be unused and whose tables make_user_tables_for_move made; the old entry is cleared and
+// `moved(Page4KiB old_page)` follows, for the caller to flush that page's TLB entry. The frames
+// go with their entries: no byte is copied, no frame taken or given back, and a frame fork
+// shares keeps its owner count (the same spaces map it, one of them elsewhere). Pages never
+// touched have no entry and stay demand-zero at the new place. The ranges must not overlap.
+template <class Moved>
+void move_user_pages(PhysicalMemoryView memory, Frame4KiB level4, std::uint64_t start,
+                     std::uint64_t end, std::uint64_t to, Moved&& moved) {
+  FERRITE_ASSERT(to >= end || to + (end - start) <= start);
+  // The destination's level-1 table is looked up once per 2 MiB, not once per page.
+  std::uint64_t covered = ~std::uint64_t{0};
+  PageTableEntry* table = nullptr;  // entry 0 of the level-1 table for `covered`
+  for_each_user_page(memory, level4, start, end, [&](Page4KiB page, PageTableEntry& entry) {
+    const Page4KiB target = Page4KiB::containing(VirtAddr(to + (page.start().value() - start)));
+    const std::size_t index = target.start().table_index(1);
+    if (target.start().value() / user_page_tables_detail::entry_span(2) != covered) {
+      PageTableEntry* const first = user_page_entry(memory, level4, target);
+      FERRITE_ASSERT(first != nullptr);  // made by make_user_tables_for_move
+      table = first - index;
+      covered = target.start().value() / user_page_tables_detail::entry_span(2);
+    }
+    PageTableEntry* const destination = table + index;
+    FERRITE_ASSERT(destination->is_unused());
+    *destination = entry;
+    entry.clear();
+    moved(page);
+  });
 }
 
 // Gives back everything the lower half holds in `ranges` (sorted, disjoint, in the lower half),

@@ -146,6 +146,7 @@ Result sys_brk(proc::Process&, const Arguments&);
 Result sys_mmap(proc::Process&, const Arguments&);
 Result sys_munmap(proc::Process&, const Arguments&);
 Result sys_mprotect(proc::Process&, const Arguments&);
+Result sys_mremap(proc::Process&, const Arguments&);
 // process.cpp
 Result sys_exit(proc::Process&, const Arguments&);
 Result sys_getpid(proc::Process&, const Arguments&);

@@ -1,6 +1,6 @@
-// The memory system calls (chapter 14): brk, mmap, munmap, mprotect. The argument checks are
-// Linux's (mm/mmap.c, mm/mprotect.c); the address space itself (mm/address_space.h) keeps the
-// regions and gives pages frames on first touch.
+// The memory system calls (chapter 14): brk, mmap, munmap, mprotect, mremap. The argument checks
+// are Linux's (mm/mmap.c, mm/mprotect.c, mm/mremap.c); the address space itself
+// (mm/address_space.h) keeps the regions and gives pages frames on first touch.
 #include <algorithm>
 
 #include "abi/linux_types.h"
@@ -137,6 +137,38 @@ Result sys_mprotect(proc::Process& process, const Arguments& a) {
     return std::unexpected(changed.error());
   }
   return 0;
+}
+
+// mremap(old_address, old_size, new_size, flags, new_address): what glibc's and musl's realloc
+// call for a block they mmap'd, so that a growing buffer moves by its page-table entries instead
+// of by a copy of its bytes. The flags are checked here, as Linux checks them before it looks at
+// the mapping; sizes are rounded up to pages (one that wraps is EINVAL, as Linux's PAGE_ALIGN
+// wrapping to 0 is); the rest is AddressSpace::remap's.
+Result sys_mremap(proc::Process& process, const Arguments& a) {
+  const std::uint64_t old_address = a.arg[0], old_size = a.arg[1], new_size = a.arg[2],
+                      flags = a.arg[3], new_address = a.arg[4];
+  if ((flags & ~(abi::kMremapMaymove | abi::kMremapFixed | abi::kMremapDontunmap)) != 0)
+    return std::unexpected(Errno::einval);
+  const bool may_move = (flags & abi::kMremapMaymove) != 0;
+  const bool fixed = (flags & abi::kMremapFixed) != 0;
+  const bool dont_unmap = (flags & abi::kMremapDontunmap) != 0;
+  if (fixed && !may_move) return std::unexpected(Errno::einval);
+  // MREMAP_DONTUNMAP is always a move, and never a resize.
+  if (dont_unmap && (!may_move || old_size != new_size)) return std::unexpected(Errno::einval);
+  if (!page_aligned(old_address)) return std::unexpected(Errno::einval);
+  std::uint64_t old_bytes = 0, new_bytes = 0;
+  if (!page_round_up(old_size, old_bytes) || !page_round_up(new_size, new_bytes) || new_bytes == 0)
+    return std::unexpected(Errno::einval);
+  if (fixed && !page_aligned(new_address)) return std::unexpected(Errno::einval);
+  const auto space = space_of(process);
+  if (!space) return std::unexpected(space.error());
+  const auto moved = (*space)->remap(old_address, old_bytes, new_bytes,
+                                     {.may_move = may_move,
+                                      .fixed = fixed,
+                                      .keep_old = dont_unmap,
+                                      .new_start = fixed ? new_address : 0});
+  if (!moved) return std::unexpected(moved.error());
+  return static_cast<std::int64_t>(*moved);
 }
 
 }  // namespace ferrite::syscall

@@ -49,6 +49,7 @@ constexpr Entry kEntries[] = {
     {"select", sys_select}, {"pselect6", sys_pselect6},
     // memory
     {"brk", sys_brk}, {"mmap", sys_mmap}, {"munmap", sys_munmap}, {"mprotect", sys_mprotect},
+    {"mremap", sys_mremap},
     // the process
     {"exit", sys_exit}, {"exit_group", sys_exit}, {"getpid", sys_getpid},
     {"getppid", sys_getppid}, {"gettid", sys_gettid}, {"getuid", sys_getuid},

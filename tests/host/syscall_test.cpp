@@ -675,6 +675,36 @@ TEST_F(SyscallTest, MemoryCallsCheckArgumentsThenAskTheAddressSpace) {
   EXPECT_EQ(call("brk", 0x700000), 0x700000);
 }
 
+// mremap's flag and size checks, made before the mapping is looked at (Linux's order), and what
+// reaches the address space: sizes rounded up to pages, the flags as named options.
+TEST_F(SyscallTest, MremapChecksFlagsAndSizesThenAsksTheAddressSpace) {
+  auto& calls = testing_::address_space_calls();
+  const std::uint64_t may_move = uapi::kMremapMaymove, fixed = uapi::kMremapFixed,
+                      dont_unmap = uapi::kMremapDontunmap;
+  const auto einval = err(uapi::Errno::einval);
+  EXPECT_EQ(call("mremap", 0x400000, 4096, 8192, 8), einval);                // unknown flag
+  EXPECT_EQ(call("mremap", 0x400000, 4096, 8192, fixed, 0x800000), einval);  // FIXED alone
+  EXPECT_EQ(call("mremap", 0x400000, 4096, 4096, dont_unmap, 0), einval);    // DONTUNMAP alone
+  EXPECT_EQ(call("mremap", 0x400000, 4096, 8192, may_move | dont_unmap), einval);  // resizing
+  EXPECT_EQ(call("mremap", 0x400010, 4096, 8192, 0), einval);                      // misaligned
+  EXPECT_EQ(call("mremap", 0x400000, 4096, 0, may_move), einval);                  // new size 0
+  EXPECT_EQ(call("mremap", 0x400000, ~std::uint64_t{0}, 4096, 0), einval);         // wraps
+  EXPECT_EQ(call("mremap", 0x400000, 4096, ~std::uint64_t{0} - 100, may_move), einval);
+  EXPECT_EQ(call("mremap", 0x400000, 4096, 8192, may_move | fixed, 0x800010), einval);
+  EXPECT_TRUE(calls.remapped.empty());
+  using Remap = testing_::FakeAddressSpace::Remap;
+  EXPECT_EQ(call("mremap", 0x400000, 100, 5000, may_move), 0x400000);
+  EXPECT_EQ(calls.remapped.back(), (Remap{0x400000, 4096, 8192, true, false, false, 0}));
+  EXPECT_EQ(call("mremap", 0x400000, 8192, 4096, 0, 0x12345), 0x400000);  // address ignored
+  EXPECT_EQ(calls.remapped.back(), (Remap{0x400000, 8192, 4096, false, false, false, 0}));
+  EXPECT_EQ(call("mremap", 0x400000, 0, 4096, 0), 0x400000);  // old size 0: the space decides
+  EXPECT_EQ(calls.remapped.back(), (Remap{0x400000, 0, 4096, false, false, false, 0}));
+  EXPECT_EQ(call("mremap", 0x400000, 4096, 4096, may_move | fixed | dont_unmap, 0x800000),
+            0x800000);
+  EXPECT_EQ(calls.remapped.back(), (Remap{0x400000, 4096, 4096, true, true, true, 0x800000}));
+  EXPECT_EQ(calls.remapped.size(), 4u);
+}
+
 TEST_F(SyscallTest, ProcessIdentityAndStartupCalls) {
   EXPECT_EQ(call("getpid"), 7);
   EXPECT_EQ(call("gettid"), 7);

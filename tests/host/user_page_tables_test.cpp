@@ -215,5 +215,87 @@ TEST_F(UserPageTablesTest, CopyingRangesGivesTheChildTheSameEntriesAndNothingEls
                                 [](Page4KiB, PageTableEntry&, PageTableEntry&) { return false; }));
 }
 
+// mremap's move: every entry in use (present, parked, with the OS bits fork's copy-on-write
+// uses) reaches the same offset in the new range unchanged, the old range is left empty, each
+// moved page is reported once for its TLB flush, and no frame is taken or given back but the
+// destination's tables. Source and destination cross level-1 and level-2 table edges.
+TEST_F(UserPageTablesTest, MovingPagesCarriesEveryEntryAndLeavesTheOldRangeEmpty) {
+  constexpr std::uint64_t kFrom = 0x1F'0000;             // 16 pages below a level-1 edge...
+  constexpr std::uint64_t kEnd = kFrom + (600 * kPage);  // ...and past the next one
+  constexpr std::uint64_t kTo = 0x7F'FFF0'0000;          // across a level-3 (512 GiB) edge
+  std::mt19937_64 random(25);
+  for (int i = 0; i < 300; ++i) {
+    const std::uint64_t page = kFrom + (random() % 600) * kPage;
+    if (!mapped.contains(page)) map(page);
+  }
+  map(0x1E'F000);  // neighbours outside the range stay where they are
+  map(kEnd);
+  park(kFrom + 16 * kPage);
+  if (!mapped.contains(kFrom + 17 * kPage)) map(kFrom + 17 * kPage);
+  PageTableEntry* marked =
+      user_page_entry(view(), level4, Page4KiB::containing(VirtAddr(kFrom + 17 * kPage)));
+  marked->set_flags(marked->flags().without(PageTableFlags::writable) |
+                    PageTableFlags::from_bits(1ull << 10));
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> before;  // page, raw entry
+  for_each_user_page(view(), level4, kFrom, kEnd, [&](Page4KiB page, PageTableEntry& entry) {
+    before.emplace_back(page.start().value(), entry.raw());
+  });
+  ASSERT_GT(before.size(), 200u);
+
+  TestFrames owner{frames};
+  ASSERT_TRUE(make_user_tables_for_move(view(), level4, kFrom, kEnd, kTo, owner));
+  // Below the edge a level-2 and a level-1 table (the level-3 one is the source's), above it
+  // a level-3, a level-2 and a level-1 table.
+  EXPECT_EQ(owner.tables_taken, 2u + 3u);
+  EXPECT_EQ(visited(kTo, kTo + (kEnd - kFrom)),
+            std::vector<std::uint64_t>{});  // nothing mapped yet
+  const std::uint64_t used = frames.used_frames();
+  std::vector<std::uint64_t> flushed;
+  move_user_pages(view(), level4, kFrom, kEnd, kTo,
+                  [&](Page4KiB page) { flushed.push_back(page.start().value()); });
+  EXPECT_EQ(frames.used_frames(), used);
+  EXPECT_EQ(visited(kFrom, kEnd), std::vector<std::uint64_t>{});
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> after;
+  for_each_user_page(view(), level4, kTo, kTo + (kEnd - kFrom),
+                     [&](Page4KiB page, PageTableEntry& entry) {
+                       after.emplace_back(page.start().value() - kTo + kFrom, entry.raw());
+                     });
+  EXPECT_EQ(after, before);
+  ASSERT_EQ(flushed.size(), before.size());
+  for (std::size_t i = 0; i < flushed.size(); ++i) EXPECT_EQ(flushed[i], before[i].first);
+  EXPECT_EQ(visited(0x1E'F000, 0x1F'0000), std::vector<std::uint64_t>{0x1E'F000});
+  EXPECT_EQ(visited(kEnd, kEnd + kPage), std::vector<std::uint64_t>{kEnd});
+}
+
+// Out of frames for the destination's tables: false, and not one entry has moved.
+TEST_F(UserPageTablesTest, MovingPagesWithoutRoomForTablesMovesNothing) {
+  for (std::uint64_t page = 0x40'0000; page < 0x40'0000 + 8 * kPage; page += kPage) map(page);
+  map(0x80'0000);  // a second level-1 table at the destination side is needed for this one
+  struct Refusing {
+    TestFrames& owner;
+    int left;
+    std::optional<Frame4KiB> allocate_zeroed() {
+      if (left-- <= 0) return std::nullopt;
+      return owner.allocate_zeroed();
+    }
+  };
+  TestFrames owner{frames};
+  const std::vector<std::uint64_t> before = visited(0, kLowerHalfEnd);
+  // Four tables are needed at 512 GiB: a level-3, a level-2 and two level-1 ones. Three, then
+  // none more: both times false, and nothing has moved.
+  Refusing three{owner, 3};
+  EXPECT_FALSE(
+      make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, three));
+  EXPECT_EQ(visited(0, kLowerHalfEnd), before);
+  Refusing none{owner, 0};
+  EXPECT_FALSE(
+      make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, none));
+  EXPECT_EQ(visited(0, kLowerHalfEnd), before);
+  Refusing enough{owner, 1};  // the three made before stay; only the last is missing
+  EXPECT_TRUE(
+      make_user_tables_for_move(view(), level4, 0x40'0000, 0x80'1000, 0x80'0000'0000, enough));
+  EXPECT_EQ(owner.tables_taken, 4u);
+}
+
 }  // namespace
 }  // namespace ferrite::mm

@@ -412,3 +412,324 @@ KTEST(aspace_cost_of_map_anywhere_fault_unmap) {
   destroy_address_space(space);
   ferrite::log::info("aspace: map_anywhere + handle_fault + unmap of one page: {} TSC ticks per round", ticks);
 }
+
+// mremap (AddressSpace::remap). Helpers: one byte written at `address` (write_initial maps the
+// page), and the frame behind a page.
+namespace {
+
+using Remap = AddressSpace::RemapOptions;
+constexpr Remap kMayMove{.may_move = true};
+
+void put(AddressSpace& space, std::uint64_t address, std::uint8_t value) {
+  const std::byte byte[] = {std::byte{value}};
+  KASSERT(space.write_initial(address, byte).has_value());
+}
+std::uint8_t peek(const AddressSpace& space, std::uint64_t address) {
+  const std::byte* byte = bytes_at(space, address);
+  return byte == nullptr ? 0xFF : static_cast<std::uint8_t>(*byte);
+}
+std::uint64_t frame_of(const AddressSpace& space, std::uint64_t address) {
+  const auto translation = space.translate(address);
+  return translation ? translation->address.value() & ~(kPage - 1) : 0;
+}
+bool failed_with(const std::expected<std::uint64_t, ferrite::abi::Errno>& result,
+                 ferrite::abi::Errno error) {
+  return !result.has_value() && result.error() == error;
+}
+
+}  // namespace
+
+KTEST(aspace_remap_shrinks_in_place_and_frees_the_tail) {
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  AddressSpace* space = create_address_space();
+  KASSERT(space != nullptr);
+  KASSERT(space->map_anonymous(kData, 4 * kPage, kRW).has_value());
+  for (std::uint64_t i = 0; i < 4; ++i)
+    put(*space, kData + i * kPage, static_cast<std::uint8_t>(i + 1));
+  const std::uint64_t frames = space->frames_in_use();
+  const auto shrunk = space->remap(kData, 4 * kPage, kPage + 1, {});  // rounded up to 2 pages
+  KASSERT(shrunk.has_value());
+  KEXPECT_EQ(*shrunk, kData);
+  KEXPECT_EQ(space->frames_in_use(), frames - 2);
+  KEXPECT_EQ(peek(*space, kData + kPage), 2u);
+  KEXPECT(!space->translate(kData + 2 * kPage).has_value());
+  KEXPECT(!space->handle_fault(kData + 3 * kPage, FaultAccess::read));  // no region there now
+  KASSERT_EQ(space->regions().size(), std::size_t{1});
+  KEXPECT_EQ(space->regions()[0].end, kData + 2 * kPage);
+  KEXPECT_EQ(space->remap(kData, 2 * kPage, 2 * kPage, {}).value_or(0),
+             kData);  // same size: nothing
+  destroy_address_space(space);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before);
+}
+
+KTEST(aspace_remap_grows_in_place_when_the_pages_after_are_free) {
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  AddressSpace* space = create_address_space();
+  KASSERT(space != nullptr);
+  KASSERT(space->map_anonymous(kData, 2 * kPage, kRW).has_value());
+  put(*space, kData, 0x11);
+  put(*space, kData + kPage, 0x22);
+  const std::uint64_t frame = frame_of(*space, kData);
+  const std::uint64_t frames = space->frames_in_use();
+  const auto grown = space->remap(kData, 2 * kPage, 5 * kPage, {});  // no MAYMOVE needed
+  KASSERT(grown.has_value());
+  KEXPECT_EQ(*grown, kData);
+  KEXPECT_EQ(frame_of(*space, kData), frame);  // the same pages, untouched
+  KEXPECT_EQ(peek(*space, kData + kPage), 0x22u);
+  KEXPECT_EQ(space->frames_in_use(), frames);  // the new pages are demand-zero
+  KEXPECT(!space->translate(kData + 4 * kPage).has_value());
+  KEXPECT(space->handle_fault(kData + 4 * kPage, FaultAccess::write));
+  KEXPECT(is_zero_page(*space, kData + 4 * kPage));
+  KEXPECT_EQ(space->regions().size(), std::size_t{1});
+  // A mapping right after: no room in place, and without MAYMOVE that is ENOMEM, nothing changed.
+  KASSERT(space->map_anonymous(kData + 6 * kPage, kPage, kProtRead).has_value());
+  KEXPECT(failed_with(space->remap(kData, 5 * kPage, 7 * kPage, {}), ferrite::abi::Errno::enomem));
+  KEXPECT_EQ(space->regions()[0].end, kData + 5 * kPage);
+  KEXPECT_EQ(space->remap(kData, 5 * kPage, 6 * kPage, {}).value_or(0), kData);  // exactly up to it
+  KEXPECT_EQ(space->regions().size(), std::size_t{2});
+  destroy_address_space(space);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before);
+}
+
+// The move: the frames themselves reach the new address (no byte copied, no frame taken but the
+// new place's page tables), untouched pages stay demand-zero, the protection goes along, the
+// old range is gone.
+KTEST(aspace_remap_moves_the_entries_not_the_bytes) {
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  AddressSpace* space = create_address_space();
+  KASSERT(space != nullptr);
+  activate(space);  // as for a running program: the old translations must be flushed
+  KASSERT(space->map_anonymous(kData, 4 * kPage, kProtRead | kProtExec).has_value());
+  KASSERT(space->map_anonymous(kData + 4 * kPage, kPage, kRW).has_value());  // in the way
+  put(*space, kData, 0xA0);
+  put(*space, kData + 2 * kPage + 7, 0xA2);
+  const std::uint64_t frame0 = frame_of(*space, kData),
+                      frame2 = frame_of(*space, kData + 2 * kPage);
+  KEXPECT_EQ(*reinterpret_cast<volatile std::uint8_t*>(kData), 0xA0u);  // now in the TLB
+  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 8 * kPage, {}), ferrite::abi::Errno::enomem));
+  const std::uint64_t frames = space->frames_in_use();
+  const auto moved = space->remap(kData, 4 * kPage, 8 * kPage, kMayMove);
+  KASSERT(moved.has_value());
+  const std::uint64_t to = *moved;
+  KEXPECT_EQ(to, kMmapTop - 8 * kPage);  // where map_anywhere would have put it
+  KEXPECT_EQ(frame_of(*space, to), frame0);
+  KEXPECT_EQ(frame_of(*space, to + 2 * kPage), frame2);
+  KEXPECT_EQ(*reinterpret_cast<volatile std::uint8_t*>(to + 2 * kPage + 7), 0xA2u);
+  KEXPECT(!space->translate(to + kPage).has_value());  // never touched: still demand-zero
+  KEXPECT(!space->translate(to + 5 * kPage).has_value());
+  KEXPECT(space->handle_fault(to + 5 * kPage, FaultAccess::execute));  // the region's protection
+  KEXPECT(!space->handle_fault(to + 6 * kPage, FaultAccess::write));
+  KEXPECT(!space->translate(to)->flags.contains(PageTableFlags::writable));
+  KEXPECT(!space->translate(to)->flags.contains(PageTableFlags::no_execute));
+  // The old range: no region, no page (translate walks the tables; the TLB was flushed, so a
+  // read through the old address would fault now rather than reach frame0).
+  KEXPECT(space->region_at(kData) == nullptr);
+  KEXPECT(!space->translate(kData).has_value());
+  KEXPECT(!space->handle_fault(kData, FaultAccess::read));
+  // New tables for the new place (level 3, 2, 1 at the top of the mmap area) and the demand page.
+  KEXPECT_EQ(space->frames_in_use(), frames + 3 + 1);
+  activate(nullptr);
+  destroy_address_space(space);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before);
+}
+
+KTEST(aspace_remap_fixed_replaces_what_is_there_and_refuses_overlaps) {
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  AddressSpace* space = create_address_space();
+  KASSERT(space != nullptr);
+  constexpr std::uint64_t kTo = kData + 64 * kPage;
+  KASSERT(space->map_anonymous(kData, 4 * kPage, kRW).has_value());
+  KASSERT(space->map_anonymous(kTo, 3 * kPage, kProtRead).has_value());
+  for (std::uint64_t i = 0; i < 4; ++i)
+    put(*space, kData + i * kPage, static_cast<std::uint8_t>(0x30 + i));
+  put(*space, kTo, 0x99);
+  put(*space, kTo + 2 * kPage, 0x98);  // beyond the new mapping's end: stays
+  const std::uint64_t frame1 = frame_of(*space, kData + kPage);
+  const Remap fixed{.may_move = true, .fixed = true, .new_start = kTo};
+  // Overlapping the old range (even its rounded-up tail), misaligned, outside the user range.
+  const Remap overlap{.may_move = true, .fixed = true, .new_start = kData + 3 * kPage};
+  KEXPECT(
+      failed_with(space->remap(kData, 4 * kPage, 2 * kPage, overlap), ferrite::abi::Errno::einval));
+  const Remap below{.may_move = true, .fixed = true, .new_start = kData - kPage};
+  KEXPECT(failed_with(space->remap(kData, 4 * kPage - 1, 2 * kPage, below),
+                      ferrite::abi::Errno::einval));
+  const Remap misaligned{.may_move = true, .fixed = true, .new_start = kTo + 1};
+  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 2 * kPage, misaligned),
+                      ferrite::abi::Errno::einval));
+  const Remap kernel{.may_move = true, .fixed = true, .new_start = kUserEnd - kPage};
+  KEXPECT(
+      failed_with(space->remap(kData, 4 * kPage, 2 * kPage, kernel), ferrite::abi::Errno::einval));
+  const Remap without_may_move{.fixed = true, .new_start = kTo};
+  KEXPECT(failed_with(space->remap(kData, 4 * kPage, 2 * kPage, without_may_move),
+                      ferrite::abi::Errno::einval));
+  KEXPECT_EQ(peek(*space, kTo), 0x99u);  // all refused before anything changed
+  // Shrinking on the way: the first two pages move, the other two are freed, the page at kTo
+  // goes; the new mapping has the old one's protection (read-write), kTo + 2 pages keeps its own.
+  const std::uint64_t frames = space->frames_in_use();
+  const auto moved = space->remap(kData, 4 * kPage, 2 * kPage, fixed);
+  KASSERT(moved.has_value());
+  KEXPECT_EQ(*moved, kTo);
+  KEXPECT_EQ(space->frames_in_use(), frames - 2 - 1);
+  KEXPECT_EQ(frame_of(*space, kTo + kPage), frame1);
+  KEXPECT_EQ(peek(*space, kTo), 0x30u);
+  KEXPECT_EQ(peek(*space, kTo + 2 * kPage), 0x98u);
+  KEXPECT(space->translate(kTo)->flags.contains(PageTableFlags::writable));
+  KEXPECT(!space->translate(kTo + 2 * kPage)->flags.contains(PageTableFlags::writable));
+  KEXPECT(space->region_at(kData) == nullptr && space->region_at(kData + 3 * kPage) == nullptr);
+  KEXPECT_EQ(space->regions().size(), std::size_t{2});
+  destroy_address_space(space);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before);
+}
+
+KTEST(aspace_remap_dontunmap_leaves_the_old_range_empty_and_mapped) {
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  AddressSpace* space = create_address_space();
+  KASSERT(space != nullptr);
+  KASSERT(space->map_anonymous(kData, 2 * kPage, kRW).has_value());
+  put(*space, kData + kPage, 0x5A);
+  const std::uint64_t frame = frame_of(*space, kData + kPage);
+  const Remap resize{.may_move = true, .keep_old = true};
+  KEXPECT(
+      failed_with(space->remap(kData, 2 * kPage, 3 * kPage, resize), ferrite::abi::Errno::einval));
+  const Remap alone{.keep_old = true};
+  KEXPECT(
+      failed_with(space->remap(kData, 2 * kPage, 2 * kPage, alone), ferrite::abi::Errno::einval));
+  const auto moved =
+      space->remap(kData, 2 * kPage, 2 * kPage, {.may_move = true, .keep_old = true});
+  KASSERT(moved.has_value());
+  KEXPECT(*moved != kData);
+  KEXPECT_EQ(frame_of(*space, *moved + kPage), frame);
+  KEXPECT(space->region_at(kData) != nullptr);            // still mapped...
+  KEXPECT(!space->translate(kData + kPage).has_value());  // ...but empty: a fault gives zeros
+  KEXPECT(space->handle_fault(kData + kPage, FaultAccess::read));
+  KEXPECT(is_zero_page(*space, kData + kPage));
+  destroy_address_space(space);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before);
+}
+
+KTEST(aspace_remap_refuses_what_linux_refuses) {
+  AddressSpace* space = create_address_space();
+  KASSERT(space != nullptr);
+  using ferrite::abi::Errno;
+  KASSERT(space->map_anonymous(kData, 2 * kPage, kRW).has_value());
+  KASSERT(
+      space->map_anonymous(kData + 2 * kPage, kPage, kProtRead).has_value());  // another protection
+  put(*space, kData, 1);
+  // Not all one mapping: EFAULT.
+  KEXPECT(failed_with(space->remap(kData + 8 * kPage, kPage, 2 * kPage, kMayMove), Errno::efault));
+  KEXPECT(failed_with(space->remap(kData, 3 * kPage, 4 * kPage, kMayMove), Errno::efault));
+  KEXPECT(failed_with(space->remap(kData + 2 * kPage, 2 * kPage, kPage, {}),
+                      Errno::efault));  // past its end
+  KEXPECT(failed_with(space->remap(kData, ~std::uint64_t{0}, kPage, {}), Errno::efault));
+  KEXPECT(failed_with(space->remap(0, kPage, 2 * kPage, kMayMove), Errno::efault));
+  // EINVAL: misaligned, new size 0, old size 0 (duplicating: private mappings cannot be).
+  KEXPECT(failed_with(space->remap(kData + 1, kPage, 2 * kPage, kMayMove), Errno::einval));
+  KEXPECT(failed_with(space->remap(kData, kPage, 0, kMayMove), Errno::einval));
+  KEXPECT(failed_with(space->remap(kData, 0, kPage, kMayMove), Errno::einval));
+  // ENOMEM: more than the mmap area holds.
+  KEXPECT(failed_with(space->remap(kData, kPage, kMmapTop, kMayMove), Errno::enomem));
+  KEXPECT(failed_with(space->remap(kData, kPage, ~std::uint64_t{0}, kMayMove), Errno::enomem));
+  KEXPECT_EQ(space->regions().size(), std::size_t{2});
+  KEXPECT_EQ(peek(*space, kData), 1u);
+  destroy_address_space(space);
+}
+
+// All or nothing: out of frames for the new place's page tables, or out of region slots, the
+// answer is ENOMEM and every mapping is as it was — also the one MREMAP_FIXED would replace.
+KTEST(aspace_remap_out_of_memory_changes_nothing) {
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  AddressSpace* space = create_address_space();
+  KASSERT(space != nullptr);
+  using ferrite::abi::Errno;
+  constexpr std::uint64_t kFar = 0x0000'2000'0000'0000;  // a level-4 slot of its own
+  constexpr std::uint64_t kEdge = kFar + (2 << 20);      // where a level-1 table ends
+  KASSERT(space->map_anonymous(kData, 2 * kPage, kRW).has_value());
+  KASSERT(space->map_anonymous(kData + 2 * kPage, kPage, kProtRead).has_value());  // in the way
+  KASSERT(space->map_anonymous(kEdge - kPage, kPage, kProtRead).has_value());
+  put(*space, kData, 0x77);
+  put(*space, kData + kPage, 0x78);
+  put(*space, kEdge - kPage, 0x66);
+  const std::uint64_t frame = frame_of(*space, kData);
+  // A move to the top of the mmap area needs a level-3, a level-2 and a level-1 table there; the
+  // tables made before a refusal stay (empty, counted, as munmap leaves them).
+  const std::uint64_t frames = space->frames_in_use();
+  for (std::uint64_t allowed = 0; allowed < 3; ++allowed) {
+    space->set_frame_limit(frames + allowed);
+    KEXPECT(failed_with(space->remap(kData, 2 * kPage, 4 * kPage, kMayMove), Errno::enomem));
+    KEXPECT_EQ(space->frames_in_use(), frames + allowed);
+    KEXPECT_EQ(frame_of(*space, kData), frame);
+    KEXPECT_EQ(peek(*space, kData + kPage), 0x78u);
+    KEXPECT(space->region_at(kData) != nullptr && space->region_at(kMmapTop - kPage) == nullptr);
+  }
+  // MREMAP_FIXED onto kEdge - 1 page: the second page needs the level-1 table after kEdge. Without
+  // it, the page MREMAP_FIXED would have replaced is still there, with its own protection.
+  const Remap onto_the_edge{.may_move = true, .fixed = true, .new_start = kEdge - kPage};
+  space->set_frame_limit(space->frames_in_use());
+  KEXPECT(failed_with(space->remap(kData, 2 * kPage, 2 * kPage, onto_the_edge), Errno::enomem));
+  KEXPECT_EQ(peek(*space, kEdge - kPage), 0x66u);
+  KEXPECT_EQ(space->region_at(kEdge - kPage)->protection, std::uint32_t{kProtRead});
+  KEXPECT_EQ(peek(*space, kData), 0x77u);
+  space->set_frame_limit(space->frames_in_use() + 1);
+  KEXPECT_EQ(space->remap(kData, 2 * kPage, 2 * kPage, onto_the_edge).value_or(0), kEdge - kPage);
+  KEXPECT_EQ(peek(*space, kEdge - kPage), 0x77u);
+  KEXPECT_EQ(peek(*space, kEdge), 0x78u);
+  KEXPECT(space->region_at(kData) == nullptr);
+  space->set_frame_limit(~std::uint64_t{0});
+  // Region slots: with fewer than three to spare, a move is refused before anything changes.
+  std::uint64_t regions = space->regions().size();
+  for (std::uint64_t i = 0; regions < kMaxRegions - 2; ++i, ++regions) {
+    KASSERT(space->map_anonymous(kData + (1 << 20) + 2 * i * kPage, kPage, kRW).has_value());
+  }
+  const Remap to_the_side{.may_move = true, .fixed = true, .new_start = kFar + 64 * kPage};
+  KEXPECT(
+      failed_with(space->remap(kEdge - kPage, 2 * kPage, 2 * kPage, to_the_side), Errno::enomem));
+  KEXPECT_EQ(peek(*space, kEdge), 0x78u);
+  KEXPECT_EQ(space->regions().size(), std::size_t{kMaxRegions - 2});
+  KEXPECT(space->unmap(kData + (1 << 20), kPage).has_value());  // one slot more: now it fits
+  KEXPECT_EQ(space->remap(kEdge - kPage, 2 * kPage, 2 * kPage, to_the_side).value_or(0),
+             kFar + 64 * kPage);
+  KEXPECT_EQ(peek(*space, kFar + 65 * kPage), 0x78u);
+  destroy_address_space(space);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before);
+}
+
+// After fork the pages are shared copy-on-write: moving them in one space keeps the share (the
+// same frame, still read-only and marked), a write at the new address copies the page as a write
+// at the old one would have, and the other space never sees it. Every frame comes back.
+KTEST(aspace_remap_after_fork_moves_shared_pages_and_keeps_copy_on_write) {
+  const std::uint64_t used_before = frame_allocator().used_frames();
+  AddressSpace* parent = create_address_space();
+  KASSERT(parent != nullptr);
+  KASSERT(parent->map_anonymous(kData, 2 * kPage, kRW).has_value());
+  KASSERT(parent->map_anonymous(kData + 2 * kPage, kPage, kProtRead).has_value());  // in the way
+  put(*parent, kData, 0x42);
+  put(*parent, kData + kPage, 0x43);
+  AddressSpace* child = clone_address_space(*parent);
+  KASSERT(child != nullptr);
+  const std::uint64_t shared = frame_of(*parent, kData);
+  KEXPECT_EQ(frame_of(*child, kData), shared);
+  const auto moved = parent->remap(kData, 2 * kPage, 16 * kPage, kMayMove);
+  KASSERT(moved.has_value());
+  const std::uint64_t to = *moved;
+  KEXPECT_EQ(frame_of(*parent, to), shared);  // still the one frame both map
+  KEXPECT(!parent->translate(to)->flags.contains(PageTableFlags::writable));
+  KEXPECT(parent->handle_fault(to, FaultAccess::write));  // copy-on-write at the new address
+  KEXPECT(frame_of(*parent, to) != shared);
+  KEXPECT(parent->translate(to)->flags.contains(PageTableFlags::writable));
+  KEXPECT_EQ(peek(*parent, to), 0x42u);
+  std::memset(physical_to_virtual<std::byte>(frame_of(*parent, to)), 0x24, 1);
+  KEXPECT_EQ(peek(*child, kData), 0x42u);  // the child's page is its own again
+  KEXPECT_EQ(frame_of(*child, kData), shared);
+  // The child, now the frame's only owner, takes it back writable in place (no copy).
+  KEXPECT(child->handle_fault(kData, FaultAccess::write));
+  KEXPECT_EQ(frame_of(*child, kData), shared);
+  // The other page, moved by the child this time, is still shared with the parent's moved one.
+  const auto child_moved = child->remap(kData, 2 * kPage, 3 * kPage, kMayMove);
+  KASSERT(child_moved.has_value());
+  KEXPECT_EQ(frame_of(*child, *child_moved + kPage), frame_of(*parent, to + kPage));
+  destroy_address_space(child);
+  KEXPECT(parent->handle_fault(to + kPage, FaultAccess::write));  // sole owner now: in place
+  KEXPECT_EQ(peek(*parent, to + kPage), 0x43u);
+  destroy_address_space(parent);
+  KEXPECT_EQ(frame_allocator().used_frames(), used_before);
+}

@@ -77,7 +77,10 @@ class Compare(unittest.TestCase):
         self.assertIn("(target <= 0.5x: MISSED)", lines[3])
         self.assertIn("fork_exit_wait: ferrite not measured, Linux 106655", lines[4])
         self.assertEqual(figures["bench.process_pages"], 12)  # Linux's, ferrite printed none
-        self.assertIn("12 pages of 4 KiB", lines[5])
+        self.assertIn("mremap_move_64_pages: ferrite not measured, Linux not measured", lines[5])
+        self.assertNotIn("target", lines[5])  # shown, not targeted
+        self.assertEqual(figures["bench.process_pages"], 12)
+        self.assertIn("12 pages of 4 KiB", lines[6])
 
     def test_pipe_and_fork_targets(self):
         figures = {"bench.process_pages": 99}  # stale: replaced

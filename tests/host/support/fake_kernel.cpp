@@ -129,6 +129,15 @@ std::expected<void, abi::Errno> AddressSpace::unmap(std::uint64_t start, std::ui
 std::expected<void, abi::Errno> AddressSpace::protect(std::uint64_t, std::uint64_t, std::uint32_t) {
   return {};
 }
+std::expected<std::uint64_t, abi::Errno> AddressSpace::remap(std::uint64_t old_start,
+                                                             std::uint64_t old_bytes,
+                                                             std::uint64_t new_bytes,
+                                                             RemapOptions options) {
+  auto& calls = testing::address_space_calls();
+  calls.remapped.push_back({old_start, old_bytes, new_bytes, options.may_move, options.fixed,
+                            options.keep_old, options.new_start});
+  return options.fixed ? options.new_start : old_start;
+}
 std::expected<void, abi::Errno> AddressSpace::write_initial(std::uint64_t at,
                                                             std::span<const std::byte> data) {
   testing::address_space_calls().written.emplace_back(at, data.size());

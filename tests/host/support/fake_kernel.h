@@ -63,6 +63,13 @@ struct FakeAddressSpace {
   std::vector<Mapping> mapped;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> unmapped;
   std::vector<std::pair<std::uint64_t, std::size_t>> written;  // write_initial: at, bytes
+  struct Remap {
+    std::uint64_t old_start, old_bytes, new_bytes;
+    bool may_move, fixed, keep_old;
+    std::uint64_t new_start;
+    friend bool operator==(const Remap&, const Remap&) = default;
+  };
+  std::vector<Remap> remapped;
 };
 FakeAddressSpace& address_space_calls();
 
