@@ -364,7 +364,7 @@ namespace {
 // (`sleep 100 &`) keeps dead descriptors, and the keyboard is the kernel shell's again at once —
 // and the foreground group gets SIGHUP, then SIGCONT so that a stopped one sees it. Linux sends
 // this SIGCONT only with TIOCNOTTY; on exit it leaves waking stopped jobs to the orphaned process
-// group rule, which ferrite does not have.
+// group rule (continue_orphaned_groups below, which ferrite has too).
 void hang_up_controlling_terminal(const Process& process) {
   if (process.pid != process.sid) return;
   fs::TerminalPort* port = fs::terminal();

@@ -290,7 +290,10 @@ std::expected<void, Errno> terminal_job_check(proc::Process& process, fs::Termin
   const proc::SignalState& signals = process.signals;
   const bool refused = (signals.blocked & proc::signal_bit(signal)) != 0 ||
                        signals.action(signal).handler == proc::kSigIgn;
-  const bool orphaned = !refused && proc::process_group_orphaned(caller.pgid);
+  // A process the kernel started is never stopped (proc/signals.cpp): for it, as for an
+  // orphaned group, stopping is not an answer, and a restart would only ask again.
+  const bool orphaned =
+      !refused && (process.kernel_waited || proc::process_group_orphaned(caller.pgid));
   switch (tty::background_access(signal == proc::kSigTtin, refused, orphaned)) {
     case tty::BackgroundAccess::allowed:
       return {};

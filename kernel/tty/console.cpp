@@ -208,7 +208,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   // IRQ 1 (through task::divert_scancodes): store the byte and wake the reader. A full queue
   // drops the byte, as the shell's queue does. A key that stands for a signal (ISIG: Ctrl+C,
-  // Ctrl+\) sends it to the foreground process group here, at once — whether or not anyone
+  // Ctrl+\, Ctrl+Z) sends it to the foreground process group here, at once — whether or not anyone
   // reads the terminal (a shell waiting for `sleep 10` is not reading) — as Linux's n_tty does
   // when the byte arrives. In the queue it becomes a mark (kSignalMark, its character in
   // signal_chars_), and the signal-key thread pumps at once, so that the flush and the ^C echo
