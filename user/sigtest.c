@@ -12,7 +12,12 @@
  *                    it fails with EINTR; a signal whose default is to do nothing (SIGCONT)
  *                    never shows. Deterministic output, compared with Linux's.
  *   sigtest forkkill SIGTERM sent to a forked child before its first instruction: the child's
- *                    first system call must not run (a ferrite check, racy on an SMP Linux) */
+ *                    first system call must not run (a ferrite check, racy on an SMP Linux)
+ *   sigtest jobs     job control: a child in a group of its own is stopped by SIGTSTP and
+ *                    SIGSTOP, continued by SIGCONT, ended by SIGTERM while stopped; wait4 with
+ *                    WUNTRACED/WCONTINUED and waitid with WSTOPPED/WNOWAIT report each change
+ *                    once, SIGCHLD says CLD_STOPPED/CLD_CONTINUED; SIGTSTP to sigtest itself is
+ *                    dropped (run by the kernel shell, its group is orphaned) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -142,6 +147,79 @@ static long raw_syscall3(long number, long a, long b, long c) {
   return result;
 }
 
+static volatile sig_atomic_t chld_codes[8], chld_count;
+static void on_chld(int signal, siginfo_t* info, void* context) {
+  (void)signal, (void)context;
+  if (chld_count < 8) chld_codes[chld_count++] = info->si_code;
+}
+
+static const char* name_of(int signal) {
+  switch (signal) {
+    case SIGTSTP: return "SIGTSTP";
+    case SIGSTOP: return "SIGSTOP";
+    case SIGTERM: return "SIGTERM";
+    case SIGCONT: return "SIGCONT";
+    default: return "?";
+  }
+}
+
+static const char* how(int status) {
+  static char text[48];
+  if (WIFSTOPPED(status)) snprintf(text, sizeof text, "stopped by %s", name_of(WSTOPSIG(status)));
+  else if (WIFCONTINUED(status)) snprintf(text, sizeof text, "continued");
+  else if (WIFSIGNALED(status)) snprintf(text, sizeof text, "killed by %s", name_of(WTERMSIG(status)));
+  else snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
+  return text;
+}
+
+static int job_control(void) {
+  struct sigaction sa = {0};
+  sa.sa_sigaction = on_chld;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigaction(SIGCHLD, &sa, 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    setpgid(0, 0);
+    for (;;) pause();
+  }
+  setpgid(child, child);  /* a job: its parent is outside its group, in its session */
+  int status = 0;
+  kill(child, SIGTSTP);
+  pid_t got_pid = waitpid(child, &status, WUNTRACED);
+  printf("SIGTSTP: %s\n", got_pid == child ? how(status) : "?");
+  printf("again: %d\n", (int)waitpid(child, &status, WUNTRACED | WNOHANG));
+  kill(child, SIGCONT);
+  got_pid = waitpid(child, &status, WCONTINUED);
+  printf("SIGCONT: %s\n", got_pid == child ? how(status) : "?");
+  printf("again: %d\n", (int)waitpid(child, &status, WUNTRACED | WCONTINUED | WNOHANG));
+  kill(child, SIGSTOP);
+  siginfo_t info = {0};
+  int r = waitid(P_PID, (id_t)child, &info, WSTOPPED | WNOWAIT);
+  printf("waitid WNOWAIT: %d code %s status %s\n", r,
+         info.si_code == CLD_STOPPED ? "CLD_STOPPED" : "?", name_of(info.si_status));
+  memset(&info, 0, sizeof info);
+  r = waitid(P_PID, (id_t)child, &info, WSTOPPED);
+  printf("waitid: %d code %s pid %s\n", r, info.si_code == CLD_STOPPED ? "CLD_STOPPED" : "?",
+         info.si_pid == child ? "ok" : "?");
+  memset(&info, 0, sizeof info);
+  r = waitid(P_PID, (id_t)child, &info, WSTOPPED | WNOHANG);
+  printf("waitid again: %d pid %d\n", r, (int)info.si_pid);
+  kill(child, SIGTERM);  /* its default action ends a stopped process at once */
+  got_pid = waitpid(child, &status, 0);
+  printf("SIGTERM while stopped: %s\n", got_pid == child ? how(status) : "?");
+  printf("SIGCHLD:");
+  for (int i = 0; i < chld_count; ++i) {
+    const int code = chld_codes[i];
+    printf(" %s", code == CLD_STOPPED ? "stopped" : code == CLD_CONTINUED ? "continued"
+                  : code == CLD_KILLED ? "killed" : "?");
+  }
+  printf("\n");
+  raise(SIGTSTP);
+  printf("SIGTSTP in an orphaned group: dropped\n");
+  printf("sigtest: done\n");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, 0, _IONBF, 0);
   const char* mode = argc > 1 ? argv[1] : "";
@@ -175,6 +253,7 @@ int main(int argc, char** argv) {
     printf("child: %s\n", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
     return 0;
   }
+  if (strcmp(mode, "jobs") == 0) return job_control();
   if (strcmp(mode, "die") == 0) {
     kill(getpid(), SIGTERM);
     printf("still alive after SIGTERM\n");

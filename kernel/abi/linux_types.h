@@ -120,7 +120,7 @@ inline constexpr std::uint32_t kOpost = 0000001, kOnlcr = 0000004;
 inline constexpr std::uint32_t kB38400 = 0000017, kCs8 = 0000060, kCread = 0000200;
 inline constexpr std::uint32_t kIsig = 0000001, kIcanon = 0000002, kEcho = 0000010,
                                kEchoe = 0000020, kEchok = 0000040, kEchoctl = 0001000,
-                               kEchoke = 0004000, kNoflsh = 0000200, kIexten = 0100000;
+                               kEchoke = 0004000, kNoflsh = 0000200, kTostop = 0000400, kIexten = 0100000;
 
 // <asm-generic/termios.h>: struct winsize (TIOCGWINSZ).
 struct Winsize {

@@ -18,6 +18,7 @@
 #include "mm/heap.h"
 #include "mm/page.h"
 #include "mm/user_copy.h"
+#include "proc/process_groups.h"
 #include "proc/signal.h"
 #include "proc/signals.h"
 #include "proc/spawn.h"
@@ -54,9 +55,15 @@ constinit Pid next_pid = 1;
 // Woken (all) whenever a process ends or a vfork child execs: wait4 and vfork parents re-check.
 constinit sched::WaitQueue child_events;
 
-void wake_child_waiters_locked() {
-  while (child_events.wake_one_locked()) {
+// The process table as the orphaned-group rule reads it (proc/process_groups.h). Interrupts off.
+std::size_t group_members_locked(std::span<GroupMember> out) {
+  std::size_t count = 0;
+  for (const Slot& slot : slots) {
+    if (!slot.in_use || slot.process.zombie || slot.process.exiting) continue;
+    const Process& p = slot.process;
+    out[count++] = {p.pid, p.parent, process_group_of(p), p.sid, true, p.signals.stopped};
   }
+  return count;
 }
 
 // The environment every program the kernel starts begins with (as a Linux init would hand on).
@@ -357,7 +364,7 @@ namespace {
 // (`sleep 100 &`) keeps dead descriptors, and the keyboard is the kernel shell's again at once —
 // and the foreground group gets SIGHUP, then SIGCONT so that a stopped one sees it. Linux sends
 // this SIGCONT only with TIOCNOTTY; on exit it leaves waking stopped jobs to the orphaned process
-// group rule, which ferrite does not have.
+// group rule (continue_orphaned_groups below, which ferrite has too).
 void hang_up_controlling_terminal(const Process& process) {
   if (process.pid != process.sid) return;
   fs::TerminalPort* port = fs::terminal();
@@ -368,13 +375,46 @@ void hang_up_controlling_terminal(const Process& process) {
   (void)send_signal_to_group(*foreground, kSigCont);
 }
 
+// POSIX's orphaned process groups: a group this exit leaves orphaned while a member is stopped
+// would stay stopped for ever — nobody left could continue it — so each member gets SIGHUP
+// (its terminal session is as good as gone) and then SIGCONT (to see the SIGHUP). Linux's
+// kill_orphaned_pgrp, in exit_notify.
+void continue_orphaned_groups(const Process& process) {
+  std::array<GroupMember, kMaxProcesses> members;
+  std::array<std::int32_t, kMaxProcesses> groups;
+  std::size_t count = 0;
+  {
+    sync::InterruptGuard no_interrupts;
+    const std::size_t size = group_members_locked(members);
+    const GroupMember leaving{process.pid, process.parent, process_group_of(process), process.sid};
+    count = groups_orphaned_by_exit(std::span(members.data(), size), leaving, groups);
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    (void)send_signal_to_group(groups[i], kSigHup);
+    (void)send_signal_to_group(groups[i], kSigCont);
+  }
+}
+
 }  // namespace
+
+void wake_child_waiters_locked() {
+  while (child_events.wake_one_locked()) {
+  }
+}
+
+bool process_group_orphaned(Pid pgid) {
+  std::array<GroupMember, kMaxProcesses> members;
+  sync::InterruptGuard no_interrupts;
+  const std::size_t size = group_members_locked(members);
+  return group_orphaned(std::span(members.data(), size), pgid);
+}
 
 void exit_current(std::int32_t wait_status) {
   Process& process = *current();
   sched::Thread& self = sched::current();
   syscall::release_files(process);
   hang_up_controlling_terminal(process);
+  continue_orphaned_groups(process);
   {
     // Off this address space before it goes (destroy requires that it is not active); the
     // scheduler must not load it again either.
@@ -543,7 +583,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   return {};
 }
 
-std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, bool no_hang, bool reap) {
+std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, WaitOptions options) {
   auto matches = [&](const Process& child) {
     if (child.parent != self.pid) return false;
     if (pid > 0) return child.pid == pid;
@@ -557,13 +597,21 @@ std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, bool no
     for (Slot& slot : slots) {
       if (!slot.in_use || !matches(slot.process)) continue;
       any = true;
-      if (!slot.process.zombie) continue;
+      if (!slot.process.zombie) {
+        // A stop or continue not yet told (WUNTRACED, WCONTINUED): reported once, the child
+        // stays (Linux's wait_task_stopped, wait_task_continued).
+        const std::int32_t status = slot.process.signals.take_wait_report(
+            options.stopped, options.continued, options.consume);
+        if (status != 0) return WaitResult{slot.process.pid, status};
+        continue;
+      }
+      if (!options.exited) continue;
       const WaitResult result{slot.process.pid, slot.process.exit_status};
-      if (reap) slot.in_use = false;
+      if (options.consume) slot.in_use = false;
       return result;
     }
     if (!any) return std::unexpected(abi::Errno::echild);
-    if (no_hang) return WaitResult{};
+    if (options.no_hang) return WaitResult{};
     if (!child_events.wait_interruptible_locked()) return std::unexpected(abi::Errno::eintr);
   }
 }
@@ -615,6 +663,7 @@ std::size_t snapshot(std::span<ProcessInfo> out) {
     info.parent = slot.process.parent;
     info.pgid = slot.process.pgid;
     info.zombie = slot.process.zombie;
+    info.stopped = slot.process.signals.stopped && !slot.process.zombie;
     for (std::size_t i = 0; i < kProcessNameLength; ++i) info.name[i] = slot.process.name[i];
     info.frames =
         slot.process.address_space != nullptr ? slot.process.address_space->frames_in_use() : 0;

@@ -96,7 +96,8 @@ constexpr bool restart_after_signal(std::int64_t code, bool handler_runs, bool s
 // tkill()/tgkill() SI_TKILL, a signal the kernel raises itself SI_KERNEL; SIGCHLD carries
 // CLD_EXITED with the exit code, or CLD_KILLED/CLD_DUMPED with the signal that ended the child.
 inline constexpr std::int32_t kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
-inline constexpr std::int32_t kCldExited = 1, kCldKilled = 2, kCldDumped = 3;
+inline constexpr std::int32_t kCldExited = 1, kCldKilled = 2, kCldDumped = 3, kCldStopped = 5,
+                              kCldContinued = 6;
 // 16 bytes, one per signal in every process (and copied by each fork): only what ferrite knows.
 // SIGCHLD's si_utime/si_stime stay 0 — no CPU time is kept per process yet.
 struct SignalInfo {
@@ -113,9 +114,17 @@ inline constexpr SignalInfo kRaisedByKernel{kSiKernel, 0, 0, 0};
 constexpr SignalInfo sent_by(std::int32_t sender, bool thread_directed) {
   return {thread_directed ? kSiTkill : kSiUser, sender, 0, 0};
 }
+// Job control's two wait statuses (<bits/waitstatus.h>): stopped by signal s is (s << 8) | 0x7f
+// (WIFSTOPPED, WSTOPSIG), continued is 0xffff (WIFCONTINUED).
+constexpr std::int32_t stopped_wait_status(std::int32_t signal) { return (signal << 8) | 0x7F; }
+inline constexpr std::int32_t kContinuedWaitStatus = 0xFFFF;
 // The SIGCHLD a child's end sends its parent, from its wait status (exit(n): n << 8; killed by
-// signal s: s, with 0x80 when a core was written — Linux's do_notify_parent).
+// signal s: s, with 0x80 when a core was written — Linux's do_notify_parent); a stop or a
+// continue (do_notify_parent_cldstop) is CLD_STOPPED with the stop signal or CLD_CONTINUED
+// with SIGCONT. waitid's siginfo is the same.
 constexpr SignalInfo child_ended(std::int32_t child, std::int32_t wait_status) {
+  if (wait_status == kContinuedWaitStatus) return {kCldContinued, child, 0, kSigCont};
+  if ((wait_status & 0xFF) == 0x7F) return {kCldStopped, child, 0, (wait_status >> 8) & 0xFF};
   if ((wait_status & 0x7F) == 0) return {kCldExited, child, 0, (wait_status >> 8) & 0xFF};
   return {(wait_status & 0x80) != 0 ? kCldDumped : kCldKilled, child, 0, wait_status & 0x7F};
 }
@@ -155,6 +164,19 @@ struct SignalState {
   // the way back to ring 3 to turn into EINTR or a restart of call `restart_number`.
   bool restart_pending = false;
   std::uint64_t restart_number = 0;
+  // Job control (chapter 15): stopped by a stop signal until SIGCONT (or death). What the
+  // parent's wait has not been told yet: the stop signal (WUNTRACED) and a continue
+  // (WCONTINUED); each is reported once, and a continue takes back an untold stop.
+  bool stopped = false;
+  std::int32_t stop_report = 0;  // the signal that stopped it, 0 when told or continued
+  bool continue_report = false;
+
+  // What sending a signal did (send()): made it pending, and/or continued the stopped process
+  // (its parent is told and its thread woken).
+  struct Sent {
+    bool posted;
+    bool resumed;
+  };
 
   [[nodiscard]] const SignalAction& action(std::int32_t signal) const { return actions[signal - 1]; }
   // Would the signal, delivered now, do nothing at all?
@@ -173,6 +195,70 @@ struct SignalState {
     pending |= signal_bit(signal);
     info[signal - 1] = from;
     return true;
+  }
+  // Sending a signal, with the stop and continue rules (POSIX; Linux's prepare_signal) before
+  // post(): a stop signal throws away a pending SIGCONT; SIGCONT throws away pending stop
+  // signals and continues a stopped process, whatever its action (which is then delivered as
+  // any other: a handler runs, the default ignores).
+  Sent send(std::int32_t signal, const SignalInfo& from = {}) {
+    if (!valid_signal(signal)) return {false, false};
+    bool resumed = false;
+    if (default_action(signal) == DefaultAction::stop) {
+      pending &= ~signal_bit(kSigCont);
+    } else if (signal == kSigCont) {
+      pending &= ~kStopSignals;
+      if (stopped) {
+        stopped = false;
+        stop_report = 0;
+        continue_report = true;
+        resumed = true;
+      }
+    }
+    return {post(signal, from), resumed};
+  }
+  static constexpr std::uint64_t kStopSignals =
+      signal_bit(kSigStop) | signal_bit(kSigTstp) | signal_bit(kSigTtin) | signal_bit(kSigTtou);
+  // The process stops now (its default action for `signal`): stopped, the stop to be reported
+  // to wait, an untold continue forgotten.
+  void stop(std::int32_t signal) {
+    stopped = true;
+    stop_report = signal;
+    continue_report = false;
+  }
+  // A pending, unblocked signal that would end the process: SIGKILL, or one whose action is
+  // the default and the default is to terminate (not a core dump). Such a signal ends a
+  // stopped process at once, as Linux's complete_signal turns it into a group exit — so
+  // `kill PID` (SIGTERM) and Ctrl+C end a stopped job. 0 if none.
+  [[nodiscard]] std::int32_t fatal_pending() const {
+    std::uint64_t ready = deliverable();
+    while (ready != 0) {
+      const std::int32_t signal = __builtin_ctzll(ready) + 1;
+      ready &= ready - 1;
+      if (signal == kSigKill) return signal;
+      if (action(signal).handler == kSigDfl && default_action(signal) == DefaultAction::terminate)
+        return signal;
+    }
+    return 0;
+  }
+  // Should the thread's "signal pending" mark be set (it ends interruptible waits)? Running:
+  // any deliverable signal. Stopped: only one that ends the process (the others wait for SIGCONT).
+  [[nodiscard]] bool needs_attention() const {
+    return stopped ? fatal_pending() != 0 : deliverable() != 0;
+  }
+  // wait4/waitid (Linux's wait_task_stopped, wait_task_continued): the stop or continue not yet
+  // reported that the caller asks for, as a wait status; `consume` (not WNOWAIT) tells it once.
+  // 0 if there is none to tell.
+  std::int32_t take_wait_report(bool want_stopped, bool want_continued, bool consume) {
+    if (want_stopped && stopped && stop_report != 0) {
+      const std::int32_t status = stopped_wait_status(stop_report);
+      if (consume) stop_report = 0;
+      return status;
+    }
+    if (want_continued && continue_report) {
+      if (consume) continue_report = false;
+      return kContinuedWaitStatus;
+    }
+    return 0;
   }
   // Pending and not blocked: what the way back to ring 3 delivers.
   [[nodiscard]] std::uint64_t deliverable() const { return pending & ~blocked; }
@@ -193,6 +279,8 @@ struct SignalState {
     child.pending = 0;
     child.restore_saved = false;
     child.restart_pending = false;
+    child.stopped = child.continue_report = false;
+    child.stop_report = 0;
     return child;
   }
   // execve: caught signals go back to their default action (the handlers are gone with the old

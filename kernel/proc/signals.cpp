@@ -19,7 +19,7 @@ namespace ferrite::proc {
 
 void update_signal_mark_locked(Process& process) {
   if (process.thread == nullptr) return;
-  process.thread->signal_pending = process.signals.deliverable() != 0;
+  process.thread->signal_pending = process.signals.needs_attention();
 }
 
 void signals_changed(Process& process) {
@@ -38,9 +38,31 @@ void send_signal(Process& target, int signal, const SignalInfo& from) {
   if (!valid_signal(signal)) return;
   sync::InterruptGuard no_interrupts;
   if (target.exiting || target.thread == nullptr) return;
-  if (!target.signals.post(signal, from)) return;
+  const SignalState::Sent sent = target.signals.send(signal, from);
+  if (sent.resumed) {
+    // SIGCONT continued it: the parent is told, and the thread leaves its stopped sleep (an
+    // interruptible wait, which the mark alone would not end: SIGCONT may be ignored).
+    notify_parent_locked(target, kCldContinued, kSigCont);
+    update_signal_mark_locked(target);
+    sched::interrupt_wait_locked<sched::KernelSyncEnv>(*target.thread);
+    return;
+  }
+  if (!sent.posted) return;
   update_signal_mark_locked(target);
   if (target.thread->signal_pending) sched::interrupt_wait_locked<sched::KernelSyncEnv>(*target.thread);
+}
+
+void notify_parent_locked(Process& child, std::int32_t code, std::int32_t signal) {
+  if (child.parent != 0) {
+    Process* parent = find_process(child.parent);
+    // SA_NOCLDSTOP: the parent does not want SIGCHLD for stops and continues (wait still
+    // reports them).
+    if (parent != nullptr && !parent->zombie &&
+        (parent->signals.action(kSigChld).flags & kSaNocldstop) == 0) {
+      send_signal(*parent, kSigChld, {code, child.pid, 0, signal});
+    }
+  }
+  wake_child_waiters_locked();
 }
 
 Pid process_group_of(const Process& process) {
@@ -186,6 +208,27 @@ void resolve_restart(Process& process, arch::InterruptFrame& frame, bool handler
   frame.rcx = frame.rip;   // as the instruction will leave it; keeps the sysretq way open
 }
 
+// Sleeps stopped (interrupts off) until SIGCONT continues the process, or ends it when a signal
+// that kills it arrives (SIGKILL, or a default-terminate one: see SignalState::fatal_pending) or
+// the kernel shell asks for its end. The thread's mark is set only for those while stopped
+// (needs_attention), so the interruptible wait below ignores every other signal, which stays
+// pending for after the SIGCONT. Linux: do_signal_stop, the thread in TASK_STOPPED.
+void stop_current(Process& process, int signal) {
+  static sched::WaitQueue stopped_threads;  // woken one by one (interrupt_wait_locked)
+  sched::Thread& self = sched::current();
+  SignalState& state = process.signals;
+  state.stop(signal);
+  update_signal_mark_locked(process);
+  notify_parent_locked(process, kCldStopped, signal);
+  for (;;) {
+    if (self.kill_requested) die(process, kSigKill);
+    if (const std::int32_t fatal = state.fatal_pending(); fatal != 0) die(process, fatal);
+    if (!state.stopped) break;
+    (void)stopped_threads.wait_interruptible_locked();
+  }
+  update_signal_mark_locked(process);
+}
+
 }  // namespace
 
 void deliver_signals(arch::InterruptFrame& frame) {
@@ -208,8 +251,18 @@ void deliver_signals(arch::InterruptFrame& frame) {
         case DefaultAction::terminate:
         case DefaultAction::core_dump: die(*process, signal);  // no core files here
         case DefaultAction::ignore:
-        case DefaultAction::resume:
-        case DefaultAction::stop: continue;  // no job control yet: stop signals are ignored
+        case DefaultAction::resume: continue;  // SIGCONT: send_signal continued it already
+        case DefaultAction::stop:
+          // A process the kernel started (the kernel shell's `run` and `sh`, `init=`) is never
+          // stopped: it has no parent process to continue it, and the kernel shell waits on it
+          // and takes no command meanwhile — it would wait for ever. Linux's init is spared
+          // stop signals the same way (SIGNAL_UNKILLABLE).
+          if (process->kernel_waited) continue;
+          // The terminal's stop signals are dropped for a group nobody could continue (an
+          // orphaned one); SIGSTOP always stops.
+          if (signal != kSigStop && process_group_orphaned(process_group_of(*process))) continue;
+          stop_current(*process, signal);
+          continue;
       }
     }
     // An interrupted system call is resolved before its registers go into the frame: EINTR,

@@ -59,4 +59,17 @@ void for_each_process(bool (*visit)(Process& process, void* context), void* cont
 // The process group of `process` (find_process is proc/process.h's).
 Pid process_group_of(const Process& process);
 
+// ---- Job control (chapter 15) ----
+// Tells `child`'s parent that it stopped (CLD_STOPPED, the stop signal) or continued
+// (CLD_CONTINUED, SIGCONT): SIGCHLD unless the parent set SA_NOCLDSTOP, and its wait4/waitid
+// looks again. Interrupts off.
+void notify_parent_locked(Process& child, std::int32_t code, std::int32_t signal);
+// wait4/waitid callers and vfork parents look at the table again (proc/process.cpp).
+// Interrupts off.
+void wake_child_waiters_locked();
+// Is group `pgid` orphaned (proc/process_groups.h)? No process of it can be continued by a
+// parent outside it: the terminal's stop signals are dropped for it, and its background reads
+// of the terminal fail with EIO instead of stopping it.
+[[nodiscard]] bool process_group_orphaned(Pid pgid);
+
 }  // namespace ferrite::proc

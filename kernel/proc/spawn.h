@@ -60,14 +60,25 @@ void release(Process& process);
                                                            std::span<const std::string_view> argv,
                                                            std::span<const std::string_view> envp);
 // wait4/waitid: a child of `self` matching `pid` (wait4's meaning: > 0 that PID, -1 any, 0 the
-// caller's group, < -1 the group -pid) that has ended. Blocks unless `no_hang`; `reap` frees it.
-// Returns {pid, wait status}, {0, 0} for no_hang with none ended yet, ECHILD when there is none.
+// caller's group, < -1 the group -pid) that has ended (`exited`), or (chapter 15, job control)
+// stopped (`stopped`: WUNTRACED/WSTOPPED) or continued (`continued`: WCONTINUED) since the last
+// report. Blocks unless `no_hang`; `consume` (all but WNOWAIT) frees an ended child and tells a
+// stop or continue only once. Returns {pid, wait status} (proc/signal.h: stopped_wait_status,
+// kContinuedWaitStatus), {0, 0} for no_hang with nothing to report yet, ECHILD when there is no
+// such child.
 struct WaitResult {
   Pid pid = 0;
   std::int32_t status = 0;
 };
-[[nodiscard]] std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, bool no_hang,
-                                                               bool reap);
+struct WaitOptions {
+  bool no_hang = false;
+  bool consume = true;
+  bool exited = true;
+  bool stopped = false;
+  bool continued = false;
+};
+[[nodiscard]] std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid,
+                                                               WaitOptions options);
 // setpgid / setsid, with Linux's errors.
 [[nodiscard]] std::expected<void, abi::Errno> set_process_group(Process& self, Pid pid, Pid pgid);
 [[nodiscard]] std::expected<Pid, abi::Errno> new_session(Process& self);
@@ -78,6 +89,7 @@ struct ProcessInfo {
   Pid parent;
   Pid pgid;
   bool zombie;
+  bool stopped;  // job control: stopped until SIGCONT (ps: T)
   char name[kProcessNameLength];
   std::uint64_t frames;  // frames its address space maps
 };

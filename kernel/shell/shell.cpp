@@ -520,7 +520,8 @@ task::Task<Outcome> run_sh(Arguments arguments) {
   co_return Outcome::done;
 }
 
-// Chapter 15: the process table — PID, parent, group, state (R running or sleeping, Z zombie),
+// Chapter 15: the process table — PID, parent, group, state (R running or sleeping, T stopped
+// by job control, Z zombie),
 // the memory its address space maps, and its name.
 void ps() {
   static proc::ProcessInfo infos[proc::kMaxProcesses];
@@ -531,7 +532,7 @@ void ps() {
     std::size_t length = 0;
     while (length < proc::kProcessNameLength && info.name[length] != '\0') ++length;
     println("{:>5} {:>5} {:>5} {} {:>7}K {}", info.pid, info.parent, info.pgid,
-            info.zombie ? 'Z' : 'R', info.frames * 4, std::string_view(info.name, length));
+            info.zombie ? 'Z' : (info.stopped ? 'T' : 'R'), info.frames * 4, std::string_view(info.name, length));
   }
 }
 

@@ -90,6 +90,8 @@ Result vector_transfer(proc::Process& process, const Arguments& a, bool writing)
   const auto file = file_of(process, a.arg[0]);
   if (!file) return std::unexpected(file.error());
   if (writing ? !(*file)->writable() : !(*file)->readable()) return std::unexpected(Errno::ebadf);
+  if (auto allowed = terminal_transfer_check(process, **file, writing); !allowed)
+    return std::unexpected(allowed.error());
   const std::uint64_t vector = a.arg[1];
   const auto count = static_cast<std::int32_t>(a.arg[2]);
   if (count < 0 || static_cast<std::uint64_t>(count) > abi::kUioMaxIov) {
@@ -282,6 +284,8 @@ Result sys_read(proc::Process& process, const Arguments& a) {
   std::uint64_t count = a.arg[2];
   const auto file = checked_transfer(process, a.arg[0], a.arg[1], count, false);
   if (!file) return std::unexpected(file.error());
+  if (auto allowed = terminal_transfer_check(process, **file, false); !allowed)
+    return std::unexpected(allowed.error());
   return read_to_user(**file, a.arg[1], count, nullptr);
 }
 
@@ -289,6 +293,8 @@ Result sys_write(proc::Process& process, const Arguments& a) {
   std::uint64_t count = a.arg[2];
   const auto file = checked_transfer(process, a.arg[0], a.arg[1], count, true);
   if (!file) return std::unexpected(file.error());
+  if (auto allowed = terminal_transfer_check(process, **file, true); !allowed)
+    return std::unexpected(allowed.error());
   return write_from_user(**file, a.arg[1], count);
 }
 
@@ -633,6 +639,9 @@ Result sys_ioctl(proc::Process& process, const Arguments& a) {
     case abi::kTcsets:
     case abi::kTcsetsw:
     case abi::kTcsetsf: {
+      // A change of the terminal's settings from the background: SIGTTOU (job control).
+      if (auto allowed = terminal_job_check(process, *port, proc::kSigTtou); !allowed)
+        return std::unexpected(allowed.error());
       const auto termios = copy_in<abi::Termios>(argument);
       if (!termios) return std::unexpected(termios.error());
       port->set_termios(*termios);

@@ -197,6 +197,15 @@ std::int64_t interrupted_result(proc::Process& process, std::uint64_t number);
 // sys_ioctl; `argument` is the ioctl's third argument.
 Result terminal_job_ioctl(proc::Process& process, fs::TerminalPort& port, std::uint64_t request,
                           std::uint64_t argument);
+// Job control (chapter 15; tty/job_control.h's background_access): may `process` read (`signal`
+// SIGTTIN) or write / change (SIGTTOU) the terminal now? A background caller's group gets the
+// signal and the call EINTR — restarted (ERESTARTSYS) once the group is continued — or EIO.
+std::expected<void, abi::Errno> terminal_job_check(proc::Process& process, fs::TerminalPort& port,
+                                              int signal);
+// The same for a read or write through `file` (nothing to check unless it is the terminal;
+// writes only with TOSTOP).
+std::expected<void, abi::Errno> terminal_transfer_check(proc::Process& process, const fs::OpenFile& file,
+                                                   bool writing);
 // A session leader the kernel starts with the console as its files takes it as its controlling
 // terminal, unless another live session has it (attach_files).
 void take_console_for_session(proc::Process& process, fs::TerminalPort& port);

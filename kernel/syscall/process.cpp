@@ -278,12 +278,17 @@ Result sys_wait4(proc::Process& process, const Arguments& a) {
     const std::array<std::uint64_t, 18> rusage{};  // sizeof(struct rusage) = 144
     if (auto copied = copy_out(a.arg[3], rusage); !copied) return std::unexpected(copied.error());
   }
-  const auto waited = proc::wait_child(process, static_cast<std::int32_t>(a.arg[0]),
-                                       (options & kWnohang) != 0, true);
+  // WUNTRACED (= WSTOPPED) and WCONTINUED add the job-control reports to the ended children.
+  const proc::WaitOptions wanted{.no_hang = (options & kWnohang) != 0,
+                                 .stopped = (options & kWstopped) != 0,
+                                 .continued = (options & kWcontinued) != 0};
+  const auto waited = proc::wait_child(process, static_cast<std::int32_t>(a.arg[0]), wanted);
   return finish_wait(waited, a.arg[1]);
 }
 
-// waitid(idtype, id, infop, options, rusage): WEXITED only (stop/continue is not reported).
+// waitid(idtype, id, infop, options, rusage): WEXITED, WSTOPPED, WCONTINUED as asked; WNOWAIT
+// leaves what it reports to be reported again. infop's si_code says which (CLD_EXITED...
+// CLD_STOPPED, CLD_CONTINUED).
 Result sys_waitid(proc::Process& process, const Arguments& a) {
   const std::uint64_t idtype = a.arg[0], options = a.arg[3];
   if ((options & (kWexited | kWstopped | kWcontinued)) == 0) return std::unexpected(Errno::einval);
@@ -296,11 +301,12 @@ Result sys_waitid(proc::Process& process, const Arguments& a) {
   } else if (idtype != kPAll) {
     return std::unexpected(Errno::einval);
   }
-  if ((options & kWexited) == 0) {  // only stops/continues asked for: none ever happen
-    if ((options & kWnohang) != 0) return 0;
-  }
-  const auto waited = proc::wait_child(process, pid, (options & kWnohang) != 0,
-                                       (options & kWnowait) == 0);
+  const proc::WaitOptions wanted{.no_hang = (options & kWnohang) != 0,
+                                 .consume = (options & kWnowait) == 0,
+                                 .exited = (options & kWexited) != 0,
+                                 .stopped = (options & kWstopped) != 0,
+                                 .continued = (options & kWcontinued) != 0};
+  const auto waited = proc::wait_child(process, pid, wanted);
   if (!waited) return std::unexpected(waited.error());
   if (a.arg[2] != 0) {
     // The siginfo_t SIGCHLD would carry for this child (proc/signal.h); all zero for WNOHANG

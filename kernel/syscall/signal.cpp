@@ -283,9 +283,48 @@ void take_console_for_session(proc::Process& process, fs::TerminalPort& port) {
   (void)tty::acquire(port.jobs, caller, /*steal=*/true, /*owner_alive=*/false);
 }
 
+std::expected<void, Errno> terminal_job_check(proc::Process& process, fs::TerminalPort& port,
+                                              int signal) {
+  const tty::JobCaller caller = caller_of(process);
+  if (!tty::in_background(port.jobs, caller)) return {};
+  const proc::SignalState& signals = process.signals;
+  const bool refused = (signals.blocked & proc::signal_bit(signal)) != 0 ||
+                       signals.action(signal).handler == proc::kSigIgn;
+  // A process the kernel started is never stopped (proc/signals.cpp): for it, as for an
+  // orphaned group, stopping is not an answer, and a restart would only ask again.
+  const bool orphaned =
+      !refused && (process.kernel_waited || proc::process_group_orphaned(caller.pgid));
+  switch (tty::background_access(signal == proc::kSigTtin, refused, orphaned)) {
+    case tty::BackgroundAccess::allowed:
+      return {};
+    case tty::BackgroundAccess::eio:
+      return std::unexpected(Errno::eio);
+    case tty::BackgroundAccess::stop_group:
+      break;
+  }
+  (void)proc::send_signal_to_group(caller.pgid, signal);
+  return std::unexpected(Errno::eintr);  // the signal is pending here: ERESTARTSYS (dispatch)
+}
+
+std::expected<void, Errno> terminal_transfer_check(proc::Process& process, const fs::OpenFile& file,
+                                                   bool writing) {
+  if (file.kind != fs::FileKind::terminal) return {};
+  fs::TerminalPort* port = fs::terminal();
+  if (port == nullptr || fs::hung_up(file)) return {};  // the read or write says what it is
+  if (!writing) return terminal_job_check(process, *port, proc::kSigTtin);
+  if ((port->termios().c_lflag & abi::kTostop) == 0) return {};
+  return terminal_job_check(process, *port, proc::kSigTtou);
+}
+
 Result terminal_job_ioctl(proc::Process& process, fs::TerminalPort& port, std::uint64_t request,
                           std::uint64_t argument) {
   const tty::JobCaller caller = caller_of(process);
+  if (request == abi::kTiocspgrp) {
+    // Handing the terminal to a group is a change of it: SIGTTOU from the background. EIO (an
+    // orphaned group) is ENOTTY here, as Linux's tiocspgrp.
+    if (auto checked = terminal_job_check(process, port, proc::kSigTtou); !checked)
+      return std::unexpected(checked.error() == Errno::eio ? Errno::enotty : checked.error());
+  }
   switch (request) {
     case abi::kTiocgpgrp:
     case abi::kTiocgsid: {

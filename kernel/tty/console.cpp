@@ -116,7 +116,8 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   abi::Termios termios() override { return termios_; }
 
-  // ECHO, ICANON, ISIG, NOFLSH, VINTR and VQUIT take effect (chapter 15: raw mode for line editors); the other flags are
+  // ECHO, ICANON, ISIG, NOFLSH, VINTR, VQUIT and VSUSP take effect (TOSTOP too, read by the
+  // system-call layer's job-control check) (chapter 15: raw mode for line editors); the other flags are
   // kept so that a program that saves and restores them gets back what it saved.
   void set_termios(const abi::Termios& termios) override {
     termios_ = termios;
@@ -207,7 +208,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
 
   // IRQ 1 (through task::divert_scancodes): store the byte and wake the reader. A full queue
   // drops the byte, as the shell's queue does. A key that stands for a signal (ISIG: Ctrl+C,
-  // Ctrl+\) sends it to the foreground process group here, at once — whether or not anyone
+  // Ctrl+\, Ctrl+Z) sends it to the foreground process group here, at once — whether or not anyone
   // reads the terminal (a shell waiting for `sleep 10` is not reading) — as Linux's n_tty does
   // when the byte arrives. In the queue it becomes a mark (kSignalMark, its character in
   // signal_chars_), and the signal-key thread pumps at once, so that the flush and the ^C echo
@@ -244,7 +245,8 @@ class ConsoleTerminal final : public fs::TerminalPort {
     line_discipline_.set_signals((termios_.c_lflag & abi::kIsig) != 0,
                                  (termios_.c_lflag & abi::kNoflsh) != 0,
                                  static_cast<char>(termios_.c_cc[abi::kVintr]),
-                                 static_cast<char>(termios_.c_cc[abi::kVquit]));
+                                 static_cast<char>(termios_.c_cc[abi::kVquit]),
+                                 static_cast<char>(termios_.c_cc[abi::kVsusp]));
   }
 
   // Decodes queued bytes into characters (UTF-8) and types them into the line discipline —
@@ -378,7 +380,8 @@ void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
 }
 
 static_assert(LineDiscipline::kSignalInterrupt == proc::kSigInt &&
-              LineDiscipline::kSignalQuit == proc::kSigQuit);
+              LineDiscipline::kSignalQuit == proc::kSigQuit &&
+              LineDiscipline::kSignalSuspend == proc::kSigTstp);
 
 }  // namespace
 

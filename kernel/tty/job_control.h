@@ -58,12 +58,39 @@ struct JobCaller {
   [[nodiscard]] bool session_leader() const { return pid == sid; }
 };
 
+// A process uses its controlling terminal from the background: it is not in the foreground
+// group. (A terminal that is not the caller's controlling terminal, or one with no foreground
+// group, has no background: Linux's __tty_check_change lets those through.)
+[[nodiscard]] inline bool in_background(const JobControl& tty, const JobCaller& caller) {
+  if (!tty.controls(caller.sid)) return false;
+  const std::int32_t foreground = tty.foreground.load();
+  return foreground != 0 && caller.pgid != foreground;
+}
+
+// What a background process's use of the terminal comes to (termios(3) "job control"; Linux's
+// __tty_check_change): a read (SIGTTIN), or a write with TOSTOP or a change of the terminal's
+// settings or foreground group (SIGTTOU).
+//   `refused`: the caller ignores or blocks that signal. A read then fails with EIO (stopping
+//              cannot happen, and reading would steal the foreground's keys); the others go
+//              ahead (a shell that ignores SIGTTOU takes the terminal back this way).
+//   `orphaned`: its process group is orphaned (proc/process_groups.h) — nobody could continue
+//              it, so it is not stopped either: EIO.
+// Otherwise its whole group gets the signal, which stops it, and the call is restarted once it
+// is continued (ERESTARTSYS), by when it may be in the foreground.
+enum class BackgroundAccess : std::uint8_t { allowed, stop_group, eio };
+[[nodiscard]] constexpr BackgroundAccess background_access(bool reading, bool refused,
+                                                           bool orphaned) {
+  if (refused) return reading ? BackgroundAccess::eio : BackgroundAccess::allowed;
+  if (orphaned) return BackgroundAccess::eio;
+  return BackgroundAccess::stop_group;
+}
+
 // TIOCSPGRP's checks (tiocspgrp): the terminal must be the caller's controlling terminal
 // (ENOTTY), the group a valid number (EINVAL), exist (ESRCH) and belong to the caller's session
 // (EPERM). `group_session` is the session of the group `pgrp` — of any of its members, or of
 // the process whose pid is `pgrp` if the group has none (Linux's session_of_pgrp) — or 0 if
-// there is no such group or process. The SIGTTOU a background caller would get is not sent
-// (no job stops here).
+// there is no such group or process. A background caller has been through background_access
+// (SIGTTOU) first.
 inline std::expected<void, abi::Errno> check_set_foreground(const JobControl& tty,
                                                             const JobCaller& caller,
                                                             std::int32_t pgrp,

@@ -11,8 +11,9 @@
 //   Ctrl+D (VEOF)                                     completes the line without a newline; on an
 //                                                     empty line the next read returns 0 (EOF)
 //
-// With ISIG (chapter 15, in both modes) VINTR (Ctrl+C) and VQUIT (Ctrl+\) are not input: they
-// stand for SIGINT and SIGQUIT to the terminal's foreground process group (n_tty.c's isig()).
+// With ISIG (chapter 15, in both modes) VINTR (Ctrl+C), VQUIT (Ctrl+\) and VSUSP (Ctrl+Z) are
+// not input: they stand for SIGINT, SIGQUIT and SIGTSTP to the terminal's foreground process
+// group (n_tty.c's isig()).
 // The line discipline says which signal a byte means (signal_for) and does its own part when the
 // byte arrives: everything typed so far is flushed unless NOFLSH, and it echoes as ^C. Sending
 // the signal is the terminal's (tty/console.cpp): it must happen when the key is pressed, even
@@ -49,31 +50,35 @@ class LineDiscipline {
   static constexpr std::size_t kCapacity = 4096;
 
   // Linux's numbers for the signals the terminal sends (proc/signal.h has them all).
-  static constexpr int kSignalInterrupt = 2, kSignalQuit = 3;
+  static constexpr int kSignalInterrupt = 2, kSignalQuit = 3, kSignalSuspend = 20;
 
   // One typed byte. What the user should see of it is written to `echo`. Returns the signal the
   // byte stands for under ISIG (its flush and echo are done), 0 for an ordinary byte.
   int receive(char byte, fmt::Sink& echo);
 
   // The signal `byte` stands for with the current settings: kSignalInterrupt for VINTR,
-  // kSignalQuit for VQUIT, 0 otherwise or without ISIG. A control character set to 0
+  // kSignalQuit for VQUIT, kSignalSuspend for VSUSP, 0 otherwise or without ISIG. A control character set to 0
   // (_POSIX_VDISABLE) matches nothing.
   [[nodiscard]] int signal_for(char byte) const {
     if (!isig_ || byte == 0) return 0;
     if (byte == interrupt_char_) return kSignalInterrupt;
     if (byte == quit_char_) return kSignalQuit;
+    if (byte == suspend_char_) return kSignalSuspend;
     return 0;
   }
   // A signal key's own part (receive() does it for a byte signal_for() matches; the terminal
   // calls it for a key it already recognised on arrival): the input is flushed unless NOFLSH,
-  // and the key echoes as ^C / ^\ if ECHO is on.
+  // and the key echoes as ^C / ^\ / ^Z if ECHO is on.
   void signal_key(char byte, fmt::Sink& echo);
-  // ISIG, NOFLSH and the VINTR/VQUIT characters from termios (defaults: on, off, ^C, ^\).
-  void set_signals(bool isig, bool noflsh, char interrupt_char, char quit_char) {
+  // ISIG, NOFLSH and the VINTR/VQUIT/VSUSP characters from termios (defaults: on, off, ^C, ^\,
+  // ^Z).
+  void set_signals(bool isig, bool noflsh, char interrupt_char, char quit_char,
+                   char suspend_char = 0x1A) {
     isig_ = isig;
     noflsh_ = noflsh;
     interrupt_char_ = interrupt_char;
     quit_char_ = quit_char;
+    suspend_char_ = suspend_char;
   }
 
   // Program output written to the terminal: moves the column the discipline follows (its own
@@ -137,7 +142,7 @@ class LineDiscipline {
   bool echo_ = true;
   bool canonical_ = true;
   bool isig_ = true, noflsh_ = false;
-  char interrupt_char_ = 0x03, quit_char_ = 0x1C;
+  char interrupt_char_ = 0x03, quit_char_ = 0x1C, suspend_char_ = 0x1A;
   // The cursor's column as far as output through the terminal tells (ONLCR: a newline returns
   // it to 0), and the column the line being typed began at.
   std::size_t column_ = 0, line_column_ = 0;

@@ -333,6 +333,19 @@ TEST(LineDiscipline, WithoutIsigCtrlCIsAnOrdinaryCharacter) {
   EXPECT_EQ(echo.text, "a^C\n");
 }
 
+// Chapter 15, job control: Ctrl+Z (VSUSP) stands for SIGTSTP as Ctrl+C for SIGINT — the line
+// typed so far is flushed and ^Z echoed; a VSUSP of 0 (_POSIX_VDISABLE) makes it input.
+TEST(LineDiscipline, CtrlZStandsForSigtstp) {
+  LineDiscipline ld;
+  Echo echo;
+  type(ld, "half", echo);
+  EXPECT_EQ(ld.receive('\x1a', echo), LineDiscipline::kSignalSuspend);
+  EXPECT_EQ(ld.editing_bytes(), 0u);
+  EXPECT_EQ(echo.text, "half^Z");
+  ld.set_signals(true, false, '\x03', '\x1c', '\0');
+  EXPECT_EQ(ld.signal_for('\x1a'), 0);
+}
+
 TEST(LineDiscipline, ADisabledControlCharacterMatchesNothing) {
   LineDiscipline ld;
   ld.set_signals(true, false, '\0', '\x1c');  // VINTR = _POSIX_VDISABLE
@@ -402,6 +415,7 @@ class LineModel {
   int receive(char byte) {
     if (isig && byte == 0x03) return signal(2);
     if (isig && byte == 0x1C) return signal(3);
+    if (isig && byte == 0x1A) return signal(20);  // VSUSP: SIGTSTP
     if (byte == '\r') byte = '\n';
     if (!canonical) {
       if (size() < kCapacity - 1) committed.emplace_back(byte, plain);

@@ -3,10 +3,12 @@
 // they describe the same bytes, and a process's SignalState (proc/signal.h): posting, blocking,
 // delivery order, actions.
 #include "arch/x86_64/signal_frame.h"
+#include "proc/process_groups.h"
 #include "proc/signal.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/ucontext.h>
 
 #include <cstddef>
@@ -232,3 +234,113 @@ TEST(SignalState, TemporaryMaskComesBack) {
 }
 
 }  // namespace
+
+// ---- Chapter 15, job control: stop and continue as states (proc/signal.h) and the orphaned
+// process group rule (proc/process_groups.h).
+
+TEST(JobControl, StopAndContinueThrowEachOtherAway) {
+  proc::SignalState s;
+  EXPECT_TRUE(s.send(proc::kSigTstp).posted);
+  EXPECT_TRUE(s.send(proc::kSigTtin).posted);
+  const proc::SignalState::Sent cont = s.send(proc::kSigCont);
+  EXPECT_FALSE(cont.resumed);  // not stopped: nothing to continue
+  EXPECT_EQ(s.pending & proc::SignalState::kStopSignals, 0u);  // the stops are gone
+  EXPECT_NE(s.pending & proc::signal_bit(proc::kSigCont), 0u);
+  EXPECT_TRUE(s.send(proc::kSigStop).posted);
+  EXPECT_EQ(s.pending & proc::signal_bit(proc::kSigCont), 0u);  // and a stop takes SIGCONT away
+  EXPECT_EQ(s.take_next(), proc::kSigStop);
+}
+
+TEST(JobControl, SigcontContinuesWhateverItsAction) {
+  proc::SignalState s;
+  s.stop(proc::kSigTstp);
+  s.set_action(proc::kSigCont, {proc::kSigIgn, 0, 0, 0});
+  s.blocked = proc::signal_bit(proc::kSigCont);
+  const proc::SignalState::Sent sent = s.send(proc::kSigCont);
+  EXPECT_TRUE(sent.resumed);  // ignored and blocked: it continues all the same
+  EXPECT_FALSE(s.stopped);
+  s.stop(proc::kSigStop);
+  EXPECT_FALSE(s.send(proc::kSigUsr1).resumed);  // only SIGCONT continues
+  EXPECT_TRUE(s.stopped);
+}
+
+TEST(JobControl, WaitReportsAStopAndAContinueOnce) {
+  proc::SignalState s;
+  EXPECT_EQ(s.take_wait_report(true, true, true), 0);
+  s.stop(proc::kSigTtin);
+  EXPECT_EQ(s.take_wait_report(false, true, true), 0);  // WCONTINUED alone: nothing yet
+  EXPECT_EQ(s.take_wait_report(true, false, false), (21 << 8) | 0x7F);  // WNOWAIT: again
+  const std::int32_t status = s.take_wait_report(true, false, true);
+  EXPECT_TRUE(WIFSTOPPED(status));
+  EXPECT_EQ(WSTOPSIG(status), SIGTTIN);
+  EXPECT_EQ(s.take_wait_report(true, true, true), 0);  // told once
+  s.stop(proc::kSigTstp);
+  (void)s.send(proc::kSigCont);
+  EXPECT_EQ(s.take_wait_report(true, false, true), 0);  // the untold stop went with the continue
+  const std::int32_t continued = s.take_wait_report(false, true, true);
+  EXPECT_TRUE(WIFCONTINUED(continued));
+  EXPECT_EQ(s.take_wait_report(false, true, true), 0);
+  // waitid's siginfo and SIGCHLD's for the two.
+  EXPECT_EQ(proc::child_ended(5, proc::stopped_wait_status(proc::kSigStop)).code, proc::kCldStopped);
+  EXPECT_EQ(proc::child_ended(5, proc::stopped_wait_status(proc::kSigStop)).status, SIGSTOP);
+  EXPECT_EQ(proc::child_ended(5, proc::kContinuedWaitStatus).code, proc::kCldContinued);
+  EXPECT_EQ(proc::child_ended(5, proc::kContinuedWaitStatus).status, SIGCONT);
+  EXPECT_EQ(proc::child_ended(5, 0x0100).code, proc::kCldExited);
+}
+
+TEST(JobControl, OnlyAKillingSignalEndsAStop) {
+  proc::SignalState s;
+  s.stop(proc::kSigStop);
+  (void)s.send(proc::kSigUsr1);  // terminate by default, but...
+  s.set_action(proc::kSigUsr1, {0x401000, 0, 0, 0});  // ...caught: waits for SIGCONT
+  (void)s.send(proc::kSigUsr1);
+  (void)s.send(proc::kSigQuit);  // a core-dump signal does not end a stopped process either
+  EXPECT_EQ(s.fatal_pending(), 0);
+  EXPECT_FALSE(s.needs_attention());
+  (void)s.send(proc::kSigTerm);  // `kill %1`
+  EXPECT_EQ(s.fatal_pending(), proc::kSigTerm);
+  EXPECT_TRUE(s.needs_attention());
+  proc::SignalState k;
+  k.stop(proc::kSigTstp);
+  k.set_action(proc::kSigTerm, {0x401000, 0, 0, 0});
+  (void)k.send(proc::kSigTerm);
+  (void)k.send(proc::kSigKill);
+  EXPECT_EQ(k.fatal_pending(), proc::kSigKill);
+}
+
+TEST(JobControl, AForkedChildIsNotStopped) {
+  proc::SignalState s;
+  s.stop(proc::kSigTstp);
+  const proc::SignalState child = s.for_child();
+  EXPECT_FALSE(child.stopped);
+  EXPECT_EQ(child.stop_report, 0);
+}
+
+// A shell (pid 10, group 10) with a job of two (group 20) and one of one (group 30), all in
+// session 10; the kernel's own child (parent 0) in its own session.
+constexpr proc::GroupMember kTable[] = {
+    {10, 0, 10, 10, true, false}, {21, 10, 20, 10, true, true}, {22, 10, 20, 10, true, false},
+    {30, 10, 30, 10, true, false}, {40, 0, 40, 40, true, false}};
+
+TEST(JobControl, AGroupWithAParentOutsideItIsNotOrphaned) {
+  EXPECT_FALSE(proc::group_orphaned(kTable, 20));
+  EXPECT_FALSE(proc::group_orphaned(kTable, 30));
+  EXPECT_TRUE(proc::group_orphaned(kTable, 10));  // the shell's parent is the kernel
+  EXPECT_TRUE(proc::group_orphaned(kTable, 40));  // `run`'s program: nobody can continue it
+  EXPECT_TRUE(proc::group_orphaned(kTable, 20, 10));  // once the shell is gone
+  // A parent in another session does not count (setsid'd children of a shell are on their own).
+  proc::GroupMember other[] = {{10, 0, 10, 10}, {11, 10, 11, 11}};
+  EXPECT_TRUE(proc::group_orphaned(other, 11));
+  // Nor does a parent in the same group.
+  proc::GroupMember same[] = {{10, 0, 10, 10}, {11, 10, 10, 10}};
+  EXPECT_TRUE(proc::group_orphaned(same, 10));
+}
+
+TEST(JobControl, TheShellsExitContinuesItsStoppedJobs) {
+  std::int32_t groups[5];
+  const std::size_t count = proc::groups_orphaned_by_exit(kTable, kTable[0], groups);
+  ASSERT_EQ(count, 1u);  // group 20 has a stopped member; 30 none; 40 was orphaned already
+  EXPECT_EQ(groups[0], 20);
+  // A job member's exit leaves its group attached (the shell is still there).
+  EXPECT_EQ(proc::groups_orphaned_by_exit(kTable, kTable[2], groups), 0u);
+}

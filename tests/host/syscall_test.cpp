@@ -47,6 +47,7 @@ struct FakeTerminal final : fs::TerminalPort {
   std::deque<std::string> lines;
   std::string written;
   uapi::Termios saved{};
+  std::uint32_t extra_lflag = 0;  // TOSTOP for the job-control tests
   std::expected<std::size_t, uapi::Errno> read(std::span<char> out, std::uint32_t) override {
     if (lines.empty()) return 0;
     std::string line = lines.front();
@@ -59,7 +60,7 @@ struct FakeTerminal final : fs::TerminalPort {
   uapi::Winsize window_size() override { return {25, 80, 0, 0}; }
   uapi::Termios termios() override {
     uapi::Termios t{};
-    t.c_lflag = uapi::kIcanon | uapi::kEcho;
+    t.c_lflag = uapi::kIcanon | uapi::kEcho | extra_lflag;
     return t;
   }
   void set_termios(const uapi::Termios& termios) override { saved = termios; }
@@ -426,6 +427,10 @@ TEST_F(SyscallTest, ForegroundProcessGroupFollowsLinuxRules) {
   job.pid = 8, job.pgid = 8, job.sid = 7;            // a job of the shell's session
   stranger.pid = 9, stranger.pgid = 9, stranger.sid = 9;  // another session
   testing_::processes() = {&process_, &job, &stranger};
+  // The shell ignores SIGTTOU, as busybox ash does: once job 8 is in the foreground the shell
+  // is in the background, and its TIOCSPGRP would otherwise stop it (or, its group being
+  // orphaned here, fail with ENOTTY). JobControlTest has those cases.
+  process_.signals.actions[ferrite::proc::kSigTtou - 1].handler = ferrite::proc::kSigIgn;
   EXPECT_EQ(terminal_.jobs.session.load(), 7);       // taken when the leader got its files
   std::int32_t value = 0;
   EXPECT_EQ(call("ioctl", 0, uapi::kTiocgsid, user(value)), 0);
@@ -461,6 +466,70 @@ TEST_F(SyscallTest, ForegroundProcessGroupFollowsLinuxRules) {
   EXPECT_EQ(as_stranger(uapi::kTiocgpgrp, user_address(&value)), 0);
   EXPECT_EQ(value, 9);
   stranger.files = nullptr;
+  testing_::processes().clear();
+}
+
+// Chapter 15, job control (termios(3); Linux's __tty_check_change): a job of the shell's session
+// that reads the terminal from the background gets SIGTTIN — its whole group — and the read is
+// restarted once it is continued (ERESTARTSYS, as the way back to ring 3 sees it). EIO instead
+// when it ignores SIGTTIN or its group is orphaned (nobody could continue it). Writes go ahead
+// unless TOSTOP; a change of the settings is SIGTTOU unless the caller ignores it.
+TEST_F(SyscallTest, BackgroundUseOfTheTerminalStopsTheJobOrFails) {
+  namespace proc = ferrite::proc;
+  proc::Process job, partner;
+  job.pid = 8, job.pgid = 8, job.sid = 7, job.parent = 7;          // `cat &`: its own group
+  partner.pid = 9, partner.pgid = 8, partner.sid = 7, partner.parent = 7;  // `a | b &`
+  testing_::processes() = {&process_, &job, &partner};
+  job.files = process_.files;
+  const auto as_job = [&](std::string_view name, std::uint64_t a0 = 0, std::uint64_t a1 = 0,
+                          std::uint64_t a2 = 0) {
+    return ferrite::syscall::dispatch(job, {number(name), {a0, a1, a2, 0, 0, 0}});
+  };
+  char buffer[16];
+  terminal_.lines = {"for the shell\n"};
+  EXPECT_EQ(as_job("read", 0, user(buffer), sizeof buffer), -proc::kErestartsys);
+  EXPECT_NE(job.signals.pending & proc::signal_bit(proc::kSigTtin), 0u);
+  EXPECT_NE(partner.signals.pending & proc::signal_bit(proc::kSigTtin), 0u);  // the group
+  EXPECT_EQ(process_.signals.pending, 0u);                                     // not the shell
+  EXPECT_EQ(terminal_.lines.size(), 1u);  // the shell's line stays the shell's
+  EXPECT_EQ(call("read", 0, user(buffer), sizeof buffer), 14);  // the foreground reads
+  job.signals.pending = partner.signals.pending = 0;
+  job.signals.restart_pending = false;
+  // Ignored (or blocked): EIO, nothing sent.
+  job.signals.actions[proc::kSigTtin - 1].handler = proc::kSigIgn;
+  EXPECT_EQ(as_job("read", 0, user(buffer), sizeof buffer), err(uapi::Errno::eio));
+  job.signals.actions[proc::kSigTtin - 1].handler = proc::kSigDfl;
+  job.signals.block(proc::signal_bit(proc::kSigTtin));
+  EXPECT_EQ(as_job("read", 0, user(buffer), sizeof buffer), err(uapi::Errno::eio));
+  job.signals.set_blocked(0);
+  // Orphaned (the shell gone, nobody else outside the group in the session): EIO.
+  job.parent = partner.parent = 0;
+  EXPECT_EQ(as_job("read", 0, user(buffer), sizeof buffer), err(uapi::Errno::eio));
+  EXPECT_EQ(job.signals.pending, 0u);
+  job.parent = partner.parent = 7;
+  // Writes: through without TOSTOP; SIGTTOU with it.
+  const char text[] = "out";
+  testing_::map_user(text, sizeof text);
+  EXPECT_EQ(as_job("write", 1, user_address(text), 3), 3);
+  terminal_.extra_lflag = uapi::kTostop;
+  EXPECT_EQ(as_job("write", 1, user_address(text), 3), -proc::kErestartsys);
+  EXPECT_NE(job.signals.pending & proc::signal_bit(proc::kSigTtou), 0u);
+  job.signals.pending = partner.signals.pending = 0;
+  job.signals.restart_pending = false;
+  // TCSETS from the background: SIGTTOU; ignoring it, the change goes ahead.
+  uapi::Termios t{};
+  EXPECT_EQ(as_job("ioctl", 0, uapi::kTcsets, user(t)), -proc::kErestartsys);
+  EXPECT_NE(job.signals.pending & proc::signal_bit(proc::kSigTtou), 0u);
+  job.signals.pending = partner.signals.pending = 0;
+  job.signals.restart_pending = false;
+  job.signals.actions[proc::kSigTtou - 1].handler = proc::kSigIgn;
+  EXPECT_EQ(as_job("ioctl", 0, uapi::kTcsets, user(t)), 0);
+  EXPECT_EQ(as_job("write", 1, user_address(text), 3), 3);
+  // In the foreground the job reads freely.
+  terminal_.jobs.foreground.store(8);
+  terminal_.lines = {"for the job\n"};
+  EXPECT_EQ(as_job("read", 0, user(buffer), sizeof buffer), 12);
+  job.files = nullptr;
   testing_::processes().clear();
 }
 

@@ -3,11 +3,13 @@
 
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "fs/initramfs.h"
 #include "mm/address_space.h"
 #include "mm/user_copy.h"
 #include "proc/process.h"
+#include "proc/process_groups.h"
 #include "proc/signals.h"
 #include "proc/spawn.h"
 #include "syscall/machine.h"
@@ -173,7 +175,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   testing::last_exec() = std::move(call);
   return std::unexpected(abi::Errno::enosys);
 }
-std::expected<WaitResult, abi::Errno> wait_child(Process&, Pid, bool, bool) {
+std::expected<WaitResult, abi::Errno> wait_child(Process&, Pid, WaitOptions) {
   return std::unexpected(abi::Errno::echild);
 }
 std::expected<void, abi::Errno> set_process_group(Process&, Pid, Pid) {
@@ -187,13 +189,13 @@ bool change_signal_action(Process& process, std::int32_t signal, const SignalAct
   return process.signals.set_action(signal, action);
 }
 void send_signal(Process& target, int signal, const SignalInfo& from) {
-  target.signals.post(signal, from);
+  (void)target.signals.send(signal, from);
 }
 std::size_t send_signal_to_group(Pid pgid, int signal, const SignalInfo& from) {
   std::size_t count = 0;
   for (Process* p : testing::processes()) {
     if ((p->pgid != 0 ? p->pgid : p->pid) != pgid) continue;
-    p->signals.post(signal, from);
+    (void)p->signals.send(signal, from);
     ++count;
   }
   return count;
@@ -210,6 +212,16 @@ Process* find_process(Pid pid) {
   return nullptr;
 }
 Pid process_group_of(const Process& process) { return process.pgid != 0 ? process.pgid : process.pid; }
+// The kernel's rule (proc/process_groups.h) over the registered processes.
+bool process_group_orphaned(Pid pgid) {
+  std::vector<GroupMember> members;
+  for (const Process* p : testing::processes()) {
+    members.push_back({p->pid, p->parent, process_group_of(*p), p->sid, !p->zombie, p->signals.stopped});
+  }
+  return group_orphaned(members, pgid);
+}
+void notify_parent_locked(Process&, std::int32_t, std::int32_t) {}
+void wake_child_waiters_locked() {}
 std::int64_t signal_return(Process&) { throw testing::ExitCalled{kSigSegv}; }
 void wait_for_signal(Process& process, const std::uint64_t* mask) {
   if (mask != nullptr) process.signals.set_blocked(*mask);
