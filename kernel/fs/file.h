@@ -7,6 +7,8 @@
 //   directory      getdents64 with "." and ".." first; read is EISDIR
 //   /dev/null      reads end at once, writes vanish;  /dev/zero  reads zeros, writes vanish
 //   /dev/console, /dev/tty   the terminal (a TerminalPort: the console's line discipline)
+//   named pipe     (mknod/mkfifo under /tmp) an end of the pipe it shares with its other
+//                  openers: fs/pipe.h's open_fifo
 // Portable and host-tested: everything reads and writes kernel buffers; the system calls copy
 // to and from user memory.
 #pragma once
