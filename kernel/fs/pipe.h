@@ -1,9 +1,10 @@
-// Pipes (chapter 15), anonymous (pipe2) and named (mkfifo): a 64 KiB ring buffer with a read end and a write end, as pipe(7) describes
-// Linux's — a read returns what is there (at least one byte), a write of at most PIPE_BUF bytes
-// goes in whole or not at all, a read of an empty pipe with no writer left is end of file, a
-// write with no reader left is EPIPE. This part is portable and host-tested and never blocks: when
-// it would have to wait it says EAGAIN. Blocking is the PipeWaiter's business (fs/pipe_wait.cpp
-// in the kernel: the scheduler; host tests leave it unset and see EAGAIN).
+// Pipes (chapter 15), anonymous (pipe2) and named (mkfifo): a 64 KiB ring buffer with a read end
+// and a write end, as pipe(7) describes Linux's — a read returns what is there (at least one byte),
+// a write of at most PIPE_BUF bytes goes in whole or not at all, a read of an empty pipe with no
+// writer left is end of file, a write with no reader left is EPIPE. This part is portable and
+// host-tested and never blocks: when it would have to wait it says EAGAIN. Blocking is the
+// PipeWaiter's business (fs/pipe_wait.cpp in the kernel: the scheduler; host tests leave it unset
+// and see EAGAIN).
 #pragma once
 
 #include <cstddef>

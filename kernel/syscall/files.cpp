@@ -408,9 +408,9 @@ Result make_link(proc::Process& process, std::int64_t old_dirfd, std::uint64_t o
     if (!file) return std::unexpected(file.error());
     node = (*file)->node;
   } else {
-    const auto found = resolve(process, old_dirfd, *old_text,
-                               (flags & abi::kAtSymlinkFollow) != 0 ? fs::FollowLast::yes
-                                                                    : fs::FollowLast::no);
+    const auto found =
+        resolve(process, old_dirfd, *old_text,
+                (flags & abi::kAtSymlinkFollow) != 0 ? fs::FollowLast::yes : fs::FollowLast::no);
     if (!found) return std::unexpected(found.error());
     node = *found;
   }
@@ -470,8 +470,8 @@ Result make_node(proc::Process& process, std::int64_t dirfd, std::uint64_t path_
   // new_decode_dev: major in bits 8-19, minor in bits 0-7 and 20-31.
   const auto raw = static_cast<std::uint32_t>(device);
   const fs::DeviceNumbers numbers{(raw & 0xfff00) >> 8, (raw & 0xff) | ((raw >> 12) & 0xfff00)};
-  auto made = (*tree)->create(where->parent, where->name, type,
-                              mode & 07777 & ~process.umask, numbers);
+  auto made =
+      (*tree)->create(where->parent, where->name, type, mode & 07777 & ~process.umask, numbers);
   if (!made) return std::unexpected(made.error());
   return 0;
 }

@@ -621,7 +621,10 @@ TEST_F(NamedPipeTest, BlockingOpensWaitForTheOtherEnd) {
     fs::release(open_fifo(uapi::kOpenReadOnly | uapi::kOpenNonblock).value());  // came and went
     return true;
   };
-  writer = open_fifo(uapi::kOpenWriteOnly).value();
+  auto opened = open_fifo(uapi::kOpenWriteOnly);
+  ASSERT_TRUE(opened.has_value()) << "a reader came and went while the writer slept: "
+                                  << static_cast<int>(opened.error());
+  writer = *opened;
   EXPECT_EQ(waiter_.waits, 1);
   EXPECT_EQ(fs::write(*writer, bytes("x")).error(), uapi::Errno::epipe);
   fs::release(writer);

@@ -1132,8 +1132,8 @@ TEST_F(SyscallTest, MknodMakesFilesNamedPipesAndDevices) {
                  (0x345u << 20) | (10u << 8) | 0x67u),
             0);
   uapi::Statx sx{};
-  EXPECT_EQ(call("statx", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/tmp/big"), 0,
-                 0, user(sx)),
+  EXPECT_EQ(call("statx", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/tmp/big"), 0, 0,
+                 user(sx)),
             0);
   EXPECT_EQ(sx.stx_rdev_major, 10u);
   EXPECT_EQ(sx.stx_rdev_minor, 0x34567u);

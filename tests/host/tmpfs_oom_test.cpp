@@ -1,7 +1,8 @@
 // The tmpfs at /tmp when the kernel heap runs out (kernel/fs/tree.h): every operation a system
-// call makes — create, mkdir, write, truncate, rename, symlink, mknod, opening a named pipe — fails with ENOMEM at each of its
-// allocations in turn, and then the tree, the file and the budget are exactly as they were and the
-// heap holds nothing more; with the memory back, the same operation succeeds.
+// call makes — create, mkdir, write, truncate, rename, symlink, mknod, opening a named pipe — fails
+// with ENOMEM at each of its allocations in turn, and then the tree, the file and the budget are
+// exactly as they were and the heap holds nothing more; with the memory back, the same operation
+// succeeds.
 //
 // Where the failure is injected: this program replaces the global
 // `operator new(std::size_t, const std::nothrow_t&)`, the one allocation function the tmpfs calls
@@ -106,7 +107,8 @@ void describe(const fs::Node* node, const std::string& path, std::string& out) {
   out += path + "/ " + std::to_string(static_cast<int>(node->type)) + " " +
          std::to_string(node->mode) + " " + std::to_string(node->inode) + " [" +
          std::string(reinterpret_cast<const char*>(node->data.data()), node->data.size()) + "]" +
-         " held " + std::to_string(node->open_count) + (node->fifo != nullptr ? " pipe" : "") + "\n";
+         " held " + std::to_string(node->open_count) + (node->fifo != nullptr ? " pipe" : "") +
+         "\n";
   for (const fs::Node* child : node->children) {
     EXPECT_EQ(child->parent, node);
     describe(child, path + "/" + std::string(child->name), out);
@@ -336,10 +338,10 @@ TEST_F(TmpfsOutOfMemorySyscalls, SymlinkAndMknod) {
   EXPECT_EQ(expect_enomem_at_each_allocation(
                 *tree_, syscall("mknod", user_string("/tmp/p"), uapi::kModeFifo | 0644, 0)),
             3u);  // the path, the name, the node
-  EXPECT_EQ(expect_enomem_at_each_allocation(
-                *tree_, syscall("mknod", user_string("/tmp/z"), uapi::kModeCharDevice | 0666,
-                                (1 << 8) | 5)),
-            3u);
+  EXPECT_EQ(
+      expect_enomem_at_each_allocation(*tree_, syscall("mknod", user_string("/tmp/z"),
+                                                       uapi::kModeCharDevice | 0666, (1 << 8) | 5)),
+      3u);
   auto zero = tree_->lookup("/tmp/z", tree_->root());
   ASSERT_TRUE(zero.has_value());
   EXPECT_EQ((*zero)->device, fs::Device::zero);
@@ -361,9 +363,8 @@ TEST_F(TmpfsOutOfMemory, SymlinkMknodAndOpeningANamedPipe) {
             3u);
   EXPECT_EQ(node("/tmp/l"), node("/etc/motd"));
   EXPECT_EQ(tree_->tmpfs_budget().used, 5u + 10u + 9u);
-  EXPECT_EQ(expect_enomem_at_each_allocation([&] {
-              return status(tree_->create(tmp_, "p", fs::NodeType::fifo, 0644));
-            }),
+  EXPECT_EQ(expect_enomem_at_each_allocation(
+                [&] { return status(tree_->create(tmp_, "p", fs::NodeType::fifo, 0644)); }),
             2u);
   EXPECT_EQ(expect_enomem_at_each_allocation([&] {
               return status(tree_->create(tmp_, "null", fs::NodeType::char_device, 0666,
