@@ -369,6 +369,15 @@ Result rename_at(proc::Process& process, std::int64_t old_dirfd, std::uint64_t o
   return 0;
 }
 
+// A new name that is not a directory's may not end in '/' (Linux's filename_create): EEXIST if
+// the name is taken, else ENOENT. ("." and ".." are left to the tree: EEXIST.)
+std::expected<void, Errno> no_trailing_slash(std::string_view path, const ParentAndName& where) {
+  if (!path.ends_with('/') || where.name.empty() || where.name == "." || where.name == "..") {
+    return {};
+  }
+  return std::unexpected(where.parent->child(where.name) != nullptr ? Errno::eexist : Errno::enoent);
+}
+
 // symlink(2): the target is read first ("" is ENOENT, past PATH_MAX ENAMETOOLONG), then the
 // new name's directory is found; the tree does the rest (Tree::symlink).
 Result make_symlink(proc::Process& process, std::uint64_t target_address, std::int64_t dirfd,
@@ -382,6 +391,7 @@ Result make_symlink(proc::Process& process, std::uint64_t target_address, std::i
   if (!text) return std::unexpected(text.error());
   const auto where = resolve_parent(process, dirfd, *text);
   if (!where) return std::unexpected(where.error());
+  if (auto slash = no_trailing_slash(*text, *where); !slash) return std::unexpected(slash.error());
   const auto tree = file_tree();
   if (!tree) return std::unexpected(tree.error());
   if (auto made = (*tree)->symlink(where->parent, where->name, *target_text); !made) {
@@ -418,6 +428,9 @@ Result make_link(proc::Process& process, std::int64_t old_dirfd, std::uint64_t o
   if (!new_text) return std::unexpected(new_text.error());
   const auto where = resolve_parent(process, new_dirfd, *new_text);
   if (!where) return std::unexpected(where.error());
+  if (auto slash = no_trailing_slash(*new_text, *where); !slash) {
+    return std::unexpected(slash.error());
+  }
   const auto tree = file_tree();
   if (!tree) return std::unexpected(tree.error());
   if (auto linked = (*tree)->link(node, where->parent, where->name); !linked) {
@@ -459,6 +472,7 @@ Result make_node(proc::Process& process, std::int64_t dirfd, std::uint64_t path_
   if (!text) return std::unexpected(text.error());
   const auto where = resolve_parent(process, dirfd, *text);
   if (!where) return std::unexpected(where.error());
+  if (auto slash = no_trailing_slash(*text, *where); !slash) return std::unexpected(slash.error());
   const auto tree = file_tree();
   if (!tree) return std::unexpected(tree.error());
   if (kind == abi::kModeBlockDevice || kind == abi::kModeSocket) {

@@ -1071,6 +1071,9 @@ TEST_F(SyscallTest, SymlinkMakesLinksAndLinkSaysEperm) {
   EXPECT_EQ(call("symlink", user_string("x"), user_string("/etc/motd/x")),
             err(uapi::Errno::enotdir));
   EXPECT_EQ(call("symlink", 0, user_string("/tmp/e")), err(uapi::Errno::efault));
+  // A new name with a trailing '/' would be a directory: ENOENT, or EEXIST if it is taken.
+  EXPECT_EQ(call("symlink", user_string("x"), user_string("/tmp/e/")), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("symlink", user_string("x"), user_string("/tmp/d/")), err(uapi::Errno::eexist));
   EXPECT_EQ(call("symlinkat", user_string("x"), 5, user_string("y")), err(uapi::Errno::ebadf));
   // link: EPERM at the end of every path Linux lets through.
   EXPECT_EQ(call("open", user_string("/tmp/f"), uapi::kOpenCreate | uapi::kOpenWriteOnly, 0644), 5);
@@ -1082,6 +1085,7 @@ TEST_F(SyscallTest, SymlinkMakesLinksAndLinkSaysEperm) {
   EXPECT_EQ(call("link", user_string("/etc/motd"), user_string("/tmp/g")), err(uapi::Errno::exdev));
   EXPECT_EQ(call("link", user_string("/tmp/f"), user_string("/etc/g")), err(uapi::Errno::erofs));
   EXPECT_EQ(call("link", user_string("/tmp/d"), user_string("/tmp/g")), err(uapi::Errno::eperm));
+  EXPECT_EQ(call("link", user_string("/tmp/f"), user_string("/tmp/g/")), err(uapi::Errno::enoent));
   EXPECT_EQ(call("linkat", at_cwd, user_string("/tmp/f"), at_cwd, user_string("/tmp/g"), 0x1),
             err(uapi::Errno::einval));
   // The link itself by default (in /tmp: EPERM), its target with AT_SYMLINK_FOLLOW (in the
@@ -1152,6 +1156,10 @@ TEST_F(SyscallTest, MknodMakesFilesNamedPipesAndDevices) {
             err(uapi::Errno::erofs));
   EXPECT_EQ(call("mknod", user_string("/tmp/fifo"), uapi::kModeFifo | 0600, 0),
             err(uapi::Errno::eexist));
+  EXPECT_EQ(call("mknod", user_string("/tmp/fifo/"), uapi::kModeFifo | 0600, 0),
+            err(uapi::Errno::eexist));
+  EXPECT_EQ(call("mknod", user_string("/tmp/new/"), uapi::kModeFifo | 0600, 0),
+            err(uapi::Errno::enoent));
   // The named pipe through open, write, read; a write open with nobody to read is ENXIO.
   EXPECT_EQ(call("open", user_string("/tmp/fifo"), uapi::kOpenWriteOnly | uapi::kOpenNonblock),
             err(uapi::Errno::enxio));
