@@ -330,7 +330,10 @@ std::uint32_t poll_events(const OpenFile& file) {
     case FileKind::pipe: {
       const Pipe& pipe = *file.pipe;
       if (file.readable()) {
-        return (pipe.readable_bytes() > 0 ? kIn : 0) | (pipe.writers() == 0 ? kPollHup : 0);
+        // Hung up when the last writer has gone — one that came after this end opened (a
+        // named pipe's reader waiting for its first writer is not), Linux's pipe_poll.
+        const bool hung_up = pipe.writers() == 0 && pipe.writer_opens() != file.writer_opens_seen;
+        return (pipe.readable_bytes() > 0 ? kIn : 0) | (hung_up ? kPollHup : 0);
       }
       if (pipe.readers() == 0) return kOut | kPollErr;
       return pipe.free_bytes() >= Pipe::kAtomicWrite ? kOut : 0;

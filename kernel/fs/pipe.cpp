@@ -108,6 +108,7 @@ std::expected<void, abi::Errno> make_pipe(OpenFile*& read_end, OpenFile*& write_
   }
   read_end->pipe = write_end->pipe = pipe;
   pipe->readers_ = pipe->writers_ = 1;
+  pipe->reader_opens_ = pipe->writer_opens_ = 1;  // the read end has not seen it: POLLHUP counts
   return {};
 }
 
@@ -167,6 +168,7 @@ std::expected<OpenFile*, abi::Errno> open_fifo(Node& node, std::uint32_t flags) 
           file->pipe = nullptr;
         }
       }
+      file->writer_opens_seen = pipe->writer_opens_;
     }
     if (failure && pipe->readers_ == 0 && pipe->writers_ == 0) {
       node.fifo = nullptr;

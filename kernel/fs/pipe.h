@@ -41,6 +41,7 @@ class Pipe {
   [[nodiscard]] std::size_t free_bytes() const { return kCapacity - used_; }
   [[nodiscard]] std::size_t readers() const { return readers_; }
   [[nodiscard]] std::size_t writers() const { return writers_; }
+  [[nodiscard]] std::size_t writer_opens() const { return writer_opens_; }
   [[nodiscard]] bool buffer_ok() const { return buffer_ != nullptr; }
 
   // The named pipe's node this pipe belongs to (open_fifo), nullptr for pipe2's.

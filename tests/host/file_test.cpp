@@ -600,6 +600,23 @@ TEST_F(NamedPipeTest, NonblockingOpensAndTheSharedPipe) {
   EXPECT_EQ(fifo_->open_count, 0u);
 }
 
+// poll on a named pipe's read end: no POLLHUP before a first writer has come (a server polling
+// its FIFO would otherwise spin), POLLHUP once the writers that came have gone — as Linux's
+// pipe_poll, which compares the writers' open count with the one the reader opened at.
+TEST_F(NamedPipeTest, PollSaysHangUpOnlyAfterAWriterCameAndWent) {
+  fs::OpenFile* reader = open_fifo(uapi::kOpenReadOnly | uapi::kOpenNonblock).value();
+  EXPECT_EQ(fs::poll_events(*reader), 0u);
+  fs::OpenFile* writer = open_fifo(uapi::kOpenWriteOnly | uapi::kOpenNonblock).value();
+  EXPECT_EQ(fs::poll_events(*reader), 0u);
+  EXPECT_EQ(fs::write(*writer, bytes("x")).value(), 1u);
+  EXPECT_EQ(fs::poll_events(*reader), fs::kPollIn | fs::kPollRdnorm);
+  fs::release(writer);
+  EXPECT_EQ(fs::poll_events(*reader), fs::kPollIn | fs::kPollRdnorm | fs::kPollHup);
+  EXPECT_EQ(read_all(*reader), "x");
+  EXPECT_EQ(fs::poll_events(*reader), fs::kPollHup);
+  fs::release(reader);
+}
+
 // A blocking open waits for the other end: woken when it opens — even if it has closed again
 // by the time the waiter runs (the open counters); a signal ends the wait with EINTR and takes
 // back what the open had done.
