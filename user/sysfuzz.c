@@ -224,6 +224,8 @@ static const struct call calls[] = {
     {"chmod", SYS_chmod}, {"fchmod", SYS_fchmod}, {"fchmodat", SYS_fchmodat},
     {"chown", SYS_chown}, {"fchown", SYS_fchown}, {"lchown", SYS_lchown},
     {"fchownat", SYS_fchownat}, {"statfs", SYS_statfs}, {"fstatfs", SYS_fstatfs},
+    {"symlink", SYS_symlink}, {"symlinkat", SYS_symlinkat}, {"link", SYS_link},
+    {"linkat", SYS_linkat}, {"mknod", SYS_mknod}, {"mknodat", SYS_mknodat},
     {"pipe", SYS_pipe}, {"pipe2", SYS_pipe2}, {"poll", SYS_poll}, {"ppoll", SYS_ppoll},
     {"select", SYS_select}, {"pselect6", SYS_pselect6}, {"brk", SYS_brk}, {"mmap", SYS_mmap},
     {"munmap", SYS_munmap}, {"mprotect", SYS_mprotect}, {"mremap", SYS_mremap},
@@ -327,6 +329,22 @@ static void choose(int self, long* number, uint64_t a[6], const char** name) {
       a[0] = hostile_fd(); a[1] = chance(50) ? below(010000) : hostile_pointer();
       break;
     case SYS_statfs: a[0] = path_pointer(); a[1] = hostile_pointer(); break;
+    case SYS_symlink: case SYS_link: a[0] = path_pointer(); a[1] = path_pointer(); break;
+    case SYS_symlinkat: a[0] = path_pointer(); a[1] = hostile_fd(); a[2] = path_pointer(); break;
+    case SYS_linkat:
+      a[0] = hostile_fd(); a[1] = path_pointer(); a[2] = hostile_fd(); a[3] = path_pointer();
+      a[4] = chance(50) ? 0x400 : hostile_flags();
+      break;
+    case SYS_mknod: case SYS_mknodat: {
+      /* Files, named pipes and devices mostly (null, zero, one with no driver), else anything. */
+      static const uint64_t kinds[] = {0, 0100000, 0010000, 0020000, 0060000, 0040000};
+      const int at = c->number == SYS_mknodat;
+      if (at) a[0] = hostile_fd();
+      a[at] = path_pointer();
+      a[at + 1] = chance(80) ? kinds[below(6)] | below(01000) : next();
+      a[at + 2] = chance(80) ? (1u << 8) | below(8) : hostile_length();
+      break;
+    }
     case SYS_syslog: {
       /* Not CONSOLE_OFF, _ON or _LEVEL (6-8): they would leave the console's level changed for
        * the rest of the boot, hiding what later tests look for. */

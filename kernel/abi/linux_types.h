@@ -45,6 +45,8 @@ inline constexpr std::uint32_t kModeCharDevice = 0020000;
 inline constexpr std::uint32_t kModeRegular = 0100000;
 inline constexpr std::uint32_t kModeSymlink = 0120000;
 inline constexpr std::uint32_t kModeFifo = 0010000;
+inline constexpr std::uint32_t kModeBlockDevice = 0060000;
+inline constexpr std::uint32_t kModeSocket = 0140000;
 
 // <linux/stat.h>: statx's timestamps and the structure itself (glibc's stat() uses statx when
 // the kernel has it, and falls back to newfstatat on ENOSYS).
@@ -256,7 +258,7 @@ inline constexpr std::uint64_t kOpenCreate = 0100, kOpenExclusive = 0200, kOpenN
                                kOpenNonblock = 04000;
 inline constexpr std::int32_t kAtFdcwd = -100;
 inline constexpr std::uint64_t kAtSymlinkNofollow = 0x100, kAtEaccess = 0x200,
-                               kAtEmptyPath = 0x1000;
+                               kAtSymlinkFollow = 0x400, kAtEmptyPath = 0x1000;
 // access() modes (<unistd.h>): F_OK 0, X_OK 1, W_OK 2, R_OK 4.
 inline constexpr std::uint64_t kAccessExecute = 1, kAccessWrite = 2, kAccessRead = 4;
 // lseek's whence (<linux/fs.h>).

@@ -39,7 +39,7 @@ FileKind kind_of(const Node& node) {
           return FileKind::terminal;
       }
     case NodeType::fifo:
-      break;  // only pipes have one, and they are not opened by name
+      return FileKind::pipe;  // a named pipe (fifo(7)): open_fifo makes it an end of a pipe
   }
   return FileKind::regular;
 }
@@ -72,9 +72,14 @@ std::uint64_t link_count(const Node& node) {
   return links;
 }
 
+// A device node's numbers: its driver's, or those mknod or the archive gave one without a driver.
+DeviceNumbers device_numbers(const Node& node) {
+  return node.device != Device::none ? numbers_of(node.device) : node.numbers;
+}
+
 std::uint64_t rdev_of(const Node& node) {
   if (node.type != NodeType::char_device) return 0;
-  const DeviceNumbers numbers = numbers_of(node.device);
+  const DeviceNumbers numbers = device_numbers(node);
   // The encoding glibc's makedev() uses (and Linux's new_encode_dev for small numbers).
   return (std::uint64_t{numbers.major} << 8) | numbers.minor;
 }
@@ -118,11 +123,20 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
   }
   if (wants_write && node->type == NodeType::directory) return std::unexpected(abi::Errno::eisdir);
   const bool tmpfs_file = node->writable() && node->type == NodeType::regular;
-  if (wants_write && node->type != NodeType::char_device && !tmpfs_file) {
+  // Devices and named pipes take writes on any file system, a read-only one included (Linux).
+  if (wants_write && node->type != NodeType::char_device && node->type != NodeType::fifo &&
+      !tmpfs_file) {
     return std::unexpected(abi::Errno::erofs);
   }
   constexpr std::uint64_t kOpenOnly = abi::kOpenCreate | abi::kOpenExclusive | abi::kOpenNoctty |
                                       abi::kOpenTruncate | abi::kOpenCloexec;
+  if (node->type == NodeType::fifo) {
+    // Held from before the open waits for its other end: an unlink meanwhile must not free it.
+    hold(node);
+    auto fifo = open_fifo(*node, static_cast<std::uint32_t>(flags & ~kOpenOnly));
+    if (!fifo) drop(node);
+    return fifo;
+  }
   auto* file = new (std::nothrow)
       OpenFile{node, kind_of(*node), static_cast<std::uint32_t>(flags & ~kOpenOnly)};
   if (file == nullptr) return std::unexpected(abi::Errno::enomem);
@@ -147,8 +161,15 @@ void release(OpenFile* file) {
   if (file->kind == FileKind::terminal && terminal() != nullptr) {
     terminal()->closed(file->opened_in);
   }
-  if (file->kind != FileKind::pipe) drop(file->node);  // a removed file dies with its last close
-  if (file->kind == FileKind::pipe) close_pipe_end(*file);
+  if (file->kind == FileKind::pipe) {
+    // A named pipe's node is dropped after its pipe lets go of it; an anonymous pipe's node is
+    // the pipe's own and goes with it.
+    Node* named = file->pipe != nullptr ? file->pipe->named_node() : nullptr;
+    close_pipe_end(*file);
+    drop(named);
+  } else {
+    drop(file->node);  // a removed file dies with its last close
+  }
   delete file;
 }
 
@@ -309,7 +330,10 @@ std::uint32_t poll_events(const OpenFile& file) {
     case FileKind::pipe: {
       const Pipe& pipe = *file.pipe;
       if (file.readable()) {
-        return (pipe.readable_bytes() > 0 ? kIn : 0) | (pipe.writers() == 0 ? kPollHup : 0);
+        // Hung up when the last writer has gone — one that came after this end opened (a
+        // named pipe's reader waiting for its first writer is not), Linux's pipe_poll.
+        const bool hung_up = pipe.writers() == 0 && pipe.writer_opens() != file.writer_opens_seen;
+        return (pipe.readable_bytes() > 0 ? kIn : 0) | (hung_up ? kPollHup : 0);
       }
       if (pipe.readers() == 0) return kOut | kPollErr;
       return pipe.free_bytes() >= Pipe::kAtomicWrite ? kOut : 0;
@@ -354,7 +378,7 @@ abi::Statx statx_of(const Node& node) {
   sx.stx_blocks = static_cast<std::uint64_t>(st.st_blocks);
   sx.stx_atime.tv_sec = sx.stx_ctime.tv_sec = sx.stx_mtime.tv_sec = node.mtime;
   if (node.type == NodeType::char_device) {
-    const DeviceNumbers numbers = numbers_of(node.device);
+    const DeviceNumbers numbers = device_numbers(node);
     sx.stx_rdev_major = numbers.major;
     sx.stx_rdev_minor = numbers.minor;
   }

@@ -7,6 +7,8 @@
 //   directory      getdents64 with "." and ".." first; read is EISDIR
 //   /dev/null      reads end at once, writes vanish;  /dev/zero  reads zeros, writes vanish
 //   /dev/console, /dev/tty   the terminal (a TerminalPort: the console's line discipline)
+//   named pipe     (mknod/mkfifo under /tmp) an end of the pipe it shares with its other
+//                  openers: fs/pipe.h's open_fifo
 // Portable and host-tested: everything reads and writes kernel buffers; the system calls copy
 // to and from user memory.
 #pragma once
@@ -78,6 +80,9 @@ struct OpenFile {
   std::uint64_t offset = 0;      // bytes for files; entries for directories
   Pipe* pipe = nullptr;          // FileKind::pipe: the pipe this is an end of
   std::uint32_t opened_in = 0;   // FileKind::terminal: its session's generation (tty/)
+  // FileKind::pipe, a read end: the pipe's writer opens when this end opened. A named pipe's
+  // reader that has not yet seen a writer is not hung up (poll_events; Linux's f_version).
+  std::size_t writer_opens_seen = 0;
   // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after
   // fork two processes' tables, on two CPUs, may close the same file at once.
   std::uint32_t references = 1;
@@ -133,7 +138,8 @@ std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offs
 std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std::byte> out);
 
 // poll(2)'s events (<asm-generic/poll.h>) and what a file is ready for now: a pipe's read end
-// when it holds data (or has no writer: POLLHUP), its write end when PIPE_BUF bytes fit (no
+// when it holds data (or has no writer: POLLHUP — for a named pipe only once a writer has
+// opened since this end did, as on Linux), its write end when PIPE_BUF bytes fit (no
 // reader: POLLERR), the terminal when a line is typed; files and /dev/null always, as Linux's
 // DEFAULT_POLLMASK.
 inline constexpr std::uint32_t kPollIn = 0x1, kPollPri = 0x2, kPollOut = 0x4, kPollErr = 0x8,

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <optional>
+#include <utility>
 
 #include "fs/file.h"
 
@@ -106,7 +108,81 @@ std::expected<void, abi::Errno> make_pipe(OpenFile*& read_end, OpenFile*& write_
   }
   read_end->pipe = write_end->pipe = pipe;
   pipe->readers_ = pipe->writers_ = 1;
+  pipe->reader_opens_ = pipe->writer_opens_ = 1;  // the read end has not seen it: POLLHUP counts
   return {};
+}
+
+std::expected<OpenFile*, abi::Errno> open_fifo(Node& node, std::uint32_t flags) {
+  const std::uint32_t access = flags & abi::kOpenAccessMask;
+  const bool reads = access != abi::kOpenWriteOnly;  // O_RDWR is both ends
+  const bool writes = access != abi::kOpenReadOnly;
+  const bool nonblocking = (flags & abi::kOpenNonblock) != 0;
+  auto* file = new (std::nothrow) OpenFile{&node, FileKind::pipe, flags};
+  if (file == nullptr) return std::unexpected(abi::Errno::enomem);
+  // The first opener brings the pipe, allocated before the lock (interrupts are off under it).
+  Pipe* spare = nullptr;
+  if (node.fifo == nullptr) {
+    spare = new (std::nothrow) Pipe;
+    if (spare == nullptr || !spare->buffer_ok()) {
+      delete spare;
+      delete file;
+      return std::unexpected(abi::Errno::enomem);
+    }
+  }
+  PipeWaiter* waiter = the_waiter;
+  std::optional<abi::Errno> failure;
+  Pipe* unused = nullptr;  // the pipe when nobody is left on it after a failed open
+  {
+    WaiterLock locked(waiter);
+    if (node.fifo == nullptr) {
+      node.fifo = std::exchange(spare, nullptr);
+      node.fifo->named_ = &node;
+    }
+    Pipe* pipe = node.fifo;
+    if (writes && !reads && nonblocking && pipe->readers_ == 0) {
+      failure = abi::Errno::enxio;  // fifo(7): nobody would ever read what it writes
+    } else {
+      if (reads) {
+        ++pipe->readers_;
+        ++pipe->reader_opens_;
+      }
+      if (writes) {
+        ++pipe->writers_;
+        ++pipe->writer_opens_;
+      }
+      file->pipe = pipe;
+      if (!nonblocking && reads != writes) {
+        wake(waiter);  // an open waiting for this end
+        const std::size_t& partners = reads ? pipe->writers_ : pipe->readers_;
+        const std::size_t& partner_opens = reads ? pipe->writer_opens_ : pipe->reader_opens_;
+        const std::size_t seen = partner_opens;
+        while (partners == 0 && partner_opens == seen) {
+          if (waiter == nullptr || !waiter->wait()) {
+            failure = waiter == nullptr ? abi::Errno::eagain : abi::Errno::eintr;
+            break;
+          }
+        }
+        if (failure) {
+          if (reads) --pipe->readers_;
+          if (writes) --pipe->writers_;
+          file->pipe = nullptr;
+        }
+      }
+      file->writer_opens_seen = pipe->writer_opens_;
+    }
+    if (failure && pipe->readers_ == 0 && pipe->writers_ == 0) {
+      node.fifo = nullptr;
+      unused = pipe;
+    }
+  }
+  wake(waiter);  // the other end's waiting opens, or (undone) a change they must see
+  delete spare;
+  delete unused;
+  if (failure) {
+    delete file;
+    return std::unexpected(*failure);
+  }
+  return file;
 }
 
 void close_pipe_end(OpenFile& file) {
@@ -116,8 +192,11 @@ void close_pipe_end(OpenFile& file) {
   bool last = false;
   {
     WaiterLock locked(the_waiter);
-    (file.readable() ? pipe->readers_ : pipe->writers_) -= 1;
+    // A pipe2 end is one side; a named pipe opened O_RDWR is both.
+    if (file.readable()) --pipe->readers_;
+    if (file.writable()) --pipe->writers_;
     last = pipe->readers_ == 0 && pipe->writers_ == 0;
+    if (last && pipe->named_ != nullptr) pipe->named_->fifo = nullptr;  // the next open makes one
   }
   wake(the_waiter);  // readers see end of file, writers EPIPE, polls a change
   if (last) delete pipe;

@@ -256,6 +256,7 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
     // A later entry for the same name replaces the earlier one, as Linux's unpacker does.
     node->type = type;
     node->device = Device::none;
+    node->numbers = {};
     node->data = {};
     node->mode = e.permissions();
     node->uid = e.uid;
@@ -263,6 +264,7 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
     node->mtime = e.mtime;
     if (type != NodeType::directory) node->data = e.data;
     if (type == NodeType::char_device) {
+      node->numbers = {e.rdev_major, e.rdev_minor};
       node->device = device_from_numbers(e.rdev_major, e.rdev_minor);
       if (node->device == Device::none) node->data = {};  // a device ferrite does not have
     }
@@ -281,6 +283,7 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
       Node* node = tree.make_boot_node(dev, d.name, NodeType::char_device);
       node->mode = 0666;
       node->device = d.device;
+      node->numbers = numbers_of(d.device);
     }
   }
   // /tmp: the one writable directory (tmpfs), empty at boot whatever the archive put there.
@@ -370,14 +373,23 @@ void Node::free_bytes() {
   data = {};
 }
 
-std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view name, NodeType type,
-                                              std::uint32_t mode) {
+// Linux's filename_create: the name, then EEXIST, then EROFS; a removed directory takes no new
+// names (ENOENT, as on Linux).
+std::expected<void, abi::Errno> Tree::check_new_name(Node* parent, std::string_view name) {
   if (parent->type != NodeType::directory) return std::unexpected(abi::Errno::enotdir);
   if (name.empty() || name == "." || name == "..") return std::unexpected(abi::Errno::eexist);
   if (name.size() > kMaxNameLength) return std::unexpected(abi::Errno::enametoolong);
   if (parent->child(name) != nullptr) return std::unexpected(abi::Errno::eexist);
   if (!parent->writable()) return std::unexpected(abi::Errno::erofs);
-  if (parent->unlinked) return std::unexpected(abi::Errno::enoent);  // a removed directory
+  if (parent->unlinked) return std::unexpected(abi::Errno::enoent);
+  return {};
+}
+
+std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view name, NodeType type,
+                                              std::uint32_t mode, DeviceNumbers numbers) {
+  if (auto checked = check_new_name(parent, name); !checked) {
+    return std::unexpected(checked.error());
+  }
   // The two allocations first, then the linking, which cannot fail: ENOMEM leaves no trace.
   lib::ByteBuffer owned_name;
   if (!copy_name(name, owned_name)) return std::unexpected(abi::Errno::enomem);
@@ -387,7 +399,48 @@ std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view nam
   adopt(node, parent, as_name(node->owned_name), type);
   node->mode = mode & 07777;
   node->budget = parent->budget;
+  if (type == NodeType::char_device) {
+    node->numbers = numbers;
+    node->device = device_from_numbers(numbers.major, numbers.minor);
+  }
   return node;
+}
+
+std::expected<Node*, abi::Errno> Tree::symlink(Node* parent, std::string_view name,
+                                               std::string_view target) {
+  // Linux checks the target first (getname: "" is ENOENT), then the new name.
+  if (target.empty()) return std::unexpected(abi::Errno::enoent);
+  if (target.size() > kMaxPathLength) return std::unexpected(abi::Errno::enametoolong);
+  if (auto checked = check_new_name(parent, name); !checked) {
+    return std::unexpected(checked.error());
+  }
+  TmpfsBudget& budget = *parent->budget;
+  if (target.size() > budget.limit - budget.used) return std::unexpected(abi::Errno::enospc);
+  lib::ByteBuffer owned_name;
+  lib::ByteBuffer bytes;
+  if (!copy_name(name, owned_name) || !copy_name(target, bytes)) {
+    return std::unexpected(abi::Errno::enomem);
+  }
+  Node* node = new (std::nothrow) Node;
+  if (node == nullptr) return std::unexpected(abi::Errno::enomem);
+  node->owned_name = std::move(owned_name);
+  node->bytes = std::move(bytes);
+  node->data = node->bytes.bytes();
+  adopt(node, parent, as_name(node->owned_name), NodeType::symlink);
+  node->mode = 0777;  // a link's own bits mean nothing on Linux, and lstat shows lrwxrwxrwx
+  node->budget = &budget;
+  budget.used += target.size();
+  return node;
+}
+
+std::expected<void, abi::Errno> Tree::link(Node* node, Node* new_parent,
+                                           std::string_view new_name) {
+  if (auto checked = check_new_name(new_parent, new_name); !checked) {
+    return std::unexpected(checked.error());
+  }
+  if (node->writable() != new_parent->writable()) return std::unexpected(abi::Errno::exdev);
+  // vfs_link: a file system without a link operation, and any directory, is EPERM.
+  return std::unexpected(abi::Errno::eperm);
 }
 
 // Takes `node` out of its directory and out of the tree: deleted now, or, while it has holders

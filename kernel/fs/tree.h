@@ -3,6 +3,9 @@
 // Read-only: file contents point into the archive in memory, nothing is copied — except under
 // /tmp, a tmpfs: its nodes carry a TmpfsBudget pointer, own their names and bytes on the kernel
 // heap, and can be created, written, truncated, unlinked and renamed (16 MiB in all, then ENOSPC).
+// /tmp also takes symbolic links (symlink(2): the target's bytes count against the budget),
+// named pipes and character devices (mknod(2)); not hard links (link(2) is EPERM: a node here is
+// its name and its file at once, there is no inode to give a second name).
 // When the heap itself runs out first (other programs hold the memory), the call that needed
 // memory fails with ENOMEM, as Linux's shmem does, and changes nothing: a file keeps its size and
 // bytes, a rename keeps the old name, no half-made node stays, the budget's count stays right.
@@ -54,6 +57,7 @@ struct TmpfsBudget {
 };
 
 struct Node;
+class Pipe;
 
 // A directory's children, in the order they came (the archive's, then creation's). The links are
 // in the children (Node::next_sibling, Node::previous_sibling), so adding one allocates nothing
@@ -95,6 +99,8 @@ struct Node {
   Node* parent = nullptr;             // the root is its own parent
   std::span<const std::byte> data;    // file contents or symlink target
   Device device = Device::none;
+  DeviceNumbers numbers{};            // a character device's (major, minor), as made
+  Pipe* fifo = nullptr;               // a named pipe's pipe while it is open (fs/pipe.h)
   ChildList children;                 // directories only
   Node* next_sibling = nullptr;       // the links of the parent's `children`
   Node* previous_sibling = nullptr;
@@ -176,8 +182,25 @@ class Tree {
   // when the kinds differ, ENOTEMPTY for a full directory), EINVAL into itself.
   // create and rename allocate (the node, its name), and fail with ENOMEM before changing
   // anything when the heap cannot give that memory; remove never allocates.
+  // create of a NodeType::char_device gives it `numbers` (Device::none for numbers ferrite has no
+  // driver for: the node is made, opening it is ENXIO, as on Linux without the driver).
   std::expected<Node*, abi::Errno> create(Node* parent, std::string_view name, NodeType type,
-                                          std::uint32_t mode);
+                                          std::uint32_t mode, DeviceNumbers numbers = {});
+  // symlink(2): a symbolic link `name` in `parent` holding `target` (ENOENT if empty,
+  // ENAMETOOLONG past PATH_MAX - 1 bytes). The target's bytes count against the budget as a
+  // file's do (ENOSPC), not a page per long link as Linux's shmem counts. Three allocations (the
+  // name, the node, the target), all made before anything changes: ENOMEM leaves no trace.
+  std::expected<Node*, abi::Errno> symlink(Node* parent, std::string_view name,
+                                           std::string_view target);
+  // link(2) of `node` as `new_name` in `new_parent`: the checks Linux makes, in its order —
+  // EEXIST, EROFS (a read-only new parent), EXDEV (the read-only tree and /tmp are two file
+  // systems), EPERM for a directory — and then EPERM, the answer of a Linux file system that
+  // does not support hard links: a tmpfs node here is its name and its file in one, so a second
+  // name would need an inode/dentry split this tree does not have. Changes nothing.
+  std::expected<void, abi::Errno> link(Node* node, Node* new_parent, std::string_view new_name);
+  // The checks every new tmpfs name passes, in Linux's order: ENOTDIR, EEXIST ("", ".", ".."
+  // and a taken name), ENAMETOOLONG, EROFS, ENOENT in a removed directory.
+  static std::expected<void, abi::Errno> check_new_name(Node* parent, std::string_view name);
   std::expected<void, abi::Errno> remove(Node* parent, std::string_view name, bool directory);
   std::expected<void, abi::Errno> rename(Node* old_parent, std::string_view old_name,
                                          Node* new_parent, std::string_view new_name);

@@ -375,7 +375,148 @@ Result rename_at(proc::Process& process, std::int64_t old_dirfd, std::uint64_t o
   return 0;
 }
 
+// A new name that is not a directory's may not end in '/' (Linux's filename_create): EEXIST if
+// the name is taken, else ENOENT. ("." and ".." are left to the tree: EEXIST.)
+std::expected<void, Errno> no_trailing_slash(std::string_view path, const ParentAndName& where) {
+  if (!path.ends_with('/') || where.name.empty() || where.name == "." || where.name == "..") {
+    return {};
+  }
+  return std::unexpected(where.parent->child(where.name) != nullptr ? Errno::eexist : Errno::enoent);
+}
+
+// symlink(2): the target is read first ("" is ENOENT, past PATH_MAX ENAMETOOLONG), then the
+// new name's directory is found; the tree does the rest (Tree::symlink).
+Result make_symlink(proc::Process& process, std::uint64_t target_address, std::int64_t dirfd,
+                    std::uint64_t path_address) {
+  UserPath target;
+  UserPath path;
+  const auto target_text = target.read(target_address);
+  if (!target_text) return std::unexpected(target_text.error());
+  if (target_text->empty()) return std::unexpected(Errno::enoent);
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  const auto where = resolve_parent(process, dirfd, *text);
+  if (!where) return std::unexpected(where.error());
+  if (auto slash = no_trailing_slash(*text, *where); !slash) return std::unexpected(slash.error());
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  if (auto made = (*tree)->symlink(where->parent, where->name, *target_text); !made) {
+    return std::unexpected(made.error());
+  }
+  return 0;
+}
+
+// linkat(2): flags AT_SYMLINK_FOLLOW (follow a link at `old`; by default the link itself is
+// what gets the new name) and AT_EMPTY_PATH ("" names the file open as old_dirfd). The tree has
+// no hard links: Tree::link makes Linux's checks and ends in EPERM.
+Result make_link(proc::Process& process, std::int64_t old_dirfd, std::uint64_t old_address,
+                 std::int64_t new_dirfd, std::uint64_t new_address, std::uint64_t flags) {
+  if ((flags & ~(abi::kAtSymlinkFollow | abi::kAtEmptyPath)) != 0) {
+    return std::unexpected(Errno::einval);
+  }
+  UserPath old_path;
+  UserPath new_path;
+  const auto old_text = old_path.read(old_address);
+  if (!old_text) return std::unexpected(old_text.error());
+  fs::Node* node = nullptr;
+  if (old_text->empty() && (flags & abi::kAtEmptyPath) != 0) {
+    const auto file = file_of(process, static_cast<std::uint64_t>(old_dirfd));
+    if (!file) return std::unexpected(file.error());
+    node = (*file)->node;
+  } else {
+    const auto found =
+        resolve(process, old_dirfd, *old_text,
+                (flags & abi::kAtSymlinkFollow) != 0 ? fs::FollowLast::yes : fs::FollowLast::no);
+    if (!found) return std::unexpected(found.error());
+    node = *found;
+  }
+  const auto new_text = new_path.read(new_address);
+  if (!new_text) return std::unexpected(new_text.error());
+  const auto where = resolve_parent(process, new_dirfd, *new_text);
+  if (!where) return std::unexpected(where.error());
+  if (auto slash = no_trailing_slash(*new_text, *where); !slash) {
+    return std::unexpected(slash.error());
+  }
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  if (auto linked = (*tree)->link(node, where->parent, where->name); !linked) {
+    return std::unexpected(linked.error());
+  }
+  return 0;
+}
+
+// mknod(2): the kind in `mode`'s S_IFMT bits — 0 or S_IFREG an empty file, S_IFIFO a named
+// pipe, S_IFCHR a character device numbered by `device` (Linux's dev_t as the kernel takes it:
+// a 32-bit new_encode_dev). S_IFDIR is EPERM (mkdir makes directories), an unknown kind EINVAL —
+// both before the path is looked at, as may_mknod does. S_IFBLK and S_IFSOCK are EPERM: ferrite
+// has no block devices or sockets, and EPERM is what Linux answers when "the file system
+// containing pathname does not support the type of node requested" (mknod(2)).
+Result make_node(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
+                 std::uint64_t mode, std::uint64_t device) {
+  const auto kind = static_cast<std::uint32_t>(mode) & abi::kModeTypeMask;
+  fs::NodeType type = fs::NodeType::regular;
+  switch (kind) {
+    case 0:
+    case abi::kModeRegular:
+      break;
+    case abi::kModeFifo:
+      type = fs::NodeType::fifo;
+      break;
+    case abi::kModeCharDevice:
+      type = fs::NodeType::char_device;
+      break;
+    case abi::kModeDirectory:
+      return std::unexpected(Errno::eperm);
+    case abi::kModeBlockDevice:
+    case abi::kModeSocket:
+      break;  // refused after the name's checks, as vfs_mknod does
+    default:
+      return std::unexpected(Errno::einval);
+  }
+  UserPath path;
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  const auto where = resolve_parent(process, dirfd, *text);
+  if (!where) return std::unexpected(where.error());
+  if (auto slash = no_trailing_slash(*text, *where); !slash) return std::unexpected(slash.error());
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  if (kind == abi::kModeBlockDevice || kind == abi::kModeSocket) {
+    if (auto checked = fs::Tree::check_new_name(where->parent, where->name); !checked) {
+      return std::unexpected(checked.error());  // EEXIST, EROFS...
+    }
+    return std::unexpected(Errno::eperm);
+  }
+  // new_decode_dev: major in bits 8-19, minor in bits 0-7 and 20-31.
+  const auto raw = static_cast<std::uint32_t>(device);
+  const fs::DeviceNumbers numbers{(raw & 0xfff00) >> 8, (raw & 0xff) | ((raw >> 12) & 0xfff00)};
+  auto made =
+      (*tree)->create(where->parent, where->name, type, mode & 07777 & ~process.umask, numbers);
+  if (!made) return std::unexpected(made.error());
+  return 0;
+}
+
 }  // namespace
+
+Result sys_symlink(proc::Process& process, const Arguments& a) {
+  return make_symlink(process, a.arg[0], abi::kAtFdcwd, a.arg[1]);
+}
+Result sys_symlinkat(proc::Process& process, const Arguments& a) {
+  return make_symlink(process, a.arg[0], static_cast<std::int64_t>(a.arg[1]), a.arg[2]);
+}
+Result sys_link(proc::Process& process, const Arguments& a) {
+  return make_link(process, abi::kAtFdcwd, a.arg[0], abi::kAtFdcwd, a.arg[1], 0);
+}
+Result sys_linkat(proc::Process& process, const Arguments& a) {
+  return make_link(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1],
+                   static_cast<std::int64_t>(a.arg[2]), a.arg[3], a.arg[4]);
+}
+Result sys_mknod(proc::Process& process, const Arguments& a) {
+  return make_node(process, abi::kAtFdcwd, a.arg[0], a.arg[1], a.arg[2]);
+}
+Result sys_mknodat(proc::Process& process, const Arguments& a) {
+  return make_node(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[2], a.arg[3]);
+}
 
 Result sys_mkdir(proc::Process& process, const Arguments& a) {
   return make_directory(process, abi::kAtFdcwd, a.arg[0], a.arg[1]);

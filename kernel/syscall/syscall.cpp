@@ -44,6 +44,8 @@ constexpr Entry kEntries[] = {
     {"chmod", sys_chmod}, {"fchmod", sys_fchmod}, {"fchmodat", sys_fchmodat},
     {"chown", sys_chown}, {"fchown", sys_fchown}, {"lchown", sys_lchown},
     {"fchownat", sys_fchownat}, {"statfs", sys_statfs}, {"fstatfs", sys_fstatfs},
+    {"symlink", sys_symlink}, {"symlinkat", sys_symlinkat}, {"link", sys_link},
+    {"linkat", sys_linkat}, {"mknod", sys_mknod}, {"mknodat", sys_mknodat},
     // chapter 15 (files): pipes
     {"pipe", sys_pipe}, {"pipe2", sys_pipe2}, {"poll", sys_poll}, {"ppoll", sys_ppoll},
     {"select", sys_select}, {"pselect6", sys_pselect6},

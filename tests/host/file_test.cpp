@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fs/fd_table.h"
+#include "fs/pipe.h"
 #include "fs/tree.h"
 #include "support/cpio_writer.h"
 
@@ -439,4 +442,235 @@ TEST_F(FilesTest, TmpfsFileOpenAfterUnlinkKeepsItsDataUntilClosed) {
   EXPECT_EQ(tree_->tmpfs_budget().used, 4u);
   fs::release(file);  // the last close frees the bytes
   EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
+}
+
+// symlink(2) in /tmp: a node holding its target, which lookup follows (ELOOP after 40) and
+// lstat and readlink see; the target's bytes are in the budget, and go back with the link.
+TEST_F(FilesTest, TmpfsSymlinksHoldTheirTargetAndLookupFollowsThem) {
+  fs::Node* tmp = node("/tmp");
+  auto link = tree_->symlink(tmp, "motd", "/etc/motd");
+  ASSERT_TRUE(link.has_value());
+  EXPECT_EQ(node("/tmp/motd"), node("/etc/motd"));
+  fs::Node* itself = node("/tmp/motd", fs::FollowLast::no);
+  EXPECT_EQ(itself, *link);
+  EXPECT_EQ(itself->type, fs::NodeType::symlink);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(itself->data.data()), itself->data.size()),
+            "/etc/motd");
+  const uapi::Stat st = fs::stat_of(*itself);
+  EXPECT_EQ(st.st_mode, uapi::kModeSymlink | 0777u);  // lrwxrwxrwx, as Linux shows a link
+  EXPECT_EQ(st.st_size, 9);
+  EXPECT_EQ(tree_->tmpfs_budget().used, 9u);
+  // Relative targets are read from the link's directory; a link to itself loops.
+  ASSERT_TRUE(tree_->symlink(tmp, "again", "motd").has_value());
+  EXPECT_EQ(node("/tmp/again"), node("/etc/motd"));
+  ASSERT_TRUE(tree_->symlink(tmp, "loop", "loop").has_value());
+  EXPECT_EQ(tree_->lookup("/tmp/loop", tree_->root()).error(), uapi::Errno::eloop);
+  ASSERT_TRUE(tree_->symlink(tmp, "dangling", "nowhere").has_value());
+  EXPECT_EQ(tree_->lookup("/tmp/dangling", tree_->root()).error(), uapi::Errno::enoent);
+  // The refusals, in Linux's order: the target, then the name.
+  EXPECT_EQ(tree_->symlink(tmp, "x", "").error(), uapi::Errno::enoent);
+  EXPECT_EQ(tree_->symlink(tmp, "x", std::string(4096, 'a')).error(), uapi::Errno::enametoolong);
+  EXPECT_EQ(tree_->symlink(tmp, "motd", "a").error(), uapi::Errno::eexist);
+  EXPECT_EQ(tree_->symlink(node("/etc"), "x", "a").error(), uapi::Errno::erofs);
+  EXPECT_EQ(tree_->symlink(node("/etc/motd"), "x", "a").error(), uapi::Errno::enotdir);
+  const std::size_t used = tree_->tmpfs_budget().used;
+  EXPECT_EQ(used, 9u + 4u + 4u + 7u);
+  tree_->set_tmpfs_limit(used + 4094);
+  EXPECT_EQ(tree_->symlink(tmp, "long", std::string(4095, 'a')).error(), uapi::Errno::enospc);
+  tree_->set_tmpfs_limit(used + 4095);
+  ASSERT_TRUE(tree_->symlink(tmp, "long", std::string(4095, 'a')).has_value());  // PATH_MAX - 1
+  EXPECT_EQ(tree_->tmpfs_budget().used, used + 4095);
+  for (const char* name : {"motd", "again", "loop", "dangling", "long"}) {
+    EXPECT_TRUE(tree_->remove(tmp, name, false).has_value()) << name;
+  }
+  EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
+  EXPECT_EQ(node("/etc/motd")->size(), 25u);  // removing a link leaves its target alone
+}
+
+// link(2): every check Linux makes, then EPERM (no hard links here); nothing changes.
+TEST_F(FilesTest, LinkMakesLinuxsChecksThenSaysEperm) {
+  fs::Node* tmp = node("/tmp");
+  fs::Node* file = tree_->create(tmp, "f", fs::NodeType::regular, 0644).value();
+  ASSERT_TRUE(tree_->create(tmp, "d", fs::NodeType::directory, 0755).has_value());
+  EXPECT_EQ(tree_->link(file, tmp, "d").error(), uapi::Errno::eexist);
+  EXPECT_EQ(tree_->link(file, tmp, "..").error(), uapi::Errno::eexist);
+  EXPECT_EQ(tree_->link(file, node("/etc"), "f").error(), uapi::Errno::erofs);
+  EXPECT_EQ(tree_->link(node("/etc/motd"), node("/etc"), "m").error(), uapi::Errno::erofs);
+  EXPECT_EQ(tree_->link(node("/etc/motd"), tmp, "m").error(), uapi::Errno::exdev);
+  EXPECT_EQ(tree_->link(node("/tmp/d"), tmp, "e").error(), uapi::Errno::eperm);  // a directory
+  EXPECT_EQ(tree_->link(file, tmp, "g").error(), uapi::Errno::eperm);
+  EXPECT_EQ(tmp->children.size(), 2u);
+  EXPECT_EQ(tree_->lookup("/tmp/g", tree_->root()).error(), uapi::Errno::enoent);
+}
+
+// mknod(2)'s character devices: the numbers of a device ferrite has make that device; others
+// make a node that keeps its numbers and is ENXIO to open, as on Linux without the driver.
+TEST_F(FilesTest, MknodDevicesKeepTheirNumbersAndOpenTheirDriver) {
+  fs::Node* tmp = node("/tmp");
+  fs::Node* zero =
+      tree_->create(tmp, "z", fs::NodeType::char_device, 0666, fs::DeviceNumbers{1, 5}).value();
+  EXPECT_EQ(zero->device, fs::Device::zero);
+  EXPECT_EQ(fs::stat_of(*zero).st_rdev, 0x105u);
+  EXPECT_EQ(fs::stat_of(*zero).st_mode, uapi::kModeCharDevice | 0666u);
+  fs::OpenFile* file = open("/tmp/z", uapi::kOpenReadWrite);
+  EXPECT_EQ(read_string(*file, 3), std::string(3, '\0'));
+  EXPECT_EQ(fs::write(*file, std::as_bytes(std::span("x", 1))).value(), 1u);
+  fs::release(file);
+  fs::Node* other =
+      tree_->create(tmp, "other", fs::NodeType::char_device, 0600, fs::DeviceNumbers{10, 200})
+          .value();
+  EXPECT_EQ(other->device, fs::Device::none);
+  EXPECT_EQ(fs::stat_of(*other).st_rdev, (10u << 8) | 200u);
+  EXPECT_EQ(fs::statx_of(*other).stx_rdev_major, 10u);
+  EXPECT_EQ(fs::open(other, uapi::kOpenReadOnly).error(), uapi::Errno::enxio);
+  EXPECT_EQ(fs::stat_of(*node("/dev/ttyS0")).st_rdev, (4u << 8) | 64u);  // the archive's, kept
+  EXPECT_EQ(fs::stat_of(*node("/dev/null")).st_rdev, 0x103u);
+}
+
+namespace {
+
+// A PipeWaiter for a test with one thread: wait() runs what "another process" does meanwhile
+// (once), then says woken (true) or, with nothing left to run, interrupted by a signal (false).
+struct ScriptedWaiter final : fs::PipeWaiter {
+  std::function<bool()> meanwhile;
+  int waits = 0;
+  int wakes = 0;
+  bool lock() override { return false; }
+  void unlock(bool) override {}
+  bool wait() override {
+    ++waits;
+    const auto step = std::exchange(meanwhile, nullptr);
+    return step ? step() : false;
+  }
+  void wake() override { ++wakes; }
+};
+
+class NamedPipeTest : public FilesTest {
+ protected:
+  void SetUp() override {
+    FilesTest::SetUp();
+    fifo_ = tree_->create(node("/tmp"), "f", fs::NodeType::fifo, 0644).value();
+    fs::set_pipe_waiter(&waiter_);
+  }
+  void TearDown() override { fs::set_pipe_waiter(nullptr); }
+  std::expected<fs::OpenFile*, uapi::Errno> open_fifo(std::uint64_t flags) {
+    return fs::open(fifo_, flags);
+  }
+  std::string read_all(fs::OpenFile& file) { return read_string(file, 64); }
+  static std::span<const std::byte> bytes(std::string_view text) {
+    return std::as_bytes(std::span(text.data(), text.size()));
+  }
+
+  fs::Node* fifo_ = nullptr;
+  ScriptedWaiter waiter_;
+};
+
+}  // namespace
+
+// fifo(7) with O_NONBLOCK: a read open returns at once, a write open needs a reader (ENXIO);
+// both ends then share one pipe, which goes (bytes and all) when the last end closes.
+TEST_F(NamedPipeTest, NonblockingOpensAndTheSharedPipe) {
+  EXPECT_EQ(open_fifo(uapi::kOpenWriteOnly | uapi::kOpenNonblock).error(), uapi::Errno::enxio);
+  EXPECT_EQ(fifo_->fifo, nullptr);  // the failed open left no pipe behind
+  fs::OpenFile* reader = open_fifo(uapi::kOpenReadOnly | uapi::kOpenNonblock).value();
+  EXPECT_EQ(fs::read(*reader, {}).value(), 0u);
+  std::byte byte{};
+  EXPECT_EQ(fs::read(*reader, {&byte, 1}).value(), 0u);  // no writer: end of file
+  fs::OpenFile* writer = open_fifo(uapi::kOpenWriteOnly | uapi::kOpenNonblock).value();
+  EXPECT_EQ(reader->pipe, writer->pipe);
+  EXPECT_EQ(reader->pipe, fifo_->fifo);
+  EXPECT_EQ(fs::write(*writer, bytes("through the name")).value(), 16u);
+  EXPECT_EQ(read_all(*reader), "through the name");
+  EXPECT_EQ(fs::stat_of(*reader->node).st_mode, uapi::kModeFifo | 0644u);
+  EXPECT_EQ(fs::lseek(*reader, 0, uapi::kSeekSet).error(), uapi::Errno::espipe);
+  EXPECT_EQ(fs::write(*writer, bytes("left")).value(), 4u);
+  fs::release(writer);
+  fs::release(reader);
+  EXPECT_EQ(fifo_->fifo, nullptr);
+  // O_RDWR is both ends and never waits; the bytes left before are gone with the old pipe.
+  fs::OpenFile* both = open_fifo(uapi::kOpenReadWrite).value();
+  EXPECT_EQ(both->pipe->readers(), 1u);
+  EXPECT_EQ(both->pipe->writers(), 1u);
+  EXPECT_EQ(both->pipe->readable_bytes(), 0u);
+  EXPECT_EQ(fs::write(*both, bytes("self")).value(), 4u);
+  EXPECT_EQ(read_all(*both), "self");
+  fs::release(both);
+  EXPECT_EQ(fifo_->fifo, nullptr);
+  EXPECT_EQ(waiter_.waits, 0);
+  EXPECT_EQ(fifo_->open_count, 0u);
+}
+
+// poll on a named pipe's read end: no POLLHUP before a first writer has come (a server polling
+// its FIFO would otherwise spin), POLLHUP once the writers that came have gone — as Linux's
+// pipe_poll, which compares the writers' open count with the one the reader opened at.
+TEST_F(NamedPipeTest, PollSaysHangUpOnlyAfterAWriterCameAndWent) {
+  fs::OpenFile* reader = open_fifo(uapi::kOpenReadOnly | uapi::kOpenNonblock).value();
+  EXPECT_EQ(fs::poll_events(*reader), 0u);
+  fs::OpenFile* writer = open_fifo(uapi::kOpenWriteOnly | uapi::kOpenNonblock).value();
+  EXPECT_EQ(fs::poll_events(*reader), 0u);
+  EXPECT_EQ(fs::write(*writer, bytes("x")).value(), 1u);
+  EXPECT_EQ(fs::poll_events(*reader), fs::kPollIn | fs::kPollRdnorm);
+  fs::release(writer);
+  EXPECT_EQ(fs::poll_events(*reader), fs::kPollIn | fs::kPollRdnorm | fs::kPollHup);
+  EXPECT_EQ(read_all(*reader), "x");
+  EXPECT_EQ(fs::poll_events(*reader), fs::kPollHup);
+  fs::release(reader);
+}
+
+// A blocking open waits for the other end: woken when it opens — even if it has closed again
+// by the time the waiter runs (the open counters); a signal ends the wait with EINTR and takes
+// back what the open had done.
+TEST_F(NamedPipeTest, BlockingOpensWaitForTheOtherEnd) {
+  fs::OpenFile* writer = nullptr;
+  waiter_.meanwhile = [&] {
+    writer = open_fifo(uapi::kOpenWriteOnly).value();  // a reader is there: no wait
+    EXPECT_EQ(fs::write(*writer, bytes("hi")).value(), 2u);
+    return true;
+  };
+  fs::OpenFile* reader = open_fifo(uapi::kOpenReadOnly).value();
+  EXPECT_EQ(waiter_.waits, 1);
+  EXPECT_EQ(read_all(*reader), "hi");
+  fs::release(writer);
+  fs::release(reader);
+
+  waiter_.waits = 0;
+  waiter_.meanwhile = [&] {
+    fs::release(open_fifo(uapi::kOpenReadOnly | uapi::kOpenNonblock).value());  // came and went
+    return true;
+  };
+  auto opened = open_fifo(uapi::kOpenWriteOnly);
+  ASSERT_TRUE(opened.has_value()) << "a reader came and went while the writer slept: "
+                                  << static_cast<int>(opened.error());
+  writer = *opened;
+  EXPECT_EQ(waiter_.waits, 1);
+  EXPECT_EQ(fs::write(*writer, bytes("x")).error(), uapi::Errno::epipe);
+  fs::release(writer);
+
+  waiter_.waits = 0;  // nobody comes: the signal ends both kinds of wait
+  EXPECT_EQ(open_fifo(uapi::kOpenWriteOnly).error(), uapi::Errno::eintr);
+  EXPECT_EQ(open_fifo(uapi::kOpenReadOnly).error(), uapi::Errno::eintr);
+  EXPECT_EQ(waiter_.waits, 2);
+  EXPECT_EQ(fifo_->fifo, nullptr);
+  EXPECT_EQ(fifo_->open_count, 0u);
+  // A waiting reader keeps its place: a non-blocking writer finds it while it waits.
+  waiter_.meanwhile = [&] {
+    writer = open_fifo(uapi::kOpenWriteOnly | uapi::kOpenNonblock).value();
+    return true;
+  };
+  reader = open_fifo(uapi::kOpenReadOnly).value();
+  fs::release(reader);
+  fs::release(writer);
+  fs::set_pipe_waiter(nullptr);  // host code with no way to wait: EAGAIN
+  EXPECT_EQ(open_fifo(uapi::kOpenReadOnly).error(), uapi::Errno::eagain);
+  EXPECT_EQ(fifo_->fifo, nullptr);
+}
+
+// Removed while open: the name goes, the pipe works on, and the last close frees the node.
+TEST_F(NamedPipeTest, ARemovedNamedPipeWorksUntilItsLastClose) {
+  fs::OpenFile* both = open_fifo(uapi::kOpenReadWrite).value();
+  ASSERT_TRUE(tree_->remove(node("/tmp"), "f", false).has_value());
+  EXPECT_EQ(tree_->lookup("/tmp/f", tree_->root()).error(), uapi::Errno::enoent);
+  EXPECT_EQ(fs::write(*both, bytes("still")).value(), 5u);
+  EXPECT_EQ(read_all(*both), "still");
+  fs::release(both);  // frees the node: AddressSanitizer sees any use after this
 }

@@ -1143,6 +1143,140 @@ TEST_F(SyscallTest, TmpfsCallsCreateWriteAndRemoveUnderTmpOnly) {
   EXPECT_EQ(tree_->tmpfs_budget().used, 0u);
 }
 
+// symlink, symlinkat: links in /tmp that readlink, lstat, open and chdir see as the archive's;
+// link, linkat: Linux's checks (flags, the old name, the new one, EXDEV), then EPERM — ferrite's
+// tmpfs has no hard links.
+TEST_F(SyscallTest, SymlinkMakesLinksAndLinkSaysEperm) {
+  const auto at_cwd = static_cast<std::uint64_t>(uapi::kAtFdcwd);
+  EXPECT_EQ(call("symlink", user_string("/etc/motd"), user_string("/tmp/motd")), 0);
+  EXPECT_EQ(call("mkdir", user_string("/tmp/d"), 0755), 0);
+  EXPECT_EQ(call("open", user_string("/tmp/d"), uapi::kOpenDirectory), 3);
+  EXPECT_EQ(call("symlinkat", user_string("../motd"), 3, user_string("up")), 0);  // in /tmp/d
+  char target[32] = {};
+  EXPECT_EQ(call("readlink", user_string("/tmp/d/up"), user(target), sizeof target), 7);
+  EXPECT_EQ(std::string(target, 7), "../motd");
+  EXPECT_EQ(call("open", user_string("/tmp/d/up"), uapi::kOpenReadOnly), 4);
+  char text[8] = {};
+  EXPECT_EQ(call("read", 4, user(text), 5), 5);  // through two links
+  EXPECT_EQ(std::string(text, 5), "hello");
+  uapi::Stat st{};
+  EXPECT_EQ(call("lstat", user_string("/tmp/motd"), user(st)), 0);
+  EXPECT_EQ(st.st_mode, uapi::kModeSymlink | 0777u);
+  EXPECT_EQ(st.st_size, 9);
+  EXPECT_EQ(call("symlink", user_string("x"), user_string("/tmp/motd")), err(uapi::Errno::eexist));
+  EXPECT_EQ(call("symlink", user_string(""), user_string("/tmp/e")), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("symlink", user_string("x"), user_string("/etc/x")), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("symlink", user_string("x"), user_string("/tmp/no/x")), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("symlink", user_string("x"), user_string("/etc/motd/x")),
+            err(uapi::Errno::enotdir));
+  EXPECT_EQ(call("symlink", 0, user_string("/tmp/e")), err(uapi::Errno::efault));
+  // A new name with a trailing '/' would be a directory: ENOENT, or EEXIST if it is taken.
+  EXPECT_EQ(call("symlink", user_string("x"), user_string("/tmp/e/")), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("symlink", user_string("x"), user_string("/tmp/d/")), err(uapi::Errno::eexist));
+  EXPECT_EQ(call("symlinkat", user_string("x"), 5, user_string("y")), err(uapi::Errno::ebadf));
+  // link: EPERM at the end of every path Linux lets through.
+  EXPECT_EQ(call("open", user_string("/tmp/f"), uapi::kOpenCreate | uapi::kOpenWriteOnly, 0644), 5);
+  EXPECT_EQ(call("link", user_string("/tmp/f"), user_string("/tmp/g")), err(uapi::Errno::eperm));
+  EXPECT_EQ(call("link", user_string("/tmp/f"), user_string("/tmp/motd")),
+            err(uapi::Errno::eexist));
+  EXPECT_EQ(call("link", user_string("/tmp/nope"), user_string("/tmp/g")),
+            err(uapi::Errno::enoent));
+  EXPECT_EQ(call("link", user_string("/etc/motd"), user_string("/tmp/g")), err(uapi::Errno::exdev));
+  EXPECT_EQ(call("link", user_string("/tmp/f"), user_string("/etc/g")), err(uapi::Errno::erofs));
+  EXPECT_EQ(call("link", user_string("/tmp/d"), user_string("/tmp/g")), err(uapi::Errno::eperm));
+  EXPECT_EQ(call("link", user_string("/tmp/f"), user_string("/tmp/g/")), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("linkat", at_cwd, user_string("/tmp/f"), at_cwd, user_string("/tmp/g"), 0x1),
+            err(uapi::Errno::einval));
+  // The link itself by default (in /tmp: EPERM), its target with AT_SYMLINK_FOLLOW (in the
+  // read-only tree: EXDEV); AT_EMPTY_PATH takes the file open as the first descriptor.
+  EXPECT_EQ(call("linkat", at_cwd, user_string("/tmp/motd"), at_cwd, user_string("/tmp/g"), 0),
+            err(uapi::Errno::eperm));
+  EXPECT_EQ(call("linkat", at_cwd, user_string("/tmp/motd"), at_cwd, user_string("/tmp/g"),
+                 uapi::kAtSymlinkFollow),
+            err(uapi::Errno::exdev));
+  EXPECT_EQ(call("linkat", 4, user_string(""), at_cwd, user_string("/tmp/g"), uapi::kAtEmptyPath),
+            err(uapi::Errno::exdev));  // fd 4 is /etc/motd
+  EXPECT_EQ(call("linkat", 5, user_string(""), at_cwd, user_string("/tmp/g"), uapi::kAtEmptyPath),
+            err(uapi::Errno::eperm));
+  EXPECT_EQ(call("linkat", 5, user_string(""), at_cwd, user_string("/tmp/g"), 0),
+            err(uapi::Errno::enoent));
+  EXPECT_EQ(call("stat", user_string("/tmp/g"), user(st)), err(uapi::Errno::enoent));
+}
+
+// mknod, mknodat: files, named pipes and character devices in /tmp (umask applied); the kinds
+// Linux refuses before the path (S_IFDIR EPERM, unknown EINVAL) and those ferrite has no node
+// for (S_IFBLK, S_IFSOCK: EPERM after the name's checks).
+TEST_F(SyscallTest, MknodMakesFilesNamedPipesAndDevices) {
+  uapi::Stat st{};
+  EXPECT_EQ(call("mknod", user_string("/tmp/file"), 0644, 0), 0);
+  EXPECT_EQ(call("stat", user_string("/tmp/file"), user(st)), 0);
+  EXPECT_EQ(st.st_mode, uapi::kModeRegular | 0644u);
+  EXPECT_EQ(call("mknod", user_string("/tmp/reg"), uapi::kModeRegular | 0666, 0), 0);
+  EXPECT_EQ(call("stat", user_string("/tmp/reg"), user(st)), 0);
+  EXPECT_EQ(st.st_mode, uapi::kModeRegular | 0644u);  // less the umask, 022
+  EXPECT_EQ(call("mknodat", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/tmp/fifo"),
+                 uapi::kModeFifo | 0600, 0),
+            0);
+  EXPECT_EQ(call("stat", user_string("/tmp/fifo"), user(st)), 0);
+  EXPECT_EQ(st.st_mode, uapi::kModeFifo | 0600u);
+  // mknod /tmp/z c 1 5: /dev/zero under another name; c 4 64: made, but no driver (ENXIO).
+  EXPECT_EQ(call("mknod", user_string("/tmp/z"), uapi::kModeCharDevice | 0666, (1 << 8) | 5), 0);
+  EXPECT_EQ(call("open", user_string("/tmp/z"), uapi::kOpenReadOnly), 3);
+  char bytes[3] = {'a', 'b', 'c'};
+  EXPECT_EQ(call("read", 3, user(bytes), 3), 3);
+  EXPECT_EQ(std::string(bytes, 3), std::string(3, '\0'));
+  EXPECT_EQ(call("mknod", user_string("/tmp/serial"), uapi::kModeCharDevice | 0600, (4 << 8) | 64),
+            0);
+  EXPECT_EQ(call("stat", user_string("/tmp/serial"), user(st)), 0);
+  EXPECT_EQ(st.st_rdev, (4u << 8) | 64u);
+  EXPECT_EQ(call("open", user_string("/tmp/serial"), uapi::kOpenReadOnly), err(uapi::Errno::enxio));
+  // A big minor number: new_encode_dev puts its high bits above the major's.
+  EXPECT_EQ(call("mknod", user_string("/tmp/big"), uapi::kModeCharDevice | 0600,
+                 (0x345u << 20) | (10u << 8) | 0x67u),
+            0);
+  uapi::Statx sx{};
+  EXPECT_EQ(call("statx", static_cast<std::uint64_t>(uapi::kAtFdcwd), user_string("/tmp/big"), 0, 0,
+                 user(sx)),
+            0);
+  EXPECT_EQ(sx.stx_rdev_major, 10u);
+  EXPECT_EQ(sx.stx_rdev_minor, 0x34567u);
+  EXPECT_EQ(call("mknod", user_string("/tmp/dir"), uapi::kModeDirectory | 0755, 0),
+            err(uapi::Errno::eperm));
+  EXPECT_EQ(call("mknod", 0, 0170000 | 0644, 0), err(uapi::Errno::einval));  // before the path
+  EXPECT_EQ(call("mknod", user_string("/tmp/blk"), uapi::kModeBlockDevice | 0600, (8 << 8)),
+            err(uapi::Errno::eperm));
+  EXPECT_EQ(call("mknod", user_string("/tmp/sock"), uapi::kModeSocket | 0600, 0),
+            err(uapi::Errno::eperm));
+  EXPECT_EQ(call("mknod", user_string("/tmp/fifo"), uapi::kModeSocket | 0600, 0),
+            err(uapi::Errno::eexist));
+  EXPECT_EQ(call("mknod", user_string("/etc/blk"), uapi::kModeBlockDevice | 0600, 0),
+            err(uapi::Errno::erofs));
+  EXPECT_EQ(call("mknod", user_string("/etc/p"), uapi::kModeFifo | 0600, 0),
+            err(uapi::Errno::erofs));
+  EXPECT_EQ(call("mknod", user_string("/tmp/fifo"), uapi::kModeFifo | 0600, 0),
+            err(uapi::Errno::eexist));
+  EXPECT_EQ(call("mknod", user_string("/tmp/fifo/"), uapi::kModeFifo | 0600, 0),
+            err(uapi::Errno::eexist));
+  EXPECT_EQ(call("mknod", user_string("/tmp/new/"), uapi::kModeFifo | 0600, 0),
+            err(uapi::Errno::enoent));
+  // The named pipe through open, write, read; a write open with nobody to read is ENXIO.
+  EXPECT_EQ(call("open", user_string("/tmp/fifo"), uapi::kOpenWriteOnly | uapi::kOpenNonblock),
+            err(uapi::Errno::enxio));
+  EXPECT_EQ(call("open", user_string("/tmp/fifo"), uapi::kOpenReadOnly | uapi::kOpenNonblock), 4);
+  EXPECT_EQ(call("open", user_string("/tmp/fifo"), uapi::kOpenWriteOnly), 5);  // a reader is there
+  char word[] = "named";
+  EXPECT_EQ(call("write", 5, user(word), 5), 5);
+  char got[8] = {};
+  EXPECT_EQ(call("read", 4, user(got), 8), 5);
+  EXPECT_EQ(std::string(got, 5), "named");
+  EXPECT_EQ(call("lseek", 4, 0, uapi::kSeekSet), err(uapi::Errno::espipe));
+  EXPECT_EQ(call("fstat", 4, user(st)), 0);
+  EXPECT_EQ(st.st_mode, uapi::kModeFifo | 0600u);
+  EXPECT_EQ(call("close", 5), 0);
+  EXPECT_EQ(call("read", 4, user(got), 8), 0);  // the writer gone: end of file
+  EXPECT_EQ(call("close", 4), 0);
+}
+
 // chmod, fchmod, fchmodat: the permission bits of tmpfs nodes change (the type stays); the
 // read-only tree is EROFS; path and descriptor errors as the other calls give them. access(X_OK)
 // makes the check execve makes (an execute bit, even for root).

@@ -1,7 +1,8 @@
 // The tmpfs at /tmp when the kernel heap runs out (kernel/fs/tree.h): every operation a system
-// call makes — create, mkdir, write, truncate, rename — fails with ENOMEM at each of its
-// allocations in turn, and then the tree, the file and the budget are exactly as they were and the
-// heap holds nothing more; with the memory back, the same operation succeeds.
+// call makes — create, mkdir, write, truncate, rename, symlink, mknod, opening a named pipe — fails
+// with ENOMEM at each of its allocations in turn, and then the tree, the file and the budget are
+// exactly as they were and the heap holds nothing more; with the memory back, the same operation
+// succeeds.
 //
 // Where the failure is injected: this program replaces the global
 // `operator new(std::size_t, const std::nothrow_t&)`, the one allocation function the tmpfs calls
@@ -105,7 +106,9 @@ std::expected<void, uapi::Errno> status(const std::expected<T, uapi::Errno>& res
 void describe(const fs::Node* node, const std::string& path, std::string& out) {
   out += path + "/ " + std::to_string(static_cast<int>(node->type)) + " " +
          std::to_string(node->mode) + " " + std::to_string(node->inode) + " [" +
-         std::string(reinterpret_cast<const char*>(node->data.data()), node->data.size()) + "]\n";
+         std::string(reinterpret_cast<const char*>(node->data.data()), node->data.size()) + "]" +
+         " held " + std::to_string(node->open_count) + (node->fifo != nullptr ? " pipe" : "") +
+         "\n";
   for (const fs::Node* child : node->children) {
     EXPECT_EQ(child->parent, node);
     describe(child, path + "/" + std::string(child->name), out);
@@ -325,6 +328,74 @@ TEST_F(TmpfsOutOfMemorySyscalls, OpenCreateMkdirWriteFtruncateRename) {
   ASSERT_TRUE(moved.has_value());
   EXPECT_EQ((*moved)->size(), std::size_t{1} << 20);
   EXPECT_EQ(tree_->tmpfs_budget().used, std::size_t{1} << 20);
+}
+
+TEST_F(TmpfsOutOfMemorySyscalls, SymlinkAndMknod) {
+  EXPECT_EQ(expect_enomem_at_each_allocation(
+                *tree_, syscall("symlink", user_string("/etc"), user_string("/tmp/l"))),
+            5u);  // the two paths, the name, the target, the node
+  EXPECT_EQ(tree_->tmpfs_budget().used, 4u);
+  EXPECT_EQ(expect_enomem_at_each_allocation(
+                *tree_, syscall("mknod", user_string("/tmp/p"), uapi::kModeFifo | 0644, 0)),
+            3u);  // the path, the name, the node
+  EXPECT_EQ(
+      expect_enomem_at_each_allocation(*tree_, syscall("mknod", user_string("/tmp/z"),
+                                                       uapi::kModeCharDevice | 0666, (1 << 8) | 5)),
+      3u);
+  auto zero = tree_->lookup("/tmp/z", tree_->root());
+  ASSERT_TRUE(zero.has_value());
+  EXPECT_EQ((*zero)->device, fs::Device::zero);
+  // link needs its two paths, and then refuses (no hard links here) with the memory there.
+  arm(0);
+  EXPECT_EQ(call("link", user_string("/tmp/p"), user_string("/tmp/q")),
+            uapi::negated(uapi::Errno::enomem));
+  disarm();
+  EXPECT_EQ(call("link", user_string("/tmp/p"), user_string("/tmp/q")),
+            uapi::negated(uapi::Errno::eperm));
+}
+
+// symlink(2): the name, the target and the node; mknod(2): the name and the node; opening a
+// named pipe: the OpenFile, and for its first opener the pipe and its ring. A failed open leaves
+// the node unheld and without a pipe.
+TEST_F(TmpfsOutOfMemory, SymlinkMknodAndOpeningANamedPipe) {
+  EXPECT_EQ(expect_enomem_at_each_allocation(
+                [&] { return status(tree_->symlink(tmp_, "l", "/etc/motd")); }),
+            3u);
+  EXPECT_EQ(node("/tmp/l"), node("/etc/motd"));
+  EXPECT_EQ(tree_->tmpfs_budget().used, 5u + 10u + 9u);
+  EXPECT_EQ(expect_enomem_at_each_allocation(
+                [&] { return status(tree_->create(tmp_, "p", fs::NodeType::fifo, 0644)); }),
+            2u);
+  EXPECT_EQ(expect_enomem_at_each_allocation([&] {
+              return status(tree_->create(tmp_, "null", fs::NodeType::char_device, 0666,
+                                          fs::DeviceNumbers{1, 3}));
+            }),
+            2u);
+  EXPECT_EQ(node("/tmp/null")->device, fs::Device::null);
+  fs::Node* fifo = node("/tmp/p");
+  fs::OpenFile* first = nullptr;
+  EXPECT_EQ(expect_enomem_at_each_allocation([&] {
+              auto opened = fs::open(fifo, uapi::kOpenReadWrite);
+              if (opened) first = *opened;
+              return status(opened);
+            }),
+            3u);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(fifo->fifo, first->pipe);
+  fs::OpenFile* second = nullptr;
+  EXPECT_EQ(expect_enomem_at_each_allocation([&] {
+              auto opened = fs::open(fifo, uapi::kOpenReadOnly | uapi::kOpenNonblock);
+              if (opened) second = *opened;
+              return status(opened);
+            }),
+            1u);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->pipe, first->pipe);
+  EXPECT_EQ(fifo->open_count, 2u);
+  fs::release(second);
+  fs::release(first);
+  EXPECT_EQ(fifo->fifo, nullptr);
+  EXPECT_EQ(fifo->open_count, 0u);
 }
 
 // Removing allocates nothing, so it works with no memory to be had.
