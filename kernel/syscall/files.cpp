@@ -384,6 +384,25 @@ std::expected<void, Errno> no_trailing_slash(std::string_view path, const Parent
   return std::unexpected(where.parent->child(where.name) != nullptr ? Errno::eexist : Errno::enoent);
 }
 
+// Where symlink, link and mknod put their new name, read from user memory into `path` (the
+// name points into it): the tree, and the name's directory and last component, with no trailing
+// '/' (no_trailing_slash).
+struct NewName {
+  fs::Tree* tree;
+  ParentAndName where;
+};
+std::expected<NewName, Errno> read_new_name(proc::Process& process, std::int64_t dirfd,
+                                            std::uint64_t address, UserPath& path) {
+  const auto text = path.read(address);
+  if (!text) return std::unexpected(text.error());
+  const auto where = resolve_parent(process, dirfd, *text);
+  if (!where) return std::unexpected(where.error());
+  if (auto slash = no_trailing_slash(*text, *where); !slash) return std::unexpected(slash.error());
+  const auto tree = file_tree();
+  if (!tree) return std::unexpected(tree.error());
+  return NewName{*tree, *where};
+}
+
 // symlink(2): the target is read first ("" is ENOENT, past PATH_MAX ENAMETOOLONG), then the
 // new name's directory is found; the tree does the rest (Tree::symlink).
 Result make_symlink(proc::Process& process, std::uint64_t target_address, std::int64_t dirfd,
@@ -393,14 +412,9 @@ Result make_symlink(proc::Process& process, std::uint64_t target_address, std::i
   const auto target_text = target.read(target_address);
   if (!target_text) return std::unexpected(target_text.error());
   if (target_text->empty()) return std::unexpected(Errno::enoent);
-  const auto text = path.read(path_address);
-  if (!text) return std::unexpected(text.error());
-  const auto where = resolve_parent(process, dirfd, *text);
-  if (!where) return std::unexpected(where.error());
-  if (auto slash = no_trailing_slash(*text, *where); !slash) return std::unexpected(slash.error());
-  const auto tree = file_tree();
-  if (!tree) return std::unexpected(tree.error());
-  if (auto made = (*tree)->symlink(where->parent, where->name, *target_text); !made) {
+  const auto name = read_new_name(process, dirfd, path_address, path);
+  if (!name) return std::unexpected(name.error());
+  if (auto made = name->tree->symlink(name->where.parent, name->where.name, *target_text); !made) {
     return std::unexpected(made.error());
   }
   return 0;
@@ -430,16 +444,9 @@ Result make_link(proc::Process& process, std::int64_t old_dirfd, std::uint64_t o
     if (!found) return std::unexpected(found.error());
     node = *found;
   }
-  const auto new_text = new_path.read(new_address);
-  if (!new_text) return std::unexpected(new_text.error());
-  const auto where = resolve_parent(process, new_dirfd, *new_text);
-  if (!where) return std::unexpected(where.error());
-  if (auto slash = no_trailing_slash(*new_text, *where); !slash) {
-    return std::unexpected(slash.error());
-  }
-  const auto tree = file_tree();
-  if (!tree) return std::unexpected(tree.error());
-  if (auto linked = (*tree)->link(node, where->parent, where->name); !linked) {
+  const auto name = read_new_name(process, new_dirfd, new_address, new_path);
+  if (!name) return std::unexpected(name.error());
+  if (auto linked = name->tree->link(node, name->where.parent, name->where.name); !linked) {
     return std::unexpected(linked.error());
   }
   return 0;
@@ -474,15 +481,11 @@ Result make_node(proc::Process& process, std::int64_t dirfd, std::uint64_t path_
       return std::unexpected(Errno::einval);
   }
   UserPath path;
-  const auto text = path.read(path_address);
-  if (!text) return std::unexpected(text.error());
-  const auto where = resolve_parent(process, dirfd, *text);
-  if (!where) return std::unexpected(where.error());
-  if (auto slash = no_trailing_slash(*text, *where); !slash) return std::unexpected(slash.error());
-  const auto tree = file_tree();
-  if (!tree) return std::unexpected(tree.error());
+  const auto name = read_new_name(process, dirfd, path_address, path);
+  if (!name) return std::unexpected(name.error());
+  const ParentAndName& where = name->where;
   if (kind == abi::kModeBlockDevice || kind == abi::kModeSocket) {
-    if (auto checked = fs::Tree::check_new_name(where->parent, where->name); !checked) {
+    if (auto checked = fs::Tree::check_new_name(where.parent, where.name); !checked) {
       return std::unexpected(checked.error());  // EEXIST, EROFS...
     }
     return std::unexpected(Errno::eperm);
@@ -491,7 +494,7 @@ Result make_node(proc::Process& process, std::int64_t dirfd, std::uint64_t path_
   const auto raw = static_cast<std::uint32_t>(device);
   const fs::DeviceNumbers numbers{(raw & 0xfff00) >> 8, (raw & 0xff) | ((raw >> 12) & 0xfff00)};
   auto made =
-      (*tree)->create(where->parent, where->name, type, mode & 07777 & ~process.umask, numbers);
+      name->tree->create(where.parent, where.name, type, mode & 07777 & ~process.umask, numbers);
   if (!made) return std::unexpected(made.error());
   return 0;
 }
