@@ -246,7 +246,6 @@ struct KernelSigaction {
 };
 static_assert(sizeof(KernelSigaction) == 32);
 inline constexpr std::uint64_t kSigBlock = 0, kSigUnblock = 1, kSigSetmask = 2;
-inline constexpr std::uint64_t kSigkill = 9, kSigstop = 19;
 
 // open flags (<asm-generic/fcntl.h>) and the *at family's special values (<linux/fcntl.h>).
 inline constexpr std::uint64_t kOpenAccessMask = 3, kOpenReadOnly = 0, kOpenWriteOnly = 1,
