@@ -14,15 +14,6 @@ using abi::Errno;
 constexpr std::uint32_t kSetUid = 04000, kSetGid = 02000, kGroupExecute = 0010;
 constexpr std::int64_t kBlockSize = 4096;  // f_bsize: a page, as tmpfs and ramfs say
 
-// The node a path names, as the *at calls find it.
-std::expected<fs::Node*, Errno> node_at(proc::Process& process, std::int64_t dirfd,
-                                        std::uint64_t path_address, fs::FollowLast follow) {
-  UserPath path;
-  const auto text = path.read(path_address);
-  if (!text) return std::unexpected(text.error());
-  return resolve(process, dirfd, *text, follow);
-}
-
 // fchownat's node: the path from dirfd, or with AT_EMPTY_PATH and "" the file dirfd names
 // (AT_FDCWD: the current directory).
 std::expected<fs::Node*, Errno> node_for_flags(proc::Process& process, std::int64_t dirfd,
@@ -119,7 +110,8 @@ std::expected<fs::Node*, Errno> node_of_descriptor(proc::Process& process, std::
 }  // namespace
 
 Result sys_chmod(proc::Process& process, const Arguments& a) {
-  return change_mode(node_at(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes), a.arg[1]);
+  return change_mode(resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes),
+                     a.arg[1]);
 }
 Result sys_fchmod(proc::Process& process, const Arguments& a) {
   return change_mode(node_of_descriptor(process, a.arg[0]), a.arg[1]);
@@ -128,18 +120,18 @@ Result sys_fchmod(proc::Process& process, const Arguments& a) {
 // AT_SYMLINK_NOFOLLOW, or refuse it with EOPNOTSUPP; fchmodat2, call 452, came in Linux 6.6), so
 // a fourth register is ignored, and a symbolic link is always followed.
 Result sys_fchmodat(proc::Process& process, const Arguments& a) {
-  return change_mode(
-      node_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], fs::FollowLast::yes),
-      a.arg[2]);
+  return change_mode(resolve_user_path(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1],
+                                       fs::FollowLast::yes),
+                     a.arg[2]);
 }
 
 Result sys_chown(proc::Process& process, const Arguments& a) {
-  return change_owner(node_at(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes), a.arg[1],
-                      a.arg[2]);
+  return change_owner(resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes),
+                      a.arg[1], a.arg[2]);
 }
 Result sys_lchown(proc::Process& process, const Arguments& a) {
-  return change_owner(node_at(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::no), a.arg[1],
-                      a.arg[2]);
+  return change_owner(resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::no),
+                      a.arg[1], a.arg[2]);
 }
 Result sys_fchown(proc::Process& process, const Arguments& a) {
   return change_owner(node_of_descriptor(process, a.arg[0]), a.arg[1], a.arg[2]);
@@ -156,7 +148,8 @@ Result sys_fchownat(proc::Process& process, const Arguments& a) {
 }
 
 Result sys_statfs(proc::Process& process, const Arguments& a) {
-  return write_statfs(node_at(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes), a.arg[1]);
+  return write_statfs(resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes),
+                      a.arg[1]);
 }
 Result sys_fstatfs(proc::Process& process, const Arguments& a) {
   return write_statfs(node_of_descriptor(process, a.arg[0]), a.arg[1]);

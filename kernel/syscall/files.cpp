@@ -131,15 +131,6 @@ Result vector_transfer(proc::Process& process, const Arguments& a, bool writing)
   return done;
 }
 
-std::expected<fs::Node*, Errno> resolve_user_path(proc::Process& process, std::int64_t dirfd,
-                                                  std::uint64_t path_address,
-                                                  fs::FollowLast follow) {
-  UserPath path;
-  const auto text = path.read(path_address);
-  if (!text) return std::unexpected(text.error());
-  return resolve(process, dirfd, *text, follow);
-}
-
 // The directory a path's last component lives in, and that component ("a/b/" → a, "b").
 struct ParentAndName {
   fs::Node* parent;

@@ -79,6 +79,10 @@ std::expected<fs::Tree*, abi::Errno> file_tree();
 // `dirfd` (AT_FDCWD: the current directory). An empty path is ENOENT.
 std::expected<fs::Node*, abi::Errno> resolve(proc::Process& process, std::int64_t dirfd,
                                              std::string_view path, fs::FollowLast follow);
+// The same for a path still in user memory at `path_address` (EFAULT, ENAMETOOLONG first).
+std::expected<fs::Node*, abi::Errno> resolve_user_path(proc::Process& process, std::int64_t dirfd,
+                                                       std::uint64_t path_address,
+                                                       fs::FollowLast follow);
 
 // --- The handlers, one per system call, in the file named after their kind.
 // files.cpp
@@ -207,11 +211,11 @@ Result terminal_job_ioctl(proc::Process& process, fs::TerminalPort& port, std::u
 // SIGTTIN) or write / change (SIGTTOU) the terminal now? A background caller's group gets the
 // signal and the call EINTR — restarted (ERESTARTSYS) once the group is continued — or EIO.
 std::expected<void, abi::Errno> terminal_job_check(proc::Process& process, fs::TerminalPort& port,
-                                              int signal);
+                                                   int signal);
 // The same for a read or write through `file` (nothing to check unless it is the terminal;
 // writes only with TOSTOP).
-std::expected<void, abi::Errno> terminal_transfer_check(proc::Process& process, const fs::OpenFile& file,
-                                                   bool writing);
+std::expected<void, abi::Errno> terminal_transfer_check(proc::Process& process,
+                                                        const fs::OpenFile& file, bool writing);
 // A session leader the kernel starts with the console as its files takes it as its controlling
 // terminal, unless another live session has it (attach_files).
 void take_console_for_session(proc::Process& process, fs::TerminalPort& port);

@@ -199,4 +199,13 @@ std::expected<fs::Node*, abi::Errno> resolve(proc::Process& process, std::int64_
   return (*tree)->lookup(path, base, follow);
 }
 
+std::expected<fs::Node*, abi::Errno> resolve_user_path(proc::Process& process, std::int64_t dirfd,
+                                                       std::uint64_t path_address,
+                                                       fs::FollowLast follow) {
+  UserPath path;
+  const auto text = path.read(path_address);
+  if (!text) return std::unexpected(text.error());
+  return resolve(process, dirfd, *text, follow);
+}
+
 }  // namespace ferrite::syscall
