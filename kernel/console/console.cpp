@@ -431,8 +431,7 @@ void show_log() {
     std::string_view text = record.view();
     while (!text.empty()) {
       if (line_start) {
-        const std::uint64_t us = record.timestamp_ns / 1000;
-        fmt::format_to(console, "[{:>5}.{:06}] ", us / 1'000'000, us % 1'000'000);
+        log::write_timestamp(console, record.timestamp_ns);
       }
       const std::size_t end = text.find('\n');
       const std::size_t take = end == std::string_view::npos ? text.size() : end + 1;

@@ -159,6 +159,11 @@ constinit std::atomic<Clock> clock{nullptr};
 constinit std::atomic<const Consumer*> consumer{nullptr};
 }  // namespace
 
+void write_timestamp(fmt::Sink& out, std::uint64_t timestamp_ns) {
+  const std::uint64_t us = timestamp_ns / 1000;
+  fmt::format_to(out, "[{:>5}.{:06}] ", us / 1'000'000, us % 1'000'000);
+}
+
 Ring& ring() { return kernel_ring; }
 
 void set_clock(Clock source) { clock.store(source, std::memory_order_release); }

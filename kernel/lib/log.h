@@ -73,6 +73,10 @@ struct Record {
   std::string_view view() const { return {text, length}; }
 };
 
+// A record's time as dmesg shows it, Linux's way: "[    1.234567] " (seconds, then microseconds).
+// The kernel shell's dmesg and syslog(2) (busybox dmesg) both write it.
+void write_timestamp(fmt::Sink& out, std::uint64_t timestamp_ns);
+
 // One slot of the ring (see the protocol above). Only Ring touches its members.
 struct Slot {
   static constexpr std::size_t kWords = kSlotText / 8;

@@ -59,9 +59,8 @@ void SyslogText::add(const log::Record& record, fmt::Sink& out) {
   std::string_view text = record.view();
   while (!text.empty()) {
     if (!line_open_) {
-      const std::uint64_t us = record.timestamp_ns / 1000;
-      fmt::format_to(out, "<{}>[{:>5}.{:06}] ", syslog_level(record.level), us / 1'000'000,
-                     us % 1'000'000);
+      fmt::format_to(out, "<{}>", syslog_level(record.level));
+      log::write_timestamp(out, record.timestamp_ns);
       line_open_ = true;
     }
     const std::size_t end = text.find('\n');
