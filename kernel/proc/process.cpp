@@ -314,6 +314,7 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
   for (std::size_t i = 0; i + 1 < kProcessNameLength && i < name.size(); ++i)
     process.name[i] = name[i];
   process.cwd = tree->root();
+  process.program.record(path, argv, process.cwd);
   process.kernel_waited = true;  // the kernel shell (or init's runner) joins its thread
   process.pgid = process.pid;
   process.sid = process.pid;
@@ -470,6 +471,7 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
   Process& child = slot->process;
   const Pid pid = child.pid;
   for (std::size_t i = 0; i < kProcessNameLength; ++i) child.name[i] = parent.name[i];
+  child.program = parent.program;
   child.parent = parent.pid;
   child.pgid = parent.pgid;
   child.sid = parent.sid;
@@ -566,6 +568,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (std::size_t i = 0; i < kProcessNameLength; ++i)
     process.name[i] = i + 1 < kProcessNameLength && i < name.size() ? name[i] : '\0';
+  process.program.record(path, argv, process.cwd);
   arch::InterruptFrame& frame = *process.syscall_frame;
   const std::uint64_t cs = frame.cs, ss = frame.ss;
   frame = arch::InterruptFrame{};

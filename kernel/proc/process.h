@@ -11,6 +11,7 @@
 #include "fs/file.h"
 #include "fs/tree.h"
 #include "mm/address_space.h"
+#include "proc/program.h"
 #include "proc/signal.h"
 
 namespace ferrite::arch { struct InterruptFrame; }
@@ -47,6 +48,7 @@ struct Process {
   bool did_exec = false;                 // a successful execve ran (setpgid on it: EACCES)
   std::uint32_t umask = fs::kUmask;      // umask(2); fork copies it, execve keeps it
   arch::InterruptFrame* syscall_frame = nullptr;  // the registers of the system call running now
+  ProgramRecord program{};               // /proc/<pid>/cmdline and exe (proc/program.h)
 
   [[nodiscard]] std::string_view name_view() const {
     std::size_t length = 0;
