@@ -19,6 +19,7 @@
 #include "mm/page.h"
 #include "mm/user_copy.h"
 #include "proc/process_groups.h"
+#include "proc/procfs.h"
 #include "proc/signal.h"
 #include "proc/signals.h"
 #include "proc/spawn.h"
@@ -205,6 +206,7 @@ Slot* allocate_slot() {
 void free_slot(Slot& slot) {
   sync::InterruptGuard no_interrupts;
   slot.in_use = false;
+  procfs::forget(slot.process.pid);  // its /proc/<pid> goes with it (Linux's proc_flush_pid)
 }
 
 // The first code of a process's thread: it becomes a user thread (so the scheduler saves and
@@ -438,7 +440,7 @@ void exit_current(std::int32_t wait_status) {
   for (Slot& slot : slots) {
     if (!slot.in_use || slot.process.parent != process.pid || &slot.process == &process) continue;
     slot.process.parent = init != nullptr ? init->pid : 0;
-    if (init == nullptr && slot.process.zombie && !slot.process.kernel_waited) slot.in_use = false;
+    if (init == nullptr && slot.process.zombie && !slot.process.kernel_waited) free_slot(slot);
   }
   process.exit_status = wait_status;
   process.exiting = true;
@@ -610,7 +612,7 @@ std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, WaitOpt
       }
       if (!options.exited) continue;
       const WaitResult result{slot.process.pid, slot.process.exit_status};
-      if (options.consume) slot.in_use = false;
+      if (options.consume) free_slot(slot);
       return result;
     }
     if (!any) return std::unexpected(abi::Errno::echild);

@@ -12,10 +12,10 @@
 //
 // Lifetime: a bundle lives while its process does (a zombie too, as on Linux) or while one of
 // its nodes is held (an open file, a current directory: Node::open_count). Bundles are swept on
-// the next lookup or listing of /proc after both have ended. The sweep and the lookup run under
-// one lock; a node found by one CPU's lookup of a process that ends at that moment, before the
-// caller holds it, could be swept by the other CPU's next /proc lookup — a window ferrite's other
-// lock-free tree paths have too (fs/tree.h, "No lock").
+// the next lookup or listing of /proc after both have ended. The list of bundles has a lock; the
+// node a lookup returns does not: one CPU's lookup of a process that is reaped at that moment
+// could, before the caller holds the node, see it swept by the other CPU's next /proc lookup — a
+// window ferrite's other lock-free tree paths have too (fs/tree.h, "No lock").
 #include "proc/procfs.h"
 
 #include <algorithm>
@@ -23,6 +23,7 @@
 #include <cstring>
 #include <new>
 #include <optional>
+#include <utility>
 
 #include "fs/file.h"
 #include "fs/generated.h"
@@ -229,8 +230,7 @@ class ProcFs final : public fs::Generator {
     if (id_of(link) == FileId::self) {
       const Process* self = current();
       if (self == nullptr) return std::unexpected(abi::Errno::enoent);  // a kernel thread
-      sync::SpinlockGuard guard(lock_);
-      PidNodes* nodes = find_or_make_locked(self->pid);
+      PidNodes* nodes = find_or_make(self->pid);
       if (nodes == nullptr) return std::unexpected(abi::Errno::enomem);
       return std::string_view(nodes->name);  // the bundle lives while its process does
     }
@@ -252,10 +252,9 @@ class ProcFs final : public fs::Generator {
     if (id_of(directory) != FileId::root) return std::unexpected(abi::Errno::enoent);
     const auto pid = parse_pid(name);
     if (!pid) return std::unexpected(abi::Errno::enoent);
-    sync::SpinlockGuard guard(lock_);
-    sweep_locked();
+    sweep();
     if (find_process(*pid) == nullptr) return std::unexpected(abi::Errno::enoent);
-    PidNodes* nodes = find_or_make_locked(*pid);
+    PidNodes* nodes = find_or_make(*pid);
     if (nodes == nullptr) return std::unexpected(abi::Errno::enomem);
     return &nodes->directory;
   }
@@ -263,10 +262,7 @@ class ProcFs final : public fs::Generator {
   std::optional<fs::GeneratedEntry> entry(const fs::Node& directory,
                                           std::uint64_t position) override {
     if (id_of(directory) != FileId::root) return std::nullopt;  // a PID's: fixed children only
-    {
-      sync::SpinlockGuard guard(lock_);
-      sweep_locked();
-    }
+    sweep();
     // The smallest live PID at or after `position`: a listing goes on in PID order across
     // calls however the table changed (Linux's next_tgid).
     std::array<ProcessInfo, kMaxProcesses> table;
@@ -319,9 +315,14 @@ class ProcFs final : public fs::Generator {
     node.generator_data = data_of(id, pid);
   }
 
-  // nullptr when the heap has no room for the bundle (ENOMEM for the caller).
-  PidNodes* find_or_make_locked(Pid pid) {
-    if (PidNodes* found = find_locked(pid)) return found;
+  // The bundle of `pid`, made if there is none; nullptr when the heap has no room for it (ENOMEM
+  // for the caller). The heap is called outside the lock (it may map pages to grow); of two
+  // bundles made at once for one PID, the first linked wins and the other is given back.
+  PidNodes* find_or_make(Pid pid) {
+    {
+      sync::SpinlockGuard guard(lock_);
+      if (PidNodes* found = find_locked(pid)) return found;
+    }
     auto* n = new (std::nothrow) PidNodes;
     if (n == nullptr) return nullptr;
     n->pid = pid;
@@ -336,23 +337,41 @@ class ProcFs final : public fs::Generator {
     for (fs::Node* file : {&n->stat, &n->status, &n->cmdline, &n->exe}) {
       n->directory.children.push_back(file);
     }
-    n->next = bundles_;
-    bundles_ = n;
-    return n;
-  }
-
-  // Frees the bundles of processes that are gone (reaped) and that nobody holds.
-  void sweep_locked() {
-    for (PidNodes** link = &bundles_; *link != nullptr;) {
-      PidNodes* n = *link;
-      if (!n->held() && find_process(n->pid) == nullptr) {
-        *link = n->next;
-        delete n;
-      } else {
-        link = &n->next;
+    PidNodes* winner = nullptr;
+    {
+      sync::SpinlockGuard guard(lock_);
+      winner = find_locked(pid);
+      if (winner == nullptr) {
+        n->next = bundles_;
+        bundles_ = n;
+        return n;
       }
     }
+    delete n;
+    return winner;
   }
+
+  // Frees the bundles of processes that are gone (reaped) and that nobody holds: taken off the
+  // list under the lock, given back to the heap after it.
+  void sweep() {
+    PidNodes* gone = nullptr;
+    {
+      sync::SpinlockGuard guard(lock_);
+      for (PidNodes** link = &bundles_; *link != nullptr;) {
+        PidNodes* n = *link;
+        if (!n->held() && find_process(n->pid) == nullptr) {
+          *link = n->next;
+          n->next = gone;
+          gone = n;
+        } else {
+          link = &n->next;
+        }
+      }
+    }
+    while (gone != nullptr) delete std::exchange(gone, gone->next);
+  }
+
+  friend void procfs::forget(std::int32_t pid);
 
   fs::Node* root_ = nullptr;
   PidNodes* bundles_ = nullptr;
@@ -362,6 +381,19 @@ class ProcFs final : public fs::Generator {
 constinit ProcFs the_procfs;
 
 }  // namespace
+
+void forget(std::int32_t pid) {
+  PidNodes* gone = nullptr;
+  {
+    sync::SpinlockGuard guard(the_procfs.lock_);
+    for (PidNodes** link = &the_procfs.bundles_; *link != nullptr; link = &(*link)->next) {
+      if ((*link)->pid != pid) continue;
+      if (!(*link)->held()) gone = std::exchange(*link, (*link)->next);
+      break;
+    }
+  }
+  delete gone;
+}
 
 void mount(fs::Tree& tree) {
   fs::Node* root = tree.add_generated(tree.root(), "proc", fs::NodeType::directory, 0555,

@@ -812,6 +812,13 @@ Result sys_sendfile(proc::Process& process, const Arguments& a) {
   const auto in = file_of(process, a.arg[1]);
   if (!in) return std::unexpected(in.error());
   if (!(*in)->readable() || !(*out)->writable()) return std::unexpected(Errno::ebadf);
+  // A background job's sendfile from or to the terminal meets job control as read and write do.
+  if (auto allowed = terminal_transfer_check(process, **in, false); !allowed) {
+    return std::unexpected(allowed.error());
+  }
+  if (auto allowed = terminal_transfer_check(process, **out, true); !allowed) {
+    return std::unexpected(allowed.error());
+  }
   const std::uint64_t offset_address = a.arg[2];
   std::uint64_t offset = 0;
   if (offset_address != 0) {
