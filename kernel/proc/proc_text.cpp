@@ -10,7 +10,7 @@ namespace ferrite::proc::text {
 namespace {
 
 constexpr std::uint64_t kRlimInfinity = ~std::uint64_t{0};  // rsslim: no limit on resident size
-constexpr std::int32_t kSigChld = 17;  // exit_signal: what the parent is sent when it ends
+constexpr std::int32_t kSigChld = 17;         // exit_signal: what the parent is sent when it ends
 constexpr std::int64_t kNormalPriority = 20;  // SCHED_OTHER at nice 0, as stat's priority says
 // stat's signal fields are "obsolete" (proc(5)): the first 31 signals only.
 constexpr std::uint64_t kObsoleteSignalMask = 0x7fffffff;
@@ -105,14 +105,21 @@ void write_meminfo(fmt::Sink& out, const MemoryFigures& m) {
     std::string_view name;
     std::uint64_t bytes;
   } lines[] = {
-      {"MemTotal:", m.total_bytes},     {"MemFree:", m.free_bytes},
-      {"MemAvailable:", m.free_bytes},  {"Buffers:", 0},
-      {"Cached:", m.shmem_bytes},       {"SwapCached:", 0},
-      {"SwapTotal:", 0},                {"SwapFree:", 0},
-      {"Shmem:", m.shmem_bytes},        {"Slab:", m.kernel_heap_bytes},
-      {"SReclaimable:", 0},             {"SUnreclaim:", m.kernel_heap_bytes},
+      {"MemTotal:", m.total_bytes},
+      {"MemFree:", m.free_bytes},
+      {"MemAvailable:", m.free_bytes},
+      {"Buffers:", 0},
+      {"Cached:", m.shmem_bytes},
+      {"SwapCached:", 0},
+      {"SwapTotal:", 0},
+      {"SwapFree:", 0},
+      {"Shmem:", m.shmem_bytes},
+      {"Slab:", m.kernel_heap_bytes},
+      {"SReclaimable:", 0},
+      {"SUnreclaim:", m.kernel_heap_bytes},
   };
-  for (const auto& line : lines) fmt::format_to(out, "{:<16}{:>8} kB\n", line.name, line.bytes / 1024);
+  for (const auto& line : lines)
+    fmt::format_to(out, "{:<16}{:>8} kB\n", line.name, line.bytes / 1024);
 }
 
 void write_uptime(fmt::Sink& out, std::uint64_t uptime_ns, std::uint64_t idle_ns) {

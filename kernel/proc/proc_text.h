@@ -8,10 +8,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <expected>
 #include <span>
 #include <string_view>
-
-#include <expected>
 
 #include "abi/errno.h"
 #include "lib/byte_buffer.h"
@@ -43,18 +42,18 @@ inline constexpr std::uint64_t kClockTicksPerSecond = 100;
 // What /proc/<pid>/stat and /proc/<pid>/status say about one process.
 struct ProcessStat {
   std::int32_t pid = 0;
-  std::string_view comm;            // cut to kCommLength when written
-  char state = 'R';                 // R running, S sleeping, T stopped, Z zombie
+  std::string_view comm;  // cut to kCommLength when written
+  char state = 'R';       // R running, S sleeping, T stopped, Z zombie
   std::int32_t ppid = 0;
   std::int32_t pgrp = 0;
   std::int32_t session = 0;
-  std::uint32_t tty_nr = 0;         // the controlling terminal, encoded as stat(2)'s st_rdev
-  std::int32_t tpgid = -1;          // its foreground process group, -1 without a terminal
-  std::uint64_t utime_ticks = 0;    // user and system CPU time, in kClockTicksPerSecond
+  std::uint32_t tty_nr = 0;       // the controlling terminal, encoded as stat(2)'s st_rdev
+  std::int32_t tpgid = -1;        // its foreground process group, -1 without a terminal
+  std::uint64_t utime_ticks = 0;  // user and system CPU time, in kClockTicksPerSecond
   std::uint64_t stime_ticks = 0;
-  std::uint64_t start_ticks = 0;    // when it started, after boot
-  std::uint64_t vsize_bytes = 0;    // its address space's size
-  std::uint64_t rss_pages = 0;      // frames it has in memory
+  std::uint64_t start_ticks = 0;      // when it started, after boot
+  std::uint64_t vsize_bytes = 0;      // its address space's size
+  std::uint64_t rss_pages = 0;        // frames it has in memory
   std::uint64_t signals_pending = 0;  // bit n-1 for signal n, as Linux's sigset_t
   std::uint64_t signals_blocked = 0;
   std::uint64_t signals_ignored = 0;
@@ -79,9 +78,9 @@ void write_status(fmt::Sink& out, const ProcessStat& p);
 
 // /proc/meminfo, from the frame allocator and the heap.
 struct MemoryFigures {
-  std::uint64_t total_bytes = 0;      // all usable RAM
-  std::uint64_t free_bytes = 0;       // frames nobody holds
-  std::uint64_t shmem_bytes = 0;      // files in /tmp (Linux counts tmpfs as Shmem and Cached)
+  std::uint64_t total_bytes = 0;        // all usable RAM
+  std::uint64_t free_bytes = 0;         // frames nobody holds
+  std::uint64_t shmem_bytes = 0;        // files in /tmp (Linux counts tmpfs as Shmem and Cached)
   std::uint64_t kernel_heap_bytes = 0;  // the kernel heap's live blocks (Linux's Slab)
 };
 // "MemTotal:       16348996 kB" and so on: the name padded to 16 columns, the value in kB in 8.

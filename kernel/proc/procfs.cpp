@@ -45,8 +45,18 @@ namespace {
 
 // Which node of /proc a node is: the low byte of Node::generator_data; a PID's files keep the
 // PID above it.
-enum class FileId : std::uint8_t { root, meminfo, uptime, mounts, self, pid_directory, stat,
-                                   status, cmdline, exe };
+enum class FileId : std::uint8_t {
+  root,
+  meminfo,
+  uptime,
+  mounts,
+  self,
+  pid_directory,
+  stat,
+  status,
+  cmdline,
+  exe
+};
 
 std::uintptr_t data_of(FileId id, Pid pid = 0) {
   return (static_cast<std::uintptr_t>(pid) << 8) | static_cast<std::uintptr_t>(id);
@@ -156,8 +166,8 @@ std::optional<ProcessView> view_of(Pid pid) {
   s.signals_pending = p.signals.pending;
   s.signals_blocked = p.signals.blocked;
   s.signals_ignored = signal_mask_of(p.signals, kSigIgn, true);
-  s.signals_caught = signal_mask_of(p.signals, kSigIgn, false) &
-                     ~signal_mask_of(p.signals, kSigDfl, true);
+  s.signals_caught =
+      signal_mask_of(p.signals, kSigIgn, false) & ~signal_mask_of(p.signals, kSigDfl, true);
   s.umask = p.umask;
   return view;
 }
@@ -206,7 +216,8 @@ class ProcFs final : public fs::Generator {
       case FileId::status:
       case FileId::cmdline: {
         const auto view = view_of(pid_of(file));
-        if (!view) return std::unexpected(abi::Errno::enoent);  // ended and reaped: ESRCH on Linux's read
+        if (!view)
+          return std::unexpected(abi::Errno::enoent);  // ended and reaped: ESRCH on Linux's read
         if (id_of(file) == FileId::cmdline) {
           sink.write(view->program.command_line_view());
           break;

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 
-namespace ferrite::fs { class Tree; }
+namespace ferrite::fs {
+class Tree;
+}
 
 namespace ferrite::proc::procfs {
 

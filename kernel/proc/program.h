@@ -11,7 +11,9 @@
 #include <span>
 #include <string_view>
 
-namespace ferrite::fs { struct Node; }
+namespace ferrite::fs {
+struct Node;
+}
 
 namespace ferrite::proc {
 
@@ -21,14 +23,16 @@ struct ProgramRecord {
 
   char command_line[kCommandLineBytes] = {};  // argv, each argument followed by a NUL
   std::uint16_t command_line_length = 0;
-  char executable[kExecutableBytes] = {};     // the program file's absolute path, links followed
+  char executable[kExecutableBytes] = {};  // the program file's absolute path, links followed
   std::uint16_t executable_length = 0;
 
   // Records `argv` and the file `path` names (relative to `cwd`). For a "#!" script, `path` is
   // the script's (what execve was given); Linux's exe would name the interpreter.
   void record(std::string_view path, std::span<const std::string_view> argv, fs::Node* cwd);
 
-  [[nodiscard]] std::string_view command_line_view() const { return {command_line, command_line_length}; }
+  [[nodiscard]] std::string_view command_line_view() const {
+    return {command_line, command_line_length};
+  }
   [[nodiscard]] std::string_view executable_view() const { return {executable, executable_length}; }
 };
 

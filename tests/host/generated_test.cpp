@@ -3,6 +3,8 @@
 // describe is gone), writes are EACCES and new names EROFS, lookup and getdents ask the provider
 // for the names beyond the fixed children, a listing read in pieces goes on by position when
 // entries come and go, and a generated link's target is the provider's.
+#include "fs/generated.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "fs/file.h"
-#include "fs/generated.h"
 #include "fs/tree.h"
 #include "support/cpio_writer.h"
 
@@ -30,7 +31,8 @@ class FakeProc final : public fs::Generator {
   std::map<int, bool> live;  // the live "processes"
   int self = 0;
 
-  std::expected<void, uapi::Errno> generate(const fs::Node& file, ferrite::lib::ByteBuffer& out) override {
+  std::expected<void, uapi::Errno> generate(const fs::Node& file,
+                                            ferrite::lib::ByteBuffer& out) override {
     std::string text;
     if (file.generator_data == 0) {
       text = info;
@@ -47,9 +49,11 @@ class FakeProc final : public fs::Generator {
     self_name_ = std::to_string(self);
     return std::string_view(self_name_);
   }
-  std::expected<fs::Node*, uapi::Errno> lookup(fs::Node& directory, std::string_view name) override {
+  std::expected<fs::Node*, uapi::Errno> lookup(fs::Node& directory,
+                                               std::string_view name) override {
     const int pid = std::atoi(std::string(name).c_str());
-    if (directory.generator_data != 0 || !live.contains(pid)) return std::unexpected(uapi::Errno::enoent);
+    if (directory.generator_data != 0 || !live.contains(pid))
+      return std::unexpected(uapi::Errno::enoent);
     auto& nodes = pids_[pid];
     if (!nodes) {
       nodes = std::make_unique<PidNodes>();
@@ -69,7 +73,8 @@ class FakeProc final : public fs::Generator {
     }
     return &nodes->directory;
   }
-  std::optional<fs::GeneratedEntry> entry(const fs::Node& directory, std::uint64_t position) override {
+  std::optional<fs::GeneratedEntry> entry(const fs::Node& directory,
+                                          std::uint64_t position) override {
     if (directory.generator_data != 0) return std::nullopt;
     const auto next = live.lower_bound(static_cast<int>(position));
     if (next == live.end()) return std::nullopt;
@@ -114,7 +119,8 @@ std::vector<Entry> parse(const std::byte* buffer, std::size_t used) {
 class GeneratedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    archive_ = CpioWriter().directory("etc").file("etc/motd", "hi\n").directory("proc").trailer().bytes();
+    archive_ =
+        CpioWriter().directory("etc").file("etc/motd", "hi\n").directory("proc").trailer().bytes();
     auto built = fs::Tree::from_archive(archive_);
     ASSERT_TRUE(built.has_value());
     tree_.emplace(std::move(*built));
@@ -199,7 +205,8 @@ TEST_F(GeneratedTest, WritesAreRefusedAndNoNameCanBeMade) {
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(fs::open(*info, uapi::kOpenWriteOnly).error(), uapi::Errno::eacces);
   EXPECT_EQ(fs::open(*info, uapi::kOpenReadWrite).error(), uapi::Errno::eacces);
-  EXPECT_EQ(fs::open(*info, uapi::kOpenReadOnly | uapi::kOpenTruncate).error(), uapi::Errno::eacces);
+  EXPECT_EQ(fs::open(*info, uapi::kOpenReadOnly | uapi::kOpenTruncate).error(),
+            uapi::Errno::eacces);
   EXPECT_EQ(fs::open(proc_, uapi::kOpenWriteOnly).error(), uapi::Errno::eisdir);
   EXPECT_EQ(tree_->create(proc_, "new", fs::NodeType::regular, 0644).error(), uapi::Errno::erofs);
   EXPECT_EQ(tree_->remove(proc_, "info", false).error(), uapi::Errno::erofs);

@@ -43,9 +43,9 @@ text::ProcessStat a_shell() {
   p.start_ticks = 56;
   p.vsize_bytes = 10543104;
   p.rss_pages = 498;
-  p.signals_blocked = 1u << 16;             // SIGCHLD (17)
+  p.signals_blocked = 1u << 16;                  // SIGCHLD (17)
   p.signals_ignored = (1u << 2) | (1ull << 40);  // SIGQUIT, and a real-time one stat leaves out
-  p.signals_caught = 1u << 1;               // SIGINT
+  p.signals_caught = 1u << 1;                    // SIGINT
   return p;
 }
 
@@ -191,5 +191,6 @@ TEST(ProcBufferSink, GrowsWithTheTextAndKeepsItWhole) {
   ASSERT_TRUE(sink.result().has_value());
   StringSink expected;
   text::write_stat(expected, a_shell());
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buffer.data()), buffer.size()), expected.text);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buffer.data()), buffer.size()),
+            expected.text);
 }
