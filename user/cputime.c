@@ -94,12 +94,15 @@ static void burn_system(int64_t ms) {
 static void check_consistent(const char* name, const struct Sample* s, int64_t wall_since_start) {
   const int64_t ru_ns = (us_of(s->self.ru_utime) + us_of(s->self.ru_stime)) * 1000;
   const int64_t tms_u = us_of(s->self.ru_utime) / 10000, tms_s = us_of(s->self.ru_stime) / 10000;
-  const int ok = s->process_ns >= ru_ns && s->process_ns - ru_ns < 20000000 &&
-                 s->thread_ns >= s->process_ns && s->thread_ns - s->process_ns < 5000000 &&
+  /* (50 ms of slack between readings: QEMU itself may wait that long for a host CPU, and the
+   * guest's clock runs on meanwhile. A broken split is off by far more.) */
+  const int ok = s->process_ns >= ru_ns && s->process_ns - ru_ns < 50000000 &&
+                 s->thread_ns >= s->process_ns && s->thread_ns - s->process_ns < 50000000 &&
                  /* times() is read after getrusage: a 10 ms boundary may pass between */
                  s->tms.tms_utime >= tms_u && s->tms.tms_utime <= tms_u + 1 &&
                  s->tms.tms_stime >= tms_s && s->tms.tms_stime <= tms_s + 1 &&
-                 us_of(s->thread.ru_utime) >= us_of(s->self.ru_utime) &&
+                 /* read later, so not less (Linux rescales each its own way: 1 ms) */
+                 us_of(s->thread.ru_utime) + (on_ferrite ? 0 : 1000) >= us_of(s->self.ru_utime) &&
                  s->process_ns <= wall_since_start;
   CHECK(name, ok,
         "clock %lld ns, rusage %lld ns, thread clock %lld ns, tms %ld/%ld vs %lld/%lld ticks, "
@@ -164,10 +167,10 @@ static void children_checks(void) {
   CHECK("SIGCHLD si_utime/si_stime",
         /* Sent as the child ended, a moment before the end wait4 reports. ferrite's stamps give
          * the same ticks; Linux's si_utime is its raw tick sampling, which getrusage rescales to
-         * the precise total: a quarter off is not unusual there. */
-        chld_count == 1 && chld_code == CLD_EXITED && chld_utime >= 10 &&
-            labs(chld_utime - us_of(ru.ru_utime) / 10000) <= 1 + us_of(ru.ru_utime) / 40000 &&
-            labs(chld_stime - us_of(ru.ru_stime) / 10000) <= 1 + us_of(ru.ru_stime) / 40000 &&
+         * the precise total: a third off is not unusual there. */
+        chld_count == 1 && chld_code == CLD_EXITED && chld_utime >= 5 &&
+            labs(chld_utime - us_of(ru.ru_utime) / 10000) <= 1 + us_of(ru.ru_utime) / 20000 &&
+            labs(chld_stime - us_of(ru.ru_stime) / 10000) <= 1 + us_of(ru.ru_stime) / 20000 &&
             (!on_ferrite || (chld_utime == us_of(ru.ru_utime) / 10000 &&
                              chld_stime == us_of(ru.ru_stime) / 10000)),
         "%d signals, code %d, si_utime %ld si_stime %ld, rusage %lld/%lld us", (int)chld_count,
@@ -230,7 +233,7 @@ static void error_checks(void) {
   clockid_t clock;
   const int e = clock_getcpuclockid(getpid(), &clock);
   const int64_t by_pid = e == 0 ? ns_of(clock) : -1, own = ns_of(CLOCK_PROCESS_CPUTIME_ID);
-  CHECK("clock_getcpuclockid(getpid())", e == 0 && by_pid > 0 && by_pid <= own && own - by_pid < 5000000,
+  CHECK("clock_getcpuclockid(getpid())", e == 0 && by_pid > 0 && by_pid <= own && own - by_pid < 50000000,
         "error %d, by pid %lld ns, own %lld ns", e, (long long)by_pid, (long long)own);
   /* A PID that is free for sure: a child's, once reaped. */
   const pid_t gone = fork();
