@@ -25,18 +25,18 @@
 #include <unistd.h>
 
 static int failed;
-static int on_ferrite;  /* where the kernel's precision allows exact agreement, ask for it */
+static int on_ferrite; /* where the kernel's precision allows exact agreement, ask for it */
 
-#define CHECK(name, condition, ...)                       \
-  do {                                                    \
-    if (condition) {                                      \
-      printf("%s: ok\n", name);                           \
-    } else {                                              \
-      ++failed;                                           \
-      printf("%s: FAIL (", name);                         \
-      printf(__VA_ARGS__);                                \
-      printf(")\n");                                      \
-    }                                                     \
+#define CHECK(name, condition, ...) \
+  do {                              \
+    if (condition) {                \
+      printf("%s: ok\n", name);     \
+    } else {                        \
+      ++failed;                     \
+      printf("%s: FAIL (", name);   \
+      printf(__VA_ARGS__);          \
+      printf(")\n");                \
+    }                               \
   } while (0)
 
 static int64_t ns_of(clockid_t clock) {
@@ -44,8 +44,12 @@ static int64_t ns_of(clockid_t clock) {
   if (syscall(SYS_clock_gettime, clock, &ts) != 0) return -1;
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-static int64_t ms_of(struct timeval tv) { return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000; }
-static int64_t us_of(struct timeval tv) { return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec; }
+static int64_t ms_of(struct timeval tv) {
+  return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+static int64_t us_of(struct timeval tv) {
+  return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
 
 /* Everything the process can read about its own CPU time, read at (nearly) one moment. */
 struct Sample {
@@ -126,8 +130,9 @@ static void on_chld(int signal, siginfo_t* info, void* context) {
 
 static void children_checks(void) {
   struct Sample before = sample();
-  CHECK("no children yet", us_of(before.children.ru_utime) == 0 && us_of(before.children.ru_stime) == 0 &&
-                               before.tms.tms_cutime == 0 && before.tms.tms_cstime == 0,
+  CHECK("no children yet",
+        us_of(before.children.ru_utime) == 0 && us_of(before.children.ru_stime) == 0 &&
+            before.tms.tms_cutime == 0 && before.tms.tms_cstime == 0,
         "children utime %lld us, cutime %ld", (long long)us_of(before.children.ru_utime),
         (long)before.tms.tms_cutime);
 
@@ -148,8 +153,9 @@ static void children_checks(void) {
   memset(&ru, 0xAB, sizeof ru);
   const pid_t waited = wait4(pid, &status, 0, &ru);
   struct Sample after = sample();
-  CHECK("wait4 rusage", waited == pid && ms_of(ru.ru_utime) >= 100 &&
-                            ms_of(ru.ru_stime) < ms_of(ru.ru_utime) && ru.ru_minflt > 0,
+  CHECK("wait4 rusage",
+        waited == pid && ms_of(ru.ru_utime) >= 100 && ms_of(ru.ru_stime) < ms_of(ru.ru_utime) &&
+            ru.ru_minflt > 0,
         "pid %d, utime %lld ms, stime %lld ms, minflt %ld, maxrss %ld", (int)waited,
         (long long)ms_of(ru.ru_utime), (long long)ms_of(ru.ru_stime), ru.ru_minflt, ru.ru_maxrss);
   CHECK("RUSAGE_CHILDREN after wait",
@@ -195,7 +201,8 @@ static void children_checks(void) {
   CHECK("grandchild's time through its parent",
         ms_of(ru.ru_utime) >= 100 && chld_count == 2 && chld_utime < 5 &&
             /* the kernel adds before it rounds: a microsecond either way */
-            llabs(us_of(last.children.ru_utime) - us_of(after.children.ru_utime) - us_of(ru.ru_utime)) <= 1,
+            llabs(us_of(last.children.ru_utime) - us_of(after.children.ru_utime) -
+                  us_of(ru.ru_utime)) <= 1,
         "wait4 utime %lld ms, SIGCHLD si_utime %ld, children %lld us = %lld + %lld?",
         (long long)ms_of(ru.ru_utime), chld_utime, (long long)us_of(last.children.ru_utime),
         (long long)us_of(after.children.ru_utime), (long long)us_of(ru.ru_utime));
@@ -221,19 +228,21 @@ static void error_checks(void) {
   CHECK("times(NULL): ticks since boot", r > 0, "%ld", r);
   errno = 0;
   r = syscall(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, (void*)8);
-  CHECK("clock_gettime(CPU clock, bad pointer): EFAULT", r == -1 && errno == EFAULT, "%ld errno %d", r,
-        errno);
+  CHECK("clock_gettime(CPU clock, bad pointer): EFAULT", r == -1 && errno == EFAULT, "%ld errno %d",
+        r, errno);
   errno = 0;
   r = syscall(SYS_clock_gettime, 77, &ts);
   CHECK("clock_gettime(77): EINVAL", r == -1 && errno == EINVAL, "%ld errno %d", r, errno);
   r = syscall(SYS_clock_getres, CLOCK_THREAD_CPUTIME_ID, &ts);
-  CHECK("clock_getres(CLOCK_THREAD_CPUTIME_ID)", r == 0 && ts.tv_sec == 0 && ts.tv_nsec >= 1 && ts.tv_nsec <= 10000000,
-        "%ld: %lld.%09ld", r, (long long)ts.tv_sec, ts.tv_nsec);
+  CHECK("clock_getres(CLOCK_THREAD_CPUTIME_ID)",
+        r == 0 && ts.tv_sec == 0 && ts.tv_nsec >= 1 && ts.tv_nsec <= 10000000, "%ld: %lld.%09ld", r,
+        (long long)ts.tv_sec, ts.tv_nsec);
   /* clock_getcpuclockid(3): the process's clock by PID, as Linux encodes it. */
   clockid_t clock;
   const int e = clock_getcpuclockid(getpid(), &clock);
   const int64_t by_pid = e == 0 ? ns_of(clock) : -1, own = ns_of(CLOCK_PROCESS_CPUTIME_ID);
-  CHECK("clock_getcpuclockid(getpid())", e == 0 && by_pid > 0 && by_pid <= own && own - by_pid < 50000000,
+  CHECK("clock_getcpuclockid(getpid())",
+        e == 0 && by_pid > 0 && by_pid <= own && own - by_pid < 50000000,
         "error %d, by pid %lld ns, own %lld ns", e, (long long)by_pid, (long long)own);
   /* A PID that is free for sure: a child's, once reaped. */
   const pid_t gone = fork();
@@ -263,10 +272,12 @@ int main(int argc, char** argv) {
   const int64_t dwall = (s1.wall_ns - s0.wall_ns) / 1000000;
   /* (At least a third of the wall time: a loaded host may run other things meanwhile.) */
   CHECK("user loop: utime grows", du >= dwall / 3 && ds < du / 4,
-        "utime +%lld ms, stime +%lld ms in %lld ms", (long long)du, (long long)ds, (long long)dwall);
-  CHECK("user loop: clocks advance", s1.process_ns - s0.process_ns >= du * 1000000 - 10000000 &&
-                                         s1.thread_ns - s0.thread_ns >= du * 1000000 - 10000000 &&
-                                         s1.tms.tms_utime - s0.tms.tms_utime >= du / 10 - 1,
+        "utime +%lld ms, stime +%lld ms in %lld ms", (long long)du, (long long)ds,
+        (long long)dwall);
+  CHECK("user loop: clocks advance",
+        s1.process_ns - s0.process_ns >= du * 1000000 - 10000000 &&
+            s1.thread_ns - s0.thread_ns >= du * 1000000 - 10000000 &&
+            s1.tms.tms_utime - s0.tms.tms_utime >= du / 10 - 1,
         "process clock +%lld ns, thread clock +%lld ns, tms_utime +%ld",
         (long long)(s1.process_ns - s0.process_ns), (long long)(s1.thread_ns - s0.thread_ns),
         (long)(s1.tms.tms_utime - s0.tms.tms_utime));
@@ -278,8 +289,10 @@ int main(int argc, char** argv) {
   const int64_t ds2 = ms_of(s2.self.ru_stime) - ms_of(s1.self.ru_stime);
   const int64_t dwall2 = (s2.wall_ns - s1.wall_ns) / 1000000;
   CHECK("system-call loop: stime grows", ds2 >= dwall2 / 3 && ds2 > du2,
-        "utime +%lld ms, stime +%lld ms in %lld ms", (long long)du2, (long long)ds2, (long long)dwall2);
-  check_consistent("consistent after the system-call loop", &s2, s2.wall_ns - start_ns + 1000000000);
+        "utime +%lld ms, stime +%lld ms in %lld ms", (long long)du2, (long long)ds2,
+        (long long)dwall2);
+  check_consistent("consistent after the system-call loop", &s2,
+                   s2.wall_ns - start_ns + 1000000000);
 
   struct timespec nap = {0, 200000000};
   nanosleep(&nap, 0);
@@ -295,8 +308,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 64; ++i) pages[i * 4096] = 1;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  CHECK("page faults and peak counted", ru.ru_minflt >= s3.self.ru_minflt + 64 &&
-                                            ru.ru_maxrss >= 64 * 4 && s3.self.ru_minflt > 0,
+  CHECK("page faults and peak counted",
+        ru.ru_minflt >= s3.self.ru_minflt + 64 && ru.ru_maxrss >= 64 * 4 && s3.self.ru_minflt > 0,
         "minflt %ld -> %ld, maxrss %ld -> %ld KiB", s3.self.ru_minflt, ru.ru_minflt,
         s3.self.ru_maxrss, ru.ru_maxrss);
   free(pages);

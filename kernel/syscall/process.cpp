@@ -337,7 +337,7 @@ Result sys_wait4(proc::Process& process, const Arguments& a) {
                                  .stopped = (options & kWstopped) != 0,
                                  .continued = (options & kWcontinued) != 0};
   const auto waited = proc::wait_child(process, static_cast<std::int32_t>(a.arg[0]), wanted);
-  const Result result = finish_wait(waited, a.arg[1]);
+  Result result = finish_wait(waited, a.arg[1]);
   if (!result) return result;
   if (auto written = write_child_usage(waited, a.arg[3]); !written)
     return std::unexpected(written.error());
@@ -345,8 +345,8 @@ Result sys_wait4(proc::Process& process, const Arguments& a) {
 }
 
 // waitid(idtype, id, infop, options, rusage): WEXITED, WSTOPPED, WCONTINUED as asked; WNOWAIT
-// leaves what it reports to be reported again. rusage as wait4's. infop's si_code says which (CLD_EXITED...
-// CLD_STOPPED, CLD_CONTINUED).
+// leaves what it reports to be reported again. infop's si_code says which (CLD_EXITED...
+// CLD_STOPPED, CLD_CONTINUED); rusage is wait4's.
 Result sys_waitid(proc::Process& process, const Arguments& a) {
   const std::uint64_t idtype = a.arg[0], options = a.arg[3];
   if ((options & (kWexited | kWstopped | kWcontinued)) == 0) return std::unexpected(Errno::einval);

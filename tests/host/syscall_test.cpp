@@ -912,21 +912,22 @@ TEST_F(SyscallTest, CpuTimeCalls) {
   process_.own.max_rss_frames = 100;
   process_.children.cpu = {3'019'999'999, 5'000'000};
   uapi::Rusage ru{};
-  EXPECT_EQ(call("getrusage", static_cast<std::uint64_t>(uapi::kRusageSelf), user(ru)), 0);
+  const auto who = [](std::int32_t value) { return static_cast<std::uint64_t>(value); };
+  EXPECT_EQ(call("getrusage", who(uapi::kRusageSelf), user(ru)), 0);
   EXPECT_EQ(ru.ru_utime.tv_sec, 1);
   EXPECT_EQ(ru.ru_utime.tv_usec, 234'567);
   EXPECT_EQ(ru.ru_stime.tv_sec, 0);
   EXPECT_EQ(ru.ru_stime.tv_usec, 20'000);
   EXPECT_EQ(ru.ru_minflt, 42);
   EXPECT_EQ(ru.ru_maxrss, 400);  // KiB
-  EXPECT_EQ(call("getrusage", static_cast<std::uint64_t>(uapi::kRusageChildren), user_address(&ru)), 0);
+  EXPECT_EQ(call("getrusage", who(uapi::kRusageChildren), user_address(&ru)), 0);
   EXPECT_EQ(ru.ru_utime.tv_sec, 3);
   EXPECT_EQ(ru.ru_utime.tv_usec, 19'999);
-  EXPECT_EQ(call("getrusage", static_cast<std::uint64_t>(uapi::kRusageThread), user_address(&ru)), 0);
+  EXPECT_EQ(call("getrusage", who(uapi::kRusageThread), user_address(&ru)), 0);
   EXPECT_EQ(ru.ru_utime.tv_usec, 234'567);
   // RUSAGE_BOTH (-2) is wait4's inside Linux, not a caller's; an int `who`: the upper half of
   // the register does not count.
-  EXPECT_EQ(call("getrusage", static_cast<std::uint64_t>(-2), user_address(&ru)), err(uapi::Errno::einval));
+  EXPECT_EQ(call("getrusage", who(-2), user_address(&ru)), err(uapi::Errno::einval));
   EXPECT_EQ(call("getrusage", 2, user_address(&ru)), err(uapi::Errno::einval));
   EXPECT_EQ(call("getrusage", 0xFFFF'FFFF'0000'0000ull, user_address(&ru)), 0);
   EXPECT_EQ(call("getrusage", 0, user_address(&ru) + 1), err(uapi::Errno::efault));
@@ -978,7 +979,7 @@ TEST_F(SyscallTest, CpuTimeCalls) {
   EXPECT_EQ(ru.ru_ixrss, 0);
   testing_::next_wait() = ferrite::proc::WaitResult{};
   std::memset(&ru, 0xAB, sizeof ru);
-  EXPECT_EQ(call("wait4", static_cast<std::uint64_t>(-1), 0, 1 /* WNOHANG */, user_address(&ru)), 0);
+  EXPECT_EQ(call("wait4", who(-1), 0, 1 /* WNOHANG */, user_address(&ru)), 0);
   EXPECT_EQ(ru.ru_maxrss, static_cast<std::int64_t>(0xABABABAB'ABABABABull));
   // A bad rusage pointer is EFAULT — after the wait, as Linux (the child is reaped all the same).
   testing_::next_wait() = ferrite::proc::WaitResult{12, 0, child};
