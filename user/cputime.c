@@ -299,7 +299,8 @@ int main(int argc, char** argv) {
   const struct Sample s3 = sample();
   const int64_t dcpu3 = (s3.process_ns - s2.process_ns) / 1000000;
   const int64_t dwall3 = (s3.wall_ns - s2.wall_ns) / 1000000;
-  CHECK("sleeping uses no CPU time", dwall3 >= 200 && dcpu3 < 20, "cpu +%lld ms in %lld ms",
+  /* (Under 100 ms: the calls around the sleep take some, more when QEMU waits for a host CPU.) */
+  CHECK("sleeping uses no CPU time", dwall3 >= 200 && dcpu3 < 100, "cpu +%lld ms in %lld ms",
         (long long)dcpu3, (long long)dwall3);
 
   /* 64 new pages touched: as many minor faults more, and a peak at least their size (Linux
