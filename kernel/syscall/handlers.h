@@ -179,6 +179,8 @@ Result sys_clone(proc::Process&, const Arguments&);
 Result sys_execve(proc::Process&, const Arguments&);
 Result sys_wait4(proc::Process&, const Arguments&);
 Result sys_waitid(proc::Process&, const Arguments&);
+Result sys_times(proc::Process&, const Arguments&);
+Result sys_getrusage(proc::Process&, const Arguments&);
 Result sys_getgroups(proc::Process&, const Arguments&);
 Result sys_umask(proc::Process&, const Arguments&);
 // system.cpp

@@ -61,7 +61,8 @@ constexpr Entry kEntries[] = {
     // procs (chapter 15)
     {"getsid", sys_getsid}, {"setpgid", sys_setpgid}, {"setsid", sys_setsid},
     {"fork", sys_fork}, {"vfork", sys_vfork}, {"clone", sys_clone}, {"execve", sys_execve},
-    {"wait4", sys_wait4}, {"waitid", sys_waitid},
+    {"wait4", sys_wait4}, {"waitid", sys_waitid}, {"times", sys_times},
+    {"getrusage", sys_getrusage},
     {"arch_prctl", sys_arch_prctl}, {"set_tid_address", sys_set_tid_address},
     {"set_robust_list", sys_set_robust_list}, {"rt_sigaction", sys_rt_sigaction},
     {"rt_sigprocmask", sys_rt_sigprocmask}, {"prlimit64", sys_prlimit64},
