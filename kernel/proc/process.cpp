@@ -18,6 +18,7 @@
 #include "mm/heap.h"
 #include "mm/page.h"
 #include "mm/user_copy.h"
+#include "proc/pipe_waiter.h"
 #include "proc/process_groups.h"
 #include "proc/signal.h"
 #include "proc/signals.h"
@@ -326,6 +327,7 @@ Process* current() {
 
 void init() {
   arch::set_user_mode_hooks(on_syscall, resolve_page, on_user_fault, before_user_return);
+  init_pipe_waiter();
 }
 
 std::expected<Process*, SpawnFailure> spawn(std::string_view path,

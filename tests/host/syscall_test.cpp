@@ -338,6 +338,15 @@ TEST_F(SyscallTest, StatCallsFillLinuxsLayout) {
   EXPECT_EQ(call("newfstatat", 1, user_string(""), user_address(&st), uapi::kAtEmptyPath), 0);
   EXPECT_EQ(st.st_rdev, (5u << 8) | 1u);  // /dev/console
   EXPECT_EQ(call("newfstatat", 1, user_string(""), user_address(&st), 0), err(uapi::Errno::enoent));
+  // AT_FDCWD with "" and AT_EMPTY_PATH is the current directory, as Linux's path walk gives it,
+  // for every call that takes the flag.
+  const auto at_cwd = static_cast<std::uint64_t>(uapi::kAtFdcwd);
+  EXPECT_EQ(call("newfstatat", at_cwd, user_string(""), user_address(&st), uapi::kAtEmptyPath), 0);
+  EXPECT_EQ(st.st_mode & uapi::kModeTypeMask, uapi::kModeDirectory);
+  EXPECT_EQ(call("faccessat2", at_cwd, user_string(""), 1, uapi::kAtEmptyPath), 0);
+  EXPECT_EQ(call("faccessat2", at_cwd, user_string(""), 1, 0), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("utimensat", at_cwd, user_string(""), 0, uapi::kAtEmptyPath),
+            err(uapi::Errno::erofs));  // "/" is the read-only tree
   EXPECT_EQ(call("newfstatat", 1, user_string("x"), user_address(&st), 0x8000),
             err(uapi::Errno::einval));
   uapi::Statx sx{};
