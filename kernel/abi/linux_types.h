@@ -219,6 +219,24 @@ inline constexpr std::uint64_t kClockRealtime = 0, kClockMonotonic = 1, kClockPr
                                kClockBoottime = 7;
 inline constexpr std::uint64_t kTimerAbstime = 1;  // clock_nanosleep's TIMER_ABSTIME
 
+// <linux/resource.h> struct rusage and getrusage's `who`; <linux/times.h> struct tms (clock_t
+// is __kernel_long_t: 64 bits on x86_64). Chapter 15's CPU time.
+struct Rusage {
+  Timeval ru_utime;
+  Timeval ru_stime;
+  std::int64_t ru_maxrss;  // KiB
+  std::int64_t ru_ixrss, ru_idrss, ru_isrss;
+  std::int64_t ru_minflt, ru_majflt, ru_nswap, ru_inblock, ru_oublock;
+  std::int64_t ru_msgsnd, ru_msgrcv, ru_nsignals, ru_nvcsw, ru_nivcsw;
+};
+static_assert(sizeof(Rusage) == 144 && offsetof(Rusage, ru_maxrss) == 32 &&
+              offsetof(Rusage, ru_minflt) == 64 && offsetof(Rusage, ru_nivcsw) == 136);
+inline constexpr std::int32_t kRusageSelf = 0, kRusageChildren = -1, kRusageThread = 1;
+struct Tms {
+  std::int64_t tms_utime, tms_stime, tms_cutime, tms_cstime;
+};
+static_assert(sizeof(Tms) == 32);
+
 // <linux/uio.h>: struct iovec; UIO_MAXIOV is the most a readv/writev may pass.
 struct Iovec {
   std::uint64_t iov_base;

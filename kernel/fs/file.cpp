@@ -41,16 +41,9 @@ FileKind kind_of(const Node& node) {
     case NodeType::symlink:
       return FileKind::symlink;
     case NodeType::char_device:
-      switch (node.device) {
-        case Device::null:
-          return FileKind::null;
-        case Device::zero:
-          return FileKind::zero;
-        case Device::console:
-        case Device::tty:
-        case Device::none:
-          return FileKind::terminal;
-      }
+      if (node.device == Device::null) return FileKind::null;
+      if (node.device == Device::zero) return FileKind::zero;
+      return FileKind::terminal;  // /dev/console, /dev/tty
     case NodeType::fifo:
       return FileKind::pipe;  // a named pipe (fifo(7)): open_fifo makes it an end of a pipe
   }

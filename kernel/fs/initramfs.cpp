@@ -3,7 +3,6 @@
 
 #include <optional>
 
-#include "fs/pipe_wait.h"
 #include "lib/log.h"
 #include "mm/layout.h"
 
@@ -17,7 +16,6 @@ constinit std::optional<Tree> tree;
 }  // namespace
 
 void mount_initramfs(const boot::BootInfo& boot_info) {
-  init_pipes();  // the file system's run-time parts, before any program can open a file
   const auto modules = boot_info.modules();
   if (modules.empty()) {
     log::info("initramfs: none (boot with -initrd build/initramfs.cpio)");

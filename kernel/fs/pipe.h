@@ -3,7 +3,7 @@
 // a write of at most PIPE_BUF bytes goes in whole or not at all, a read of an empty pipe with no
 // writer left is end of file, a write with no reader left is EPIPE. This part is portable and
 // host-tested and never blocks: when it would have to wait it says EAGAIN. Blocking is the
-// PipeWaiter's business (fs/pipe_wait.cpp in the kernel: the scheduler; host tests leave it unset
+// PipeWaiter's business (proc/pipe_waiter.cpp in the kernel: the scheduler; host tests leave it unset
 // and see EAGAIN).
 #pragma once
 

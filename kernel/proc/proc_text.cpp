@@ -65,9 +65,10 @@ void write_stat(fmt::Sink& out, const ProcessStat& p) {
   // (10) minflt (11) cminflt (12) majflt (13) cmajflt (14) utime (15) stime (16) cutime
   // (17) cstime (18) priority (19) nice (20) num_threads (21) itrealvalue (22) starttime
   // (23) vsize (24) rss (25) rsslim
-  fmt::format_to(out, " 0 0 0 0 {} {} 0 0 {} 0 {} 0 {} {} {} {}", p.utime_ticks, p.stime_ticks,
-                 kNormalPriority, p.threads, p.start_ticks, p.vsize_bytes, p.rss_pages,
-                 kRlimInfinity);
+  fmt::format_to(out, " {} {} 0 0 {} {} {} {} {} 0 {} 0 {} {} {} {}", p.minor_faults,
+                 p.children_minor_faults, p.utime_ticks, p.stime_ticks, p.cutime_ticks,
+                 p.cstime_ticks, kNormalPriority, p.threads, p.start_ticks, p.vsize_bytes,
+                 p.rss_pages, kRlimInfinity);
   // (26) startcode (27) endcode (28) startstack (29) kstkesp (30) kstkeip: Linux hides them
   // from other users too; 0 here.
   out.write(" 0 0 0 0 0");

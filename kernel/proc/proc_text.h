@@ -49,8 +49,12 @@ struct ProcessStat {
   std::int32_t session = 0;
   std::uint32_t tty_nr = 0;       // the controlling terminal, encoded as stat(2)'s st_rdev
   std::int32_t tpgid = -1;        // its foreground process group, -1 without a terminal
+  std::uint64_t minor_faults = 0;    // minflt: faults resolved without I/O (all of ferrite's)
+  std::uint64_t children_minor_faults = 0;  // cminflt: its reaped children's
   std::uint64_t utime_ticks = 0;  // user and system CPU time, in kClockTicksPerSecond
   std::uint64_t stime_ticks = 0;
+  std::uint64_t cutime_ticks = 0;  // its reaped children's (waited-for) user and system time
+  std::uint64_t cstime_ticks = 0;
   std::uint64_t start_ticks = 0;      // when it started, after boot
   std::uint64_t vsize_bytes = 0;      // its address space's size
   std::uint64_t rss_pages = 0;        // frames it has in memory

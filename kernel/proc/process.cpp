@@ -18,6 +18,7 @@
 #include "mm/heap.h"
 #include "mm/page.h"
 #include "mm/user_copy.h"
+#include "proc/pipe_waiter.h"
 #include "proc/process_groups.h"
 #include "proc/procfs.h"
 #include "proc/signal.h"
@@ -26,6 +27,7 @@
 #include "sched/scheduler.h"
 #include "sync/spinlock.h"
 #include "syscall/syscall.h"
+#include "time/clock.h"
 
 namespace ferrite::proc {
 
@@ -37,7 +39,7 @@ using mm::kPageBytes;
 // every switch) and where its program starts.
 // An unused slot is all zero bytes: a Process without its two non-zero defaults (allocate_slot
 // makes a real one), a zeroed FPU area. So `slots` is constant-initialised into .bss (zeroed at
-// boot anyway): no constructor runs over it, and the image holds no 216 KiB of zeros in .data.
+// boot anyway): no constructor runs over it, and the image holds no 246 KiB of zeros in .data.
 struct Slot {
   Process process{.signals = {.alt_stack_flags = 0}, .umask = 0};
   arch::UserContext context{};
@@ -92,6 +94,36 @@ Slot& slot_of(Process& process) {
     if (&slot.process == &process) return slot;
   }
   panic("proc: {} is not in the process table", process.name_view());
+}
+
+// Chapter 15: the most frames `process`'s address space has held, seen now. Called where the
+// count grows (a resolved fault, a new image) and before the space goes (exec, exit).
+void note_rss(Process& process) {
+  if (process.address_space == nullptr) return;
+  const std::uint64_t frames = process.address_space->frames_in_use();
+  if (frames > process.own.max_rss_frames) process.own.max_rss_frames = frames;
+}
+
+// What `process` has used itself: its ended threads' counts, its live thread's CPU time, its
+// space's frames now. Interrupts off (the thread must not switch while it is read).
+UsageCounts own_usage_locked(const Process& process) {
+  UsageCounts counts = process.own;
+  if (!process.exiting) {
+    // The caller's own thread may not be in process.thread yet (a forked child can run before
+    // its parent has stored it there); any other live process's thread is.
+    const sched::Thread* thread = &process == current() ? &sched::current() : process.thread;
+    if (thread != nullptr) counts.cpu += sched::cpu_ticks_locked(*thread);
+  }
+  if (process.address_space != nullptr) {
+    const std::uint64_t frames = process.address_space->frames_in_use();
+    if (frames > counts.max_rss_frames) counts.max_rss_frames = frames;
+  }
+  return counts;
+}
+
+ResourceUsage converted(const UsageCounts& counts) {
+  return {sched::to_times(counts.cpu, time::clock_info().scale), counts.minor_faults,
+          counts.max_rss_frames * (kPageBytes / 1024)};
 }
 
 // 16 bytes for AT_RANDOM (libc's stack-protector canary and pointer guard): the TSC stirred by
@@ -246,7 +278,13 @@ void on_syscall(arch::InterruptFrame& frame) {
 
 bool resolve_page(std::uint64_t address, mm::FaultAccess access) {
   mm::AddressSpace* space = mm::active_address_space();
-  return space != nullptr && space->handle_fault(address, access);
+  if (space == nullptr || !space->handle_fault(address, access)) return false;
+  // A minor fault (getrusage's ru_minflt), and the one moment the resident set grows.
+  if (Process* process = current(); process != nullptr && process->address_space == space) {
+    ++process->own.minor_faults;
+    note_rss(*process);
+  }
+  return true;
 }
 
 bool on_user_fault(arch::InterruptFrame& frame, std::uint64_t address) {
@@ -291,6 +329,7 @@ Process* current() {
 
 void init() {
   arch::set_user_mode_hooks(on_syscall, resolve_page, on_user_fault, before_user_return);
+  init_pipe_waiter();
 }
 
 std::expected<Process*, SpawnFailure> spawn(std::string_view path,
@@ -416,6 +455,7 @@ void exit_current(std::int32_t wait_status) {
   Process& process = *current();
   sched::Thread& self = sched::current();
   syscall::release_files(process);
+  note_rss(process);  // before the address space goes
   hang_up_controlling_terminal(process);
   continue_orphaned_groups(process);
   {
@@ -443,6 +483,9 @@ void exit_current(std::int32_t wait_status) {
     if (init == nullptr && slot.process.zombie && !slot.process.kernel_waited) free_slot(slot);
   }
   process.exit_status = wait_status;
+  // Its thread's CPU time becomes the process's, for good (the last few hundred instructions of
+  // the way out are not counted): from here on the thread may be gone at any switch.
+  process.own.cpu += sched::cpu_ticks_locked(self);
   process.exiting = true;
   process.zombie = true;
   process.vfork_pending = false;
@@ -454,7 +497,11 @@ void exit_current(std::int32_t wait_status) {
   if (process.parent != 0) {
     for (Slot& slot : slots) {
       if (!slot.in_use || slot.process.pid != process.parent || slot.process.zombie) continue;
-      send_signal(slot.process, kSigChld, child_ended(process.pid, wait_status));
+      // si_utime/si_stime: its own times, not its children's (Linux's do_notify_parent).
+      const sched::CpuTimes times = converted(process.own).cpu;
+      send_signal(slot.process, kSigChld,
+                  child_ended(process.pid, wait_status, sched::to_clock_ticks(times.user_ns),
+                              sched::to_clock_ticks(times.system_ns)));
       autoreap = reaps_children_itself(slot.process.signals.action(kSigChld));
     }
   }
@@ -550,6 +597,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   space->set_break_base(page_ceil(image->image_end));
   // The point of no return: the new image takes over.
   sched::Thread& self = sched::current();
+  note_rss(process);  // the old image's peak, before it goes
   mm::AddressSpace* old = process.address_space;
   {
     sync::InterruptGuard no_interrupts;
@@ -561,6 +609,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   }
   // A vfork child's old space is its parent's, which lives on: only the last user frees it.
   mm::release_address_space(old);
+  note_rss(process);  // the new image's loaded pages
   syscall::close_on_exec_files(process);
   process.fs_base = 0;
   process.clear_child_tid = 0;
@@ -607,12 +656,23 @@ std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, WaitOpt
         // stays (Linux's wait_task_stopped, wait_task_continued).
         const std::int32_t status = slot.process.signals.take_wait_report(
             options.stopped, options.continued, options.consume);
-        if (status != 0) return WaitResult{slot.process.pid, status};
+        if (status != 0) {
+          UsageCounts both = own_usage_locked(slot.process);
+          both.add(slot.process.children);
+          return WaitResult{slot.process.pid, status, converted(both)};
+        }
         continue;
       }
       if (!options.exited) continue;
-      const WaitResult result{slot.process.pid, slot.process.exit_status};
-      if (options.consume) free_slot(slot);
+      // The child's usage, with what it had of its own reaped children (Linux's RUSAGE_BOTH):
+      // what wait4 reports, and, once reaped, part of this process's children's times.
+      UsageCounts both = slot.process.own;
+      both.add(slot.process.children);
+      const WaitResult result{slot.process.pid, slot.process.exit_status, converted(both)};
+      if (options.consume) {
+        self.children.add(both);
+        free_slot(slot);
+      }
       return result;
     }
     if (!any) return std::unexpected(abi::Errno::echild);
@@ -672,8 +732,24 @@ std::size_t snapshot(std::span<ProcessInfo> out) {
     for (std::size_t i = 0; i < kProcessNameLength; ++i) info.name[i] = slot.process.name[i];
     info.frames =
         slot.process.address_space != nullptr ? slot.process.address_space->frames_in_use() : 0;
+    info.cpu = converted(own_usage_locked(slot.process)).cpu;
   }
   return count;
+}
+
+ResourceUsage resource_usage(const Process& process, UsageOf who) {
+  UsageCounts counts;
+  {
+    sync::InterruptGuard no_interrupts;
+    switch (who) {
+      // One thread per process, which ends only with it: its thread's usage is the process's.
+      case UsageOf::self:
+      case UsageOf::thread: counts = own_usage_locked(process); break;
+      case UsageOf::children: counts = process.children; break;
+      case UsageOf::both: counts = own_usage_locked(process).add(process.children); break;
+    }
+  }
+  return converted(counts);
 }
 
 std::int32_t wait(Process& process) {

@@ -13,6 +13,7 @@
 #include "mm/address_space.h"
 #include "proc/program.h"
 #include "proc/signal.h"
+#include "sched/cpu_time.h"
 
 namespace ferrite::arch { struct InterruptFrame; }
 namespace ferrite::fs { class FdTable; }
@@ -23,6 +24,23 @@ namespace ferrite::proc {
 using Pid = std::int32_t;
 inline constexpr std::size_t kProcessNameLength = 32;
 inline constexpr std::size_t kMaxPathLength = 256;
+
+// Chapter 15: what a process has used, in the units the kernel counts in (getrusage(2),
+// times(2), wait4's rusage, /proc/<pid>/stat report it).
+struct UsageCounts {
+  sched::CpuTicks cpu;               // TSC ticks in ring 3 and in the kernel (sched/cpu_time.h)
+  std::uint64_t minor_faults = 0;    // page faults resolved without I/O (all of ferrite's)
+  std::uint64_t max_rss_frames = 0;  // the most frames its address space held (seen at faults,
+                                     // exec and exit: the only times it grows)
+  // Another process's counts taken in, as Linux's wait_task_zombie does for the parent's
+  // children totals: times and faults add up, the peak is the larger of the two.
+  constexpr UsageCounts& add(const UsageCounts& other) {
+    cpu += other.cpu;
+    minor_faults += other.minor_faults;
+    if (other.max_rss_frames > max_rss_frames) max_rss_frames = other.max_rss_frames;
+    return *this;
+  }
+};
 
 struct Process {
   Pid pid = 0;
@@ -50,6 +68,13 @@ struct Process {
   arch::InterruptFrame* syscall_frame = nullptr;  // the registers of the system call running now
   ProgramRecord program{};               // /proc/<pid>/cmdline and exe (proc/program.h)
 
+  // ---- CPU time and faults (chapter 15): `own` holds what its ended threads used (its one
+  // thread's, once it is exiting: until then that thread's CPU time is read from the thread);
+  // `children` what its reaped children used, each with its own reaped children (POSIX's
+  // "children's times", RUSAGE_CHILDREN). Read them through resource_usage() below.
+  UsageCounts own{};
+  UsageCounts children{};
+
   [[nodiscard]] std::string_view name_view() const {
     std::size_t length = 0;
     while (length < kProcessNameLength && name[length] != '\0') ++length;
@@ -64,6 +89,31 @@ Process* current();
 // The live or zombie process with this PID, or nullptr (the caller holds interrupts off, or
 // accepts a snapshot).
 Process* find_process(Pid pid);
+
+// Chapter 15: what getrusage(2) and friends report, converted from UsageCounts.
+struct ResourceUsage {
+  sched::CpuTimes cpu;             // user and system, nanoseconds
+  std::uint64_t minor_faults = 0;
+  std::uint64_t max_rss_kib = 0;
+};
+// RUSAGE_SELF: the process's threads, live and ended; RUSAGE_CHILDREN: its reaped children's
+// (and theirs); RUSAGE_THREAD: the calling thread's CPU time (with one thread per process, the
+// faults and peak are the process's); both: self and children summed (wait4's rusage of the
+// child it reaps, Linux's RUSAGE_BOTH).
+enum class UsageOf : std::uint8_t { self, children, thread, both };
+[[nodiscard]] ResourceUsage resource_usage(const Process& process, UsageOf who);
+
+// For /proc/<pid>/stat (fields 14-17) and times(2): user and system time of the process and of
+// its reaped children, in clock ticks (USER_HZ = 100, sched/cpu_time.h), rounded down.
+struct ClockTickTimes {
+  std::uint64_t utime = 0, stime = 0, cutime = 0, cstime = 0;
+};
+[[nodiscard]] inline ClockTickTimes cpu_clock_ticks(const Process& process) {
+  const sched::CpuTimes own = resource_usage(process, UsageOf::self).cpu;
+  const sched::CpuTimes children = resource_usage(process, UsageOf::children).cpu;
+  return {sched::to_clock_ticks(own.user_ns), sched::to_clock_ticks(own.system_ns),
+          sched::to_clock_ticks(children.user_ns), sched::to_clock_ticks(children.system_ns)};
+}
 
 // Ends the calling process with a Linux wait status (exit(n): n << 8; killed by signal s: s).
 // Gives back its memory and files; never returns.

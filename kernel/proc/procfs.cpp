@@ -105,11 +105,16 @@ struct ProcessView {
   ProgramRecord program;
 };
 
-// The one place a process's CPU times come from. ferrite keeps no user/system split per process
-// yet (sched::Thread::cpu_tsc counts a thread's time, both together): 0 until it does.
-void cpu_times_of(const Process&, text::ProcessStat& stat) {
-  stat.utime_ticks = 0;
-  stat.stime_ticks = 0;
+// A process's CPU times and faults, and its reaped children's: the process layer's counts
+// (proc::resource_usage, stamped at the ring boundary), in stat's clock ticks.
+void usage_of(const Process& p, text::ProcessStat& stat) {
+  const ClockTickTimes ticks = cpu_clock_ticks(p);
+  stat.utime_ticks = ticks.utime;
+  stat.stime_ticks = ticks.stime;
+  stat.cutime_ticks = ticks.cutime;
+  stat.cstime_ticks = ticks.cstime;
+  stat.minor_faults = resource_usage(p, UsageOf::self).minor_faults;
+  stat.children_minor_faults = resource_usage(p, UsageOf::children).minor_faults;
 }
 
 char state_of(const Process& p) {
@@ -160,7 +165,7 @@ std::optional<ProcessView> view_of(Pid pid) {
     s.tty_nr = text::encode_tty(console.major, console.minor);
     s.tpgid = terminal->jobs.foreground.load();
   }
-  cpu_times_of(p, s);
+  usage_of(p, s);
   s.vsize_bytes = virtual_size_of(p.address_space);
   s.rss_pages = p.address_space != nullptr ? p.address_space->frames_in_use() : 0;
   s.signals_pending = p.signals.pending;
@@ -199,7 +204,7 @@ class ProcFs final : public fs::Generator {
         text::write_meminfo(sink, memory_figures());
         break;
       case FileId::uptime:
-        // Idle time is not counted yet (the idle thread's sched::Thread::cpu_tsc would say it).
+        // Idle time is not summed yet (the idle thread's CPU time, sched/, would say it).
         text::write_uptime(sink, time::now_ns(), 0);
         break;
       case FileId::mounts: {

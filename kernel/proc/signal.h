@@ -98,15 +98,17 @@ constexpr bool restart_after_signal(std::int64_t code, bool handler_runs, bool s
 inline constexpr std::int32_t kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
 inline constexpr std::int32_t kCldExited = 1, kCldKilled = 2, kCldDumped = 3, kCldStopped = 5,
                               kCldContinued = 6;
-// 16 bytes, one per signal in every process (and copied by each fork): only what ferrite knows.
-// SIGCHLD's si_utime/si_stime stay 0 — no CPU time is kept per process yet.
+// 24 bytes, one per signal in every process (and copied by each fork): only what ferrite knows.
 struct SignalInfo {
   std::int32_t code = kSiUser;
   std::int32_t pid = 0;       // the sender (kill, tkill) or the child (SIGCHLD)
   std::uint32_t uid = 0;
   std::int32_t status = 0;    // SIGCHLD: exit code or signal number
+  // SIGCHLD for an ended child: its user and system time in clock ticks (USER_HZ), as
+  // si_utime/si_stime; 32 bits hold 497 days of them, and they saturate beyond.
+  std::uint32_t utime = 0, stime = 0;
 };
-static_assert(sizeof(SignalInfo) == 16);
+static_assert(sizeof(SignalInfo) == 24);
 // A signal the kernel raises for a reason outside the receiver -- the terminal's Ctrl+C,
 // Ctrl+\ and hang-up: SI_KERNEL and no sender (Linux's kill_pgrp(..., priv = 1)).
 inline constexpr SignalInfo kRaisedByKernel{kSiKernel, 0, 0, 0};
@@ -122,11 +124,17 @@ inline constexpr std::int32_t kContinuedWaitStatus = 0xFFFF;
 // signal s: s, with 0x80 when a core was written — Linux's do_notify_parent); a stop or a
 // continue (do_notify_parent_cldstop) is CLD_STOPPED with the stop signal or CLD_CONTINUED
 // with SIGCONT. waitid's siginfo is the same.
-constexpr SignalInfo child_ended(std::int32_t child, std::int32_t wait_status) {
+// `utime`/`stime` (clock ticks): the child's CPU time, for an ended child's SIGCHLD (waitid
+// leaves them 0, as Linux's waitid writes no si_utime/si_stime).
+constexpr SignalInfo child_ended(std::int32_t child, std::int32_t wait_status,
+                                 std::uint64_t utime = 0, std::uint64_t stime = 0) {
   if (wait_status == kContinuedWaitStatus) return {kCldContinued, child, 0, kSigCont};
   if ((wait_status & 0xFF) == 0x7F) return {kCldStopped, child, 0, (wait_status >> 8) & 0xFF};
-  if ((wait_status & 0x7F) == 0) return {kCldExited, child, 0, (wait_status >> 8) & 0xFF};
-  return {(wait_status & 0x80) != 0 ? kCldDumped : kCldKilled, child, 0, wait_status & 0x7F};
+  constexpr std::uint64_t kMax = ~std::uint32_t{0};
+  const auto u = static_cast<std::uint32_t>(utime < kMax ? utime : kMax);
+  const auto s = static_cast<std::uint32_t>(stime < kMax ? stime : kMax);
+  if ((wait_status & 0x7F) == 0) return {kCldExited, child, 0, (wait_status >> 8) & 0xFF, u, s};
+  return {(wait_status & 0x80) != 0 ? kCldDumped : kCldKilled, child, 0, wait_status & 0x7F, u, s};
 }
 
 // The siginfo_t a handler (SA_SIGINFO) or waitid reads, in Linux's layout.
@@ -136,7 +144,11 @@ constexpr arch::SigInfo linux_siginfo(std::int32_t signal, const SignalInfo& fro
   out.code = from.code;
   out.pid = from.pid;
   out.uid = from.uid;
-  if (signal == kSigChld) out.status = from.status;
+  if (signal == kSigChld) {
+    out.status = from.status;
+    out.utime = from.utime;
+    out.stime = from.stime;
+  }
   return out;
 }
 

@@ -65,10 +65,11 @@ void release(Process& process);
 // report. Blocks unless `no_hang`; `consume` (all but WNOWAIT) frees an ended child and tells a
 // stop or continue only once. Returns {pid, wait status} (proc/signal.h: stopped_wait_status,
 // kContinuedWaitStatus), {0, 0} for no_hang with nothing to report yet, ECHILD when there is no
-// such child.
+// such child. Chapter 15: an ended child reaped (`consume`) adds its usage to self.children.
 struct WaitResult {
   Pid pid = 0;
   std::int32_t status = 0;
+  ResourceUsage usage;  // the child's, with its reaped children's (wait4's rusage)
 };
 struct WaitOptions {
   bool no_hang = false;
@@ -92,6 +93,7 @@ struct ProcessInfo {
   bool stopped;  // job control: stopped until SIGCONT (ps: T)
   char name[kProcessNameLength];
   std::uint64_t frames;  // frames its address space maps
+  sched::CpuTimes cpu;   // its own CPU time (RUSAGE_SELF), user and system
 };
 std::size_t snapshot(std::span<ProcessInfo> out);
 

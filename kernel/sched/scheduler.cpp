@@ -45,6 +45,7 @@ static_assert(offsetof(PerCpu, current) == FERRITE_CPU_LOCAL_CURRENT);
 static_assert(offsetof(PerCpu, self) == FERRITE_CPU_LOCAL_SELF);
 static_assert(offsetof(PerCpu, kernel_stack_top) == FERRITE_CPU_LOCAL_KERNEL_STACK);
 static_assert(offsetof(PerCpu, user_stack_scratch) == FERRITE_CPU_LOCAL_USER_RSP);
+static_assert(offsetof(PerCpu, user_tsc) == FERRITE_CPU_LOCAL_USER_TSC);
 
 void copy_name(Thread& thread, std::string_view name) {
   std::size_t i = 0;
@@ -68,6 +69,7 @@ void copy_name(Thread& thread, std::string_view name) {
   thread.detached = false;
   thread.kill_requested = false;
   thread.cpu_tsc = 0;
+  thread.user_tsc = 0;
   thread.cpu = 0;
   thread.exit_notify = nullptr;
   thread.exit_notify_context = nullptr;
@@ -156,6 +158,8 @@ void schedule_at(bool preempting, std::uint64_t now_ns) {
   const std::uint64_t now = arch::read_tsc();
   previous->cpu_tsc += now - previous->switched_in_tsc;
   next->switched_in_tsc = now;
+  previous->user_tsc = cpu.user_tsc;  // both in the kernel now: the sums are their user times
+  cpu.user_tsc = next->user_tsc;
   next->state = State::running;
   cpu.current = next;
   cpu.previous = previous;
@@ -259,6 +263,15 @@ std::uint64_t stack_high_water(const Thread& thread) {
   const auto* end = reinterpret_cast<const std::uint64_t*>(thread.stack_top);
   while (word < end && *word == 0) ++word;
   return thread.stack_top - reinterpret_cast<std::uintptr_t>(word);
+}
+
+// A thread's CPU time at TSC `now`. The running thread is in the kernel (it is the reader, or,
+// on one CPU, the reader runs instead of it): its user time is this CPU's sum, and the interval
+// since it was switched in is running time.
+CpuTicks cpu_ticks_at(const Thread& thread, std::uint64_t now) {
+  const PerCpu& cpu = cpus[thread.cpu];
+  if (&thread != cpu.current) return split(thread.cpu_tsc, thread.user_tsc);
+  return split(thread.cpu_tsc + (now - thread.switched_in_tsc), cpu.user_tsc);
 }
 
 // For exception reports: which thread's guard page an address is in, and who was running.
@@ -416,7 +429,12 @@ void preempt_if_needed_locked() {
   if (this_cpu().need_resched) schedule(true);
 }
 
+CpuTicks cpu_ticks_locked(const Thread& thread) {
+  return cpu_ticks_at(thread, arch::read_tsc());
+}
+
 std::size_t snapshot(std::span<ThreadInfo> out) {
+  const time::TscScale scale = time::clock_info().scale;
   sync::InterruptGuard no_interrupts;
   const std::uint64_t now = arch::read_tsc();
   std::size_t count = 0;
@@ -427,8 +445,7 @@ std::size_t snapshot(std::span<ThreadInfo> out) {
     for (std::size_t i = 0; i < kThreadNameLength; ++i) info.name[i] = thread.name[i];
     info.state = thread.state;
     info.priority = thread.priority;
-    const std::uint64_t tsc = thread.cpu_tsc + (thread.state == State::running ? now - thread.switched_in_tsc : 0);
-    info.cpu_ns = time::clock_info().scale.to_ns(tsc);
+    info.cpu = to_times(cpu_ticks_at(thread, now), scale);
     info.stack_used = stack_high_water(thread);
     info.stack_size = thread.stack_top - thread.stack_bottom;
   }

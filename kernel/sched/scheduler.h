@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "arch/x86_64/context.h"
+#include "sched/cpu_time.h"
 #include "sched/run_queue.h"
 #include "sched/thread.h"
 
@@ -30,6 +31,9 @@ struct PerCpu {
   // thread's kernel stack top, and where the stub parks the user's RSP.
   std::uint64_t kernel_stack_top = 0;
   std::uint64_t user_stack_scratch = 0;
+  // Offset 32, for the entry and exit stubs: the running thread's user time as a sum of TSC
+  // readings, + at every entry from ring 3, - at every return (sched/cpu_time.h).
+  std::uint64_t user_tsc = 0;
   Thread* idle = nullptr;
   Thread* previous = nullptr;  // the thread switched away from, for finish_switch()
   RunQueue run_queue;
@@ -100,13 +104,17 @@ void wake_locked(Thread& thread);
 // Switches now if a wake-up asked for it (for thread context; interrupts use the return hook).
 void preempt_if_needed_locked();
 
+// Chapter 15: a thread's CPU time up to now, user and system (sched/cpu_time.h). Interrupts
+// off, or the running thread asking about itself.
+[[nodiscard]] CpuTicks cpu_ticks_locked(const Thread& thread);
+
 // A snapshot of one thread, for the `threads` command.
 struct ThreadInfo {
   ThreadId id;
   char name[kThreadNameLength];
   State state;
   Priority priority;
-  std::uint64_t cpu_ns;
+  CpuTimes cpu;
   std::uint64_t stack_used;  // high-water mark, bytes
   std::uint64_t stack_size;
 };

@@ -45,6 +45,9 @@ struct Thread : SchedNode {
   void* exit_notify_context = nullptr;
   std::uint64_t cpu_tsc = 0;         // TSC ticks spent running, up to the last switch
   std::uint64_t switched_in_tsc = 0; // TSC when it last started running
+  // Chapter 15: while it is not running, its user time so far — the per-CPU sum the entry and
+  // exit stubs keep while it runs (sched/cpu_time.h); cpu_tsc minus this is its system time.
+  std::uint64_t user_tsc = 0;
   std::uint32_t cpu = 0;
   // Chapter 14: a thread that runs a program. The scheduler saves and loads its user registers
   // (FPU/SSE, FS base) and makes its address space the active one when it switches to it;

@@ -323,7 +323,7 @@ void threads_command() {
     std::size_t length = 0;
     while (length < sched::kThreadNameLength && t.name[length] != '\0') ++length;
     println("{:>4} {:<23} {:<8} {:<6} {:>8}  {}/{}", t.id, std::string_view(t.name, length),
-            sched::to_string(t.state), sched::to_string(t.priority), t.cpu_ns / 1'000'000,
+            sched::to_string(t.state), sched::to_string(t.priority), t.cpu.total_ns() / 1'000'000,
             t.stack_used, t.stack_size);
   }
   println("{} threads, {} context switches", count, sched::context_switches());
@@ -521,18 +521,21 @@ task::Task<Outcome> run_sh(Arguments arguments) {
 }
 
 // Chapter 15: the process table — PID, parent, group, state (R running or sleeping, T stopped
-// by job control, Z zombie),
-// the memory its address space maps, and its name.
+// by job control, Z zombie), the memory its address space maps, the CPU time it has used (user
+// plus system, as ps's TIME; getrusage's numbers: proc::resource_usage), and its name.
 void ps() {
   static proc::ProcessInfo infos[proc::kMaxProcesses];
   const std::size_t count = proc::snapshot(infos);
-  println("  PID  PPID  PGID S      MEM NAME");
+  println("  PID  PPID  PGID S      MEM     TIME NAME");
   for (std::size_t i = 0; i < count; ++i) {
     const proc::ProcessInfo& info = infos[i];
     std::size_t length = 0;
     while (length < proc::kProcessNameLength && info.name[length] != '\0') ++length;
-    println("{:>5} {:>5} {:>5} {} {:>7}K {}", info.pid, info.parent, info.pgid,
-            info.zombie ? 'Z' : (info.stopped ? 'T' : 'R'), info.frames * 4, std::string_view(info.name, length));
+    const std::uint64_t centiseconds = info.cpu.total_ns() / 10'000'000;
+    println("{:>5} {:>5} {:>5} {} {:>7}K {:>2}:{:02}.{:02} {}", info.pid, info.parent, info.pgid,
+            info.zombie ? 'Z' : (info.stopped ? 'T' : 'R'), info.frames * 4,
+            centiseconds / 6000, centiseconds / 100 % 60, centiseconds % 100,
+            std::string_view(info.name, length));
   }
 }
 
@@ -569,7 +572,7 @@ constexpr Command kCommands[] = {
     {"programs", "programs", "the programs in /bin and what their ELF headers say", run_plain<programs>},
     {"run", "run PATH [ARGS...]", "run a program from the initramfs and wait for it (Ctrl+C kills it)", run_program},
     {"sh", "sh [ARGS...]", "start /bin/sh (busybox) on the console and wait for it", run_sh},
-    {"ps", "ps", "processes: PID, parent, group, state, memory, name", run_plain<ps>},
+    {"ps", "ps", "processes: PID, parent, group, state, memory, CPU time, name", run_plain<ps>},
     {"killall", "killall", "send SIGKILL to every process (Linux's SysRq+i)", run_plain<killall>},
     {"threads", "threads", "kernel threads: state, priority, CPU time, stack use", run_plain<threads_command>},
     {"spin", "spin N", "start N threads that busy-loop forever (preempted)", run_with_number<spin>},

@@ -14,27 +14,6 @@ using abi::Errno;
 constexpr std::uint32_t kSetUid = 04000, kSetGid = 02000, kGroupExecute = 0010;
 constexpr std::int64_t kBlockSize = 4096;  // f_bsize: a page, as tmpfs and ramfs say
 
-// fchownat's node: the path from dirfd, or with AT_EMPTY_PATH and "" the file dirfd names
-// (AT_FDCWD: the current directory).
-std::expected<fs::Node*, Errno> node_for_flags(proc::Process& process, std::int64_t dirfd,
-                                               std::uint64_t path_address, std::uint64_t flags) {
-  UserPath path;
-  const auto text = path.read(path_address);
-  if (!text) return std::unexpected(text.error());
-  if (text->empty() && (flags & abi::kAtEmptyPath) != 0) {
-    if (static_cast<std::int32_t>(dirfd) == abi::kAtFdcwd) {
-      const auto tree = file_tree();
-      if (!tree) return std::unexpected(tree.error());
-      return process.cwd != nullptr ? process.cwd : (*tree)->root();
-    }
-    const auto file = file_of(process, static_cast<std::uint64_t>(dirfd));
-    if (!file) return std::unexpected(file.error());
-    return (*file)->node;
-  }
-  return resolve(process, dirfd, *text,
-                 (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
-}
-
 // Whether a node's attributes may change: tmpfs nodes, and a pipe's own node (Linux lets fchmod
 // and fchown change a pipe's inode); the initramfs tree, devices included, is read-only.
 std::expected<void, Errno> changeable(const fs::Node& node) {
@@ -143,7 +122,8 @@ Result sys_fchownat(proc::Process& process, const Arguments& a) {
   if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0) {
     return std::unexpected(Errno::einval);
   }
-  return change_owner(node_for_flags(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], flags),
+  return change_owner(
+      resolve_user_path_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], flags),
                       a.arg[2], a.arg[3]);
 }
 

@@ -204,27 +204,11 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
   return *fd;
 }
 
-// The node newfstatat and statx describe: `path_address` resolved from `dirfd` (a symlink itself
-// with AT_SYMLINK_NOFOLLOW), or with AT_EMPTY_PATH and an empty path the file `dirfd` names.
-std::expected<fs::Node*, Errno> node_to_describe(proc::Process& process, std::int64_t dirfd,
-                                                 std::uint64_t path_address, std::uint64_t flags) {
-  UserPath path;
-  const auto text = path.read(path_address);
-  if (!text) return std::unexpected(text.error());
-  if (text->empty() && (flags & abi::kAtEmptyPath) != 0) {
-    const auto file = file_of(process, static_cast<std::uint64_t>(dirfd));
-    if (!file) return std::unexpected(file.error());
-    return (*file)->node;
-  }
-  return resolve(process, dirfd, *text,
-                 (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
-}
-
 Result stat_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                std::uint64_t stat_address, std::uint64_t flags) {
   if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0)
     return std::unexpected(Errno::einval);
-  const auto node = node_to_describe(process, dirfd, path_address, flags);
+  const auto node = resolve_user_path_at(process, dirfd, path_address, flags);
   if (!node) return std::unexpected(node.error());
   if (auto copied = copy_out(stat_address, fs::stat_of(**node)); !copied)
     return std::unexpected(copied.error());
@@ -256,9 +240,7 @@ Result access_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_
   if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEaccess | abi::kAtEmptyPath)) != 0) {
     return std::unexpected(Errno::einval);
   }
-  const auto node = resolve_user_path(
-      process, dirfd, path_address,
-      (flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
+  const auto node = resolve_user_path_at(process, dirfd, path_address, flags);
   if (!node) return std::unexpected(node.error());
   if ((mode & abi::kAccessWrite) != 0 && (*node)->type != fs::NodeType::char_device &&
       !(*node)->writable()) {
@@ -421,25 +403,15 @@ Result make_link(proc::Process& process, std::int64_t old_dirfd, std::uint64_t o
   if ((flags & ~(abi::kAtSymlinkFollow | abi::kAtEmptyPath)) != 0) {
     return std::unexpected(Errno::einval);
   }
-  UserPath old_path;
+  const auto node = resolve_user_path(
+      process, old_dirfd, old_address,
+      (flags & abi::kAtSymlinkFollow) != 0 ? fs::FollowLast::yes : fs::FollowLast::no,
+      empty_path_from(flags));
+  if (!node) return std::unexpected(node.error());
   UserPath new_path;
-  const auto old_text = old_path.read(old_address);
-  if (!old_text) return std::unexpected(old_text.error());
-  fs::Node* node = nullptr;
-  if (old_text->empty() && (flags & abi::kAtEmptyPath) != 0) {
-    const auto file = file_of(process, static_cast<std::uint64_t>(old_dirfd));
-    if (!file) return std::unexpected(file.error());
-    node = (*file)->node;
-  } else {
-    const auto found =
-        resolve(process, old_dirfd, *old_text,
-                (flags & abi::kAtSymlinkFollow) != 0 ? fs::FollowLast::yes : fs::FollowLast::no);
-    if (!found) return std::unexpected(found.error());
-    node = *found;
-  }
   const auto name = read_new_name(process, new_dirfd, new_address, new_path);
   if (!name) return std::unexpected(name.error());
-  if (auto linked = name->tree->link(node, name->where.parent, name->where.name); !linked) {
+  if (auto linked = name->tree->link(*node, name->where.parent, name->where.name); !linked) {
     return std::unexpected(linked.error());
   }
   return 0;
@@ -620,7 +592,7 @@ Result sys_fstat(proc::Process& process, const Arguments& a) {
 Result sys_statx(proc::Process& process, const Arguments& a) {
   const auto dirfd = static_cast<std::int64_t>(a.arg[0]);
   const std::uint64_t flags = a.arg[2];
-  const auto node = node_to_describe(process, dirfd, a.arg[1], flags);
+  const auto node = resolve_user_path_at(process, dirfd, a.arg[1], flags);
   if (!node) return std::unexpected(node.error());
   // The mask asks for fields; we fill in the basic ones whatever it says, and say so in stx_mask.
   if (auto copied = copy_out(a.arg[4], fs::statx_of(**node)); !copied)
@@ -688,9 +660,8 @@ Result sys_utimensat(proc::Process& process, const Arguments& a) {
     if (!file) return std::unexpected(file.error());
     node = (*file)->node;
   } else {
-    const auto found = resolve_user_path(
-        process, static_cast<std::int64_t>(a.arg[0]), a.arg[1],
-        (a.arg[3] & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes);
+    const auto found =
+        resolve_user_path_at(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1], a.arg[3]);
     if (!found) return std::unexpected(found.error());
     node = *found;
   }

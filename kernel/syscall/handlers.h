@@ -79,10 +79,23 @@ std::expected<fs::Tree*, abi::Errno> file_tree();
 // `dirfd` (AT_FDCWD: the current directory). An empty path is ENOENT.
 std::expected<fs::Node*, abi::Errno> resolve(proc::Process& process, std::int64_t dirfd,
                                              std::string_view path, fs::FollowLast follow);
+// What an empty path means: ENOENT, or, for a call given AT_EMPTY_PATH, the file open as `dirfd`
+// itself (AT_FDCWD: the current directory), as in Linux's path walk with LOOKUP_EMPTY.
+enum class EmptyPath : bool { enoent, names_dirfd };
+constexpr EmptyPath empty_path_from(std::uint64_t at_flags) {
+  return (at_flags & abi::kAtEmptyPath) != 0 ? EmptyPath::names_dirfd : EmptyPath::enoent;
+}
 // The same for a path still in user memory at `path_address` (EFAULT, ENAMETOOLONG first).
 std::expected<fs::Node*, abi::Errno> resolve_user_path(proc::Process& process, std::int64_t dirfd,
                                                        std::uint64_t path_address,
-                                                       fs::FollowLast follow);
+                                                       fs::FollowLast follow,
+                                                       EmptyPath empty = EmptyPath::enoent);
+// The node a call with *at() flags names: a symbolic link itself with AT_SYMLINK_NOFOLLOW, and
+// with AT_EMPTY_PATH as EmptyPath says (the caller has refused the flags it does not take).
+std::expected<fs::Node*, abi::Errno> resolve_user_path_at(proc::Process& process,
+                                                          std::int64_t dirfd,
+                                                          std::uint64_t path_address,
+                                                          std::uint64_t at_flags);
 
 // --- The handlers, one per system call, in the file named after their kind.
 // files.cpp
@@ -179,6 +192,8 @@ Result sys_clone(proc::Process&, const Arguments&);
 Result sys_execve(proc::Process&, const Arguments&);
 Result sys_wait4(proc::Process&, const Arguments&);
 Result sys_waitid(proc::Process&, const Arguments&);
+Result sys_times(proc::Process&, const Arguments&);
+Result sys_getrusage(proc::Process&, const Arguments&);
 Result sys_getgroups(proc::Process&, const Arguments&);
 Result sys_umask(proc::Process&, const Arguments&);
 // system.cpp

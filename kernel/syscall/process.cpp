@@ -11,6 +11,7 @@
 #include "fs/file.h"
 #include "proc/signal.h"
 #include "proc/spawn.h"
+#include "sched/cpu_time.h"
 #include "sync/spinlock.h"
 #include "syscall/handlers.h"
 #include "syscall/machine.h"
@@ -269,26 +270,83 @@ Result finish_wait(const std::expected<proc::WaitResult, Errno>& waited, std::ui
 }
 }  // namespace
 
-// wait4(pid, status, options, rusage): rusage comes back zeroed (no accounting yet).
+// ---- Chapter 15: CPU time ----------------------------------------------------------------------
+
+namespace {
+abi::Timeval to_timeval(std::uint64_t ns) {
+  const sched::SecondsAndMicros time = sched::to_seconds_and_micros(ns);
+  return {time.seconds, time.micros};
+}
+
+// struct rusage from what the process layer counts: times, minor faults, peak resident set. The
+// rest (block I/O, IPC messages, swaps) ferrite does not have: 0, as on Linux.
+abi::Rusage to_rusage(const proc::ResourceUsage& usage) {
+  abi::Rusage out{};
+  out.ru_utime = to_timeval(usage.cpu.user_ns);
+  out.ru_stime = to_timeval(usage.cpu.system_ns);
+  out.ru_maxrss = static_cast<std::int64_t>(usage.max_rss_kib);
+  out.ru_minflt = static_cast<std::int64_t>(usage.minor_faults);
+  return out;
+}
+
+// wait4's and waitid's rusage: written only when a child was reported, after the wait, as
+// Linux does (a bad pointer then is EFAULT, and the child is reaped all the same).
+std::expected<void, Errno> write_child_usage(const std::expected<proc::WaitResult, Errno>& waited,
+                                             std::uint64_t address) {
+  if (!waited || waited->pid == 0 || address == 0) return {};
+  return copy_out(address, to_rusage(waited->usage));
+}
+}  // namespace
+
+// times(buf): the process's and its reaped children's user and system time in clock ticks
+// (USER_HZ), and the clock ticks since boot as the result (Linux: since boot less 5 minutes, an
+// arbitrary start either way). `buf` may be NULL.
+Result sys_times(proc::Process& process, const Arguments& a) {
+  if (a.arg[0] != 0) {
+    const proc::ClockTickTimes t = proc::cpu_clock_ticks(process);
+    const abi::Tms tms{static_cast<std::int64_t>(t.utime), static_cast<std::int64_t>(t.stime),
+                       static_cast<std::int64_t>(t.cutime), static_cast<std::int64_t>(t.cstime)};
+    if (auto copied = copy_out(a.arg[0], tms); !copied) return std::unexpected(copied.error());
+  }
+  return static_cast<std::int64_t>(sched::to_clock_ticks(machine::monotonic_ns()));
+}
+
+// getrusage(who, usage): RUSAGE_SELF, RUSAGE_CHILDREN or RUSAGE_THREAD; any other `who`
+// (RUSAGE_BOTH too, which only wait4 uses inside Linux) is EINVAL.
+Result sys_getrusage(proc::Process& process, const Arguments& a) {
+  proc::UsageOf who = proc::UsageOf::self;
+  switch (static_cast<std::int32_t>(a.arg[0])) {
+    case abi::kRusageSelf: who = proc::UsageOf::self; break;
+    case abi::kRusageChildren: who = proc::UsageOf::children; break;
+    case abi::kRusageThread: who = proc::UsageOf::thread; break;
+    default: return std::unexpected(Errno::einval);
+  }
+  if (auto copied = copy_out(a.arg[1], to_rusage(proc::resource_usage(process, who))); !copied)
+    return std::unexpected(copied.error());
+  return 0;
+}
+
+// wait4(pid, status, options, rusage): rusage is the reported child's, its reaped children's
+// included (Linux's RUSAGE_BOTH).
 Result sys_wait4(proc::Process& process, const Arguments& a) {
   const std::uint64_t options = a.arg[2];
   if ((options & ~(kWnohang | kWstopped | kWcontinued | kWall | kWclone | kWnothread)) != 0)
     return std::unexpected(Errno::einval);
-  if (a.arg[3] != 0) {
-    const std::array<std::uint64_t, 18> rusage{};  // sizeof(struct rusage) = 144
-    if (auto copied = copy_out(a.arg[3], rusage); !copied) return std::unexpected(copied.error());
-  }
   // WUNTRACED (= WSTOPPED) and WCONTINUED add the job-control reports to the ended children.
   const proc::WaitOptions wanted{.no_hang = (options & kWnohang) != 0,
                                  .stopped = (options & kWstopped) != 0,
                                  .continued = (options & kWcontinued) != 0};
   const auto waited = proc::wait_child(process, static_cast<std::int32_t>(a.arg[0]), wanted);
-  return finish_wait(waited, a.arg[1]);
+  Result result = finish_wait(waited, a.arg[1]);
+  if (!result) return result;
+  if (auto written = write_child_usage(waited, a.arg[3]); !written)
+    return std::unexpected(written.error());
+  return result;
 }
 
 // waitid(idtype, id, infop, options, rusage): WEXITED, WSTOPPED, WCONTINUED as asked; WNOWAIT
 // leaves what it reports to be reported again. infop's si_code says which (CLD_EXITED...
-// CLD_STOPPED, CLD_CONTINUED).
+// CLD_STOPPED, CLD_CONTINUED); rusage is wait4's.
 Result sys_waitid(proc::Process& process, const Arguments& a) {
   const std::uint64_t idtype = a.arg[0], options = a.arg[3];
   if ((options & (kWexited | kWstopped | kWcontinued)) == 0) return std::unexpected(Errno::einval);
@@ -308,6 +366,8 @@ Result sys_waitid(proc::Process& process, const Arguments& a) {
                                  .continued = (options & kWcontinued) != 0};
   const auto waited = proc::wait_child(process, pid, wanted);
   if (!waited) return std::unexpected(waited.error());
+  if (auto written = write_child_usage(waited, a.arg[4]); !written)
+    return std::unexpected(written.error());
   if (a.arg[2] != 0) {
     // The siginfo_t SIGCHLD would carry for this child (proc/signal.h); all zero for WNOHANG
     // with none ended.

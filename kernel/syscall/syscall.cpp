@@ -61,7 +61,8 @@ constexpr Entry kEntries[] = {
     // procs (chapter 15)
     {"getsid", sys_getsid}, {"setpgid", sys_setpgid}, {"setsid", sys_setsid},
     {"fork", sys_fork}, {"vfork", sys_vfork}, {"clone", sys_clone}, {"execve", sys_execve},
-    {"wait4", sys_wait4}, {"waitid", sys_waitid},
+    {"wait4", sys_wait4}, {"waitid", sys_waitid}, {"times", sys_times},
+    {"getrusage", sys_getrusage},
     {"arch_prctl", sys_arch_prctl}, {"set_tid_address", sys_set_tid_address},
     {"set_robust_list", sys_set_robust_list}, {"rt_sigaction", sys_rt_sigaction},
     {"rt_sigprocmask", sys_rt_sigprocmask}, {"prlimit64", sys_prlimit64},
@@ -201,11 +202,29 @@ std::expected<fs::Node*, abi::Errno> resolve(proc::Process& process, std::int64_
 
 std::expected<fs::Node*, abi::Errno> resolve_user_path(proc::Process& process, std::int64_t dirfd,
                                                        std::uint64_t path_address,
-                                                       fs::FollowLast follow) {
+                                                       fs::FollowLast follow, EmptyPath empty) {
   UserPath path;
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
-  return resolve(process, dirfd, *text, follow);
+  if (!text->empty() || empty == EmptyPath::enoent) return resolve(process, dirfd, *text, follow);
+  if (static_cast<std::int32_t>(dirfd) == abi::kAtFdcwd) {
+    const auto tree = file_tree();
+    if (!tree) return std::unexpected(tree.error());
+    return process.cwd != nullptr ? process.cwd : (*tree)->root();
+  }
+  const auto file = file_of(process, static_cast<std::uint64_t>(dirfd));
+  if (!file) return std::unexpected(file.error());
+  return (*file)->node;
+}
+
+std::expected<fs::Node*, abi::Errno> resolve_user_path_at(proc::Process& process,
+                                                          std::int64_t dirfd,
+                                                          std::uint64_t path_address,
+                                                          std::uint64_t at_flags) {
+  return resolve_user_path(
+      process, dirfd, path_address,
+      (at_flags & abi::kAtSymlinkNofollow) != 0 ? fs::FollowLast::no : fs::FollowLast::yes,
+      empty_path_from(at_flags));
 }
 
 }  // namespace ferrite::syscall

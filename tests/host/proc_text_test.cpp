@@ -38,8 +38,12 @@ text::ProcessStat a_shell() {
   p.session = 7;
   p.tty_nr = text::encode_tty(5, 1);
   p.tpgid = 9;
+  p.minor_faults = 301;
+  p.children_minor_faults = 302;
   p.utime_ticks = 12;
   p.stime_ticks = 34;
+  p.cutime_ticks = 78;
+  p.cstime_ticks = 90;
   p.start_ticks = 56;
   p.vsize_bytes = 10543104;
   p.rss_pages = 498;
@@ -55,7 +59,7 @@ TEST(ProcStat, HasTheFiftyTwoFieldsOfProcFiveInOrder) {
   StringSink out;
   text::write_stat(out, a_shell());
   EXPECT_EQ(out.text,
-            "7 (sh) S 1 7 7 1281 9 0 0 0 0 0 12 34 0 0 20 0 1 0 56 10543104 498 "
+            "7 (sh) S 1 7 7 1281 9 0 301 302 0 0 12 34 78 90 20 0 1 0 56 10543104 498 "
             "18446744073709551615 0 0 0 0 0 0 65536 4 2 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
   // Field 1 and 2, then 50 more: 52 in all, as proc(5) lists them for Linux 3.5 and later.
   EXPECT_EQ(fields_after_comm(out.text).size(), 50u);

@@ -338,6 +338,15 @@ TEST_F(SyscallTest, StatCallsFillLinuxsLayout) {
   EXPECT_EQ(call("newfstatat", 1, user_string(""), user_address(&st), uapi::kAtEmptyPath), 0);
   EXPECT_EQ(st.st_rdev, (5u << 8) | 1u);  // /dev/console
   EXPECT_EQ(call("newfstatat", 1, user_string(""), user_address(&st), 0), err(uapi::Errno::enoent));
+  // AT_FDCWD with "" and AT_EMPTY_PATH is the current directory, as Linux's path walk gives it,
+  // for every call that takes the flag.
+  const auto at_cwd = static_cast<std::uint64_t>(uapi::kAtFdcwd);
+  EXPECT_EQ(call("newfstatat", at_cwd, user_string(""), user_address(&st), uapi::kAtEmptyPath), 0);
+  EXPECT_EQ(st.st_mode & uapi::kModeTypeMask, uapi::kModeDirectory);
+  EXPECT_EQ(call("faccessat2", at_cwd, user_string(""), 1, uapi::kAtEmptyPath), 0);
+  EXPECT_EQ(call("faccessat2", at_cwd, user_string(""), 1, 0), err(uapi::Errno::enoent));
+  EXPECT_EQ(call("utimensat", at_cwd, user_string(""), 0, uapi::kAtEmptyPath),
+            err(uapi::Errno::erofs));  // "/" is the read-only tree
   EXPECT_EQ(call("newfstatat", 1, user_string("x"), user_address(&st), 0x8000),
             err(uapi::Errno::einval));
   uapi::Statx sx{};
@@ -900,6 +909,96 @@ TEST_F(SyscallTest, TimeCalls) {
   testing_::machine().interrupt_sleeps = false;
   EXPECT_EQ(call("sched_yield"), 0);
   EXPECT_EQ(testing_::machine().yields, 1);
+}
+
+// Chapter 15's CPU time as the calls report it, from the process's counts (the fake's TSC runs at
+// 1 GHz: a tick is a nanosecond): getrusage's timeval rounds down to microseconds, times() to
+// clock ticks of 10 ms; wait4's rusage is the reaped child's; bad `who`, clocks and pointers fail
+// as on Linux.
+TEST_F(SyscallTest, CpuTimeCalls) {
+  process_.own.cpu = {1'234'567'891, 20'000'999};      // 1.234567891 s user, 20.000999 ms system
+  process_.own.minor_faults = 42;
+  process_.own.max_rss_frames = 100;
+  process_.children.cpu = {3'019'999'999, 5'000'000};
+  uapi::Rusage ru{};
+  const auto who = [](std::int32_t value) { return static_cast<std::uint64_t>(value); };
+  EXPECT_EQ(call("getrusage", who(uapi::kRusageSelf), user(ru)), 0);
+  EXPECT_EQ(ru.ru_utime.tv_sec, 1);
+  EXPECT_EQ(ru.ru_utime.tv_usec, 234'567);
+  EXPECT_EQ(ru.ru_stime.tv_sec, 0);
+  EXPECT_EQ(ru.ru_stime.tv_usec, 20'000);
+  EXPECT_EQ(ru.ru_minflt, 42);
+  EXPECT_EQ(ru.ru_maxrss, 400);  // KiB
+  EXPECT_EQ(call("getrusage", who(uapi::kRusageChildren), user_address(&ru)), 0);
+  EXPECT_EQ(ru.ru_utime.tv_sec, 3);
+  EXPECT_EQ(ru.ru_utime.tv_usec, 19'999);
+  EXPECT_EQ(call("getrusage", who(uapi::kRusageThread), user_address(&ru)), 0);
+  EXPECT_EQ(ru.ru_utime.tv_usec, 234'567);
+  // RUSAGE_BOTH (-2) is wait4's inside Linux, not a caller's; an int `who`: the upper half of
+  // the register does not count.
+  EXPECT_EQ(call("getrusage", who(-2), user_address(&ru)), err(uapi::Errno::einval));
+  EXPECT_EQ(call("getrusage", 2, user_address(&ru)), err(uapi::Errno::einval));
+  EXPECT_EQ(call("getrusage", 0xFFFF'FFFF'0000'0000ull, user_address(&ru)), 0);
+  EXPECT_EQ(call("getrusage", 0, user_address(&ru) + 1), err(uapi::Errno::efault));
+
+  uapi::Tms tms{};
+  EXPECT_EQ(call("times", user(tms)), 500);  // clock ticks since boot: 5 s
+  EXPECT_EQ(tms.tms_utime, 123);
+  EXPECT_EQ(tms.tms_stime, 2);
+  EXPECT_EQ(tms.tms_cutime, 301);
+  EXPECT_EQ(tms.tms_cstime, 0);
+  EXPECT_EQ(call("times", 0), 500);
+  EXPECT_EQ(call("times", user_address(&tms) + 8), err(uapi::Errno::efault));
+
+  uapi::Timespec ts{};
+  EXPECT_EQ(call("clock_gettime", uapi::kClockProcessCputime, user(ts)), 0);
+  EXPECT_EQ(ts.tv_sec, 1);
+  EXPECT_EQ(ts.tv_nsec, 254'568'890);  // user + system, to the nanosecond
+  EXPECT_EQ(call("clock_gettime", uapi::kClockThreadCputime, user_address(&ts)), 0);
+  EXPECT_EQ(ts.tv_nsec, 254'568'890);
+  // clock_getcpuclockid's clocks: ~pid << 3 | kind (2 all, 1 user only, 0 user + system); pid 0
+  // is the caller; a PID nobody has, or kind 3, is EINVAL.
+  const auto cpu_clock = [](std::int32_t pid, std::int32_t kind) {
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>((~pid) * 8 + kind));
+  };
+  EXPECT_EQ(call("clock_gettime", cpu_clock(7, 2), user_address(&ts)), 0);
+  EXPECT_EQ(ts.tv_nsec, 254'568'890);
+  EXPECT_EQ(call("clock_gettime", cpu_clock(0, 1), user_address(&ts)), 0);
+  EXPECT_EQ(ts.tv_nsec, 234'567'891);
+  EXPECT_EQ(call("clock_gettime", cpu_clock(99, 2), user_address(&ts)), err(uapi::Errno::einval));
+  EXPECT_EQ(call("clock_getres", cpu_clock(0, 3), user_address(&ts)), err(uapi::Errno::einval));
+  EXPECT_EQ(call("clock_gettime", uapi::kClockProcessCputime, 8), err(uapi::Errno::efault));
+
+  // wait4: the child's usage goes to the caller's rusage after the wait; with nothing reported
+  // (WNOHANG, no child ended) the rusage is left alone.
+  ferrite::proc::ResourceUsage child;
+  child.cpu = {2'500'000'000, 1'000};
+  child.minor_faults = 9;
+  child.max_rss_kib = 64;
+  testing_::next_wait() = ferrite::proc::WaitResult{12, 3 << 8, child};
+  std::int32_t status = 0;
+  std::memset(&ru, 0xAB, sizeof ru);
+  EXPECT_EQ(call("wait4", static_cast<std::uint64_t>(-1), user(status), 0, user_address(&ru)), 12);
+  EXPECT_EQ(status, 3 << 8);
+  EXPECT_EQ(ru.ru_utime.tv_sec, 2);
+  EXPECT_EQ(ru.ru_utime.tv_usec, 500'000);
+  EXPECT_EQ(ru.ru_stime.tv_usec, 1);
+  EXPECT_EQ(ru.ru_minflt, 9);
+  EXPECT_EQ(ru.ru_maxrss, 64);
+  EXPECT_EQ(ru.ru_ixrss, 0);
+  testing_::next_wait() = ferrite::proc::WaitResult{};
+  std::memset(&ru, 0xAB, sizeof ru);
+  EXPECT_EQ(call("wait4", who(-1), 0, 1 /* WNOHANG */, user_address(&ru)), 0);
+  EXPECT_EQ(ru.ru_maxrss, static_cast<std::int64_t>(0xABABABAB'ABABABABull));
+  // A bad rusage pointer is EFAULT — after the wait, as Linux (the child is reaped all the same).
+  testing_::next_wait() = ferrite::proc::WaitResult{12, 0, child};
+  EXPECT_EQ(call("wait4", static_cast<std::uint64_t>(-1), 0, 0, 8), err(uapi::Errno::efault));
+  EXPECT_FALSE(testing_::next_wait().has_value());
+  testing_::next_wait() = ferrite::proc::WaitResult{12, 0, child};
+  ferrite::arch::SigInfo info{};
+  EXPECT_EQ(call("waitid", 0 /* P_ALL */, 0, user(info), 4 /* WEXITED */, user_address(&ru)), 0);
+  EXPECT_EQ(ru.ru_utime.tv_sec, 2);
+  EXPECT_EQ(info.pid, 12);
 }
 
 TEST_F(SyscallTest, UnameSysinfoGetrandomPrlimit) {

@@ -28,7 +28,7 @@ struct Expected {
 };
 constinit Expected expected;
 
-bool check_page_fault(const arch::InterruptFrame& frame) {
+void check_page_fault(const arch::InterruptFrame& frame) {
   const arch::PageFaultError error(frame.error_code);
   const std::uint64_t cr2 = arch::read_cr2();
   const bool ok = frame.vector == arch::kPageFaultVector && cr2 == expected.address &&

@@ -153,9 +153,9 @@ constexpr bool has_selector_error_code(std::uint8_t vector) {
 void handle_exception(InterruptFrame& frame);
 
 // Test images that expect a fault install a hook. It runs after the report of any exception that
-// cannot be resumed; returning true means "this is the fault the test expected": the kernel then
-// exits QEMU with success. Returning false, or no hook, ends in a panic.
-using FaultHook = bool (*)(const InterruptFrame& frame);
+// cannot be resumed, and ends the test (it exits QEMU with its verdict); if it returns, or there
+// is no hook, the kernel panics.
+using FaultHook = void (*)(const InterruptFrame& frame);
 void set_fault_hook(FaultHook hook);
 
 // The kernel above the CPU may know more about an address than "some stack": the scheduler names

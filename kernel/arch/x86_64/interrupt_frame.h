@@ -50,6 +50,7 @@ static_assert(offsetof(InterruptFrame, rax) == 14 * 8);
 static_assert(offsetof(InterruptFrame, vector) == 15 * 8);
 static_assert(offsetof(InterruptFrame, error_code) == 16 * 8);
 static_assert(offsetof(InterruptFrame, rip) == 17 * 8);
+static_assert(offsetof(InterruptFrame, cs) == 18 * 8);  // interrupt_stubs.S's FRAME_CS
 static_assert(offsetof(InterruptFrame, ss) == 21 * 8);
 
 }  // namespace ferrite::arch

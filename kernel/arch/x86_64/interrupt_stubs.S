@@ -21,6 +21,10 @@
  * from user mode), the common code swaps GS with IA32_KERNEL_GS_BASE first (swapgs, SDM Vol. 2B)
  * and swaps it back just before iretq; from ring 0 GS is already the kernel's and stays.
  * interrupt_return is also the syscall stub's way out when sysret cannot be used.
+ * Chapter 15: the crossings from and to ring 3 also stamp the running thread's user time
+ * (user_time.inc); the kernel-to-kernel path runs the same instructions as before, its ring test
+ * only moved ahead of the pops on the way out. The IST vectors do not stamp: an NMI that
+ * interrupts a program counts as the program's time.
  * The IST vectors (NMI, #DF, #MC) cannot trust the RPL test and look at the GS base itself:
  * paranoid_common below (ist_vectors.h says why).
  */
@@ -28,6 +32,7 @@
 #include "arch/x86_64/error_code_vectors.h"
 #include "arch/x86_64/ist_vectors.h"
 #include "arch/x86_64/register_frame.inc"
+#include "arch/x86_64/user_time.inc"
 
         .altmacro
 
@@ -70,6 +75,9 @@ interrupt_stub_\vector:
         .quad interrupt_stub_\vector
 .endm
 
+/* Byte offset of the interrupted CS in InterruptFrame (interrupt_frame.h asserts the layout). */
+#define FRAME_CS (18 * 8)
+
         .text
         .code64
 
@@ -81,19 +89,27 @@ interrupt_common:
         jz 1f
         swapgs                                          /* from ring 3: the kernel's GS base */
         close_user_memory
+        push_registers
+        user_time_entered                               /* the user's time ends here */
+        jmp 2f
 1:
         push_registers
+2:
         cld                                             /* the ABI expects DF = 0 at calls */
         movq %rsp, %rdi                                 /* InterruptFrame* */
         call interrupt_dispatch
         .global interrupt_return
 interrupt_return:
+        testb $3, FRAME_CS(%rsp)                        /* returning to ring 3? */
+        jz 6f
+        user_time_returning                             /* RAX, RDX come from the frame below */
         pop_registers
         addq $16, %rsp                                  /* vector and error code */
-        testb $3, 8(%rsp)                               /* returning to ring 3? (RIP, then CS) */
-        jz 2f
         swapgs                                          /* the program's GS base again */
-2:
+        iretq
+6:
+        pop_registers
+        addq $16, %rsp
         iretq
 
 /* NMI, #DF, #MC: the kernel's GS base is a kernel-half address (bit 63 set), a program's never

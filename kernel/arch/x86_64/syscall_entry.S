@@ -10,6 +10,8 @@
  *   3. push a frame with exactly the layout of InterruptFrame (SS, RSP, RFLAGS, CS, RIP as an
  *      interrupt from ring 3 would have them, error code 0, vector FERRITE_SYSCALL_FRAME_VECTOR,
  *      then the general registers), so the fault paths and the debugger read one shape;
+ *   3b. add the TSC to the running thread's user-time sum (user_time.inc: chapter 15's CPU time;
+ *      the matching subtraction is just before sysretq, and in interrupt_return);
  *   4. interrupts on, call the process layer's handler through ferrite_syscall_handler (never
  *      null: no test), interrupts off, call syscall_return_to_user(frame) — the return-to-user
  *      check (prepare_return_to_user: a program asked to end ends there), one flag test when
@@ -27,6 +29,7 @@
 #include "arch/x86_64/cpu_local.h"
 #include "arch/x86_64/segment_selectors.h"
 #include "arch/x86_64/register_frame.inc"
+#include "arch/x86_64/user_time.inc"
 
 /* Byte offsets in InterruptFrame (interrupt_frame.h asserts the same numbers). */
 #define FRAME_RIP (17 * 8)
@@ -52,6 +55,7 @@ syscall_entry:
         pushq $0                                        /* error code */
         pushq $FERRITE_SYSCALL_FRAME_VECTOR             /* vector */
         push_registers
+        user_time_entered                               /* the user's time ends here */
         /* The kernel stack top is 16-byte aligned and 22 words were pushed: aligned for the call. */
         movq %rsp, %rdi
         sti
@@ -69,6 +73,7 @@ syscall_entry:
         movq FRAME_RFLAGS(%rsp), %r11
         cmpq FRAME_R11(%rsp), %r11
         jne interrupt_return
+        user_time_returning                             /* RAX, RDX come from the frame below */
         popq %r15
         popq %r14
         popq %r13
@@ -101,6 +106,7 @@ user_mode_enter:
         pushq $0x202                                    /* rflags: IF, and bit 1 (always 1) */
         pushq $FERRITE_USER_CODE_SELECTOR               /* cs */
         pushq %rdi                                      /* rip */
+        user_time_returning                             /* the program's first user time starts */
         xorl %eax, %eax
         xorl %ebx, %ebx
         xorl %ecx, %ecx

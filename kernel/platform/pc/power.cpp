@@ -5,7 +5,7 @@
 #include <initializer_list>
 
 #include "arch/x86_64/cpu.h"
-#include "time/clock.h"
+#include "platform/pc/pit.h"
 
 namespace ferrite::pc {
 
@@ -19,10 +19,13 @@ constexpr std::uint16_t kSleepTypeMask = 0x7 << kSleepTypeShift;
 constexpr std::uint16_t kSleepEnable = 1 << 13;
 constexpr std::uint16_t kGlobalRelease = 1 << 2;
 
-// The machine stops a moment after the write: give it 100 ms before concluding nobody answered.
+// The machine stops a moment after the write: give it ~110 ms, two of PIT channel 2's longest
+// counts, before concluding nobody answered. (The PIT, not the kernel's clock: time/ is a layer
+// above this one.)
 void wait_for_power_off() {
-  const std::uint64_t until = time::now_ns() + 100'000'000;
-  while (time::now_ns() < until) arch::halt();
+  for (int count = 0; count < 2; ++count) {
+    (void)pit::time_channel2(static_cast<std::uint16_t>(pit::kChannel2MaxClocks), arch::read_tsc);
+  }
 }
 
 // ACPI 6.5 7.4.2 (\_S5_): SLP_TYPx with the register's other bits kept (SCI_EN among them), then

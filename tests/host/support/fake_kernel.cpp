@@ -12,6 +12,7 @@
 #include "proc/process_groups.h"
 #include "proc/signals.h"
 #include "proc/spawn.h"
+#include "sched/cpu_time.h"
 #include "syscall/machine.h"
 
 namespace ferrite::testing {
@@ -69,6 +70,11 @@ FakeAddressSpace& address_space_calls() {
 std::optional<ExecCall>& last_exec() {
   static std::optional<ExecCall> call;
   return call;
+}
+
+std::optional<proc::WaitResult>& next_wait() {
+  static std::optional<proc::WaitResult> result;
+  return result;
 }
 
 }  // namespace ferrite::testing
@@ -176,7 +182,16 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   return std::unexpected(abi::Errno::enosys);
 }
 std::expected<WaitResult, abi::Errno> wait_child(Process&, Pid, WaitOptions) {
+  if (auto& next = testing::next_wait(); next) return *std::exchange(next, std::nullopt);
   return std::unexpected(abi::Errno::echild);
+}
+// Chapter 15: the usage the process's counts hold, on a 1 GHz TSC (a tick is a nanosecond); the
+// fake has no live threads to add.
+ResourceUsage resource_usage(const Process& process, UsageOf who) {
+  UsageCounts counts = who == UsageOf::children ? process.children : process.own;
+  if (who == UsageOf::both) counts.add(process.children);
+  return {sched::to_times(counts.cpu, time::TscScale::from_hz(1'000'000'000)),
+          counts.minor_faults, counts.max_rss_frames * 4};
 }
 std::expected<void, abi::Errno> set_process_group(Process&, Pid, Pid) {
   return std::unexpected(abi::Errno::enosys);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proc/process.h"
+#include "proc/spawn.h"
 
 #include "fs/tree.h"
 #include "lib/log.h"
@@ -81,5 +82,8 @@ struct ExecCall {
   std::vector<std::string> argv;
 };
 std::optional<ExecCall>& last_exec();
+
+// What the next proc::wait_child answers (then nothing: ECHILD), for wait4/waitid tests.
+std::optional<proc::WaitResult>& next_wait();
 
 }  // namespace ferrite::testing

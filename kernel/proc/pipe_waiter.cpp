@@ -1,7 +1,8 @@
-// The kernel's PipeWaiter (see pipe.h): one wait queue for every pipe — a change to any pipe
+// The kernel's PipeWaiter (see fs/pipe.h): one wait queue for every pipe — a change to any pipe
 // wakes every thread waiting on one, and each checks its own again. Simple, and correct for any
-// number of pipes and of waiters (a poll on several pipes waits here too).
-#include "fs/pipe_wait.h"
+// number of pipes and of waiters (a poll on several pipes waits here too). It lives with the
+// processes, not in fs/, because a broken pipe signals the writing process.
+#include "proc/pipe_waiter.h"
 
 #include "fs/pipe.h"
 #include "proc/signal.h"
@@ -9,11 +10,11 @@
 #include "sched/sync.h"
 #include "sync/spinlock.h"
 
-namespace ferrite::fs {
+namespace ferrite::proc {
 
 namespace {
 
-class KernelPipeWaiter final : public PipeWaiter {
+class KernelPipeWaiter final : public fs::PipeWaiter {
  public:
   // One CPU: interrupts off is the whole lock (as in sched/sync.h).
   bool lock() override { return arch::save_and_disable_interrupts(); }
@@ -26,8 +27,8 @@ class KernelPipeWaiter final : public PipeWaiter {
   // caught or ignored), and the write is EPIPE. Its siginfo says SI_USER from the writer itself,
   // as Linux's send_sig(SIGPIPE, current, 0) does.
   void broken_pipe() override {
-    if (proc::Process* writer = proc::current(); writer != nullptr) {
-      proc::send_signal(*writer, proc::kSigPipe, proc::sent_by(writer->pid, false));
+    if (Process* writer = current(); writer != nullptr) {
+      send_signal(*writer, kSigPipe, sent_by(writer->pid, false));
     }
   }
 
@@ -39,8 +40,6 @@ constinit KernelPipeWaiter kernel_waiter;
 
 }  // namespace
 
-void init_pipes() { set_pipe_waiter(&kernel_waiter); }
+void init_pipe_waiter() { fs::set_pipe_waiter(&kernel_waiter); }
 
-void wake_pipe_waiters() { kernel_waiter.wake(); }
-
-}  // namespace ferrite::fs
+}  // namespace ferrite::proc
