@@ -11,8 +11,10 @@
 // Files are formatted by proc_text.h's functions into the open file's own buffer (a snapshot).
 //
 // Lifetime: a bundle lives while its process does (a zombie too, as on Linux) or while one of
-// its nodes is held (an open file, a current directory: Node::open_count). Bundles are swept on
-// the next lookup or listing of /proc after both have ended. The list of bundles has a lock; the
+// its nodes is held (an open file, a current directory: Node::open_count). When the process
+// table releases a PID, forget() frees its bundle at once (Linux's proc_flush_pid); a bundle
+// still held then goes at the first lookup or listing of /proc after its last holder let go
+// (sweep). The list of bundles has a lock; the
 // node a lookup returns does not: one CPU's lookup of a process that is reaped at that moment
 // could, before the caller holds the node, see it swept by the other CPU's next /proc lookup — a
 // window ferrite's other lock-free tree paths have too (fs/tree.h, "No lock").
