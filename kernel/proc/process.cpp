@@ -39,7 +39,7 @@ using mm::kPageBytes;
 // every switch) and where its program starts.
 // An unused slot is all zero bytes: a Process without its two non-zero defaults (allocate_slot
 // makes a real one), a zeroed FPU area. So `slots` is constant-initialised into .bss (zeroed at
-// boot anyway): no constructor runs over it, and the image holds no 246 KiB of zeros in .data.
+// boot anyway): no constructor runs over it, and the image holds no 264 KiB of zeros in .data.
 struct Slot {
   Process process{.signals = {.alt_stack_flags = 0}, .umask = 0};
   arch::UserContext context{};
