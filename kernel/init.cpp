@@ -15,6 +15,7 @@
 #include "console/console.h"
 #include "lib/log.h"
 #include "fs/initramfs.h"
+#include "proc/procfs.h"
 #include "tty/console.h"
 #include "mm/address_space.h"
 #include "mm/heap.h"
@@ -173,6 +174,7 @@ void init(const boot::BootInfo& boot_info) {
   // hooks for system calls, demand paging and faults in user code.
   arch::init_user_mode();
   proc::init();
+  if (fs::Tree* tree = fs::initramfs(); tree != nullptr) proc::procfs::mount(*tree);  // /proc
   // Chapter 14: /dev/console is the console in every image (programs' output works even where
   // nothing types); kernel_main picks the keyboard layout from the command line later.
   tty::init_console(drivers::keyboard::kUsLayout);

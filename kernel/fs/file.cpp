@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 #include <new>
+#include <optional>
 
 #include "fs/pipe.h"
 
@@ -18,6 +19,18 @@ constinit TerminalPort* the_terminal = nullptr;
 // anonymous devices too; one fixed number is enough for programs that compare st_dev.
 constexpr std::uint64_t kTreeDevice = 1;
 constexpr std::uint64_t kBlockSize = 4096;  // st_blksize: the I/O size programs should use
+// /proc's device number: another file system than the tree's, as on Linux (an anonymous device
+// of its own), so that a program comparing st_dev sees the mount point.
+constexpr std::uint64_t kGeneratedDevice = 3;
+// A generated directory's listing: after ".", ".." and its fixed children, entry offsets from
+// here on are this plus its provider's positions (fs/generated.h), so that a listing read in
+// several getdents64 calls goes on at the same PID even when processes came or went between.
+constexpr std::uint64_t kGeneratedOffset = std::uint64_t{1} << 32;
+
+// What a regular file's reads see: its bytes, or a generated file's snapshot.
+std::span<const std::byte> contents_of(const OpenFile& file) {
+  return file.node->generator != nullptr ? file.contents.bytes() : file.node->data;
+}
 
 FileKind kind_of(const Node& node) {
   switch (node.type) {
@@ -115,6 +128,9 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
     return std::unexpected(abi::Errno::enxio);
   }
   if (wants_write && node->type == NodeType::directory) return std::unexpected(abi::Errno::eisdir);
+  // Generated files are 0444 and ferrite's root does not override that for them (Linux's root
+  // would open them and then have write fail): a read-only snapshot is never written back.
+  if (wants_write && node->generator != nullptr) return std::unexpected(abi::Errno::eacces);
   const bool tmpfs_file = node->writable() && node->type == NodeType::regular;
   // Devices and named pipes take writes on any file system, a read-only one included (Linux).
   if (wants_write && node->type != NodeType::char_device && node->type != NodeType::fifo &&
@@ -133,6 +149,12 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
   auto* file = new (std::nothrow)
       OpenFile{node, kind_of(*node), static_cast<std::uint32_t>(flags & ~kOpenOnly)};
   if (file == nullptr) return std::unexpected(abi::Errno::enomem);
+  if (node->generator != nullptr && node->type == NodeType::regular) {
+    if (auto made = node->generator->generate(*node, file->contents); !made) {
+      delete file;  // and the part of the snapshot made: nothing stays behind
+      return std::unexpected(made.error());
+    }
+  }
   if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
   hold(node);
   if (file->kind == FileKind::terminal && terminal() != nullptr) {
@@ -171,7 +193,7 @@ std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte>
   if (file.kind == FileKind::directory) return std::unexpected(abi::Errno::eisdir);
   switch (file.kind) {
     case FileKind::regular: {
-      const std::size_t count = copy_out(file.node->data, file.offset, out);
+      const std::size_t count = copy_out(contents_of(file), file.offset, out);
       file.offset += count;
       return count;
     }
@@ -199,7 +221,7 @@ std::expected<std::size_t, abi::Errno> pread(OpenFile& file, std::span<std::byte
   if (file.kind == FileKind::terminal || file.kind == FileKind::pipe) {
     return std::unexpected(abi::Errno::espipe);
   }
-  if (file.kind == FileKind::regular) return copy_out(file.node->data, offset, out);
+  if (file.kind == FileKind::regular) return copy_out(contents_of(file), offset, out);
   const std::uint64_t saved = file.offset;  // the devices and directories ignore positions
   auto result = read(file, out);
   file.offset = saved;
@@ -271,7 +293,10 @@ std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offs
       base = static_cast<std::int64_t>(file.offset);
       break;
     case abi::kSeekEnd:
-      if (file.kind == FileKind::directory) return std::unexpected(abi::Errno::einval);
+      // seq_file's lseek knows no end either: its contents are made as they are read.
+      if (file.kind == FileKind::directory || file.node->generator != nullptr) {
+        return std::unexpected(abi::Errno::einval);
+      }
       base = static_cast<std::int64_t>(file.node->size());
       break;
     default:
@@ -289,15 +314,37 @@ std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std:
   if (file.kind != FileKind::directory) return std::unexpected(abi::Errno::enotdir);
   const Node& directory = *file.node;
   std::size_t used = 0;
-  // Entry k of the directory: 0 ".", 1 "..", 2 + i the i-th child. The offset is the next k.
+  // Entry k of the directory: 0 ".", 1 "..", 2 + i the i-th child, and in a generated directory
+  // kGeneratedOffset + p its provider's entry at position p. The offset is the next k.
   // The children are a linked list: the first one this call lists is found by walking, the
   // others follow from it.
-  const Node* child = directory.children.at(file.offset >= 2 ? file.offset - 2 : 0);
-  for (;; ++file.offset) {
-    const std::uint64_t k = file.offset;
-    if (k >= 2 && child == nullptr) break;
-    const Node& entry = k == 0 ? directory : k == 1 ? *directory.parent : *child;
-    const std::string_view name = k == 0 ? "." : k == 1 ? ".." : entry.name;
+  const bool in_children = file.offset < kGeneratedOffset;
+  const Node* child =
+      in_children ? directory.children.at(file.offset >= 2 ? file.offset - 2 : 0) : nullptr;
+  for (;;) {
+    std::uint64_t k = file.offset;
+    if (k >= 2 && k < kGeneratedOffset && child == nullptr) {
+      if (directory.generator == nullptr) break;
+      k = file.offset = kGeneratedOffset;  // the fixed names are done: the provider's come next
+    }
+    std::string_view name;
+    std::uint64_t inode = 0;
+    std::uint8_t type = 0;
+    std::uint64_t next = k + 1;
+    std::optional<GeneratedEntry> generated;
+    if (k >= kGeneratedOffset) {
+      generated = directory.generator->entry(directory, k - kGeneratedOffset);
+      if (!generated) break;
+      name = generated->name_view();
+      inode = generated->inode;
+      type = kDirentTypes[static_cast<int>(generated->type)];
+      next = kGeneratedOffset + generated->next_position;
+    } else {
+      const Node& entry = k == 0 ? directory : k == 1 ? *directory.parent : *child;
+      name = k == 0 ? "." : k == 1 ? ".." : entry.name;
+      inode = entry.inode;
+      type = dirent_type(entry);
+    }
     const std::size_t length =
         (abi::kDirent64NameOffset + name.size() + 1 + 7) & ~std::size_t{7};  // padded to 8
     if (used + length > out.size()) {
@@ -307,12 +354,13 @@ std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std:
     }
     std::byte* record = out.data() + used;
     std::memset(record, 0, length);
-    const abi::Dirent64Header header{entry.inode, static_cast<std::int64_t>(k + 1),
-                                     static_cast<std::uint16_t>(length), dirent_type(entry)};
+    const abi::Dirent64Header header{inode, static_cast<std::int64_t>(next),
+                                     static_cast<std::uint16_t>(length), type};
     std::memcpy(record, &header, abi::kDirent64NameOffset);
     std::memcpy(record + abi::kDirent64NameOffset, name.data(), name.size());
     used += length;
-    if (k >= 2) child = child->next_sibling;
+    file.offset = next;
+    if (k >= 2 && k < kGeneratedOffset) child = child->next_sibling;
   }
   return used;
 }
@@ -343,7 +391,7 @@ std::uint32_t poll_events(const OpenFile& file) {
 
 abi::Stat stat_of(const Node& node) {
   abi::Stat st{};
-  st.st_dev = kTreeDevice;
+  st.st_dev = node.generator != nullptr ? kGeneratedDevice : kTreeDevice;
   st.st_ino = node.inode;
   st.st_nlink = link_count(node);
   st.st_mode = type_bits(node) | (node.mode & 07777);
@@ -376,7 +424,7 @@ abi::Statx statx_of(const Node& node) {
     sx.stx_rdev_minor = numbers.minor;
   }
   sx.stx_dev_major = 0;
-  sx.stx_dev_minor = static_cast<std::uint32_t>(kTreeDevice);
+  sx.stx_dev_minor = static_cast<std::uint32_t>(st.st_dev);
   return sx;
 }
 

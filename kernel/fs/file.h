@@ -9,6 +9,8 @@
 //   /dev/console, /dev/tty   the terminal (a TerminalPort: the console's line discipline)
 //   named pipe     (mknod/mkfifo under /tmp) an end of the pipe it shares with its other
 //                  openers: fs/pipe.h's open_fifo
+//   generated file (/proc, fs/generated.h) its provider's bytes, made once at open (a
+//                  snapshot the OpenFile owns); opening it to write is EACCES; SEEK_END EINVAL
 // Portable and host-tested: everything reads and writes kernel buffers; the system calls copy
 // to and from user memory.
 #pragma once
@@ -86,6 +88,9 @@ struct OpenFile {
   // Descriptors sharing it (dup, fork). Changed only through retain/release, atomically: after
   // fork two processes' tables, on two CPUs, may close the same file at once.
   std::uint32_t references = 1;
+  // A generated file (fs/generated.h, /proc): its contents as they were at open, owned by this
+  // open file and freed with it; reads and seeks work over these bytes.
+  lib::ByteBuffer contents{};
 
   [[nodiscard]] bool readable() const {
     return (flags & abi::kOpenAccessMask) != abi::kOpenWriteOnly;

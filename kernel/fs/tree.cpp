@@ -324,10 +324,17 @@ std::expected<Node*, abi::Errno> Tree::walk(std::string_view path, Node* start, 
       continue;
     }
     Node* next = current->child(name);
+    if (next == nullptr && current->generator != nullptr) {  // /proc/<pid>: its provider's
+      auto generated = current->generator->lookup(*current, name);
+      if (!generated) return std::unexpected(generated.error());
+      next = *generated;
+    }
     if (next == nullptr) return std::unexpected(abi::Errno::enoent);
     if (next->type == NodeType::symlink && (!last || follow == FollowLast::yes || wants_directory)) {
       if (++hops > kMaxSymlinkHops) return std::unexpected(abi::Errno::eloop);
-      const std::string_view target(reinterpret_cast<const char*>(next->data.data()), next->data.size());
+      const auto target_or_error = link_target(*next);
+      if (!target_or_error) return std::unexpected(target_or_error.error());
+      const std::string_view target = *target_or_error;
       if (target.empty()) return std::unexpected(abi::Errno::enoent);
       auto resolved = walk(target, current, FollowLast::yes, hops);
       if (!resolved) return resolved;
@@ -458,12 +465,20 @@ void Tree::detach(Node* node) {
   }
 }
 
+namespace {
+// The nodes whose holders are counted: tmpfs nodes (freed by their last holder once removed) and
+// generated ones (their provider frees an ended process's nodes once nobody holds them).
+bool counts_holders(const Node* node) {
+  return node != nullptr && (node->writable() || node->generator != nullptr);
+}
+}  // namespace
+
 void hold(Node* node) {
-  if (node != nullptr && node->writable()) ++node->open_count;
+  if (counts_holders(node)) ++node->open_count;
 }
 
 void drop(Node* node) {
-  if (node == nullptr || !node->writable() || --node->open_count > 0 || !node->unlinked) return;
+  if (!counts_holders(node) || --node->open_count > 0 || !node->unlinked) return;
   node->free_bytes();
   delete node;  // detach() gave it up to its holders; this was the last one
 }
@@ -521,6 +536,24 @@ std::expected<void, abi::Errno> Tree::rename(Node* old_parent, std::string_view 
   node->parent = new_parent;
   new_parent->children.push_back(node);
   return {};
+}
+
+std::expected<std::string_view, abi::Errno> link_target(Node& link) {
+  if (link.generator != nullptr) return link.generator->link_target(link);
+  return std::string_view(reinterpret_cast<const char*>(link.data.data()), link.data.size());
+}
+
+Node* Tree::add_generated(Node* parent, std::string_view name, NodeType type, std::uint32_t mode,
+                          Generator& generator, std::uintptr_t data) {
+  Node* node = parent->child(name);
+  if (node == nullptr) node = make_boot_node(parent, name, type);
+  node->type = type;  // what the archive had there gives way to the generated node
+  node->data = {};
+  node->device = Device::none;
+  node->mode = mode;
+  node->generator = &generator;
+  node->generator_data = data;
+  return node;
 }
 
 std::expected<std::size_t, abi::Errno> Tree::path_of(const Node* node, std::span<char> out) const {

@@ -34,6 +34,7 @@
 
 #include "abi/errno.h"
 #include "fs/cpio.h"
+#include "fs/generated.h"
 #include "lib/byte_buffer.h"
 
 namespace ferrite::fs {
@@ -110,6 +111,11 @@ struct Node {
   lib::ByteBuffer owned_name;         // `name` of a node created at run time
   std::uint32_t open_count = 0;       // holders of a tmpfs node: OpenFiles, current directories
   bool unlinked = false;              // removed from its directory while held: the holders own it
+  // A generated node (fs/generated.h, /proc): its provider, and which of its nodes this is, in
+  // the provider's own terms. Held like a tmpfs node (open_count), so the provider knows when
+  // the node of an ended process may go.
+  Generator* generator = nullptr;
+  std::uintptr_t generator_data = 0;
 
   std::size_t size() const { return type == NodeType::directory ? 0 : data.size(); }
   Node* child(std::string_view child_name) const;
@@ -134,6 +140,9 @@ inline ChildList::Iterator& ChildList::Iterator::operator++() {
 // its own parent (its old one may go first) and takes no new names (ENOENT, as on Linux).
 void hold(Node* node);
 void drop(Node* node);
+
+// A symbolic link's target: its bytes, or, for a generated link, what its provider says now.
+std::expected<std::string_view, abi::Errno> link_target(Node& link);
 
 // How a lookup treats a symbolic link in the last component: stat() follows it, lstat() and
 // readlink() do not.
@@ -204,6 +213,11 @@ class Tree {
   std::expected<void, abi::Errno> remove(Node* parent, std::string_view name, bool directory);
   std::expected<void, abi::Errno> rename(Node* old_parent, std::string_view old_name,
                                          Node* new_parent, std::string_view new_name);
+  // A generated node `name` below `parent` (fs/generated.h), made at boot like the archive's:
+  // /proc and its fixed files. A node of that name already there (an archive's empty /proc
+  // directory, a mount point) becomes the generated one. Its inode comes from the tree.
+  Node* add_generated(Node* parent, std::string_view name, NodeType type, std::uint32_t mode,
+                      Generator& generator, std::uintptr_t data = 0);
   const TmpfsBudget& tmpfs_budget() const { return *budget_; }
   void set_tmpfs_limit(std::size_t limit) { budget_->limit = limit; }
 

@@ -20,6 +20,7 @@
 #include "mm/user_copy.h"
 #include "proc/pipe_waiter.h"
 #include "proc/process_groups.h"
+#include "proc/procfs.h"
 #include "proc/signal.h"
 #include "proc/signals.h"
 #include "proc/spawn.h"
@@ -38,7 +39,7 @@ using mm::kPageBytes;
 // every switch) and where its program starts.
 // An unused slot is all zero bytes: a Process without its two non-zero defaults (allocate_slot
 // makes a real one), a zeroed FPU area. So `slots` is constant-initialised into .bss (zeroed at
-// boot anyway): no constructor runs over it, and the image holds no 246 KiB of zeros in .data.
+// boot anyway): no constructor runs over it, and the image holds no 264 KiB of zeros in .data.
 struct Slot {
   Process process{.signals = {.alt_stack_flags = 0}, .umask = 0};
   arch::UserContext context{};
@@ -237,6 +238,7 @@ Slot* allocate_slot() {
 void free_slot(Slot& slot) {
   sync::InterruptGuard no_interrupts;
   slot.in_use = false;
+  procfs::forget(slot.process.pid);  // its /proc/<pid> goes with it (Linux's proc_flush_pid)
 }
 
 // The first code of a process's thread: it becomes a user thread (so the scheduler saves and
@@ -353,6 +355,7 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
   for (std::size_t i = 0; i + 1 < kProcessNameLength && i < name.size(); ++i)
     process.name[i] = name[i];
   process.cwd = tree->root();
+  process.program.record(path, argv, process.cwd);
   process.kernel_waited = true;  // the kernel shell (or init's runner) joins its thread
   process.pgid = process.pid;
   process.sid = process.pid;
@@ -477,7 +480,7 @@ void exit_current(std::int32_t wait_status) {
   for (Slot& slot : slots) {
     if (!slot.in_use || slot.process.parent != process.pid || &slot.process == &process) continue;
     slot.process.parent = init != nullptr ? init->pid : 0;
-    if (init == nullptr && slot.process.zombie && !slot.process.kernel_waited) slot.in_use = false;
+    if (init == nullptr && slot.process.zombie && !slot.process.kernel_waited) free_slot(slot);
   }
   process.exit_status = wait_status;
   // Its thread's CPU time becomes the process's, for good (the last few hundred instructions of
@@ -517,6 +520,7 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
   Process& child = slot->process;
   const Pid pid = child.pid;
   for (std::size_t i = 0; i < kProcessNameLength; ++i) child.name[i] = parent.name[i];
+  child.program = parent.program;
   child.parent = parent.pid;
   child.pgid = parent.pgid;
   child.sid = parent.sid;
@@ -615,6 +619,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (std::size_t i = 0; i < kProcessNameLength; ++i)
     process.name[i] = i + 1 < kProcessNameLength && i < name.size() ? name[i] : '\0';
+  process.program.record(path, argv, process.cwd);
   arch::InterruptFrame& frame = *process.syscall_frame;
   const std::uint64_t cs = frame.cs, ss = frame.ss;
   frame = arch::InterruptFrame{};
@@ -666,7 +671,7 @@ std::expected<WaitResult, abi::Errno> wait_child(Process& self, Pid pid, WaitOpt
       const WaitResult result{slot.process.pid, slot.process.exit_status, converted(both)};
       if (options.consume) {
         self.children.add(both);
-        slot.in_use = false;
+        free_slot(slot);
       }
       return result;
     }

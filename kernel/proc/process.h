@@ -11,6 +11,7 @@
 #include "fs/file.h"
 #include "fs/tree.h"
 #include "mm/address_space.h"
+#include "proc/program.h"
 #include "proc/signal.h"
 #include "sched/cpu_time.h"
 
@@ -65,6 +66,7 @@ struct Process {
   bool did_exec = false;                 // a successful execve ran (setpgid on it: EACCES)
   std::uint32_t umask = fs::kUmask;      // umask(2); fork copies it, execve keeps it
   arch::InterruptFrame* syscall_frame = nullptr;  // the registers of the system call running now
+  ProgramRecord program{};               // /proc/<pid>/cmdline and exe (proc/program.h)
 
   // ---- CPU time and faults (chapter 15): `own` holds what its ended threads used (its one
   // thread's, once it is exiting: until then that thread's CPU time is read from the thread);

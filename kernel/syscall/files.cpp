@@ -221,10 +221,12 @@ Result readlink_at(proc::Process& process, std::int64_t dirfd, std::uint64_t pat
   const auto node = resolve_user_path(process, dirfd, path_address, fs::FollowLast::no);
   if (!node) return std::unexpected(node.error());
   if ((*node)->type != fs::NodeType::symlink) return std::unexpected(Errno::einval);
-  // The target, without a NUL, cut to the buffer (readlink(2)).
+  // The target, without a NUL, cut to the buffer (readlink(2)); /proc's made now (fs/generated.h).
+  const auto target = fs::link_target(**node);
+  if (!target) return std::unexpected(target.error());
   const std::size_t length =
-      std::min<std::uint64_t>((*node)->data.size(), static_cast<std::uint32_t>(size));
-  if (auto copied = mm::copy_to_user(buffer, (*node)->data.data(), length); !copied) {
+      std::min<std::uint64_t>(target->size(), static_cast<std::uint32_t>(size));
+  if (auto copied = mm::copy_to_user(buffer, target->data(), length); !copied) {
     return std::unexpected(copied.error());
   }
   return static_cast<std::int64_t>(length);
@@ -781,6 +783,13 @@ Result sys_sendfile(proc::Process& process, const Arguments& a) {
   const auto in = file_of(process, a.arg[1]);
   if (!in) return std::unexpected(in.error());
   if (!(*in)->readable() || !(*out)->writable()) return std::unexpected(Errno::ebadf);
+  // A background job's sendfile from or to the terminal meets job control as read and write do.
+  if (auto allowed = terminal_transfer_check(process, **in, false); !allowed) {
+    return std::unexpected(allowed.error());
+  }
+  if (auto allowed = terminal_transfer_check(process, **out, true); !allowed) {
+    return std::unexpected(allowed.error());
+  }
   const std::uint64_t offset_address = a.arg[2];
   std::uint64_t offset = 0;
   if (offset_address != 0) {

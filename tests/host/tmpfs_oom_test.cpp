@@ -1,5 +1,6 @@
 // The tmpfs at /tmp when the kernel heap runs out (kernel/fs/tree.h): every operation a system
-// call makes — create, mkdir, write, truncate, rename, symlink, mknod, opening a named pipe — fails
+// call makes — create, mkdir, write, truncate, rename, symlink, mknod, opening a named pipe or a
+// generated /proc file — fails
 // with ENOMEM at each of its allocations in turn, and then the tree, the file and the budget are
 // exactly as they were and the heap holds nothing more; with the memory back, the same operation
 // succeeds.
@@ -29,6 +30,7 @@
 #include "fs/file.h"
 #include "fs/tree.h"
 #include "lib/byte_buffer.h"
+#include "proc/proc_text.h"
 #include "support/cpio_writer.h"
 #include "support/fake_kernel.h"
 #include "syscall/syscall.h"
@@ -396,6 +398,51 @@ TEST_F(TmpfsOutOfMemory, SymlinkMknodAndOpeningANamedPipe) {
   fs::release(first);
   EXPECT_EQ(fifo->fifo, nullptr);
   EXPECT_EQ(fifo->open_count, 0u);
+}
+
+// A generated file (/proc, fs/generated.h) whose snapshot is the real /proc text, written
+// through proc_text's BufferSink: opening it fails with ENOMEM at each allocation (the OpenFile,
+// each growth of the snapshot) and then nothing is held or kept; with the memory back, the
+// snapshot is whole.
+namespace {
+class MeminfoGenerator final : public fs::Generator {
+ public:
+  std::expected<void, uapi::Errno> generate(const fs::Node&, ferrite::lib::ByteBuffer& out) override {
+    ferrite::proc::text::BufferSink sink(out);
+    ferrite::proc::text::write_meminfo(sink, {.total_bytes = 1 << 30, .free_bytes = 1 << 29});
+    const ferrite::proc::text::Mount mounts[] = {{"rootfs", "/", "rootfs", "ro"},
+                                                 {"tmpfs", "/tmp", "tmpfs", "rw,relatime"}};
+    ferrite::proc::text::write_mounts(sink, mounts);
+    return sink.result();
+  }
+  std::expected<std::string_view, uapi::Errno> link_target(fs::Node&) override {
+    return std::unexpected(uapi::Errno::einval);
+  }
+  std::expected<fs::Node*, uapi::Errno> lookup(fs::Node&, std::string_view) override {
+    return std::unexpected(uapi::Errno::enoent);
+  }
+  std::optional<fs::GeneratedEntry> entry(const fs::Node&, std::uint64_t) override { return {}; }
+};
+}  // namespace
+
+TEST_F(TmpfsOutOfMemory, OpeningAGeneratedFile) {
+  MeminfoGenerator generator;
+  fs::Node* proc = tree_->add_generated(tree_->root(), "proc", fs::NodeType::directory, 0555, generator);
+  fs::Node* meminfo = tree_->add_generated(proc, "meminfo", fs::NodeType::regular, 0444, generator);
+  fs::OpenFile* file = nullptr;
+  const std::size_t allocations = expect_enomem_at_each_allocation([&] {
+    auto opened = fs::open(meminfo, uapi::kOpenReadOnly);
+    if (opened) file = *opened;
+    return status(opened);
+  });
+  EXPECT_GE(allocations, 3u) << "the OpenFile and the snapshot as it grew";
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(meminfo->open_count, 1u);
+  const std::string text(reinterpret_cast<const char*>(file->contents.data()), file->contents.size());
+  EXPECT_TRUE(text.starts_with("MemTotal:        1048576 kB\n")) << text;
+  EXPECT_TRUE(text.ends_with("tmpfs /tmp tmpfs rw,relatime 0 0\n")) << text;
+  fs::release(file);
+  EXPECT_EQ(meminfo->open_count, 0u);
 }
 
 // Removing allocates nothing, so it works with no memory to be had.
