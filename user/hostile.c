@@ -692,6 +692,41 @@ static void scenario_sigreturn(void) {
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "unmapped frame: %s", describe(status));
 }
 
+/* --- addresses the kernel loads into the return frame itself: a signal handler and a clone
+ * stack that are not canonical (iretq with a non-canonical RIP raises #GP in ring 0). */
+struct kernel_sigaction { uint64_t handler, flags, restorer, mask; };
+static void restorer(void) { syscall(SYS_rt_sigreturn); }
+static uint64_t bad_handler;
+static void handler_at(void) {
+  struct kernel_sigaction sa = {bad_handler, 0x04000000 /* SA_RESTORER */, (uint64_t)restorer, 0};
+  long r = syscall(SYS_rt_sigaction, SIGUSR1, &sa, NULL, 8);
+  if (r != 0) _exit(60);  /* refused: fine too */
+  raise(SIGUSR1);
+  _exit(61);
+}
+static void clone_stack_at(void) {
+  long pid = syscall(SYS_clone, SIGCHLD, bad_handler, 0, 0, 0);
+  if (pid == 0) _exit(62);  /* the child with that stack: only a return from the call */
+  if (pid < 0) _exit(63);
+  int status;
+  waitpid(pid, &status, 0);
+  _exit(WIFSIGNALED(status) ? 64 : 65);
+}
+static void scenario_frame_addresses(void) {
+  static const uint64_t addresses[] = {0x0000800000000000ull, 0xffff7fffffffffffull,
+                                       0xffffffff80100000ull, 0x00007ffffffff000ull};
+  for (size_t i = 0; i < sizeof addresses / sizeof addresses[0]; ++i) {
+    bad_handler = addresses[i];
+    int status = in_child(handler_at, 5);
+    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
+              (WIFEXITED(status) && WEXITSTATUS(status) == 60),
+          "handler at %#llx: %s", (unsigned long long)addresses[i], describe(status));
+    status = in_child(clone_stack_at, 5);
+    CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 64 || WEXITSTATUS(status) == 63),
+          "clone stack at %#llx: %s", (unsigned long long)addresses[i], describe(status));
+  }
+}
+
 /* --- user-mode instructions that must trap, not reach the kernel. */
 static void do_int3(void) { __asm__ volatile("int3"); }
 static void do_int80(void) { __asm__ volatile("int $0x80"); }
@@ -813,6 +848,32 @@ static void scenario_bomb(void) {
   printf("hostile: bomb: %s\n", describe(status));
 }
 
+/* --- hold: takes every frame it can get and keeps it (not in `all`: it ends only when killed),
+ * so that what runs meanwhile meets a machine out of memory. A touch that finds no frame is a
+ * SIGSEGV, caught here: the pages touched so far stay. */
+#include <setjmp.h>
+static sigjmp_buf hold_jump;
+static void hold_full(int s) { (void)s; siglongjmp(hold_jump, 1); }
+static void scenario_hold(void) {
+  static char alt[65536];
+  memset(alt, 1, sizeof alt);  /* its frames now: the handler must not need one */
+  stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+  sigaltstack(&ss, NULL);
+  struct sigaction sa = {.sa_handler = hold_full, .sa_flags = SA_ONSTACK | SA_NODEFER};
+  sigaction(SIGSEGV, &sa, NULL);
+  static volatile size_t touched;
+  char* p = mmap(NULL, 1ull << 36, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) { printf("hostile: hold: mmap: %s\n", strerror(errno)); return; }
+  if (sigsetjmp(hold_jump, 1) == 0) {
+    for (;;) {
+      p[touched] = 1;
+      touched += 4096;
+    }
+  }
+  printf("hostile: hold: holding %zu MiB\n", touched >> 20);
+  for (;;) pause();
+}
+
 struct scenario { const char* name; void (*fn)(void); };
 static const struct scenario scenarios[] = {
     {"nt_flag", scenario_nt_flag},       {"stack", scenario_stack},
@@ -822,8 +883,9 @@ static const struct scenario scenarios[] = {
     {"signal_storm", scenario_signal_storm}, {"sigreturn", scenario_sigreturn},
     {"traps", scenario_traps},           {"memory", scenario_memory},
     {"unmap_all", scenario_unmap_all},   {"oom", scenario_oom},
-    {"bomb", scenario_bomb},
+    {"bomb", scenario_bomb},             {"frame_addresses", scenario_frame_addresses},
 };
+static const struct scenario hold = {"hold", scenario_hold};
 
 static int processes(void) {
   struct sysinfo info;
@@ -841,6 +903,11 @@ int main(int argc, char** argv) {
   sysinfo(&before);
   for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; ++i) {
     int wanted = 0;
+    if (i == 0 && argc == 2 && strcmp(argv[1], "hold") == 0) {
+      current = "hold";
+      hold.fn();
+      return 1;
+    }
     for (int a = 1; a < argc; ++a) {
       if (strcmp(argv[a], "all") == 0 || strcmp(argv[a], scenarios[i].name) == 0) wanted = 1;
     }
