@@ -874,6 +874,49 @@ static void scenario_hold(void) {
   for (;;) pause();
 }
 
+/* --- pipehog: every process it can fork makes pipes until it cannot (each pipe is a 64 KiB
+ * buffer of the kernel's heap), then all wait to be killed (not in `all`). */
+static void scenario_pipehog(void) {
+  int report[2];
+  pipe(report);
+  int children = 0;
+  for (; children < 64; ++children) {
+    pid_t pid = fork();
+    if (pid < 0) break;
+    if (pid == 0) {
+      int made = 0, fds[2], error = 0;
+      for (;;) {
+        if (pipe(fds) != 0) { error = errno; break; }
+        ++made;
+      }
+      char line[64];
+      int n = snprintf(line, sizeof line, "%d %d\n", made, error);
+      write(report[1], line, n);
+      for (;;) pause();
+    }
+  }
+  int total = 0, errors[200] = {0};
+  FILE* in = fdopen(report[0], "r");
+  for (int i = 0; i < children; ++i) {
+    int made = 0, error = 0;
+    if (fscanf(in, "%d %d", &made, &error) != 2) break;
+    total += made;
+    if (error > 0 && error < 200) ++errors[error];
+  }
+  printf("hostile: pipehog: %d processes, %d pipes (%d MiB of buffers);", children + 1, total,
+         total / 16);
+  for (int e = 0; e < 200; ++e) if (errors[e]) printf(" %d x %s;", errors[e], strerror(e));
+  int fds[2];
+  errno = 0;
+  int r = pipe(fds);
+  printf(" then pipe(): %d %s;", r, strerror(errno));
+  errno = 0;
+  r = open("/tmp/pipehog", O_CREAT | O_WRONLY, 0644);
+  printf(" open(O_CREAT): %d %s;", r, strerror(errno));
+  printf(" holding\n");
+  for (;;) pause();
+}
+
 struct scenario { const char* name; void (*fn)(void); };
 static const struct scenario scenarios[] = {
     {"nt_flag", scenario_nt_flag},       {"stack", scenario_stack},
@@ -906,6 +949,17 @@ int main(int argc, char** argv) {
     if (i == 0 && argc == 2 && strcmp(argv[1], "hold") == 0) {
       current = "hold";
       hold.fn();
+      return 1;
+    }
+    if (i == 0 && argc == 2 && strcmp(argv[1], "ignint") == 0) {
+      /* Deaf to Ctrl+C (SIGINT ignored), and then busy for ever: not in `all`. */
+      signal(SIGINT, SIG_IGN);
+      printf("hostile: ignint: SIGINT ignored\n");
+      for (;;) pause();
+    }
+    if (i == 0 && argc == 2 && strcmp(argv[1], "pipehog") == 0) {
+      current = "pipehog";
+      scenario_pipehog();
       return 1;
     }
     for (int a = 1; a < argc; ++a) {
