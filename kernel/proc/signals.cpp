@@ -88,6 +88,18 @@ std::size_t send_signal_to_group(Pid pgid, int signal, const SignalInfo& from) {
   return context.count;
 }
 
+std::size_t kill_all() {
+  std::size_t count = 0;
+  for_each_process(
+      [](Process& process, void* count) {
+        send_signal(process, kSigKill, kRaisedByKernel);
+        ++*static_cast<std::size_t*>(count);
+        return true;
+      },
+      &count);
+  return count;
+}
+
 bool signal_pending() {
   if (!sched::running()) return false;
   sched::Thread& self = sched::current();

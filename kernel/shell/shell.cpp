@@ -547,16 +547,10 @@ void ps() {
 
 // Chapter 15: SIGKILL to every process, what Linux's SysRq+i does ("kill all tasks"). The way
 // out when processes outlive the shell that started them and hold on: a fork bomb left running
-// in the background fills the process table, and then `sh` cannot start to kill it.
+// in the background fills the process table, and then `sh` cannot start to kill it. (While a
+// program holds the keyboard, Alt+SysRq+I does the same: tty/console.cpp.)
 void killall() {
-  std::size_t count = 0;
-  proc::for_each_process(
-      [](proc::Process& process, void* count) {
-        proc::send_signal(process, proc::kSigKill, proc::kRaisedByKernel);
-        ++*static_cast<std::size_t*>(count);
-        return true;
-      },
-      &count);
+  const std::size_t count = proc::kill_all();
   println("killall: SIGKILL sent to {} process{}", count, count == 1 ? "" : "es");
 }
 
