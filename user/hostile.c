@@ -957,6 +957,12 @@ int main(int argc, char** argv) {
       printf("hostile: ignint: SIGINT ignored\n");
       for (;;) pause();
     }
+    if (i == 0 && argc == 2 && strcmp(argv[1], "vforkpause") == 0) {
+      /* A vfork child that never execs nor exits: its parent waits (not in `all`). */
+      printf("hostile: vforkpause: vfork\n");
+      if (vfork() == 0) for (;;) pause();
+      return 0;
+    }
     if (i == 0 && argc == 2 && strcmp(argv[1], "pipehog") == 0) {
       current = "pipehog";
       scenario_pipehog();
