@@ -917,6 +917,42 @@ static void scenario_pipehog(void) {
   for (;;) pause();
 }
 
+/* --- two readers of the terminal at once, in raw mode, while a third process makes the screen
+ * answer cursor-position requests into the terminal's input as fast as it can. */
+#include <termios.h>
+static void tty_reader(void) {
+  static char buffer[4096];
+  for (unsigned i = 0;; ++i) (void)read(0, buffer, i % 2 ? sizeof buffer : 1 + i % 64);
+}
+static void scenario_tty_readers(void) {
+  struct termios saved, raw;
+  if (tcgetattr(0, &saved) != 0) { printf("hostile: tty_readers: no terminal\n"); return; }
+  raw = saved;
+  raw.c_lflag &= ~(ICANON | ECHO);
+  raw.c_cc[VMIN] = 0;
+  raw.c_cc[VTIME] = 0;
+  tcsetattr(0, TCSANOW, &raw);
+  pid_t readers[4];
+  for (int i = 0; i < 4; ++i) {
+    readers[i] = fork();
+    if (readers[i] == 0) tty_reader();
+  }
+  pid_t asker = fork();
+  if (asker == 0) {
+    static char many[4 * 256];
+    for (int i = 0; i < 256; ++i) memcpy(many + 4 * i, "\033[6n", 4);
+    for (;;) (void)write(1, many, sizeof many);
+  }
+  const char* seconds = getenv("HOSTILE_SECONDS");
+  sleep(seconds ? atoi(seconds) : 8);
+  kill(asker, SIGKILL);
+  for (int i = 0; i < 4; ++i) kill(readers[i], SIGKILL);
+  for (int i = 0; i < 5; ++i) wait(NULL);
+  tcsetattr(0, TCSANOW, &saved);
+  tcflush(0, TCIFLUSH);
+  printf("\nhostile: tty_readers: done\n");
+}
+
 struct scenario { const char* name; void (*fn)(void); };
 static const struct scenario scenarios[] = {
     {"nt_flag", scenario_nt_flag},       {"stack", scenario_stack},
@@ -956,6 +992,10 @@ int main(int argc, char** argv) {
       signal(SIGINT, SIG_IGN);
       printf("hostile: ignint: SIGINT ignored\n");
       for (;;) pause();
+    }
+    if (i == 0 && argc == 2 && strcmp(argv[1], "tty_readers") == 0) {
+      scenario_tty_readers();
+      return 0;
     }
     if (i == 0 && argc == 2 && strcmp(argv[1], "vforkpause") == 0) {
       /* A vfork child that never execs nor exits: its parent waits (not in `all`). */
