@@ -692,6 +692,8 @@ static void scenario_sigreturn(void) {
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "unmapped frame: %s", describe(status));
 }
 
+static void ignore_signal(int s) { (void)s; }
+
 /* --- addresses the kernel loads into the return frame itself: a signal handler and a clone
  * stack that are not canonical (iretq with a non-canonical RIP raises #GP in ring 0). */
 struct kernel_sigaction { uint64_t handler, flags, restorer, mask; };
@@ -712,7 +714,27 @@ static void clone_stack_at(void) {
   waitpid(pid, &status, 0);
   _exit(WIFSIGNALED(status) ? 64 : 65);
 }
+static uint64_t alt_base, alt_size;
+static void altstack_at(void) {
+  struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = {alt_base, 0, 0, alt_size};
+  if (syscall(SYS_sigaltstack, &ss, NULL) != 0) _exit(66);  /* refused: fine too */
+  struct sigaction sa = {.sa_handler = ignore_signal, .sa_flags = SA_ONSTACK};
+  sigaction(SIGUSR1, &sa, NULL);
+  raise(SIGUSR1);
+  _exit(67);
+}
 static void scenario_frame_addresses(void) {
+  static const uint64_t stacks[][2] = {
+      {0xffff800000000000ull, 0x10000}, {0xfffffffffffff000ull, 0x2000},
+      {0x0000800000000000ull - 0x1000, 0x10000}, {0x1000, 0x1000}};
+  for (size_t i = 0; i < sizeof stacks / sizeof stacks[0]; ++i) {
+    alt_base = stacks[i][0], alt_size = stacks[i][1];
+    int status = in_child(altstack_at, 5);
+    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
+              (WIFEXITED(status) && WEXITSTATUS(status) == 66),
+          "sigaltstack at %#llx size %#llx: %s", (unsigned long long)alt_base,
+          (unsigned long long)alt_size, describe(status));
+  }
   static const uint64_t addresses[] = {0x0000800000000000ull, 0xffff7fffffffffffull,
                                        0xffffffff80100000ull, 0x00007ffffffff000ull};
   for (size_t i = 0; i < sizeof addresses / sizeof addresses[0]; ++i) {
