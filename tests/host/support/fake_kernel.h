@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,5 +82,8 @@ struct ExecCall {
   std::vector<std::string> argv;
 };
 std::optional<ExecCall>& last_exec();
+// Called by the fake exec_current before it reads the file's bytes: what another process does
+// while an execve sleeps on its way (empty: nothing).
+std::function<void()>& during_exec();
 
 }  // namespace ferrite::testing
