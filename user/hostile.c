@@ -63,7 +63,7 @@ static int in_child(void (*fn)(void), unsigned seconds) {
 
 /* --- the RFLAGS a program can set with popf: NT (bit 14) must not follow it into the kernel
  * (Linux clears it through IA32_FMASK; with NT set in ring 0, iretq raises #GP). */
-static void nt_then(long number) {
+static long nt_syscall(long number, long a, long b, long c) {
   long ret;
   __asm__ volatile(
       "pushfq\n\t"
@@ -74,40 +74,18 @@ static void nt_then(long number) {
       "andq $~0x4000, (%%rsp)\n\t"
       "popfq"
       : "=a"(ret)
-      : "a"(number), "D"(0), "S"(0), "d"(0)
+      : "a"(number), "D"(a), "S"(b), "d"(c)
       : "rcx", "r11", "memory", "cc");
-  (void)ret;
-}
-static void nt_sleep(void) {
-  struct timespec t = {0, 20 * 1000 * 1000};
-  long ret;
-  __asm__ volatile(
-      "pushfq\n\t"
-      "orq $0x4000, (%%rsp)\n\t"
-      "popfq\n\t"
-      "syscall\n\t"
-      "pushfq\n\t"
-      "andq $~0x4000, (%%rsp)\n\t"
-      "popfq"
-      : "=a"(ret)
-      : "a"((long)SYS_nanosleep), "D"(&t), "S"(0)
-      : "rcx", "r11", "memory", "cc");
+  return ret;
 }
 static void nt_flag(void) {
-  nt_then(SYS_getpid);   /* sysret */
-  nt_then(SYS_sched_yield);
-  nt_sleep();            /* a switch to another thread */
+  nt_syscall(SYS_getpid, 0, 0, 0);  /* sysret */
+  nt_syscall(SYS_sched_yield, 0, 0, 0);
+  struct timespec t = {0, 20 * 1000 * 1000};
+  nt_syscall(SYS_nanosleep, (long)&t, 0, 0);  /* a switch to another thread */
   char* argv[] = {"/bin/hello", NULL};
   char* envp[] = {NULL};
-  long ret;
-  __asm__ volatile(      /* execve: leaves through iretq */
-      "pushfq\n\t"
-      "orq $0x4000, (%%rsp)\n\t"
-      "popfq\n\t"
-      "syscall"
-      : "=a"(ret)
-      : "a"((long)SYS_execve), "D"(argv[0]), "S"(argv), "d"(envp)
-      : "rcx", "r11", "memory", "cc");
+  nt_syscall(SYS_execve, (long)argv[0], (long)argv, (long)envp);  /* leaves through iretq */
   _exit(3);
 }
 static void scenario_nt_flag(void) {
@@ -187,6 +165,12 @@ static void scenario_oom(void) {
 static long raw_execve(const void* path, const void* argv, const void* envp) {
   return syscall(SYS_execve, path, argv, envp);
 }
+static char* filled_string(size_t length, char c) {
+  char* text = malloc(length + 1);
+  memset(text, c, length);
+  text[length] = 0;
+  return text;
+}
 static void scenario_execve_args(void) {
   char* envp[] = {NULL};
   errno = 0;
@@ -221,10 +205,7 @@ static void scenario_execve_args(void) {
   CHECK(r == -1 && errno == EFAULT, "argv without NULL off the mapping: %ld errno %d", r, errno);
   /* Too much: 40 strings of 100 KiB (4 MiB, more than Linux's 2 MiB with an 8 MiB stack
    * limit) and one string of 200 KiB (MAX_ARG_STRLEN is 128 KiB). */
-  size_t big = 100 * 1024;
-  char* s = malloc(big + 1);
-  memset(s, 'y', big);
-  s[big] = 0;
+  char* s = filled_string(100 * 1024, 'y');
   char* many[42];
   many[0] = "hello";
   for (int i = 1; i < 41; ++i) many[i] = s;
@@ -233,11 +214,7 @@ static void scenario_execve_args(void) {
   CHECK(r == -1 && errno == E2BIG, "4 MiB of argv: %ld errno %d", r, errno);
   r = raw_execve("/bin/hello", good, many);
   CHECK(r == -1 && errno == E2BIG, "4 MiB of envp: %ld errno %d", r, errno);
-  size_t huge = 200 * 1024;
-  char* h = malloc(huge + 1);
-  memset(h, 'z', huge);
-  h[huge] = 0;
-  char* one[] = {"hello", h, NULL};
+  char* one[] = {"hello", filled_string(200 * 1024, 'z'), NULL};
   r = raw_execve("/bin/hello", one, envp);
   CHECK(r == -1 && errno == E2BIG, "one 200 KiB string: %ld errno %d", r, errno);
   /* Many empty strings: 1,000,000 pointers (8 MB array). */
@@ -283,6 +260,16 @@ static int try_exec(const char* path) {
   exec_path = path;
   return in_child(exec_it, 5);
 }
+/* Runs a copy of `file` with `width` bytes at `offset` replaced by `value`'s. */
+static int run_mutated(const char* file, size_t size, size_t offset, const void* value,
+                       size_t width) {
+  char* copy = malloc(size);
+  memcpy(copy, file, size);
+  memcpy(copy + offset, value, width);
+  write_file("/tmp/mut", copy, size);
+  free(copy);
+  return try_exec("/tmp/mut");
+}
 static void scenario_bad_elf(void) {
   size_t size;
   char* hello = slurp("/bin/hello", &size);
@@ -316,12 +303,7 @@ static void scenario_bad_elf(void) {
       {0x04, 1, 1, "ELFCLASS32"},
   };
   for (size_t i = 0; i < sizeof mutations / sizeof mutations[0]; ++i) {
-    char* copy = malloc(size);
-    memcpy(copy, hello, size);
-    memcpy(copy + mutations[i].offset, &mutations[i].value, mutations[i].width);
-    write_file("/tmp/mut", copy, size);
-    free(copy);
-    status = try_exec("/tmp/mut");
+    status = run_mutated(hello, size, mutations[i].offset, &mutations[i].value, mutations[i].width);
     printf("hostile: bad_elf: %s: %s\n", mutations[i].what, describe(status));
     CHECK(status != -1 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0), "%s: %s",
           mutations[i].what, describe(status));
@@ -350,12 +332,7 @@ static void scenario_bad_elf(void) {
       {4, 4, 0, "p_flags none"},
   };
   for (size_t i = 0; i < sizeof ph / sizeof ph[0]; ++i) {
-    char* copy = malloc(size);
-    memcpy(copy, hello, size);
-    memcpy(copy + load + ph[i].offset, &ph[i].value, ph[i].width);
-    write_file("/tmp/mut", copy, size);
-    free(copy);
-    status = try_exec("/tmp/mut");
+    status = run_mutated(hello, size, load + ph[i].offset, &ph[i].value, ph[i].width);
     printf("hostile: bad_elf: %s: %s\n", ph[i].what, describe(status));
   }
   /* Directories, devices and empty files. */
@@ -379,26 +356,22 @@ static void scenario_bad_elf(void) {
 /* --- #! scripts that loop, and odd ones. */
 static void scenario_shebang(void) {
   write_file("/tmp/loop", "#!/tmp/loop\n", 12);
-  int status = try_exec("/tmp/loop");
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 100 + ELOOP, "#! to itself: %s",
-        describe(status));
   write_file("/tmp/a", "#!/tmp/b\n", 9);
   write_file("/tmp/b", "#!/tmp/a\n", 9);
-  status = try_exec("/tmp/a");
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 100 + ELOOP, "#! a->b->a: %s",
-        describe(status));
-  write_file("/tmp/e", "#!\n", 3);
-  status = try_exec("/tmp/e");
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 100 + ENOEXEC, "#! alone: %s",
-        describe(status));
-  write_file("/tmp/e", "#!", 2);
-  status = try_exec("/tmp/e");
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 100 + ENOEXEC, "#! without newline: %s",
-        describe(status));
-  write_file("/tmp/e", "#!/nonexistent\n", 15);
-  status = try_exec("/tmp/e");
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 100 + ENOENT, "#! missing: %s",
-        describe(status));
+  static const struct { const char* text; const char* run; int error; const char* what; } cases[] = {
+      {NULL, "/tmp/loop", ELOOP, "#! to itself"},
+      {NULL, "/tmp/a", ELOOP, "#! a->b->a"},
+      {"#!\n", "/tmp/e", ENOEXEC, "#! alone"},
+      {"#!", "/tmp/e", ENOEXEC, "#! without newline"},
+      {"#!/nonexistent\n", "/tmp/e", ENOENT, "#! missing"},
+  };
+  int status;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+    if (cases[i].text) write_file("/tmp/e", cases[i].text, strlen(cases[i].text));
+    status = try_exec(cases[i].run);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 100 + cases[i].error, "%s: %s",
+          cases[i].what, describe(status));
+  }
   char line[400] = "#!/";
   memset(line + 3, 'a', 300);
   line[303] = '\n';
