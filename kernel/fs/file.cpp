@@ -137,6 +137,8 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
       !tmpfs_file) {
     return std::unexpected(abi::Errno::erofs);
   }
+  // A program being loaded from it right now (execve): no writer (fs/tree.h, `writers`).
+  if (wants_write && tmpfs_file && node->executing > 0) return std::unexpected(abi::Errno::etxtbsy);
   constexpr std::uint64_t kOpenOnly = abi::kOpenCreate | abi::kOpenExclusive | abi::kOpenNoctty |
                                       abi::kOpenTruncate | abi::kOpenCloexec;
   if (node->type == NodeType::fifo) {
@@ -157,6 +159,7 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
   }
   if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
   hold(node);
+  if (tmpfs_file && file->writable()) ++node->writers;
   if (file->kind == FileKind::terminal && terminal() != nullptr) {
     file->opened_in = terminal()->opened(session);
   }
@@ -183,6 +186,8 @@ void release(OpenFile* file) {
     close_pipe_end(*file);
     drop(named);
   } else {
+    if (file->kind == FileKind::regular && file->node->writable() && file->writable())
+      --file->node->writers;  // as open() counted it
     drop(file->node);  // a removed file dies with its last close
   }
   delete file;
@@ -272,6 +277,7 @@ std::expected<void, abi::Errno> truncate(Node& node, std::int64_t length) {
   if (node.type == NodeType::directory) return std::unexpected(abi::Errno::eisdir);
   if (node.type != NodeType::regular) return std::unexpected(abi::Errno::einval);
   if (!node.writable()) return std::unexpected(abi::Errno::erofs);
+  if (node.executing > 0) return std::unexpected(abi::Errno::etxtbsy);  // fs/tree.h, `writers`
   if (static_cast<std::uint64_t>(length) > node.budget->limit) {
     return std::unexpected(abi::Errno::enospc);
   }

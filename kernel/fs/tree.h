@@ -110,6 +110,11 @@ struct Node {
   lib::ByteBuffer bytes;              // the contents of a tmpfs file
   lib::ByteBuffer owned_name;         // `name` of a node created at run time
   std::uint32_t open_count = 0;       // holders of a tmpfs node: OpenFiles, current directories
+  // A tmpfs file's OpenFiles open for writing, and the execve calls reading it as a program right
+  // now: one excludes the other (ETXTBSY, Linux's deny_write_access), so the bytes an execve
+  // reads cannot be truncated or reallocated under it (fs/file.cpp, syscall/process.cpp).
+  std::uint32_t writers = 0;
+  std::uint32_t executing = 0;
   bool unlinked = false;              // removed from its directory while held: the holders own it
   // A generated node (fs/generated.h, /proc): its provider, and which of its nodes this is, in
   // the provider's own terms. Held like a tmpfs node (open_count), so the provider knows when

@@ -88,6 +88,18 @@ std::size_t send_signal_to_group(Pid pgid, int signal, const SignalInfo& from) {
   return context.count;
 }
 
+std::size_t kill_all() {
+  std::size_t count = 0;
+  for_each_process(
+      [](Process& process, void* count) {
+        send_signal(process, kSigKill, kRaisedByKernel);
+        ++*static_cast<std::size_t*>(count);
+        return true;
+      },
+      &count);
+  return count;
+}
+
 bool signal_pending() {
   if (!sched::running()) return false;
   sched::Thread& self = sched::current();
@@ -133,6 +145,15 @@ void store(arch::FpuState& state, std::size_t offset, T value) {
 // handler. false if the user stack cannot take it (the process then dies of SIGSEGV, as on Linux).
 bool push_signal_frame(Process& process, arch::InterruptFrame& frame, int signal,
                        const SignalInfo& from, const SignalAction& action, std::uint64_t old_mask) {
+  // The handler becomes the return RIP, as rt_sigreturn's does: rt_sigaction takes any number,
+  // and a non-canonical one would make the iretq to it fault in ring 0 on real CPUs (SDM Vol. 2A
+  // IRET: #GP(0) for a non-canonical return RIP; QEMU's TCG does not check it, and faults later
+  // in ring 3). Linux's exit path catches that #GP; here the handler is checked first.
+  if (!arch::user_address_ok(action.handler)) {
+    println("{}: signal {} handler {:#x} is not a user address", process.name_view(), signal,
+            action.handler);
+    return false;
+  }
   arch::FpuState fpu;
   arch::save_fpu_state(fpu);
   const bool xsave = arch::fpu_uses_xsave();

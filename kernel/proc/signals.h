@@ -23,6 +23,9 @@ void send_signal(Process& target, int signal, const SignalInfo& from = {});
 // send_signal to every process whose process group is `pgid`; how many there were. Any context:
 // IRQ 1 sends Ctrl+C's SIGINT and Ctrl+\'s SIGQUIT with it (for_each_process takes no lock).
 std::size_t send_signal_to_group(Pid pgid, int signal, const SignalInfo& from = kRaisedByKernel);
+// SIGKILL to every process, what Linux's SysRq+i does ("kill all tasks"); how many there were.
+// Any context, as send_signal_to_group: the shell's `killall` and the console's Alt+SysRq+I.
+std::size_t kill_all();
 // The calling process has a pending signal it does not block (false in a kernel thread).
 [[nodiscard]] bool signal_pending();
 

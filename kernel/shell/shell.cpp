@@ -473,8 +473,9 @@ void release_and_report(proc::Process& process, std::int32_t status) {
 }
 
 // Chapter 14: a program from the initramfs as a process; the shell task waits for its thread to
-// end without blocking the executor (task::thread_exit), then reports how it ended. Ctrl+C kills
-// the program.
+// end without blocking the executor (task::thread_exit), then reports how it ended. Ctrl+C sends
+// the program SIGINT; a second Ctrl+C sends SIGKILL, for a program that catches or ignores the
+// first — without it such a program kept the kernel shell, and with it the only console, for good.
 task::Task<Outcome> run_program(Arguments arguments) {
   const std::string_view path = arguments.words[0];
   const auto process = proc::spawn(path, arguments.words);
@@ -491,7 +492,15 @@ task::Task<Outcome> run_program(Arguments arguments) {
             // program that catches or ignores it carries on, and `run` waits for it still
     println("^C");
     proc::send_signal(**process, proc::kSigInt, proc::kRaisedByKernel);
-    status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
+    cancel().arm();  // the next Ctrl+C is a request again
+    task::ThreadExit still_running(thread);
+    if (const std::optional<std::int64_t> value = co_await cancel().unless_cancelled(still_running)) {
+      status = static_cast<std::int32_t>(*value);
+    } else {  // SIGKILL cannot be caught, ignored or blocked
+      println("^C");
+      proc::send_signal(**process, proc::kSigKill, proc::kRaisedByKernel);
+      status = static_cast<std::int32_t>(co_await task::thread_exit(thread));
+    }
   }
   release_and_report(**process, status);
   co_return Outcome::done;
@@ -541,16 +550,10 @@ void ps() {
 
 // Chapter 15: SIGKILL to every process, what Linux's SysRq+i does ("kill all tasks"). The way
 // out when processes outlive the shell that started them and hold on: a fork bomb left running
-// in the background fills the process table, and then `sh` cannot start to kill it.
+// in the background fills the process table, and then `sh` cannot start to kill it. (While a
+// program holds the keyboard, Alt+SysRq+I does the same: tty/console.cpp.)
 void killall() {
-  std::size_t count = 0;
-  proc::for_each_process(
-      [](proc::Process& process, void* count) {
-        proc::send_signal(process, proc::kSigKill, proc::kRaisedByKernel);
-        ++*static_cast<std::size_t*>(count);
-        return true;
-      },
-      &count);
+  const std::size_t count = proc::kill_all();
   println("killall: SIGKILL sent to {} process{}", count, count == 1 ? "" : "es");
 }
 

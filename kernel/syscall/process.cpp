@@ -146,6 +146,35 @@ Result sys_clone(proc::Process& process, const Arguments& a) {
 }
 
 namespace {
+// The files an execve reads as program and interpreters: held (an unlink meanwhile must not free
+// them) and closed to writers (ETXTBSY, as Linux's deny_write_access) until it is done with their
+// bytes — execve sleeps on its way (copying arguments, mapping the new image), and another
+// process's rm, cp or truncate meanwhile freed the bytes it was reading: a kernel page fault.
+class PinnedImages {
+ public:
+  PinnedImages() = default;
+  PinnedImages(const PinnedImages&) = delete;
+  PinnedImages& operator=(const PinnedImages&) = delete;
+  ~PinnedImages() {
+    for (std::size_t i = 0; i < count_; ++i) {
+      --nodes_[i]->executing;
+      fs::drop(nodes_[i]);
+    }
+  }
+  std::expected<void, Errno> pin(fs::Node* node) {
+    if (node->writers > 0) return std::unexpected(Errno::etxtbsy);
+    if (count_ == nodes_.size()) return std::unexpected(Errno::eloop);
+    fs::hold(node);
+    ++node->executing;
+    nodes_[count_++] = node;
+    return {};
+  }
+
+ private:
+  std::array<fs::Node*, exec::kMaxInterpreterDepth + 1> nodes_{};  // the program, its interpreters
+  std::size_t count_ = 0;
+};
+
 // argv/envp of an execve, copied in: the strings in one heap buffer.
 struct ExecArguments {
   static constexpr std::size_t kBytes = 64 * 1024;  // well above what a shell passes here
@@ -227,6 +256,8 @@ Result sys_execve(proc::Process& process, const Arguments& a) {
   // Permission before format, as Linux: a file with an execute bit that is not an ELF (nor a
   // script) is ENOEXEC later.
   if (auto ok = executable(**node); !ok) return std::unexpected(ok.error());
+  PinnedImages pinned;
+  if (auto ok = pinned.pin(*node); !ok) return std::unexpected(ok.error());
   auto* arguments = new (std::nothrow) ExecArguments;
   if (arguments == nullptr) return std::unexpected(Errno::enomem);
   const auto run = [&]() -> Result {
@@ -247,6 +278,7 @@ Result sys_execve(proc::Process& process, const Arguments& a) {
       const auto interpreter = resolve(process, abi::kAtFdcwd, file_name, fs::FollowLast::yes);
       if (!interpreter) return std::unexpected(interpreter.error());
       if (auto ok = executable(**interpreter); !ok) return std::unexpected(ok.error());
+      if (auto ok = pinned.pin(*interpreter); !ok) return std::unexpected(ok.error());
       image = *interpreter;
     }
     if (auto done = proc::exec_current(*name, image->data, *argv, *envp); !done) {

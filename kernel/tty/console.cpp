@@ -214,6 +214,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
   // signal_chars_), and the signal-key thread pumps at once, so that the flush and the ^C echo
   // happen now, in thread context, where echoing may wait for the console.
   static void on_scancode(std::uint8_t scancode);
+  static bool secure_attention(ConsoleTerminal& t, const drivers::keyboard::KeyEvent& event);
 
  public:
   static std::int64_t signal_key_thread(void*) {
@@ -323,6 +324,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
   std::optional<drivers::keyboard::Keyboard> keyboard_;
   // IRQ 1's own decoder, following every byte as keyboard_ will, to see signal keys at once.
   std::optional<drivers::keyboard::Keyboard> signal_watcher_;
+  bool sysrq_held_ = false;  // IRQ 1's: Alt+SysRq (secure_attention)
   std::atomic<int> pending_signal_keys_{0};  // signal keys queued that pump() has not reached
   task::SpscRing<char, 16> signal_chars_;     // their characters, in order
   sched::Semaphore signal_keys_;              // one up() per signal key: the thread pumps
@@ -351,6 +353,24 @@ constinit ConsoleTerminal console_terminal;
 sched::Semaphore& ConsoleTerminal::console_terminal_signal_keys() { return console_terminal.signal_keys_; }
 void ConsoleTerminal::console_terminal_pump() { console_terminal.pump(); }
 
+// Alt+SysRq+I, whatever the terminal's settings: SIGKILL to every process (proc::kill_all), as
+// Linux's magic SysRq key "i" does. The way out when the program that holds the keyboard ignores
+// or turns off every signal key (`trap '' INT QUIT TSTP` and a loop in busybox sh, or raw mode),
+// which would otherwise keep the console from the kernel shell for good. SysRq is what Print
+// Screen sends with Alt held. The I goes nowhere (the reader's decoder sees only its release).
+bool ConsoleTerminal::secure_attention(ConsoleTerminal& t, const drivers::keyboard::KeyEvent& event) {
+  using drivers::keyboard::KeyCode;
+  if (event.key == KeyCode::PrintScreen) {
+    t.sysrq_held_ = event.pressed;
+    return false;  // the reader's decoder follows it (it types nothing)
+  }
+  if (!t.sysrq_held_ || !event.pressed || !event.modifiers.alt() || event.key != KeyCode::I)
+    return false;
+  const std::size_t count = proc::kill_all();
+  log::warn("tty: Alt+SysRq+I: SIGKILL sent to {} process{}", count, count == 1 ? "" : "es");
+  return true;
+}
+
 void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
   ConsoleTerminal& t = console_terminal;
   // The watcher sees every byte first (a byte the full queue then drops is lost to the
@@ -359,6 +379,7 @@ void ConsoleTerminal::on_scancode(std::uint8_t scancode) {
   char key = 0;
   if (t.signal_watcher_) {
     const auto event = t.signal_watcher_->feed(scancode);
+    if (event && secure_attention(t, *event)) return;
     if (event && event->pressed && event->character != 0 && event->character < 0x80) {
       key = static_cast<char>(event->character);
       signal = t.line_discipline_.signal_for(key);

@@ -1701,6 +1701,51 @@ TEST_F(SyscallTest, ExecveRunsAScriptThroughItsInterpreterOnceExecutable) {
   EXPECT_FALSE(testing_::last_exec().has_value());
 }
 
+// An execve reads its file's bytes across sleeps (copying the arguments, mapping the new image):
+// meanwhile the file is held (an unlink does not free it) and closed to writers — open for
+// writing and truncate get ETXTBSY, as on Linux — and an execve of a file open for writing gets
+// ETXTBSY itself. Before, another process's rm or cp freed the bytes under the execve.
+TEST_F(SyscallTest, ExecveKeepsItsFileWholeAndWritersOut) {
+  const std::uint64_t create = uapi::kOpenCreate | uapi::kOpenWriteOnly | uapi::kOpenTruncate;
+  const std::string program = std::string("\x7F" "ELF") + std::string(300000, 'p');  // a large block
+  std::int64_t fd = call("open", user_string("/tmp/p"), create, 0755);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(call("write", static_cast<std::uint64_t>(fd), user_string(program), program.size()),
+            static_cast<std::int64_t>(program.size()));
+  const std::uint64_t argv[] = {user_string("p"), 0};
+  testing_::map_user(argv, sizeof(argv));
+  const auto execve = [&] {
+    testing_::last_exec().reset();
+    return call("execve", user_string("/tmp/p"), user_address(argv), 0);
+  };
+  EXPECT_EQ(execve(), err(uapi::Errno::etxtbsy));  // still open for writing
+  EXPECT_FALSE(testing_::last_exec().has_value());
+  EXPECT_EQ(call("close", static_cast<std::uint64_t>(fd)), 0);
+  std::vector<std::int64_t> during;
+  testing_::during_exec() = [&] {
+    during.push_back(call("open", user_string("/tmp/p"), uapi::kOpenWriteOnly, 0));
+    during.push_back(call("open", user_string("/tmp/p"), uapi::kOpenReadOnly | uapi::kOpenTruncate, 0));
+    during.push_back(call("truncate", user_string("/tmp/p"), 0));
+    during.push_back(call("unlink", user_string("/tmp/p")));
+    during.push_back(call("open", user_string("/tmp/p"), create, 0755));  // a new file
+  };
+  EXPECT_EQ(execve(), err(uapi::Errno::enosys));  // the fake's answer: it was run
+  testing_::during_exec() = nullptr;
+  ASSERT_EQ(during.size(), 5u);
+  EXPECT_EQ(during[0], err(uapi::Errno::etxtbsy));
+  EXPECT_EQ(during[1], err(uapi::Errno::etxtbsy));
+  EXPECT_EQ(during[2], err(uapi::Errno::etxtbsy));
+  EXPECT_EQ(during[3], 0);
+  EXPECT_GE(during[4], 0);
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  EXPECT_EQ(testing_::last_exec()->file, program);  // read whole, after the unlink
+  // The execve done, the new file takes writers again.
+  EXPECT_EQ(call("close", static_cast<std::uint64_t>(during[4])), 0);
+  fd = call("open", user_string("/tmp/p"), uapi::kOpenWriteOnly, 0);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(call("close", static_cast<std::uint64_t>(fd)), 0);
+}
+
 TEST(ScriptLineTest, TheInterpreterLineAsBinfmtScriptReadsIt) {
   using ferrite::exec::interpreter_line;
   EXPECT_FALSE(interpreter_line("\x7F" "ELF").has_value());

@@ -44,9 +44,15 @@ constexpr std::uint64_t kEferSyscallEnable = 1u << 0;
 
 // RFLAGS bits (SDM Vol. 1 3.4.3). SYSCALL clears those in FMASK: IF (no interrupt before the
 // stub has a kernel stack), TF (no single-step trap in the kernel), DF (the ABI's string
-// direction), AC (SMAP stays closed).
+// direction), NT, AC (SMAP stays closed). NT: a program may set it with popf at any CPL; in
+// 64-bit mode it only makes the next iretq raise #GP (SDM Vol. 2A IRET: "IF EFLAGS.NT = 1 ...
+// IA-32e mode: #GP(0)"), and interrupts and exceptions clear it but SYSCALL keeps it — so a
+// kernel that left it set would fault in ring 0 at its next iretq: the system call's way out
+// after execve or rt_sigreturn, or another thread's interrupt return after a switch (Linux
+// masks it for the same reason).
 constexpr std::uint64_t kRflagsTrap = 1u << 8;
 constexpr std::uint64_t kRflagsDirection = 1u << 10;
+constexpr std::uint64_t kRflagsNestedTask = 1u << 14;
 constexpr std::uint64_t kRflagsAlignmentCheck = 1u << 18;
 
 // CR4 and CPUID.(EAX=07H,ECX=0):EBX (SDM Vol. 3A 2.5; Vol. 2A CPUID table 3-8).
@@ -101,7 +107,8 @@ void init_user_mode() {
   write_msr(kMsrStar, (sysret_base << 48) | (std::uint64_t{kKernelCodeSelector} << 32));
   write_msr(kMsrLstar, reinterpret_cast<std::uint64_t>(&syscall_entry));
   write_msr(kMsrFmask,
-            kRflagsInterruptFlag | kRflagsTrap | kRflagsDirection | kRflagsAlignmentCheck);
+            kRflagsInterruptFlag | kRflagsTrap | kRflagsDirection | kRflagsNestedTask |
+                kRflagsAlignmentCheck);
   // The user's GS base lives in IA32_KERNEL_GS_BASE while the kernel runs; swapgs exchanges it
   // with the kernel's on every crossing. Programs start with 0 (as on Linux).
   write_msr(kMsrKernelGsBase, 0);

@@ -77,6 +77,11 @@ std::optional<proc::WaitResult>& next_wait() {
   return result;
 }
 
+std::function<void()>& during_exec() {
+  static std::function<void()> hook;
+  return hook;
+}
+
 }  // namespace ferrite::testing
 
 namespace ferrite::fs {
@@ -174,6 +179,7 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t, std::uint64_t, bool, 
 std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<const std::byte> file,
                                              std::span<const std::string_view> argv,
                                              std::span<const std::string_view>) {
+  if (testing::during_exec()) testing::during_exec()();
   testing::ExecCall call{std::string(path),
                          std::string(reinterpret_cast<const char*>(file.data()), file.size()),
                          {}};

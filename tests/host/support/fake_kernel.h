@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,9 @@ struct ExecCall {
   std::vector<std::string> argv;
 };
 std::optional<ExecCall>& last_exec();
+// Called by the fake exec_current before it reads the file's bytes: what another process does
+// while an execve sleeps on its way (empty: nothing).
+std::function<void()>& during_exec();
 
 // What the next proc::wait_child answers (then nothing: ECHILD), for wait4/waitid tests.
 std::optional<proc::WaitResult>& next_wait();
