@@ -566,11 +566,17 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
   if (wait_for_exec) {
     // vfork: the child runs in this memory, on this very stack (vfork()) or one the parent
     // lent it (clone's stack, posix_spawn). The parent must not touch either until the child
-    // has a space of its own (execve) or is gone (exit): it sleeps, uninterruptibly — a signal
-    // handler run now would write its frame on the stack the child is using.
+    // has a space of its own (execve) or is gone (exit): it sleeps — a signal handler run now
+    // would write its frame on the stack the child is using. Killably, as Linux's
+    // wait_for_vfork_done: SIGKILL, or a signal whose default action ends the process and
+    // that is neither caught nor blocked, ends the wait (no handler runs, the parent ends on
+    // its way back to ring 3; a child that never execs nor exits kept it, and `run`, for
+    // good). The child goes on in the space: the parent's exit gives back only its own share
+    // of it (mm::release_address_space), and the child its own later.
     sync::InterruptGuard no_interrupts;
     while (slot->in_use && slot->process.pid == pid && slot->process.vfork_pending) {
-      child_events.wait_locked();
+      if (!child_events.wait_killable_locked([&] { return parent.signals.fatal_pending() != 0; }))
+        break;
     }
   }
   return pid;

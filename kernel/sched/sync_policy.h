@@ -55,6 +55,19 @@ class BasicWaitQueue {
     self.interruptible_wait = nullptr;
     return woken;
   }
+  // Linux's TASK_KILLABLE (vfork's parent): only a kill, or a signal that `fatal()` says ends
+  // the process, ends the wait early — false then. Other signals wake it (interrupt_wait_locked
+  // does not tell them apart) and it returns true, as after a wake_one(): the caller checks its
+  // condition again and waits again. The thread's signal mark alone does not end it.
+  template <class Fatal>
+  [[nodiscard]] bool wait_killable_locked(Fatal fatal) {
+    Thread& self = Env::current();
+    if (self.kill_requested || fatal()) return false;
+    self.interruptible_wait = &waiters_;
+    Env::block_on_locked(waiters_);
+    self.interruptible_wait = nullptr;
+    return !self.kill_requested && !fatal();
+  }
   // Wakes the longest waiter / all waiters; true if there was one. Any context.
   bool wake_one() {
     typename Env::Guard no_interrupts;

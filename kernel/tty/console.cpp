@@ -12,6 +12,7 @@
 #include "drivers/keyboard/keyboard.h"
 #include "fs/file.h"
 #include "lib/log.h"
+#include "lib/panic.h"
 #include "lib/utf8.h"
 #include "proc/signal.h"
 #include "proc/signals.h"
@@ -66,11 +67,18 @@ class ConsoleTerminal final : public fs::TerminalPort {
     for (;;) {
       // Hung up while waiting (the session's leader ended): end of file, as on Linux.
       if (tty::hung_up(jobs, opened_in)) return 0;
-      pump();
-      if (line_discipline_.can_read()) return line_discipline_.read(out);
-      // Raw mode with VMIN 0: a read returns what is there, even nothing (VTIME is not
-      // supported: no timed wait; VMIN > 1 returns as soon as one byte is there).
-      if (!line_discipline_.canonical() && termios_.c_cc[abi::kVmin] == 0) return 0;
+      {
+        // The pump, the read and the checks under one hold of the pump's mutex: the signal-key
+        // thread's pump (a ^C flush) or a set_termios between the line discipline's read
+        // taking its count and shifting the buffer left it with committed_ > size_ once.
+        sched::MutexGuard one_at_a_time(pump_mutex_);
+        pump_locked();
+        LineDiscipline& discipline = line_discipline();
+        if (discipline.can_read()) return discipline.read(out);
+        // Raw mode with VMIN 0: a read returns what is there, even nothing (VTIME is not
+        // supported: no timed wait; VMIN > 1 returns as soon as one byte is there).
+        if (!discipline.canonical() && termios_.c_cc[abi::kVmin] == 0) return 0;
+      }
       // Sleep until IRQ 1 queues a byte — or a signal (or a kill: Ctrl+C in `run`) ends the
       // wait: EINTR, and the way back to ring 3 delivers it. The emptiness check and the wait
       // are one interrupts-off section, so a byte that arrives in between still wakes us.
@@ -97,7 +105,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
       // mutex keeps the two in the order the screen gets them.
       sched::MutexGuard one_at_a_time(pump_mutex_);
       length = console::write_terminal(text, reply);
-      line_discipline_.wrote(text);
+      line_discipline().wrote(text);
     }
     if (length == 0) return;
     {
@@ -114,21 +122,28 @@ class ConsoleTerminal final : public fs::TerminalPort {
     return {static_cast<std::uint16_t>(size.rows), static_cast<std::uint16_t>(size.columns), 0, 0};
   }
 
-  abi::Termios termios() override { return termios_; }
+  abi::Termios termios() override {
+    sched::MutexGuard one_at_a_time(pump_mutex_);
+    return termios_;
+  }
 
   // ECHO, ICANON, ISIG, NOFLSH, VINTR, VQUIT and VSUSP take effect (TOSTOP too, read by the
   // system-call layer's job-control check) (chapter 15: raw mode for line editors); the other flags are
   // kept so that a program that saves and restores them gets back what it saved.
+  // Under the pump's mutex: leaving canonical mode commits the line being typed, which must not
+  // happen in the middle of a reader's or the pump's work on the buffer.
   void set_termios(const abi::Termios& termios) override {
+    sched::MutexGuard one_at_a_time(pump_mutex_);
     termios_ = termios;
-    line_discipline_.set_echo((termios.c_lflag & abi::kEcho) != 0);
-    line_discipline_.set_canonical((termios.c_lflag & abi::kIcanon) != 0);
+    line_discipline().set_echo((termios.c_lflag & abi::kEcho) != 0);
+    line_discipline().set_canonical((termios.c_lflag & abi::kIcanon) != 0);
     apply_signal_settings();
   }
 
   std::size_t readable_bytes() override {
-    pump();
-    return line_discipline_.readable_bytes();
+    sched::MutexGuard one_at_a_time(pump_mutex_);
+    pump_locked();
+    return line_discipline().readable_bytes();
   }
 
   std::uint32_t opened(std::int32_t sid) override {
@@ -138,7 +153,10 @@ class ConsoleTerminal final : public fs::TerminalPort {
     if (!first) return opened_in;
     // The kernel's shell ran the program on Enter (or the boot log ended with a newline): the
     // program's output starts at column 0, and the discipline sees everything from here on.
-    line_discipline_.set_column(0);
+    {
+      sched::MutexGuard one_at_a_time(pump_mutex_);  // open_files_mutex_ first, as always
+      line_discipline().set_column(0);
+    }
     start_signal_key_thread();
     // A fresh decoder: the previous program's last keys (say Ctrl+D's releases) went to the
     // shell, and a modifier this one thinks is still held would garble the next line.
@@ -195,13 +213,13 @@ class ConsoleTerminal final : public fs::TerminalPort {
       pending_signal_keys_ = 0;
     }
     // Decoded but unread text stays with the program that ended (Linux flushes a hung-up tty).
-    line_discipline_.flush_input();
+    line_discipline().flush_input();
     {
       sync::SpinlockGuard guard(replies_lock_);
       replies_size_ = 0;
     }
-    line_discipline_.set_echo(true);
-    line_discipline_.set_canonical(true);
+    line_discipline().set_echo(true);
+    line_discipline().set_canonical(true);
     termios_ = default_termios();
     apply_signal_settings();
   }
@@ -242,8 +260,11 @@ class ConsoleTerminal final : public fs::TerminalPort {
   static void console_terminal_pump();
   static constexpr std::uint8_t kSignalMark = 0x00;  // not a set-1 make or break code
 
+  // (pump_mutex_ held.) IRQ 1 reads these settings (signal_for) without the mutex, which it
+  // must never wait for: they change with interrupts off, so it sees them whole (one CPU).
   void apply_signal_settings() {
-    line_discipline_.set_signals((termios_.c_lflag & abi::kIsig) != 0,
+    sync::InterruptGuard no_interrupts;
+    line_discipline().set_signals((termios_.c_lflag & abi::kIsig) != 0,
                                  (termios_.c_lflag & abi::kNoflsh) != 0,
                                  static_cast<char>(termios_.c_cc[abi::kVintr]),
                                  static_cast<char>(termios_.c_cc[abi::kVquit]),
@@ -258,6 +279,7 @@ class ConsoleTerminal final : public fs::TerminalPort {
     pump_locked();
   }
   void pump_locked() {
+    LineDiscipline& discipline = line_discipline();
     EchoToConsole echo;
     // The terminal's answers first: the program that asked is waiting for them.
     char replies[kMaxReply * 2];
@@ -268,15 +290,15 @@ class ConsoleTerminal final : public fs::TerminalPort {
       std::copy_n(replies_.begin(), reply_count, replies);
       replies_size_ = 0;
     }
-    for (std::size_t i = 0; i < reply_count; ++i) (void)line_discipline_.receive(replies[i], echo);
+    for (std::size_t i = 0; i < reply_count; ++i) (void)discipline.receive(replies[i], echo);
     // A queued signal key is decoded even past a completed line: its flush takes that line too.
-    while (!line_discipline_.can_read() || !line_discipline_.canonical() ||
+    while (!discipline.can_read() || !discipline.canonical() ||
            pending_signal_keys_.load(std::memory_order_relaxed) > 0) {
       const std::optional<std::uint8_t> scancode = scancodes_.try_pop();
       if (!scancode) break;
       if (*scancode == kSignalMark) {
         if (const std::optional<char> key = signal_chars_.try_pop()) {
-          line_discipline_.signal_key(*key, echo);
+          discipline.signal_key(*key, echo);
           pending_signal_keys_.fetch_sub(1, std::memory_order_relaxed);
           continue;
         }
@@ -288,19 +310,27 @@ class ConsoleTerminal final : public fs::TerminalPort {
         // In raw mode the keys without a character type what a VT100 sends for them (ECMA-48
         // cursor keys, as Linux's console in normal cursor mode): busybox's line editor
         // reads them for history and cursor motion. Canonical mode has no use for them.
-        const std::string_view sequence = line_discipline_.canonical() ? "" : escape_sequence(event->key);
-        for (char byte : sequence) line_discipline_.receive(byte, echo);
+        const std::string_view sequence = discipline.canonical() ? "" : escape_sequence(event->key);
+        for (char byte : sequence) discipline.receive(byte, echo);
         continue;
       }
       char bytes[lib::kMaxUtf8Bytes];
       const std::size_t length = lib::encode_utf8(event->character, bytes);
       for (std::size_t i = 0; i < length; ++i) {
         // A signal key here was not one when it arrived (ISIG came on since): signal now.
-        const int signal = line_discipline_.receive(bytes[i], echo);
+        const int signal = discipline.receive(bytes[i], echo);
         const std::int32_t group = jobs.foreground.load();
         if (signal != 0 && group > 0) (void)proc::send_signal_to_group(group, signal);
       }
     }
+  }
+
+  // The line discipline, for a thread that holds pump_mutex_: its buffer changes under that
+  // one lock only (IRQ 1 never touches it: keys reach it through scancodes_ and the pump). The
+  // check is the invariant that a read outside the lock once broke (ConsoleTerminal::read).
+  LineDiscipline& line_discipline() {
+    FERRITE_ASSERT(pump_mutex_.held_by_current());
+    return line_discipline_;
   }
 
   static std::string_view escape_sequence(drivers::keyboard::KeyCode key) {

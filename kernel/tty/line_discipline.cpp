@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "lib/panic.h"
 #include "lib/utf8.h"
 
 namespace ferrite::tty {
@@ -200,6 +201,9 @@ int LineDiscipline::receive(char byte, fmt::Sink& echo) {
 }
 
 std::size_t LineDiscipline::read(std::span<char> out) {
+  // The buffer's invariant. Broken (a terminal that let two threads change the discipline at
+  // once did), the shift below would copy from past the end, a near-2^64-byte memmove.
+  FERRITE_ASSERT(committed_ <= size_ && size_ <= kCapacity);
   std::size_t copied = 0, taken = 0;
   while (taken < committed_) {
     const std::uint8_t mark = marks_[taken];

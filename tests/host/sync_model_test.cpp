@@ -502,6 +502,56 @@ struct InterruptibleWait final : Scenario {
 
 TEST(SyncModel, SignalEndsInterruptibleWaitButNotMutexWait) { explore<InterruptibleWait>(2000); }
 
+// Chapter 15, vfork's parent (Linux's TASK_KILLABLE): a signal that would not end the process
+// wakes a killable wait, which then waits on; only a fatal one (or a kill) ends it. Thread 0
+// waits for a `done` that never comes while thread 1 wakes it with items; the interrupt
+// handler sends a harmless signal and then a fatal one.
+struct KillableWait final : Scenario {
+  WaitQueue queue;
+  int items = 0, fired = 0;
+  bool fatal = false, ended = false, ended_by_fatal = false;
+  SimThread* waiter = nullptr;
+  void build(Sim& sim) override {
+    sim.spawn([this](SimThread& self) {
+      waiter = &self;
+      ModelEnv::Guard no_interrupts;
+      for (;;) {
+        while (items > 0) --items;
+        if (!queue.wait_killable_locked([this] { return fatal; })) break;
+      }
+      ended = true;
+      ended_by_fatal = fatal;
+      EXPECT_EQ(self.interruptible_wait, nullptr);
+    });
+    sim.spawn([this](SimThread&) {
+      for (int i = 0; i < 3; ++i) {
+        {
+          ModelEnv::Guard no_interrupts;
+          ++items;
+          queue.wake_one_locked();
+        }
+        Sim::point();
+      }
+    });
+    sim.device(2, [this] {
+      if (++fired == 2) fatal = true;  // the first is a harmless signal (SIGCHLD, say)
+      if (waiter == nullptr) return;   // not started: its first check sees `fatal`
+      waiter->signal_pending = true;
+      (void)ferrite::sched::interrupt_wait_locked<ModelEnv>(*waiter);
+    });
+  }
+  void check(const Sim& sim, const std::string& where) override {
+    EXPECT_EQ(sim.device_left(), 0) << where;
+    if (fatal) {
+      EXPECT_TRUE(ended) << where;
+    }
+    EXPECT_EQ(ended, ended_by_fatal) << where << ": a harmless signal ended a killable wait";
+    EXPECT_TRUE(queue.empty()) << where;
+  }
+};
+
+TEST(SyncModel, OnlyAFatalSignalEndsAKillableWait) { explore<KillableWait>(2000); }
+
 TEST(SyncModel, MutexCounterUnderEveryInjection) { explore<MutexCounter>(2000); }
 TEST(SyncModel, SemaphoreWithInterruptWakeUps) { explore<SemaphoreItems>(2000); }
 TEST(SyncModel, CondVarQueueWithSpuriousNotifies) { explore<CondVarQueue>(2000); }
