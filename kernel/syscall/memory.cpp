@@ -67,7 +67,10 @@ Result sys_mmap(proc::Process& process, const Arguments& a) {
   if ((flags & abi::kMapAnonymous) == 0) {
     const auto file = file_of(process, static_cast<std::uint64_t>(fd));
     if (!file) return std::unexpected(file.error());
-    if ((*file)->kind != fs::FileKind::regular) return std::unexpected(Errno::enodev);
+    // A /proc file has no bytes to map, only what its open generated (Linux: ENODEV, no mmap).
+    if ((*file)->kind != fs::FileKind::regular || (*file)->node->generator != nullptr) {
+      return std::unexpected(Errno::enodev);
+    }
     if (!(*file)->readable()) return std::unexpected(Errno::eacces);
     // A shared writable mapping would have to write back to the read-only archive.
     if (type == abi::kMapShared && (protection & mm::kProtWrite) != 0)

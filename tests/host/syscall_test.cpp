@@ -15,6 +15,7 @@
 #include "abi/syscall_names.h"
 #include "fs/fd_table.h"
 #include "fs/file.h"
+#include "fs/generated.h"
 #include "lib/log.h"
 #include "mm/address_space.h"
 #include "support/cpio_writer.h"
@@ -718,6 +719,38 @@ TEST_F(SyscallTest, SendfileCopiesAFileToTheConsole) {
   EXPECT_EQ(terminal_.written, "from");
   EXPECT_EQ(offset, 10);
   EXPECT_EQ(call("sendfile", 3, 1, 0, 4), err(uapi::Errno::ebadf));  // the file is not writable
+}
+
+// A /proc file's bytes are its open's snapshot, not the node's: it cannot be mapped (Linux's proc
+// files have no mmap: ENODEV), where a regular file of the tree can.
+TEST_F(SyscallTest, AGeneratedFileCannotBeMapped) {
+  struct Text final : fs::Generator {
+    std::expected<void, uapi::Errno> generate(const fs::Node&,
+                                              ferrite::lib::ByteBuffer& out) override {
+      if (!out.try_resize(5)) return std::unexpected(uapi::Errno::enomem);
+      std::memcpy(out.data(), "text\n", 5);
+      return {};
+    }
+    std::expected<fs::Node*, uapi::Errno> lookup(fs::Node&, std::string_view) override {
+      return std::unexpected(uapi::Errno::enoent);
+    }
+    std::optional<fs::GeneratedEntry> entry(const fs::Node&, std::uint64_t) override {
+      return std::nullopt;
+    }
+    std::expected<std::string_view, uapi::Errno> link_target(fs::Node&) override {
+      return std::unexpected(uapi::Errno::einval);
+    }
+  } text;
+  ASSERT_NE(tree_->add_generated(tree_->root(), "info", fs::NodeType::regular, 0444, text),
+            nullptr);
+  const std::uint64_t map = uapi::kMapPrivate;
+  const auto fd = call("open", user_string("/info"), uapi::kOpenReadOnly);
+  ASSERT_GE(fd, 3);
+  EXPECT_EQ(call("mmap", 0, 4096, 1, map, static_cast<std::uint64_t>(fd), 0),
+            err(uapi::Errno::enodev));
+  const auto motd = call("open", user_string("/etc/motd"), uapi::kOpenReadOnly);
+  ASSERT_GE(motd, 3);
+  EXPECT_GT(call("mmap", 0, 4096, 1, map, static_cast<std::uint64_t>(motd), 0), 0);
 }
 
 TEST_F(SyscallTest, MemoryCallsCheckArgumentsThenAskTheAddressSpace) {
