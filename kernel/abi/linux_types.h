@@ -212,6 +212,13 @@ struct Timeval {
   std::int64_t tv_usec;
 };
 static_assert(sizeof(Timespec) == 16 && sizeof(Timeval) == 16);
+// <linux/time.h> struct itimerval (setitimer, getitimer) and the timers' `which`.
+struct Itimerval {
+  Timeval it_interval;  // the period it re-arms with
+  Timeval it_value;     // the time left until it expires
+};
+static_assert(sizeof(Itimerval) == 32);
+inline constexpr std::uint64_t kItimerReal = 0, kItimerVirtual = 1, kItimerProf = 2;
 // Clock IDs (<linux/time.h>).
 inline constexpr std::uint64_t kClockRealtime = 0, kClockMonotonic = 1, kClockProcessCputime = 2,
                                kClockThreadCputime = 3, kClockMonotonicRaw = 4,

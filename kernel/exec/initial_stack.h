@@ -47,10 +47,52 @@ struct AuxValues {
   std::string_view execfn;        // the path the program was started as
 };
 
-// Limits like Linux's: an argument or environment string of at most 128 KiB (MAX_ARG_STRLEN)
-// and, for ferrite, at most 1024 of each.
-inline constexpr std::size_t kMaxArgStrings = 1024;
+// Linux's limits on what execve passes (include/uapi/linux/binfmts.h, fs/exec.c) with the default
+// 8 MiB RLIMIT_STACK: each string at most MAX_ARG_STRLEN = 32 pages = 128 KiB, its NUL included;
+// all of them, their NULs and the argv and envp pointers (argc counted as at least 1) at most a
+// quarter of the stack, 2 MiB; and at most MAX_ARG_STRINGS of each list, which the 2 MiB reach
+// long before. Past any of them: E2BIG.
 inline constexpr std::size_t kMaxArgStringLength = 128 * 1024;
+inline constexpr std::size_t kMaxArgBytes = 2 * 1024 * 1024;
+inline constexpr std::size_t kMaxArgStrings = 0x7FFFFFFF;
+// What one more string of `length` characters costs against kMaxArgBytes: its text, its NUL and
+// its pointer.
+constexpr std::size_t argument_cost(std::size_t length) { return length + 1 + 8; }
+
+// argv or envp: a list of strings that may lie in several arrays (the kernel copies a long list
+// in pieces, syscall/process.cpp). Random access walks the pieces; there are few of them.
+class StringList {
+ public:
+  constexpr StringList() = default;
+  // The pieces must outlive the list.
+  constexpr explicit StringList(std::span<const std::span<const std::string_view>> pieces)
+      : pieces_(pieces) {
+    for (const auto& piece : pieces) size_ += piece.size();
+  }
+  [[nodiscard]] constexpr std::size_t size() const { return size_; }
+  [[nodiscard]] constexpr bool empty() const { return size_ == 0; }
+  [[nodiscard]] constexpr std::string_view operator[](std::size_t index) const {
+    for (const auto& piece : pieces_) {
+      if (index < piece.size()) return piece[index];
+      index -= piece.size();
+    }
+    return {};
+  }
+  [[nodiscard]] constexpr std::span<const std::span<const std::string_view>> pieces() const {
+    return pieces_;
+  }
+  // The first piece (the first strings of the list, at least one if the list has any).
+  [[nodiscard]] constexpr std::span<const std::string_view> first_piece() const {
+    for (const auto& piece : pieces_) {
+      if (!piece.empty()) return piece;
+    }
+    return {};
+  }
+
+ private:
+  std::span<const std::span<const std::string_view>> pieces_;
+  std::size_t size_ = 0;
+};
 
 struct InitialStack {
   std::uint64_t stack_pointer = 0;  // rsp for the first instruction
@@ -60,9 +102,30 @@ struct InitialStack {
   std::uint64_t auxv_address = 0;
 };
 
-// Builds the stack into `buffer`, whose last byte sits just below user address `stack_top`
-// (buffer[i] is at stack_top - buffer.size() + i). E2BIG if it does not fit or a limit is
-// exceeded. `stack_top` must be 16-byte aligned.
+// Where the built stack goes, a piece at a time, from the top down: the kernel writes each piece
+// straight into the new address space, so even 2 MiB of arguments need no buffer that size.
+class StackSink {
+ public:
+  // Is there room for `bytes` below the top? Asked once, before anything is written.
+  virtual bool room_for(std::size_t bytes) = 0;
+  // Writes `bytes` at user address `address`; false if that failed (nothing more is written).
+  virtual bool write(std::uint64_t address, std::span<const std::byte> bytes) = 0;
+
+ protected:
+  ~StackSink() = default;
+};
+
+// Builds the stack whose last byte sits just below user address `stack_top` into `sink`. E2BIG
+// if a limit above is exceeded or the sink has no room, ENOMEM if a write fails. `stack_top`
+// must be 16-byte aligned.
+std::expected<InitialStack, abi::Errno> build_initial_stack(StackSink& sink,
+                                                            std::uint64_t stack_top,
+                                                            const StringList& argv,
+                                                            const StringList& envp,
+                                                            const AuxValues& aux);
+
+// The same into `buffer`, whose last byte sits just below `stack_top` (buffer[i] is at
+// stack_top - buffer.size() + i): E2BIG if it does not fit (the host tests use this one).
 std::expected<InitialStack, abi::Errno> build_initial_stack(
     std::span<std::byte> buffer, std::uint64_t stack_top, std::span<const std::string_view> argv,
     std::span<const std::string_view> envp, const AuxValues& aux);

@@ -28,6 +28,7 @@
 #include "sync/spinlock.h"
 #include "syscall/syscall.h"
 #include "time/clock.h"
+#include "time/tick.h"
 
 namespace ferrite::proc {
 
@@ -58,6 +59,29 @@ constinit Pid next_pid = 1;
 // Woken (all) whenever a process ends or a vfork child execs: wait4 and vfork parents re-check.
 constinit sched::WaitQueue child_events;
 
+// Chapter 15, interval timers: no real timer of any process expires before this (monotonic ns;
+// the largest value: none is armed). It may be too early — a timer set earlier and since
+// cancelled — which costs one walk of the table that finds nothing; never too late. Written
+// only with interrupts off (setitimer here, the tick in its interrupt), and there is one CPU.
+constinit std::uint64_t earliest_real_timer = ~std::uint64_t{0};
+
+// The tick's check (interrupts off, every millisecond): almost always one comparison. When a
+// timer is due, a walk of the table expires every due one — SIGALRM, re-armed by its interval
+// or disarmed — and finds the next earliest. It takes no lock: send_signal only takes
+// interrupts off, and the slots and timers it reads change only with interrupts off.
+void expire_real_timers(std::uint64_t now) {
+  if (now < earliest_real_timer) return;
+  std::uint64_t earliest = ~std::uint64_t{0};
+  for (Slot& slot : slots) {
+    Process& process = slot.process;
+    if (!slot.in_use || process.exiting || !process.real_timer.armed()) continue;
+    if (process.real_timer.expire(now)) send_signal(process, kSigAlrm, kRaisedByKernel);
+    if (process.real_timer.armed() && process.real_timer.expires_ns < earliest)
+      earliest = process.real_timer.expires_ns;
+  }
+  earliest_real_timer = earliest;
+}
+
 // The process table as the orphaned-group rule reads it (proc/process_groups.h). Interrupts off.
 std::size_t group_members_locked(std::span<GroupMember> out) {
   std::size_t count = 0;
@@ -71,8 +95,6 @@ std::size_t group_members_locked(std::span<GroupMember> out) {
 
 // The environment every program the kernel starts begins with (as a Linux init would hand on).
 constexpr std::string_view kEnvironment[] = {"HOME=/", "PATH=/bin", "TERM=vt100"};
-// Bytes set aside to build the initial stack in (argv, envp, auxv and their strings).
-constexpr std::size_t kInitialStackBuffer = 16 * 1024;
 
 constexpr std::uint64_t page_floor(std::uint64_t a) {
   return a & ~(kPageBytes - 1);
@@ -178,25 +200,27 @@ std::expected<void, abi::Errno> load_segments(mm::AddressSpace& space, const exe
   return {};
 }
 
-// Copies a built initial stack (the last `stack->size` bytes of `buffer`) to the top of the user
-// stack; returns the program's first RSP.
-std::expected<std::uint64_t, abi::Errno> write_stack(
-    mm::AddressSpace& space, const std::expected<exec::InitialStack, abi::Errno>& stack,
-    std::span<const std::byte> buffer) {
-  if (!stack) return std::unexpected(stack.error());
-  const auto used = buffer.last(stack->size);
-  if (auto written = space.write_initial(mm::kUserStackTop - stack->size, used); !written) {
-    return std::unexpected(written.error());
+// The new address space as the initial stack's sink: each piece is written straight into its
+// stack (exec/initial_stack.h), so no kernel buffer the size of the arguments (up to 2 MiB) is
+// needed. The whole initial stack must fit in the stack region.
+class SpaceSink final : public exec::StackSink {
+ public:
+  explicit SpaceSink(mm::AddressSpace& space) : space_(space) {}
+  bool room_for(std::size_t bytes) override { return bytes <= mm::kUserStackBytes; }
+  bool write(std::uint64_t address, std::span<const std::byte> bytes) override {
+    return space_.write_initial(address, bytes).has_value();
   }
-  return stack->stack_pointer;
-}
+
+ private:
+  mm::AddressSpace& space_;
+};
 
 // The stack region and the initial stack (argc, argv, envp, auxv and their strings) at its top.
 std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space,
                                                      const exec::ElfImage& image,
                                                      std::string_view path,
-                                                     std::span<const std::string_view> argv,
-                                                     std::span<const std::string_view> envp) {
+                                                     const exec::StringList& argv,
+                                                     const exec::StringList& envp) {
   const std::uint64_t bottom = mm::kUserStackTop - mm::kUserStackBytes;
   if (auto mapped =
           space.map_anonymous(bottom, mm::kUserStackBytes, mm::kProtRead | mm::kProtWrite);
@@ -212,13 +236,10 @@ std::expected<std::uint64_t, abi::Errno> build_stack(mm::AddressSpace& space,
   aux.hwcap = arch::cpuid(1).edx;  // what Linux reports as AT_HWCAP on x86
   aux.random = random_bytes();
   aux.execfn = path;
-  auto* buffer = static_cast<std::byte*>(mm::heap_allocate(kInitialStackBuffer, 16));
-  if (buffer == nullptr) return std::unexpected(abi::Errno::enomem);
-  const auto stack = exec::build_initial_stack({buffer, kInitialStackBuffer}, mm::kUserStackTop,
-                                               argv, envp, aux);
-  auto written = write_stack(space, stack, {buffer, kInitialStackBuffer});  // not const: moved out
-  mm::heap_deallocate(buffer, kInitialStackBuffer, 16);
-  return written;
+  SpaceSink sink(space);
+  const auto stack = exec::build_initial_stack(sink, mm::kUserStackTop, argv, envp, aux);
+  if (!stack) return std::unexpected(stack.error());
+  return stack->stack_pointer;
 }
 
 Slot* allocate_slot() {
@@ -330,6 +351,7 @@ Process* current() {
 void init() {
   arch::set_user_mode_hooks(on_syscall, resolve_page, on_user_fault, before_user_return);
   init_pipe_waiter();
+  if (!time::add_tick_handler(expire_real_timers)) panic("proc: no free tick handler slot");
 }
 
 std::expected<Process*, SpawnFailure> spawn(std::string_view path,
@@ -374,7 +396,9 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
   };
   if (auto loaded = load_segments(*space, *image, file); !loaded)
     return fail(loaded.error(), "cannot map its segments");
-  const auto stack_pointer = build_stack(*space, *image, path, argv, kEnvironment);
+  const std::span<const std::string_view> argv_pieces[] = {argv}, envp_pieces[] = {kEnvironment};
+  const auto stack_pointer = build_stack(*space, *image, path, exec::StringList(argv_pieces),
+                                         exec::StringList(envp_pieces));
   if (!stack_pointer) return fail(stack_pointer.error(), "cannot build its initial stack");
   space->set_break_base(page_ceil(image->image_end));
   slot->entry = image->entry;
@@ -483,6 +507,7 @@ void exit_current(std::int32_t wait_status) {
     if (init == nullptr && slot.process.zombie && !slot.process.kernel_waited) free_slot(slot);
   }
   process.exit_status = wait_status;
+  process.real_timer = {};  // its alarm goes with it (the tick skips an exiting process anyway)
   // Its thread's CPU time becomes the process's, for good (the last few hundred instructions of
   // the way out are not counted): from here on the thread may be gone at any switch.
   process.own.cpu += sched::cpu_ticks_locked(self);
@@ -583,8 +608,8 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t child_stack, std::uint
 }
 
 std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<const std::byte> file,
-                                             std::span<const std::string_view> argv,
-                                             std::span<const std::string_view> envp) {
+                                             const exec::StringList& argv,
+                                             const exec::StringList& envp) {
   Process& process = *current();
   Slot& slot = slot_of(process);
   const auto image = exec::parse_elf(file);
@@ -625,7 +650,7 @@ std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<co
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (std::size_t i = 0; i < kProcessNameLength; ++i)
     process.name[i] = i + 1 < kProcessNameLength && i < name.size() ? name[i] : '\0';
-  process.program.record(path, argv, process.cwd);
+  process.program.record(path, argv.first_piece(), process.cwd);  // (its first 128 bytes)
   arch::InterruptFrame& frame = *process.syscall_frame;
   const std::uint64_t cs = frame.cs, ss = frame.ss;
   frame = arch::InterruptFrame{};
@@ -741,6 +766,18 @@ std::size_t snapshot(std::span<ProcessInfo> out) {
     info.cpu = converted(own_usage_locked(slot.process)).cpu;
   }
   return count;
+}
+
+time::IntervalTimer exchange_real_timer(Process& process, const time::IntervalTimer& timer,
+                                        bool replace) {
+  sync::InterruptGuard no_interrupts;
+  const time::IntervalTimer old = process.real_timer;
+  if (replace) {
+    process.real_timer = timer;
+    if (timer.armed() && timer.expires_ns < earliest_real_timer)
+      earliest_real_timer = timer.expires_ns;
+  }
+  return old;
 }
 
 ResourceUsage resource_usage(const Process& process, UsageOf who) {

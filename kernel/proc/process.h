@@ -14,6 +14,7 @@
 #include "proc/program.h"
 #include "proc/signal.h"
 #include "sched/cpu_time.h"
+#include "time/interval_timer.h"
 
 namespace ferrite::arch { struct InterruptFrame; }
 namespace ferrite::fs { class FdTable; }
@@ -74,6 +75,12 @@ struct Process {
   // "children's times", RUSAGE_CHILDREN). Read them through resource_usage() below.
   UsageCounts own{};
   UsageCounts children{};
+
+  // ---- Interval timers (chapter 15): setitimer's ITIMER_REAL and alarm(2). SIGALRM when it
+  // expires; the tick checks it (proc/process.cpp). Kept across execve, cleared for a fork
+  // child (a new slot starts without one) and at exit. Change it only through
+  // exchange_real_timer (proc/spawn.h): the tick reads it from an interrupt.
+  time::IntervalTimer real_timer{};
 
   [[nodiscard]] std::string_view name_view() const {
     std::size_t length = 0;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "abi/errno.h"
+#include "exec/initial_stack.h"
 #include "proc/process.h"
 
 namespace ferrite::proc {
@@ -57,8 +58,13 @@ void release(Process& process);
 // the new program's entry point.
 [[nodiscard]] std::expected<void, abi::Errno> exec_current(std::string_view path,
                                                            std::span<const std::byte> file,
-                                                           std::span<const std::string_view> argv,
-                                                           std::span<const std::string_view> envp);
+                                                           const exec::StringList& argv,
+                                                           const exec::StringList& envp);
+// setitimer(ITIMER_REAL) and alarm: `timer` replaces `process`'s real-time interval timer in
+// one step the tick cannot cut in two; returns the timer it replaced (getitimer: exchange with
+// nothing, `replace` false). The tick sends SIGALRM when it expires.
+time::IntervalTimer exchange_real_timer(Process& process, const time::IntervalTimer& timer,
+                                        bool replace = true);
 // wait4/waitid: a child of `self` matching `pid` (wait4's meaning: > 0 that PID, -1 any, 0 the
 // caller's group, < -1 the group -pid) that has ended (`exited`), or (chapter 15, job control)
 // stopped (`stopped`: WUNTRACED/WSTOPPED) or continued (`continued`: WCONTINUED) since the last

@@ -203,6 +203,9 @@ Result sys_clock_getres(proc::Process&, const Arguments&);
 Result sys_gettimeofday(proc::Process&, const Arguments&);
 Result sys_time(proc::Process&, const Arguments&);
 Result sys_nanosleep(proc::Process&, const Arguments&);
+Result sys_setitimer(proc::Process&, const Arguments&);
+Result sys_getitimer(proc::Process&, const Arguments&);
+Result sys_alarm(proc::Process&, const Arguments&);
 // signal.cpp (chapter 15)
 Result sys_rt_sigaction(proc::Process&, const Arguments&);
 Result sys_rt_sigprocmask(proc::Process&, const Arguments&);

@@ -175,59 +175,178 @@ class PinnedImages {
   std::size_t count_ = 0;
 };
 
-// argv/envp of an execve, copied in: the strings in one heap buffer.
-struct ExecArguments {
-  static constexpr std::size_t kBytes = 64 * 1024;  // well above what a shell passes here
-  static constexpr std::size_t kMaxStrings = 1024;
-  char bytes[kBytes];
-  std::string_view strings[kMaxStrings];
-  std::size_t used = 0;
-  std::size_t count = 0;
+// argv/envp of an execve, copied in, in pieces: the strings in blocks of 64 KiB (a string that
+// does not fit what is left gets a new block, its own size if it is longer: at most 128 KiB), and
+// their views in blocks of 4096. Linux's limits (exec/initial_stack.h: 2 MiB of strings and
+// pointers, 128 KiB a string) are checked as each string arrives, so an argv past them fails
+// with E2BIG before it has taken much memory, and no allocation is larger than 128 KiB.
+class ExecArguments {
+ public:
+  ExecArguments() = default;
+  ExecArguments(const ExecArguments&) = delete;
+  ExecArguments& operator=(const ExecArguments&) = delete;
+  ~ExecArguments() {
+    // Sized deletes: the kernel has no other kind (mm/heap.cpp).
+    for (std::size_t i = 0; i < text_block_count_; ++i)
+      ::operator delete(text_blocks_[i].bytes, text_blocks_[i].size);
+    for (std::size_t i = 0; i < view_block_count_; ++i)
+      ::operator delete(view_blocks_[i], kViewBlockBytes);
+  }
 
-  // Reads the NULL-terminated array at `address` (NULL: empty); returns the span it filled.
-  std::expected<std::span<const std::string_view>, Errno> read_vector(std::uint64_t address) {
-    const std::size_t first = count;
+  // Reads the NULL-terminated array at `address` (NULL: empty).
+  std::expected<exec::StringList, Errno> read_vector(std::uint64_t address) {
+    const std::size_t first = view_count_;
     for (std::size_t i = 0; address != 0; ++i) {
       const auto pointer = copy_in<std::uint64_t>(address + 8 * i);
       if (!pointer) return std::unexpected(pointer.error());
       if (*pointer == 0) break;
-      if (count == kMaxStrings || used >= kBytes) return std::unexpected(Errno::e2big);
-      const auto length = mm::copy_string_from_user(bytes + used, *pointer, kBytes - used);
-      if (!length) {
-        return std::unexpected(length.error() == Errno::enametoolong ? Errno::e2big : length.error());
-      }
-      strings[count++] = std::string_view(bytes + used, *length);
-      used += *length + 1;
+      const auto text = copy_string(*pointer);
+      if (!text) return std::unexpected(text.error());
+      if (!add_view(*text)) return std::unexpected(Errno::enomem);
     }
-    return std::span<const std::string_view>(strings + first, count - first);
-  }
-
-  // One more string, copied into `bytes` unless it is there already; E2BIG when full.
-  std::expected<void, Errno> add(std::string_view text, bool copy) {
-    if (count == kMaxStrings) return std::unexpected(Errno::e2big);
-    if (copy) {
-      if (text.size() >= kBytes - used) return std::unexpected(Errno::e2big);
-      std::copy_n(text.data(), text.size(), bytes + used);
-      text = std::string_view(bytes + used, text.size());
-      used += text.size() + 1;
-    }
-    strings[count++] = text;
-    return {};
+    return list_of(first, view_count_, {});
   }
 
   // A script's argv (binfmt_script): [interpreter, argument if any, the script's path,
-  // argv[1]...] — the script's own argv[0] is dropped.
-  std::expected<std::span<const std::string_view>, Errno> script_vector(
-      const exec::InterpreterLine& line, std::string_view script,
-      std::span<const std::string_view> argv) {
-    const std::size_t first = count;
-    auto added = add(line.interpreter, true);
-    if (added && !line.argument.empty()) added = add(line.argument, true);
-    if (added) added = add(script, false);
-    for (std::size_t i = 1; added && i < argv.size(); ++i) added = add(argv[i], false);
-    if (!added) return std::unexpected(added.error());
-    return std::span<const std::string_view>(strings + first, count - first);
+  // argv[1]...] — the script's own argv[0] is dropped. argv[1]... are not copied again: the new
+  // list's pieces are the (at most three) new strings, then `argv`'s pieces without its first.
+  std::expected<exec::StringList, Errno> script_vector(const exec::InterpreterLine& line,
+                                                       std::string_view script,
+                                                       const exec::StringList& argv) {
+    if (scripts_ == kMaxScripts) return std::unexpected(Errno::eloop);
+    std::string_view* prefix = script_prefixes_[scripts_++];
+    std::size_t count = 0;
+    for (std::string_view text : {line.interpreter, line.argument}) {
+      if (text.empty() && count == 1) continue;  // no argument
+      char* copy = room(text.size() + 1);
+      if (copy == nullptr) return std::unexpected(Errno::enomem);
+      std::copy_n(text.data(), text.size(), copy);
+      copy[text.size()] = '\0';
+      prefix[count++] = std::string_view(copy, text.size());
+    }
+    prefix[count++] = script;
+    return list_of(0, 0, {prefix, count}, &argv);
   }
+
+ private:
+  static constexpr std::size_t kBlockBytes = 64 * 1024;
+  static constexpr std::size_t kViewsPerBlock = 4096;
+  static constexpr std::size_t kViewBlockBytes = kViewsPerBlock * sizeof(std::string_view);
+  // Strings of just over half a block leave almost half of each block empty: twice the bytes.
+  static constexpr std::size_t kMaxTextBlocks = 2 * exec::kMaxArgBytes / kBlockBytes + 8;
+  static constexpr std::size_t kMaxViewBlocks =
+      exec::kMaxArgBytes / exec::argument_cost(0) / kViewsPerBlock + 2;
+  static constexpr int kMaxScripts = exec::kMaxInterpreterDepth;
+  static constexpr std::size_t kMaxLists = 2 + kMaxScripts;
+  static constexpr std::size_t kMaxPieces = kMaxLists * (kMaxViewBlocks + 2) + kMaxScripts;
+
+  struct TextBlock {
+    char* bytes = nullptr;
+    std::size_t size = 0;
+    std::size_t used = 0;
+  };
+
+  // `bytes` in the current text block, or in a new one (at least kBlockBytes); nullptr when
+  // memory is out.
+  char* room(std::size_t bytes) {
+    if (text_block_count_ == 0 || text_blocks_[text_block_count_ - 1].size -
+                                          text_blocks_[text_block_count_ - 1].used < bytes) {
+      if (text_block_count_ == kMaxTextBlocks) return nullptr;
+      const std::size_t size = bytes > kBlockBytes ? bytes : kBlockBytes;
+      auto* block = static_cast<char*>(::operator new(size, std::nothrow));
+      if (block == nullptr) return nullptr;
+      text_blocks_[text_block_count_++] = {block, size, 0};
+    }
+    TextBlock& block = text_blocks_[text_block_count_ - 1];
+    char* at = block.bytes + block.used;
+    block.used += bytes;
+    return at;
+  }
+
+  // One user string into the text blocks: E2BIG past 128 KiB (its NUL included) or past what is
+  // left of the 2 MiB, EFAULT for a bad pointer.
+  std::expected<std::string_view, Errno> copy_string(std::uint64_t address) {
+    if (budget_ < exec::argument_cost(0)) return std::unexpected(Errno::e2big);
+    std::size_t most = budget_ - 8;  // the string and its NUL, its pointer kept back
+    if (most > exec::kMaxArgStringLength) most = exec::kMaxArgStringLength;
+    // Into what is left of the current block if it fits there; else into a block of its own.
+    if (text_block_count_ > 0) {
+      TextBlock& block = text_blocks_[text_block_count_ - 1];
+      const std::size_t left = block.size - block.used;
+      if (left > 1) {
+        const auto length =
+            mm::copy_string_from_user(block.bytes + block.used, address, left < most ? left : most);
+        if (length) return take(block, *length);
+        if (length.error() != Errno::enametoolong) return std::unexpected(length.error());
+        if (left >= most) return std::unexpected(Errno::e2big);
+      }
+    }
+    if (room(most) == nullptr) return std::unexpected(Errno::enomem);
+    TextBlock& block = text_blocks_[text_block_count_ - 1];
+    block.used -= most;  // room() took the most it may need; keep only what the string uses
+    const auto length = mm::copy_string_from_user(block.bytes + block.used, address, most);
+    if (!length) {
+      return std::unexpected(length.error() == Errno::enametoolong ? Errno::e2big
+                                                                   : length.error());
+    }
+    return take(block, *length);
+  }
+  std::string_view take(TextBlock& block, std::size_t length) {
+    const std::string_view text(block.bytes + block.used, length);
+    block.used += length + 1;
+    budget_ -= exec::argument_cost(length);
+    return text;
+  }
+
+  bool add_view(std::string_view text) {
+    if (view_count_ == view_block_count_ * kViewsPerBlock) {
+      if (view_block_count_ == kMaxViewBlocks) return false;
+      auto* block = static_cast<std::string_view*>(::operator new(kViewBlockBytes, std::nothrow));
+      if (block == nullptr) return false;
+      view_blocks_[view_block_count_++] = block;
+    }
+    new (&view_blocks_[view_count_ / kViewsPerBlock][view_count_ % kViewsPerBlock])
+        std::string_view(text);
+    ++view_count_;
+    return true;
+  }
+
+  // The list of views [first, end), after `prefix`, then `rest`'s strings but its first.
+  exec::StringList list_of(std::size_t first, std::size_t end,
+                           std::span<const std::string_view> prefix,
+                           const exec::StringList* rest = nullptr) {
+    std::span<const std::string_view>* start = pieces_ + piece_count_;
+    if (!prefix.empty()) pieces_[piece_count_++] = prefix;
+    while (first < end) {
+      const std::size_t in_block = first % kViewsPerBlock;
+      std::size_t count = kViewsPerBlock - in_block;
+      if (count > end - first) count = end - first;
+      pieces_[piece_count_++] = {view_blocks_[first / kViewsPerBlock] + in_block, count};
+      first += count;
+    }
+    if (rest != nullptr) {
+      bool skipped = false;
+      for (std::span<const std::string_view> piece : rest->pieces()) {
+        if (!skipped && !piece.empty()) {
+          piece = piece.subspan(1);
+          skipped = true;
+        }
+        if (!piece.empty()) pieces_[piece_count_++] = piece;
+      }
+    }
+    return exec::StringList({start, pieces_ + piece_count_});
+  }
+
+  std::size_t budget_ = exec::kMaxArgBytes;  // what argv and envp may still use
+  TextBlock text_blocks_[kMaxTextBlocks];
+  std::size_t text_block_count_ = 0;
+  std::string_view* view_blocks_[kMaxViewBlocks] = {};
+  std::size_t view_block_count_ = 0;
+  std::size_t view_count_ = 0;
+  std::string_view script_prefixes_[kMaxScripts][3];
+  int scripts_ = 0;
+  std::span<const std::string_view> pieces_[kMaxPieces];
+  std::size_t piece_count_ = 0;
 };
 
 // The file execve may run: a regular file with an execute bit (even root needs one: Linux's

@@ -74,6 +74,7 @@ constexpr Entry kEntries[] = {
     {"uname", sys_uname}, {"clock_gettime", sys_clock_gettime},
     {"clock_getres", sys_clock_getres}, {"gettimeofday", sys_gettimeofday}, {"time", sys_time},
     {"nanosleep", sys_nanosleep}, {"clock_nanosleep", sys_clock_nanosleep},
+    {"setitimer", sys_setitimer}, {"getitimer", sys_getitimer}, {"alarm", sys_alarm},
     {"sched_yield", sys_sched_yield}, {"getrandom", sys_getrandom}, {"sysinfo", sys_sysinfo},
     {"reboot", sys_reboot}, {"sync", sys_sync}, {"syslog", sys_syslog},
     // Answered without being implemented, because the C libraries cope: glibc registers rseq

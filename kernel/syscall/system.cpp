@@ -8,6 +8,7 @@
 #include "proc/spawn.h"
 #include "syscall/handlers.h"
 #include "syscall/machine.h"
+#include "time/interval_timer.h"
 
 namespace ferrite::syscall {
 
@@ -178,6 +179,66 @@ Result sys_clock_nanosleep(proc::Process& process, const Arguments& a) {
     deadline = deadline > boot ? deadline - boot : 0;
   }
   return sleep_until(deadline, 0);  // an absolute sleep has nothing to report back
+}
+
+// ---- Interval timers (chapter 15): ITIMER_REAL, SIGALRM when it expires (the tick checks it:
+// proc/process.cpp). ITIMER_VIRTUAL and ITIMER_PROF (user / all CPU time) are refused with
+// EINVAL: nothing in ferrite counts a process's CPU time down from the tick yet.
+
+namespace {
+
+// setitimer's and getitimer's `which` (an int: the register's low 32 bits).
+bool real_timer_named(std::uint64_t which) {
+  return static_cast<std::int32_t>(which) == static_cast<std::int32_t>(abi::kItimerReal);
+}
+
+}  // namespace
+
+// setitimer(which, new, old), in Linux's order: the new value is read and checked first (EFAULT,
+// EINVAL for a negative time or tv_usec outside 0..999999), then `which`; the old value is
+// written last — a bad `old` is EFAULT with the new timer already set, as on Linux. A NULL new
+// value disarms (a misfeature Linux keeps for old programs).
+Result sys_setitimer(proc::Process& process, const Arguments& a) {
+  std::uint64_t value_ns = 0, interval_ns = 0;
+  if (a.arg[1] != 0) {
+    const auto value = copy_in<abi::Itimerval>(a.arg[1]);
+    if (!value) return std::unexpected(value.error());
+    const auto expiry = time::timeval_ns(value->it_value);
+    const auto interval = time::timeval_ns(value->it_interval);
+    if (!expiry || !interval) return std::unexpected(Errno::einval);
+    value_ns = *expiry;
+    interval_ns = *interval;
+  }
+  if (!real_timer_named(a.arg[0])) return std::unexpected(Errno::einval);
+  const std::uint64_t now = machine::monotonic_ns();
+  const time::IntervalTimer old =
+      proc::exchange_real_timer(process, time::arm_timer(now, value_ns, interval_ns));
+  if (a.arg[2] != 0) {
+    if (auto copied = copy_out(a.arg[2], time::to_itimerval(old, now)); !copied)
+      return std::unexpected(copied.error());
+  }
+  return 0;
+}
+
+Result sys_getitimer(proc::Process& process, const Arguments& a) {
+  if (!real_timer_named(a.arg[0])) return std::unexpected(Errno::einval);
+  const time::IntervalTimer timer = proc::exchange_real_timer(process, {}, false);
+  if (auto copied = copy_out(a.arg[1], time::to_itimerval(timer, machine::monotonic_ns()));
+      !copied) {
+    return std::unexpected(copied.error());
+  }
+  return 0;
+}
+
+// alarm(seconds): ITIMER_REAL set to `seconds` (an unsigned int), no interval; 0 cancels.
+// Returns the seconds the old alarm had left, rounded as Linux rounds (time/interval_timer.h).
+// (musl's alarm() calls setitimer instead, and rounds any microsecond up.)
+Result sys_alarm(proc::Process& process, const Arguments& a) {
+  const std::uint64_t seconds = static_cast<std::uint32_t>(a.arg[0]);
+  const std::uint64_t now = machine::monotonic_ns();
+  const time::IntervalTimer old =
+      proc::exchange_real_timer(process, time::arm_timer(now, seconds * kNsPerSecond, 0));
+  return static_cast<std::int64_t>(time::alarm_seconds(old.remaining_ns(now)));
 }
 
 Result sys_sched_yield(proc::Process&, const Arguments&) {

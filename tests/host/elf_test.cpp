@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
@@ -512,6 +513,92 @@ TEST(InitialStackFuzz, RandomArgumentListsReadBackAsTheAbiSays) {
         EXPECT_EQ(read_back(buffer, top, *stack, argv, envp, aux), "");
       });
   ferrite::testing::report_accepted("initial stacks", built, runs, 3000, 1000);
+}
+
+// Linux's execve limits with the default 8 MiB stack (exec/initial_stack.h): 2 MiB of strings
+// and pointers, argc counted as at least 1, 128 KiB a string — and no limit of 1,024 strings.
+TEST(InitialStack, LinuxsArgumentLimits) {
+  constexpr std::uint64_t kTop = 0x7FFFFFFFF000;
+  AuxValues aux;
+  std::vector<std::byte> buffer(kMaxArgBytes + 64 * 1024);
+  // `/bin/echo $(seq 1 3000)`: 3,001 strings.
+  std::vector<std::string> numbers{"/bin/echo"};
+  for (int i = 1; i <= 3000; ++i) numbers.push_back(std::to_string(i));
+  const std::vector<std::string_view> many(numbers.begin(), numbers.end());
+  const auto stack = build_initial_stack(buffer, kTop, many, {}, aux);
+  ASSERT_TRUE(stack.has_value()) << static_cast<int>(stack.error());
+  EXPECT_EQ(read_back(buffer, kTop, *stack, numbers, {}, aux), "");
+  // Exactly 2 MiB: 16 strings of 131,063 characters, each with its NUL and pointer 128 KiB.
+  const std::string long_one(kMaxArgStringLength - 9, 'a');
+  std::vector<std::string_view> full(16, long_one);
+  EXPECT_TRUE(build_initial_stack(buffer, kTop, full, {}, aux).has_value());
+  const std::string_view one_more[] = {"x"};
+  EXPECT_EQ(build_initial_stack(buffer, kTop, full, one_more, aux).error(), Errno::e2big);
+  // With no arguments, argc still counts as one pointer (Linux's bprm_stack_limits).
+  std::vector<std::string_view> env(full.begin(), full.end());
+  const std::string shorter(kMaxArgStringLength - 17, 'b');
+  env.back() = shorter;  // 8 bytes less: room for exactly one more pointer
+  EXPECT_EQ(build_initial_stack(buffer, kTop, {}, env, aux).has_value(), true);
+  const std::string_view arg[] = {"a"};
+  EXPECT_EQ(build_initial_stack(buffer, kTop, arg, env, aux).error(), Errno::e2big);
+  // A string of 128 KiB with its NUL is allowed, one character more is not.
+  const std::string longest(kMaxArgStringLength - 1, 'c'), too_long(kMaxArgStringLength, 'c');
+  const std::string_view ok_list[] = {longest}, bad_list[] = {too_long};
+  EXPECT_TRUE(build_initial_stack(buffer, kTop, ok_list, {}, aux).has_value());
+  EXPECT_EQ(build_initial_stack(buffer, kTop, bad_list, {}, aux).error(), Errno::e2big);
+}
+
+// The stack reaches its sink in small pieces from the top down — the kernel writes each into the
+// new address space, never holding the whole — and an argv in several pieces (how the kernel
+// copies a long one) builds the same bytes as one array.
+TEST(InitialStack, ASinkGetsSmallPiecesFromTheTopDown) {
+  struct Recorder final : StackSink {
+    std::uint64_t top = 0;
+    std::vector<std::byte> bytes;  // [top - bytes.size(), top)
+    std::size_t largest = 0, room = ~std::size_t{0}, fail_after = ~std::size_t{0}, writes = 0;
+    bool room_for(std::size_t n) override { return n <= room; }
+    bool write(std::uint64_t address, std::span<const std::byte> piece) override {
+      if (writes++ == fail_after) return false;
+      EXPECT_EQ(address + piece.size(), top - bytes.size()) << "not just below the last piece";
+      bytes.insert(bytes.begin(), piece.begin(), piece.end());
+      largest = std::max(largest, piece.size());
+      return true;
+    }
+  };
+  constexpr std::uint64_t kTop = 0x7FFFFFFFF000;
+  AuxValues aux;
+  aux.execfn = "/bin/x";
+  std::vector<std::string> words;
+  for (int i = 0; i < 2000; ++i) words.push_back("word" + std::to_string(i * 7919));
+  const std::vector<std::string_view> views(words.begin(), words.end());
+  const std::span<const std::string_view> pieces[] = {std::span(views).first(5), {},
+                                                      std::span(views).subspan(5, 1000),
+                                                      std::span(views).subspan(1005)};
+  const StringList argv(pieces);
+  ASSERT_EQ(argv.size(), views.size());
+  EXPECT_EQ(argv[1500], "word" + std::to_string(1500 * 7919));
+  Recorder sink;
+  sink.top = kTop;
+  const auto stack = build_initial_stack(sink, kTop, argv, StringList(), aux);
+  ASSERT_TRUE(stack.has_value());
+  EXPECT_EQ(sink.bytes.size(), stack->size);
+  EXPECT_LE(sink.largest, 512u);
+  std::vector<std::byte> buffer(64 * 1024);
+  const auto whole = build_initial_stack(buffer, kTop, views, {}, aux);
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_EQ(whole->stack_pointer, stack->stack_pointer);
+  EXPECT_TRUE(std::equal(sink.bytes.begin(), sink.bytes.end(), buffer.end() - whole->size));
+  // No room: E2BIG before anything is written; a write that fails: ENOMEM.
+  Recorder small;
+  small.top = kTop;
+  small.room = 4096;
+  EXPECT_EQ(build_initial_stack(small, kTop, argv, StringList(), aux).error(), Errno::e2big);
+  EXPECT_EQ(small.writes, 0u);
+  Recorder failing;
+  failing.top = kTop;
+  failing.fail_after = 3;
+  EXPECT_EQ(build_initial_stack(failing, kTop, argv, StringList(), aux).error(), Errno::enomem);
+  EXPECT_EQ(failing.writes, 4u);  // nothing more once one failed
 }
 
 }  // namespace

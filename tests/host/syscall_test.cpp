@@ -1888,3 +1888,112 @@ TEST_F(SyscallTest, RandomHostileArgumentsGiveAnErrnoAndWriteNoGuardByte) {
       });
   std::printf("[ fuzz ] system calls: %zu calls, %zu errors\n", calls, errors);
 }
+
+// Chapter 15, interval timers: ITIMER_REAL set, read back and replaced; alarm's answer; Linux's
+// argument checks (EINVAL for the other timers, a bad `which` or timeval; EFAULT for pointers).
+TEST_F(SyscallTest, SetitimerGetitimerAndAlarm) {
+  const std::uint64_t now = testing_::machine().monotonic_ns;
+  uapi::Itimerval value{{0, 250'000}, {1, 500'000}}, old{}, read{};
+  EXPECT_EQ(call("setitimer", uapi::kItimerReal, user(value), user(old)), 0);
+  EXPECT_EQ(old.it_value.tv_sec, 0);  // nothing armed before
+  EXPECT_EQ(old.it_value.tv_usec, 0);
+  EXPECT_EQ(process_.real_timer.expires_ns, now + 1'500'000'000);
+  EXPECT_EQ(process_.real_timer.interval_ns, 250'000'000u);
+  testing_::machine().monotonic_ns = now + 1'000'000'000;
+  EXPECT_EQ(call("getitimer", uapi::kItimerReal, user(read)), 0);
+  EXPECT_EQ(read.it_value.tv_sec, 0);
+  EXPECT_EQ(read.it_value.tv_usec, 500'000);
+  EXPECT_EQ(read.it_interval.tv_usec, 250'000);
+  // alarm replaces it and answers the old one's seconds, rounded (0.5 s -> 1); alarm(0) cancels.
+  EXPECT_EQ(call("alarm", 3), 1);
+  EXPECT_EQ(process_.real_timer.interval_ns, 0u);
+  testing_::machine().monotonic_ns = now + 2'600'000'000;
+  EXPECT_EQ(call("alarm", 0), 1);  // 1.4 s left
+  EXPECT_FALSE(process_.real_timer.armed());
+  EXPECT_EQ(call("alarm", 0), 0);
+  // The upper 32 bits of alarm's argument are not part of the unsigned int.
+  EXPECT_EQ(call("alarm", (std::uint64_t{1} << 32) | 2), 0);
+  EXPECT_EQ(process_.real_timer.expires_ns, now + 4'600'000'000);
+  // A NULL new value disarms, and the old value still comes back.
+  EXPECT_EQ(call("setitimer", uapi::kItimerReal, 0, user_address(&old)), 0);
+  EXPECT_EQ(old.it_value.tv_sec, 2);
+  EXPECT_FALSE(process_.real_timer.armed());
+}
+
+TEST_F(SyscallTest, IntervalTimerArgumentsFollowLinux) {
+  uapi::Itimerval value{{0, 0}, {1, 0}}, out{};
+  const std::uint64_t good = user(value), outp = user(out);
+  EXPECT_EQ(call("setitimer", uapi::kItimerVirtual, good, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("setitimer", uapi::kItimerProf, good, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("setitimer", 3, good, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("setitimer", ~std::uint64_t{0}, good, 0), err(uapi::Errno::einval));
+  EXPECT_EQ(call("getitimer", 7, outp), err(uapi::Errno::einval));
+  EXPECT_EQ(call("getitimer", uapi::kItimerProf, outp), err(uapi::Errno::einval));
+  EXPECT_FALSE(process_.real_timer.armed());
+  // The new value is read before `which` is looked at: a bad pointer is EFAULT even then.
+  EXPECT_EQ(call("setitimer", 3, 0x1000, 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("setitimer", uapi::kItimerReal, 0x1000, 0), err(uapi::Errno::efault));
+  EXPECT_EQ(call("getitimer", uapi::kItimerReal, 0x1000), err(uapi::Errno::efault));
+  EXPECT_EQ(call("getitimer", uapi::kItimerReal, 0), err(uapi::Errno::efault));
+  // tv_usec outside 0..999999, or a negative time: EINVAL, nothing armed.
+  value.it_value = {0, 1'000'000};
+  EXPECT_EQ(call("setitimer", uapi::kItimerReal, good, 0), err(uapi::Errno::einval));
+  value.it_value = {1, 0};
+  value.it_interval = {0, -1};
+  EXPECT_EQ(call("setitimer", uapi::kItimerReal, good, 0), err(uapi::Errno::einval));
+  value.it_interval = {-1, 0};
+  EXPECT_EQ(call("setitimer", uapi::kItimerReal, good, 0), err(uapi::Errno::einval));
+  EXPECT_FALSE(process_.real_timer.armed());
+  // A bad old pointer: EFAULT, and the new timer is set anyway (Linux writes it last).
+  value.it_interval = {0, 0};
+  EXPECT_EQ(call("setitimer", uapi::kItimerReal, good, 0x1000), err(uapi::Errno::efault));
+  EXPECT_TRUE(process_.real_timer.armed());
+}
+
+// execve copies its arguments under Linux's limits (exec/initial_stack.h), in pieces: 3,000
+// of them (busybox sh's `/bin/echo $(seq 1 3000)`), exactly 2 MiB of strings and pointers, a
+// string of 128 KiB with its NUL — and E2BIG one byte past each, EFAULT for a bad pointer.
+TEST_F(SyscallTest, ExecveTakesArgumentsUpToLinuxsLimits) {
+  std::vector<std::uint64_t> argv;
+  const auto execve = [&](std::uint64_t envp = 0) {
+    argv.push_back(0);
+    testing_::map_user(argv.data(), argv.size() * 8);
+    testing_::last_exec().reset();
+    return call("execve", user_string("/bin/tool"), user_address(argv.data()), envp);
+  };
+  argv.push_back(user_string("/bin/echo"));
+  for (int i = 1; i <= 3000; ++i) argv.push_back(user_string(std::to_string(i)));
+  EXPECT_EQ(execve(), err(uapi::Errno::enosys));  // the fake's answer: it was run
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  ASSERT_EQ(testing_::last_exec()->argv.size(), 3001u);
+  EXPECT_EQ(testing_::last_exec()->argv[3000], "3000");
+  EXPECT_EQ(testing_::last_exec()->argv[1234], "1234");
+
+  // 16 strings of 131,063 characters: with NUL and pointer, exactly 2 MiB.
+  argv.clear();
+  const std::uint64_t long_one = user_string(std::string(128 * 1024 - 9, 'a'));
+  for (int i = 0; i < 16; ++i) argv.push_back(long_one);
+  EXPECT_EQ(execve(), err(uapi::Errno::enosys));
+  ASSERT_TRUE(testing_::last_exec().has_value());
+  EXPECT_EQ(testing_::last_exec()->argv.size(), 16u);
+  EXPECT_EQ(testing_::last_exec()->argv[15].size(), 128u * 1024 - 9);
+  std::uint64_t envp[] = {user_string(""), 0};  // one more string, even empty: over
+  argv.pop_back();
+  EXPECT_EQ(execve(user(envp)), err(uapi::Errno::e2big));
+  EXPECT_FALSE(testing_::last_exec().has_value());
+
+  // One string of 128 KiB with its NUL; one character more is E2BIG.
+  argv.clear();
+  argv.push_back(user_string(std::string(128 * 1024 - 1, 'b')));
+  EXPECT_EQ(execve(), err(uapi::Errno::enosys));
+  argv.clear();
+  argv.push_back(user_string(std::string(128 * 1024, 'b')));
+  EXPECT_EQ(execve(), err(uapi::Errno::e2big));
+
+  // A bad string pointer, or a bad array, is EFAULT.
+  argv.clear();
+  argv.push_back(user_string("/bin/echo"));
+  argv.push_back(0x1000);
+  EXPECT_EQ(execve(), err(uapi::Errno::efault));
+  EXPECT_EQ(call("execve", user_string("/bin/tool"), 0x1000, 0), err(uapi::Errno::efault));
+}

@@ -177,15 +177,24 @@ std::expected<Pid, abi::Errno> fork_current(std::uint64_t, std::uint64_t, bool, 
   return std::unexpected(abi::Errno::enosys);
 }
 std::expected<void, abi::Errno> exec_current(std::string_view path, std::span<const std::byte> file,
-                                             std::span<const std::string_view> argv,
-                                             std::span<const std::string_view>) {
+                                             const exec::StringList& argv,
+                                             const exec::StringList& envp) {
   if (testing::during_exec()) testing::during_exec()();
   testing::ExecCall call{std::string(path),
                          std::string(reinterpret_cast<const char*>(file.data()), file.size()),
+                         {},
                          {}};
-  for (std::string_view a : argv) call.argv.emplace_back(a);
+  for (std::size_t i = 0; i < argv.size(); ++i) call.argv.emplace_back(argv[i]);
+  for (std::size_t i = 0; i < envp.size(); ++i) call.envp.emplace_back(envp[i]);
   testing::last_exec() = std::move(call);
   return std::unexpected(abi::Errno::enosys);
+}
+// The real timer as the process layer keeps it, without a tick: tests expire it themselves.
+time::IntervalTimer exchange_real_timer(Process& process, const time::IntervalTimer& timer,
+                                        bool replace) {
+  const time::IntervalTimer old = process.real_timer;
+  if (replace) process.real_timer = timer;
+  return old;
 }
 std::expected<WaitResult, abi::Errno> wait_child(Process&, Pid, WaitOptions) {
   if (auto& next = testing::next_wait(); next) return *std::exchange(next, std::nullopt);

@@ -81,6 +81,7 @@ struct ExecCall {
   std::string path;
   std::string file;
   std::vector<std::string> argv;
+  std::vector<std::string> envp;
 };
 std::optional<ExecCall>& last_exec();
 // Called by the fake exec_current before it reads the file's bytes: what another process does
