@@ -321,6 +321,7 @@ namespace {
 
 Result make_directory(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                       std::uint64_t mode) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   UserPath path;
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
