@@ -349,7 +349,9 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
     if ((*node)->type != fs::NodeType::regular) {
       return std::unexpected(SpawnFailure{abi::Errno::eacces, "not a regular file"});
     }
-    if ((*node)->writers > 0) return std::unexpected(SpawnFailure{abi::Errno::etxtbsy, "open for writing"});
+    if ((*node)->writers > 0) {
+      return std::unexpected(SpawnFailure{abi::Errno::etxtbsy, "open for writing"});
+    }
     fs::hold(*node);
     ++(*node)->executing;
   }
