@@ -22,10 +22,11 @@
 // bytes it copies from, or an rm frees the node a lookup is walking through. Writers (write,
 // truncate, open's O_TRUNC, create/remove/rename/symlink/link, hold/drop) and readers that copy
 // from a file's bytes or walk the tree (read, pread, getdents64, lookup, path_of) all take it.
-// It is a sleeping lock, so it is never taken in interrupt context, and no user copy happens
-// under it (the system calls copy through a kernel buffer): a page fault, demand paging and all,
-// takes no tree lock and so cannot wait for itself. It is recursive, so lookup may nest inside a
-// system call's own section. Host tests run without one (set_tree_lock never called).
+// It is a sleeping lock, never taken in interrupt context. File bytes reach user memory through
+// a kernel buffer, outside it, but a path call's section copies its path in and its answer out
+// (stat, readlink) and may page-fault: the fault path (demand paging, mm/address_space.cpp)
+// reads no tree and takes no tree lock, so it cannot wait for itself. It is recursive, so lookup
+// may nest inside a system call's own section. Host tests run without one, or with a counter.
 //
 // Path lookup follows POSIX (the Linux path_resolution(7) manual page): "." and "..", ".." at
 // the root stays at the root, symbolic links are followed (at most 40 per lookup, then ELOOP),
