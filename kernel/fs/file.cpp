@@ -137,8 +137,6 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
       !tmpfs_file) {
     return std::unexpected(abi::Errno::erofs);
   }
-  // A program being loaded from it right now (execve): no writer (fs/tree.h, `writers`).
-  if (wants_write && tmpfs_file && node->executing > 0) return std::unexpected(abi::Errno::etxtbsy);
   constexpr std::uint64_t kOpenOnly = abi::kOpenCreate | abi::kOpenExclusive | abi::kOpenNoctty |
                                       abi::kOpenTruncate | abi::kOpenCloexec;
   if (node->type == NodeType::fifo) {
@@ -157,9 +155,19 @@ std::expected<OpenFile*, abi::Errno> open(Node* node, std::uint64_t flags,
       return std::unexpected(made.error());
     }
   }
-  if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // shrinking: never fails
-  hold(node);
-  if (tmpfs_file && file->writable()) ++node->writers;
+  {
+    // The ETXTBSY check, O_TRUNC and the writer count in one section: a truncate frees the bytes a
+    // reader may be copying, and an execve's check of `writers` must see this open whole.
+    TreeGuard guard(tmpfs_file);
+    // A program being loaded from it right now (execve): no writer (fs/tree.h, `writers`).
+    if (wants_write && tmpfs_file && node->executing > 0) {
+      delete file;
+      return std::unexpected(abi::Errno::etxtbsy);
+    }
+    if (tmpfs_file && (flags & abi::kOpenTruncate) != 0) (void)node->resize(0);  // never fails
+    hold(node);
+    if (tmpfs_file && file->writable()) ++node->writers;
+  }
   if (file->kind == FileKind::terminal && terminal() != nullptr) {
     file->opened_in = terminal()->opened(session);
   }
@@ -186,6 +194,7 @@ void release(OpenFile* file) {
     close_pipe_end(*file);
     drop(named);
   } else {
+    TreeGuard guard(file->node != nullptr && file->node->writable());
     if (file->kind == FileKind::regular && file->node->writable() && file->writable())
       --file->node->writers;  // as open() counted it
     drop(file->node);  // a removed file dies with its last close
@@ -198,6 +207,8 @@ std::expected<std::size_t, abi::Errno> read(OpenFile& file, std::span<std::byte>
   if (file.kind == FileKind::directory) return std::unexpected(abi::Errno::eisdir);
   switch (file.kind) {
     case FileKind::regular: {
+      // A tmpfs file's bytes may be resized (freed) by a truncate or a write meanwhile.
+      TreeGuard guard(file.node->writable());
       const std::size_t count = copy_out(contents_of(file), file.offset, out);
       file.offset += count;
       return count;
@@ -226,7 +237,10 @@ std::expected<std::size_t, abi::Errno> pread(OpenFile& file, std::span<std::byte
   if (file.kind == FileKind::terminal || file.kind == FileKind::pipe) {
     return std::unexpected(abi::Errno::espipe);
   }
-  if (file.kind == FileKind::regular) return copy_out(contents_of(file), offset, out);
+  if (file.kind == FileKind::regular) {
+    TreeGuard guard(file.node->writable());  // as read()
+    return copy_out(contents_of(file), offset, out);
+  }
   const std::uint64_t saved = file.offset;  // the devices and directories ignore positions
   auto result = read(file, out);
   file.offset = saved;
@@ -249,6 +263,7 @@ std::expected<std::size_t, abi::Errno> write(OpenFile& file, std::span<const std
       return pipe_write(file, in);
     case FileKind::regular: {
       if (!file.node->writable()) return std::unexpected(abi::Errno::ebadf);  // open() stops it
+      TreeGuard guard;  // the size O_APPEND reads and the resize, one step
       // O_APPEND writes at the end; the offset moves only when the write succeeds (as on Linux).
       const std::uint64_t at = (file.flags & abi::kOpenAppend) != 0 ? file.node->size() : file.offset;
       auto put = file.node->write_at(at, in);
@@ -267,6 +282,7 @@ std::expected<std::size_t, abi::Errno> pwrite(OpenFile& file, std::span<const st
     return std::unexpected(abi::Errno::espipe);
   }
   if (file.kind == FileKind::regular && file.node->writable()) {
+    TreeGuard guard;
     return file.node->write_at(offset, in);  // at `offset` even with O_APPEND (Linux appends)
   }
   return write(file, in);
@@ -277,6 +293,7 @@ std::expected<void, abi::Errno> truncate(Node& node, std::int64_t length) {
   if (node.type == NodeType::directory) return std::unexpected(abi::Errno::eisdir);
   if (node.type != NodeType::regular) return std::unexpected(abi::Errno::einval);
   if (!node.writable()) return std::unexpected(abi::Errno::erofs);
+  TreeGuard guard;  // a reader may be copying from the bytes this frees
   if (node.executing > 0) return std::unexpected(abi::Errno::etxtbsy);  // fs/tree.h, `writers`
   if (static_cast<std::uint64_t>(length) > node.budget->limit) {
     return std::unexpected(abi::Errno::enospc);
@@ -319,6 +336,8 @@ std::expected<std::uint64_t, abi::Errno> lseek(OpenFile& file, std::int64_t offs
 std::expected<std::size_t, abi::Errno> getdents64(OpenFile& file, std::span<std::byte> out) {
   if (file.kind != FileKind::directory) return std::unexpected(abi::Errno::enotdir);
   const Node& directory = *file.node;
+  // A tmpfs directory's children may be unlinked and freed while the listing walks them.
+  TreeGuard guard(directory.writable());
   std::size_t used = 0;
   // Entry k of the directory: 0 ".", 1 "..", 2 + i the i-th child, and in a generated directory
   // kGeneratedOffset + p its provider's entry at position p. The offset is the next k.

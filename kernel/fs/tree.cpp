@@ -9,6 +9,8 @@ namespace ferrite::fs {
 
 namespace {
 
+constinit TreeLock* the_tree_lock = nullptr;  // fs/tree.h: the kernel's, or none
+
 // Splits off the first component of `path` (which has no leading '/').
 std::string_view first_component(std::string_view path) {
   const std::size_t slash = path.find('/');
@@ -301,6 +303,7 @@ std::expected<Tree, cpio::Failure> Tree::from_archive(std::span<const std::byte>
 
 std::expected<Node*, abi::Errno> Tree::lookup(std::string_view path, Node* cwd,
                                               FollowLast follow) const {
+  TreeGuard guard;  // the walk must not meet a node an rm frees meanwhile
   if (path.empty()) return std::unexpected(abi::Errno::enoent);
   if (path.size() > kMaxPathLength) return std::unexpected(abi::Errno::enametoolong);
   int hops = 0;
@@ -394,6 +397,7 @@ std::expected<void, abi::Errno> Tree::check_new_name(Node* parent, std::string_v
 
 std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view name, NodeType type,
                                               std::uint32_t mode, DeviceNumbers numbers) {
+  TreeGuard guard;
   if (auto checked = check_new_name(parent, name); !checked) {
     return std::unexpected(checked.error());
   }
@@ -415,6 +419,7 @@ std::expected<Node*, abi::Errno> Tree::create(Node* parent, std::string_view nam
 
 std::expected<Node*, abi::Errno> Tree::symlink(Node* parent, std::string_view name,
                                                std::string_view target) {
+  TreeGuard guard;
   // Linux checks the target first (getname: "" is ENOENT), then the new name.
   if (target.empty()) return std::unexpected(abi::Errno::enoent);
   if (target.size() > kMaxPathLength) return std::unexpected(abi::Errno::enametoolong);
@@ -442,6 +447,7 @@ std::expected<Node*, abi::Errno> Tree::symlink(Node* parent, std::string_view na
 
 std::expected<void, abi::Errno> Tree::link(Node* node, Node* new_parent,
                                            std::string_view new_name) {
+  TreeGuard guard;
   if (auto checked = check_new_name(new_parent, new_name); !checked) {
     return std::unexpected(checked.error());
   }
@@ -473,17 +479,23 @@ bool counts_holders(const Node* node) {
 }
 }  // namespace
 
+TreeLock* tree_lock() { return the_tree_lock; }
+void set_tree_lock(TreeLock* lock) { the_tree_lock = lock; }
+
 void hold(Node* node) {
+  TreeGuard guard(counts_holders(node));
   if (counts_holders(node)) ++node->open_count;
 }
 
 void drop(Node* node) {
+  TreeGuard guard(counts_holders(node));
   if (!counts_holders(node) || --node->open_count > 0 || !node->unlinked) return;
   node->free_bytes();
   delete node;  // detach() gave it up to its holders; this was the last one
 }
 
 std::expected<void, abi::Errno> Tree::remove(Node* parent, std::string_view name, bool directory) {
+  TreeGuard guard;
   if (parent->type != NodeType::directory) return std::unexpected(abi::Errno::enotdir);
   Node* node = name == "." || name == ".." ? nullptr : parent->child(name);
   if (node == nullptr) {
@@ -500,6 +512,7 @@ std::expected<void, abi::Errno> Tree::remove(Node* parent, std::string_view name
 
 std::expected<void, abi::Errno> Tree::rename(Node* old_parent, std::string_view old_name,
                                              Node* new_parent, std::string_view new_name) {
+  TreeGuard guard;
   if (old_parent->type != NodeType::directory || new_parent->type != NodeType::directory) {
     return std::unexpected(abi::Errno::enotdir);
   }
@@ -557,6 +570,7 @@ Node* Tree::add_generated(Node* parent, std::string_view name, NodeType type, st
 }
 
 std::expected<std::size_t, abi::Errno> Tree::path_of(const Node* node, std::span<char> out) const {
+  TreeGuard guard;
   // Two passes up the parent chain: the length first, then the names written from the end.
   // Only a removed node is off the chain (it is its own parent); its ancestors never are.
   if (node->unlinked) return std::unexpected(abi::Errno::enoent);

@@ -16,8 +16,17 @@
 // program's input.
 // A tmpfs node lives while it has a name or a holder: an OpenFile, or a process whose current
 // directory it is (hold/drop below); the last holder of a removed node frees it, bytes and all.
-// No lock: the tree is changed by system calls,
-// which ferrite runs one at a time per file (two CPUs writing one /tmp file at once could race).
+// One lock, the tree lock (TreeLock below), guards what can change: a tmpfs file's bytes and
+// size, every directory's children, and hold/drop. Kernel threads are preempted (chapter 13), so
+// a cat reading a file can be switched out halfway through its memcpy while a truncate frees the
+// bytes it copies from, or an rm frees the node a lookup is walking through. Writers (write,
+// truncate, open's O_TRUNC, create/remove/rename/symlink/link, hold/drop) and readers that copy
+// from a file's bytes or walk the tree (read, pread, getdents64, lookup, path_of) all take it.
+// It is a sleeping lock, never taken in interrupt context. File bytes reach user memory through
+// a kernel buffer, outside it, but a path call's section copies its path in and its answer out
+// (stat, readlink) and may page-fault: the fault path (demand paging, mm/address_space.cpp)
+// reads no tree and takes no tree lock, so it cannot wait for itself. It is recursive, so lookup
+// may nest inside a system call's own section. Host tests run without one, or with a counter.
 //
 // Path lookup follows POSIX (the Linux path_resolution(7) manual page): "." and "..", ".." at
 // the root stays at the root, symbolic links are followed (at most 40 per lookup, then ELOOP),
@@ -138,6 +147,35 @@ inline ChildList::Iterator& ChildList::Iterator::operator++() {
   at_ = at_->next_sibling;
   return *this;
 }
+
+// The tree lock (see the top of this file): the kernel installs a sleeping, recursive one
+// (proc/tree_lock.cpp); without one (host tests, early boot) TreeGuard does nothing.
+class TreeLock {
+ public:
+  virtual void lock() = 0;
+  virtual void unlock() = 0;
+
+ protected:
+  ~TreeLock() = default;
+};
+TreeLock* tree_lock();
+void set_tree_lock(TreeLock* lock);
+
+// Holds the tree lock for a scope; `take` false holds nothing (a section only tmpfs needs).
+class TreeGuard {
+ public:
+  explicit TreeGuard(bool take = true) : lock_(take ? tree_lock() : nullptr) {
+    if (lock_ != nullptr) lock_->lock();
+  }
+  ~TreeGuard() {
+    if (lock_ != nullptr) lock_->unlock();
+  }
+  TreeGuard(const TreeGuard&) = delete;
+  TreeGuard& operator=(const TreeGuard&) = delete;
+
+ private:
+  TreeLock* lock_;
+};
 
 // A holder of `node` more, or fewer (OpenFiles, a process's current directory); nothing for a
 // node of the read-only tree, which lives as long as the tree. A removed tmpfs node dies with its

@@ -19,6 +19,7 @@
 #include "mm/page.h"
 #include "mm/user_copy.h"
 #include "proc/pipe_waiter.h"
+#include "proc/tree_lock.h"
 #include "proc/process_groups.h"
 #include "proc/procfs.h"
 #include "proc/signal.h"
@@ -351,6 +352,7 @@ Process* current() {
 void init() {
   arch::set_user_mode_hooks(on_syscall, resolve_page, on_user_fault, before_user_return);
   init_pipe_waiter();
+  init_tree_lock();
   if (!time::add_tick_handler(expire_real_timers)) panic("proc: no free tick handler slot");
 }
 
@@ -358,11 +360,31 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
                                             std::span<const std::string_view> argv) {
   const fs::Tree* tree = fs::initramfs();
   if (tree == nullptr) return std::unexpected(SpawnFailure{abi::Errno::enoent, "no initramfs"});
-  const auto node = tree->lookup(path, tree->root());
-  if (!node) return std::unexpected(SpawnFailure{node.error(), "not found"});
-  if ((*node)->type != fs::NodeType::regular) {
-    return std::unexpected(SpawnFailure{abi::Errno::eacces, "not a regular file"});
+  // The file is held and closed to writers until its segments are mapped, as execve holds its
+  // files (syscall/process.cpp): the kernel shell is preempted too, and a program's cp or rm of
+  // /tmp/x meanwhile must not free the bytes this reads (ETXTBSY for them instead).
+  std::expected<fs::Node*, abi::Errno> node = std::unexpected(abi::Errno::enoent);
+  {
+    fs::TreeGuard guard;  // the lookup and the pin, one step
+    node = tree->lookup(path, tree->root());
+    if (!node) return std::unexpected(SpawnFailure{node.error(), "not found"});
+    if ((*node)->type != fs::NodeType::regular) {
+      return std::unexpected(SpawnFailure{abi::Errno::eacces, "not a regular file"});
+    }
+    if ((*node)->writers > 0) {
+      return std::unexpected(SpawnFailure{abi::Errno::etxtbsy, "open for writing"});
+    }
+    fs::hold(*node);
+    ++(*node)->executing;
   }
+  struct Unpin {
+    fs::Node* node;
+    ~Unpin() {
+      fs::TreeGuard guard;
+      --node->executing;
+      fs::drop(node);
+    }
+  } unpin{*node};
   const std::span<const std::byte> file = (*node)->data;
   const auto image = exec::parse_elf(file);
   if (!image)

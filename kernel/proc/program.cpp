@@ -16,6 +16,7 @@ void ProgramRecord::record(std::string_view path, std::span<const std::string_vi
   executable_length = 0;
   const fs::Tree* tree = fs::initramfs();
   if (tree == nullptr) return;
+  const fs::TreeGuard guard;  // the node found must not go before path_of names it
   const auto node = tree->lookup(path, cwd);
   if (!node) return;
   const auto length = tree->path_of(*node, {executable, kExecutableBytes});

@@ -207,6 +207,8 @@ void list(std::string_view path) {
     println("ls: no initramfs (boot the ISO, or -kernel ... -initrd build/initramfs.cpio)");
     return;
   }
+  // Programs change /tmp meanwhile (the shell is preempted too): the listing holds the tree lock.
+  const fs::TreeGuard guard;
   // A symbolic link is listed itself (as `ls -l` does), not what it points to.
   const auto node = tree->lookup(path, tree->root(), fs::FollowLast::no);
   if (!node) {

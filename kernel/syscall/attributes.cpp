@@ -89,6 +89,7 @@ std::expected<fs::Node*, Errno> node_of_descriptor(proc::Process& process, std::
 }  // namespace
 
 Result sys_chmod(proc::Process& process, const Arguments& a) {
+  const fs::TreeGuard guard;  // the lookup and the change, one step (fs/tree.h)
   return change_mode(resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes),
                      a.arg[1]);
 }
@@ -99,16 +100,19 @@ Result sys_fchmod(proc::Process& process, const Arguments& a) {
 // AT_SYMLINK_NOFOLLOW, or refuse it with EOPNOTSUPP; fchmodat2, call 452, came in Linux 6.6), so
 // a fourth register is ignored, and a symbolic link is always followed.
 Result sys_fchmodat(proc::Process& process, const Arguments& a) {
+  const fs::TreeGuard guard;  // the lookup and the change, one step (fs/tree.h)
   return change_mode(resolve_user_path(process, static_cast<std::int64_t>(a.arg[0]), a.arg[1],
                                        fs::FollowLast::yes),
                      a.arg[2]);
 }
 
 Result sys_chown(proc::Process& process, const Arguments& a) {
+  const fs::TreeGuard guard;  // the lookup and the change, one step (fs/tree.h)
   return change_owner(resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes),
                       a.arg[1], a.arg[2]);
 }
 Result sys_lchown(proc::Process& process, const Arguments& a) {
+  const fs::TreeGuard guard;  // the lookup and the change, one step (fs/tree.h)
   return change_owner(resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::no),
                       a.arg[1], a.arg[2]);
 }
@@ -118,6 +122,7 @@ Result sys_fchown(proc::Process& process, const Arguments& a) {
 // fchownat(dirfd, path, uid, gid, flags): AT_SYMLINK_NOFOLLOW works on the link itself,
 // AT_EMPTY_PATH with "" on dirfd's file; other flags are EINVAL (checked first, as Linux does).
 Result sys_fchownat(proc::Process& process, const Arguments& a) {
+  const fs::TreeGuard guard;  // the lookup and the change, one step (fs/tree.h)
   const std::uint64_t flags = a.arg[4];
   if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0) {
     return std::unexpected(Errno::einval);
@@ -128,6 +133,7 @@ Result sys_fchownat(proc::Process& process, const Arguments& a) {
 }
 
 Result sys_statfs(proc::Process& process, const Arguments& a) {
+  const fs::TreeGuard guard;  // the lookup and the change, one step (fs/tree.h)
   return write_statfs(resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes),
                       a.arg[1]);
 }

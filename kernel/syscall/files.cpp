@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 
 #include "abi/linux_types.h"
 #include "fs/pipe.h"
@@ -174,6 +175,10 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
   if (!text) return std::unexpected(text.error());
   const bool no_follow = (flags & abi::kOpenNofollow) != 0;
   const bool create = (flags & abi::kOpenCreate) != 0;
+  // The lookup (or creation) and a hold of the node in one section, so that an rm meanwhile
+  // cannot free it before fs::open holds it; fs::open itself is outside, as a named pipe's open
+  // sleeps until its other end comes (fs/tree.h: the tree lock).
+  std::optional<fs::TreeGuard> guard(std::in_place);
   auto node =
       resolve(process, dirfd, *text, no_follow ? fs::FollowLast::no : fs::FollowLast::yes);
   bool made = false;  // by this call's O_CREAT
@@ -192,20 +197,29 @@ Result open_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
   if (no_follow && (*node)->type == fs::NodeType::symlink) return std::unexpected(Errno::eloop);
   // A file this call made goes again when the open fails after it (no memory for the OpenFile,
   // no free descriptor), so that a failed open leaves nothing behind. Removing allocates nothing.
+  // Unless another program has renamed or removed it meanwhile: then its name is not ours.
+  fs::Node* const parent = (*node)->parent;
   const auto unmake = [&](Errno error) -> Result {
-    if (made) (void)(*file_tree())->remove((*node)->parent, (*node)->name, false);
+    fs::TreeGuard again;
+    if (made && !(*node)->unlinked && (*node)->parent == parent)
+      (void)(*file_tree())->remove(parent, (*node)->name, false);
+    fs::drop(*node);
     return std::unexpected(error);
   };
+  fs::hold(*node);
+  guard.reset();
   const auto file = fs::open(*node, flags, process.sid);
   if (!file) return unmake(file.error());
   const auto fd = process.files->install(*file);
   if (!fd) return unmake(fd.error());
+  fs::drop(*node);  // the OpenFile holds it now
   process.files->set_close_on_exec(*fd, (flags & abi::kOpenCloexec) != 0);
   return *fd;
 }
 
 Result stat_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                std::uint64_t stat_address, std::uint64_t flags) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEmptyPath)) != 0)
     return std::unexpected(Errno::einval);
   const auto node = resolve_user_path_at(process, dirfd, path_address, flags);
@@ -217,6 +231,7 @@ Result stat_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_ad
 
 Result readlink_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                    std::uint64_t buffer, std::uint64_t size) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   if (static_cast<std::int32_t>(size) <= 0) return std::unexpected(Errno::einval);
   const auto node = resolve_user_path(process, dirfd, path_address, fs::FollowLast::no);
   if (!node) return std::unexpected(node.error());
@@ -236,6 +251,7 @@ Result readlink_at(proc::Process& process, std::int64_t dirfd, std::uint64_t pat
 // tree, and executing a file with no execute bit at all.
 Result access_at(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                  std::uint64_t mode, std::uint64_t flags) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   if ((mode & ~std::uint64_t{7}) != 0) return std::unexpected(Errno::einval);
   if ((flags & ~(abi::kAtSymlinkNofollow | abi::kAtEaccess | abi::kAtEmptyPath)) != 0) {
     return std::unexpected(Errno::einval);
@@ -305,6 +321,7 @@ namespace {
 
 Result make_directory(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                       std::uint64_t mode) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   UserPath path;
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
@@ -315,6 +332,7 @@ Result make_directory(proc::Process& process, std::int64_t dirfd, std::uint64_t 
 
 Result remove_name(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                    bool directory) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   UserPath path;
   const auto text = path.read(path_address);
   if (!text) return std::unexpected(text.error());
@@ -331,6 +349,7 @@ Result remove_name(proc::Process& process, std::int64_t dirfd, std::uint64_t pat
 
 Result rename_at(proc::Process& process, std::int64_t old_dirfd, std::uint64_t old_address,
                  std::int64_t new_dirfd, std::uint64_t new_address, std::uint64_t flags) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   if (flags != 0) return std::unexpected(Errno::einval);  // RENAME_NOREPLACE... not supported
   UserPath old_path;
   UserPath new_path;
@@ -382,6 +401,7 @@ std::expected<NewName, Errno> read_new_name(proc::Process& process, std::int64_t
 // new name's directory is found; the tree does the rest (Tree::symlink).
 Result make_symlink(proc::Process& process, std::uint64_t target_address, std::int64_t dirfd,
                     std::uint64_t path_address) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   UserPath target;
   UserPath path;
   const auto target_text = target.read(target_address);
@@ -400,6 +420,7 @@ Result make_symlink(proc::Process& process, std::uint64_t target_address, std::i
 // no hard links: Tree::link makes Linux's checks and ends in EPERM.
 Result make_link(proc::Process& process, std::int64_t old_dirfd, std::uint64_t old_address,
                  std::int64_t new_dirfd, std::uint64_t new_address, std::uint64_t flags) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   if ((flags & ~(abi::kAtSymlinkFollow | abi::kAtEmptyPath)) != 0) {
     return std::unexpected(Errno::einval);
   }
@@ -425,6 +446,7 @@ Result make_link(proc::Process& process, std::int64_t old_dirfd, std::uint64_t o
 // containing pathname does not support the type of node requested" (mknod(2)).
 Result make_node(proc::Process& process, std::int64_t dirfd, std::uint64_t path_address,
                  std::uint64_t mode, std::uint64_t device) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   const auto kind = static_cast<std::uint32_t>(mode) & abi::kModeTypeMask;
   fs::NodeType type = fs::NodeType::regular;
   switch (kind) {
@@ -516,6 +538,7 @@ Result sys_renameat2(proc::Process& process, const Arguments& a) {
                    static_cast<std::int64_t>(a.arg[2]), a.arg[3], a.arg[4]);
 }
 Result sys_truncate(proc::Process& process, const Arguments& a) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   const auto node = resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes);
   if (!node) return std::unexpected(node.error());
   if (auto cut = fs::truncate(**node, static_cast<std::int64_t>(a.arg[1])); !cut) {
@@ -590,6 +613,7 @@ Result sys_fstat(proc::Process& process, const Arguments& a) {
 }
 
 Result sys_statx(proc::Process& process, const Arguments& a) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   const auto dirfd = static_cast<std::int64_t>(a.arg[0]);
   const std::uint64_t flags = a.arg[2];
   const auto node = resolve_user_path_at(process, dirfd, a.arg[1], flags);
@@ -654,6 +678,7 @@ Result sys_utimensat(proc::Process& process, const Arguments& a) {
       }
     }
   }
+  fs::TreeGuard guard;  // as above: the node found is used after the lookup
   const fs::Node* node = nullptr;
   if (a.arg[1] == 0) {
     const auto file = file_of(process, a.arg[0]);
@@ -703,6 +728,7 @@ void change_directory(proc::Process& process, fs::Node* directory) {
 }
 
 Result sys_chdir(proc::Process& process, const Arguments& a) {
+  fs::TreeGuard guard;  // the lookup and the use of what it found, one step (fs/tree.h)
   const auto node = resolve_user_path(process, abi::kAtFdcwd, a.arg[0], fs::FollowLast::yes);
   if (!node) return std::unexpected(node.error());
   if ((*node)->type != fs::NodeType::directory) return std::unexpected(Errno::enotdir);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <new>
+#include <optional>
 
 #include "abi/linux_types.h"
 #include "exec/script.h"
@@ -156,12 +157,14 @@ class PinnedImages {
   PinnedImages(const PinnedImages&) = delete;
   PinnedImages& operator=(const PinnedImages&) = delete;
   ~PinnedImages() {
+    const fs::TreeGuard guard;
     for (std::size_t i = 0; i < count_; ++i) {
       --nodes_[i]->executing;
       fs::drop(nodes_[i]);
     }
   }
   std::expected<void, Errno> pin(fs::Node* node) {
+    const fs::TreeGuard guard;  // the check and the count, one step against open (fs/file.cpp)
     if (node->writers > 0) return std::unexpected(Errno::etxtbsy);
     if (count_ == nodes_.size()) return std::unexpected(Errno::eloop);
     fs::hold(node);
@@ -370,13 +373,17 @@ Result sys_execve(proc::Process& process, const Arguments& a) {
   const auto name = path.read(a.arg[0]);
   if (!name) return std::unexpected(name.error());
   if (name->empty()) return std::unexpected(Errno::enoent);
+  PinnedImages pinned;
+  // The lookup and the pin, one step under the tree lock (fs/tree.h): an rm between them would
+  // free the node found.
+  std::optional<fs::TreeGuard> guard(std::in_place);
   const auto node = resolve(process, abi::kAtFdcwd, *name, fs::FollowLast::yes);
   if (!node) return std::unexpected(node.error());
   // Permission before format, as Linux: a file with an execute bit that is not an ELF (nor a
   // script) is ENOEXEC later.
   if (auto ok = executable(**node); !ok) return std::unexpected(ok.error());
-  PinnedImages pinned;
   if (auto ok = pinned.pin(*node); !ok) return std::unexpected(ok.error());
+  guard.reset();
   auto* arguments = new (std::nothrow) ExecArguments;
   if (arguments == nullptr) return std::unexpected(Errno::enomem);
   const auto run = [&]() -> Result {
@@ -394,6 +401,7 @@ Result sys_execve(proc::Process& process, const Arguments& a) {
       argv = arguments->script_vector(*line, file_name, *argv);
       if (!argv) return std::unexpected(argv.error());
       file_name = (*argv)[0];  // the interpreter, copied: the next round's script
+      const fs::TreeGuard interpreter_guard;  // as above: the lookup and the pin
       const auto interpreter = resolve(process, abi::kAtFdcwd, file_name, fs::FollowLast::yes);
       if (!interpreter) return std::unexpected(interpreter.error());
       if (auto ok = executable(**interpreter); !ok) return std::unexpected(ok.error());

@@ -529,6 +529,69 @@ TEST_F(FilesTest, MknodDevicesKeepTheirNumbersAndOpenTheirDriver) {
 
 namespace {
 
+// A TreeLock that counts: how often it was taken, how deep it is held now (it nests, as the
+// kernel's does), and which operation forgot to let it go.
+struct CountingTreeLock final : fs::TreeLock {
+  int takes = 0;
+  int depth = 0;
+  void lock() override {
+    ++takes;
+    ++depth;
+  }
+  void unlock() override { --depth; }
+};
+
+}  // namespace
+
+// The tree lock (fs/tree.h): every change of a tmpfs file's bytes or of a directory, every read
+// that copies a tmpfs file's bytes and every lookup takes it, and gives it back, nested or not.
+// The read-only tree's files need none: nothing frees their bytes.
+TEST_F(FilesTest, TheTreeLockBracketsEveryTmpfsChangeAndRead) {
+  CountingTreeLock lock;
+  fs::set_tree_lock(&lock);
+  const auto taken = [&](const char* what, const std::function<void()>& step) {
+    lock.takes = 0;
+    step();
+    EXPECT_GT(lock.takes, 0) << what;
+    EXPECT_EQ(lock.depth, 0) << what;
+  };
+  const auto bytes = [](std::string_view s) {
+    return std::span<const std::byte>(reinterpret_cast<const std::byte*>(s.data()), s.size());
+  };
+  fs::Node* tmp = nullptr;
+  taken("lookup", [&] { tmp = node("/tmp"); });
+  taken("create", [&] { ASSERT_TRUE(tree_->create(tmp, "f", fs::NodeType::regular, 0644)); });
+  fs::OpenFile* file = nullptr;
+  taken("open", [&] { file = open("/tmp/f", uapi::kOpenReadWrite | uapi::kOpenTruncate); });
+  taken("write", [&] { EXPECT_EQ(fs::write(*file, bytes("data")).value(), 4u); });
+  taken("pwrite", [&] { EXPECT_EQ(fs::pwrite(*file, bytes("!"), 8).value(), 1u); });
+  std::byte buffer[16];
+  taken("pread", [&] { EXPECT_EQ(fs::pread(*file, buffer, 0).value(), 9u); });
+  taken("read", [&] { EXPECT_EQ(fs::read(*file, buffer).value(), 5u); });  // from 4, after "data"
+  taken("truncate", [&] { EXPECT_TRUE(fs::truncate(*file->node, 2)); });
+  taken("symlink", [&] { EXPECT_TRUE(tree_->symlink(tmp, "l", "f")); });
+  taken("rename", [&] { EXPECT_TRUE(tree_->rename(tmp, "f", tmp, "g")); });
+  taken("remove", [&] { EXPECT_TRUE(tree_->remove(tmp, "g", false)); });  // still open
+  taken("getdents64", [&] {
+    fs::OpenFile* directory = open("/tmp", uapi::kOpenReadOnly | uapi::kOpenDirectory);
+    std::byte records[256];
+    EXPECT_GT(fs::getdents64(*directory, records).value(), 0u);
+    fs::release(directory);
+  });
+  char path[64];
+  taken("path_of", [&] { EXPECT_EQ(tree_->path_of(tmp, path).value(), 4u); });
+  taken("close of a removed file", [&] { fs::release(file); });
+  // The archive's files: read with no lock (their bytes never change).
+  fs::OpenFile* motd = open("/etc/motd");
+  lock.takes = 0;
+  EXPECT_EQ(read_string(*motd, 5), "hello");
+  EXPECT_EQ(lock.takes, 0);
+  fs::release(motd);
+  fs::set_tree_lock(nullptr);
+}
+
+namespace {
+
 // A PipeWaiter for a test with one thread: wait() runs what "another process" does meanwhile
 // (once), then says woken (true) or, with nothing left to run, interrupted by a signal (false).
 struct ScriptedWaiter final : fs::PipeWaiter {
