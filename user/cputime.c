@@ -24,20 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failed;
-static int on_ferrite; /* where the kernel's precision allows exact agreement, ask for it */
+#include "check.h"
 
-#define CHECK(name, condition, ...) \
-  do {                              \
-    if (condition) {                \
-      printf("%s: ok\n", name);     \
-    } else {                        \
-      ++failed;                     \
-      printf("%s: FAIL (", name);   \
-      printf(__VA_ARGS__);          \
-      printf(")\n");                \
-    }                               \
-  } while (0)
+static int on_ferrite; /* where the kernel's precision allows exact agreement, ask for it */
 
 static int64_t ns_of(clockid_t clock) {
   struct timespec ts;

@@ -19,21 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failed;
-static volatile sig_atomic_t alarms;
+#include "check.h"
 
-#define CHECK(name, condition, ...) \
-  do {                              \
-    if (condition) {                \
-      printf("%s: ok\n", name);     \
-    } else {                        \
-      ++failed;                     \
-      printf("%s: FAIL (", name);   \
-      printf(__VA_ARGS__);          \
-      printf(")\n");                \
-    }                               \
-    fflush(stdout);                 \
-  } while (0)
+static volatile sig_atomic_t alarms;
 
 static void on_alarm(int signal) {
   (void)signal;

@@ -77,18 +77,6 @@ std::uint64_t inode_of(Pid pid, FileId id) {
          (static_cast<std::uint64_t>(id) - static_cast<std::uint64_t>(FileId::pid_directory));
 }
 
-std::size_t write_decimal(std::uint64_t value, std::span<char> out) {
-  char digits[20];
-  std::size_t count = 0;
-  do {
-    digits[count++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  const std::size_t length = std::min(count, out.size());
-  for (std::size_t i = 0; i < length; ++i) out[i] = digits[count - 1 - i];
-  return length;
-}
-
 std::optional<Pid> parse_pid(std::string_view name) {
   if (name.empty() || name.size() > 9 || name.front() == '0') return std::nullopt;
   Pid pid = 0;
@@ -294,7 +282,7 @@ class ProcFs final : public fs::Generator {
     }
     if (!next) return std::nullopt;
     fs::GeneratedEntry entry;
-    entry.name_length = write_decimal(static_cast<std::uint64_t>(*next), entry.name);
+    entry.name_length = fmt::format_to_buffer(entry.name, "{}", *next);  // fits: a pid is an int
     entry.inode = inode_of(*next, FileId::pid_directory);
     entry.type = fs::NodeType::directory;
     entry.next_position = static_cast<std::uint64_t>(*next) + 1;
@@ -344,7 +332,7 @@ class ProcFs final : public fs::Generator {
     auto* n = new (std::nothrow) PidNodes;
     if (n == nullptr) return nullptr;
     n->pid = pid;
-    const std::size_t length = write_decimal(static_cast<std::uint64_t>(pid), n->name);
+    const std::size_t length = fmt::format_to_buffer(n->name, "{}", pid);  // fits: a pid is an int
     make_node(n->directory, *root_, {n->name, length}, fs::NodeType::directory, 0555,
               FileId::pid_directory, pid);
     make_node(n->stat, n->directory, "stat", fs::NodeType::regular, 0444, FileId::stat, pid);
