@@ -447,6 +447,14 @@ Process* find_process(Pid pid) {
 
 namespace {
 
+// SIGHUP, then SIGCONT so that a stopped member wakes to see it: what both the end of a session
+// and an orphaned group give a process group (Linux's tty_signal_session_leader and
+// kill_orphaned_pgrp send the same pair).
+void hang_up_group(Pid pgid) {
+  (void)send_signal_to_group(pgid, kSigHup);
+  (void)send_signal_to_group(pgid, kSigCont);
+}
+
 // A session leader's end ends its session's hold on the terminal (Linux: disassociate_ctty(1) in
 // do_exit, after exit_files as here). The terminal is hung up — what the session left behind
 // (`sleep 100 &`) keeps dead descriptors, and the keyboard is the kernel shell's again at once —
@@ -459,8 +467,7 @@ void hang_up_controlling_terminal(const Process& process) {
   if (port == nullptr) return;
   const std::optional<std::int32_t> foreground = port->hang_up_session(process.sid);
   if (!foreground || *foreground <= 0) return;
-  (void)send_signal_to_group(*foreground, kSigHup);
-  (void)send_signal_to_group(*foreground, kSigCont);
+  hang_up_group(*foreground);
 }
 
 // POSIX's orphaned process groups: a group this exit leaves orphaned while a member is stopped
@@ -477,10 +484,7 @@ void continue_orphaned_groups(const Process& process) {
     const GroupMember leaving{process.pid, process.parent, process_group_of(process), process.sid};
     count = groups_orphaned_by_exit(std::span(members.data(), size), leaving, groups);
   }
-  for (std::size_t i = 0; i < count; ++i) {
-    (void)send_signal_to_group(groups[i], kSigHup);
-    (void)send_signal_to_group(groups[i], kSigCont);
-  }
+  for (std::size_t i = 0; i < count; ++i) hang_up_group(groups[i]);
 }
 
 }  // namespace
