@@ -494,6 +494,20 @@ void drop(Node* node) {
   delete node;  // detach() gave it up to its holders; this was the last one
 }
 
+std::expected<void, abi::Errno> deny_write_access(Node* node) {
+  TreeGuard guard;  // the check and the count, one step against open (fs/file.cpp)
+  if (node->writers > 0) return std::unexpected(abi::Errno::etxtbsy);
+  hold(node);
+  ++node->executing;
+  return {};
+}
+
+void allow_write_access(Node* node) {
+  TreeGuard guard;
+  --node->executing;
+  drop(node);
+}
+
 std::expected<void, abi::Errno> Tree::remove(Node* parent, std::string_view name, bool directory) {
   TreeGuard guard;
   if (parent->type != NodeType::directory) return std::unexpected(abi::Errno::enotdir);

@@ -183,6 +183,13 @@ class TreeGuard {
 // its own parent (its old one may go first) and takes no new names (ENOENT, as on Linux).
 void hold(Node* node);
 void drop(Node* node);
+// A file being run (execve's program and interpreters, the kernel shell's `run`): held as
+// hold() holds it and closed to writers until allow_write_access(), so that an rm, cp or truncate
+// meanwhile cannot free the bytes being read: an open for writing or a truncate is ETXTBSY then
+// (fs/file.cpp), and so is this call when the file is open for writing already (Linux's
+// deny_write_access).
+std::expected<void, abi::Errno> deny_write_access(Node* node);
+void allow_write_access(Node* node);
 
 // A symbolic link's target: its bytes, or, for a generated link, what its provider says now.
 std::expected<std::string_view, abi::Errno> link_target(Node& link);

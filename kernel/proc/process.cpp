@@ -371,19 +371,13 @@ std::expected<Process*, SpawnFailure> spawn(std::string_view path,
     if ((*node)->type != fs::NodeType::regular) {
       return std::unexpected(SpawnFailure{abi::Errno::eacces, "not a regular file"});
     }
-    if ((*node)->writers > 0) {
+    if (!fs::deny_write_access(*node)) {
       return std::unexpected(SpawnFailure{abi::Errno::etxtbsy, "open for writing"});
     }
-    fs::hold(*node);
-    ++(*node)->executing;
   }
   struct Unpin {
     fs::Node* node;
-    ~Unpin() {
-      fs::TreeGuard guard;
-      --node->executing;
-      fs::drop(node);
-    }
+    ~Unpin() { fs::allow_write_access(node); }
   } unpin{*node};
   const std::span<const std::byte> file = (*node)->data;
   const auto image = exec::parse_elf(file);

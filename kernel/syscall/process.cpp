@@ -157,18 +157,11 @@ class PinnedImages {
   PinnedImages(const PinnedImages&) = delete;
   PinnedImages& operator=(const PinnedImages&) = delete;
   ~PinnedImages() {
-    const fs::TreeGuard guard;
-    for (std::size_t i = 0; i < count_; ++i) {
-      --nodes_[i]->executing;
-      fs::drop(nodes_[i]);
-    }
+    for (std::size_t i = 0; i < count_; ++i) fs::allow_write_access(nodes_[i]);
   }
   std::expected<void, Errno> pin(fs::Node* node) {
-    const fs::TreeGuard guard;  // the check and the count, one step against open (fs/file.cpp)
-    if (node->writers > 0) return std::unexpected(Errno::etxtbsy);
     if (count_ == nodes_.size()) return std::unexpected(Errno::eloop);
-    fs::hold(node);
-    ++node->executing;
+    if (auto denied = fs::deny_write_access(node); !denied) return denied;
     nodes_[count_++] = node;
     return {};
   }
